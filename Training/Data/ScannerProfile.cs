@@ -1,0 +1,70 @@
+using FedActors.Training.Randomness;
+
+namespace FedActors.Training.Data;
+
+/// <summary>
+/// How one site's scanner renders an ideal image: intensity gain and offset, contrast,
+/// gamma, a linear bias field, blur and noise. Applied deterministically per site, it
+/// makes the sites' image distributions differ the way real hospitals' do.
+/// </summary>
+public sealed record ScannerProfile(
+    double Contrast, double Brightness, double Gamma,
+    double BiasStrength, double BiasAngle, double BlurSigma, double NoiseStd)
+{
+    public static ScannerProfile Identity { get; } = new(1, 0, 1, 0, 0, 0, 0);
+
+    /// <summary>A random but plausible profile; <paramref name="severity"/> in [0, 1] scales the shift.</summary>
+    public static ScannerProfile Draw(SeededRandom rng, double severity = 1.0) => new(
+        Contrast: 1 + severity * rng.Uniform(-0.3, 0.3),
+        Brightness: severity * rng.Uniform(-0.12, 0.12),
+        Gamma: Math.Exp(severity * rng.Uniform(-0.35, 0.35)),
+        BiasStrength: severity * rng.Uniform(0, 0.25),
+        BiasAngle: rng.Uniform(0, 2 * Math.PI),
+        BlurSigma: severity * rng.Uniform(0, 0.9),
+        NoiseStd: severity * rng.Uniform(0.005, 0.05));
+
+    /// <summary>Renders an ideal image (values in [0, 1], row-major) to bytes through this scanner.</summary>
+    public void Render(double[] ideal, int height, int width, SeededRandom noise, Span<byte> output)
+    {
+        var img = BlurSigma > 0.05 ? GaussianBlur(ideal, height, width, BlurSigma) : ideal;
+        var (cx, cy) = (Math.Cos(BiasAngle), Math.Sin(BiasAngle));
+        for (var y = 0; y < height; y++)
+        for (var x = 0; x < width; x++)
+        {
+            var i = y * width + x;
+            var u = (x + 0.5) / width - 0.5;
+            var v = (y + 0.5) / height - 0.5;
+            var value = img[i] * (1 + BiasStrength * 2 * (u * cx + v * cy));
+            value = Contrast * (value - 0.5) + 0.5 + Brightness;
+            value = Math.Pow(Math.Clamp(value, 0, 1), Gamma);
+            value += NoiseStd * noise.NextGaussian();
+            output[i] = (byte)Math.Round(Math.Clamp(value, 0, 1) * 255);
+        }
+    }
+
+    private static double[] GaussianBlur(double[] src, int height, int width, double sigma)
+    {
+        var radius = Math.Max(1, (int)Math.Ceiling(2 * sigma));
+        var kernel = new double[2 * radius + 1];
+        for (var k = -radius; k <= radius; k++) kernel[k + radius] = Math.Exp(-k * k / (2 * sigma * sigma));
+        var sum = kernel.Sum();
+        for (var k = 0; k < kernel.Length; k++) kernel[k] /= sum;
+        var tmp = new double[src.Length];
+        var dst = new double[src.Length];
+        for (var y = 0; y < height; y++)
+        for (var x = 0; x < width; x++)
+        {
+            double acc = 0;
+            for (var k = -radius; k <= radius; k++) acc += kernel[k + radius] * src[y * width + Math.Clamp(x + k, 0, width - 1)];
+            tmp[y * width + x] = acc;
+        }
+        for (var y = 0; y < height; y++)
+        for (var x = 0; x < width; x++)
+        {
+            double acc = 0;
+            for (var k = -radius; k <= radius; k++) acc += kernel[k + radius] * tmp[Math.Clamp(y + k, 0, height - 1) * width + x];
+            dst[y * width + x] = acc;
+        }
+        return dst;
+    }
+}

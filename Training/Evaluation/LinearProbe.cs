@@ -1,0 +1,93 @@
+using FedActors.Training.Data;
+using FedActors.Training.Randomness;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace FedActors.Training.Evaluation;
+
+public sealed record LinearProbeOptions
+{
+    public int Steps { get; init; } = 300;
+    public double LearningRate { get; init; } = 0.05;
+    public double WeightDecay { get; init; } = 1e-4;
+    public int FeatureBatchSize { get; init; } = 256;
+}
+
+public sealed record ProbeResult(double Accuracy, double BalancedAccuracy, int TrainCount, int TestCount);
+
+/// <summary>
+/// Linear evaluation of a frozen encoder: features of the labelled images, standardised
+/// with the labelled set's statistics, a multinomial logistic regression trained full
+/// batch with Adam, accuracy on a held-out split.
+/// </summary>
+public static class LinearProbe
+{
+    public static ProbeResult Evaluate(nn.Module<Tensor, Tensor> encoder, ImageShard labelled, ImageShard test, int classes,
+        Device device, ulong seed, LinearProbeOptions? options = null)
+    {
+        options ??= new LinearProbeOptions();
+        using var scope = NewDisposeScope();
+        var trainX = ExtractFeatures(encoder, labelled, device, options.FeatureBatchSize);
+        var testX = ExtractFeatures(encoder, test, device, options.FeatureBatchSize);
+        var mean = trainX.mean([0], keepdim: true);
+        var std = trainX.std(0, keepdim: true) + 1e-6;
+        trainX = (trainX - mean) / std;
+        testX = (testX - mean) / std;
+        var trainY = labelled.LabelTensor(Enumerable.Range(0, labelled.Count).ToArray(), device);
+
+        var head = TorchRuntime.Seeded(seed, () => nn.Linear(trainX.shape[1], classes));
+        head.to(device);
+        using var optimizer = optim.Adam(head.parameters(), options.LearningRate, weight_decay: options.WeightDecay);
+        for (var step = 0; step < options.Steps; step++)
+        {
+            using var stepScope = NewDisposeScope();
+            optimizer.zero_grad();
+            F.cross_entropy(head.forward(trainX), trainY).backward();
+            optimizer.step();
+        }
+        using (no_grad())
+        {
+            var predicted = head.forward(testX).argmax(1).cpu().data<long>().ToArray();
+            head.Dispose();
+            return new ProbeResult(
+                ClassificationMetrics.Accuracy(predicted, test.Labels),
+                ClassificationMetrics.BalancedAccuracy(predicted, test.Labels, classes),
+                labelled.Count, test.Count);
+        }
+    }
+
+    /// <summary>A stratified, seeded subset of <paramref name="pool"/> holding <paramref name="fraction"/> of each class (at least one).</summary>
+    public static int[] StratifiedFraction(ImageShard pool, double fraction, SeededRandom rng)
+    {
+        if (fraction <= 0 || fraction > 1) throw new ArgumentOutOfRangeException(nameof(fraction), fraction, "label fraction must be in (0, 1]");
+        var chosen = new List<int>();
+        foreach (var group in Enumerable.Range(0, pool.Count).GroupBy(i => pool.Labels[i]).OrderBy(g => g.Key))
+        {
+            var members = group.ToArray();
+            rng.Shuffle(members);
+            var take = Math.Max(1, (int)Math.Round(members.Length * fraction));
+            chosen.AddRange(members.Take(take));
+        }
+        chosen.Sort();
+        return chosen.ToArray();
+    }
+
+    public static Tensor ExtractFeatures(nn.Module<Tensor, Tensor> encoder, ImageShard shard, Device device, int batchSize)
+    {
+        using var scope = NewDisposeScope();
+        var wasTraining = encoder.training;
+        encoder.eval();
+        var chunks = new List<Tensor>();
+        using (no_grad())
+        {
+            for (var start = 0; start < shard.Count; start += batchSize)
+            {
+                var idx = Enumerable.Range(start, Math.Min(batchSize, shard.Count - start)).ToArray();
+                chunks.Add(encoder.forward(shard.Images(idx, device)));
+            }
+        }
+        if (wasTraining) encoder.train();
+        return cat(chunks, 0).MoveToOuterDisposeScope();
+    }
+}

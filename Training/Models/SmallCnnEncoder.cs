@@ -1,0 +1,66 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace FedActors.Training.Models;
+
+/// <summary>
+/// Small convolutional backbone for single-channel images: four 3×3 conv blocks
+/// (GroupNorm, ReLU; the last three stride 2) and global average pooling.
+/// Input: [B, 1, H, W] in [0, 1]; output: [B, <see cref="FeatureDim"/>].
+/// GroupNorm rather than BatchNorm: MoCo on one device has no shuffled BN, and batch
+/// statistics would let the contrastive task cheat.
+/// </summary>
+public sealed class SmallCnnEncoder : Module<Tensor, Tensor>
+{
+    // Fixed input standardisation: [0, 1] grey values → roughly zero mean, unit scale.
+    private const float InputMean = 0.5f, InputScale = 0.25f;
+
+    private readonly Sequential features;
+
+    public SmallCnnEncoder(int[] widths, string name = "small_cnn") : base(name)
+    {
+        if (widths.Length != 4 || widths.Any(w => w <= 0 || w % 8 != 0))
+            throw new ArgumentException($"SmallCnnEncoder needs 4 positive widths divisible by 8, found [{string.Join(',', widths)}].", nameof(widths));
+        FeatureDim = widths[^1];
+        var layers = new List<(string, Module<Tensor, Tensor>)>();
+        var inChannels = 1;
+        for (var i = 0; i < widths.Length; i++)
+        {
+            var last = i == widths.Length - 1;
+            layers.Add(($"conv{i}", Conv2d(inChannels, widths[i], 3, stride: i == 0 ? 1 : 2, padding: 1, bias: last)));
+            // No norm on the last block: GroupNorm fixes each sample's per-group mean, and
+            // average pooling right after it would throw most of the feature away.
+            if (!last) layers.Add(($"norm{i}", GroupNormWithDefaults(widths[i])));
+            layers.Add(($"relu{i}", ReLU(inplace: true)));
+            inChannels = widths[i];
+        }
+        layers.Add(("pool", AdaptiveAvgPool2d(1)));
+        layers.Add(("flatten", Flatten()));
+        features = Sequential(layers);
+        RegisterComponents();
+    }
+
+    public int FeatureDim { get; }
+
+    private static GroupNorm GroupNormWithDefaults(int channels)
+    {
+        var norm = GroupNorm(8, channels);
+        // TorchSharp 0.107 leaves GroupNorm's affine parameters uninitialised
+        // (torch.empty); set them to PyTorch's defaults.
+        using (no_grad())
+        {
+            norm.weight!.fill_(1);
+            norm.bias!.zero_();
+        }
+        return norm;
+    }
+
+    public override Tensor forward(Tensor images)
+    {
+        using var scope = NewDisposeScope();
+        var x = (images - InputMean) / InputScale;
+        return features.forward(x).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,26 @@
+using FedActors.Training.Data;
+using FedActors.Training.Weights;
+
+namespace FedActors.Training.Objectives;
+
+/// <summary>What one local training pass did.</summary>
+public sealed record LocalTrainingResult(double MeanLoss, int Steps, int Samples);
+
+/// <summary>
+/// A fingerprint of a client's persistent local state, so callers can check it survives
+/// between rounds (and, later, moves between nodes) without touching tensors.
+/// </summary>
+public sealed record LocalStateSummary(
+    long OptimizerSteps, long QueuePointer, string QueueChecksum, string OptimizerStateChecksum, ulong[] RngState);
+
+/// <summary>
+/// A client's side of a federated self-supervised method: receives the global weights,
+/// trains on the local shard keeping its own state across rounds, exports its weights.
+/// </summary>
+public interface ILocalLearner : IDisposable
+{
+    void LoadGlobal(ModelWeights global);
+    LocalTrainingResult Train(ImageShard shard);
+    ModelWeights ExportWeights();
+    LocalStateSummary DescribeState();
+}

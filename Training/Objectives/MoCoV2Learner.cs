@@ -1,0 +1,157 @@
+using System.Security.Cryptography;
+using System.Runtime.InteropServices;
+using FedActors.Training.Augmentations;
+using FedActors.Training.Data;
+using FedActors.Training.Models;
+using FedActors.Training.Randomness;
+using FedActors.Training.Weights;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace FedActors.Training.Objectives;
+
+/// <summary>MoCo v2 hyper-parameters (ALGORITHMS.md §0, small-scale defaults).</summary>
+public sealed record MoCoV2Options
+{
+    public int QueueSize { get; init; } = 4096;
+    public double Temperature { get; init; } = 0.2;
+    public double KeyMomentum { get; init; } = 0.99;
+    public double LearningRate { get; init; } = 0.06;
+    public double SgdMomentum { get; init; } = 0.9;
+    public double WeightDecay { get; init; } = 1e-4;
+    public int BatchSize { get; init; } = 64;
+    public int LocalEpochs { get; init; } = 1;
+}
+
+/// <summary>
+/// One client's MoCo v2: query network (federated), key network (EMA of the query,
+/// re-initialised from each round's global weights), a FIFO queue of negative keys,
+/// SGD with momentum, and the client's RNG. Queue, optimiser state and RNG persist
+/// across rounds: the client is stateful.
+/// </summary>
+public sealed class MoCoV2Learner : ILocalLearner
+{
+    private readonly MoCoV2Options _options;
+    private readonly ViewAugmenter _augmenter;
+    private readonly Device _device;
+    private readonly ProjectedEncoder _query;
+    private readonly ProjectedEncoder _key;
+    private readonly SGD _optimizer;
+    private readonly Tensor _queue;
+    private long _queuePointer;
+    private long _steps;
+
+    public MoCoV2Learner(Func<ProjectedEncoder> network, MoCoV2Options options, ViewAugmenter augmenter, ulong seed, Device device)
+    {
+        _options = options;
+        _augmenter = augmenter;
+        _device = device;
+        Rng = SeededRandom.Derive(seed, "moco");
+        (_query, _key) = TorchRuntime.Seeded(seed, () => (network(), network()));
+        _query.to(device);
+        _key.to(device);
+        foreach (var p in _key.parameters()) p.requires_grad = false;
+        CopyQueryToKey();
+        _optimizer = optim.SGD(_query.parameters(), options.LearningRate, options.SgdMomentum, weight_decay: options.WeightDecay);
+        using var generator = new Generator(Rng.NextUInt64() >> 1, device);
+        _queue = nn.functional.normalize(randn([options.QueueSize, _query.ProjectionDim], generator: generator, device: device), p: 2, dim: 1);
+    }
+
+    public SeededRandom Rng { get; }
+
+    public ProjectedEncoder Query => _query;
+
+    public void LoadGlobal(ModelWeights global)
+    {
+        global.LoadInto(_query);
+        CopyQueryToKey();
+    }
+
+    public ModelWeights ExportWeights() => ModelWeights.FromModule(_query);
+
+    public LocalTrainingResult Train(ImageShard shard)
+    {
+        if (shard.Count < 2) throw new InvalidOperationException($"MoCo needs at least 2 local images, the shard has {shard.Count}.");
+        _query.train();
+        _key.train();
+        var batch = Math.Min(_options.BatchSize, shard.Count);
+        double lossSum = 0;
+        var lossCount = 0;
+        var steps = 0;
+        for (var epoch = 0; epoch < _options.LocalEpochs; epoch++)
+        {
+            var order = Rng.Permutation(shard.Count);
+            // Drop the ragged tail: a tiny last batch gives a noisy, badly scaled step.
+            for (var start = 0; start + batch <= shard.Count; start += batch)
+            {
+                using var scope = NewDisposeScope();
+                var images = shard.Images(new ArraySegment<int>(order, start, batch), _device);
+                var queryView = _augmenter.Augment(images, Rng);
+                var keyView = _augmenter.Augment(images, Rng);
+                var q = _query.forward(queryView);
+                Tensor k;
+                using (no_grad())
+                {
+                    MomentumUpdateKey();
+                    k = _key.forward(keyView);
+                }
+                var loss = ContrastiveLosses.InfoNce(q, k, _queue, _options.Temperature);
+                _optimizer.zero_grad();
+                loss.backward();
+                _optimizer.step();
+                Enqueue(k);
+                lossSum += loss.item<float>() * batch;
+                lossCount += batch;
+                steps++;
+                _steps++;
+            }
+        }
+        return new LocalTrainingResult(lossSum / lossCount, steps, shard.Count);
+    }
+
+    public LocalStateSummary DescribeState()
+    {
+        using var scope = NewDisposeScope();
+        var queue = _queue.cpu().contiguous().data<float>().ToArray();
+        using var optimizerState = new MemoryStream();
+        using (var writer = new BinaryWriter(optimizerState, System.Text.Encoding.UTF8, leaveOpen: true))
+            _optimizer.save_state_dict(writer);
+        return new LocalStateSummary(
+            _steps, _queuePointer,
+            Convert.ToHexString(SHA256.HashData(MemoryMarshal.AsBytes(queue.AsSpan()))),
+            Convert.ToHexString(SHA256.HashData(optimizerState.ToArray())),
+            Rng.State);
+    }
+
+    private void CopyQueryToKey()
+    {
+        using var _ = no_grad();
+        foreach (var (k, q) in _key.parameters().Zip(_query.parameters())) k.copy_(q);
+        foreach (var (k, q) in _key.buffers().Zip(_query.buffers())) k.copy_(q);
+    }
+
+    private void MomentumUpdateKey()
+    {
+        var m = _options.KeyMomentum;
+        foreach (var (k, q) in _key.parameters().Zip(_query.parameters())) k.mul_(m).add_(q, alpha: 1 - m);
+    }
+
+    private void Enqueue(Tensor keys)
+    {
+        using var scope = NewDisposeScope();
+        var n = keys.shape[0];
+        var size = _queue.shape[0];
+        var rows = Enumerable.Range(0, (int)n).Select(i => (_queuePointer + i) % size).ToArray();
+        using (no_grad()) _queue.index_copy_(0, tensor(rows, device: _device), keys.detach());
+        _queuePointer = (_queuePointer + n) % size;
+    }
+
+    public void Dispose()
+    {
+        _optimizer.Dispose();
+        _queue.Dispose();
+        _query.Dispose();
+        _key.Dispose();
+    }
+}

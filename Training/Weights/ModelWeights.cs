@@ -1,0 +1,161 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FedActors.Training.Weights;
+
+/// <summary>One named tensor of a model as a flat float buffer (row-major).</summary>
+public sealed record WeightTensor(string Name, long[] Shape, float[] Values)
+{
+    public long ElementCount => Shape.Aggregate(1L, (a, b) => a * b);
+}
+
+/// <summary>
+/// A model's state (parameters and buffers) as named float buffers with a content hash.
+/// This is what travels between hospitals and the coordinator: bytes, never tensors.
+/// </summary>
+public sealed class ModelWeights
+{
+    private const uint Magic = 0x54574146; // "FAWT"
+    private const int FormatVersion = 1;
+    private string? _hash;
+
+    public ModelWeights(IReadOnlyList<WeightTensor> tensors)
+    {
+        var seen = new HashSet<string>();
+        foreach (var t in tensors)
+        {
+            if (!seen.Add(t.Name)) throw new ArgumentException($"Tensor '{t.Name}' appears twice.", nameof(tensors));
+            if (t.ElementCount != t.Values.Length)
+                throw new ArgumentException($"Tensor '{t.Name}': shape [{string.Join(',', t.Shape)}] needs {t.ElementCount} values, found {t.Values.Length}.", nameof(tensors));
+        }
+        Tensors = tensors;
+    }
+
+    public IReadOnlyList<WeightTensor> Tensors { get; }
+
+    public long ElementCount => Tensors.Sum(t => (long)t.Values.Length);
+
+    /// <summary>Bytes of the float payload (what a transfer of these weights costs).</summary>
+    public long PayloadBytes => ElementCount * sizeof(float);
+
+    /// <summary>SHA-256 over names, shapes and values, hex encoded.</summary>
+    public string ContentHash => _hash ??= ComputeHash();
+
+    public WeightTensor this[string name] =>
+        Tensors.FirstOrDefault(t => t.Name == name) ?? throw new KeyNotFoundException($"No tensor named '{name}'.");
+
+    /// <summary>Copies a module's parameters and buffers (state_dict order) into float buffers.</summary>
+    public static ModelWeights FromModule(nn.Module module)
+    {
+        using var scope = NewDisposeScope();
+        var list = new List<WeightTensor>();
+        foreach (var (name, tensor) in module.state_dict())
+        {
+            var flat = tensor.detach().cpu().to_type(ScalarType.Float32).contiguous().reshape(-1);
+            list.Add(new WeightTensor(name, tensor.shape.ToArray(), flat.data<float>().ToArray()));
+        }
+        return new ModelWeights(list);
+    }
+
+    /// <summary>
+    /// Writes these weights into a module in place (keeping its parameter objects, so an
+    /// optimiser bound to them stays valid). Names and shapes must match exactly.
+    /// </summary>
+    public void LoadInto(nn.Module module)
+    {
+        using var scope = NewDisposeScope();
+        var target = module.state_dict();
+        var missing = target.Keys.Where(k => Tensors.All(t => t.Name != k)).ToList();
+        var extra = Tensors.Where(t => !target.ContainsKey(t.Name)).Select(t => t.Name).ToList();
+        if (missing.Count > 0 || extra.Count > 0)
+            throw new InvalidOperationException(
+                $"Weights do not fit module {module.GetName()}: missing [{string.Join(", ", missing)}], unexpected [{string.Join(", ", extra)}].");
+        using var _ = no_grad();
+        foreach (var t in Tensors)
+        {
+            var dest = target[t.Name];
+            if (!dest.shape.SequenceEqual(t.Shape))
+                throw new InvalidOperationException(
+                    $"Tensor '{t.Name}': module has shape [{string.Join(',', dest.shape)}], weights have [{string.Join(',', t.Shape)}].");
+            dest.copy_(tensor(t.Values, t.Shape));
+        }
+    }
+
+    public void WriteTo(Stream stream)
+    {
+        using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+        w.Write(Magic);
+        w.Write(FormatVersion);
+        w.Write(Tensors.Count);
+        foreach (var t in Tensors)
+        {
+            w.Write(t.Name);
+            w.Write(t.Shape.Length);
+            foreach (var d in t.Shape) w.Write(d);
+            w.Write(t.Values.Length);
+            w.Write(MemoryMarshal.AsBytes(t.Values.AsSpan()));
+        }
+        w.Write(ContentHash);
+    }
+
+    /// <param name="source">Named in errors (a file path, a message kind).</param>
+    public static ModelWeights ReadFrom(Stream stream, string source)
+    {
+        using var r = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
+        try
+        {
+            var magic = r.ReadUInt32();
+            if (magic != Magic) throw new InvalidDataException($"{source}: not a FedActors weights file (magic 0x{magic:X8}).");
+            var version = r.ReadInt32();
+            if (version != FormatVersion) throw new InvalidDataException($"{source}: weights format version {version}, expected {FormatVersion}.");
+            var count = r.ReadInt32();
+            var list = new List<WeightTensor>(count);
+            for (var i = 0; i < count; i++)
+            {
+                var name = r.ReadString();
+                var shape = new long[r.ReadInt32()];
+                for (var k = 0; k < shape.Length; k++) shape[k] = r.ReadInt64();
+                var values = new float[r.ReadInt32()];
+                var bytes = MemoryMarshal.AsBytes(values.AsSpan());
+                if (r.Read(bytes) != bytes.Length) throw new EndOfStreamException();
+                list.Add(new WeightTensor(name, shape, values));
+            }
+            var weights = new ModelWeights(list);
+            var stored = r.ReadString();
+            if (stored != weights.ContentHash)
+                throw new InvalidDataException($"{source}: content hash mismatch (stored {stored[..12]}…, computed {weights.ContentHash[..12]}…).");
+            return weights;
+        }
+        catch (EndOfStreamException)
+        {
+            throw new InvalidDataException($"{source}: truncated weights file.");
+        }
+    }
+
+    public void Save(string path)
+    {
+        using var f = File.Create(path);
+        WriteTo(f);
+    }
+
+    public static ModelWeights Load(string path)
+    {
+        using var f = File.OpenRead(path);
+        return ReadFrom(f, path);
+    }
+
+    private string ComputeHash()
+    {
+        using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var t in Tensors)
+        {
+            h.AppendData(Encoding.UTF8.GetBytes(t.Name));
+            foreach (var d in t.Shape) h.AppendData(BitConverter.GetBytes(d));
+            h.AppendData(MemoryMarshal.AsBytes(t.Values.AsSpan()));
+        }
+        return Convert.ToHexString(h.GetHashAndReset()).ToLowerInvariant();
+    }
+}

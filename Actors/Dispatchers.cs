@@ -1,0 +1,25 @@
+namespace FedActors.Actors;
+
+/// <summary>
+/// Dispatchers that keep heavy compute off Akka's default dispatcher, so remoting and
+/// cluster heartbeats are never starved by training.
+/// </summary>
+public static class Dispatchers
+{
+    /// <summary>Local training; its thread count bounds how many hospitals train at once in a process.</summary>
+    public const string Training = "fedactors.training-dispatcher";
+
+    /// <summary>The round coordinator (aggregation and evaluation run there).</summary>
+    public const string Coordinator = "fedactors.coordinator-dispatcher";
+
+    public static string Hocon(int trainingThreads) => $$"""
+        fedactors.training-dispatcher {
+          type = ForkJoinDispatcher
+          throughput = 1
+          dedicated-thread-pool.thread-count = {{Math.Max(1, trainingThreads)}}
+        }
+        fedactors.coordinator-dispatcher {
+          type = PinnedDispatcher
+        }
+        """;
+}

@@ -1,0 +1,32 @@
+using Akka.Actor;
+using Akka.Hosting;
+using FedActors.Actors.Coordination;
+using FedActors.Actors.Hospitals;
+
+namespace FedActors.Actors.Hosting;
+
+/// <summary>Akka.Hosting wiring for FedActors.</summary>
+public static class FedActorsHostingExtensions
+{
+    /// <summary>Adds the training and coordinator dispatchers.</summary>
+    public static AkkaConfigurationBuilder WithFedActorsDispatchers(this AkkaConfigurationBuilder builder, int trainingThreads) =>
+        builder.AddHocon(Dispatchers.Hocon(trainingThreads), HoconAddMode.Prepend);
+
+    /// <summary>
+    /// Starts one hospital actor per definition and the round coordinator (registered in
+    /// the <see cref="ActorRegistry"/> under <see cref="RoundCoordinator"/>); send it
+    /// <c>StartRun</c> to begin.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithFederatedRun(this AkkaConfigurationBuilder builder, FederatedRun run) =>
+        builder
+            .WithFedActorsDispatchers(run.TrainingThreads)
+            .WithActors((system, registry) =>
+            {
+                var hospitals = run.Hospitals.ToDictionary(
+                    h => h.HospitalId,
+                    h => system.ActorOf(HospitalActor.Props(h, run.Faults), h.HospitalId));
+                var coordinator = system.ActorOf(
+                    RoundCoordinator.Props(run.Coordinator, hospitals, run.InitialGlobal, run.Evaluate), "coordinator");
+                registry.Register<RoundCoordinator>(coordinator);
+            });
+}

@@ -1,0 +1,84 @@
+using FedActors.Host.Commands;
+using FedActors.Host.Configuration;
+
+namespace FedActors.Host;
+
+public static class Program
+{
+    public const int Ok = 0, RunFailed = 1, UsageError = 2;
+
+    private const string Usage = """
+        usage: fedactors <command> [options]
+
+        commands:
+          run [experiment.conf] [--set key=value ...]
+              Run a federated experiment in this process. With no file, runs the embedded
+              default (cluster-config/single-node.conf). --set overrides one key (the leading
+              'fedactors.' may be omitted), e.g. --set rounds.count=3 --set seed=7.
+              Writes <runs-dir>/<timestamp>/: resolved.conf, metrics.csv, final-global.weights.
+
+        exit codes: 0 ok, 1 run failed, 2 usage or configuration error
+        """;
+
+    public static async Task<int> Main(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            Console.WriteLine(Usage);
+            return args.Length == 0 ? UsageError : Ok;
+        }
+        try
+        {
+            switch (args[0])
+            {
+                case "run":
+                    var (file, overrides) = ParseRunArguments(args.Skip(1).ToList());
+                    var config = ExperimentConfig.Load(file, overrides);
+                    using (var cancel = new CancellationTokenSource())
+                    {
+                        await RunCommand.ExecuteAsync(config, Console.Out, cancel.Token);
+                    }
+                    return Ok;
+                default:
+                    Console.Error.WriteLine($"fedactors: unknown command '{args[0]}'.\n\n{Usage}");
+                    return UsageError;
+            }
+        }
+        catch (ConfigError e)
+        {
+            Console.Error.WriteLine($"fedactors: configuration error: {e.Message}");
+            return UsageError;
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"fedactors: {e.Message}\n\n{Usage}");
+            return UsageError;
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"fedactors: run failed: {e}");
+            return RunFailed;
+        }
+    }
+
+    private sealed class UsageException(string message) : Exception(message);
+
+    private static (string? File, List<string> Overrides) ParseRunArguments(IReadOnlyList<string> args)
+    {
+        string? file = null;
+        var overrides = new List<string>();
+        for (var i = 0; i < args.Count; i++)
+        {
+            if (args[i] == "--set")
+            {
+                if (i + 1 >= args.Count) throw new UsageException("--set needs key=value.");
+                overrides.Add(args[++i]);
+            }
+            else if (args[i].StartsWith("--set=", StringComparison.Ordinal)) overrides.Add(args[i]["--set=".Length..]);
+            else if (args[i].StartsWith('-')) throw new UsageException($"unknown option '{args[i]}' for run.");
+            else if (file is null) file = args[i];
+            else throw new UsageException($"run takes one experiment file, found a second: '{args[i]}'.");
+        }
+        return (file, overrides);
+    }
+}

@@ -1,0 +1,115 @@
+using Akka.Actor;
+using FedActors.Actors;
+using FedActors.Actors.Coordination;
+using FedActors.Actors.Faults;
+using FedActors.Actors.Hospitals;
+using FedActors.Actors.Protocol;
+using FedActors.Training.Aggregation;
+using FedActors.Training.Experiments;
+using FedActors.Training.Weights;
+using Xunit.Abstractions;
+
+namespace FedActors.Tests.Actors;
+
+public class RoundCoordinatorSpecs(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(Dispatchers.Hocon(2), output)
+{
+    private readonly FederatedMoCoExperiment _experiment = new(TinyExperiment.Settings());
+
+    private (IActorRef Coordinator, Akka.TestKit.TestProbe Uploads) StartTappedRun(CoordinatorSettings settings, FaultPlan? faults = null)
+    {
+        var uploads = CreateTestProbe();
+        var hospitals = TinyExperiment.UnequalHospitals(_experiment).ToDictionary(
+            h => h.HospitalId,
+            h => Sys.ActorOf(UploadTap.Props(Sys.ActorOf(HospitalActor.Props(h, faults), h.HospitalId), uploads)));
+        var coordinator = Sys.ActorOf(RoundCoordinator.Props(settings, hospitals, _experiment.InitialGlobal()));
+        coordinator.Tell(StartRun.Instance, TestActor);
+        return (coordinator, uploads);
+    }
+
+    private static void AssertEqualsWeightedMean(ModelWeights global, IReadOnlyList<LocalUpdate> updates)
+    {
+        var total = updates.Sum(u => (double)u.Samples);
+        foreach (var tensor in global.Tensors)
+        {
+            for (var k = 0; k < tensor.Values.Length; k++)
+            {
+                var expected = updates.Sum(u => u.Samples / total * u.Weights[tensor.Name].Values[k]);
+                Assert.True(Math.Abs(expected - tensor.Values[k]) <= 1e-6,
+                    $"{tensor.Name}[{k}]: aggregate {tensor.Values[k]}, weighted mean {expected}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Should_close_a_round_with_all_eight_hospitals_at_the_sample_weighted_mean()
+    {
+        var (_, uploads) = StartTappedRun(new CoordinatorSettings { Rounds = 1, MinParticipants = 8, RoundTimeout = TimeSpan.FromMinutes(2), Seed = 7 });
+
+        var completed = ExpectMsg<RunCompleted>(TimeSpan.FromMinutes(2));
+        var received = uploads.ReceiveN(8).Cast<LocalUpdate>().ToList();
+
+        var round = Assert.Single(completed.Rounds);
+        Assert.Equal(8, round.Aggregated.Count);
+        Assert.Empty(round.Dropped);
+        Assert.False(round.Skipped);
+        Assert.Equal(8, received.Select(u => u.Samples).Distinct().Count()); // shard sizes differ: the weights matter
+        AssertEqualsWeightedMean(completed.FinalGlobal, received);
+        Assert.NotEqual(_experiment.InitialGlobal().ContentHash, completed.FinalGlobal.ContentHash);
+    }
+
+    [Fact]
+    public void Should_close_at_the_deadline_without_two_silent_hospitals_and_record_them()
+    {
+        var faults = new FaultPlan().NeverAnswer("hospital-03").NeverAnswer("hospital-06");
+        var (_, uploads) = StartTappedRun(
+            new CoordinatorSettings { Rounds = 1, MinParticipants = 6, RoundTimeout = TimeSpan.FromSeconds(15), Seed = 7 }, faults);
+
+        var completed = ExpectMsg<RunCompleted>(TimeSpan.FromMinutes(2));
+        var received = uploads.ReceiveN(6).Cast<LocalUpdate>().ToList();
+        uploads.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+
+        var round = Assert.Single(completed.Rounds);
+        Assert.Equal(["hospital-03", "hospital-06"], round.Dropped);
+        Assert.Equal(6, round.Aggregated.Count);
+        Assert.DoesNotContain("hospital-03", round.Aggregated);
+        Assert.False(round.Skipped);
+        Assert.True(round.WallSeconds >= 15, $"closed after {round.WallSeconds:F1} s, before its deadline");
+        AssertEqualsWeightedMean(completed.FinalGlobal, received);
+    }
+
+    [Fact]
+    public void Should_skip_the_round_and_keep_the_global_when_too_few_answer_by_the_deadline()
+    {
+        var faults = new FaultPlan();
+        foreach (var id in Enumerable.Range(0, 7).Select(ExperimentSettings.HospitalId)) faults.NeverAnswer(id);
+        StartTappedRun(new CoordinatorSettings { Rounds = 1, MinParticipants = 2, RoundTimeout = TimeSpan.FromSeconds(5), Seed = 7 }, faults);
+
+        var completed = ExpectMsg<RunCompleted>(TimeSpan.FromMinutes(1));
+        var round = Assert.Single(completed.Rounds);
+        Assert.True(round.Skipped);
+        Assert.Equal(7, round.Dropped.Count);
+        Assert.Equal(_experiment.InitialGlobal().ContentHash, completed.FinalGlobal.ContentHash);
+    }
+
+    [Fact]
+    public void Should_drop_and_count_an_update_for_a_closed_round()
+    {
+        var hospitals = new Dictionary<string, IActorRef> { ["hospital-01"] = TestActor };
+        var coordinator = Sys.ActorOf(RoundCoordinator.Props(
+            new CoordinatorSettings { Rounds = 2, RoundTimeout = TimeSpan.FromMinutes(1), Seed = 7 }, hospitals, _experiment.InitialGlobal()));
+        var listener = CreateTestProbe();
+        coordinator.Tell(new SubscribeToRun(listener));
+        coordinator.Tell(StartRun.Instance);
+
+        var request = ExpectMsg<TrainRound>();
+        var update = new LocalUpdate(1, "hospital-01", request.Global, 10, 1.0, 1, 0.1);
+        coordinator.Tell(update);
+        Assert.Equal(2, ExpectMsg<TrainRound>().Round);
+        coordinator.Tell(update); // round 1 is closed now
+        coordinator.Tell(update with { Round = 2 });
+
+        listener.ExpectMsg<RoundClosed>();
+        var second = listener.ExpectMsg<RoundClosed>().Summary;
+        Assert.Equal(1, second.LateReplies);
+    }
+}

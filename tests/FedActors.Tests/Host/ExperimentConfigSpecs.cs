@@ -1,0 +1,59 @@
+using FedActors.Host.Configuration;
+
+namespace FedActors.Tests.Host;
+
+public class ExperimentConfigSpecs
+{
+    [Fact]
+    public void Should_load_the_embedded_default_with_eight_hospitals()
+    {
+        var config = ExperimentConfig.Load(null, []);
+        Assert.Equal(8, config.Experiment.Hospitals);
+        Assert.Equal("cpu", config.Experiment.Device);
+        Assert.True(config.Coordinator.Rounds >= 1);
+    }
+
+    [Fact]
+    public void Should_apply_set_overrides_over_the_file_over_the_defaults()
+    {
+        var file = Path.GetTempFileName();
+        File.WriteAllText(file, "fedactors { rounds.count = 7, seed = 3 }");
+        try
+        {
+            var config = ExperimentConfig.Load(file, ["seed=11", "fedactors.moco.temperature=0.1"]);
+            Assert.Equal(7, config.Coordinator.Rounds);
+            Assert.Equal(11UL, config.Experiment.Seed);
+            Assert.Equal(11UL, config.Coordinator.Seed);
+            Assert.Equal(0.1, config.Experiment.MoCo.Temperature);
+            Assert.Contains("temperature : 0.1", config.ResolvedHocon);
+        }
+        finally { File.Delete(file); }
+    }
+
+    [Fact]
+    public void Should_name_an_unknown_key_and_its_file()
+    {
+        var file = Path.GetTempFileName();
+        File.WriteAllText(file, "fedactors.moco.temprature = 0.1");
+        try
+        {
+            var e = Assert.Throws<ConfigError>(() => ExperimentConfig.Load(file, []));
+            Assert.Contains("fedactors.moco.temprature", e.Message);
+            Assert.Contains(file, e.Message);
+        }
+        finally { File.Delete(file); }
+    }
+
+    [Theory]
+    [InlineData("rounds.count=zero", "fedactors.rounds.count", "integer")]
+    [InlineData("rounds.sample-fraction=1.5", "fedactors.rounds.sample-fraction", "between")]
+    [InlineData("rounds.min-participants=9", "fedactors.rounds.min-participants", "only 8 hospitals")]
+    [InlineData("model.encoder-widths=[8,8]", "fedactors.model.encoder-widths", "4 positive")]
+    public void Should_name_the_key_of_a_bad_value(string setting, string key, string problem)
+    {
+        var e = Assert.Throws<ConfigError>(() => ExperimentConfig.Load(null, [setting]));
+        Assert.Contains(key, e.Message);
+        Assert.Contains(problem, e.Message);
+        Assert.Contains("--set", e.Message);
+    }
+}

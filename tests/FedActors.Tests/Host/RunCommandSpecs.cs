@@ -1,0 +1,58 @@
+using FedActors.Host.Commands;
+using FedActors.Host.Configuration;
+using FedActors.Host.Runs;
+
+namespace FedActors.Tests.Host;
+
+public sealed class RunCommandSpecs : IDisposable
+{
+    private readonly string _runsRoot = Directory.CreateTempSubdirectory("fedactors-runs-").FullName;
+
+    private List<string> TinyOverrides(ulong seed) =>
+    [
+        $"seed={seed}", $"runs-dir=\"{_runsRoot}\"", "data.hospitals=4", "data.train-images-per-hospital=32",
+        "data.test-images-per-hospital=16", "data.image-size=16", "model.encoder-widths=[8,8,16,16]",
+        "model.projection-dim=16", "moco.queue-size=32", "moco.batch-size=8", "rounds.count=2",
+        "rounds.min-participants=4", "probe.steps=30", "training-threads=2",
+    ];
+
+    private static string MetricsWithoutTimings(RunDirectory run)
+    {
+        var lines = File.ReadAllLines(Path.Combine(run.Path, RunDirectory.MetricsFile));
+        var wall = Array.IndexOf(RunDirectory.MetricsColumns, "wall_seconds");
+        return string.Join("\n", lines.Select(l => string.Join(',', l.Split(',').Where((_, i) => i != wall))));
+    }
+
+    [Fact]
+    public async Task Should_give_identical_metrics_for_the_same_seed_and_config()
+    {
+        var first = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, TinyOverrides(5)), TextWriter.Null);
+        var second = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, TinyOverrides(5)), TextWriter.Null);
+        var other = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, TinyOverrides(6)), TextWriter.Null);
+
+        Assert.Equal(MetricsWithoutTimings(first.Directory), MetricsWithoutTimings(second.Directory));
+        Assert.Equal(first.Completed.FinalGlobal.ContentHash, second.Completed.FinalGlobal.ContentHash);
+        Assert.Equal(first.TrainedProbeAccuracy, second.TrainedProbeAccuracy);
+        Assert.NotEqual(first.Completed.FinalGlobal.ContentHash, other.Completed.FinalGlobal.ContentHash);
+    }
+
+    [Fact]
+    public async Task Should_print_one_line_per_round_and_write_the_run_directory()
+    {
+        var output = new StringWriter();
+        var result = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, TinyOverrides(5)), output);
+
+        var roundLines = output.ToString().Split('\n').Where(l => l.StartsWith("round ")).ToList();
+        Assert.Equal(["round 1/2", "round 2/2"], roundLines.Select(l => l[..9]));
+        Assert.Contains("trained encoder", output.ToString());
+        Assert.Contains("random encoder", output.ToString());
+
+        var metrics = File.ReadAllLines(Path.Combine(result.Directory.Path, RunDirectory.MetricsFile));
+        Assert.Equal(3, metrics.Length); // header + one row per round
+        Assert.Contains("count = 2", File.ReadAllText(Path.Combine(result.Directory.Path, RunDirectory.ResolvedConfigFile)).Replace(" : ", " = "));
+        var saved = FedActors.Training.Weights.ModelWeights.Load(Path.Combine(result.Directory.Path, RunDirectory.FinalWeightsFile));
+        Assert.Equal(result.Completed.FinalGlobal.ContentHash, saved.ContentHash);
+    }
+
+    public void Dispose() => Directory.Delete(_runsRoot, recursive: true);
+}

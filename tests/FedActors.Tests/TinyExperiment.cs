@@ -1,0 +1,34 @@
+using FedActors.Actors.Hospitals;
+using FedActors.Training.Evaluation;
+using FedActors.Training.Experiments;
+using FedActors.Training.Objectives;
+
+namespace FedActors.Tests;
+
+/// <summary>Settings small enough that a federated round takes well under a second.</summary>
+public static class TinyExperiment
+{
+    public static ExperimentSettings Settings(int hospitals = 8, ulong seed = 7) => new()
+    {
+        Seed = seed,
+        Hospitals = hospitals,
+        TrainImagesPerHospital = 48,
+        TestImagesPerHospital = 16,
+        ImageSize = 16,
+        EncoderWidths = [8, 8, 16, 16],
+        ProjectionDim = 16,
+        MoCo = new MoCoV2Options { QueueSize = 32, BatchSize = 8, LearningRate = 0.05 },
+        Probe = new LinearProbeOptions { Steps = 30 },
+    };
+
+    /// <summary>
+    /// One definition per site; hospital i keeps 16 + 4·i of its images, so shard sizes
+    /// differ and a sample-weighted mean is distinguishable from a plain one.
+    /// </summary>
+    public static List<HospitalDefinition> UnequalHospitals(FederatedMoCoExperiment experiment) =>
+        experiment.Sites.Sites.Select((s, i) =>
+        {
+            var shard = s.Train.Subset(Enumerable.Range(0, 16 + 4 * i).ToArray());
+            return new HospitalDefinition(s.HospitalId, () => shard, () => experiment.CreateLearner(s.HospitalId));
+        }).ToList();
+}

@@ -1,0 +1,47 @@
+using FedActors.Training;
+using FedActors.Training.Models;
+using FedActors.Training.Weights;
+
+namespace FedActors.Tests.Training;
+
+public class ModelWeightsSpecs
+{
+    [Fact]
+    public void Should_round_trip_a_module_through_bytes_and_back()
+    {
+        using var source = TorchRuntime.Seeded(1, () => ProjectedEncoder.SmallCnn([8, 8, 16, 16], 16));
+        using var target = TorchRuntime.Seeded(2, () => ProjectedEncoder.SmallCnn([8, 8, 16, 16], 16));
+        var weights = ModelWeights.FromModule(source);
+        Assert.NotEqual(weights.ContentHash, ModelWeights.FromModule(target).ContentHash);
+
+        using var buffer = new MemoryStream();
+        weights.WriteTo(buffer);
+        buffer.Position = 0;
+        var read = ModelWeights.ReadFrom(buffer, "test buffer");
+        read.LoadInto(target);
+
+        Assert.Equal(weights.ContentHash, ModelWeights.FromModule(target).ContentHash);
+    }
+
+    [Fact]
+    public void Should_reject_a_corrupted_payload_by_its_hash()
+    {
+        var weights = new ModelWeights([new WeightTensor("w", [3], [1, 2, 3])]);
+        using var buffer = new MemoryStream();
+        weights.WriteTo(buffer);
+        var bytes = buffer.ToArray();
+        bytes[^70] ^= 0x40; // a byte inside the float payload
+        var e = Assert.Throws<InvalidDataException>(() => ModelWeights.ReadFrom(new MemoryStream(bytes), "upload.bin"));
+        Assert.Contains("upload.bin", e.Message);
+    }
+
+    [Fact]
+    public void Should_name_the_tensor_whose_shape_does_not_fit()
+    {
+        using var module = TorchRuntime.Seeded(1, () => ProjectedEncoder.SmallCnn([8, 8, 16, 16], 16));
+        var wrong = ModelWeights.FromModule(module).Tensors
+            .Select(t => t.Name == "projection.output.bias" ? new WeightTensor(t.Name, [3], [0, 0, 0]) : t).ToList();
+        var e = Assert.Throws<InvalidOperationException>(() => new ModelWeights(wrong).LoadInto(module));
+        Assert.Contains("projection.output.bias", e.Message);
+    }
+}

@@ -1,0 +1,31 @@
+using FedActors.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FedActors.Tests.Training;
+
+public class TorchSharpRuntimeSpecs
+{
+    [Fact]
+    public void Should_load_native_torch_and_train_a_conv_net_one_step()
+    {
+        // On Debian 12 this fails to load libLibTorchSharp.so unless the build's GLIBCXX fix ran.
+        var net = TorchRuntime.Seeded(1, () => nn.Sequential(
+            nn.Conv2d(1, 4, 3, padding: 1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2)));
+        using var x = TorchRuntime.Seeded(2, () => randn(8, 1, 8, 8));
+        using var y = tensor(new long[] { 0, 1, 0, 1, 0, 1, 0, 1 });
+        var conv = (TorchSharp.Modules.Conv2d)net.children().First();
+        using var before = conv.weight!.detach().clone();
+        using var optimizer = optim.SGD(net.parameters(), 0.1);
+
+        using var loss = nn.functional.cross_entropy(net.forward(x), y);
+        loss.backward();
+        Assert.NotNull(conv.weight.grad);
+        Assert.True(conv.weight.grad!.abs().sum().item<float>() > 0, "backward produced no gradient for the conv weights");
+        optimizer.step();
+
+        Assert.False(before.allclose(conv.weight), "one SGD step did not change the conv weights");
+        using var after = nn.functional.cross_entropy(net.forward(x), y);
+        Assert.True(after.item<float>() < loss.item<float>(), $"loss did not decrease: {loss.item<float>()} -> {after.item<float>()}");
+    }
+}

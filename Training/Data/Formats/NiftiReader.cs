@@ -65,10 +65,10 @@ public static class NiftiReader
 
     private static float[] Decode(byte[] data, NiftiHeader header)
     {
-        var type = header.VoxelType;
-        var (slope, inter) = header.IsScaled ? (header.SclSlope, header.SclInter) : (1f, 0f);
-        var voxels = new float[data.Length / type.ItemSize];
-        for (var i = 0; i < voxels.Length; i++) voxels[i] = (float)(type.Read(data, i) * slope + inter);
+        var stored = header.VoxelType.ReadAll(data);
+        var (slope, inter) = header.IsScaled ? ((double)header.SclSlope, (double)header.SclInter) : (1.0, 0.0);
+        var voxels = new float[stored.Length];
+        for (var i = 0; i < voxels.Length; i++) voxels[i] = (float)(stored[i] * slope + inter);
         return voxels;
     }
 

@@ -33,13 +33,12 @@ public sealed class NpyArray
     public byte[] ToBytes()
     {
         if (Dtype.Kind is 'u' or 'b' && Dtype.ItemSize == 1) return Data;
-        var values = new double[Count];
+        var values = Dtype.ReadAll(Data);
         var (min, max) = (double.PositiveInfinity, double.NegativeInfinity);
         for (var i = 0; i < values.Length; i++)
         {
-            var v = values[i] = Dtype.Read(Data, i);
-            if (double.IsNaN(v)) throw Error($"element {i} is NaN; expected pixel values in [0, 255]");
-            (min, max) = (Math.Min(min, v), Math.Max(max, v));
+            if (double.IsNaN(values[i])) throw Error($"element {i} is NaN; expected pixel values in [0, 255]");
+            (min, max) = (Math.Min(min, values[i]), Math.Max(max, values[i]));
         }
         if (min < 0 || max > 255)
             throw Error($"{Dtype} values span [{min}, {max}]; expected pixel values in [0, 255] (or [0, 1] for floats)");
@@ -52,10 +51,11 @@ public sealed class NpyArray
     /// <summary>The values as integers (class labels); floats must hold whole numbers.</summary>
     public int[] ToInt32()
     {
-        var result = new int[Count];
+        var values = Dtype.ReadAll(Data);
+        var result = new int[values.Length];
         for (var i = 0; i < result.Length; i++)
         {
-            var v = Dtype.Read(Data, i);
+            var v = values[i];
             if (v != Math.Floor(v) || v < int.MinValue || v > int.MaxValue)
                 throw Error($"element {i} is {v}; expected a whole number that fits in int32");
             result[i] = (int)v;

@@ -1,4 +1,5 @@
-using System.Buffers.Binary;
+using System.Numerics;
+using System.Runtime.InteropServices;
 
 namespace FedActors.Training.Data.Formats;
 
@@ -21,23 +22,50 @@ public sealed record NpyDtype(char Kind, int ItemSize, bool BigEndian)
 
     public override string ToString() => $"{(ItemSize == 1 ? '|' : BigEndian ? '>' : '<')}{Kind}{ItemSize}";
 
-    /// <summary>Element <paramref name="index"/> of <paramref name="data"/> as a double (exact for all but 64-bit integers beyond 2^53).</summary>
-    public double Read(ReadOnlySpan<byte> data, int index)
+    /// <summary>All elements of <paramref name="data"/> as doubles (exact for all but 64-bit integers beyond 2^53).</summary>
+    public double[] ReadAll(ReadOnlySpan<byte> data)
     {
-        var s = data.Slice(index * ItemSize, ItemSize);
+        // Data in the machine's byte order is reinterpreted in place; the rest is swapped element by element.
+        if (ItemSize > 1 && BigEndian == BitConverter.IsLittleEndian)
+        {
+            var swapped = new double[data.Length / ItemSize];
+            for (var i = 0; i < swapped.Length; i++) swapped[i] = ReadSwapped(data.Slice(i * ItemSize, ItemSize));
+            return swapped;
+        }
         return (Kind, ItemSize) switch
         {
-            ('b', 1) or ('u', 1) => s[0],
-            ('i', 1) => (sbyte)s[0],
-            ('u', 2) => BigEndian ? BinaryPrimitives.ReadUInt16BigEndian(s) : BinaryPrimitives.ReadUInt16LittleEndian(s),
-            ('i', 2) => BigEndian ? BinaryPrimitives.ReadInt16BigEndian(s) : BinaryPrimitives.ReadInt16LittleEndian(s),
-            ('u', 4) => BigEndian ? BinaryPrimitives.ReadUInt32BigEndian(s) : BinaryPrimitives.ReadUInt32LittleEndian(s),
-            ('i', 4) => BigEndian ? BinaryPrimitives.ReadInt32BigEndian(s) : BinaryPrimitives.ReadInt32LittleEndian(s),
-            ('u', 8) => BigEndian ? BinaryPrimitives.ReadUInt64BigEndian(s) : BinaryPrimitives.ReadUInt64LittleEndian(s),
-            ('i', 8) => BigEndian ? BinaryPrimitives.ReadInt64BigEndian(s) : BinaryPrimitives.ReadInt64LittleEndian(s),
-            ('f', 4) => BigEndian ? BinaryPrimitives.ReadSingleBigEndian(s) : BinaryPrimitives.ReadSingleLittleEndian(s),
-            ('f', 8) => BigEndian ? BinaryPrimitives.ReadDoubleBigEndian(s) : BinaryPrimitives.ReadDoubleLittleEndian(s),
+            ('b', 1) or ('u', 1) => Widen<byte>(data),
+            ('i', 1) => Widen<sbyte>(data),
+            ('u', 2) => Widen<ushort>(data),
+            ('i', 2) => Widen<short>(data),
+            ('u', 4) => Widen<uint>(data),
+            ('i', 4) => Widen<int>(data),
+            ('u', 8) => Widen<ulong>(data),
+            ('i', 8) => Widen<long>(data),
+            ('f', 4) => Widen<float>(data),
+            ('f', 8) => Widen<double>(data),
             _ => throw new InvalidOperationException($"dtype {this} has no reader."),
+        };
+    }
+
+    private static double[] Widen<T>(ReadOnlySpan<byte> data) where T : unmanaged, INumberBase<T>
+    {
+        var values = MemoryMarshal.Cast<byte, T>(data);
+        var result = new double[values.Length];
+        for (var i = 0; i < values.Length; i++) result[i] = double.CreateTruncating(values[i]);
+        return result;
+    }
+
+    private double ReadSwapped(ReadOnlySpan<byte> s)
+    {
+        Span<byte> native = stackalloc byte[ItemSize];
+        s.CopyTo(native);
+        native.Reverse();
+        return Kind switch
+        {
+            'u' => ItemSize switch { 2 => MemoryMarshal.Read<ushort>(native), 4 => MemoryMarshal.Read<uint>(native), _ => MemoryMarshal.Read<ulong>(native) },
+            'i' => ItemSize switch { 2 => MemoryMarshal.Read<short>(native), 4 => MemoryMarshal.Read<int>(native), _ => MemoryMarshal.Read<long>(native) },
+            _ => ItemSize == 4 ? MemoryMarshal.Read<float>(native) : MemoryMarshal.Read<double>(native),
         };
     }
 }

@@ -2,29 +2,22 @@ namespace FedActors.Training.Data;
 
 /// <summary>
 /// Images loaded from a folder with their ids and one label array per label column, in
-/// CSV row order. Pixels are bytes, C×H×W per image.
+/// CSV row order. <see cref="Images"/> is labelled by the first label column.
 /// </summary>
 public sealed class LabeledImageSet
 {
-    public LabeledImageSet(string[] ids, int channels, int height, int width, byte[] pixels, IReadOnlyList<(string Column, int[] Values)> labels)
+    public LabeledImageSet(string[] ids, ImageShard images, IReadOnlyList<(string Column, int[] Values)> labels)
     {
-        if (pixels.Length != (long)ids.Length * channels * height * width)
-            throw new ArgumentException($"{ids.Length} images of {channels}x{height}x{width} need {(long)ids.Length * channels * height * width} bytes, found {pixels.Length}.");
+        if (images.Count != ids.Length) throw new ArgumentException($"{ids.Length} ids for {images.Count} images.");
         foreach (var (column, values) in labels)
             if (values.Length != ids.Length) throw new ArgumentException($"Label column '{column}' has {values.Length} values for {ids.Length} images.");
         Ids = ids;
-        Channels = channels;
-        Height = height;
-        Width = width;
-        Pixels = pixels;
+        Images = images;
         Labels = labels;
     }
 
     public string[] Ids { get; }
-    public int Channels { get; }
-    public int Height { get; }
-    public int Width { get; }
-    public byte[] Pixels { get; }
+    public ImageShard Images { get; }
     public IReadOnlyList<(string Column, int[] Values)> Labels { get; }
     public int Count => Ids.Length;
 
@@ -32,7 +25,6 @@ public sealed class LabeledImageSet
         Labels.FirstOrDefault(l => l.Column == column).Values
         ?? throw new ArgumentException($"No label column '{column}'; loaded {string.Join(", ", Labels.Select(l => l.Column))}.");
 
-    /// <summary>The images as a shard labelled by <paramref name="column"/> (the first label column if null); pixels are shared, not copied.</summary>
-    public ImageShard ToShard(string? column = null) =>
-        new(Channels, Height, Width, Pixels, column is null ? Labels[0].Values : LabelsOf(column));
+    /// <summary>The images labelled by <paramref name="column"/>; pixels are shared, not copied.</summary>
+    public ImageShard ToShard(string column) => new(Images.Channels, Images.Height, Images.Width, Images.Pixels, LabelsOf(column));
 }

@@ -26,7 +26,7 @@ public static class ImageFolderReader
         var rows = csv.Rows.Where(r => filterColumn < 0 || r.Fields[filterColumn] == request.FilterValue).ToList();
 
         var ids = rows.Select(r => r.Fields[idColumn]).ToArray();
-        var labels = request.LabelColumns.Select((name, k) => (name, rows.Select(r => ParseLabel(csv, r, labelColumns[k])).ToArray())).ToList();
+        var labels = request.LabelColumns.Select((name, k) => (Column: name, Values: rows.Select(r => ParseLabel(csv, r, labelColumns[k])).ToArray())).ToList();
         var files = rows.Select(r => FindImage(request, csv, r, idColumn)).ToArray();
 
         var channels = request.Color == ColorMode.Rgb ? 3 : 1;
@@ -40,7 +40,7 @@ public static class ImageFolderReader
         });
         var first = errors.FirstOrDefault(e => e is not null);
         if (first is not null) throw first is DataFormatException ? first : new DataFormatException(files[Array.IndexOf(errors, first)], "image data", first.Message, first);
-        return new LabeledImageSet(ids, channels, request.Height, request.Width, pixels, labels);
+        return new LabeledImageSet(ids, new ImageShard(channels, request.Height, request.Width, pixels, labels[0].Values), labels);
     }
 
     private static int ParseLabel(CsvTable csv, (int Line, string[] Fields) row, int column) =>

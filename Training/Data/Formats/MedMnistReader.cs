@@ -14,7 +14,8 @@ public static class MedMnistReader
 
     public static MedMnistDataset Load(string path)
     {
-        var bytes = NpyReader.ReadFile(path);
+        if (!File.Exists(path)) throw new DataFormatException(path, "file", "not found");
+        var bytes = File.ReadAllBytes(path);
         try
         {
             using var zip = new ZipArchive(new MemoryStream(bytes), ZipArchiveMode.Read);

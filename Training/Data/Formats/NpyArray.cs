@@ -23,7 +23,6 @@ public sealed class NpyArray
     public NpyDtype Dtype { get; }
     public int[] Shape { get; }
     public byte[] Data { get; }
-    public int Count => Data.Length / Dtype.ItemSize;
     public string ShapeText => $"({string.Join(", ", Shape)})";
 
     /// <summary>

@@ -14,23 +14,25 @@ public static partial class NpyReader
 {
     private static readonly byte[] Magic = [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 
-    public static NpyArray Read(string path) => Parse(ReadFile(path), path, Path.GetFileName(path));
-
     /// <summary>Parses the bytes of a whole .npy file; <paramref name="file"/> and <paramref name="name"/> label errors.</summary>
     public static NpyArray Parse(byte[] bytes, string file, string name)
     {
         DataFormatException Error(string field, string problem) => new(file, $"{name} {field}", problem);
 
-        if (bytes.Length < 10 || !bytes.AsSpan(0, 6).SequenceEqual(Magic))
+        if (bytes.Length < 8 || !bytes.AsSpan(0, 6).SequenceEqual(Magic))
             throw Error("magic", $"expected \\x93NUMPY, found {Printable(bytes.AsSpan(0, Math.Min(6, bytes.Length)))}");
         var major = bytes[6];
-        var (lengthBytes, headerLength) = major switch
+        var lengthBytes = major switch
         {
-            1 => (2, (long)BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(8))),
-            2 or 3 when bytes.Length >= 12 => (4, (long)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8))),
-            2 or 3 => (4, long.MaxValue),
+            1 => 2,
+            2 or 3 => 4,
             _ => throw Error("version", $"expected 1.0, 2.0 or 3.0, found {major}.{bytes[7]}"),
         };
+        if (bytes.Length < 8 + lengthBytes)
+            throw Error("header", $"truncated: the header length needs {lengthBytes} bytes after the version, file has {bytes.Length - 8}");
+        long headerLength = lengthBytes == 2
+            ? BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(8))
+            : BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8));
         var dataStart = 8 + lengthBytes + headerLength;
         if (dataStart > bytes.Length)
             throw Error("header", $"truncated: header needs {headerLength} bytes, file has {bytes.Length - 8 - lengthBytes}");
@@ -55,12 +57,6 @@ public static partial class NpyReader
         var data = bytes.AsSpan((int)dataStart).ToArray();
         if (fortran.Groups[1].Value == "True" && shape.Length > 1) data = FortranToC(data, shape, dtype.ItemSize);
         return new NpyArray(file, name, dtype, shape, data);
-    }
-
-    internal static byte[] ReadFile(string path)
-    {
-        if (!File.Exists(path)) throw new DataFormatException(path, "file", "not found");
-        return File.ReadAllBytes(path);
     }
 
     private static int[]? ParseShape(string text)

@@ -44,7 +44,7 @@ public sealed class ImageFolderReaderSpecs : IDisposable
         Assert.Equal(2648, set.Count);
         Assert.Equal(CsvTable.Read(IsicCsv).Rows.Select(r => r.Fields[0]), set.Ids);
         Assert.Equal(662, set.LabelsOf("melanoma").Sum());
-        var shard = set.ToShard();
+        var shard = set.Images;
         Assert.Equal((3, 32, 40), (shard.Channels, shard.Height, shard.Width));
         using var batch = shard.Images([0, 2647], TorchSharp.torch.CPU);
         Assert.Equal([2L, 3, 32, 40], batch.shape);
@@ -56,20 +56,21 @@ public sealed class ImageFolderReaderSpecs : IDisposable
     public void Should_keep_only_filtered_rows_and_convert_to_grey_luma()
     {
         CopyIsic("ISIC_0024307", "ISIC_0024309", "ISIC_0024329");
-        var csv = Csv("isic_id,source_split,melanoma", "ISIC_0024307,a,0", "ISIC_0024309,b,1", "ISIC_0024329,a,1");
-        var filtered = Request(csv, _dir, 12, 20) with { FilterColumn = "source_split", FilterValue = "a" };
+        var csv = Csv("isic_id,source_split,melanoma,benign", "ISIC_0024307,a,0,1", "ISIC_0024309,b,1,0", "ISIC_0024329,a,1,0");
+        var filtered = Request(csv, _dir, 12, 20) with { LabelColumns = ["melanoma", "benign"], FilterColumn = "source_split", FilterValue = "a" };
 
         var rgb = ImageFolderReader.Load(filtered);
         var grey = ImageFolderReader.Load(filtered with { Color = ColorMode.Grey });
 
         Assert.Equal(["ISIC_0024307", "ISIC_0024329"], grey.Ids);
-        Assert.Equal([0, 1], grey.LabelsOf("melanoma"));
-        Assert.Equal((1, 12, 20), (grey.Channels, grey.Height, grey.Width));
+        Assert.Equal([0, 1], grey.Images.Labels);
+        Assert.Equal([1, 0], grey.ToShard("benign").Labels);
+        Assert.Equal((1, 12, 20), (grey.Images.Channels, grey.Images.Height, grey.Images.Width));
         var plane = 12 * 20;
         for (var p = 0; p < plane; p += 37)
         {
-            var luma = 0.299 * rgb.Pixels[p] + 0.587 * rgb.Pixels[plane + p] + 0.114 * rgb.Pixels[2 * plane + p];
-            Assert.InRange(grey.Pixels[p], luma - 1, luma + 1);
+            var luma = 0.299 * rgb.Images.Pixels[p] + 0.587 * rgb.Images.Pixels[plane + p] + 0.114 * rgb.Images.Pixels[2 * plane + p];
+            Assert.InRange(grey.Images.Pixels[p], luma - 1, luma + 1);
         }
     }
 
@@ -86,7 +87,7 @@ public sealed class ImageFolderReaderSpecs : IDisposable
 
         var set = ImageFolderReader.Load(Request(csv, _dir, 2, 2));
 
-        Assert.Equal(Enumerable.Repeat((byte)90, 12), set.Pixels);
+        Assert.Equal(Enumerable.Repeat((byte)90, 12), set.Images.Pixels);
     }
 
     [Fact]

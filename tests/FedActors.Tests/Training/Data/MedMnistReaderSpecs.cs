@@ -97,6 +97,14 @@ public sealed class MedMnistReaderSpecs : IDisposable
     }
 
     [Fact]
+    public void Should_name_a_missing_file()
+    {
+        var path = TempFile("absent.npz");
+        var e = Assert.Throws<DataFormatException>(() => MedMnistReader.Load(path));
+        Assert.Equal((path, "file"), (e.File, e.Field));
+    }
+
+    [Fact]
     public void Should_reject_a_truncated_npz()
     {
         var bytes = File.ReadAllBytes(SharedData.PathOf("pneumoniamnist.npz"));

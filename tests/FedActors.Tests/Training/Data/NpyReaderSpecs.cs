@@ -86,11 +86,17 @@ public class NpyReaderSpecs
         Assert.Contains($"unsupported dtype '{descr}'", e.Message);
     }
 
-    [Fact]
-    public void Should_reject_a_truncated_header()
+    [Theory]
+    [InlineData(1, 9)]
+    [InlineData(2, 11)]
+    [InlineData(1, 20)]
+    [InlineData(3, 20)]
+    public void Should_reject_a_truncated_header(byte major, int length)
     {
-        var e = Assert.Throws<DataFormatException>(() => Parse(Npy("|u1", [1], [0])[..20]));
+        var e = Assert.Throws<DataFormatException>(() => Parse(Npy("|u1", [1], [0], major: major)[..length]));
+
         Assert.Equal("a.npy header", e.Field);
+        Assert.Contains("truncated", e.Message);
     }
 
     [Fact]

@@ -8,6 +8,13 @@ public sealed record Volume(string Id, int Depth, int Height, int Width, float[]
 {
     public int SliceSize => Height * Width;
 
+    /// <summary>A NIfTI scan and its label map; NIfTI's x-fastest storage is already z-major.</summary>
+    public static Volume From(SegmentedVolume scan, string id)
+    {
+        var (x, y, z) = scan.Image.Shape;
+        return new Volume(id, z, y, x, scan.Image.Voxels, scan.Mask);
+    }
+
     public ReadOnlySpan<float> Slice(int z) => Voxels.AsSpan(z * SliceSize, SliceSize);
 
     public ReadOnlySpan<byte> LabelSlice(int z) =>

@@ -87,4 +87,17 @@ public class SiteDataSpecs
         var e = Assert.Throws<ArgumentException>(() => SliceShard.FromVolumes([bad], 2, 4));
         Assert.Contains("scan-7", e.Message);
     }
+
+    [Fact]
+    public void Should_slice_a_real_left_atrium_scan_into_partitions_with_its_mask()
+    {
+        var image = Directory.GetFiles(SharedData.PathOf("la2018"), "*_gt.nii.gz").Order().First().Replace("_gt.nii.gz", ".nii.gz");
+        var scan = FedActors.Training.Data.Formats.NiftiReader.LoadWithMask(image, image.Replace(".nii.gz", "_gt.nii.gz"));
+        var volume = Volume.From(scan, "la-0");
+        var slices = SliceShard.FromVolumes([volume], partitions: 4, size: 64, foregroundOnly: true);
+        Assert.True(slices.Count > 10, $"only {slices.Count} slices show the atrium");
+        Assert.Equal(4, slices.Partition.Distinct().Count());
+        Assert.True(slices.Masks!.Any(m => m == 1));
+        Assert.True(slices.Images.Pixels.Distinct().Count() > 100, "intensities collapsed in the byte mapping");
+    }
 }

@@ -100,4 +100,25 @@ public class SiteDataSpecs
         Assert.True(slices.Masks!.Any(m => m == 1));
         Assert.True(slices.Images.Pixels.Distinct().Count() > 100, "intensities collapsed in the byte mapping");
     }
+
+    [Fact]
+    public void Should_generate_long_tailed_rgb_lesions_with_class_specific_colour()
+    {
+        var counts = SyntheticSkinLesions.LongTailedCounts(400, 8, imbalanceRatio: 50);
+        Assert.Equal(400, counts.Sum());
+        Assert.True(counts[0] >= 40 * counts[7] / 1.5, $"counts {string.Join(",", counts)} are not long-tailed");
+        Assert.Equal(counts.OrderDescending(), counts);
+
+        var lesions = SyntheticSkinLesions.Generate(counts, 24, ScannerProfile.Identity, (1, 1, 1), new SeededRandom(4));
+        Assert.Equal(3, lesions.Channels);
+        Assert.Equal(counts, Enumerable.Range(0, 8).Select(c => lesions.Labels.Count(l => l == c)));
+        double MeanRed(int cls)
+        {
+            var idx = Enumerable.Range(0, lesions.Count).Where(i => lesions.Labels[i] == cls).ToArray();
+            using var images = lesions.Images(idx, CPU);
+            return images.select(1, 0).mean().item<float>();
+        }
+        Assert.True(MeanRed(1) < MeanRed(2) - 0.05, "melanomas should be darker in red than basal cell carcinomas");
+        Assert.Equal(lesions.Pixels, SyntheticSkinLesions.Generate(counts, 24, ScannerProfile.Identity, (1, 1, 1), new SeededRandom(4)).Pixels);
+    }
 }

@@ -47,7 +47,11 @@ public sealed class ModelWeights
     public WeightTensor this[string name] =>
         Tensors.FirstOrDefault(t => t.Name == name) ?? throw new KeyNotFoundException($"No tensor named '{name}'.");
 
-    /// <summary>Copies a module's parameters and buffers (state_dict order) into float buffers.</summary>
+    /// <summary>
+    /// Copies a module's parameters and buffers (state_dict order) into float buffers.
+    /// Integer buffers (BatchNorm's int64 num_batches_tracked) travel as float32 too, exact
+    /// up to 2^24, and <see cref="LoadInto"/> converts them back to the module's dtype.
+    /// </summary>
     public static ModelWeights FromModule(nn.Module module)
     {
         using var scope = NewDisposeScope();
@@ -58,6 +62,19 @@ public sealed class ModelWeights
             list.Add(new WeightTensor(name, tensor.shape.ToArray(), flat.data<float>().ToArray()));
         }
         return new ModelWeights(list);
+    }
+
+    /// <summary>
+    /// The tensors of one submodule, <paramref name="prefix"/> its field path (e.g. "encoder"),
+    /// renamed without the prefix: a pre-trained backbone's weights out of a whole network's.
+    /// </summary>
+    public ModelWeights Submodule(string prefix)
+    {
+        var head = prefix + ".";
+        var inside = Tensors.Where(t => t.Name.StartsWith(head, StringComparison.Ordinal))
+            .Select(t => t with { Name = t.Name[head.Length..] }).ToList();
+        if (inside.Count == 0) throw new KeyNotFoundException($"No tensors under '{prefix}'.");
+        return new ModelWeights(inside);
     }
 
     /// <summary>

@@ -44,4 +44,18 @@ public class ModelWeightsSpecs
         var e = Assert.Throws<InvalidOperationException>(() => new ModelWeights(wrong).LoadInto(module));
         Assert.Contains("projection.output.bias", e.Message);
     }
+
+    [Fact]
+    public void Should_take_out_a_submodule_under_its_own_names()
+    {
+        var weights = new ModelWeights([
+            new WeightTensor("encoder.conv.weight", [2], [1, 2]),
+            new WeightTensor("encoder_extra.bias", [1], [3]),
+            new WeightTensor("projection.bias", [1], [4]),
+        ]);
+        var encoder = weights.Submodule("encoder");
+        Assert.Equal(["conv.weight"], encoder.Tensors.Select(t => t.Name));
+        Assert.Equal([1f, 2f], encoder["conv.weight"].Values);
+        Assert.Throws<KeyNotFoundException>(() => weights.Submodule("predictor"));
+    }
 }

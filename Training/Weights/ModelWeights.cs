@@ -128,14 +128,14 @@ public sealed class ModelWeights
             if (magic != Magic) throw new InvalidDataException($"{source}: not a FedActors weights file (magic 0x{magic:X8}).");
             var version = r.ReadInt32();
             if (version != FormatVersion) throw new InvalidDataException($"{source}: weights format version {version}, expected {FormatVersion}.");
-            var count = r.ReadInt32();
+            var count = CheckedLength(r, 1); // every tensor takes at least a byte
             var list = new List<WeightTensor>(count);
             for (var i = 0; i < count; i++)
             {
                 var name = r.ReadString();
-                var shape = new long[r.ReadInt32()];
+                var shape = new long[CheckedLength(r, sizeof(long))];
                 for (var k = 0; k < shape.Length; k++) shape[k] = r.ReadInt64();
-                var values = new float[r.ReadInt32()];
+                var values = new float[CheckedLength(r, sizeof(float))];
                 var bytes = MemoryMarshal.AsBytes(values.AsSpan());
                 if (r.Read(bytes) != bytes.Length) throw new EndOfStreamException();
                 list.Add(new WeightTensor(name, shape, values));
@@ -150,6 +150,15 @@ public sealed class ModelWeights
         {
             throw new InvalidDataException($"{source}: truncated weights file.");
         }
+    }
+
+    /// <summary>Reads a length prefix, refusing one the rest of the stream cannot hold (a corrupted length must not allocate gigabytes).</summary>
+    private static int CheckedLength(BinaryReader r, int elementBytes)
+    {
+        var length = r.ReadInt32();
+        if (length < 0 || (r.BaseStream.CanSeek && (long)length * elementBytes > r.BaseStream.Length - r.BaseStream.Position))
+            throw new EndOfStreamException();
+        return length;
     }
 
     public void Save(string path)

@@ -36,6 +36,18 @@ public class ModelWeightsSpecs
     }
 
     [Fact]
+    public void Should_reject_a_corrupted_length_prefix_without_allocating_it()
+    {
+        var weights = new ModelWeights([new WeightTensor("w", [3], [1, 2, 3])]);
+        using var buffer = new MemoryStream();
+        weights.WriteTo(buffer);
+        var bytes = buffer.ToArray();
+        bytes[29] = 0x7F; // high byte of the value count (magic, version, count, name, rank, dim precede it): 2 G floats
+        var e = Assert.Throws<InvalidDataException>(() => ModelWeights.ReadFrom(new MemoryStream(bytes), "upload.bin"));
+        Assert.Contains("truncated", e.Message);
+    }
+
+    [Fact]
     public void Should_name_the_tensor_whose_shape_does_not_fit()
     {
         using var module = TorchRuntime.Seeded(1, () => ProjectedEncoder.SmallCnn([8, 8, 16, 16], 16));

@@ -36,7 +36,7 @@ public static class FineTuning
         using var optimizer = optim.AdamW(parameters, options.LearningRate, weight_decay: options.WeightDecay);
 
         var best = (Epoch: -1, Accuracy: double.NegativeInfinity);
-        Dictionary<string, Tensor>? bestEncoder = null, bestHead = null;
+        ModuleSnapshot? bestEncoder = null, bestHead = null;
         for (var epoch = 0; epoch < options.Epochs; epoch++)
         {
             encoder.train();
@@ -55,16 +55,16 @@ public static class FineTuning
             if (accuracy > best.Accuracy)
             {
                 best = (epoch, accuracy);
-                Dispose(bestEncoder);
-                Dispose(bestHead);
-                bestEncoder = Snapshot(encoder);
-                bestHead = Snapshot(head);
+                bestEncoder?.Dispose();
+                bestHead?.Dispose();
+                bestEncoder = ModuleSnapshot.Take(encoder);
+                bestHead = ModuleSnapshot.Take(head);
             }
         }
-        Restore(encoder, bestEncoder!);
-        Restore(head, bestHead!);
-        Dispose(bestEncoder);
-        Dispose(bestHead);
+        bestEncoder!.RestoreInto(encoder);
+        bestHead!.RestoreInto(head);
+        bestEncoder.Dispose();
+        bestHead.Dispose();
         var predicted = Predict(encoder, head, test, device, options.BatchSize);
         head.Dispose();
         return new FineTuneResult(best.Epoch, best.Accuracy,
@@ -84,20 +84,5 @@ public static class FineTuning
             predicted.AddRange(head.forward(encoder.forward(shard.Images(idx, device))).argmax(1).cpu().data<long>().ToArray());
         }
         return predicted.ToArray();
-    }
-
-    private static Dictionary<string, Tensor> Snapshot(nn.Module module) =>
-        module.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
-
-    private static void Restore(nn.Module module, Dictionary<string, Tensor> state)
-    {
-        using var _ = no_grad();
-        foreach (var (name, value) in module.state_dict()) value.copy_(state[name]);
-    }
-
-    private static void Dispose(Dictionary<string, Tensor>? state)
-    {
-        if (state is null) return;
-        foreach (var t in state.Values) t.Dispose();
     }
 }

@@ -12,6 +12,9 @@ public static class Dispatchers
     /// <summary>The round coordinator (aggregation and evaluation run there).</summary>
     public const string Coordinator = "fedactors.coordinator-dispatcher";
 
+    /// <summary>Weights transfer: (de)serialising and hashing blobs of tens of MB.</summary>
+    public const string Transfer = "fedactors.transfer-dispatcher";
+
     public static string Hocon(int trainingThreads) => $$"""
         fedactors.training-dispatcher {
           type = ForkJoinDispatcher
@@ -20,6 +23,10 @@ public static class Dispatchers
         }
         fedactors.coordinator-dispatcher {
           type = PinnedDispatcher
+        }
+        fedactors.transfer-dispatcher {
+          type = ForkJoinDispatcher
+          dedicated-thread-pool.thread-count = 2
         }
         """;
 }

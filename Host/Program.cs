@@ -17,6 +17,9 @@ public static class Program
               'fedactors.' may be omitted), e.g. --set rounds.count=3 --set seed=7.
               Writes <runs-dir>/<timestamp>/: resolved.conf, metrics.csv, final-global.weights.
 
+          bench [encoders] [--batch 16,32] [--threads N] [--out docs/benchmarks.md]
+              Measure and print one line per figure; record them in docs/benchmarks.md.
+
         exit codes: 0 ok, 1 run failed, 2 usage or configuration error
         """;
 
@@ -39,6 +42,10 @@ public static class Program
                         await RunCommand.ExecuteAsync(config, Console.Out, cancel.Token);
                     }
                     return Ok;
+                case "bench":
+                    try { return BenchCommand.Execute(args.Skip(1).ToList(), Console.Out); }
+                    catch (ArgumentException e) { throw new UsageException(e.Message); }
+                    catch (FormatException e) { throw new UsageException(e.Message); }
                 default:
                     Console.Error.WriteLine($"fedactors: unknown command '{args[0]}'.\n\n{Usage}");
                     return UsageError;

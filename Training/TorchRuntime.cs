@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using static TorchSharp.torch;
 
 namespace FedActors.Training;
@@ -27,6 +29,26 @@ public static class TorchRuntime
     {
         if (intraOpThreads > 0 && get_num_threads() != intraOpThreads) set_num_threads(intraOpThreads);
     }
+
+    public const string OneDnnIsaVariable = "ONEDNN_MAX_CPU_ISA";
+
+    /// <summary>
+    /// Caps oneDNN at AVX2. Its AVX-512 convolution backward-data kernels in libtorch-cpu 2.10
+    /// return wrong input gradients (finite garbage, sometimes NaN, varying call to call) on
+    /// the AMD EPYC machines we run on, e.g. for a 16→8-channel 3×3 conv on 8×8 maps; capped at
+    /// AVX2 they are exact. oneDNN reads the variable once, at its first primitive, so it is set
+    /// in the native environment when this assembly loads; a value the user set is kept.
+    /// </summary>
+    [ModuleInitializer]
+    internal static void CapOneDnnIsa()
+    {
+        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64) return;
+        if (Environment.GetEnvironmentVariable(OneDnnIsaVariable) is not null) return;
+        _ = setenv(OneDnnIsaVariable, "AVX2", overwrite: 0);
+    }
+
+    [DllImport("libc", EntryPoint = "setenv")]
+    private static extern int setenv(string name, string value, int overwrite);
 
     public static Device ParseDevice(string name)
     {

@@ -2,6 +2,8 @@ using Akka.Actor;
 using Akka.Hosting;
 using FedActors.Actors.Coordination;
 using FedActors.Actors.Hospitals;
+using FedActors.Actors.Serialization;
+using FedActors.Actors.Transfer;
 
 namespace FedActors.Actors.Hosting;
 
@@ -12,6 +14,15 @@ public static class FedActorsHostingExtensions
     public static AkkaConfigurationBuilder WithFedActorsDispatchers(this AkkaConfigurationBuilder builder, int trainingThreads) =>
         builder.AddHocon(Dispatchers.Hocon(trainingThreads), HoconAddMode.Prepend);
 
+    /// <summary>Routes every protocol message through <see cref="FedActorsSerializer"/>.</summary>
+    public static AkkaConfigurationBuilder WithFedActorsSerialization(this AkkaConfigurationBuilder builder) =>
+        builder.AddHocon(FedActorsSerializer.Hocon, HoconAddMode.Prepend);
+
+    /// <summary>Starts this node's <see cref="WeightsTransfer"/>, registered in the <see cref="ActorRegistry"/> under its type.</summary>
+    public static AkkaConfigurationBuilder WithWeightsTransfer(this AkkaConfigurationBuilder builder, WeightsTransferSettings? settings = null) =>
+        builder.WithActors((system, registry) =>
+            registry.Register<WeightsTransfer>(system.ActorOf(WeightsTransfer.Props(settings), "weights-transfer")));
+
     /// <summary>
     /// Starts one hospital actor per definition and the round coordinator (registered in
     /// the <see cref="ActorRegistry"/> under <see cref="RoundCoordinator"/>); send it
@@ -20,6 +31,7 @@ public static class FedActorsHostingExtensions
     public static AkkaConfigurationBuilder WithFederatedRun(this AkkaConfigurationBuilder builder, FederatedRun run) =>
         builder
             .WithFedActorsDispatchers(run.TrainingThreads)
+            .WithFedActorsSerialization()
             .WithActors((system, registry) =>
             {
                 var hospitals = run.Hospitals.ToDictionary(

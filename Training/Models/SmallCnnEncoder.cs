@@ -32,7 +32,7 @@ public sealed class SmallCnnEncoder : Module<Tensor, Tensor>
             layers.Add(($"conv{i}", Conv2d(inChannels, widths[i], 3, stride: i == 0 ? 1 : 2, padding: 1, bias: last)));
             // No norm on the last block: GroupNorm fixes each sample's per-group mean, and
             // average pooling right after it would throw most of the feature away.
-            if (!last) layers.Add(($"norm{i}", GroupNormWithDefaults(widths[i])));
+            if (!last) layers.Add(($"norm{i}", Norms.GroupNormWithDefaults(widths[i])));
             layers.Add(($"relu{i}", ReLU(inplace: true)));
             inChannels = widths[i];
         }
@@ -43,19 +43,6 @@ public sealed class SmallCnnEncoder : Module<Tensor, Tensor>
     }
 
     public int FeatureDim { get; }
-
-    private static GroupNorm GroupNormWithDefaults(int channels)
-    {
-        var norm = GroupNorm(8, channels);
-        // TorchSharp 0.107 leaves GroupNorm's affine parameters uninitialised
-        // (torch.empty); set them to PyTorch's defaults.
-        using (no_grad())
-        {
-            norm.weight!.fill_(1);
-            norm.bias!.zero_();
-        }
-        return norm;
-    }
 
     public override Tensor forward(Tensor images)
     {

@@ -47,7 +47,11 @@ public sealed class ModelWeights
     public WeightTensor this[string name] =>
         Tensors.FirstOrDefault(t => t.Name == name) ?? throw new KeyNotFoundException($"No tensor named '{name}'.");
 
-    /// <summary>Copies a module's parameters and buffers (state_dict order) into float buffers.</summary>
+    /// <summary>
+    /// Copies a module's parameters and buffers (state_dict order) into float buffers.
+    /// Integer buffers (BatchNorm's int64 num_batches_tracked) travel as float32 too, exact
+    /// up to 2^24, and <see cref="LoadInto"/> converts them back to the module's dtype.
+    /// </summary>
     public static ModelWeights FromModule(nn.Module module)
     {
         using var scope = NewDisposeScope();
@@ -58,6 +62,19 @@ public sealed class ModelWeights
             list.Add(new WeightTensor(name, tensor.shape.ToArray(), flat.data<float>().ToArray()));
         }
         return new ModelWeights(list);
+    }
+
+    /// <summary>
+    /// The tensors of one submodule, <paramref name="prefix"/> its field path (e.g. "encoder"),
+    /// renamed without the prefix: a pre-trained backbone's weights out of a whole network's.
+    /// </summary>
+    public ModelWeights Submodule(string prefix)
+    {
+        var head = prefix + ".";
+        var inside = Tensors.Where(t => t.Name.StartsWith(head, StringComparison.Ordinal))
+            .Select(t => t with { Name = t.Name[head.Length..] }).ToList();
+        if (inside.Count == 0) throw new KeyNotFoundException($"No tensors under '{prefix}'.");
+        return new ModelWeights(inside);
     }
 
     /// <summary>
@@ -111,14 +128,14 @@ public sealed class ModelWeights
             if (magic != Magic) throw new InvalidDataException($"{source}: not a FedActors weights file (magic 0x{magic:X8}).");
             var version = r.ReadInt32();
             if (version != FormatVersion) throw new InvalidDataException($"{source}: weights format version {version}, expected {FormatVersion}.");
-            var count = r.ReadInt32();
+            var count = CheckedLength(r, 1); // every tensor takes at least a byte
             var list = new List<WeightTensor>(count);
             for (var i = 0; i < count; i++)
             {
                 var name = r.ReadString();
-                var shape = new long[r.ReadInt32()];
+                var shape = new long[CheckedLength(r, sizeof(long))];
                 for (var k = 0; k < shape.Length; k++) shape[k] = r.ReadInt64();
-                var values = new float[r.ReadInt32()];
+                var values = new float[CheckedLength(r, sizeof(float))];
                 var bytes = MemoryMarshal.AsBytes(values.AsSpan());
                 if (r.Read(bytes) != bytes.Length) throw new EndOfStreamException();
                 list.Add(new WeightTensor(name, shape, values));
@@ -133,6 +150,15 @@ public sealed class ModelWeights
         {
             throw new InvalidDataException($"{source}: truncated weights file.");
         }
+    }
+
+    /// <summary>Reads a length prefix, refusing one the rest of the stream cannot hold (a corrupted length must not allocate gigabytes).</summary>
+    private static int CheckedLength(BinaryReader r, int elementBytes)
+    {
+        var length = r.ReadInt32();
+        if (length < 0 || (r.BaseStream.CanSeek && (long)length * elementBytes > r.BaseStream.Length - r.BaseStream.Position))
+            throw new EndOfStreamException();
+        return length;
     }
 
     public void Save(string path)

@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 
 namespace FedActors.Tests.Actors;
 
-public class HospitalActorSpecs(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(Dispatchers.Hocon(1), output)
+public class HospitalActorSpecs(ITestOutputHelper output) : ActorSpec(1, output)
 {
     private readonly FederatedMoCoExperiment _experiment = new(TinyExperiment.Settings(hospitals: 1));
 

@@ -11,7 +11,7 @@ using Xunit.Abstractions;
 
 namespace FedActors.Tests.Actors;
 
-public class RoundCoordinatorSpecs(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(Dispatchers.Hocon(2), output)
+public class RoundCoordinatorSpecs(ITestOutputHelper output) : ActorSpec(2, output)
 {
     private readonly FederatedMoCoExperiment _experiment = new(TinyExperiment.Settings());
 

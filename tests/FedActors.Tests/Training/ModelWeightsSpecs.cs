@@ -36,6 +36,18 @@ public class ModelWeightsSpecs
     }
 
     [Fact]
+    public void Should_reject_a_corrupted_length_prefix_without_allocating_it()
+    {
+        var weights = new ModelWeights([new WeightTensor("w", [3], [1, 2, 3])]);
+        using var buffer = new MemoryStream();
+        weights.WriteTo(buffer);
+        var bytes = buffer.ToArray();
+        bytes[29] = 0x7F; // high byte of the value count (magic, version, count, name, rank, dim precede it): 2 G floats
+        var e = Assert.Throws<InvalidDataException>(() => ModelWeights.ReadFrom(new MemoryStream(bytes), "upload.bin"));
+        Assert.Contains("truncated", e.Message);
+    }
+
+    [Fact]
     public void Should_name_the_tensor_whose_shape_does_not_fit()
     {
         using var module = TorchRuntime.Seeded(1, () => ProjectedEncoder.SmallCnn([8, 8, 16, 16], 16));
@@ -43,5 +55,19 @@ public class ModelWeightsSpecs
             .Select(t => t.Name == "projection.output.bias" ? new WeightTensor(t.Name, [3], [0, 0, 0]) : t).ToList();
         var e = Assert.Throws<InvalidOperationException>(() => new ModelWeights(wrong).LoadInto(module));
         Assert.Contains("projection.output.bias", e.Message);
+    }
+
+    [Fact]
+    public void Should_take_out_a_submodule_under_its_own_names()
+    {
+        var weights = new ModelWeights([
+            new WeightTensor("encoder.conv.weight", [2], [1, 2]),
+            new WeightTensor("encoder_extra.bias", [1], [3]),
+            new WeightTensor("projection.bias", [1], [4]),
+        ]);
+        var encoder = weights.Submodule("encoder");
+        Assert.Equal(["conv.weight"], encoder.Tensors.Select(t => t.Name));
+        Assert.Equal([1f, 2f], encoder["conv.weight"].Values);
+        Assert.Throws<KeyNotFoundException>(() => weights.Submodule("predictor"));
     }
 }

@@ -28,4 +28,24 @@ public class TorchSharpRuntimeSpecs
         using var after = nn.functional.cross_entropy(net.forward(x), y);
         Assert.True(after.item<float>() < loss.item<float>(), $"loss did not decrease: {loss.item<float>()} -> {after.item<float>()}");
     }
+
+    [Fact]
+    public void Should_compute_exact_conv_input_gradients()
+    {
+        // Without TorchRuntime's oneDNN ISA cap, about a quarter of these trials returned a
+        // wrong input gradient on AMD EPYC (AVX-512). Reference: the transposed convolution.
+        TorchRuntime.ConfigureThreads(0); // loads FedActors.Training, whose initialiser sets the cap
+        using var conv = TorchRuntime.Seeded(1, () => nn.Conv2d(16, 8, 3, padding: 1, bias: false));
+        for (var trial = 0; trial < 100; trial++)
+        {
+            using var scope = NewDisposeScope();
+            var input = randn(2, 16, 8, 8).requires_grad_();
+            var output = conv.forward(input);
+            var upstream = randn_like(output);
+            var gradient = autograd.grad([(output * upstream).sum()], [input])[0];
+            using var _ = no_grad();
+            var reference = nn.functional.conv_transpose2d(upstream, conv.weight!, padding: [1, 1]);
+            Assert.True(gradient.allclose(reference, 1e-4, 1e-4), $"trial {trial}: conv input gradient differs from the reference");
+        }
+    }
 }

@@ -1,0 +1,35 @@
+using Akka.Actor;
+using FedActors.Training.Weights;
+
+namespace FedActors.Actors.Protocol;
+
+/// <summary>
+/// A reference to weights offered by the <c>WeightsTransfer</c> actor <paramref name="Owner"/>:
+/// small enough for any message, resolved by the receiver's own transfer actor.
+/// <paramref name="PayloadBytes"/> is what fetching it costs (for simulated bandwidth).
+/// </summary>
+public sealed record WeightsRef(string ContentHash, long PayloadBytes, IActorRef Owner) : IFedActorsMessage;
+
+/// <summary>Transfer → transfer: send bytes [<paramref name="Offset"/>, +<paramref name="Length"/>) of the blob of <paramref name="ContentHash"/>.</summary>
+public sealed record FetchChunk(string ContentHash, long Offset, int Length) : IFedActorsMessage;
+
+/// <summary>One chunk of a serialised weights blob of <paramref name="TotalBytes"/> bytes.</summary>
+public sealed record WeightsChunk(string ContentHash, long Offset, long TotalBytes, byte[] Data) : IFedActorsMessage;
+
+/// <summary>Reply to <see cref="FetchChunk"/> when the weights are not (or no longer) held.</summary>
+public sealed record WeightsNotOffered(string ContentHash) : IFedActorsMessage;
+
+// The requests below only ever go to the transfer actor of the sender's own node: they
+// hold ModelWeights by reference, so they are exempt from serialisation, never copied.
+
+/// <summary>Keeps <paramref name="Weights"/> available to other nodes until released; the reply is a <see cref="WeightsRef"/>.</summary>
+public sealed record OfferWeights(ModelWeights Weights) : INoSerializationVerificationNeeded;
+
+/// <summary>Resolves a reference; the reply is <see cref="WeightsFetched"/> or a <see cref="Status.Failure"/>.</summary>
+public sealed record FetchWeights(WeightsRef Ref) : INoSerializationVerificationNeeded;
+
+/// <summary>The resolved weights, hash-verified when they came from another node.</summary>
+public sealed record WeightsFetched(WeightsRef Ref, ModelWeights Weights) : INoSerializationVerificationNeeded;
+
+/// <summary>Drops offered weights of <paramref name="ContentHash"/>; later fetches of them fail.</summary>
+public sealed record ReleaseWeights(string ContentHash) : INoSerializationVerificationNeeded;

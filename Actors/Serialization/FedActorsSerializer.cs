@@ -1,0 +1,243 @@
+using System.Runtime.Serialization;
+using System.Text;
+using Akka.Actor;
+using Akka.Serialization;
+using FedActors.Actors.Protocol;
+using FedActors.Training.Objectives;
+using FedActors.Training.Weights;
+
+namespace FedActors.Actors.Serialization;
+
+/// <summary>
+/// Binary serializer for every <see cref="IFedActorsMessage"/>. Each message type has a
+/// short manifest ending in its format version ("TR1"); a changed layout gets a new
+/// manifest, so nodes of different builds fail loudly instead of misreading each other.
+/// Weights use their own versioned, hash-checked format (<see cref="ModelWeights.WriteTo"/>).
+/// </summary>
+public sealed class FedActorsSerializer : SerializerWithStringManifest
+{
+    public const int Id = 417;
+
+    /// <summary>Binds the serializer to the marker interface; include it in every ActorSystem.</summary>
+    public const string Hocon = """
+        akka.actor {
+          serializers.fedactors = "FedActors.Actors.Serialization.FedActorsSerializer, FedActors.Actors"
+          serialization-bindings {
+            "FedActors.Actors.Protocol.IFedActorsMessage, FedActors.Actors" = fedactors
+          }
+        }
+        """;
+
+    private readonly Dictionary<Type, (string Manifest, Action<BinaryWriter, object> Write)> _writers = new();
+    private readonly Dictionary<string, Func<BinaryReader, object>> _readers = new();
+
+    public FedActorsSerializer(ExtendedActorSystem system) : base(system)
+    {
+        Register<StartRun>("SR1", (_, _) => { }, _ => StartRun.Instance);
+        Register<RoundClosed>("RC1", (w, m) => WriteSummary(w, m.Summary), r => new RoundClosed(ReadSummary(r)));
+        Register<RunCompleted>("RD1",
+            (w, m) =>
+            {
+                WriteWeights(w, m.FinalGlobal);
+                WriteList(w, m.Rounds, WriteSummary);
+            },
+            r => new RunCompleted(ReadWeights(r, "RunCompleted"), ReadList(r, ReadSummary)));
+        Register<SubscribeToRun>("SU1", (w, m) => WriteRef(w, m.Listener), r => new SubscribeToRun(ReadRef(r)));
+        Register<TrainRound>("TR1",
+            (w, m) =>
+            {
+                w.Write(m.Round);
+                WriteWeights(w, m.Global);
+            },
+            r => new TrainRound(r.ReadInt32(), ReadWeights(r, "TrainRound")));
+        Register<LocalUpdate>("LU1",
+            (w, m) =>
+            {
+                w.Write(m.Round);
+                w.Write(m.HospitalId);
+                WriteWeights(w, m.Weights);
+                w.Write(m.Samples);
+                w.Write(m.MeanLoss);
+                w.Write(m.Steps);
+                w.Write(m.ComputeSeconds);
+            },
+            r => new LocalUpdate(r.ReadInt32(), r.ReadString(), ReadWeights(r, "LocalUpdate"), r.ReadInt32(),
+                r.ReadDouble(), r.ReadInt32(), r.ReadDouble()));
+        Register<GetLocalState>("GS1", (_, _) => { }, _ => GetLocalState.Instance);
+        Register<LocalStateReport>("LS1",
+            (w, m) =>
+            {
+                w.Write(m.HospitalId);
+                w.Write(m.LastRound);
+                WriteOptional(w, m.State, WriteStateSummary);
+            },
+            r => new LocalStateReport(r.ReadString(), r.ReadInt32(), ReadOptional(r, ReadStateSummary)));
+        Register<WeightsRef>("WR1", WriteWeightsRef, ReadWeightsRef);
+        Register<FetchChunk>("FC1",
+            (w, m) =>
+            {
+                w.Write(m.ContentHash);
+                w.Write(m.Offset);
+                w.Write(m.Length);
+            },
+            r => new FetchChunk(r.ReadString(), r.ReadInt64(), r.ReadInt32()));
+        Register<WeightsChunk>("WC1",
+            (w, m) =>
+            {
+                w.Write(m.ContentHash);
+                w.Write(m.Offset);
+                w.Write(m.TotalBytes);
+                w.Write(m.Data.Length);
+                w.Write(m.Data);
+            },
+            r => new WeightsChunk(r.ReadString(), r.ReadInt64(), r.ReadInt64(), ReadBytes(r)));
+        Register<WeightsNotOffered>("WN1", (w, m) => w.Write(m.ContentHash), r => new WeightsNotOffered(r.ReadString()));
+    }
+
+    public override int Identifier => Id;
+
+    /// <summary>Every message type this serializer knows, with its manifest.</summary>
+    public IReadOnlyDictionary<Type, string> Manifests => _writers.ToDictionary(kv => kv.Key, kv => kv.Value.Manifest);
+
+    public override string Manifest(object o) => Writer(o).Manifest;
+
+    public override byte[] ToBinary(object obj)
+    {
+        var (_, write) = Writer(obj);
+        using var buffer = new MemoryStream();
+        using (var w = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true)) write(w, obj);
+        return buffer.ToArray();
+    }
+
+    public override object FromBinary(byte[] bytes, string manifest)
+    {
+        if (!_readers.TryGetValue(manifest, out var read))
+            throw new SerializationException(
+                $"FedActorsSerializer: unknown manifest '{manifest}' (known: {string.Join(", ", _readers.Keys)}); " +
+                "the sending node may run a different FedActors version.");
+        using var r = new BinaryReader(new MemoryStream(bytes, writable: false), Encoding.UTF8);
+        try
+        {
+            var message = read(r);
+            if (r.BaseStream.Position != bytes.Length)
+                throw new SerializationException($"FedActorsSerializer: {bytes.Length - r.BaseStream.Position} bytes left over after a '{manifest}' message.");
+            return message;
+        }
+        catch (EndOfStreamException)
+        {
+            throw new SerializationException($"FedActorsSerializer: truncated '{manifest}' message ({bytes.Length} bytes).");
+        }
+    }
+
+    private void Register<T>(string manifest, Action<BinaryWriter, T> write, Func<BinaryReader, T> read) where T : IFedActorsMessage
+    {
+        _writers.Add(typeof(T), (manifest, (w, o) => write(w, (T)o)));
+        _readers.Add(manifest, r => read(r)!);
+    }
+
+    private (string Manifest, Action<BinaryWriter, object> Write) Writer(object o) =>
+        _writers.TryGetValue(o.GetType(), out var entry)
+            ? entry
+            : throw new SerializationException($"FedActorsSerializer: no format for {o.GetType().FullName}; register it in the serializer.");
+
+    private static void WriteSummary(BinaryWriter w, RoundSummary s)
+    {
+        w.Write(s.Round);
+        WriteList(w, s.Selected, (x, v) => x.Write(v));
+        WriteList(w, s.Aggregated, (x, v) => x.Write(v));
+        WriteList(w, s.Dropped, (x, v) => x.Write(v));
+        w.Write(s.MeanLoss);
+        w.Write(s.BytesDown);
+        w.Write(s.BytesUp);
+        w.Write(s.WallSeconds);
+        w.Write(s.LateReplies);
+        w.Write(s.RejectedReplies);
+        w.Write(s.Skipped);
+        w.Write(s.GlobalHash);
+        WriteList(w, s.Evaluation.ToList(), (x, kv) =>
+        {
+            x.Write(kv.Key);
+            x.Write(kv.Value);
+        });
+    }
+
+    private static RoundSummary ReadSummary(BinaryReader r) => new(
+        r.ReadInt32(), ReadList(r, x => x.ReadString()), ReadList(r, x => x.ReadString()), ReadList(r, x => x.ReadString()),
+        r.ReadDouble(), r.ReadInt64(), r.ReadInt64(), r.ReadDouble(), r.ReadInt32(), r.ReadInt32(), r.ReadBoolean(), r.ReadString(),
+        ReadList(r, x => KeyValuePair.Create(x.ReadString(), x.ReadDouble())).ToDictionary());
+
+    private static void WriteStateSummary(BinaryWriter w, LocalStateSummary s)
+    {
+        w.Write(s.OptimizerSteps);
+        w.Write(s.QueuePointer);
+        w.Write(s.QueueChecksum);
+        w.Write(s.OptimizerStateChecksum);
+        WriteList(w, s.RngState, (x, v) => x.Write(v));
+    }
+
+    private static LocalStateSummary ReadStateSummary(BinaryReader r) =>
+        new(r.ReadInt64(), r.ReadInt64(), r.ReadString(), r.ReadString(), ReadList(r, x => x.ReadUInt64()).ToArray());
+
+    private void WriteWeightsRef(BinaryWriter w, WeightsRef m)
+    {
+        w.Write(m.ContentHash);
+        w.Write(m.PayloadBytes);
+        WriteRef(w, m.Owner);
+    }
+
+    private WeightsRef ReadWeightsRef(BinaryReader r) => new(r.ReadString(), r.ReadInt64(), ReadRef(r));
+
+    private static void WriteWeights(BinaryWriter w, ModelWeights weights)
+    {
+        w.Flush();
+        weights.WriteTo(w.BaseStream);
+    }
+
+    /// <summary>Checks the content hash on arrival: a corrupted payload fails naming the message kind.</summary>
+    private static ModelWeights ReadWeights(BinaryReader r, string messageKind)
+    {
+        try
+        {
+            return ModelWeights.ReadFrom(r.BaseStream, messageKind);
+        }
+        catch (Exception e) when (e is InvalidDataException or ArgumentException)
+        {
+            throw new SerializationException($"FedActorsSerializer: weights in a {messageKind}: {e.Message}", e);
+        }
+    }
+
+    private static void WriteRef(BinaryWriter w, IActorRef actor) => w.Write(Akka.Serialization.Serialization.SerializedActorPath(actor));
+
+    private IActorRef ReadRef(BinaryReader r) => system.Provider.ResolveActorRef(r.ReadString());
+
+    private static byte[] ReadBytes(BinaryReader r)
+    {
+        var length = r.ReadInt32();
+        if (length < 0 || length > r.BaseStream.Length - r.BaseStream.Position) throw new EndOfStreamException();
+        return r.ReadBytes(length);
+    }
+
+    private static void WriteOptional<T>(BinaryWriter w, T? value, Action<BinaryWriter, T> write) where T : class
+    {
+        w.Write(value is not null);
+        if (value is not null) write(w, value);
+    }
+
+    private static T? ReadOptional<T>(BinaryReader r, Func<BinaryReader, T> read) where T : class =>
+        r.ReadBoolean() ? read(r) : null;
+
+    private static void WriteList<T>(BinaryWriter w, IReadOnlyCollection<T> items, Action<BinaryWriter, T> write)
+    {
+        w.Write(items.Count);
+        foreach (var item in items) write(w, item);
+    }
+
+    private static List<T> ReadList<T>(BinaryReader r, Func<BinaryReader, T> read)
+    {
+        var count = r.ReadInt32();
+        if (count < 0 || count > r.BaseStream.Length - r.BaseStream.Position) throw new EndOfStreamException();
+        var items = new List<T>(count);
+        for (var i = 0; i < count; i++) items.Add(read(r));
+        return items;
+    }
+}

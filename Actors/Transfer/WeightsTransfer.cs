@@ -1,0 +1,177 @@
+using Akka.Actor;
+using Akka.Event;
+using FedActors.Actors.Protocol;
+using FedActors.Training.Weights;
+
+namespace FedActors.Actors.Transfer;
+
+/// <summary>How weights move between nodes.</summary>
+public sealed record WeightsTransferSettings
+{
+    /// <summary>The largest chunk served, so a chunk message stays far below a 1 MB remoting frame.</summary>
+    public const int MaxChunkBytes = 256 * 1024;
+
+    public int ChunkBytes { get; init; } = MaxChunkBytes;
+
+    /// <summary>Chunk requests in flight per fetch: enough to fill the link, few enough that heartbeats are never queued behind megabytes.</summary>
+    public int Window { get; init; } = 4;
+
+    /// <summary>How long a fetch waits for the next chunk before asking again.</summary>
+    public TimeSpan ChunkTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    public int MaxAttempts { get; init; } = 3;
+
+    /// <summary>Fetched (not offered) weights kept for repeat fetches on this node, least recently used dropped first.</summary>
+    public int CacheCapacity { get; init; } = 4;
+
+    public void Validate()
+    {
+        if (ChunkBytes is <= 0 or > MaxChunkBytes) throw new ArgumentException($"ChunkBytes {ChunkBytes} must be in 1..{MaxChunkBytes}.");
+        if (Window <= 0) throw new ArgumentException($"Window {Window} must be positive.");
+        if (ChunkTimeout <= TimeSpan.Zero) throw new ArgumentException($"ChunkTimeout {ChunkTimeout} must be positive.");
+        if (MaxAttempts <= 0) throw new ArgumentException($"MaxAttempts {MaxAttempts} must be positive.");
+        if (CacheCapacity < 0) throw new ArgumentException($"CacheCapacity {CacheCapacity} must not be negative.");
+    }
+}
+
+/// <summary>A fetch that failed: a corrupted or missing blob, or an owner that stopped answering.</summary>
+public sealed class WeightsTransferException(string message) : Exception(message);
+
+/// <summary>
+/// One per node: a content-addressed store of weights. Offered weights stay here (as the
+/// object, serialised only when another node first asks) and travel as a small
+/// <see cref="WeightsRef"/>; a node resolving a reference fetches the blob from the owner
+/// in chunks of at most 256 KB and checks its SHA-256 before anyone sees it. A reference
+/// held on the node that resolves it returns the same object, without copying.
+/// </summary>
+public sealed class WeightsTransfer : ReceiveActor
+{
+    private sealed class Blob(ModelWeights weights, bool offered)
+    {
+        public ModelWeights Weights { get; } = weights;
+        public bool Offered { get; set; } = offered;
+        public byte[]? Bytes { get; set; }
+    }
+
+    private readonly WeightsTransferSettings _settings;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<string, Blob> _blobs = new();
+    private readonly LinkedList<string> _cached = new(); // fetched blobs, most recently used first
+    private readonly Dictionary<string, (IActorRef Fetch, List<IActorRef> Waiting)> _fetches = new();
+
+    public WeightsTransfer(WeightsTransferSettings settings)
+    {
+        settings.Validate();
+        _settings = settings;
+        Receive<OfferWeights>(Offer);
+        Receive<ReleaseWeights>(Release);
+        Receive<FetchWeights>(Fetch);
+        Receive<FetchChunk>(Serve);
+        Receive<WeightsFetch.Fetched>(Fetched);
+        Receive<WeightsFetch.Failed>(f => FailWaiters(f.ContentHash, f.Reason));
+        Receive<Terminated>(t =>
+        {
+            var lost = _fetches.FirstOrDefault(kv => kv.Value.Fetch.Equals(t.ActorRef));
+            if (lost.Key is not null) FailWaiters(lost.Key, "the fetch stopped unexpectedly");
+        });
+    }
+
+    public static Props Props(WeightsTransferSettings? settings = null) =>
+        Akka.Actor.Props.Create(() => new WeightsTransfer(settings ?? new WeightsTransferSettings()))
+            .WithDispatcher(Dispatchers.Transfer);
+
+    // A failing fetch reports its failure itself; restarting it would only repeat the transfer.
+    protected override SupervisorStrategy SupervisorStrategy() => Akka.Actor.SupervisorStrategy.StoppingStrategy;
+
+    private void Offer(OfferWeights offer)
+    {
+        var weights = offer.Weights;
+        if (_blobs.TryGetValue(weights.ContentHash, out var blob))
+        {
+            blob.Offered = true;
+            _cached.Remove(weights.ContentHash);
+        }
+        else _blobs[weights.ContentHash] = new Blob(weights, offered: true);
+        Sender.Tell(new WeightsRef(weights.ContentHash, weights.PayloadBytes, Self));
+    }
+
+    private void Release(ReleaseWeights release)
+    {
+        if (_blobs.TryGetValue(release.ContentHash, out var blob) && blob.Offered)
+        {
+            _blobs.Remove(release.ContentHash);
+        }
+    }
+
+    private void Fetch(FetchWeights fetch)
+    {
+        var hash = fetch.Ref.ContentHash;
+        if (_blobs.TryGetValue(hash, out var blob))
+        {
+            if (_cached.Remove(hash)) _cached.AddFirst(hash);
+            Sender.Tell(new WeightsFetched(fetch.Ref, blob.Weights));
+            return;
+        }
+        if (fetch.Ref.Owner.Equals(Self))
+        {
+            Sender.Tell(new Status.Failure(new WeightsTransferException($"Weights {Short(hash)} are not offered on this node (released?).")));
+            return;
+        }
+        if (!_fetches.TryGetValue(hash, out var pending))
+        {
+            var child = Context.ActorOf(WeightsFetch.Props(fetch.Ref, _settings));
+            Context.Watch(child);
+            _fetches[hash] = pending = (child, new List<IActorRef>());
+        }
+        pending.Waiting.Add(Sender);
+    }
+
+    private void Serve(FetchChunk request)
+    {
+        if (!_blobs.TryGetValue(request.ContentHash, out var blob))
+        {
+            Sender.Tell(new WeightsNotOffered(request.ContentHash));
+            return;
+        }
+        blob.Bytes ??= Serialise(blob.Weights);
+        var offset = (int)Math.Clamp(request.Offset, 0, blob.Bytes.Length);
+        var length = Math.Min(Math.Clamp(request.Length, 0, WeightsTransferSettings.MaxChunkBytes), blob.Bytes.Length - offset);
+        Sender.Tell(new WeightsChunk(request.ContentHash, offset, blob.Bytes.Length, blob.Bytes.AsSpan(offset, length).ToArray()));
+    }
+
+    private void Fetched(WeightsFetch.Fetched fetched)
+    {
+        var hash = fetched.Weights.ContentHash;
+        if (!_blobs.ContainsKey(hash))
+        {
+            _blobs[hash] = new Blob(fetched.Weights, offered: false);
+            _cached.AddFirst(hash);
+            while (_cached.Count > _settings.CacheCapacity)
+            {
+                _blobs.Remove(_cached.Last!.Value);
+                _cached.RemoveLast();
+            }
+        }
+        if (!_fetches.Remove(hash, out var pending)) return;
+        Context.Unwatch(pending.Fetch);
+        foreach (var waiter in pending.Waiting) waiter.Tell(new WeightsFetched(fetched.Ref, fetched.Weights));
+    }
+
+    private void FailWaiters(string hash, string reason)
+    {
+        if (!_fetches.Remove(hash, out var pending)) return;
+        Context.Unwatch(pending.Fetch);
+        _log.Warning("Fetch of weights {0} failed: {1}", Short(hash), reason);
+        var failure = new Status.Failure(new WeightsTransferException($"Fetch of weights {Short(hash)} failed: {reason}"));
+        foreach (var waiter in pending.Waiting) waiter.Tell(failure);
+    }
+
+    private static byte[] Serialise(ModelWeights weights)
+    {
+        using var buffer = new MemoryStream(checked((int)weights.PayloadBytes + 4096));
+        weights.WriteTo(buffer);
+        return buffer.ToArray();
+    }
+
+    internal static string Short(string hash) => hash.Length > 12 ? hash[..12] + "…" : hash;
+}

@@ -1,0 +1,45 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace FedActors.Training.Models;
+
+/// <summary>Normalisation a convolutional model uses after each convolution.</summary>
+public enum NormKind
+{
+    /// <summary>BatchNorm2d: the usual choice; its running statistics are buffers that FedAvg averages.</summary>
+    Batch,
+
+    /// <summary>
+    /// GroupNorm (8 groups): per-image statistics, for momentum-contrast objectives on one
+    /// device, where batch statistics shared by a positive pair let the task cheat.
+    /// </summary>
+    Group,
+}
+
+public static class Norms
+{
+    public const int GroupCount = 8;
+
+    public static Module<Tensor, Tensor> Create2d(NormKind kind, int channels) => kind switch
+    {
+        NormKind.Batch => BatchNorm2d(channels),
+        NormKind.Group => GroupNormWithDefaults(channels),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
+    };
+
+    public static GroupNorm GroupNormWithDefaults(int channels)
+    {
+        if (channels % GroupCount != 0)
+            throw new ArgumentException($"GroupNorm needs a channel count divisible by {GroupCount}, found {channels}.", nameof(channels));
+        var norm = GroupNorm(GroupCount, channels);
+        // TorchSharp 0.107 leaves GroupNorm's affine parameters uninitialised
+        // (torch.empty); set them to PyTorch's defaults.
+        using (no_grad())
+        {
+            norm.weight!.fill_(1);
+            norm.bias!.zero_();
+        }
+        return norm;
+    }
+}

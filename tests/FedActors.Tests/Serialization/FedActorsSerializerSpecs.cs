@@ -1,0 +1,145 @@
+using System.Collections;
+using System.Reflection;
+using System.Runtime.Serialization;
+using Akka.Actor;
+using FedActors.Actors.Protocol;
+using FedActors.Actors.Serialization;
+using FedActors.Tests.Actors;
+using FedActors.Training.Objectives;
+using FedActors.Training.Weights;
+using Xunit.Abstractions;
+
+namespace FedActors.Tests.Serialization;
+
+public class FedActorsSerializerSpecs(ITestOutputHelper output) : ActorSpec(1, output)
+{
+    private static readonly ModelWeights Weights = new([
+        new WeightTensor("encoder.conv.weight", [2, 3], [1, -2, 3.5f, 4, 5, float.Epsilon]),
+        new WeightTensor("encoder.bn.num_batches_tracked", [1], [7]),
+    ]);
+
+    private static readonly RoundSummary Summary = new(
+        3, ["hospital-01", "hospital-02"], ["hospital-01"], ["hospital-02"], 0.25, 1000, 2000, 1.5, 1, 2, true,
+        Weights.ContentHash, new Dictionary<string, double> { ["probe-accuracy"] = 0.9, ["balanced-accuracy"] = 0.8 });
+
+    /// <summary>One instance of every protocol message, every field set to something other than its default.</summary>
+    private IEnumerable<IFedActorsMessage> Samples() =>
+    [
+        StartRun.Instance,
+        new RoundClosed(Summary),
+        new RunCompleted(Weights, [Summary, Summary with { Round = 4, MeanLoss = double.NaN, Evaluation = new Dictionary<string, double>() }]),
+        new SubscribeToRun(TestActor),
+        new TrainRound(2, Weights),
+        new LocalUpdate(2, "hospital-01", Weights, 48, 0.7, 6, 0.3),
+        GetLocalState.Instance,
+        new LocalStateReport("hospital-01", 2, new LocalStateSummary(12, 4, "queue", "optimiser", [1, 2, ulong.MaxValue])),
+        new LocalStateReport("hospital-02", 0, null),
+        new WeightsRef(Weights.ContentHash, Weights.PayloadBytes, TestActor),
+        new FetchChunk(Weights.ContentHash, 262144, 1024),
+        new WeightsChunk(Weights.ContentHash, 5, 100, [1, 2, 3]),
+        new WeightsNotOffered(Weights.ContentHash),
+    ];
+
+    private FedActorsSerializer Serializer => Assert.IsType<FedActorsSerializer>(Sys.Serialization.FindSerializerForType(typeof(StartRun)));
+
+    private object RoundTrip(object message)
+    {
+        Assert.IsType<FedActorsSerializer>(Sys.Serialization.FindSerializerFor(message));
+        return Serializer.FromBinary(Serializer.ToBinary(message), Serializer.Manifest(message));
+    }
+
+    [Fact]
+    public void Should_round_trip_every_protocol_message_field_by_field()
+    {
+        foreach (var message in Samples()) AssertStructurallyEqual(message, RoundTrip(message), message.GetType().Name);
+    }
+
+    [Fact]
+    public void Should_have_a_round_trip_case_and_a_manifest_for_every_protocol_message_type()
+    {
+        var protocol = typeof(IFedActorsMessage).Assembly.GetTypes()
+            .Where(t => typeof(IFedActorsMessage).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false })
+            .ToHashSet();
+        var sampled = Samples().Select(m => m.GetType()).ToHashSet();
+        Assert.True(protocol.SetEquals(sampled),
+            $"Messages without a round-trip case: [{string.Join(", ", protocol.Except(sampled).Select(t => t.Name))}]");
+        Assert.True(protocol.SetEquals(Serializer.Manifests.Keys),
+            $"Messages without a manifest: [{string.Join(", ", protocol.Except(Serializer.Manifests.Keys).Select(t => t.Name))}]");
+        Assert.Equal(protocol.Count, Serializer.Manifests.Values.Distinct().Count());
+    }
+
+    [Fact]
+    public void Should_resolve_a_serialised_actor_ref_to_the_same_actor()
+    {
+        var message = (SubscribeToRun)RoundTrip(new SubscribeToRun(TestActor));
+        message.Listener.Tell("hello");
+        ExpectMsg("hello");
+    }
+
+    [Fact]
+    public void Should_pass_every_message_of_an_actor_spec_through_the_serializer()
+    {
+        var sent = new TrainRound(1, Weights);
+        TestActor.Tell(sent);
+        var received = ExpectMsg<TrainRound>();
+        Assert.NotSame(sent.Global, received.Global); // a deserialised copy, as between nodes
+        Assert.Equal(sent.Global.ContentHash, received.Global.ContentHash);
+    }
+
+    [Fact]
+    public void Should_name_an_unknown_manifest()
+    {
+        var e = Assert.Throws<SerializationException>(() => Serializer.FromBinary([], "XX9"));
+        Assert.Contains("'XX9'", e.Message);
+    }
+
+    [Fact]
+    public void Should_reject_weights_corrupted_in_transit_naming_the_message()
+    {
+        var message = new TrainRound(1, Weights);
+        var bytes = Serializer.ToBinary(message);
+        bytes[^67] ^= 0x10; // inside the last tensor's value, just before the stored hash
+        var e = Assert.Throws<SerializationException>(() => Serializer.FromBinary(bytes, Serializer.Manifest(message)));
+        Assert.Contains("TrainRound", e.Message);
+        Assert.Contains("hash mismatch", e.Message);
+    }
+
+    [Fact]
+    public void Should_reject_a_truncated_message()
+    {
+        var message = new LocalUpdate(2, "hospital-01", Weights, 48, 0.7, 6, 0.3);
+        var bytes = Serializer.ToBinary(message)[..^3];
+        Assert.Throws<SerializationException>(() => Serializer.FromBinary(bytes, Serializer.Manifest(message)));
+    }
+
+    /// <summary>Field-by-field equality: records hold lists and dictionaries, whose own Equals compares references.</summary>
+    private static void AssertStructurallyEqual(object? expected, object? actual, string path)
+    {
+        switch (expected)
+        {
+            case null:
+                Assert.True(actual is null, $"{path}: expected null, got {actual}");
+                return;
+            case ModelWeights w:
+                Assert.Equal(w.ContentHash, Assert.IsType<ModelWeights>(actual).ContentHash);
+                return;
+            case string or IActorRef or ValueType:
+                Assert.True(Equals(expected, actual), $"{path}: expected {expected}, got {actual}");
+                return;
+            case IDictionary dictionary:
+                var other = Assert.IsAssignableFrom<IDictionary>(actual);
+                Assert.Equal(dictionary.Count, other.Count);
+                foreach (DictionaryEntry entry in dictionary) AssertStructurallyEqual(entry.Value, other[entry.Key], $"{path}[{entry.Key}]");
+                return;
+            case IEnumerable sequence:
+                var items = sequence.Cast<object>().ToList();
+                var actualItems = Assert.IsAssignableFrom<IEnumerable>(actual).Cast<object>().ToList();
+                Assert.True(items.Count == actualItems.Count, $"{path}: {items.Count} items, got {actualItems.Count}");
+                for (var i = 0; i < items.Count; i++) AssertStructurallyEqual(items[i], actualItems[i], $"{path}[{i}]");
+                return;
+        }
+        Assert.Equal(expected.GetType(), actual?.GetType());
+        foreach (var property in expected.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.GetIndexParameters().Length == 0))
+            AssertStructurallyEqual(property.GetValue(expected), property.GetValue(actual), $"{path}.{property.Name}");
+    }
+}

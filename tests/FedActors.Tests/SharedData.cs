@@ -1,0 +1,20 @@
+namespace FedActors.Tests;
+
+/// <summary>
+/// The read-only real data sets, which live beside the repository in ../shared/data
+/// (relative to the directory holding FedActors.sln), never inside it.
+/// </summary>
+public static class SharedData
+{
+    public static string Root { get; } = Locate();
+
+    public static string PathOf(string relative) => Path.Combine(Root, relative);
+
+    private static string Locate()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "FedActors.sln")))
+                return Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "data"));
+        throw new DirectoryNotFoundException($"No FedActors.sln above {AppContext.BaseDirectory}; cannot locate ../shared/data.");
+    }
+}

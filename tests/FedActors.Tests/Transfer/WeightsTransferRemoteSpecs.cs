@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using Akka.Actor;
+using Akka.Remote;
+using Akka.TestKit.TestActors;
+using FedActors.Actors;
+using FedActors.Actors.Protocol;
+using FedActors.Actors.Serialization;
+using FedActors.Actors.Transfer;
+using FedActors.Training.Weights;
+using Xunit.Abstractions;
+
+namespace FedActors.Tests.Transfer;
+
+/// <summary>
+/// Two ActorSystems on loopback with 1 MB remoting frames: the test kit's system is the
+/// receiving node, <see cref="_owner"/> the node that offers the weights.
+/// </summary>
+public class WeightsTransferRemoteSpecs : Akka.TestKit.Xunit2.TestKit
+{
+    private const string RemoteHocon = """
+        akka.actor.provider = remote
+        akka.remote.dot-netty.tcp {
+          hostname = 127.0.0.1
+          port = 0
+          maximum-frame-size = 1000000b
+        }
+        """;
+
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+    private readonly ActorSystem _owner;
+    private readonly ITestOutputHelper _output;
+
+    public WeightsTransferRemoteSpecs(ITestOutputHelper output) : base(NodeConfig, "receiver", output)
+    {
+        _output = output;
+        _owner = ActorSystem.Create("owner", NodeConfig);
+    }
+
+    private static string NodeConfig => $"{RemoteHocon}\n{Dispatchers.Hocon(1)}\n{FedActorsSerializer.Hocon}";
+
+    private Address OwnerAddress => ((ExtendedActorSystem)_owner).Provider.DefaultAddress;
+
+    protected override void AfterAll()
+    {
+        Shutdown(_owner);
+        base.AfterAll();
+    }
+
+    /// <summary>The layer sizes of ResNet-18 (11.7 M floats, 46.7 MB), filled with seeded noise.</summary>
+    private static ModelWeights ResNet18Sized()
+    {
+        int[] sizes = [9408, 36864, 36864, 36864, 36864, 73728, 147456, 147456, 147456, 8192,
+            294912, 589824, 589824, 589824, 32768, 1179648, 2359296, 2359296, 2359296, 131072, 512000, 1000];
+        var rng = new Random(18);
+        return new ModelWeights(sizes.Select((n, i) =>
+        {
+            var values = new float[n];
+            for (var k = 0; k < n; k++) values[k] = rng.NextSingle() - 0.5f;
+            return new WeightTensor($"layer{i}.weight", [n], values);
+        }).ToList());
+    }
+
+    /// <summary>Sends a reference from the owner node to this one, so it arrives as a remoting message does.</summary>
+    private WeightsRef ShipToReceiver(WeightsRef reference)
+    {
+        var receiver = _owner.ActorSelection(TestActor.Path.ToStringWithAddress(((ExtendedActorSystem)Sys).Provider.DefaultAddress));
+        receiver.Tell(reference);
+        var shipped = ExpectMsg<WeightsRef>();
+        Assert.Equal(OwnerAddress, shipped.Owner.Path.Address);
+        return shipped;
+    }
+
+    [Fact]
+    public async Task Should_move_resnet18_sized_weights_between_nodes_intact_while_other_messages_flow()
+    {
+        var weights = ResNet18Sized();
+        Assert.True(weights.PayloadBytes > 45_000_000);
+        var ownerTransfer = _owner.ActorOf(WeightsTransfer.Props(), "weights-transfer");
+        var echo = _owner.ActorOf(SimpleEchoActor.Props(), "echo");
+        var transfer = Sys.ActorOf(WeightsTransfer.Props(), "weights-transfer");
+        var reference = ShipToReceiver(await ownerTransfer.OfferAsync(weights, Timeout));
+        var remoteEcho = await Sys.ActorSelection(echo.Path.ToStringWithAddress(OwnerAddress)).ResolveOne(Timeout);
+        var lifecycle = CreateTestProbe();
+        foreach (var system in new[] { Sys, _owner })
+        {
+            system.EventStream.Subscribe(lifecycle, typeof(DisassociatedEvent));
+            system.EventStream.Subscribe(lifecycle, typeof(AssociationErrorEvent));
+        }
+
+        var clock = Stopwatch.StartNew();
+        var fetch = transfer.FetchAsync(reference, Timeout);
+        var pings = new List<TimeSpan>();
+        do
+        {
+            var ping = Stopwatch.StartNew();
+            Assert.Equal(pings.Count, await remoteEcho.Ask<int>(pings.Count, Timeout));
+            pings.Add(ping.Elapsed);
+        } while (!fetch.IsCompleted);
+        var fetched = await fetch;
+        _output.WriteLine($"{weights.PayloadBytes / 1e6:F1} MB in {clock.Elapsed.TotalSeconds:F2} s; " +
+                          $"{pings.Count} pings meanwhile, slowest {pings.Max().TotalMilliseconds:F0} ms");
+
+        Assert.NotSame(weights, fetched);
+        Assert.Equal(weights.ContentHash, fetched.ContentHash);
+        Assert.True(pings.Max() < TimeSpan.FromSeconds(2), $"a ping took {pings.Max().TotalMilliseconds:F0} ms during the transfer");
+        lifecycle.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public void Should_not_carry_the_same_weights_in_a_single_frame()
+    {
+        var weights = new ModelWeights([new WeightTensor("w", [300_000], new float[300_000])]); // 1.2 MB
+        var receiver = _owner.ActorSelection(TestActor.Path.ToStringWithAddress(((ExtendedActorSystem)Sys).Provider.DefaultAddress));
+        receiver.Tell(new TrainRound(1, weights));
+        ExpectNoMsg(TimeSpan.FromSeconds(1)); // dropped as oversized: the frame limit is in force
+        receiver.Tell(new TrainRound(2, new ModelWeights([new WeightTensor("w", [1000], new float[1000])])));
+        Assert.Equal(2, ExpectMsg<TrainRound>().Round);
+    }
+
+    [Fact]
+    public async Task Should_reject_weights_whose_chunk_was_corrupted_between_nodes()
+    {
+        var weights = ResNet18Sized();
+        var ownerTransfer = _owner.ActorOf(WeightsTransfer.Props(), "weights-transfer");
+        var tap = _owner.ActorOf(ChunkTap.Props(ownerTransfer, ActorRefs.Nobody, corruptAt: 20_000_000), "tap");
+        var offered = await ownerTransfer.OfferAsync(weights, Timeout);
+        var reference = ShipToReceiver(offered with { Owner = tap });
+        var transfer = Sys.ActorOf(WeightsTransfer.Props(), "weights-transfer");
+
+        var e = await Assert.ThrowsAsync<WeightsTransferException>(() => transfer.FetchAsync(reference, Timeout));
+        _output.WriteLine(e.Message);
+        Assert.Contains(weights.ContentHash[..12], e.Message);
+        Assert.Contains("hash mismatch", e.Message);
+    }
+}

@@ -1,6 +1,7 @@
 using System.Reflection;
 using Akka.Configuration;
 using FedActors.Actors.Coordination;
+using FedActors.Training.Augmentations;
 using FedActors.Training.Evaluation;
 using FedActors.Training.Experiments;
 using FedActors.Training.Objectives;
@@ -109,6 +110,21 @@ public sealed record ExperimentConfig(
             EncoderWidths = widths.ToArray(),
             ProjectionDim = r.Int("fedactors.model.projection-dim", 1, 65_536),
             MoCo = moco,
+            Augmentation = new AugmentationOptions
+            {
+                MinCropScale = r.Double("fedactors.augmentation.min-crop-scale", 0.01, 1),
+                MaxRotationDegrees = r.Double("fedactors.augmentation.max-rotation-degrees", 0, 180),
+                FlipProbability = r.Double("fedactors.augmentation.flip-probability", 0, 1),
+                IntensityProbability = r.Double("fedactors.augmentation.intensity-probability", 0, 1),
+                MaxContrastChange = r.Double("fedactors.augmentation.max-contrast-change", 0, 0.99),
+                MaxBrightnessChange = r.Double("fedactors.augmentation.max-brightness-change", 0, 1),
+                GammaProbability = r.Double("fedactors.augmentation.gamma-probability", 0, 1),
+                MaxLogGamma = r.Double("fedactors.augmentation.max-log-gamma", 0, 3),
+                BlurProbability = r.Double("fedactors.augmentation.blur-probability", 0, 1),
+                MaxBlurSigma = r.Double("fedactors.augmentation.max-blur-sigma", 0.1, 10),
+                NoiseProbability = r.Double("fedactors.augmentation.noise-probability", 0, 1),
+                MaxNoiseStd = r.Double("fedactors.augmentation.max-noise-std", 0, 1),
+            },
             ProbeLabelFraction = r.Double("fedactors.probe.label-fraction", 1e-9, 1),
             Probe = new LinearProbeOptions
             {

@@ -4,15 +4,22 @@ using static TorchSharp.torch.nn;
 
 namespace FedActors.Training.Models;
 
-/// <summary>MoCo v2 / SimCLR projection MLP: Linear(d, h) → ReLU → Linear(h, out).</summary>
+/// <summary>
+/// Projection MLP: Linear(d, h) → BatchNorm1d → ReLU → Linear(h, out), as in SimCLR and
+/// MoCo v3. The BatchNorm centres features across the batch: with per-image normalised
+/// backbones (GroupNorm) on look-alike medical images, every embedding otherwise starts
+/// nearly parallel and MoCo's InfoNCE collapses instead of separating instances.
+/// </summary>
 public sealed class ProjectionHead : Module<Tensor, Tensor>
 {
     private readonly Linear hidden;
+    private readonly BatchNorm1d norm;
     private readonly Linear output;
 
     public ProjectionHead(int inputDim, int hiddenDim, int outputDim, string name = "projection") : base(name)
     {
         hidden = Linear(inputDim, hiddenDim);
+        norm = BatchNorm1d(hiddenDim);
         output = Linear(hiddenDim, outputDim);
         RegisterComponents();
     }
@@ -20,6 +27,6 @@ public sealed class ProjectionHead : Module<Tensor, Tensor>
     public override Tensor forward(Tensor features)
     {
         using var scope = NewDisposeScope();
-        return output.forward(functional.relu(hidden.forward(features))).MoveToOuterDisposeScope();
+        return output.forward(functional.relu(norm.forward(hidden.forward(features)))).MoveToOuterDisposeScope();
     }
 }

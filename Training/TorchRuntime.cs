@@ -39,8 +39,10 @@ public static class TorchRuntime
     /// AVX2 they are exact. oneDNN reads the variable once, at its first primitive, so it is set
     /// in the native environment when this assembly loads; a value the user set is kept.
     /// </summary>
+#pragma warning disable CA2255 // deliberate: must run before any code of this library can reach libtorch
     [ModuleInitializer]
     internal static void CapOneDnnIsa()
+#pragma warning restore CA2255
     {
         if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64) return;
         if (Environment.GetEnvironmentVariable(OneDnnIsaVariable) is not null) return;

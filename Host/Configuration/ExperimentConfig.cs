@@ -113,6 +113,7 @@ public sealed record ExperimentConfig(
             Augmentation = new AugmentationOptions
             {
                 MinCropScale = r.Double("fedactors.augmentation.min-crop-scale", 0.01, 1),
+                MaxAspectRatio = r.Double("fedactors.augmentation.max-aspect-ratio", 1, 10),
                 MaxRotationDegrees = r.Double("fedactors.augmentation.max-rotation-degrees", 0, 180),
                 FlipProbability = r.Double("fedactors.augmentation.flip-probability", 0, 1),
                 IntensityProbability = r.Double("fedactors.augmentation.intensity-probability", 0, 1),

@@ -5,10 +5,12 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace FedActors.Training.Augmentations;
 
-/// <summary>Ranges of the grey-image augmentations of ALGORITHMS.md §0.</summary>
+/// <summary>Ranges of the augmentations of ALGORITHMS.md §0 (grey or colour images).</summary>
 public sealed record AugmentationOptions
 {
     public double MinCropScale { get; init; } = 0.2;
+    /// <summary>Crop aspect ratios are drawn log-uniformly from [1/r, r].</summary>
+    public double MaxAspectRatio { get; init; } = 4.0 / 3;
     public double MaxRotationDegrees { get; init; } = 10;
     public double FlipProbability { get; init; } = 0.5;
     public double IntensityProbability { get; init; } = 0.8;
@@ -46,7 +48,7 @@ public sealed class ViewAugmenter(AugmentationOptions options)
         for (var i = 0; i < b; i++)
         {
             var area = rng.Uniform(o.MinCropScale, 1);
-            var logRatio = rng.Uniform(Math.Log(3.0 / 4), Math.Log(4.0 / 3));
+            var logRatio = rng.Uniform(-Math.Log(o.MaxAspectRatio), Math.Log(o.MaxAspectRatio));
             var sx = Math.Min(1, Math.Sqrt(area * Math.Exp(logRatio)));
             var sy = Math.Min(1, Math.Sqrt(area / Math.Exp(logRatio)));
             var tx = rng.Uniform(-(1 - sx), 1 - sx);
@@ -87,7 +89,7 @@ public sealed class ViewAugmenter(AugmentationOptions options)
     /// <summary>Per-image Gaussian blur as one grouped convolution (identity kernel where not blurred).</summary>
     private Tensor Blur(Tensor x, SeededRandom rng)
     {
-        var (b, h, w) = ((int)x.shape[0], x.shape[2], x.shape[3]);
+        var (b, c, h, w) = ((int)x.shape[0], (int)x.shape[1], x.shape[2], x.shape[3]);
         var kernels = new float[b * BlurKernel * BlurKernel];
         const int r = BlurKernel / 2;
         for (var i = 0; i < b; i++)
@@ -102,9 +104,10 @@ public sealed class ViewAugmenter(AugmentationOptions options)
                 sum += k[(dy + r) * BlurKernel + dx + r] = (float)Math.Exp(-(dx * dx + dy * dy) / (2 * sigma * sigma));
             for (var j = 0; j < k.Length; j++) k[j] = (float)(k[j] / sum);
         }
-        var weight = tensor(kernels, [b, 1, BlurKernel, BlurKernel], device: x.device);
-        var padded = F.pad(x.reshape(1, b, h, w), [r, r, r, r], PaddingModes.Reflect);
-        return F.conv2d(padded, weight, groups: b).reshape(b, 1, h, w);
+        // One kernel per image, shared by its channels: each (image, channel) plane is a group.
+        var weight = tensor(kernels, [b, 1, BlurKernel, BlurKernel], device: x.device).repeat_interleave(c, dim: 0);
+        var padded = F.pad(x.reshape(1, b * c, h, w), [r, r, r, r], PaddingModes.Reflect);
+        return F.conv2d(padded, weight, groups: b * c).reshape(b, c, h, w);
     }
 
     private static Tensor PerImage(float[] values, Device device) =>

@@ -4,12 +4,14 @@ namespace FedActors.Training.Data;
 
 /// <summary>
 /// How one site's scanner renders an ideal image: intensity gain and offset, contrast,
-/// gamma, a linear bias field, blur and noise. Applied deterministically per site, it
-/// makes the sites' image distributions differ the way real hospitals' do.
+/// gamma, a linear bias field, blur, resolution and noise. Applied deterministically per
+/// site, it makes the sites' image distributions differ the way real hospitals' do.
 /// </summary>
+/// <param name="ResolutionScale">Acquisition resolution relative to the image grid (1 = full;
+/// 0.5 = acquired at half resolution and interpolated back up).</param>
 public sealed record ScannerProfile(
     double Contrast, double Brightness, double Gamma,
-    double BiasStrength, double BiasAngle, double BlurSigma, double NoiseStd)
+    double BiasStrength, double BiasAngle, double BlurSigma, double NoiseStd, double ResolutionScale = 1.0)
 {
     public static ScannerProfile Identity { get; } = new(1, 0, 1, 0, 0, 0, 0);
 
@@ -21,12 +23,31 @@ public sealed record ScannerProfile(
         BiasStrength: severity * rng.Uniform(0, 0.25),
         BiasAngle: rng.Uniform(0, 2 * Math.PI),
         BlurSigma: severity * rng.Uniform(0, 0.9),
-        NoiseStd: severity * rng.Uniform(0.005, 0.05));
+        NoiseStd: severity * rng.Uniform(0.005, 0.05),
+        ResolutionScale: 1 - severity * rng.Uniform(0, 0.3));
+
+    /// <summary>
+    /// The images of a real data set as this site's scanner would have shown them, plane by
+    /// plane (every channel of an image gets the same transform); noise comes from <paramref name="noise"/>.
+    /// </summary>
+    public ImageShard Apply(ImageShard shard, SeededRandom noise)
+    {
+        var plane = shard.Height * shard.Width;
+        var pixels = new byte[shard.Pixels.Length];
+        var ideal = new double[plane];
+        for (var p = 0; p < shard.Pixels.Length / plane; p++)
+        {
+            for (var i = 0; i < plane; i++) ideal[i] = shard.Pixels[p * plane + i] / 255.0;
+            Render(ideal, shard.Height, shard.Width, noise, pixels.AsSpan(p * plane, plane));
+        }
+        return new ImageShard(shard.Channels, shard.Height, shard.Width, pixels, shard.Labels);
+    }
 
     /// <summary>Renders an ideal image (values in [0, 1], row-major) to bytes through this scanner.</summary>
     public void Render(double[] ideal, int height, int width, SeededRandom noise, Span<byte> output)
     {
-        var img = BlurSigma > 0.05 ? GaussianBlur(ideal, height, width, BlurSigma) : ideal;
+        var img = ResolutionScale < 0.999 ? Resample(ideal, height, width, ResolutionScale) : ideal;
+        img = BlurSigma > 0.05 ? GaussianBlur(img, height, width, BlurSigma) : img;
         var (cx, cy) = (Math.Cos(BiasAngle), Math.Sin(BiasAngle));
         for (var y = 0; y < height; y++)
         for (var x = 0; x < width; x++)
@@ -40,6 +61,14 @@ public sealed record ScannerProfile(
             value += NoiseStd * noise.NextGaussian();
             output[i] = (byte)Math.Round(Math.Clamp(value, 0, 1) * 255);
         }
+    }
+
+    /// <summary>Down to the acquisition grid and back up, both bilinear: detail finer than the scanner's resolution is lost.</summary>
+    private static double[] Resample(double[] src, int height, int width, double scale)
+    {
+        var (h, w) = (Math.Max(2, (int)Math.Round(height * scale)), Math.Max(2, (int)Math.Round(width * scale)));
+        var low = PlaneResampling.Bilinear(src.Select(v => (float)v).ToArray(), height, width, h, w);
+        return PlaneResampling.Bilinear(low, h, w, height, width).Select(v => (double)v).ToArray();
     }
 
     private static double[] GaussianBlur(double[] src, int height, int width, double sigma)

@@ -121,4 +121,24 @@ public class SiteDataSpecs
         Assert.True(MeanRed(1) < MeanRed(2) - 0.05, "melanomas should be darker in red than basal cell carcinomas");
         Assert.Equal(lesions.Pixels, SyntheticSkinLesions.Generate(counts, 24, ScannerProfile.Identity, (1, 1, 1), new SeededRandom(4)).Pixels);
     }
+
+    [Fact]
+    public void Should_apply_a_scanner_to_real_images_deterministically()
+    {
+        var real = FedActors.Training.Data.Formats.MedMnistReader.Load(SharedData.PathOf("pneumoniamnist.npz"))["test"].ToShard()
+            .Subset(Enumerable.Range(0, 32).ToArray());
+        Assert.Equal(real.Pixels, ScannerProfile.Identity.Apply(real, new SeededRandom(1)).Pixels);
+
+        var scanner = ScannerProfile.Draw(new SeededRandom(9));
+        var a = scanner.Apply(real, new SeededRandom(2));
+        Assert.Equal(a.Pixels, scanner.Apply(real, new SeededRandom(2)).Pixels);
+        Assert.Equal(real.Labels, a.Labels);
+        Assert.NotEqual(real.Pixels, a.Pixels);
+
+        // Half the acquisition resolution removes fine detail: neighbouring pixels differ less.
+        static double Roughness(ImageShard s) =>
+            Enumerable.Range(0, s.Pixels.Length - 1).Where(i => (i + 1) % s.Width != 0).Average(i => Math.Abs(s.Pixels[i] - s.Pixels[i + 1]));
+        var lowRes = (ScannerProfile.Identity with { ResolutionScale = 0.5 }).Apply(real, new SeededRandom(3));
+        Assert.True(Roughness(lowRes) < 0.8 * Roughness(real), $"roughness {Roughness(lowRes):F2} vs {Roughness(real):F2}");
+    }
 }

@@ -46,7 +46,10 @@ public static class TorchRuntime
     {
         if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64) return;
         if (Environment.GetEnvironmentVariable(OneDnnIsaVariable) is not null) return;
+        // .NET keeps its own copy of the environment on Unix: set both, so oneDNN sees the cap
+        // and managed code (reports, child processes) sees it too.
         _ = setenv(OneDnnIsaVariable, "AVX2", overwrite: 0);
+        Environment.SetEnvironmentVariable(OneDnnIsaVariable, "AVX2");
     }
 
     [DllImport("libc", EntryPoint = "setenv")]

@@ -22,7 +22,7 @@ public sealed class RoundCoordinator : ReceiveActor, IWithTimers
     private sealed record RoundDeadline(int Round);
 
     private readonly CoordinatorSettings _settings;
-    private readonly IReadOnlyDictionary<string, IActorRef> _hospitals;
+    private readonly IHospitalDirectory _hospitals;
     private readonly GlobalModelEvaluator? _evaluate;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly List<RoundSummary> _history = new();
@@ -38,11 +38,11 @@ public sealed class RoundCoordinator : ReceiveActor, IWithTimers
     private int _rejected;
     private long _bytesUp;
 
-    public RoundCoordinator(CoordinatorSettings settings, IReadOnlyDictionary<string, IActorRef> hospitals,
+    public RoundCoordinator(CoordinatorSettings settings, IHospitalDirectory hospitals,
         ModelWeights initialGlobal, GlobalModelEvaluator? evaluate)
     {
         settings.Validate();
-        if (hospitals.Count == 0) throw new ArgumentException("A run needs at least one hospital.", nameof(hospitals));
+        if (hospitals.HospitalIds.Count == 0) throw new ArgumentException("A run needs at least one hospital.", nameof(hospitals));
         _settings = settings;
         _hospitals = hospitals;
         _global = initialGlobal;
@@ -65,10 +65,14 @@ public sealed class RoundCoordinator : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(CoordinatorSettings settings, IReadOnlyDictionary<string, IActorRef> hospitals,
+    public static Props Props(CoordinatorSettings settings, IHospitalDirectory hospitals,
         ModelWeights initialGlobal, GlobalModelEvaluator? evaluate = null) =>
         Akka.Actor.Props.Create(() => new RoundCoordinator(settings, hospitals, initialGlobal, evaluate))
             .WithDispatcher(Dispatchers.Coordinator);
+
+    public static Props Props(CoordinatorSettings settings, IReadOnlyDictionary<string, IActorRef> hospitals,
+        ModelWeights initialGlobal, GlobalModelEvaluator? evaluate = null) =>
+        Props(settings, new LocalHospitals(hospitals), initialGlobal, evaluate);
 
     /// <summary>This round's participants: a seeded sample, sorted by id.</summary>
     public static List<string> SelectParticipants(IEnumerable<string> hospitalIds, int round, CoordinatorSettings settings)
@@ -87,9 +91,9 @@ public sealed class RoundCoordinator : ReceiveActor, IWithTimers
         _late = _rejected = 0;
         _bytesUp = 0;
         _roundClock = Stopwatch.StartNew();
-        _selected = SelectParticipants(_hospitals.Keys, round, _settings);
+        _selected = SelectParticipants(_hospitals.HospitalIds, round, _settings);
         var request = new TrainRound(round, _global);
-        foreach (var id in _selected) _hospitals[id].Tell(request);
+        foreach (var id in _selected) _hospitals.Tell(id, request, Self);
         Timers.StartSingleTimer("deadline", new RoundDeadline(round), _settings.RoundTimeout);
     }
 

@@ -30,6 +30,8 @@ public sealed class HospitalActor : ReceiveActor
         _definition = definition;
         _faults = faults;
         Receive<TrainRound>(Train);
+        // Local state is saved at the end of every round, so a hand-off can stop at once.
+        Receive<StopHospital>(_ => Context.Stop(Self));
         Receive<GetLocalState>(_ => Sender.Tell(new LocalStateReport(_definition.HospitalId, _lastRound, _learner?.DescribeState())));
     }
 

@@ -24,3 +24,12 @@ public sealed record GetLocalState : IFedActorsMessage
 
 /// <summary>A hospital's local-state fingerprint; <paramref name="State"/> is null before its first round.</summary>
 public sealed record LocalStateReport(string HospitalId, int LastRound, LocalStateSummary? State) : IFedActorsMessage;
+
+/// <summary>
+/// Cluster Sharding's hand-off message for hospitals: sent when a hospital's shard moves
+/// (rebalance, graceful leave); the hospital stops once its state is safely saved.
+/// </summary>
+public sealed record StopHospital : IFedActorsMessage
+{
+    public static StopHospital Instance { get; } = new();
+}

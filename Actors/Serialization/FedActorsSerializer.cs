@@ -64,6 +64,7 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
             r => new LocalUpdate(r.ReadInt32(), r.ReadString(), ReadWeights(r, "LocalUpdate"), r.ReadInt32(),
                 r.ReadDouble(), r.ReadInt32(), r.ReadDouble()));
         Register<GetLocalState>("GS1", (_, _) => { }, _ => GetLocalState.Instance);
+        Register<StopHospital>("SH1", (_, _) => { }, _ => StopHospital.Instance);
         Register<LocalStateReport>("LS1",
             (w, m) =>
             {

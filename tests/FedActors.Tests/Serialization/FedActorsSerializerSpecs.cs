@@ -32,6 +32,7 @@ public class FedActorsSerializerSpecs(ITestOutputHelper output) : ActorSpec(1, o
         new TrainRound(2, Weights),
         new LocalUpdate(2, "hospital-01", Weights, 48, 0.7, 6, 0.3),
         GetLocalState.Instance,
+        StopHospital.Instance,
         new LocalStateReport("hospital-01", 2, new LocalStateSummary(12, 4, "queue", "optimiser", [1, 2, ulong.MaxValue])),
         new LocalStateReport("hospital-02", 0, null),
         new WeightsRef(Weights.ContentHash, Weights.PayloadBytes, TestActor),

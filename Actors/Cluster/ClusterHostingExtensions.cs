@@ -1,0 +1,78 @@
+using Akka.Actor;
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Hosting.SBR;
+using Akka.Cluster.Sharding;
+using Akka.Hosting;
+using Akka.Remote.Hosting;
+using FedActors.Actors.Coordination;
+using FedActors.Actors.Hospitals;
+using FedActors.Actors.Hosting;
+using FedActors.Actors.Protocol;
+
+namespace FedActors.Actors.Cluster;
+
+/// <summary>Registry key of the hospital shard region (or its proxy on non-worker nodes).</summary>
+public sealed class HospitalRegion;
+
+/// <summary>
+/// Akka.Hosting wiring of a FedActors cluster node: remoting, cluster with Split Brain
+/// Resolver, hospitals as sharding entities on worker nodes (ddata state store, custom
+/// hand-off), the round coordinator as a singleton on coordinator nodes, proxies elsewhere.
+/// Every node builds the same <see cref="FederatedRun"/> from the same experiment config,
+/// so whichever worker hosts a hospital can create it from its id.
+/// </summary>
+public static class ClusterHostingExtensions
+{
+    public const string SystemName = "fedactors";
+    public const string HospitalRegionName = "hospital";
+    public const string CoordinatorSingletonName = "round-coordinator";
+    private const int MaxShards = 100;
+
+    public static AkkaConfigurationBuilder WithFedActorsNode(this AkkaConfigurationBuilder builder, ClusterNodeSettings node, FederatedRun run)
+    {
+        node.Validate();
+        var hospitals = run.Hospitals.ToDictionary(h => h.HospitalId);
+        var ids = run.Hospitals.Select(h => h.HospitalId).ToList();
+        var extractor = HashCodeMessageExtractor.Create(MaxShards,
+            message => message is ShardingEnvelope e ? e.EntityId : null,
+            message => message is ShardingEnvelope e ? e.Message : message);
+        var singletonOptions = new ClusterSingletonOptions { Role = NodeRoles.Coordinator };
+
+        builder
+            .WithFedActorsDispatchers(run.TrainingThreads)
+            .WithFedActorsSerialization()
+            .WithRemoting(new RemoteOptions { HostName = node.Hostname, Port = node.Port, MaxFrameSize = node.MaximumFrameBytes })
+            .WithClustering(new ClusterOptions
+            {
+                Roles = node.Roles.ToArray(),
+                SeedNodes = node.SeedNodes.ToArray(),
+                SplitBrainResolver = node.SplitBrainStrategy switch
+                {
+                    "keep-oldest" => new KeepOldestOption { DownIfAlone = true },
+                    "static-quorum" => new StaticQuorumOption { QuorumSize = Math.Max(1, node.SeedNodes.Count / 2 + 1) },
+                    _ => new KeepMajorityOption(),
+                },
+            });
+
+        builder = node.IsWorker
+            ? builder.WithShardRegion<HospitalRegion>(HospitalRegionName,
+                id => hospitals.TryGetValue(id, out var definition)
+                    ? HospitalActor.Props(definition, run.Faults)
+                    : throw new ArgumentException($"No hospital '{id}' in this node's experiment; are all nodes running the same config?"),
+                extractor,
+                new ShardOptions
+                {
+                    Role = NodeRoles.Worker,
+                    StateStoreMode = StateStoreMode.DData,
+                    HandOffStopMessage = StopHospital.Instance,
+                })
+            : builder.WithShardRegionProxy<HospitalRegion>(HospitalRegionName, NodeRoles.Worker, extractor);
+
+        return node.IsCoordinator
+            ? builder.WithSingleton<RoundCoordinator>(CoordinatorSingletonName,
+                (_, registry, _) => RoundCoordinator.Props(run.Coordinator, new ShardedHospitals(registry.Get<HospitalRegion>(), ids),
+                    run.InitialGlobal, run.Evaluate),
+                singletonOptions, createProxyToo: true)
+            : builder.WithSingletonProxy<RoundCoordinator>(CoordinatorSingletonName, singletonOptions);
+    }
+}

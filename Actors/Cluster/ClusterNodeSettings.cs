@@ -1,0 +1,30 @@
+namespace FedActors.Actors.Cluster;
+
+/// <summary>Where a node listens, which roles it has, and whom it joins.</summary>
+public sealed record ClusterNodeSettings
+{
+    public string Hostname { get; init; } = "127.0.0.1";
+    /// <summary>0 picks a free port.</summary>
+    public int Port { get; init; }
+    public IReadOnlyList<string> Roles { get; init; } = [NodeRoles.Coordinator, NodeRoles.Worker];
+    /// <summary>akka.tcp://fedactors@host:port addresses; a node whose own address is first forms the cluster.</summary>
+    public IReadOnlyList<string> SeedNodes { get; init; } = [];
+    /// <summary>Split Brain Resolver strategy: keep-majority (default), keep-oldest or static-quorum.</summary>
+    public string SplitBrainStrategy { get; init; } = "keep-majority";
+    /// <summary>Remoting's maximum frame; large weights go through the chunked weights transfer instead.</summary>
+    public long MaximumFrameBytes { get; init; } = 1_000_000;
+
+    public bool IsWorker => Roles.Contains(NodeRoles.Worker);
+    public bool IsCoordinator => Roles.Contains(NodeRoles.Coordinator);
+
+    public void Validate()
+    {
+        var unknown = Roles.Where(r => r is not (NodeRoles.Coordinator or NodeRoles.Worker)).ToList();
+        if (unknown.Count > 0) throw new ArgumentException($"Unknown node role(s) {string.Join(", ", unknown)}: use {NodeRoles.Coordinator} and/or {NodeRoles.Worker}.");
+        if (Roles.Count == 0) throw new ArgumentException("A node needs at least one role.");
+        if (SplitBrainStrategy is not ("keep-majority" or "keep-oldest" or "static-quorum"))
+            throw new ArgumentException($"Unknown split-brain strategy '{SplitBrainStrategy}' (keep-majority, keep-oldest, static-quorum).");
+        if (MaximumFrameBytes is < 32_000 or > 1_000_000)
+            throw new ArgumentException($"maximum frame size {MaximumFrameBytes} bytes: keep it between 32 kB and 1 MB; large payloads are chunked.");
+    }
+}

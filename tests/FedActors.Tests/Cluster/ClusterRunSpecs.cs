@@ -1,0 +1,50 @@
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using FedActors.Actors.Cluster;
+using FedActors.Actors.Coordination;
+using FedActors.Actors.Hosting;
+using FedActors.Actors.Protocol;
+using FedActors.Training.Experiments;
+
+namespace FedActors.Tests.Cluster;
+
+public class ClusterRunSpecs
+{
+    private static FederatedRun Run(FederatedMoCoExperiment experiment, int rounds) => new(
+        new CoordinatorSettings { Rounds = rounds, MinParticipants = experiment.Settings.Hospitals, RoundTimeout = TimeSpan.FromMinutes(2), Seed = 7 },
+        TinyExperiment.UnequalHospitals(experiment),
+        experiment.InitialGlobal());
+
+    private static async Task<IReadOnlySet<string>> HostedHospitals(Microsoft.Extensions.Hosting.IHost node)
+    {
+        var region = LoopbackCluster.Registry(node).Get<HospitalRegion>();
+        var state = await region.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, TimeSpan.FromSeconds(10));
+        return state.Shards.SelectMany(s => s.EntityIds).ToHashSet();
+    }
+
+    [Fact]
+    public async Task Should_run_rounds_with_hospitals_sharded_over_two_workers()
+    {
+        var experiment = new FederatedMoCoExperiment(TinyExperiment.Settings());
+        var run = Run(experiment, rounds: 2);
+        await using var cluster = new LoopbackCluster();
+        var seedPort = LoopbackCluster.FreePort();
+        var seeds = new[] { LoopbackCluster.Address(seedPort) };
+        var coordinator = await cluster.StartNode(new ClusterNodeSettings { Port = seedPort, Roles = [NodeRoles.Coordinator], SeedNodes = seeds }, run);
+        var workerA = await cluster.StartNode(new ClusterNodeSettings { Roles = [NodeRoles.Worker], SeedNodes = seeds }, run);
+        var workerB = await cluster.StartNode(new ClusterNodeSettings { Roles = [NodeRoles.Worker], SeedNodes = seeds }, run);
+        await cluster.WaitForUp(3, TimeSpan.FromSeconds(30));
+
+        var singleton = LoopbackCluster.Registry(coordinator).Get<RoundCoordinator>();
+        var completed = await singleton.Ask<RunCompleted>(StartRun.Instance, TimeSpan.FromMinutes(3));
+
+        Assert.Equal(2, completed.Rounds.Count);
+        Assert.All(completed.Rounds, r => Assert.Equal(8, r.Aggregated.Count));
+        var onA = await HostedHospitals(workerA);
+        var onB = await HostedHospitals(workerB);
+        Assert.NotEmpty(onA);
+        Assert.NotEmpty(onB);
+        Assert.Empty(onA.Intersect(onB));
+        Assert.Equal(experiment.Sites.Sites.Select(s => s.HospitalId).Order(), onA.Concat(onB).Order());
+    }
+}

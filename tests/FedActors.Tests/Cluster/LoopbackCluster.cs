@@ -1,0 +1,65 @@
+using System.Net;
+using System.Net.Sockets;
+using Akka.Actor;
+using Akka.Hosting;
+using FedActors.Actors.Cluster;
+using FedActors.Actors.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace FedActors.Tests.Cluster;
+
+/// <summary>Several FedActors nodes (ActorSystems) in this test process, on loopback ports.</summary>
+public sealed class LoopbackCluster : IAsyncDisposable
+{
+    private readonly List<IHost> _hosts = new();
+
+    public IReadOnlyList<IHost> Nodes => _hosts;
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public static string Address(int port) => $"akka.tcp://{ClusterHostingExtensions.SystemName}@127.0.0.1:{port}";
+
+    public async Task<IHost> StartNode(ClusterNodeSettings node, FederatedRun run)
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddAkka(ClusterHostingExtensions.SystemName, akka => akka
+            .ConfigureLoggers(l => l.LogLevel = Akka.Event.LogLevel.WarningLevel)
+            .WithFedActorsNode(node, run));
+        var host = builder.Build();
+        await host.StartAsync();
+        _hosts.Add(host);
+        return host;
+    }
+
+    public static ActorSystem System(IHost host) => host.Services.GetRequiredService<ActorSystem>();
+
+    public static ActorRegistry Registry(IHost host) => host.Services.GetRequiredService<ActorRegistry>();
+
+    /// <summary>Waits until every node sees <paramref name="members"/> members Up.</summary>
+    public async Task WaitForUp(int members, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (_hosts.Any(h => Akka.Cluster.Cluster.Get(System(h)).State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) < members))
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"cluster did not reach {members} members Up within {timeout}");
+            await Task.Delay(200);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var host in Enumerable.Reverse(_hosts))
+        {
+            try { await host.StopAsync(TimeSpan.FromSeconds(10)); } catch (Exception) { /* a crashed node may not stop cleanly */ }
+            host.Dispose();
+        }
+    }
+}

@@ -17,6 +17,13 @@ public static class Program
               'fedactors.' may be omitted), e.g. --set rounds.count=3 --set seed=7.
               Writes <runs-dir>/<timestamp>/: resolved.conf, metrics.csv, final-global.weights.
 
+          node [experiment.conf] --roles worker|coordinator[,worker] [--seed ADDRESS ...] [--port N]
+               [--hostname H] [--set key=value ...]
+              Join (or, without --seed, form) a cluster. All nodes must use the same experiment.
+              A coordinator node waits for cluster.min-workers workers, runs the rounds and
+              writes the run directory; workers host hospitals until the run ends.
+              Addresses look like akka.tcp://fedactors@127.0.0.1:4053.
+
           bench [encoders] [--batch 16,32] [--threads N] [--out docs/benchmarks.md]
               Measure and print one line per figure; record them in docs/benchmarks.md.
 
@@ -42,6 +49,12 @@ public static class Program
                         await RunCommand.ExecuteAsync(config, Console.Out, cancel.Token);
                     }
                     return Ok;
+                case "node":
+                    NodeCommand.Options nodeOptions;
+                    try { nodeOptions = NodeCommand.Parse(args.Skip(1).ToList()); }
+                    catch (ArgumentException e) { throw new UsageException(e.Message); }
+                    using (var cancel = CancelOnCtrlC())
+                        return await NodeCommand.ExecuteAsync(nodeOptions, Console.Out, cancel.Token);
                 case "bench":
                     try { return BenchCommand.Execute(args.Skip(1).ToList(), Console.Out); }
                     catch (ArgumentException e) { throw new UsageException(e.Message); }
@@ -66,6 +79,18 @@ public static class Program
             Console.Error.WriteLine($"fedactors: run failed: {e}");
             return RunFailed;
         }
+    }
+
+    /// <summary>Ctrl+C / SIGTERM cancel the command instead of killing the process, so a node leaves the cluster cleanly.</summary>
+    private static CancellationTokenSource CancelOnCtrlC()
+    {
+        var cancel = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cancel.Cancel();
+        };
+        return cancel;
     }
 
     private sealed class UsageException(string message) : Exception(message);

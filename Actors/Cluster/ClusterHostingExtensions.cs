@@ -36,9 +36,11 @@ public static class ClusterHostingExtensions
         var extractor = HashCodeMessageExtractor.Create(MaxShards,
             message => message is ShardingEnvelope e ? e.EntityId : null,
             message => message is ShardingEnvelope e ? e.Message : message);
-        var singletonOptions = new ClusterSingletonOptions { Role = NodeRoles.Coordinator };
+        // Workers' proxies have no singleton to find between runs: that is normal, not a warning.
+        var singletonOptions = new ClusterSingletonOptions { Role = NodeRoles.Coordinator, LogSingletonIdentificationFailure = false };
 
         builder
+            .AddHocon($"akka.cluster.split-brain-resolver.stable-after = {(int)node.StableAfter.TotalMilliseconds}ms", HoconAddMode.Prepend)
             .WithFedActorsDispatchers(run.TrainingThreads)
             .WithFedActorsSerialization()
             .WithRemoting(new RemoteOptions { HostName = node.Hostname, Port = node.Port, MaxFrameSize = node.MaximumFrameBytes })

@@ -11,6 +11,8 @@ public sealed record ClusterNodeSettings
     public IReadOnlyList<string> SeedNodes { get; init; } = [];
     /// <summary>Split Brain Resolver strategy: keep-majority (default), keep-oldest or static-quorum.</summary>
     public string SplitBrainStrategy { get; init; } = "keep-majority";
+    /// <summary>How long a partition must be stable before the Split Brain Resolver downs the unreachable side.</summary>
+    public TimeSpan StableAfter { get; init; } = TimeSpan.FromSeconds(20);
     /// <summary>Remoting's maximum frame; large weights go through the chunked weights transfer instead.</summary>
     public long MaximumFrameBytes { get; init; } = 1_000_000;
 
@@ -24,6 +26,7 @@ public sealed record ClusterNodeSettings
         if (Roles.Count == 0) throw new ArgumentException("A node needs at least one role.");
         if (SplitBrainStrategy is not ("keep-majority" or "keep-oldest" or "static-quorum"))
             throw new ArgumentException($"Unknown split-brain strategy '{SplitBrainStrategy}' (keep-majority, keep-oldest, static-quorum).");
+        if (StableAfter <= TimeSpan.Zero) throw new ArgumentException($"split-brain stable-after must be positive, found {StableAfter}.");
         if (MaximumFrameBytes is < 32_000 or > 1_000_000)
             throw new ArgumentException($"maximum frame size {MaximumFrameBytes} bytes: keep it between 32 kB and 1 MB; large payloads are chunked.");
     }

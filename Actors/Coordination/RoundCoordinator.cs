@@ -20,6 +20,7 @@ public delegate IReadOnlyDictionary<string, double> GlobalModelEvaluator(ModelWe
 public sealed class RoundCoordinator : ReceiveActor, IWithTimers
 {
     private sealed record RoundDeadline(int Round);
+    private sealed record ResendRequests(int Round);
 
     private readonly CoordinatorSettings _settings;
     private readonly IHospitalDirectory _hospitals;
@@ -61,6 +62,12 @@ public sealed class RoundCoordinator : ReceiveActor, IWithTimers
         });
         Receive<LocalUpdate>(Collect);
         Receive<RoundDeadline>(OnDeadline);
+        Receive<ResendRequests>(r =>
+        {
+            if (r.Round != _round || !_roundOpen) return;
+            var request = new TrainRound(_round, _global);
+            foreach (var id in _selected.Where(id => !_updates.ContainsKey(id))) _hospitals.Tell(id, request, Self);
+        });
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -95,6 +102,7 @@ public sealed class RoundCoordinator : ReceiveActor, IWithTimers
         var request = new TrainRound(round, _global);
         foreach (var id in _selected) _hospitals.Tell(id, request, Self);
         Timers.StartSingleTimer("deadline", new RoundDeadline(round), _settings.RoundTimeout);
+        Timers.StartPeriodicTimer("resend", new ResendRequests(round), _settings.ResendInterval);
     }
 
     private void Collect(LocalUpdate update)
@@ -103,6 +111,12 @@ public sealed class RoundCoordinator : ReceiveActor, IWithTimers
         {
             _late++;
             _log.Info("Dropped late update of {0} for round {1} (now round {2}{3})", update.HospitalId, update.Round, _round, _roundOpen ? "" : ", closed");
+            return;
+        }
+        if (_updates.TryGetValue(update.HospitalId, out var accepted) && accepted.Weights.ContentHash == update.Weights.ContentHash)
+        {
+            // The answer to a resent request, identical to one already accepted.
+            _log.Debug("Ignored a repeated update of {0} for round {1}", update.HospitalId, update.Round);
             return;
         }
         _bytesUp += update.Weights.PayloadBytes;
@@ -151,6 +165,7 @@ public sealed class RoundCoordinator : ReceiveActor, IWithTimers
     {
         _roundOpen = false;
         Timers.Cancel("deadline");
+        Timers.Cancel("resend");
         var accepted = _updates.Values.OrderBy(u => u.HospitalId, StringComparer.Ordinal).ToList();
         if (!skip)
             _global = FederatedAveraging.WeightedMean(accepted.Select(u => new WeightedContribution(u.HospitalId, u.Weights, u.Samples)).ToList());

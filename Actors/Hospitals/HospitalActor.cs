@@ -24,6 +24,7 @@ public sealed class HospitalActor : ReceiveActor
     private ImageShard? _shard;
     private ILocalLearner? _learner;
     private int _lastRound;
+    private LocalUpdate? _lastUpdate;
 
     public HospitalActor(HospitalDefinition definition, FaultPlan faults)
     {
@@ -46,6 +47,12 @@ public sealed class HospitalActor : ReceiveActor
             _log.Info("{0}: injected fault, not answering round {1}", _definition.HospitalId, request.Round);
             return;
         }
+        if (request.Round <= _lastRound)
+        {
+            // A resent request (the coordinator did not hear back): answer again, never retrain.
+            if (request.Round == _lastRound && _lastUpdate is not null) Sender.Tell(_lastUpdate);
+            return;
+        }
         var clock = Stopwatch.StartNew();
         _shard ??= _definition.LoadShard();
         _learner ??= _definition.CreateLearner();
@@ -53,8 +60,9 @@ public sealed class HospitalActor : ReceiveActor
         var result = _learner.Train(_shard);
         var weights = _learner.ExportWeights();
         _lastRound = request.Round;
-        Sender.Tell(new LocalUpdate(request.Round, _definition.HospitalId, weights, result.Samples, result.MeanLoss,
-            result.Steps, clock.Elapsed.TotalSeconds));
+        _lastUpdate = new LocalUpdate(request.Round, _definition.HospitalId, weights, result.Samples, result.MeanLoss,
+            result.Steps, clock.Elapsed.TotalSeconds);
+        Sender.Tell(_lastUpdate);
     }
 
     protected override void PostStop()

@@ -35,6 +35,13 @@ internal sealed class ConfigReader(Config config, IReadOnlyDictionary<string, st
         return raw;
     }
 
+    public string OneOf(string key, params string[] allowed)
+    {
+        var value = String(key);
+        if (!allowed.Contains(value)) throw Error(key, $"must be one of {string.Join(", ", allowed)}, found '{value}'");
+        return value;
+    }
+
     public TimeSpan Duration(string key)
     {
         TimeSpan value;

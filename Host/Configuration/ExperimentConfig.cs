@@ -9,7 +9,10 @@ using FedActors.Training.Objectives;
 namespace FedActors.Host.Configuration;
 
 /// <summary>Process-level options of a run that do not change its numbers.</summary>
-public sealed record HostSettings(int TrainingThreads, int TorchThreads, string RunsDirectory);
+public sealed record HostSettings(int TrainingThreads, int TorchThreads, string RunsDirectory, ClusterSettings Cluster);
+
+/// <summary>Cluster-mode options from the config; a node's address, roles and seeds come from its command line.</summary>
+public sealed record ClusterSettings(int MinWorkers, string SplitBrain, TimeSpan StableAfter, long MaximumFrameBytes);
 
 /// <summary>An experiment configuration, layered and parsed into typed settings.</summary>
 public sealed record ExperimentConfig(
@@ -69,6 +72,7 @@ public sealed record ExperimentConfig(
             MinParticipants = reader.Int("fedactors.rounds.min-participants", 1, 1_000_000),
             RoundTimeout = reader.Duration("fedactors.rounds.timeout"),
             EvaluateEvery = reader.Int("fedactors.rounds.evaluate-every", 0, 100_000),
+            ResendInterval = reader.Duration("fedactors.rounds.resend-interval"),
             Seed = experiment.Seed,
         };
         if (coordinator.MinParticipants > experiment.Hospitals)
@@ -76,7 +80,12 @@ public sealed record ExperimentConfig(
         var host = new HostSettings(
             reader.Int("fedactors.training-threads", 1, 1024),
             reader.Int("fedactors.torch-threads", 0, 1024),
-            reader.String("fedactors.runs-dir"));
+            reader.String("fedactors.runs-dir"),
+            new ClusterSettings(
+                reader.Int("fedactors.cluster.min-workers", 1, 100_000),
+                reader.OneOf("fedactors.cluster.split-brain", "keep-majority", "keep-oldest", "static-quorum"),
+                reader.Duration("fedactors.cluster.stable-after"),
+                reader.Long("fedactors.cluster.maximum-frame-size", 32_000, 1_000_000)));
         return new ExperimentConfig(Render(config), experiment, coordinator, host);
     }
 

@@ -1,0 +1,109 @@
+using Akka.Actor;
+using Akka.Hosting;
+using FedActors.Actors.Cluster;
+using FedActors.Actors.Coordination;
+using FedActors.Host.Configuration;
+using FedActors.Host.Runs;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace FedActors.Host.Commands;
+
+/// <summary>
+/// <c>fedactors node [experiment.conf] --roles worker|coordinator[,worker] [--seed ADDRESS ...] [--port N] [--hostname H]</c>:
+/// one cluster node. Every node must run the same experiment config. A coordinator node waits
+/// for <c>cluster.min-workers</c> workers, drives the run, writes the run directory, then asks
+/// every member to leave; a worker hosts hospitals until it is asked to leave or stopped.
+/// </summary>
+public static class NodeCommand
+{
+    public sealed record Options(ClusterNodeSettings Node, string? ConfigFile, IReadOnlyList<string> Overrides);
+
+    public static async Task<int> ExecuteAsync(Options options, TextWriter output, CancellationToken cancel)
+    {
+        var config = ExperimentConfig.Load(options.ConfigFile, options.Overrides);
+        var cluster = config.Host.Cluster;
+        var node = options.Node with
+        {
+            SplitBrainStrategy = cluster.SplitBrain,
+            StableAfter = cluster.StableAfter,
+            MaximumFrameBytes = cluster.MaximumFrameBytes,
+        };
+        if (node.SeedNodes.Count == 0)
+        {
+            if (node.Port == 0) throw new ConfigError("A node without --seed is its own seed and needs a fixed --port.");
+            node = node with { SeedNodes = [$"akka.tcp://{ClusterHostingExtensions.SystemName}@{node.Hostname}:{node.Port}"] };
+        }
+        var prepared = PreparedRun.Prepare(config);
+        using var app = NodeHost.Build(akka => akka.WithFedActorsNode(node, prepared.Run));
+        await app.StartAsync(cancel);
+        var system = app.Services.GetRequiredService<ActorSystem>();
+        var self = Akka.Cluster.Cluster.Get(system);
+        output.WriteLine($"node {self.SelfAddress} up with roles [{string.Join(", ", node.Roles)}], seeds [{string.Join(", ", node.SeedNodes)}]");
+        output.Flush();
+        try
+        {
+            if (!node.IsCoordinator)
+            {
+                await system.WhenTerminated.WaitAsync(cancel);
+                output.WriteLine("node left the cluster");
+                return Program.Ok;
+            }
+            await WaitForWorkers(self, cluster.MinWorkers, output, cancel);
+            var coordinator = app.Services.GetRequiredService<ActorRegistry>().Get<RoundCoordinator>();
+            await prepared.DriveAsync(system, coordinator, output, cancel);
+            // The run is over: ask every other member to leave, then leave ourselves.
+            foreach (var member in self.State.Members.Where(m => m.Address != self.SelfAddress)) self.Leave(member.Address);
+            return Program.Ok;
+        }
+        finally
+        {
+            using (var leaveTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
+            {
+                try { await self.LeaveAsync(leaveTimeout.Token); }
+                catch (Exception e) when (e is OperationCanceledException or TaskCanceledException or ObjectDisposedException) { output.WriteLine("leaving the cluster timed out; stopping anyway"); }
+            }
+            await app.StopAsync(CancellationToken.None);
+        }
+    }
+
+    private static async Task WaitForWorkers(Akka.Cluster.Cluster self, int workers, TextWriter output, CancellationToken cancel)
+    {
+        output.WriteLine($"waiting for {workers} worker(s) to join");
+        output.Flush();
+        while (self.State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up && m.HasRole(NodeRoles.Worker)) < workers)
+            await Task.Delay(250, cancel);
+    }
+
+    /// <summary>Parses node arguments; anything malformed is a usage error.</summary>
+    public static Options Parse(IReadOnlyList<string> args)
+    {
+        string? file = null;
+        var overrides = new List<string>();
+        var seeds = new List<string>();
+        var node = new ClusterNodeSettings();
+        for (var i = 0; i < args.Count; i++)
+        {
+            string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+            switch (args[i])
+            {
+                case "--roles": node = node with { Roles = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) }; break;
+                case "--seed": seeds.Add(Value()); break;
+                case "--port":
+                    var port = Value();
+                    node = node with { Port = int.TryParse(port, out var p) && p is >= 0 and <= 65535 ? p : throw new ArgumentException($"--port must be 0..65535, found '{port}'.") };
+                    break;
+                case "--hostname": node = node with { Hostname = Value() }; break;
+                case "--set": overrides.Add(Value()); break;
+                default:
+                    if (args[i].StartsWith('-')) throw new ArgumentException($"unknown option '{args[i]}' for node.");
+                    if (file is not null) throw new ArgumentException($"node takes one experiment file, found a second: '{args[i]}'.");
+                    file = args[i];
+                    break;
+            }
+        }
+        node = node with { SeedNodes = seeds };
+        node.Validate();
+        return new Options(node, file, overrides);
+    }
+}

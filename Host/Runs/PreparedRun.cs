@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using System.Globalization;
+using Akka.Actor;
+using FedActors.Actors.Hospitals;
+using FedActors.Actors.Hosting;
+using FedActors.Actors.Protocol;
+using FedActors.Host.Configuration;
+using FedActors.Training;
+using FedActors.Training.Experiments;
+using FedActors.Training.Weights;
+
+namespace FedActors.Host.Runs;
+
+/// <summary>The outcome of a run as the command reports it.</summary>
+public sealed record RunResult(RunDirectory Directory, RunCompleted Completed, double TrainedProbeAccuracy, double RandomProbeAccuracy);
+
+/// <summary>
+/// An experiment built from its config, the same way on every node: data, hospitals,
+/// initial global model, evaluation. The node that coordinates also drives the run and
+/// writes its directory.
+/// </summary>
+public sealed class PreparedRun
+{
+    private PreparedRun(ExperimentConfig config, FederatedMoCoExperiment experiment, ModelWeights initialGlobal, FederatedRun run)
+    {
+        Config = config;
+        Experiment = experiment;
+        InitialGlobal = initialGlobal;
+        Run = run;
+    }
+
+    public ExperimentConfig Config { get; }
+    public FederatedMoCoExperiment Experiment { get; }
+    public ModelWeights InitialGlobal { get; }
+    public FederatedRun Run { get; }
+
+    public static PreparedRun Prepare(ExperimentConfig config)
+    {
+        TorchRuntime.ConfigureThreads(config.Host.TorchThreads);
+        var experiment = new FederatedMoCoExperiment(config.Experiment);
+        var initialGlobal = experiment.InitialGlobal();
+        var hospitals = experiment.Sites.Sites
+            .Select(s => new HospitalDefinition(s.HospitalId, () => s.Train, () => experiment.CreateLearner(s.HospitalId)))
+            .ToList();
+        var run = new FederatedRun(config.Coordinator, hospitals, initialGlobal, (weights, _) =>
+        {
+            var probe = experiment.Probe(weights);
+            return new Dictionary<string, double>
+            {
+                [EvaluationKeys.ProbeAccuracy] = probe.Accuracy,
+                [EvaluationKeys.ProbeBalancedAccuracy] = probe.BalancedAccuracy,
+            };
+        }, TrainingThreads: config.Host.TrainingThreads);
+        return new PreparedRun(config, experiment, initialGlobal, run);
+    }
+
+    /// <summary>Starts the rounds on <paramref name="coordinator"/>, reports each, and writes the run directory.</summary>
+    public async Task<RunResult> DriveAsync(ActorSystem system, IActorRef coordinator, TextWriter output, CancellationToken cancel)
+    {
+        var wall = Stopwatch.StartNew();
+        var settings = Config.Experiment;
+        var runDir = RunDirectory.Create(Config.Host.RunsDirectory, Config.ResolvedHocon, DateTime.UtcNow);
+        output.WriteLine($"FedActors run: federated MoCo v2, {settings.Hospitals} hospitals, {Config.Coordinator.Rounds} rounds, seed {settings.Seed}, device {settings.Device}");
+        output.WriteLine($"run directory: {runDir.Path}");
+
+        var finished = new TaskCompletionSource<RunCompleted>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var reporter = system.ActorOf(RunReporter.Props(runDir, output, Config.Coordinator.Rounds, finished), "run-reporter");
+        coordinator.Tell(new SubscribeToRun(reporter));
+        coordinator.Tell(StartRun.Instance);
+        var completed = await finished.Task.WaitAsync(cancel);
+
+        runDir.SaveFinalWeights(completed.FinalGlobal);
+        var trained = completed.Rounds[^1].Evaluation.TryGetValue(EvaluationKeys.ProbeAccuracy, out var acc)
+            ? acc
+            : Experiment.Probe(completed.FinalGlobal).Accuracy;
+        var random = Experiment.Probe(InitialGlobal).Accuracy;
+        var perRound = completed.Rounds.Average(r => r.WallSeconds);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"linear probe ({settings.ProbeLabelFraction:P0} labels, {settings.Classes} classes, chance {1.0 / settings.Classes:F3}): trained encoder {trained:F3}, random encoder {random:F3}"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"done in {wall.Elapsed.TotalSeconds:F1} s ({perRound:F1} s per round); wrote {RunDirectory.ResolvedConfigFile}, {RunDirectory.MetricsFile}, {RunDirectory.FinalWeightsFile}"));
+        return new RunResult(runDir, completed, trained, random);
+    }
+}

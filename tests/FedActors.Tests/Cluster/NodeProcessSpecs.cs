@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using FedActors.Host.Runs;
+
+namespace FedActors.Tests.Cluster;
+
+/// <summary>The real <c>fedactors node</c> executable, as separate OS processes on loopback.</summary>
+public sealed class NodeProcessSpecs : IDisposable
+{
+    private readonly List<Process> _processes = new();
+    private readonly string _runs = Directory.CreateTempSubdirectory("fedactors-node-runs-").FullName;
+
+    private List<string> Experiment() =>
+    [
+        "--set", "data.hospitals=4", "--set", "data.train-images-per-hospital=32", "--set", "data.test-images-per-hospital=16",
+        "--set", "data.image-size=16", "--set", "model.encoder-widths=[8,8,16,16]", "--set", "model.projection-dim=16",
+        "--set", "moco.queue-size=32", "--set", "moco.batch-size=8", "--set", "rounds.count=4", "--set", "rounds.min-participants=4",
+        "--set", "rounds.timeout=3m", "--set", "rounds.resend-interval=3s", "--set", "probe.steps=30", "--set", "cluster.min-workers=2",
+        "--set", "cluster.stable-after=3s", "--set", "torch-threads=1", "--set", $"runs-dir=\"{_runs}\"",
+    ];
+
+    private (Process Process, StringWriterWithSignal Output) Start(params string[] nodeArgs)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "fedactors.dll"));
+        info.ArgumentList.Add("node");
+        foreach (var a in nodeArgs.Concat(Experiment())) info.ArgumentList.Add(a);
+        var output = new StringWriterWithSignal();
+        var process = new Process { StartInfo = info };
+        process.OutputDataReceived += (_, e) => output.Line(e.Data);
+        process.ErrorDataReceived += (_, e) => output.Line(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _processes.Add(process);
+        return (process, output);
+    }
+
+    [Fact]
+    public async Task Should_complete_every_round_after_a_worker_process_is_killed()
+    {
+        var port = LoopbackCluster.FreePort();
+        var seed = LoopbackCluster.Address(port);
+        var (coordinator, coordinatorOutput) = Start("--roles", "coordinator", "--port", port.ToString());
+        var (doomed, _) = Start("--roles", "worker", "--seed", seed);
+        var (survivor, _) = Start("--roles", "worker", "--seed", seed);
+
+        await coordinatorOutput.WaitFor("round 1/4", TimeSpan.FromMinutes(3));
+        doomed.Kill(); // SIGKILL: no goodbye to the cluster
+        await coordinator.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromMinutes(4)).Token);
+
+        Assert.True(coordinator.ExitCode == 0, $"coordinator exited {coordinator.ExitCode}:\n{coordinatorOutput}");
+        var runDir = Directory.GetDirectories(_runs).Single();
+        var rows = File.ReadAllLines(Path.Combine(runDir, RunDirectory.MetricsFile)).Skip(1).Select(l => l.Split(',')).ToList();
+        Assert.Equal(["1", "2", "3", "4"], rows.Select(r => r[0]));
+        var aggregated = Array.IndexOf(RunDirectory.MetricsColumns, "aggregated");
+        Assert.All(rows, r => Assert.Equal("4", r[aggregated]));
+        Assert.True(survivor.WaitForExit(TimeSpan.FromSeconds(60)), "the surviving worker did not leave after the run");
+    }
+
+    public void Dispose()
+    {
+        foreach (var p in _processes)
+        {
+            try { if (!p.HasExited) p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            p.Dispose();
+        }
+        Directory.Delete(_runs, recursive: true);
+    }
+
+    /// <summary>Collects a process's lines and lets a spec wait for one.</summary>
+    private sealed class StringWriterWithSignal
+    {
+        private readonly List<string> _lines = new();
+        private readonly object _gate = new();
+
+        public void Line(string? line)
+        {
+            if (line is null) return;
+            lock (_gate) _lines.Add(line);
+        }
+
+        public async Task WaitFor(string fragment, TimeSpan timeout)
+        {
+            var deadline = DateTime.UtcNow + timeout;
+            while (true)
+            {
+                lock (_gate) if (_lines.Any(l => l.Contains(fragment))) return;
+                if (DateTime.UtcNow > deadline) throw new TimeoutException($"no line with '{fragment}' within {timeout}:\n{this}");
+                await Task.Delay(200);
+            }
+        }
+
+        public override string ToString() { lock (_gate) return string.Join('\n', _lines); }
+    }
+}

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Cluster.Sharding;
 using Akka.Hosting;
 using FedActors.Actors.Cluster;
 using FedActors.Actors.Coordination;
@@ -49,7 +50,7 @@ public static class NodeCommand
                 output.WriteLine("node left the cluster");
                 return Program.Ok;
             }
-            await WaitForWorkers(self, cluster.MinWorkers, output, cancel);
+            await WaitForWorkers(self, app.Services.GetRequiredService<ActorRegistry>().Get<HospitalRegion>(), cluster.MinWorkers, output, cancel);
             var coordinator = app.Services.GetRequiredService<ActorRegistry>().Get<RoundCoordinator>();
             await prepared.DriveAsync(system, coordinator, output, cancel);
             // The run is over: ask every other member to leave, then leave ourselves.
@@ -67,12 +68,25 @@ public static class NodeCommand
         }
     }
 
-    private static async Task WaitForWorkers(Akka.Cluster.Cluster self, int workers, TextWriter output, CancellationToken cancel)
+    /// <summary>
+    /// Waits until enough workers are Up and their shard regions registered: shards are placed
+    /// on the regions known when a hospital is first addressed, so starting earlier would pile
+    /// every hospital onto the first worker.
+    /// </summary>
+    private static async Task WaitForWorkers(Akka.Cluster.Cluster self, IActorRef hospitalRegion, int workers, TextWriter output, CancellationToken cancel)
     {
         output.WriteLine($"waiting for {workers} worker(s) to join");
         output.Flush();
-        while (self.State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up && m.HasRole(NodeRoles.Worker)) < workers)
+        while (true)
+        {
+            var up = self.State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up && m.HasRole(NodeRoles.Worker));
+            if (up >= workers)
+            {
+                var regions = await hospitalRegion.Ask<CurrentRegions>(GetCurrentRegions.Instance, TimeSpan.FromSeconds(10), cancel);
+                if (regions.Regions.Count >= workers) return;
+            }
             await Task.Delay(250, cancel);
+        }
     }
 
     /// <summary>Parses node arguments; anything malformed is a usage error.</summary>

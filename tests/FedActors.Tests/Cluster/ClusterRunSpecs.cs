@@ -34,6 +34,7 @@ public class ClusterRunSpecs
         var workerA = await cluster.StartNode(new ClusterNodeSettings { Roles = [NodeRoles.Worker], SeedNodes = seeds }, run);
         var workerB = await cluster.StartNode(new ClusterNodeSettings { Roles = [NodeRoles.Worker], SeedNodes = seeds }, run);
         await cluster.WaitForUp(3, TimeSpan.FromSeconds(30));
+        await cluster.WaitForRegions(LoopbackCluster.Registry(coordinator).Get<HospitalRegion>(), 2, TimeSpan.FromSeconds(30));
 
         var singleton = LoopbackCluster.Registry(coordinator).Get<RoundCoordinator>();
         var completed = await singleton.Ask<RunCompleted>(StartRun.Instance, TimeSpan.FromMinutes(3));

@@ -54,6 +54,17 @@ public sealed class LoopbackCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits until <paramref name="region"/> knows <paramref name="regions"/> worker regions (where shards may be placed).</summary>
+    public async Task WaitForRegions(IActorRef region, int regions, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while ((await region.Ask<Akka.Cluster.Sharding.CurrentRegions>(Akka.Cluster.Sharding.GetCurrentRegions.Instance, TimeSpan.FromSeconds(10))).Regions.Count < regions)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"fewer than {regions} shard regions registered within {timeout}");
+            await Task.Delay(200);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var host in Enumerable.Reverse(_hosts))

@@ -64,14 +64,25 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
             r => new LocalUpdate(r.ReadInt32(), r.ReadString(), ReadWeights(r, "LocalUpdate"), r.ReadInt32(),
                 r.ReadDouble(), r.ReadInt32(), r.ReadDouble()));
         Register<GetLocalState>("GS1", (_, _) => { }, _ => GetLocalState.Instance);
-        Register<LocalStateReport>("LS1",
+        Register<LocalStateReport>("LS2",
             (w, m) =>
             {
                 w.Write(m.HospitalId);
                 w.Write(m.LastRound);
+                w.Write(m.SavedRound);
                 WriteOptional(w, m.State, WriteStateSummary);
             },
-            r => new LocalStateReport(r.ReadString(), r.ReadInt32(), ReadOptional(r, ReadStateSummary)));
+            r => new LocalStateReport(r.ReadString(), r.ReadInt32(), r.ReadInt32(), ReadOptional(r, ReadStateSummary)));
+        // Snapshots outlive the process that wrote them: the learner bytes carry their own version and hash.
+        Register<HospitalSnapshot>("HS1",
+            (w, m) =>
+            {
+                w.Write(m.HospitalId);
+                w.Write(m.LastRound);
+                w.Write(m.LearnerState.Length);
+                w.Write(m.LearnerState);
+            },
+            r => new HospitalSnapshot(r.ReadString(), r.ReadInt32(), ReadBytes(r)));
         Register<WeightsRef>("WR1", WriteWeightsRef, ReadWeightsRef);
         Register<FetchChunk>("FC1",
             (w, m) =>

@@ -43,7 +43,7 @@ public static class RunCommand
                 [EvaluationKeys.ProbeAccuracy] = probe.Accuracy,
                 [EvaluationKeys.ProbeBalancedAccuracy] = probe.BalancedAccuracy,
             };
-        }, TrainingThreads: config.Host.TrainingThreads);
+        }, TrainingThreads: config.Host.TrainingThreads, SnapshotDirectory: runDir.SnapshotsPath);
 
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);

@@ -149,8 +149,8 @@ public sealed class MoCoV2Learner : ILocalLearner
 
     public void LoadState(Stream stream, string source)
     {
-        // Parse and check the bytes before touching the learner: a corrupted or foreign state
-        // fails before anything is overwritten.
+        // Verify and parse all the bytes (hash, version, queue shape) before touching the learner;
+        // weight names and shapes are checked as they load, hence "discard after a failed load".
         ModelWeights query = null!, key = null!;
         float[] queue = null!;
         long pointer = 0, steps = 0;
@@ -183,6 +183,7 @@ public sealed class MoCoV2Learner : ILocalLearner
             _optimizer.load_state_dict(reader);
             if (reader.BaseStream.Position != reader.BaseStream.Length)
                 throw new InvalidOperationException($"{reader.BaseStream.Length - reader.BaseStream.Position} bytes left over");
+            _optimizer.to(_device); // loaded momentum buffers are created on the CPU
         });
         using (NewDisposeScope())
         using (no_grad())

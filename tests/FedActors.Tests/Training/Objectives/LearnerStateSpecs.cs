@@ -28,15 +28,6 @@ public class LearnerStateSpecs
         return Save(learner);
     }
 
-    private static void AssertSameState(LocalStateSummary expected, LocalStateSummary actual)
-    {
-        Assert.Equal(expected.OptimizerSteps, actual.OptimizerSteps);
-        Assert.Equal(expected.QueuePointer, actual.QueuePointer);
-        Assert.Equal(expected.QueueChecksum, actual.QueueChecksum);
-        Assert.Equal(expected.OptimizerStateChecksum, actual.OptimizerStateChecksum);
-        Assert.Equal(expected.RngState, actual.RngState);
-    }
-
     [Fact]
     public void Should_continue_bit_identically_after_saving_and_loading_into_a_fresh_learner()
     {
@@ -49,7 +40,7 @@ public class LearnerStateSpecs
 
         using var b = _experiment.CreateLearner(HospitalId);
         Load(b, saved);
-        AssertSameState(a.DescribeState(), b.DescribeState());
+        LocalStateAssert.Same(a.DescribeState(), b.DescribeState());
         Assert.Equal(saved, Save(b)); // nothing the format covers was left behind
 
         a.LoadGlobal(global);
@@ -58,7 +49,7 @@ public class LearnerStateSpecs
         var roundB = b.Train(shard);
         Assert.Equal(roundA.MeanLoss, roundB.MeanLoss);
         Assert.Equal(a.ExportWeights().ContentHash, b.ExportWeights().ContentHash);
-        AssertSameState(a.DescribeState(), b.DescribeState());
+        LocalStateAssert.Same(a.DescribeState(), b.DescribeState());
 
         // Without the loaded state, the same round from the same global comes out differently.
         using var fresh = _experiment.CreateLearner(HospitalId);

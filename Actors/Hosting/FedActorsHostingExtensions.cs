@@ -18,6 +18,13 @@ public static class FedActorsHostingExtensions
     public static AkkaConfigurationBuilder WithFedActorsSerialization(this AkkaConfigurationBuilder builder) =>
         builder.AddHocon(FedActorsSerializer.Hocon, HoconAddMode.Prepend);
 
+    /// <summary>
+    /// Hospitals snapshot their local state after every round into <paramref name="snapshotDirectory"/>
+    /// and restore it when started again (see <see cref="HospitalPersistence"/>).
+    /// </summary>
+    public static AkkaConfigurationBuilder WithHospitalSnapshots(this AkkaConfigurationBuilder builder, string snapshotDirectory) =>
+        builder.AddHocon(HospitalPersistence.Hocon(snapshotDirectory), HoconAddMode.Prepend);
+
     /// <summary>Starts this node's <see cref="WeightsTransfer"/>, registered in the <see cref="ActorRegistry"/> under its type.</summary>
     public static AkkaConfigurationBuilder WithWeightsTransfer(this AkkaConfigurationBuilder builder, WeightsTransferSettings? settings = null) =>
         builder.WithActors((system, registry) =>
@@ -26,10 +33,10 @@ public static class FedActorsHostingExtensions
     /// <summary>
     /// Starts one hospital actor per definition and the round coordinator (registered in
     /// the <see cref="ActorRegistry"/> under <see cref="RoundCoordinator"/>); send it
-    /// <c>StartRun</c> to begin.
+    /// <c>StartRun</c> to begin. Hospitals snapshot into <see cref="FederatedRun.SnapshotDirectory"/> when it is set.
     /// </summary>
     public static AkkaConfigurationBuilder WithFederatedRun(this AkkaConfigurationBuilder builder, FederatedRun run) =>
-        builder
+        (run.SnapshotDirectory is null ? builder : builder.WithHospitalSnapshots(run.SnapshotDirectory))
             .WithFedActorsDispatchers(run.TrainingThreads)
             .WithFedActorsSerialization()
             .WithActors((system, registry) =>

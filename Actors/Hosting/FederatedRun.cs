@@ -5,11 +5,16 @@ using FedActors.Training.Weights;
 
 namespace FedActors.Actors.Hosting;
 
-/// <summary>Everything the actor system needs to run one federated experiment in-process.</summary>
+/// <summary>
+/// Everything the actor system needs to run one federated experiment in-process.
+/// <paramref name="SnapshotDirectory"/>: where hospitals snapshot their local state each round
+/// (null: in memory only). Give each run its own, or hospitals resume a previous run's state.
+/// </summary>
 public sealed record FederatedRun(
     CoordinatorSettings Coordinator,
     IReadOnlyList<HospitalDefinition> Hospitals,
     ModelWeights InitialGlobal,
     GlobalModelEvaluator? Evaluate = null,
     FaultPlan? Faults = null,
-    int TrainingThreads = 1);
+    int TrainingThreads = 1,
+    string? SnapshotDirectory = null);

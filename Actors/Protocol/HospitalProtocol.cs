@@ -22,12 +22,25 @@ public sealed record GetLocalState : IFedActorsMessage
     public static GetLocalState Instance { get; } = new();
 }
 
-/// <summary>A hospital's local-state fingerprint; <paramref name="State"/> is null before its first round.</summary>
-public sealed record LocalStateReport(string HospitalId, int LastRound, LocalStateSummary? State) : IFedActorsMessage;
+/// <summary>
+/// A hospital's local-state fingerprint; <paramref name="State"/> is null before its first round.
+/// <paramref name="SavedRound"/> is the last round whose snapshot the store has confirmed (0: none),
+/// so a caller can tell when stopping the hospital loses nothing.
+/// </summary>
+public sealed record LocalStateReport(string HospitalId, int LastRound, int SavedRound, LocalStateSummary? State) : IFedActorsMessage;
+
+/// <summary>
+/// What a hospital persists at the end of a round (Akka.Persistence snapshot, not sent between
+/// actors): its learner's complete state in <see cref="ILocalLearner.SaveState"/> format, and
+/// that round's upload figures, so a hospital restored elsewhere can answer a resent request
+/// for the same round without training it twice (its weights are the restored learner's).
+/// </summary>
+public sealed record HospitalSnapshot(
+    string HospitalId, int LastRound, byte[] LearnerState, int Samples, double MeanLoss, int Steps, double ComputeSeconds) : IFedActorsMessage;
 
 /// <summary>
 /// Cluster Sharding's hand-off message for hospitals: sent when a hospital's shard moves
-/// (rebalance, graceful leave); the hospital stops once its state is safely saved.
+/// (rebalance, graceful leave); the hospital stops once its last snapshot is saved.
 /// </summary>
 public sealed record StopHospital : IFedActorsMessage
 {

@@ -65,14 +65,29 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
                 r.ReadDouble(), r.ReadInt32(), r.ReadDouble()));
         Register<GetLocalState>("GS1", (_, _) => { }, _ => GetLocalState.Instance);
         Register<StopHospital>("SH1", (_, _) => { }, _ => StopHospital.Instance);
-        Register<LocalStateReport>("LS1",
+        Register<LocalStateReport>("LS2",
             (w, m) =>
             {
                 w.Write(m.HospitalId);
                 w.Write(m.LastRound);
+                w.Write(m.SavedRound);
                 WriteOptional(w, m.State, WriteStateSummary);
             },
-            r => new LocalStateReport(r.ReadString(), r.ReadInt32(), ReadOptional(r, ReadStateSummary)));
+            r => new LocalStateReport(r.ReadString(), r.ReadInt32(), r.ReadInt32(), ReadOptional(r, ReadStateSummary)));
+        // Snapshots outlive the process that wrote them: the learner bytes carry their own version and hash.
+        Register<HospitalSnapshot>("HS1",
+            (w, m) =>
+            {
+                w.Write(m.HospitalId);
+                w.Write(m.LastRound);
+                w.Write(m.LearnerState.Length);
+                w.Write(m.LearnerState);
+                w.Write(m.Samples);
+                w.Write(m.MeanLoss);
+                w.Write(m.Steps);
+                w.Write(m.ComputeSeconds);
+            },
+            r => new HospitalSnapshot(r.ReadString(), r.ReadInt32(), ReadBytes(r), r.ReadInt32(), r.ReadDouble(), r.ReadInt32(), r.ReadDouble()));
         Register<WeightsRef>("WR1", WriteWeightsRef, ReadWeightsRef);
         Register<FetchChunk>("FC1",
             (w, m) =>

@@ -18,7 +18,7 @@ namespace FedActors.Host.Commands;
 /// </summary>
 public static class NodeCommand
 {
-    public sealed record Options(ClusterNodeSettings Node, string? ConfigFile, IReadOnlyList<string> Overrides);
+    public sealed record Options(ClusterNodeSettings Node, string? ConfigFile, IReadOnlyList<string> Overrides, string? SnapshotDirectory = null);
 
     public static async Task<int> ExecuteAsync(Options options, TextWriter output, CancellationToken cancel)
     {
@@ -35,7 +35,11 @@ public static class NodeCommand
             if (node.Port == 0) throw new ConfigError("A node without --seed is its own seed and needs a fixed --port.");
             node = node with { SeedNodes = [$"akka.tcp://{ClusterHostingExtensions.SystemName}@{node.Hostname}:{node.Port}"] };
         }
-        var prepared = PreparedRun.Prepare(config);
+        // Every node of a run must snapshot to the same place: by default a folder named after
+        // the resolved experiment under runs-dir (one machine); across machines, a shared path.
+        var snapshots = options.SnapshotDirectory ?? Path.Combine(config.Host.RunsDirectory, "cluster-snapshots",
+            Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(config.ResolvedHocon)))[..12].ToLowerInvariant());
+        var prepared = PreparedRun.Prepare(config, snapshots);
         using var app = NodeHost.Build(akka => akka.WithFedActorsNode(node, prepared.Run));
         await app.StartAsync(cancel);
         var system = app.Services.GetRequiredService<ActorSystem>();
@@ -52,7 +56,8 @@ public static class NodeCommand
             }
             await WaitForWorkers(self, app.Services.GetRequiredService<ActorRegistry>().Get<HospitalRegion>(), cluster.MinWorkers, output, cancel);
             var coordinator = app.Services.GetRequiredService<ActorRegistry>().Get<RoundCoordinator>();
-            await prepared.DriveAsync(system, coordinator, output, cancel);
+            var runDir = RunDirectory.Create(config.Host.RunsDirectory, config.ResolvedHocon, DateTime.UtcNow);
+            await prepared.DriveAsync(runDir, system, coordinator, output, cancel);
             // The run is over: ask every other member to leave, then leave ourselves.
             foreach (var member in self.State.Members.Where(m => m.Address != self.SelfAddress)) self.Leave(member.Address);
             return Program.Ok;
@@ -95,6 +100,7 @@ public static class NodeCommand
         string? file = null;
         var overrides = new List<string>();
         var seeds = new List<string>();
+        string? snapshots = null;
         var node = new ClusterNodeSettings();
         for (var i = 0; i < args.Count; i++)
         {
@@ -109,6 +115,7 @@ public static class NodeCommand
                     break;
                 case "--hostname": node = node with { Hostname = Value() }; break;
                 case "--set": overrides.Add(Value()); break;
+                case "--snapshots": snapshots = Value(); break;
                 default:
                     if (args[i].StartsWith('-')) throw new ArgumentException($"unknown option '{args[i]}' for node.");
                     if (file is not null) throw new ArgumentException($"node takes one experiment file, found a second: '{args[i]}'.");
@@ -118,6 +125,6 @@ public static class NodeCommand
         }
         node = node with { SeedNodes = seeds };
         node.Validate();
-        return new Options(node, file, overrides);
+        return new Options(node, file, overrides, snapshots);
     }
 }

@@ -15,13 +15,14 @@ public static class RunCommand
 {
     public static async Task<RunResult> ExecuteAsync(ExperimentConfig config, TextWriter output, CancellationToken cancel = default)
     {
-        var prepared = PreparedRun.Prepare(config);
+        var runDir = RunDirectory.Create(config.Host.RunsDirectory, config.ResolvedHocon, DateTime.UtcNow);
+        var prepared = PreparedRun.Prepare(config, runDir.SnapshotsPath);
         using var app = NodeHost.Build(akka => akka.WithFederatedRun(prepared.Run));
         await app.StartAsync(cancel);
         try
         {
             var coordinator = await app.Services.GetRequiredService<ActorRegistry>().GetAsync<RoundCoordinator>(cancel);
-            return await prepared.DriveAsync(app.Services.GetRequiredService<ActorSystem>(), coordinator, output, cancel);
+            return await prepared.DriveAsync(runDir, app.Services.GetRequiredService<ActorSystem>(), coordinator, output, cancel);
         }
         finally
         {

@@ -34,7 +34,8 @@ public sealed class PreparedRun
     public ModelWeights InitialGlobal { get; }
     public FederatedRun Run { get; }
 
-    public static PreparedRun Prepare(ExperimentConfig config)
+    /// <param name="snapshotDirectory">Where hospitals snapshot their local state (shared by all workers of a cluster run).</param>
+    public static PreparedRun Prepare(ExperimentConfig config, string snapshotDirectory)
     {
         TorchRuntime.ConfigureThreads(config.Host.TorchThreads);
         var experiment = new FederatedMoCoExperiment(config.Experiment);
@@ -50,16 +51,15 @@ public sealed class PreparedRun
                 [EvaluationKeys.ProbeAccuracy] = probe.Accuracy,
                 [EvaluationKeys.ProbeBalancedAccuracy] = probe.BalancedAccuracy,
             };
-        }, TrainingThreads: config.Host.TrainingThreads);
+        }, TrainingThreads: config.Host.TrainingThreads, SnapshotDirectory: snapshotDirectory);
         return new PreparedRun(config, experiment, initialGlobal, run);
     }
 
     /// <summary>Starts the rounds on <paramref name="coordinator"/>, reports each, and writes the run directory.</summary>
-    public async Task<RunResult> DriveAsync(ActorSystem system, IActorRef coordinator, TextWriter output, CancellationToken cancel)
+    public async Task<RunResult> DriveAsync(RunDirectory runDir, ActorSystem system, IActorRef coordinator, TextWriter output, CancellationToken cancel)
     {
         var wall = Stopwatch.StartNew();
         var settings = Config.Experiment;
-        var runDir = RunDirectory.Create(Config.Host.RunsDirectory, Config.ResolvedHocon, DateTime.UtcNow);
         output.WriteLine($"FedActors run: federated MoCo v2, {settings.Hospitals} hospitals, {Config.Coordinator.Rounds} rounds, seed {settings.Seed}, device {settings.Device}");
         output.WriteLine($"run directory: {runDir.Path}");
 

@@ -7,13 +7,14 @@ namespace FedActors.Host.Runs;
 /// <summary>
 /// What a run leaves behind: <c>resolved.conf</c>, <c>metrics.csv</c> (one row per round,
 /// appended as rounds close so an interrupted run keeps its rounds) and the final global
-/// weights.
+/// weights; hospitals' round-end snapshots go under <c>snapshots/</c>.
 /// </summary>
 public sealed class RunDirectory
 {
     public const string MetricsFile = "metrics.csv";
     public const string ResolvedConfigFile = "resolved.conf";
     public const string FinalWeightsFile = "final-global.weights";
+    public const string SnapshotsDirectory = "snapshots";
 
     public static readonly string[] MetricsColumns =
     [
@@ -25,6 +26,9 @@ public sealed class RunDirectory
     private RunDirectory(string path) => Path = path;
 
     public string Path { get; }
+
+    /// <summary>Per run, so a new run never resumes an earlier run's hospital state.</summary>
+    public string SnapshotsPath => System.IO.Path.Combine(Path, SnapshotsDirectory);
 
     /// <summary>Creates <c>&lt;runsRoot&gt;/&lt;UTC timestamp&gt;</c> (suffixed if it exists).</summary>
     public static RunDirectory Create(string runsRoot, string resolvedConfig, DateTime nowUtc)

@@ -23,4 +23,17 @@ public interface ILocalLearner : IDisposable
     LocalTrainingResult Train(ImageShard shard);
     ModelWeights ExportWeights();
     LocalStateSummary DescribeState();
+
+    /// <summary>
+    /// Writes the complete local state (everything that shapes later rounds) in a versioned,
+    /// hash-checked format, so a restarted or moved hospital continues exactly.
+    /// </summary>
+    void SaveState(Stream stream);
+
+    /// <summary>
+    /// Restores state written by <see cref="SaveState"/> of a learner built the same way.
+    /// Throws <see cref="InvalidDataException"/> naming <paramref name="source"/> and the field
+    /// on corruption, truncation or a name/shape mismatch; after a failed load, discard the learner.
+    /// </summary>
+    void LoadState(Stream stream, string source);
 }

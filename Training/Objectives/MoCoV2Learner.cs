@@ -39,15 +39,19 @@ public sealed class MoCoV2Learner : ILocalLearner
     private readonly ProjectedEncoder _key;
     private readonly SGD _optimizer;
     private readonly Tensor _queue;
+    private SeededRandom _rng;
     private long _queuePointer;
     private long _steps;
+
+    /// <summary>Names this learner's state, so another method's state is refused rather than misread.</summary>
+    public const string StateKind = "moco-v2";
 
     public MoCoV2Learner(Func<ProjectedEncoder> network, MoCoV2Options options, ViewAugmenter augmenter, ulong seed, Device device)
     {
         _options = options;
         _augmenter = augmenter;
         _device = device;
-        Rng = SeededRandom.Derive(seed, "moco");
+        _rng = SeededRandom.Derive(seed, "moco");
         (_query, _key) = TorchRuntime.Seeded(seed, () => (network(), network()));
         _query.to(device);
         _key.to(device);
@@ -58,7 +62,8 @@ public sealed class MoCoV2Learner : ILocalLearner
         _queue = nn.functional.normalize(randn([options.QueueSize, _query.ProjectionDim], generator: generator, device: device), p: 2, dim: 1);
     }
 
-    public SeededRandom Rng { get; }
+    /// <summary>The client's RNG; replaced (not mutated) by <see cref="LoadState"/>.</summary>
+    public SeededRandom Rng => _rng;
 
     public ProjectedEncoder Query => _query;
 
@@ -114,14 +119,111 @@ public sealed class MoCoV2Learner : ILocalLearner
     {
         using var scope = NewDisposeScope();
         var queue = _queue.cpu().contiguous().data<float>().ToArray();
-        using var optimizerState = new MemoryStream();
-        using (var writer = new BinaryWriter(optimizerState, System.Text.Encoding.UTF8, leaveOpen: true))
-            _optimizer.save_state_dict(writer);
         return new LocalStateSummary(
             _steps, _queuePointer,
             Convert.ToHexString(SHA256.HashData(MemoryMarshal.AsBytes(queue.AsSpan()))),
-            Convert.ToHexString(SHA256.HashData(optimizerState.ToArray())),
+            Convert.ToHexString(SHA256.HashData(OptimizerState())),
             Rng.State);
+    }
+
+    public void SaveState(Stream stream)
+    {
+        using var scope = NewDisposeScope();
+        var queue = _queue.cpu().contiguous().data<float>().ToArray();
+        LearnerStateFormat.Write(stream, StateKind, w =>
+        {
+            w.Flush();
+            ModelWeights.FromModule(_query).WriteTo(w.BaseStream);
+            ModelWeights.FromModule(_key).WriteTo(w.BaseStream);
+            w.Write(_queue.shape[0]);
+            w.Write(_queue.shape[1]);
+            w.Write(MemoryMarshal.AsBytes(queue.AsSpan()));
+            w.Write(_queuePointer);
+            w.Write(_steps);
+            foreach (var word in _rng.State) w.Write(word);
+            var optimizer = OptimizerState();
+            w.Write(optimizer.Length);
+            w.Write(optimizer);
+        });
+    }
+
+    public void LoadState(Stream stream, string source)
+    {
+        // Verify and parse all the bytes (hash, version, queue shape) before touching the learner;
+        // weight names and shapes are checked as they load, hence "discard after a failed load".
+        ModelWeights query = null!, key = null!;
+        float[] queue = null!;
+        long pointer = 0, steps = 0;
+        ulong[] rng = null!;
+        byte[] optimizer = null!;
+        LearnerStateFormat.Read(stream, source, StateKind, r =>
+        {
+            query = ReadWeights(r, "query weights");
+            key = ReadWeights(r, "key weights");
+            long rows = r.At("queue shape").ReadInt64(), dim = r.At("queue shape").ReadInt64();
+            if (rows != _queue.shape[0] || dim != _queue.shape[1])
+                throw r.Error($"queue is [{rows},{dim}], this learner's is [{string.Join(',', _queue.shape)}]");
+            queue = new float[rows * dim];
+            var bytes = MemoryMarshal.AsBytes(queue.AsSpan());
+            if (r.At("queue values").Read(bytes) != bytes.Length) throw new EndOfStreamException();
+            pointer = r.At("queue pointer").ReadInt64();
+            if (pointer < 0 || pointer >= rows) throw r.Error($"pointer {pointer} outside a queue of {rows}");
+            steps = r.At("step count").ReadInt64();
+            if (steps < 0) throw r.Error($"negative step count {steps}");
+            rng = [.. Enumerable.Range(0, 4).Select(_ => r.At("rng state").ReadUInt64())];
+            optimizer = r.At("optimizer state").ReadBytes(r.Length("optimizer state", 1));
+        });
+
+        Restore(source, "query weights", () => query.LoadInto(_query));
+        Restore(source, "key weights", () => key.LoadInto(_key));
+        // Not inside a dispose scope: the optimiser allocates its momentum buffers while loading.
+        Restore(source, "optimizer state", () =>
+        {
+            using var reader = new BinaryReader(new MemoryStream(optimizer, writable: false));
+            _optimizer.load_state_dict(reader);
+            if (reader.BaseStream.Position != reader.BaseStream.Length)
+                throw new InvalidOperationException($"{reader.BaseStream.Length - reader.BaseStream.Position} bytes left over");
+            _optimizer.to(_device); // loaded momentum buffers are created on the CPU
+        });
+        using (NewDisposeScope())
+        using (no_grad())
+            _queue.copy_(tensor(queue, _queue.shape).to(_device));
+        _queuePointer = pointer;
+        _steps = steps;
+        _rng = SeededRandom.FromState(rng);
+    }
+
+    private static ModelWeights ReadWeights(LearnerStateReader r, string field)
+    {
+        try
+        {
+            return ModelWeights.ReadFrom(r.At(field).BaseStream, $"{r.Source} ({field})");
+        }
+        catch (Exception e) when (e is InvalidDataException or ArgumentException)
+        {
+            throw r.Error(e.Message, e);
+        }
+    }
+
+    /// <summary>Runs one restore step, turning TorchSharp's and ModelWeights' errors into one naming the source and field.</summary>
+    private static void Restore(string source, string field, Action restore)
+    {
+        try
+        {
+            restore();
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or IOException)
+        {
+            throw LearnerStateFormat.FieldError(source, field, e.Message, e);
+        }
+    }
+
+    private byte[] OptimizerState()
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
+            _optimizer.save_state_dict(writer);
+        return buffer.ToArray();
     }
 
     private void CopyQueryToKey()

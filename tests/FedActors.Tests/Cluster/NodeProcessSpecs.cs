@@ -49,7 +49,7 @@ public sealed class NodeProcessSpecs : IDisposable
         await coordinator.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromMinutes(4)).Token);
 
         Assert.True(coordinator.ExitCode == 0, $"coordinator exited {coordinator.ExitCode}:\n{coordinatorOutput}");
-        var runDir = Directory.GetDirectories(_runs).Single();
+        var runDir = Directory.GetDirectories(_runs).Single(d => File.Exists(Path.Combine(d, RunDirectory.MetricsFile)));
         var rows = File.ReadAllLines(Path.Combine(runDir, RunDirectory.MetricsFile)).Skip(1).Select(l => l.Split(',')).ToList();
         Assert.Equal(["1", "2", "3", "4"], rows.Select(r => r[0]));
         var aggregated = Array.IndexOf(RunDirectory.MetricsColumns, "aggregated");

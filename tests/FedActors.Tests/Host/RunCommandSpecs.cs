@@ -52,6 +52,11 @@ public sealed class RunCommandSpecs : IDisposable
         Assert.Contains("count = 2", File.ReadAllText(Path.Combine(result.Directory.Path, RunDirectory.ResolvedConfigFile)).Replace(" : ", " = "));
         var saved = FedActors.Training.Weights.ModelWeights.Load(Path.Combine(result.Directory.Path, RunDirectory.FinalWeightsFile));
         Assert.Equal(result.Completed.FinalGlobal.ContentHash, saved.ContentHash);
+
+        // Each hospital's round-end state is snapshotted inside this run's directory.
+        var snapshots = Path.Combine(result.Directory.Path, RunDirectory.SnapshotsDirectory);
+        foreach (var hospital in result.Completed.Rounds[0].Selected)
+            Assert.NotEmpty(Directory.GetFiles(snapshots, $"snapshot-hospital-{hospital}-*").Where(f => !f.EndsWith(".tmp")));
     }
 
     public void Dispose() => Directory.Delete(_runsRoot, recursive: true);

@@ -1,0 +1,107 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace FedActors.Training.Objectives;
+
+/// <summary>
+/// The envelope around a learner's saved state: magic, format version, learner kind, then a
+/// length-prefixed body and its SHA-256. The hash lets a flipped bit anywhere (queue values,
+/// optimiser buffers) fail loudly instead of silently changing a hospital's training.
+/// </summary>
+public static class LearnerStateFormat
+{
+    private const uint Magic = 0x534C4146; // "FALS"
+    public const int Version = 1;
+
+    /// <summary>The one shape of a state error: where it came from, which field, what is wrong.</summary>
+    public static InvalidDataException FieldError(string source, string field, string message, Exception? inner = null) =>
+        new($"{source}: learner state field '{field}': {message.TrimEnd('.')}.", inner);
+
+    /// <summary>Writes the envelope; <paramref name="writeBody"/> writes the learner's fields.</summary>
+    public static void Write(Stream stream, string kind, Action<BinaryWriter> writeBody)
+    {
+        using var body = new MemoryStream();
+        using (var bw = new BinaryWriter(body, Encoding.UTF8, leaveOpen: true)) writeBody(bw);
+        using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+        w.Write(Magic);
+        w.Write(Version);
+        w.Write(kind);
+        w.Write(body.Length);
+        w.Write(body.GetBuffer(), 0, (int)body.Length);
+        w.Write(SHA256.HashData(body.GetBuffer().AsSpan(0, (int)body.Length)));
+    }
+
+    /// <summary>
+    /// Checks the envelope and hands the verified body to <paramref name="readBody"/>, which
+    /// must consume all of it. Every failure is an <see cref="InvalidDataException"/> naming
+    /// <paramref name="source"/> and the field being read.
+    /// </summary>
+    public static void Read(Stream stream, string source, string kind, Action<LearnerStateReader> readBody)
+    {
+        var reader = new LearnerStateReader(new BinaryReader(stream, Encoding.UTF8, leaveOpen: true), source);
+        byte[] body;
+        try
+        {
+            var magic = reader.At("magic").ReadUInt32();
+            if (magic != Magic) throw reader.Error($"not a FedActors learner state (magic 0x{magic:X8})");
+            var version = reader.At("version").ReadInt32();
+            if (version != Version) throw reader.Error($"format version {version}, this build reads {Version}");
+            var storedKind = reader.At("kind").ReadString();
+            if (storedKind != kind) throw reader.Error($"state of a '{storedKind}' learner, this learner is '{kind}'");
+            var length = reader.At("body length").ReadInt64();
+            if (length < 0 || (stream.CanSeek && length > stream.Length - stream.Position)) throw new EndOfStreamException();
+            body = reader.At("body").ReadBytes((int)length);
+            if (body.Length != length) throw new EndOfStreamException();
+            var hash = reader.At("body hash").ReadBytes(32);
+            if (hash.Length != 32) throw new EndOfStreamException();
+            if (!hash.AsSpan().SequenceEqual(SHA256.HashData(body)))
+            {
+                reader.At("body");
+                throw reader.Error("checksum mismatch, the state is corrupted");
+            }
+        }
+        catch (EndOfStreamException)
+        {
+            throw reader.Error("truncated");
+        }
+
+        using var bodyStream = new MemoryStream(body, writable: false);
+        var bodyReader = new LearnerStateReader(new BinaryReader(bodyStream, Encoding.UTF8), source);
+        try
+        {
+            readBody(bodyReader);
+        }
+        catch (EndOfStreamException)
+        {
+            throw bodyReader.Error("truncated");
+        }
+        if (bodyStream.Position != bodyStream.Length)
+            throw bodyReader.Error($"{bodyStream.Length - bodyStream.Position} bytes left over after the last field");
+    }
+}
+
+/// <summary>Reads state fields, remembering which one it is on so errors can name it.</summary>
+public sealed class LearnerStateReader(BinaryReader reader, string source)
+{
+    public string Source => source;
+    public string Field { get; private set; } = "magic";
+
+    /// <summary>Marks <paramref name="field"/> as the one being read and returns the reader.</summary>
+    public BinaryReader At(string field)
+    {
+        Field = field;
+        return reader;
+    }
+
+    /// <summary>A length prefix the rest of the body can hold (a corrupted length must not allocate gigabytes).</summary>
+    public int Length(string field, int elementBytes)
+    {
+        var length = At(field).ReadInt32();
+        var left = reader.BaseStream.Length - reader.BaseStream.Position;
+        if (length < 0 || (long)length * elementBytes > left) throw Error($"length {length} does not fit the {left} bytes left");
+        return length;
+    }
+
+    public InvalidDataException Error(string message, Exception? inner = null) =>
+        LearnerStateFormat.FieldError(source, Field, message, inner);
+}

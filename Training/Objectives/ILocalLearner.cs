@@ -1,5 +1,6 @@
 using FedActors.Training.Data;
 using FedActors.Training.Weights;
+using static TorchSharp.torch;
 
 namespace FedActors.Training.Objectives;
 
@@ -23,4 +24,11 @@ public interface ILocalLearner : IDisposable
     LocalTrainingResult Train(ImageShard shard);
     ModelWeights ExportWeights();
     LocalStateSummary DescribeState();
+
+    /// <summary>
+    /// Moves every tensor of the local state (networks, optimiser state, queues) to
+    /// <paramref name="device"/>, keeping its values; training then runs there. A no-op
+    /// when already there.
+    /// </summary>
+    void MoveTo(Device device);
 }

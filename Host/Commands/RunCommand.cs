@@ -3,6 +3,7 @@ using System.Globalization;
 using Akka.Actor;
 using Akka.Hosting;
 using FedActors.Actors.Coordination;
+using FedActors.Actors.Devices;
 using FedActors.Actors.Hospitals;
 using FedActors.Actors.Hosting;
 using FedActors.Actors.Protocol;
@@ -43,7 +44,7 @@ public static class RunCommand
                 [EvaluationKeys.ProbeAccuracy] = probe.Accuracy,
                 [EvaluationKeys.ProbeBalancedAccuracy] = probe.BalancedAccuracy,
             };
-        }, TrainingThreads: config.Host.TrainingThreads);
+        }, TrainingThreads: config.Host.TrainingThreads, Devices: config.Host.Devices);
 
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
@@ -68,8 +69,12 @@ public static class RunCommand
                 : experiment.Probe(completed.FinalGlobal).Accuracy;
             var random = experiment.Probe(initialGlobal).Accuracy;
             var perRound = completed.Rounds.Average(r => r.WallSeconds);
+            var devices = await (await app.Services.GetRequiredService<ActorRegistry>().GetAsync<DeviceSlots>(cancel))
+                .Ask<DeviceUtilisation>(GetDeviceUtilisation.Instance, TimeSpan.FromSeconds(10), cancel);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"linear probe ({settings.ProbeLabelFraction:P0} labels, {settings.Classes} classes, chance {1.0 / settings.Classes:F3}): trained encoder {trained:F3}, random encoder {random:F3}"));
+            output.WriteLine("device use: " + string.Join(", ", devices.Devices.Select(d => string.Create(CultureInfo.InvariantCulture,
+                $"{d.Device} {d.Utilisation:P0} of {d.Slots} slot(s), {d.Grants} leases"))));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"done in {wall.Elapsed.TotalSeconds:F1} s ({perRound:F1} s per round); wrote {RunDirectory.ResolvedConfigFile}, {RunDirectory.MetricsFile}, {RunDirectory.FinalWeightsFile}"));
             return new Result(runDir, completed, trained, random);

@@ -1,6 +1,7 @@
 using System.Reflection;
 using Akka.Configuration;
 using FedActors.Actors.Coordination;
+using FedActors.Actors.Devices;
 using FedActors.Training.Augmentations;
 using FedActors.Training.Evaluation;
 using FedActors.Training.Experiments;
@@ -9,7 +10,7 @@ using FedActors.Training.Objectives;
 namespace FedActors.Host.Configuration;
 
 /// <summary>Process-level options of a run that do not change its numbers.</summary>
-public sealed record HostSettings(int TrainingThreads, int TorchThreads, string RunsDirectory);
+public sealed record HostSettings(int TrainingThreads, int TorchThreads, string RunsDirectory, DeviceSlotsSettings Devices);
 
 /// <summary>An experiment configuration, layered and parsed into typed settings.</summary>
 public sealed record ExperimentConfig(
@@ -76,8 +77,23 @@ public sealed record ExperimentConfig(
         var host = new HostSettings(
             reader.Int("fedactors.training-threads", 1, 1024),
             reader.Int("fedactors.torch-threads", 0, 1024),
-            reader.String("fedactors.runs-dir"));
+            reader.String("fedactors.runs-dir"),
+            ReadDevices(reader));
         return new ExperimentConfig(Render(config), experiment, coordinator, host);
+    }
+
+    private static DeviceSlotsSettings ReadDevices(ConfigReader r)
+    {
+        var devices = new DeviceSlotsSettings
+        {
+            Devices = r.StringList("fedactors.devices.list"),
+            SlotsPerDevice = r.Int("fedactors.devices.slots-per-device", 1, 1024),
+            MaxLeaseHold = r.Duration("fedactors.devices.max-lease-hold"),
+        };
+        // Names are checked here, device presence when the node starts (this process may not be that node).
+        try { if (!devices.IsAuto) devices.ResolveDevices(cudaDevices: int.MaxValue); }
+        catch (ArgumentException e) { throw r.Error("fedactors.devices.list", e.Message.TrimEnd('.')); }
+        return devices;
     }
 
     private static ExperimentSettings ReadExperiment(ConfigReader r)

@@ -4,6 +4,7 @@ using Akka.Event;
 using Akka.Persistence;
 using FedActors.Actors.Faults;
 using FedActors.Actors.Protocol;
+using FedActors.Training;
 using FedActors.Training.Data;
 using FedActors.Training.Objectives;
 
@@ -15,8 +16,9 @@ public sealed record HospitalDefinition(string HospitalId, Func<ImageShard> Load
 /// <summary>
 /// One hospital: owns its data shard and its local learner (encoder, key encoder, queue,
 /// optimiser state, RNG), which persist across rounds. Trains on the dedicated training
-/// dispatcher; only weights leave it, as a <see cref="LocalUpdate"/>. With
-/// <see cref="HospitalPersistence"/> configured it snapshots the learner after every round
+/// dispatcher; only weights leave it, as a <see cref="LocalUpdate"/>. Given a node's
+/// <c>DeviceSlots</c>, it trains only while holding one of its leases, on the leased device.
+/// With <see cref="HospitalPersistence"/> configured it snapshots the learner after every round
 /// and, started again with the same id (here or on another node), continues from there.
 /// </summary>
 public sealed class HospitalActor : ReceivePersistentActor
@@ -26,6 +28,7 @@ public sealed class HospitalActor : ReceivePersistentActor
 
     private readonly HospitalDefinition _definition;
     private readonly FaultPlan _faults;
+    private readonly IActorRef? _deviceSlots;
     private readonly bool _persist;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     // Rounds whose snapshots are in flight, oldest first (saves normally complete in order).
@@ -37,15 +40,38 @@ public sealed class HospitalActor : ReceivePersistentActor
     private LocalUpdate? _lastUpdate;
     private bool _stopWhenSaved;
 
-    public HospitalActor(HospitalDefinition definition, FaultPlan faults)
+    public HospitalActor(HospitalDefinition definition, FaultPlan faults, IActorRef? deviceSlots = null)
     {
         _definition = definition;
         _faults = faults;
+        _deviceSlots = deviceSlots;
         _persist = HospitalPersistence.IsEnabled(Context.System);
         JournalPluginId = HospitalPersistence.JournalPluginId;
         if (!_persist) SnapshotPluginId = NoSnapshotStore; // else the configured default store
         Recover<SnapshotOffer>(Restore);
-        Command<TrainRound>(Train);
+        Ready();
+    }
+
+    /// <param name="deviceSlots">This node's <c>DeviceSlots</c>; without one the hospital trains at once, where its learner was built.</param>
+    public static Props Props(HospitalDefinition definition, FaultPlan? faults = null, IActorRef? deviceSlots = null) =>
+        Akka.Actor.Props.Create(() => new HospitalActor(definition, faults ?? FaultPlan.None, deviceSlots))
+            .WithDispatcher(Dispatchers.Training);
+
+    public override string PersistenceId => $"hospital-{_definition.HospitalId}";
+
+    private void Ready()
+    {
+        Command<TrainRound>(request =>
+        {
+            if (request.Round <= _lastRound)
+            {
+                // A resent request (the coordinator did not hear back): answer again, never retrain.
+                if (request.Round == _lastRound && _lastUpdate is not null) Sender.Tell(_lastUpdate);
+                return;
+            }
+            if (_deviceSlots is null) Train(request, Sender, device: null);
+            else AwaitLease(_deviceSlots, request, Sender);
+        });
         Command<StopHospital>(_ =>
         {
             // Hand-off: stop at once unless a snapshot is still being written, then once it is.
@@ -54,6 +80,29 @@ public sealed class HospitalActor : ReceivePersistentActor
         });
         Command<GetLocalState>(_ =>
             Sender.Tell(new LocalStateReport(_definition.HospitalId, _lastRound, _savedRound, _learner?.DescribeState())));
+        SnapshotBookkeeping();
+    }
+
+    // The lease step before training: everything else waits in the stash until the slot is ours.
+    private void AwaitLease(IActorRef deviceSlots, TrainRound request, IActorRef replyTo)
+    {
+        deviceSlots.Tell(new RequestLease(_definition.HospitalId));
+        Become(() =>
+        {
+            Command<LeaseGranted>(lease =>
+            {
+                try { Train(request, replyTo, TorchRuntime.ParseDevice(lease.Device)); }
+                finally { deviceSlots.Tell(new ReleaseLease(lease.LeaseId)); }
+                Become(Ready);
+                Stash.UnstashAll();
+            });
+            SnapshotBookkeeping();
+            CommandAny(_ => Stash.Stash());
+        });
+    }
+
+    private void SnapshotBookkeeping()
+    {
         Command<SaveSnapshotSuccess>(Saved);
         Command<SaveSnapshotFailure>(f =>
         {
@@ -64,12 +113,6 @@ public sealed class HospitalActor : ReceivePersistentActor
         Command<DeleteSnapshotsSuccess>(_ => { });
         Command<DeleteSnapshotsFailure>(f => _log.Warning("{0}: older snapshots not deleted: {1}", PersistenceId, f.Cause.Message));
     }
-
-    public static Props Props(HospitalDefinition definition, FaultPlan? faults = null) =>
-        Akka.Actor.Props.Create(() => new HospitalActor(definition, faults ?? FaultPlan.None))
-            .WithDispatcher(Dispatchers.Training);
-
-    public override string PersistenceId => $"hospital-{_definition.HospitalId}";
 
     private void Restore(SnapshotOffer offer)
     {
@@ -87,29 +130,24 @@ public sealed class HospitalActor : ReceivePersistentActor
         _log.Info("{0}: restored local state after round {1}", PersistenceId, snapshot.LastRound);
     }
 
-    private void Train(TrainRound request)
+    private void Train(TrainRound request, IActorRef replyTo, TorchSharp.torch.Device? device)
     {
         if (_faults.IsSilent(_definition.HospitalId, request.Round))
         {
             _log.Info("{0}: injected fault, not answering round {1}", _definition.HospitalId, request.Round);
             return;
         }
-        if (request.Round <= _lastRound)
-        {
-            // A resent request (the coordinator did not hear back): answer again, never retrain.
-            if (request.Round == _lastRound && _lastUpdate is not null) Sender.Tell(_lastUpdate);
-            return;
-        }
         var clock = Stopwatch.StartNew();
         _shard ??= _definition.LoadShard();
         _learner ??= _definition.CreateLearner();
+        if (device is not null) _learner.MoveTo(device);
         _learner.LoadGlobal(request.Global);
         var result = _learner.Train(_shard);
         var weights = _learner.ExportWeights();
         _lastRound = request.Round;
         _lastUpdate = new LocalUpdate(request.Round, _definition.HospitalId, weights, result.Samples, result.MeanLoss,
             result.Steps, clock.Elapsed.TotalSeconds);
-        Sender.Tell(_lastUpdate);
+        replyTo.Tell(_lastUpdate);
         if (_persist) Snapshot(_lastUpdate);
     }
 

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Hosting;
 using FedActors.Actors.Coordination;
+using FedActors.Actors.Devices;
 using FedActors.Actors.Hospitals;
 using FedActors.Actors.Serialization;
 using FedActors.Actors.Transfer;
@@ -31,19 +32,31 @@ public static class FedActorsHostingExtensions
             registry.Register<WeightsTransfer>(system.ActorOf(WeightsTransfer.Props(settings), "weights-transfer")));
 
     /// <summary>
-    /// Starts one hospital actor per definition and the round coordinator (registered in
-    /// the <see cref="ActorRegistry"/> under <see cref="RoundCoordinator"/>); send it
-    /// <c>StartRun</c> to begin. Hospitals snapshot into <see cref="FederatedRun.SnapshotDirectory"/> when it is set.
+    /// Starts this node's <see cref="DeviceSlots"/> (one per actor system), registered in the
+    /// <see cref="ActorRegistry"/> under its type. A bad device list fails at startup.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithDeviceSlots(this AkkaConfigurationBuilder builder, DeviceSlotsSettings settings) =>
+        builder.WithActors((system, registry) =>
+            registry.Register<DeviceSlots>(system.ActorOf(DeviceSlots.Props(settings), "device-slots")));
+
+    /// <summary>
+    /// Starts this node's <see cref="DeviceSlots"/>, one hospital actor per definition, leasing
+    /// from it, and the round coordinator (registered in the <see cref="ActorRegistry"/> under
+    /// <see cref="RoundCoordinator"/>); send it <c>StartRun</c> to begin. Hospitals snapshot into
+    /// <see cref="FederatedRun.SnapshotDirectory"/> when it is set.
     /// </summary>
     public static AkkaConfigurationBuilder WithFederatedRun(this AkkaConfigurationBuilder builder, FederatedRun run) =>
         (run.SnapshotDirectory is null ? builder : builder.WithHospitalSnapshots(run.SnapshotDirectory))
             .WithFedActorsDispatchers(run.TrainingThreads)
             .WithFedActorsSerialization()
+            // Without a device list: one CPU slot per training thread, as many hospitals at once as before leases.
+            .WithDeviceSlots(run.Devices ?? new DeviceSlotsSettings { SlotsPerDevice = Math.Max(1, run.TrainingThreads) })
             .WithActors((system, registry) =>
             {
+                var deviceSlots = registry.Get<DeviceSlots>();
                 var hospitals = run.Hospitals.ToDictionary(
                     h => h.HospitalId,
-                    h => system.ActorOf(HospitalActor.Props(h, run.Faults), h.HospitalId));
+                    h => system.ActorOf(HospitalActor.Props(h, run.Faults, deviceSlots), h.HospitalId));
                 var coordinator = system.ActorOf(
                     RoundCoordinator.Props(run.Coordinator, hospitals, run.InitialGlobal, run.Evaluate), "coordinator");
                 registry.Register<RoundCoordinator>(coordinator);

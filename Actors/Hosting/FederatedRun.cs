@@ -1,4 +1,5 @@
 using FedActors.Actors.Coordination;
+using FedActors.Actors.Devices;
 using FedActors.Actors.Faults;
 using FedActors.Actors.Hospitals;
 using FedActors.Training.Weights;
@@ -9,6 +10,7 @@ namespace FedActors.Actors.Hosting;
 /// Everything the actor system needs to run one federated experiment in-process.
 /// <paramref name="SnapshotDirectory"/>: where hospitals snapshot their local state each round
 /// (null: in memory only). Give each run its own, or hospitals resume a previous run's state.
+/// <paramref name="Devices"/>: where hospitals train; null gives one CPU slot per training thread.
 /// </summary>
 public sealed record FederatedRun(
     CoordinatorSettings Coordinator,
@@ -17,4 +19,5 @@ public sealed record FederatedRun(
     GlobalModelEvaluator? Evaluate = null,
     FaultPlan? Faults = null,
     int TrainingThreads = 1,
-    string? SnapshotDirectory = null);
+    string? SnapshotDirectory = null,
+    DeviceSlotsSettings? Devices = null);

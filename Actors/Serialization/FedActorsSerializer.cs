@@ -108,6 +108,24 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
             },
             r => new WeightsChunk(r.ReadString(), r.ReadInt64(), r.ReadInt64(), ReadBytes(r)));
         Register<WeightsNotOffered>("WN1", (w, m) => w.Write(m.ContentHash), r => new WeightsNotOffered(r.ReadString()));
+        Register<RequestLease>("RL1", (w, m) => w.Write(m.RequesterId), r => new RequestLease(r.ReadString()));
+        Register<LeaseGranted>("LG1",
+            (w, m) =>
+            {
+                w.Write(m.LeaseId);
+                w.Write(m.Device);
+            },
+            r => new LeaseGranted(r.ReadInt64(), r.ReadString()));
+        Register<ReleaseLease>("RE1", (w, m) => w.Write(m.LeaseId), r => new ReleaseLease(r.ReadInt64()));
+        Register<GetDeviceUtilisation>("GU1", (_, _) => { }, _ => GetDeviceUtilisation.Instance);
+        Register<DeviceUtilisation>("DU1",
+            (w, m) =>
+            {
+                WriteList(w, m.Devices, WriteDeviceUsage);
+                w.Write(m.QueueLength);
+                w.Write(m.MaxQueueLength);
+            },
+            r => new DeviceUtilisation(ReadList(r, ReadDeviceUsage), r.ReadInt32(), r.ReadInt32()));
     }
 
     public override int Identifier => Id;
@@ -193,6 +211,19 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
 
     private static LocalStateSummary ReadStateSummary(BinaryReader r) =>
         new(r.ReadInt64(), r.ReadInt64(), r.ReadString(), r.ReadString(), ReadList(r, x => x.ReadUInt64()).ToArray());
+
+    private static void WriteDeviceUsage(BinaryWriter w, DeviceUsage u)
+    {
+        w.Write(u.Device);
+        w.Write(u.Slots);
+        w.Write(u.Leased);
+        w.Write(u.Grants);
+        w.Write(u.BusySeconds);
+        w.Write(u.WallSeconds);
+    }
+
+    private static DeviceUsage ReadDeviceUsage(BinaryReader r) =>
+        new(r.ReadString(), r.ReadInt32(), r.ReadInt32(), r.ReadInt64(), r.ReadDouble(), r.ReadDouble());
 
     private void WriteWeightsRef(BinaryWriter w, WeightsRef m)
     {

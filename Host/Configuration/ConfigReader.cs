@@ -57,6 +57,16 @@ internal sealed class ConfigReader(Config config, IReadOnlyDictionary<string, st
         catch (Exception) { throw Error(key, "must be a list of integers such as [32, 64, 128, 128]"); }
     }
 
+    /// <summary>A list of strings; a single value counts as a one-element list (<c>auto</c> or <c>[auto]</c>).</summary>
+    public IReadOnlyList<string> StringList(string key)
+    {
+        var value = config.GetValue(key);
+        if (value is null || value.IsEmpty) throw Error(key, "is missing");
+        if (!value.IsArray()) return [String(key)];
+        try { return config.GetStringList(key).ToList(); }
+        catch (Exception) { throw Error(key, "must be a list of strings such as [cpu] or [\"cuda:0\", \"cuda:1\"]"); }
+    }
+
     private string Raw(string key)
     {
         var value = config.GetValue(key);

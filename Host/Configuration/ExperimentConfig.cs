@@ -1,6 +1,7 @@
 using System.Reflection;
 using Akka.Configuration;
 using FedActors.Actors.Coordination;
+using FedActors.Actors.Devices;
 using FedActors.Training.Augmentations;
 using FedActors.Training.Evaluation;
 using FedActors.Training.Experiments;
@@ -9,7 +10,7 @@ using FedActors.Training.Objectives;
 namespace FedActors.Host.Configuration;
 
 /// <summary>Process-level options of a run that do not change its numbers.</summary>
-public sealed record HostSettings(int TrainingThreads, int TorchThreads, string RunsDirectory, ClusterSettings Cluster);
+public sealed record HostSettings(int TrainingThreads, int TorchThreads, string RunsDirectory, ClusterSettings Cluster, DeviceSlotsSettings Devices);
 
 /// <summary>Cluster-mode options from the config; a node's address, roles and seeds come from its command line.</summary>
 public sealed record ClusterSettings(int MinWorkers, string SplitBrain, TimeSpan StableAfter, long MaximumFrameBytes);
@@ -85,8 +86,23 @@ public sealed record ExperimentConfig(
                 reader.Int("fedactors.cluster.min-workers", 1, 100_000),
                 reader.OneOf("fedactors.cluster.split-brain", "keep-majority", "keep-oldest", "static-quorum"),
                 reader.Duration("fedactors.cluster.stable-after"),
-                reader.Long("fedactors.cluster.maximum-frame-size", 32_000, 1_000_000)));
+                reader.Long("fedactors.cluster.maximum-frame-size", 32_000, 1_000_000)),
+            ReadDevices(reader));
         return new ExperimentConfig(Render(config), experiment, coordinator, host);
+    }
+
+    private static DeviceSlotsSettings ReadDevices(ConfigReader r)
+    {
+        var devices = new DeviceSlotsSettings
+        {
+            Devices = r.StringList("fedactors.devices.list"),
+            SlotsPerDevice = r.Int("fedactors.devices.slots-per-device", 1, 1024),
+            MaxLeaseHold = r.Duration("fedactors.devices.max-lease-hold"),
+        };
+        // Names are checked here, device presence when the node starts (this process may not be that node).
+        try { if (!devices.IsAuto) devices.ResolveDevices(cudaDevices: int.MaxValue); }
+        catch (ArgumentException e) { throw r.Error("fedactors.devices.list", e.Message.TrimEnd('.')); }
+        return devices;
     }
 
     private static ExperimentSettings ReadExperiment(ConfigReader r)

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using Akka.Actor;
+using Akka.Hosting;
+using FedActors.Actors.Devices;
 using FedActors.Actors.Hospitals;
 using FedActors.Actors.Hosting;
 using FedActors.Actors.Protocol;
@@ -51,7 +53,7 @@ public sealed class PreparedRun
                 [EvaluationKeys.ProbeAccuracy] = probe.Accuracy,
                 [EvaluationKeys.ProbeBalancedAccuracy] = probe.BalancedAccuracy,
             };
-        }, TrainingThreads: config.Host.TrainingThreads, SnapshotDirectory: snapshotDirectory);
+        }, TrainingThreads: config.Host.TrainingThreads, SnapshotDirectory: snapshotDirectory, Devices: config.Host.Devices);
         return new PreparedRun(config, experiment, initialGlobal, run);
     }
 
@@ -75,8 +77,15 @@ public sealed class PreparedRun
             : Experiment.Probe(completed.FinalGlobal).Accuracy;
         var random = Experiment.Probe(InitialGlobal).Accuracy;
         var perRound = completed.Rounds.Average(r => r.WallSeconds);
+        var deviceSlots = ActorRegistry.For(system).TryGet<DeviceSlots>(out var slots) ? slots : null;
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"linear probe ({settings.ProbeLabelFraction:P0} labels, {settings.Classes} classes, chance {1.0 / settings.Classes:F3}): trained encoder {trained:F3}, random encoder {random:F3}"));
+        if (deviceSlots is not null)
+        {
+            var devices = await deviceSlots.Ask<DeviceUtilisation>(GetDeviceUtilisation.Instance, TimeSpan.FromSeconds(10), cancel);
+            output.WriteLine("device use on this node: " + string.Join(", ", devices.Devices.Select(d => string.Create(CultureInfo.InvariantCulture,
+                $"{d.Device} {d.Utilisation:P0} of {d.Slots} slot(s), {d.Grants} leases"))));
+        }
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"done in {wall.Elapsed.TotalSeconds:F1} s ({perRound:F1} s per round); wrote {RunDirectory.ResolvedConfigFile}, {RunDirectory.MetricsFile}, {RunDirectory.FinalWeightsFile}"));
         return new RunResult(runDir, completed, trained, random);

@@ -1,5 +1,6 @@
 using FedActors.Training.Data;
 using FedActors.Training.Weights;
+using static TorchSharp.torch;
 
 namespace FedActors.Training.Objectives;
 
@@ -36,4 +37,11 @@ public interface ILocalLearner : IDisposable
     /// on corruption, truncation or a name/shape mismatch; after a failed load, discard the learner.
     /// </summary>
     void LoadState(Stream stream, string source);
+
+    /// <summary>
+    /// Moves every tensor of the local state (networks, optimiser state, queues) to
+    /// <paramref name="device"/>, keeping its values; training then runs there. A no-op
+    /// when already there.
+    /// </summary>
+    void MoveTo(Device device);
 }

@@ -34,11 +34,11 @@ public sealed class MoCoV2Learner : ILocalLearner
 {
     private readonly MoCoV2Options _options;
     private readonly ViewAugmenter _augmenter;
-    private readonly Device _device;
     private readonly ProjectedEncoder _query;
     private readonly ProjectedEncoder _key;
-    private readonly SGD _optimizer;
-    private readonly Tensor _queue;
+    private Device _device;
+    private SGD _optimizer;
+    private Tensor _queue;
     private SeededRandom _rng;
     private long _queuePointer;
     private long _steps;
@@ -57,7 +57,7 @@ public sealed class MoCoV2Learner : ILocalLearner
         _key.to(device);
         foreach (var p in _key.parameters()) p.requires_grad = false;
         CopyQueryToKey();
-        _optimizer = optim.SGD(_query.parameters(), options.LearningRate, options.SgdMomentum, weight_decay: options.WeightDecay);
+        _optimizer = NewOptimizer(_query.parameters());
         using var generator = new Generator(Rng.NextUInt64() >> 1, device);
         _queue = nn.functional.normalize(randn([options.QueueSize, _query.ProjectionDim], generator: generator, device: device), p: 2, dim: 1);
     }
@@ -225,6 +225,40 @@ public sealed class MoCoV2Learner : ILocalLearner
             _optimizer.save_state_dict(writer);
         return buffer.ToArray();
     }
+
+    public void MoveTo(Device device) => MoveTo(device, force: false);
+
+    /// <param name="force">Re-home even when already on <paramref name="device"/>: lets CPU-only specs run the path a GPU move takes.</param>
+    internal void MoveTo(Device device, bool force)
+    {
+        if (!force && SameDevice(device, _device)) return;
+        // TorchSharp's Module.to swaps in new Parameter objects (PyTorch moves .data in place),
+        // so the old optimiser would keep stepping stale copies: rebuild it over the moved
+        // parameters and carry each momentum buffer across by parameter name.
+        var momentum = _query.named_parameters().Select(p => p.name)
+            .Zip(_optimizer.state_dict().State, (name, state) => (name, buffer: ((SGD.State)state).momentum_buffer?.to(device).DetachFromDisposeScope()))
+            .ToDictionary(x => x.name, x => x.buffer);
+        _query.to(device);
+        _key.to(device);
+        foreach (var p in _key.parameters()) p.requires_grad = false;
+        var moved = _query.named_parameters().ToList();
+        var optimizer = NewOptimizer(moved.Select(p => p.parameter));
+        foreach (var ((name, _), state) in moved.Zip(optimizer.state_dict().State))
+            ((SGD.State)state).momentum_buffer = momentum[name];
+        _optimizer.Dispose();
+        _optimizer = optimizer;
+        var queue = _queue.to(device).DetachFromDisposeScope();
+        _queue.Dispose();
+        _queue = queue;
+        _device = device;
+    }
+
+    // Bare "cuda" is libtorch's current device, cuda:0 unless someone changed it.
+    private static bool SameDevice(Device a, Device b) =>
+        a.type == b.type && (a.type != DeviceType.CUDA || Math.Max(0, a.index) == Math.Max(0, b.index));
+
+    private SGD NewOptimizer(IEnumerable<Parameter> parameters) =>
+        optim.SGD(parameters, _options.LearningRate, _options.SgdMomentum, weight_decay: _options.WeightDecay);
 
     private void CopyQueryToKey()
     {

@@ -49,11 +49,31 @@ public class ExperimentConfigSpecs
     [InlineData("rounds.sample-fraction=1.5", "fedactors.rounds.sample-fraction", "between")]
     [InlineData("rounds.min-participants=9", "fedactors.rounds.min-participants", "only 8 hospitals")]
     [InlineData("model.encoder-widths=[8,8]", "fedactors.model.encoder-widths", "4 positive")]
+    [InlineData("devices.list=[gpu0]", "fedactors.devices.list", "gpu0")]
+    [InlineData("devices.list=[cpu,cpu]", "fedactors.devices.list", "listed twice")]
+    [InlineData("devices.slots-per-device=0", "fedactors.devices.slots-per-device", "between")]
     public void Should_name_the_key_of_a_bad_value(string setting, string key, string problem)
     {
         var e = Assert.Throws<ConfigError>(() => ExperimentConfig.Load(null, [setting]));
         Assert.Contains(key, e.Message);
         Assert.Contains(problem, e.Message);
         Assert.Contains("--set", e.Message);
+    }
+
+    [Fact]
+    public void Should_read_the_device_slots_one_cpu_slot_by_default()
+    {
+        var defaults = ExperimentConfig.Load(null, []).Host.Devices;
+        Assert.Equal(["cpu"], defaults.Devices);
+        Assert.Equal(1, defaults.SlotsPerDevice);
+        Assert.Equal(TimeSpan.FromMinutes(30), defaults.MaxLeaseHold);
+
+        var gpus = ExperimentConfig.Load(null, ["devices.list=[\"cuda:0\", \"cuda:1\"]", "devices.slots-per-device=2", "devices.max-lease-hold=90s"]).Host.Devices;
+        Assert.Equal(["cuda:0", "cuda:1"], gpus.Devices);
+        Assert.Equal(2, gpus.SlotsPerDevice);
+        Assert.Equal(TimeSpan.FromSeconds(90), gpus.MaxLeaseHold);
+
+        Assert.True(ExperimentConfig.Load(null, ["devices.list=auto"]).Host.Devices.IsAuto);
+        Assert.True(ExperimentConfig.Load(null, ["devices.list=[auto]"]).Host.Devices.IsAuto);
     }
 }

@@ -46,6 +46,7 @@ public sealed class RunCommandSpecs : IDisposable
         Assert.Equal(["round 1/2", "round 2/2"], roundLines.Select(l => l[..9]));
         Assert.Contains("trained encoder", output.ToString());
         Assert.Contains("random encoder", output.ToString());
+        Assert.Contains("device use: cpu", output.ToString());
 
         var metrics = File.ReadAllLines(Path.Combine(result.Directory.Path, RunDirectory.MetricsFile));
         Assert.Equal(3, metrics.Length); // header + one row per round

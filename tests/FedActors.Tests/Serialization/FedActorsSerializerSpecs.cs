@@ -40,6 +40,11 @@ public class FedActorsSerializerSpecs(ITestOutputHelper output) : ActorSpec(1, o
         new FetchChunk(Weights.ContentHash, 262144, 1024),
         new WeightsChunk(Weights.ContentHash, 5, 100, [1, 2, 3]),
         new WeightsNotOffered(Weights.ContentHash),
+        new RequestLease("hospital-01"),
+        new LeaseGranted(41, "cuda:1"),
+        new ReleaseLease(41),
+        GetDeviceUtilisation.Instance,
+        new DeviceUtilisation([new DeviceUsage("cuda:0", 2, 1, 9, 12.5, 30), new DeviceUsage("cpu", 1, 0, 0, 0, 30)], 3, 5),
     ];
 
     private FedActorsSerializer Serializer => Assert.IsType<FedActorsSerializer>(Sys.Serialization.FindSerializerForType(typeof(StartRun)));

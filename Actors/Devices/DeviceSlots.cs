@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using Akka.Actor;
+using Akka.Event;
+using FedActors.Actors.Protocol;
+
+namespace FedActors.Actors.Devices;
+
+/// <summary>
+/// A node's device-slot manager: hospitals train only while holding one of its leases.
+/// Requests are granted in arrival order (a FIFO queue when every slot is taken), each on
+/// the device with the fewest leased slots. A holder that dies loses its leases; a lease
+/// held past <see cref="DeviceSlotsSettings.MaxLeaseHold"/> is reported, not taken back.
+/// It only does bookkeeping (no tensors, no blocking), so it runs on the default dispatcher.
+/// </summary>
+public sealed class DeviceSlots : ReceiveActor, IWithTimers
+{
+    private sealed record Lease(long Id, int Device, IActorRef Holder, string HolderId, TimeSpan GrantedAt);
+
+    private sealed record Waiting(IActorRef Requester, string RequesterId);
+
+    private sealed record LeaseOverdue(long LeaseId) : INoSerializationVerificationNeeded;
+
+    private readonly DeviceSlotsSettings _settings;
+    private readonly IReadOnlyList<string> _devices;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly int[] _leased;
+    private readonly long[] _grants;
+    private readonly double[] _releasedBusySeconds;
+    private readonly Dictionary<long, Lease> _leases = new();
+    private readonly LinkedList<Waiting> _queue = new();
+    private long _lastLeaseId;
+    private int _maxQueueLength;
+
+    public DeviceSlots(DeviceSlotsSettings settings, IReadOnlyList<string> devices)
+    {
+        _settings = settings;
+        _devices = devices;
+        _leased = new int[devices.Count];
+        _grants = new long[devices.Count];
+        _releasedBusySeconds = new double[devices.Count];
+
+        Receive<RequestLease>(Request);
+        Receive<ReleaseLease>(Release);
+        Receive<Terminated>(HolderDied);
+        Receive<LeaseOverdue>(Overdue);
+        Receive<GetDeviceUtilisation>(_ => Sender.Tell(Report()));
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>Resolves the devices here, so a bad device list fails when the node starts, not at the first lease.</summary>
+    public static Props Props(DeviceSlotsSettings? settings = null)
+    {
+        settings ??= new DeviceSlotsSettings();
+        var devices = settings.ResolveDevices();
+        return Akka.Actor.Props.Create(() => new DeviceSlots(settings, devices));
+    }
+
+    private void Request(RequestLease request)
+    {
+        if (Sender.IsNobody())
+        {
+            _log.Warning("Lease request from {0} without a sender: nobody could release it; ignored", request.RequesterId);
+            return;
+        }
+        Context.Watch(Sender);
+        _queue.AddLast(new Waiting(Sender, request.RequesterId));
+        GrantWhileFree();
+        _maxQueueLength = Math.Max(_maxQueueLength, _queue.Count);
+    }
+
+    private void Release(ReleaseLease release)
+    {
+        if (!_leases.TryGetValue(release.LeaseId, out var lease))
+        {
+            _log.Debug("Lease {0} released again or never granted; ignored", release.LeaseId);
+            return;
+        }
+        if (!lease.Holder.Equals(Sender))
+        {
+            _log.Warning("{0} tried to release lease {1}, held by {2}; ignored", Sender, lease.Id, lease.HolderId);
+            return;
+        }
+        Free(lease);
+        ForgetIfIdle(lease.Holder);
+        GrantWhileFree();
+    }
+
+    private void HolderDied(Terminated terminated)
+    {
+        var dead = terminated.ActorRef;
+        for (var node = _queue.First; node is not null;)
+        {
+            var next = node.Next;
+            if (node.Value.Requester.Equals(dead)) _queue.Remove(node);
+            node = next;
+        }
+        foreach (var lease in _leases.Values.Where(l => l.Holder.Equals(dead)).ToList())
+        {
+            _log.Warning("Lease {0} on {1} freed: its holder {2} stopped without releasing it", lease.Id, _devices[lease.Device], lease.HolderId);
+            Free(lease);
+        }
+        GrantWhileFree();
+    }
+
+    private void Overdue(LeaseOverdue overdue)
+    {
+        if (!_leases.TryGetValue(overdue.LeaseId, out var lease)) return;
+        _log.Warning("Lease {0} on {1} held by {2} for {3:F0} s, longer than the {4:F0} s expected; not revoked",
+            lease.Id, _devices[lease.Device], lease.HolderId, (_clock.Elapsed - lease.GrantedAt).TotalSeconds,
+            _settings.MaxLeaseHold.TotalSeconds);
+    }
+
+    private void GrantWhileFree()
+    {
+        while (_queue.First is { } head)
+        {
+            var device = LeastLeasedDevice();
+            if (_leased[device] >= _settings.SlotsPerDevice) return;
+            _queue.RemoveFirst();
+            var lease = new Lease(++_lastLeaseId, device, head.Value.Requester, head.Value.RequesterId, _clock.Elapsed);
+            _leases.Add(lease.Id, lease);
+            _leased[device]++;
+            _grants[device]++;
+            Timers.StartSingleTimer(lease.Id, new LeaseOverdue(lease.Id), _settings.MaxLeaseHold);
+            lease.Holder.Tell(new LeaseGranted(lease.Id, _devices[device]));
+        }
+    }
+
+    // Spreads leases over devices; ties go to the lowest index, so one device fills first only when others are busier.
+    private int LeastLeasedDevice()
+    {
+        var best = 0;
+        for (var d = 1; d < _leased.Length; d++)
+            if (_leased[d] < _leased[best]) best = d;
+        return best;
+    }
+
+    private void Free(Lease lease)
+    {
+        _leases.Remove(lease.Id);
+        _leased[lease.Device]--;
+        _releasedBusySeconds[lease.Device] += (_clock.Elapsed - lease.GrantedAt).TotalSeconds;
+        Timers.Cancel(lease.Id);
+    }
+
+    // Unwatching an actor with nothing here keeps the watch set as small as the live leases and queue.
+    private void ForgetIfIdle(IActorRef actor)
+    {
+        if (_leases.Values.All(l => !l.Holder.Equals(actor)) && _queue.All(w => !w.Requester.Equals(actor)))
+            Context.Unwatch(actor);
+    }
+
+    private DeviceUtilisation Report()
+    {
+        var now = _clock.Elapsed;
+        var usage = _devices.Select((name, d) =>
+        {
+            var held = _leases.Values.Where(l => l.Device == d).Sum(l => (now - l.GrantedAt).TotalSeconds);
+            return new DeviceUsage(name, _settings.SlotsPerDevice, _leased[d], _grants[d], _releasedBusySeconds[d] + held, now.TotalSeconds);
+        }).ToList();
+        return new DeviceUtilisation(usage, _queue.Count, _maxQueueLength);
+    }
+}

@@ -1,0 +1,153 @@
+using Akka.Actor;
+using Akka.TestKit;
+using FedActors.Actors.Devices;
+using FedActors.Actors.Protocol;
+using Xunit.Abstractions;
+
+namespace FedActors.Tests.Actors.Devices;
+
+public class DeviceSlotsSpecs(ITestOutputHelper output) : ActorSpec(1, output)
+{
+    private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(300);
+
+    private IActorRef Slots(int slotsPerDevice = 1, TimeSpan? maxHold = null) =>
+        Sys.ActorOf(DeviceSlots.Props(new DeviceSlotsSettings { SlotsPerDevice = slotsPerDevice, MaxLeaseHold = maxHold ?? TimeSpan.FromMinutes(30) }));
+
+    private static LeaseGranted Request(TestProbe probe, IActorRef slots, string id)
+    {
+        probe.Send(slots, new RequestLease(id));
+        return probe.ExpectMsg<LeaseGranted>();
+    }
+
+    private DeviceUtilisation Utilisation(IActorRef slots)
+    {
+        slots.Tell(GetDeviceUtilisation.Instance);
+        return ExpectMsg<DeviceUtilisation>();
+    }
+
+    [Fact]
+    public void Should_grant_a_single_slot_to_waiting_requesters_in_arrival_order()
+    {
+        var slots = Slots();
+        var probes = Enumerable.Range(0, 4).Select(_ => CreateTestProbe()).ToList();
+        var lease = Request(probes[0], slots, "first");
+        Assert.Equal("cpu", lease.Device);
+        for (var i = 1; i < probes.Count; i++) probes[i].Send(slots, new RequestLease($"waiting-{i}"));
+
+        for (var i = 1; i < probes.Count; i++)
+        {
+            foreach (var waiting in probes.Skip(i)) waiting.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+            probes[i - 1].Send(slots, new ReleaseLease(lease.LeaseId));
+            lease = probes[i].ExpectMsg<LeaseGranted>();
+        }
+        var report = Utilisation(slots);
+        Assert.Equal(4, report.Grants);
+        Assert.Equal(3, report.MaxQueueLength);
+        Assert.Equal(0, report.QueueLength);
+    }
+
+    [Fact]
+    public void Should_grant_as_many_leases_at_once_as_there_are_slots()
+    {
+        var slots = Slots(slotsPerDevice: 2);
+        var (a, b, c) = (CreateTestProbe(), CreateTestProbe(), CreateTestProbe());
+        Request(a, slots, "a");
+        Request(b, slots, "b");
+        c.Send(slots, new RequestLease("c"));
+        c.ExpectNoMsg(Quiet);
+
+        var report = Utilisation(slots);
+        Assert.Equal(2, Assert.Single(report.Devices).Leased);
+        Assert.Equal(1, report.QueueLength);
+    }
+
+    [Fact]
+    public void Should_spread_leases_over_devices_and_reuse_the_freed_one()
+    {
+        // Built directly: the device list is not checked against this machine's GPUs.
+        var slots = Sys.ActorOf(Props.Create(() => new DeviceSlots(new DeviceSlotsSettings(), new[] { "cuda:0", "cuda:1" })));
+        var (a, b, c) = (CreateTestProbe(), CreateTestProbe(), CreateTestProbe());
+        var first = Request(a, slots, "a");
+        Assert.Equal("cuda:0", first.Device);
+        Assert.Equal("cuda:1", Request(b, slots, "b").Device);
+        c.Send(slots, new RequestLease("c"));
+        c.ExpectNoMsg(Quiet);
+
+        a.Send(slots, new ReleaseLease(first.LeaseId));
+        Assert.Equal("cuda:0", c.ExpectMsg<LeaseGranted>().Device);
+    }
+
+    [Fact]
+    public void Should_free_the_lease_of_a_holder_that_dies_and_drop_a_dead_waiter()
+    {
+        var slots = Slots();
+        var (holder, deadWaiter, waiter) = (CreateTestProbe(), CreateTestProbe(), CreateTestProbe());
+        Request(holder, slots, "holder");
+        deadWaiter.Send(slots, new RequestLease("dead-waiter"));
+        waiter.Send(slots, new RequestLease("waiter"));
+
+        Sys.Stop(deadWaiter.Ref);
+        Sys.Stop(holder.Ref);
+
+        waiter.ExpectMsg<LeaseGranted>();
+        AwaitAssert(() =>
+        {
+            var report = Utilisation(slots);
+            Assert.Equal(1, Assert.Single(report.Devices).Leased);
+            Assert.Equal(0, report.QueueLength);
+            Assert.Equal(2, report.Grants); // the dead waiter was never granted
+        });
+    }
+
+    [Fact]
+    public void Should_ignore_a_release_from_anyone_but_the_holder_and_a_second_release()
+    {
+        var slots = Slots();
+        var (holder, other) = (CreateTestProbe(), CreateTestProbe());
+        var lease = Request(holder, slots, "holder");
+        other.Send(slots, new RequestLease("other"));
+
+        other.Send(slots, new ReleaseLease(lease.LeaseId));
+        other.ExpectNoMsg(Quiet);
+
+        holder.Send(slots, new ReleaseLease(lease.LeaseId));
+        var second = other.ExpectMsg<LeaseGranted>();
+        holder.Send(slots, new ReleaseLease(lease.LeaseId));
+        Assert.Equal(1, Assert.Single(Utilisation(slots).Devices).Leased);
+        Assert.NotEqual(lease.LeaseId, second.LeaseId);
+    }
+
+    [Fact]
+    public void Should_warn_about_a_lease_held_too_long_without_revoking_it()
+    {
+        var slots = Slots(maxHold: TimeSpan.FromMilliseconds(200));
+        var (holder, other) = (CreateTestProbe(), CreateTestProbe());
+
+        EventFilter.Warning(contains: "longer than").ExpectOne(TimeSpan.FromSeconds(5), () => Request(holder, slots, "slow-hospital"));
+
+        other.Send(slots, new RequestLease("other"));
+        other.ExpectNoMsg(Quiet);
+    }
+
+    [Fact]
+    public void Should_report_utilisation_between_zero_and_one_that_grows_with_leased_time()
+    {
+        var slots = Slots(slotsPerDevice: 2);
+        var idle = Assert.Single(Utilisation(slots).Devices);
+        Assert.Equal(0, idle.Utilisation);
+        Assert.Equal(0, idle.Grants);
+
+        var holder = CreateTestProbe();
+        var lease = Request(holder, slots, "holder");
+        Thread.Sleep(300);
+        holder.Send(slots, new ReleaseLease(lease.LeaseId));
+
+        var used = Assert.Single(Utilisation(slots).Devices);
+        Assert.Equal("cpu", used.Device);
+        Assert.Equal(2, used.Slots);
+        Assert.Equal(1, used.Grants);
+        Assert.True(used.BusySeconds >= 0.25, $"busy {used.BusySeconds:F3} s");
+        Assert.True(used.BusySeconds <= used.WallSeconds, $"busy {used.BusySeconds:F3} s of {used.WallSeconds:F3} s");
+        Assert.InRange(used.Utilisation, double.Epsilon, 0.5); // one slot of two, at most
+    }
+}

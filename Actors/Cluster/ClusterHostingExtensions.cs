@@ -5,6 +5,7 @@ using Akka.Cluster.Sharding;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
 using FedActors.Actors.Coordination;
+using FedActors.Actors.Devices;
 using FedActors.Actors.Hospitals;
 using FedActors.Actors.Hosting;
 using FedActors.Actors.Protocol;
@@ -58,17 +59,23 @@ public static class ClusterHostingExtensions
             });
 
         builder = node.IsWorker
-            ? builder.WithShardRegion<HospitalRegion>(HospitalRegionName,
-                id => hospitals.TryGetValue(id, out var definition)
-                    ? HospitalActor.Props(definition, run.Faults)
-                    : throw new ArgumentException($"No hospital '{id}' in this node's experiment; are all nodes running the same config?"),
-                extractor,
-                new ShardOptions
-                {
-                    Role = NodeRoles.Worker,
-                    StateStoreMode = StateStoreMode.DData,
-                    HandOffStopMessage = StopHospital.Instance,
-                })
+            ? builder
+                .WithDeviceSlots(run.Devices ?? new DeviceSlotsSettings { SlotsPerDevice = Math.Max(1, run.TrainingThreads) })
+                .WithShardRegion<HospitalRegion>(HospitalRegionName,
+                    (_, registry, _) =>
+                    {
+                        var deviceSlots = registry.Get<DeviceSlots>();
+                        return id => hospitals.TryGetValue(id, out var definition)
+                            ? HospitalActor.Props(definition, run.Faults, deviceSlots)
+                            : throw new ArgumentException($"No hospital '{id}' in this node's experiment; are all nodes running the same config?");
+                    },
+                    extractor,
+                    new ShardOptions
+                    {
+                        Role = NodeRoles.Worker,
+                        StateStoreMode = StateStoreMode.DData,
+                        HandOffStopMessage = StopHospital.Instance,
+                    })
             : builder.WithShardRegionProxy<HospitalRegion>(HospitalRegionName, NodeRoles.Worker, extractor);
 
         return node.IsCoordinator

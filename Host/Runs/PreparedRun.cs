@@ -83,7 +83,7 @@ public sealed class PreparedRun
         if (deviceSlots is not null)
         {
             var devices = await deviceSlots.Ask<DeviceUtilisation>(GetDeviceUtilisation.Instance, TimeSpan.FromSeconds(10), cancel);
-            output.WriteLine("device use on this node: " + string.Join(", ", devices.Devices.Select(d => string.Create(CultureInfo.InvariantCulture,
+            output.WriteLine("device use: " + string.Join(", ", devices.Devices.Select(d => string.Create(CultureInfo.InvariantCulture,
                 $"{d.Device} {d.Utilisation:P0} of {d.Slots} slot(s), {d.Grants} leases"))));
         }
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -1,0 +1,122 @@
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using FedActors.Actors.Cluster;
+using FedActors.Actors.Coordination;
+using FedActors.Actors.Hosting;
+using FedActors.Actors.Protocol;
+using FedActors.Training.Experiments;
+using Microsoft.Extensions.Hosting;
+
+namespace FedActors.Tests.Cluster;
+
+/// <summary>Hospitals moving between worker nodes keep their local state (three ActorSystems on loopback).</summary>
+public sealed class HospitalMigrationSpecs : IDisposable
+{
+    private readonly string _snapshots = Directory.CreateTempSubdirectory("fedactors-migration-").FullName;
+    private readonly FederatedMoCoExperiment _experiment = new(TinyExperiment.Settings());
+
+    private FederatedRun Run(int rounds) => new(
+        new CoordinatorSettings
+        {
+            Rounds = rounds, MinParticipants = 8, RoundTimeout = TimeSpan.FromMinutes(2), ResendInterval = TimeSpan.FromSeconds(2), Seed = 7,
+        },
+        TinyExperiment.UnequalHospitals(_experiment),
+        _experiment.InitialGlobal(),
+        SnapshotDirectory: _snapshots);
+
+    private static ClusterNodeSettings Worker(string[] seeds) =>
+        new() { Roles = [NodeRoles.Worker], SeedNodes = seeds, StableAfter = TimeSpan.FromSeconds(2) };
+
+    private static async Task<IReadOnlySet<string>> HostedHospitals(IHost node)
+    {
+        var state = await LoopbackCluster.Registry(node).Get<HospitalRegion>()
+            .Ask<CurrentShardRegionState>(GetShardRegionState.Instance, TimeSpan.FromSeconds(10));
+        return state.Shards.SelectMany(s => s.EntityIds).ToHashSet();
+    }
+
+    private static Task<LocalStateReport> StateOf(IActorRef region, string hospitalId) =>
+        region.Ask<LocalStateReport>(new ShardingEnvelope(hospitalId, GetLocalState.Instance), TimeSpan.FromSeconds(30));
+
+    private async Task<(LoopbackCluster Cluster, IHost Coordinator, IHost A, IHost B, string[] Seeds)> StartThreeNodes(FederatedRun run)
+    {
+        var cluster = new LoopbackCluster();
+        var seedPort = LoopbackCluster.FreePort();
+        string[] seeds = [LoopbackCluster.Address(seedPort)];
+        var coordinator = await cluster.StartNode(
+            new ClusterNodeSettings { Port = seedPort, Roles = [NodeRoles.Coordinator], SeedNodes = seeds, StableAfter = TimeSpan.FromSeconds(2) }, run);
+        var a = await cluster.StartNode(Worker(seeds), run);
+        var b = await cluster.StartNode(Worker(seeds), run);
+        await cluster.WaitForUp(3, TimeSpan.FromSeconds(30));
+        await cluster.WaitForRegions(LoopbackCluster.Registry(coordinator).Get<HospitalRegion>(), 2, TimeSpan.FromSeconds(30));
+        return (cluster, coordinator, a, b, seeds);
+    }
+
+    [Fact]
+    public async Task Should_move_hospitals_to_a_joining_worker_with_their_state_intact()
+    {
+        var run = Run(rounds: 1);
+        var (cluster, coordinator, _, _, seeds) = await StartThreeNodes(run);
+        await using var _ = cluster;
+        var region = LoopbackCluster.Registry(coordinator).Get<HospitalRegion>();
+        await LoopbackCluster.Registry(coordinator).Get<RoundCoordinator>().Ask<RunCompleted>(StartRun.Instance, TimeSpan.FromMinutes(2));
+
+        var ids = _experiment.Sites.Sites.Select(s => s.HospitalId).ToList();
+        var before = new Dictionary<string, LocalStateReport>();
+        foreach (var id in ids)
+        {
+            var report = await StateOf(region, id);
+            for (var i = 0; report.SavedRound < 1 && i < 50; i++) { await Task.Delay(100); report = await StateOf(region, id); }
+            Assert.Equal(1, report.SavedRound);
+            before[id] = report;
+        }
+
+        var c = await cluster.StartNode(Worker(seeds), run);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        IReadOnlySet<string> moved;
+        do
+        {
+            await Task.Delay(500);
+            foreach (var id in ids) await StateOf(region, id); // re-starts handed-off hospitals wherever they now live
+            moved = await HostedHospitals(c);
+        } while (moved.Count == 0 && DateTime.UtcNow < deadline);
+
+        Assert.NotEmpty(moved);
+        foreach (var id in moved)
+        {
+            var after = await StateOf(region, id);
+            Assert.Equal(1, after.LastRound);
+            LocalStateAssert.Same(before[id].State!, after.State!);
+        }
+    }
+
+    [Fact]
+    public async Task Should_finish_the_run_when_a_worker_is_downed_mid_run_restoring_its_hospitals()
+    {
+        var run = Run(rounds: 3);
+        var (cluster, coordinator, a, b, _) = await StartThreeNodes(run);
+        await using var _ = cluster;
+        var region = LoopbackCluster.Registry(coordinator).Get<HospitalRegion>();
+        var completed = LoopbackCluster.Registry(coordinator).Get<RoundCoordinator>().Ask<RunCompleted>(StartRun.Instance, TimeSpan.FromMinutes(3));
+
+        // Once a hospital on A has finished round 1, take A down and stop it.
+        var onA = await HostedHospitals(a);
+        for (var i = 0; onA.Count == 0 && i < 100; i++) { await Task.Delay(100); onA = await HostedHospitals(a); }
+        Assert.NotEmpty(onA);
+        while ((await StateOf(region, onA.First())).SavedRound < 1) await Task.Delay(100);
+        Akka.Cluster.Cluster.Get(LoopbackCluster.System(coordinator)).Down(Akka.Cluster.Cluster.Get(LoopbackCluster.System(a)).SelfAddress);
+        await a.StopAsync();
+
+        var result = await completed;
+        Assert.Equal(3, result.Rounds.Count);
+        Assert.All(result.Rounds, r => Assert.Equal(8, r.Aggregated.Count));
+        // A hospital restored from its snapshot keeps counting its optimiser steps; a fresh one would restart at 0.
+        foreach (var (id, i) in _experiment.Sites.Sites.Select((s, i) => (s.HospitalId, i)))
+        {
+            var stepsPerRound = (16 + 4 * i) / _experiment.Settings.MoCo.BatchSize;
+            Assert.Equal(3L * stepsPerRound, (await StateOf(region, id)).State!.OptimizerSteps);
+        }
+        Assert.Empty((await HostedHospitals(b)).Except(_experiment.Sites.Sites.Select(s => s.HospitalId)));
+    }
+
+    public void Dispose() => Directory.Delete(_snapshots, recursive: true);
+}

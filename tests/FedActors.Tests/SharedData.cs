@@ -6,15 +6,18 @@ namespace FedActors.Tests;
 /// </summary>
 public static class SharedData
 {
-    public static string Root { get; } = Locate();
+    /// <summary>The repository root (the directory holding FedActors.sln).</summary>
+    public static string Repository { get; } = LocateRepository();
+
+    public static string Root { get; } = Path.GetFullPath(Path.Combine(Repository, "..", "shared", "data"));
 
     public static string PathOf(string relative) => Path.Combine(Root, relative);
 
-    private static string Locate()
+    private static string LocateRepository()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "FedActors.sln")))
-                return Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "data"));
+                return dir.FullName;
         throw new DirectoryNotFoundException($"No FedActors.sln above {AppContext.BaseDirectory}; cannot locate ../shared/data.");
     }
 }

@@ -76,4 +76,13 @@ public class ExperimentConfigSpecs
         Assert.True(ExperimentConfig.Load(null, ["devices.list=auto"]).Host.Devices.IsAuto);
         Assert.True(ExperimentConfig.Load(null, ["devices.list=[auto]"]).Host.Devices.IsAuto);
     }
+
+    [Theory]
+    [InlineData("local-cluster.conf")]
+    [InlineData("gpu-cluster.conf")]
+    public void Should_accept_the_shipped_cluster_configs(string file)
+    {
+        var config = ExperimentConfig.Load(Path.Combine(SharedData.Repository, "cluster-config", file), []);
+        Assert.True(config.Host.Cluster.MinWorkers >= 2);
+    }
 }

@@ -5,8 +5,9 @@ using static TorchSharp.torch.nn;
 namespace FedActors.Training.Models;
 
 /// <summary>
-/// Projection MLP: Linear(d, h) → BatchNorm1d → ReLU → Linear(h, out), as in SimCLR and
-/// MoCo v3. The BatchNorm centres features across the batch: with per-image normalised
+/// Two-layer MLP head Linear(d, h) → BatchNorm1d → ReLU → Linear(h, out): the projection
+/// head of SimCLR / MoCo v3 (and of our MoCo v2), BYOL's predictor q_θ, and Fed-MAS's
+/// projector p. Training mode needs batches of more than one sample. The BatchNorm centres features across the batch: with per-image normalised
 /// backbones (GroupNorm) on look-alike medical images, every embedding otherwise starts
 /// nearly parallel and MoCo's InfoNCE collapses instead of separating instances.
 /// </summary>

@@ -10,7 +10,7 @@ public class HeadSpecs
     [Fact]
     public void Should_build_the_BYOL_predictor_as_linear_batch_norm_relu_linear()
     {
-        using var head = TorchRuntime.Seeded(1, () => new PredictorHead(16, 32, 8));
+        using var head = TorchRuntime.Seeded(1, () => new ProjectionHead(16, 32, 8, "predictor"));
         ModuleChecks.NormsStartAsIdentity(head);
         ModuleChecks.WeightsHaveDefaultInit(head);
         Assert.Equal(
@@ -34,7 +34,7 @@ public class HeadSpecs
     [Fact]
     public void Should_pass_gradients_through_the_predictor()
     {
-        using var head = TorchRuntime.Seeded(1, () => new PredictorHead(8, 16, 4));
+        using var head = TorchRuntime.Seeded(1, () => new ProjectionHead(8, 16, 4, "predictor"));
         // Training-mode BatchNorm subtracts the batch mean, so the bias before it has no effect.
         ModuleChecks.EveryParameterGetsAGradient(head, head.forward(rand(4, 8)).square().mean(), zeroByDesign: "hidden.bias");
     }

@@ -188,16 +188,15 @@ public sealed class HospitalActor : ReceivePersistentActor
         }
         var u = offered.Upload;
         var hash = offered.Ref.ContentHash;
-        offered.ReplyTo.Tell(new LocalUpdateByRef(u.Round, u.HospitalId, offered.Ref, u.Samples, u.MeanLoss, u.Steps, u.ComputeSeconds));
-        if (hash == _offeredHash) return;
-        if (u.Round == _lastRound)
+        if (hash != _offeredHash && u.Round == _lastRound)
         {
             // Only the last round's upload can still be asked for: the previous one is no longer needed.
             if (_offeredHash is not null) _transfer!.Tell(new ReleaseWeights(_offeredHash));
             _offeredHash = hash;
         }
         // Answered after a newer round trained: that round is closed, so nobody will fetch this upload.
-        else _transfer!.Tell(new ReleaseWeights(hash));
+        else if (hash != _offeredHash) _transfer!.Tell(new ReleaseWeights(hash));
+        offered.ReplyTo.Tell(new LocalUpdateByRef(u.Round, u.HospitalId, offered.Ref, u.Samples, u.MeanLoss, u.Steps, u.ComputeSeconds));
     }
 
     private void Restore(SnapshotOffer offer)

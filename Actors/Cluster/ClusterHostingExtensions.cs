@@ -9,6 +9,7 @@ using FedActors.Actors.Devices;
 using FedActors.Actors.Hospitals;
 using FedActors.Actors.Hosting;
 using FedActors.Actors.Protocol;
+using FedActors.Actors.Transfer;
 
 namespace FedActors.Actors.Cluster;
 
@@ -56,7 +57,9 @@ public static class ClusterHostingExtensions
                     "static-quorum" => new StaticQuorumOption { QuorumSize = Math.Max(1, node.SeedNodes.Count / 2 + 1) },
                     _ => new KeepMajorityOption(),
                 },
-            });
+            })
+            // Weights exceed a remoting frame: rounds send references, resolved in chunks by each node's transfer actor.
+            .WithWeightsTransfer();
 
         builder = node.IsWorker
             ? builder
@@ -65,8 +68,9 @@ public static class ClusterHostingExtensions
                     (_, registry, _) =>
                     {
                         var deviceSlots = registry.Get<DeviceSlots>();
+                        var transfer = registry.Get<WeightsTransfer>();
                         return id => hospitals.TryGetValue(id, out var definition)
-                            ? HospitalActor.Props(definition, run.Faults, deviceSlots)
+                            ? HospitalActor.Props(definition, run.Faults, deviceSlots, transfer)
                             : throw new ArgumentException($"No hospital '{id}' in this node's experiment; are all nodes running the same config?");
                     },
                     extractor,
@@ -81,7 +85,7 @@ public static class ClusterHostingExtensions
         return node.IsCoordinator
             ? builder.WithSingleton<RoundCoordinator>(CoordinatorSingletonName,
                 (_, registry, _) => RoundCoordinator.Props(run.Coordinator, new ShardedHospitals(registry.Get<HospitalRegion>(), ids),
-                    run.InitialGlobal, run.Evaluate),
+                    run.InitialGlobal, run.Evaluate, registry.Get<WeightsTransfer>()),
                 singletonOptions, createProxyToo: true)
             : builder.WithSingletonProxy<RoundCoordinator>(CoordinatorSingletonName, singletonOptions);
     }

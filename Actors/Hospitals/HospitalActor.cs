@@ -7,6 +7,7 @@ using FedActors.Actors.Protocol;
 using FedActors.Training;
 using FedActors.Training.Data;
 using FedActors.Training.Objectives;
+using FedActors.Training.Weights;
 
 namespace FedActors.Actors.Hospitals;
 
@@ -20,15 +21,25 @@ public sealed record HospitalDefinition(string HospitalId, Func<ImageShard> Load
 /// <c>DeviceSlots</c>, it trains only while holding one of its leases, on the leased device.
 /// With <see cref="HospitalPersistence"/> configured it snapshots the learner after every round
 /// and, started again with the same id (here or on another node), continues from there.
+/// Given its node's <c>WeightsTransfer</c> (cluster mode), it also answers <see cref="TrainRoundByRef"/>:
+/// fetches the global first, then trains as usual and replies <see cref="LocalUpdateByRef"/>.
 /// </summary>
 public sealed class HospitalActor : ReceivePersistentActor
 {
     /// <summary>Used when snapshots are off: answers every load with "none" and is never asked to save.</summary>
     private const string NoSnapshotStore = "akka.persistence.no-snapshot-store";
+    // A fetch gives up by itself after its chunk timeouts; this only guards against a lost reply.
+    private static readonly TimeSpan TransferTimeout = TimeSpan.FromMinutes(5);
+
+    // Local replies of this node's transfer actor, piped back with what they are for.
+    private sealed record GlobalFetched(TrainRoundByRef Request, IActorRef ReplyTo, ModelWeights? Weights, Exception? Cause) : INoSerializationVerificationNeeded;
+    private sealed record UploadOffered(LocalUpdate Upload, IActorRef ReplyTo, WeightsRef? Ref, Exception? Cause) : INoSerializationVerificationNeeded;
 
     private readonly HospitalDefinition _definition;
     private readonly FaultPlan _faults;
     private readonly IActorRef? _deviceSlots;
+    private readonly IActorRef? _transfer;
+    private string? _offeredHash; // the upload this hospital keeps offered, released when the next is offered
     private readonly bool _persist;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     // Rounds whose snapshots are in flight, oldest first (saves normally complete in order).
@@ -40,11 +51,12 @@ public sealed class HospitalActor : ReceivePersistentActor
     private LocalUpdate? _lastUpdate;
     private bool _stopWhenSaved;
 
-    public HospitalActor(HospitalDefinition definition, FaultPlan faults, IActorRef? deviceSlots = null)
+    public HospitalActor(HospitalDefinition definition, FaultPlan faults, IActorRef? deviceSlots = null, IActorRef? transfer = null)
     {
         _definition = definition;
         _faults = faults;
         _deviceSlots = deviceSlots;
+        _transfer = transfer;
         _persist = HospitalPersistence.IsEnabled(Context.System);
         JournalPluginId = HospitalPersistence.JournalPluginId;
         if (!_persist) SnapshotPluginId = NoSnapshotStore; // else the configured default store
@@ -53,8 +65,9 @@ public sealed class HospitalActor : ReceivePersistentActor
     }
 
     /// <param name="deviceSlots">This node's <c>DeviceSlots</c>; without one the hospital trains at once, where its learner was built.</param>
-    public static Props Props(HospitalDefinition definition, FaultPlan? faults = null, IActorRef? deviceSlots = null) =>
-        Akka.Actor.Props.Create(() => new HospitalActor(definition, faults ?? FaultPlan.None, deviceSlots))
+    /// <param name="transfer">This node's <c>WeightsTransfer</c>, needed to answer <see cref="TrainRoundByRef"/>.</param>
+    public static Props Props(HospitalDefinition definition, FaultPlan? faults = null, IActorRef? deviceSlots = null, IActorRef? transfer = null) =>
+        Akka.Actor.Props.Create(() => new HospitalActor(definition, faults ?? FaultPlan.None, deviceSlots, transfer))
             .WithDispatcher(Dispatchers.Training);
 
     public override string PersistenceId => $"hospital-{_definition.HospitalId}";
@@ -69,8 +82,22 @@ public sealed class HospitalActor : ReceivePersistentActor
                 if (request.Round == _lastRound && _lastUpdate is not null) Sender.Tell(_lastUpdate);
                 return;
             }
-            if (_deviceSlots is null) Train(request, Sender, device: null);
-            else AwaitLease(_deviceSlots, request, Sender);
+            StartTraining(request, Sender, byRef: false);
+        });
+        Command<TrainRoundByRef>(request =>
+        {
+            if (_transfer is null)
+            {
+                _log.Error("{0}: got round {1} by reference but has no weights transfer; not answering", _definition.HospitalId, request.Round);
+                return;
+            }
+            if (request.Round <= _lastRound)
+            {
+                // A resent request, as above: answer again, by reference.
+                if (request.Round == _lastRound && _lastUpdate is not null) ReplyByRef(_lastUpdate, Sender);
+                return;
+            }
+            AwaitGlobal(_transfer, request, Sender);
         });
         Command<StopHospital>(_ =>
         {
@@ -83,15 +110,46 @@ public sealed class HospitalActor : ReceivePersistentActor
         SnapshotBookkeeping();
     }
 
+    private void StartTraining(TrainRound request, IActorRef replyTo, bool byRef)
+    {
+        if (_deviceSlots is null) Train(request, replyTo, device: null, byRef);
+        else AwaitLease(_deviceSlots, request, replyTo, byRef);
+    }
+
+    // The fetch step before a by-reference round: like the lease step, everything else waits in the stash.
+    private void AwaitGlobal(IActorRef transfer, TrainRoundByRef request, IActorRef replyTo)
+    {
+        transfer.Ask<WeightsFetched>(new FetchWeights(request.Global), TransferTimeout)
+            .PipeTo(Self, success: f => new GlobalFetched(request, replyTo, f.Weights, null),
+                failure: e => new GlobalFetched(request, replyTo, null, e));
+        Become(() =>
+        {
+            Command<GlobalFetched>(fetched =>
+            {
+                Become(Ready);
+                Stash.UnstashAll();
+                if (fetched.Weights is null)
+                {
+                    // No answer: the coordinator resends the request, and the next one fetches again.
+                    _log.Warning("{0}: global weights of round {1} not fetched: {2}", _definition.HospitalId, request.Round, fetched.Cause?.Message);
+                    return;
+                }
+                StartTraining(new TrainRound(request.Round, fetched.Weights), replyTo, byRef: true);
+            });
+            SnapshotBookkeeping();
+            CommandAny(_ => Stash.Stash());
+        });
+    }
+
     // The lease step before training: everything else waits in the stash until the slot is ours.
-    private void AwaitLease(IActorRef deviceSlots, TrainRound request, IActorRef replyTo)
+    private void AwaitLease(IActorRef deviceSlots, TrainRound request, IActorRef replyTo, bool byRef)
     {
         deviceSlots.Tell(new RequestLease(_definition.HospitalId));
         Become(() =>
         {
             Command<LeaseGranted>(lease =>
             {
-                try { Train(request, replyTo, TorchRuntime.ParseDevice(lease.Device)); }
+                try { Train(request, replyTo, TorchRuntime.ParseDevice(lease.Device), byRef); }
                 finally { deviceSlots.Tell(new ReleaseLease(lease.LeaseId)); }
                 Become(Ready);
                 Stash.UnstashAll();
@@ -112,6 +170,33 @@ public sealed class HospitalActor : ReceivePersistentActor
         });
         Command<DeleteSnapshotsSuccess>(_ => { });
         Command<DeleteSnapshotsFailure>(f => _log.Warning("{0}: older snapshots not deleted: {1}", PersistenceId, f.Cause.Message));
+        // Also while fetching or leasing, so a resent request's answer is not held up by training.
+        Command<UploadOffered>(Offered);
+    }
+
+    /// <summary>Offers the upload's weights on this node (cheap, local) and answers with the reference once it is back.</summary>
+    private void ReplyByRef(LocalUpdate upload, IActorRef replyTo) =>
+        _transfer!.Ask<WeightsRef>(new OfferWeights(upload.Weights), TransferTimeout)
+            .PipeTo(Self, success: r => new UploadOffered(upload, replyTo, r, null), failure: e => new UploadOffered(upload, replyTo, null, e));
+
+    private void Offered(UploadOffered offered)
+    {
+        if (offered.Ref is null)
+        {
+            _log.Warning("{0}: upload of round {1} not offered: {2}", _definition.HospitalId, offered.Upload.Round, offered.Cause?.Message);
+            return;
+        }
+        var u = offered.Upload;
+        var hash = offered.Ref.ContentHash;
+        if (hash != _offeredHash && u.Round == _lastRound)
+        {
+            // Only the last round's upload can still be asked for: the previous one is no longer needed.
+            if (_offeredHash is not null) _transfer!.Tell(new ReleaseWeights(_offeredHash));
+            _offeredHash = hash;
+        }
+        // Answered after a newer round trained: that round is closed, so nobody will fetch this upload.
+        else if (hash != _offeredHash) _transfer!.Tell(new ReleaseWeights(hash));
+        offered.ReplyTo.Tell(new LocalUpdateByRef(u.Round, u.HospitalId, offered.Ref, u.Samples, u.MeanLoss, u.Steps, u.ComputeSeconds));
     }
 
     private void Restore(SnapshotOffer offer)
@@ -130,7 +215,7 @@ public sealed class HospitalActor : ReceivePersistentActor
         _log.Info("{0}: restored local state after round {1}", PersistenceId, snapshot.LastRound);
     }
 
-    private void Train(TrainRound request, IActorRef replyTo, TorchSharp.torch.Device? device)
+    private void Train(TrainRound request, IActorRef replyTo, TorchSharp.torch.Device? device, bool byRef = false)
     {
         if (_faults.IsSilent(_definition.HospitalId, request.Round))
         {
@@ -147,7 +232,8 @@ public sealed class HospitalActor : ReceivePersistentActor
         _lastRound = request.Round;
         _lastUpdate = new LocalUpdate(request.Round, _definition.HospitalId, weights, result.Samples, result.MeanLoss,
             result.Steps, clock.Elapsed.TotalSeconds);
-        replyTo.Tell(_lastUpdate);
+        if (byRef) ReplyByRef(_lastUpdate, replyTo);
+        else replyTo.Tell(_lastUpdate);
         if (_persist) Snapshot(_lastUpdate);
     }
 

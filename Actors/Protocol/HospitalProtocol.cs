@@ -16,6 +16,22 @@ public sealed record LocalUpdate(
     int Steps,
     double ComputeSeconds) : IFedActorsMessage;
 
+/// <summary>
+/// Coordinator → hospital in cluster mode: <see cref="TrainRound"/> with the global weights by
+/// reference, so a model larger than a remoting frame travels through the chunked weights transfer.
+/// </summary>
+public sealed record TrainRoundByRef(int Round, WeightsRef Global) : IFedActorsMessage;
+
+/// <summary>Hospital → coordinator in cluster mode: <see cref="LocalUpdate"/> with the weights by reference.</summary>
+public sealed record LocalUpdateByRef(
+    int Round,
+    string HospitalId,
+    WeightsRef Weights,
+    int Samples,
+    double MeanLoss,
+    int Steps,
+    double ComputeSeconds) : IFedActorsMessage;
+
 /// <summary>Asks a hospital for a fingerprint of its persistent local state.</summary>
 public sealed record GetLocalState : IFedActorsMessage
 {

@@ -31,5 +31,8 @@ public sealed record FetchWeights(WeightsRef Ref) : INoSerializationVerification
 /// <summary>The resolved weights, hash-verified when they came from another node.</summary>
 public sealed record WeightsFetched(WeightsRef Ref, ModelWeights Weights) : INoSerializationVerificationNeeded;
 
-/// <summary>Drops offered weights of <paramref name="ContentHash"/>; later fetches of them fail.</summary>
+/// <summary>
+/// Drops offered weights of <paramref name="ContentHash"/> (later fetches of them fail), or this
+/// node's cached copy of weights fetched from another node (a later fetch asks their owner again).
+/// </summary>
 public sealed record ReleaseWeights(string ContentHash) : INoSerializationVerificationNeeded;

@@ -63,6 +63,26 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
             },
             r => new LocalUpdate(r.ReadInt32(), r.ReadString(), ReadWeights(r, "LocalUpdate"), r.ReadInt32(),
                 r.ReadDouble(), r.ReadInt32(), r.ReadDouble()));
+        Register<TrainRoundByRef>("TRR1",
+            (w, m) =>
+            {
+                w.Write(m.Round);
+                WriteWeightsRef(w, m.Global);
+            },
+            r => new TrainRoundByRef(r.ReadInt32(), ReadWeightsRef(r)));
+        Register<LocalUpdateByRef>("LUR1",
+            (w, m) =>
+            {
+                w.Write(m.Round);
+                w.Write(m.HospitalId);
+                WriteWeightsRef(w, m.Weights);
+                w.Write(m.Samples);
+                w.Write(m.MeanLoss);
+                w.Write(m.Steps);
+                w.Write(m.ComputeSeconds);
+            },
+            r => new LocalUpdateByRef(r.ReadInt32(), r.ReadString(), ReadWeightsRef(r), r.ReadInt32(),
+                r.ReadDouble(), r.ReadInt32(), r.ReadDouble()));
         Register<GetLocalState>("GS1", (_, _) => { }, _ => GetLocalState.Instance);
         Register<StopHospital>("SH1", (_, _) => { }, _ => StopHospital.Instance);
         Register<LocalStateReport>("LS2",

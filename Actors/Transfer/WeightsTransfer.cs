@@ -97,10 +97,8 @@ public sealed class WeightsTransfer : ReceiveActor
 
     private void Release(ReleaseWeights release)
     {
-        if (_blobs.TryGetValue(release.ContentHash, out var blob) && blob.Offered)
-        {
-            _blobs.Remove(release.ContentHash);
-        }
+        // An offer ends; a copy fetched from another node is dropped early (a later fetch asks the owner again).
+        if (_blobs.Remove(release.ContentHash, out var blob) && !blob.Offered) _cached.Remove(release.ContentHash);
     }
 
     private void Fetch(FetchWeights fetch)

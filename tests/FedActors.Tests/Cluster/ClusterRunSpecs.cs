@@ -48,4 +48,33 @@ public class ClusterRunSpecs
         Assert.Empty(onA.Intersect(onB));
         Assert.Equal(experiment.Sites.Sites.Select(s => s.HospitalId).Order(), onA.Concat(onB).Order());
     }
+
+    [Fact]
+    public async Task Should_send_weights_larger_than_a_remoting_frame_between_nodes_by_reference()
+    {
+        // ~1.1 MB of weights against the 1 MB frame: inline TrainRound/LocalUpdate messages would be dropped.
+        var experiment = new FederatedMoCoExperiment(TinyExperiment.Settings(hospitals: 4) with { EncoderWidths = [32, 64, 128, 128], ProjectionDim = 128 });
+        var node = new ClusterNodeSettings();
+        Assert.True(experiment.InitialGlobal().PayloadBytes > node.MaximumFrameBytes);
+        var run = Run(experiment, rounds: 2);
+        await using var cluster = new LoopbackCluster();
+        var seedPort = LoopbackCluster.FreePort();
+        var seeds = new[] { LoopbackCluster.Address(seedPort) };
+        var coordinator = await cluster.StartNode(node with { Port = seedPort, Roles = [NodeRoles.Coordinator], SeedNodes = seeds }, run);
+        var worker = await cluster.StartNode(node with { Roles = [NodeRoles.Worker], SeedNodes = seeds }, run);
+        await cluster.WaitForUp(2, TimeSpan.FromSeconds(30));
+        await cluster.WaitForRegions(LoopbackCluster.Registry(coordinator).Get<HospitalRegion>(), 1, TimeSpan.FromSeconds(30));
+
+        var singleton = LoopbackCluster.Registry(coordinator).Get<RoundCoordinator>();
+        var completed = await singleton.Ask<RunCompleted>(StartRun.Instance, TimeSpan.FromMinutes(2));
+
+        Assert.Equal(2, completed.Rounds.Count);
+        Assert.All(completed.Rounds, r =>
+        {
+            Assert.Equal(4, r.Aggregated.Count);
+            Assert.Equal(0, r.RejectedReplies);
+            Assert.Equal(4 * completed.FinalGlobal.PayloadBytes, r.BytesUp);
+        });
+        Assert.Equal(4, (await HostedHospitals(worker)).Count);
+    }
 }

@@ -31,6 +31,8 @@ public class FedActorsSerializerSpecs(ITestOutputHelper output) : ActorSpec(1, o
         new SubscribeToRun(TestActor),
         new TrainRound(2, Weights),
         new LocalUpdate(2, "hospital-01", Weights, 48, 0.7, 6, 0.3),
+        new TrainRoundByRef(2, new WeightsRef(Weights.ContentHash, Weights.PayloadBytes, TestActor)),
+        new LocalUpdateByRef(2, "hospital-01", new WeightsRef(Weights.ContentHash, Weights.PayloadBytes, TestActor), 48, 0.7, 6, 0.3),
         GetLocalState.Instance,
         StopHospital.Instance,
         new LocalStateReport("hospital-01", 2, 1, new LocalStateSummary(12, 4, "queue", "optimiser", [1, 2, ulong.MaxValue])),

@@ -17,6 +17,9 @@ public static class Program
               'fedactors.' may be omitted), e.g. --set rounds.count=3 --set seed=7.
               Writes <runs-dir>/<timestamp>/: resolved.conf, metrics.csv, final-global.weights.
 
+          validate [experiment.conf] [--set key=value ...]
+              Check a configuration (keys, types, ranges) without running anything.
+
           node [experiment.conf] --roles worker|coordinator[,worker] [--seed ADDRESS ...] [--port N]
                [--hostname H] [--set key=value ...]
               Join (or, without --seed, form) a cluster. All nodes must use the same experiment.
@@ -48,6 +51,12 @@ public static class Program
                     {
                         await RunCommand.ExecuteAsync(config, Console.Out, cancel.Token);
                     }
+                    return Ok;
+                case "validate":
+                    var (toCheck, checkOverrides) = ParseRunArguments(args.Skip(1).ToList());
+                    var checkedConfig = ExperimentConfig.Load(toCheck, checkOverrides);
+                    Console.WriteLine($"{toCheck ?? "embedded default"}: valid ({checkedConfig.Experiment.Hospitals} hospitals, " +
+                                      $"{checkedConfig.Coordinator.Rounds} rounds, seed {checkedConfig.Experiment.Seed})");
                     return Ok;
                 case "node":
                     NodeCommand.Options nodeOptions;

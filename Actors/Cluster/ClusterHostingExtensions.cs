@@ -54,7 +54,6 @@ public static class ClusterHostingExtensions
                 SplitBrainResolver = node.SplitBrainStrategy switch
                 {
                     "keep-oldest" => new KeepOldestOption { DownIfAlone = true },
-                    "static-quorum" => new StaticQuorumOption { QuorumSize = Math.Max(1, node.SeedNodes.Count / 2 + 1) },
                     _ => new KeepMajorityOption(),
                 },
             })

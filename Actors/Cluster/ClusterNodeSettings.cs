@@ -9,7 +9,10 @@ public sealed record ClusterNodeSettings
     public IReadOnlyList<string> Roles { get; init; } = [NodeRoles.Coordinator, NodeRoles.Worker];
     /// <summary>akka.tcp://fedactors@host:port addresses; a node whose own address is first forms the cluster.</summary>
     public IReadOnlyList<string> SeedNodes { get; init; } = [];
-    /// <summary>Split Brain Resolver strategy: keep-majority (default), keep-oldest or static-quorum.</summary>
+    /// <summary>
+    /// Split Brain Resolver strategy: keep-majority (default) or keep-oldest. (static-quorum would need
+    /// a configured quorum size; guessing one from the seed list would be wrong, so it is not offered.)
+    /// </summary>
     public string SplitBrainStrategy { get; init; } = "keep-majority";
     /// <summary>How long a partition must be stable before the Split Brain Resolver downs the unreachable side.</summary>
     public TimeSpan StableAfter { get; init; } = TimeSpan.FromSeconds(20);
@@ -24,8 +27,8 @@ public sealed record ClusterNodeSettings
         var unknown = Roles.Where(r => r is not (NodeRoles.Coordinator or NodeRoles.Worker)).ToList();
         if (unknown.Count > 0) throw new ArgumentException($"Unknown node role(s) {string.Join(", ", unknown)}: use {NodeRoles.Coordinator} and/or {NodeRoles.Worker}.");
         if (Roles.Count == 0) throw new ArgumentException("A node needs at least one role.");
-        if (SplitBrainStrategy is not ("keep-majority" or "keep-oldest" or "static-quorum"))
-            throw new ArgumentException($"Unknown split-brain strategy '{SplitBrainStrategy}' (keep-majority, keep-oldest, static-quorum).");
+        if (SplitBrainStrategy is not ("keep-majority" or "keep-oldest"))
+            throw new ArgumentException($"Unknown split-brain strategy '{SplitBrainStrategy}' (keep-majority, keep-oldest).");
         if (StableAfter <= TimeSpan.Zero) throw new ArgumentException($"split-brain stable-after must be positive, found {StableAfter}.");
         if (MaximumFrameBytes is < 32_000 or > 1_000_000)
             throw new ArgumentException($"maximum frame size {MaximumFrameBytes} bytes: keep it between 32 kB and 1 MB; large payloads are chunked.");

@@ -84,7 +84,7 @@ public sealed record ExperimentConfig(
             reader.String("fedactors.runs-dir"),
             new ClusterSettings(
                 reader.Int("fedactors.cluster.min-workers", 1, 100_000),
-                reader.OneOf("fedactors.cluster.split-brain", "keep-majority", "keep-oldest", "static-quorum"),
+                reader.OneOf("fedactors.cluster.split-brain", "keep-majority", "keep-oldest"),
                 reader.Duration("fedactors.cluster.stable-after"),
                 reader.Long("fedactors.cluster.maximum-frame-size", 32_000, 1_000_000)),
             ReadDevices(reader));

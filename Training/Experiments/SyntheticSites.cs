@@ -16,9 +16,6 @@ public sealed class SyntheticSites
 
     public IReadOnlyList<SiteData> Sites { get; }
 
-    public SiteData this[string hospitalId] =>
-        Sites.FirstOrDefault(s => s.HospitalId == hospitalId) ?? throw new KeyNotFoundException($"No hospital '{hospitalId}'.");
-
     public ImageShard PooledTrain() => ImageShard.Concat(Sites.Select(s => s.Train).ToList());
 
     public ImageShard PooledTest() => ImageShard.Concat(Sites.Select(s => s.Test).ToList());

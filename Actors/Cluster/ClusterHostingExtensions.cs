@@ -42,6 +42,7 @@ public static class ClusterHostingExtensions
         var singletonOptions = new ClusterSingletonOptions { Role = NodeRoles.Coordinator, LogSingletonIdentificationFailure = false };
 
         if (run.SnapshotDirectory is not null) builder.WithHospitalSnapshots(run.SnapshotDirectory);
+        builder.WithCheckpointsIfAny(run);
         builder
             .AddHocon($"akka.cluster.split-brain-resolver.stable-after = {(int)node.StableAfter.TotalMilliseconds}ms", HoconAddMode.Prepend)
             .WithFedActorsDispatchers(run.TrainingThreads)
@@ -69,7 +70,7 @@ public static class ClusterHostingExtensions
                         var deviceSlots = registry.Get<DeviceSlots>();
                         var transfer = registry.Get<WeightsTransfer>();
                         return id => hospitals.TryGetValue(id, out var definition)
-                            ? HospitalActor.Props(definition, run.Faults, deviceSlots, transfer)
+                            ? HospitalActor.Props(definition, deviceSlots, transfer)
                             : throw new ArgumentException($"No hospital '{id}' in this node's experiment; are all nodes running the same config?");
                     },
                     extractor,

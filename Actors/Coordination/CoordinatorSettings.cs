@@ -1,14 +1,38 @@
+using FedActors.Actors.Faults;
+using FedActors.Actors.Simulation;
+
 namespace FedActors.Actors.Coordination;
 
-/// <summary>How rounds are run: how many, who takes part, when a round closes.</summary>
+/// <summary>What a round does when fewer updates than the minimum are accepted.</summary>
+public enum TooFewPolicy
+{
+    /// <summary>Keep the global model, record the round as skipped, go on to the next.</summary>
+    Skip,
+    /// <summary>Select further hospitals not yet asked in this round (up to <see cref="CoordinatorSettings.MaxRetries"/> times), then skip.</summary>
+    Retry,
+}
+
+/// <summary>How rounds are run: how many, who takes part, when a round closes, what is injected.</summary>
 public sealed record CoordinatorSettings
 {
     public int Rounds { get; init; } = 5;
-    /// <summary>Fraction of hospitals selected per round (at least <see cref="MinParticipants"/>).</summary>
+    /// <summary>Fraction of all hospitals wanted per round (at least <see cref="MinParticipants"/>).</summary>
     public double SampleFraction { get; init; } = 1.0;
-    /// <summary>A round may close at its deadline only with at least this many accepted updates.</summary>
+    /// <summary>A round aggregates only with at least this many accepted updates.</summary>
     public int MinParticipants { get; init; } = 1;
-    /// <summary>Wall-clock deadline of a round, counted from when the requests are sent.</summary>
+    /// <summary>… and at least this fraction of the hospitals it wanted (0: no fractional minimum).</summary>
+    public double MinParticipantsFraction { get; init; }
+    /// <summary>Select k·(1 + x) hospitals and keep the first k to finish on the simulated clock.</summary>
+    public double OverSelection { get; init; }
+    /// <summary>Simulated seconds after an attempt starts by which an update must arrive (+∞: no deadline).</summary>
+    public double DeadlineSeconds { get; init; } = double.PositiveInfinity;
+    public TooFewPolicy OnTooFew { get; init; } = TooFewPolicy.Skip;
+    /// <summary>Further selections a round may make under <see cref="TooFewPolicy.Retry"/>.</summary>
+    public int MaxRetries { get; init; } = 2;
+    /// <summary>
+    /// Wall-clock safety net for failures nobody injected (a process killed, a node lost):
+    /// participants still silent this long after the requests went out count as dropped.
+    /// </summary>
     public TimeSpan RoundTimeout { get; init; } = TimeSpan.FromMinutes(10);
     /// <summary>
     /// While a round is open, requests are sent again to participants that have not answered
@@ -19,14 +43,30 @@ public sealed record CoordinatorSettings
     /// <summary>Evaluate the global model every k rounds (0: only after the last round).</summary>
     public int EvaluateEvery { get; init; }
     public ulong Seed { get; init; } = 42;
+    public FaultPlan Faults { get; init; } = FaultPlan.None;
+    public Heterogeneity Heterogeneity { get; init; } = Heterogeneity.Uniform;
+    public AvailabilityTrace Availability { get; init; } = AvailabilityTrace.AlwaysOn;
 
     public void Validate()
     {
         if (Rounds < 1) throw new ArgumentOutOfRangeException(nameof(Rounds), Rounds, "at least one round");
         if (SampleFraction <= 0 || SampleFraction > 1) throw new ArgumentOutOfRangeException(nameof(SampleFraction), SampleFraction, "must be in (0, 1]");
         if (MinParticipants < 1) throw new ArgumentOutOfRangeException(nameof(MinParticipants), MinParticipants, "at least one participant");
+        if (!(MinParticipantsFraction >= 0 && MinParticipantsFraction <= 1)) throw new ArgumentOutOfRangeException(nameof(MinParticipantsFraction), MinParticipantsFraction, "must be in [0, 1]");
+        if (!(OverSelection >= 0 && OverSelection <= 10)) throw new ArgumentOutOfRangeException(nameof(OverSelection), OverSelection, "must be in [0, 10]");
+        if (!(DeadlineSeconds > 0)) throw new ArgumentOutOfRangeException(nameof(DeadlineSeconds), DeadlineSeconds, "must be positive (+∞ for none)");
+        if (MaxRetries < 0) throw new ArgumentOutOfRangeException(nameof(MaxRetries), MaxRetries, "0 or more");
         if (RoundTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(RoundTimeout), RoundTimeout, "must be positive");
         if (ResendInterval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(ResendInterval), ResendInterval, "must be positive");
         if (EvaluateEvery < 0) throw new ArgumentOutOfRangeException(nameof(EvaluateEvery), EvaluateEvery, "0 or more");
+        Faults.Validate();
+        Heterogeneity.Validate();
     }
+
+    /// <summary>How many hospitals a round wants out of <paramref name="registered"/>: the sample fraction, at least the minimum.</summary>
+    public int WantedParticipants(int registered) =>
+        Math.Clamp((int)Math.Ceiling(SampleFraction * registered), Math.Min(MinParticipants, registered), registered);
+
+    /// <summary>Accepted updates a round needs when it wanted <paramref name="wanted"/>.</summary>
+    public int RequiredUpdates(int wanted) => Math.Max(MinParticipants, (int)Math.Ceiling(MinParticipantsFraction * wanted - 1e-9));
 }

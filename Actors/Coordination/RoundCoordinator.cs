@@ -1,7 +1,11 @@
 using System.Diagnostics;
+using System.Globalization;
 using Akka.Actor;
 using Akka.Event;
+using Akka.Persistence;
+using FedActors.Actors.Faults;
 using FedActors.Actors.Protocol;
+using FedActors.Actors.Simulation;
 using FedActors.Training.Aggregation;
 using FedActors.Training.Randomness;
 using FedActors.Training.Weights;
@@ -12,45 +16,89 @@ namespace FedActors.Actors.Coordination;
 public delegate IReadOnlyDictionary<string, double> GlobalModelEvaluator(ModelWeights global, int round);
 
 /// <summary>
-/// Runs the rounds: selects participants, sends them the global weights, collects their
-/// updates until all have answered or the deadline passes with enough of them, averages
-/// them weighted by sample count (FedAvg), evaluates, and reports each round. Replies for
-/// a closed round, duplicates and malformed updates are dropped and counted. Given this
-/// node's <c>WeightsTransfer</c> (cluster mode), weights travel by reference: the global is
-/// offered and sent as <see cref="TrainRoundByRef"/>, uploads arrive as <see cref="LocalUpdateByRef"/>
-/// and are fetched before they are checked like any <see cref="LocalUpdate"/>.
+/// Runs the rounds on the simulated clock: selects available participants (over-selecting when
+/// configured), injects the run's fault plan, sends them the global weights, places each update
+/// on the simulated clock (compute × speed factor + bytes / bandwidth + delays), keeps those on
+/// time (the first k under over-selection), retries or skips a round with too few, averages the
+/// kept updates weighted by sample count (FedAvg), evaluates, snapshots its round state and
+/// reports each round. Every selection, fault, dropped, lost, late, duplicate, rejected or surplus
+/// update is published as a <see cref="RunEvent"/>. The wall clock only guards against failures
+/// nobody injected (<see cref="CoordinatorSettings.RoundTimeout"/>).
+/// With <see cref="CoordinatorPersistence"/> configured it recovers after a crash (restart,
+/// singleton move, or a new process) from the last completed round. Given this node's
+/// <c>WeightsTransfer</c> (cluster mode), weights travel by reference.
 /// </summary>
-public sealed class RoundCoordinator : ReceiveActor, IWithTimers
+public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
 {
-    private sealed record RoundDeadline(int Round);
+    public const string DefaultPersistenceId = "round-coordinator";
+
+    private sealed record RoundDeadline(int Round, int Attempt);
     private sealed record ResendRequests(int Round);
+    // Sent to itself before a restart, so the new incarnation keeps its listeners and continues the run.
+    private sealed record ContinueAfterCrash(IReadOnlyList<IActorRef> Listeners, IActorRef? Requester) : INoSerializationVerificationNeeded;
     // Local replies of this node's transfer actor, piped back with what the upload said.
     private sealed record UploadFetched(LocalUpdateByRef Upload, ModelWeights Weights) : INoSerializationVerificationNeeded;
     private sealed record UploadFetchFailed(LocalUpdateByRef Upload, Exception Cause) : INoSerializationVerificationNeeded;
 
+    /// <summary>Thrown to crash the coordinator when the fault plan says so.</summary>
+    public sealed class InjectedCrash(string message) : Exception(message);
+
+    private enum Outcome { Pending, Accepted, Surplus, Dropped, Lost, Late, Rejected }
+
+    /// <summary>One selected hospital in the open round.</summary>
+    private sealed class Participant(string id, int attempt, double start, HospitalRoundFaults faults, HospitalConditions conditions, double onUntil)
+    {
+        public string Id { get; } = id;
+        public int Attempt { get; } = attempt;
+        public double Start { get; } = start;
+        public HospitalRoundFaults Faults { get; } = faults;
+        public HospitalConditions Conditions { get; } = conditions;
+        public double OnUntil { get; } = onUntil;
+        public bool Requested { get; set; }
+        public Outcome Outcome { get; set; } = Outcome.Pending;
+        public string Reason { get; set; } = "";
+        public double At { get; set; } // simulated time of the outcome
+        public LocalUpdate? Update { get; set; }
+    }
+
     private readonly CoordinatorSettings _settings;
     private readonly IHospitalDirectory _hospitals;
+    private readonly IWorkerNodes? _workers;
     private readonly GlobalModelEvaluator? _evaluate;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly string _persistenceId;
+    private readonly bool _persist;
     private readonly List<RoundSummary> _history = new();
     private readonly List<IActorRef> _listeners = new();
-    private readonly Dictionary<string, LocalUpdate> _updates = new();
     private ModelWeights _global;
     private IActorRef? _requester;
+    private int _completedRound;
+    private double _clock; // simulated seconds at the end of the last completed round
+    private bool _started;
+    private bool _resuming; // this incarnation continues a run (recovered or restarted): its first round is not begun afresh
+
+    // The open round.
     private int _round;
     private bool _roundOpen;
-    private List<string> _selected = new();
+    private int _attempt;
+    private int _wanted;
+    private int _attemptWanted;
+    private double _attemptStart;
+    private readonly Dictionary<string, Participant> _participants = new(StringComparer.Ordinal);
     private Stopwatch _roundClock = new();
     private int _late;
     private int _rejected;
+    private int _duplicates;
     private long _bytesUp;
+    private long _bytesDown;
+
     private readonly IActorRef? _transfer;
     private WeightsRef? _globalRef; // this round's offered global; null until the transfer answers
     private readonly HashSet<(string HospitalId, string Hash)> _fetching = new();
     private readonly List<WeightsRef> _fetched = new(); // copies of remote uploads, dropped after aggregation
 
-    public RoundCoordinator(CoordinatorSettings settings, IHospitalDirectory hospitals,
-        ModelWeights initialGlobal, GlobalModelEvaluator? evaluate, IActorRef? transfer = null)
+    public RoundCoordinator(CoordinatorSettings settings, IHospitalDirectory hospitals, ModelWeights initialGlobal,
+        GlobalModelEvaluator? evaluate, IActorRef? transfer = null, IWorkerNodes? workers = null, string persistenceId = DefaultPersistenceId)
     {
         settings.Validate();
         if (hospitals.HospitalIds.Count == 0) throw new ArgumentException("A run needs at least one hospital.", nameof(hospitals));
@@ -59,103 +107,224 @@ public sealed class RoundCoordinator : ReceiveActor, IWithTimers
         _global = initialGlobal;
         _evaluate = evaluate;
         _transfer = transfer;
+        _workers = workers;
+        _persistenceId = persistenceId;
+        _persist = CoordinatorPersistence.IsEnabled(Context.System);
+        JournalPluginId = CoordinatorPersistence.JournalPluginId;
+        SnapshotPluginId = _persist ? CoordinatorPersistence.SnapshotPluginId : CoordinatorPersistence.NoSnapshotStore;
 
-        Receive<SubscribeToRun>(s => _listeners.Add(s.Listener));
-        Receive<StartRun>(_ =>
+        Recover<SnapshotOffer>(offer => Restore((CoordinatorSnapshot)offer.Snapshot, offer.Metadata));
+
+        Command<SubscribeToRun>(s => { if (!_listeners.Contains(s.Listener)) _listeners.Add(s.Listener); });
+        Command<ContinueAfterCrash>(c =>
         {
-            if (_round > 0)
-            {
-                _log.Warning("StartRun ignored: the run is already at round {0}", _round);
-                return;
-            }
-            _requester = Sender;
-            BeginRound(1);
+            foreach (var l in c.Listeners.Where(l => !_listeners.Contains(l))) _listeners.Add(l);
+            _requester ??= c.Requester;
+            _resuming = true;
+            Start();
         });
-        Receive<LocalUpdate>(Collect);
-        Receive<WeightsRef>(GlobalOffered);
-        Receive<LocalUpdateByRef>(FetchUpload);
-        Receive<UploadFetched>(f =>
+        Command<StartRun>(_ =>
+        {
+            _requester = Sender;
+            Start();
+        });
+        Command<LocalUpdate>(Collect);
+        Command<WeightsRef>(GlobalOffered);
+        Command<LocalUpdateByRef>(FetchUpload);
+        Command<UploadFetched>(f =>
         {
             _fetching.Remove((f.Upload.HospitalId, f.Upload.Weights.ContentHash));
             if (!f.Upload.Weights.Owner.Equals(_transfer)) _fetched.Add(f.Upload.Weights);
             var u = f.Upload;
             Collect(new LocalUpdate(u.Round, u.HospitalId, f.Weights, u.Samples, u.MeanLoss, u.Steps, u.ComputeSeconds));
         });
-        Receive<UploadFetchFailed>(f =>
+        Command<UploadFetchFailed>(f =>
         {
             var u = f.Upload;
             _fetching.Remove((u.HospitalId, u.Weights.ContentHash));
-            if (u.Round != _round || !_roundOpen)
-            {
-                _late++;
-                _log.Info("Dropped late update of {0} for round {1} (its fetch failed: {2})", u.HospitalId, u.Round, f.Cause.Message);
-                return;
-            }
-            _rejected++;
-            _log.Warning("Rejected update of {0} for round {1}: its weights could not be fetched: {2}", u.HospitalId, u.Round, f.Cause.Message);
+            var p = u.Round == _round && _roundOpen ? _participants.GetValueOrDefault(u.HospitalId) : null;
+            if (p is { Outcome: Outcome.Pending }) Settle(p, Outcome.Rejected, $"its weights could not be fetched: {f.Cause.Message}", _attemptStart);
+            else Publish(u.Round, RunEventKinds.Late, u.HospitalId, $"its weights could not be fetched ({f.Cause.Message}) and the round is closed", _clock);
+            TryCloseAttempt();
         });
-        Receive<RoundDeadline>(OnDeadline);
-        Receive<ResendRequests>(r =>
+        Command<RoundDeadline>(OnWallClockTimeout);
+        Command<ResendRequests>(r =>
         {
             if (r.Round != _round || !_roundOpen) return;
-            object? request = _transfer is null ? new TrainRound(_round, _global) : _globalRef is null ? null : new TrainRoundByRef(_round, _globalRef);
+            var request = Request();
             if (request is null) return; // the offer is still on its way; it sends the requests itself
-            foreach (var id in _selected.Where(id => !_updates.ContainsKey(id))) _hospitals.Tell(id, request, Self);
+            foreach (var p in _participants.Values.Where(p => p.Requested && p.Outcome == Outcome.Pending)) _hospitals.Tell(p.Id, request, Self);
         });
+        Command<SaveSnapshotSuccess>(s =>
+            DeleteSnapshots(new SnapshotSelectionCriteria(long.MaxValue, s.Metadata.Timestamp.AddTicks(-1))));
+        Command<SaveSnapshotFailure>(f =>
+            _log.Error(f.Cause, "Round {0}'s coordinator snapshot was not saved; a crash now resumes from the one before", _completedRound));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(f => _log.Warning("Older coordinator snapshots not deleted: {0}", f.Cause.Message));
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
+    public override string PersistenceId => _persistenceId;
+
     /// <param name="transfer">This node's <c>WeightsTransfer</c>: weights then travel by reference (cluster mode); null sends them inline.</param>
-    public static Props Props(CoordinatorSettings settings, IHospitalDirectory hospitals,
-        ModelWeights initialGlobal, GlobalModelEvaluator? evaluate = null, IActorRef? transfer = null) =>
-        Akka.Actor.Props.Create(() => new RoundCoordinator(settings, hospitals, initialGlobal, evaluate, transfer))
+    /// <param name="workers">The cluster's worker nodes, for scripted worker crashes; null outside cluster mode.</param>
+    public static Props Props(CoordinatorSettings settings, IHospitalDirectory hospitals, ModelWeights initialGlobal,
+        GlobalModelEvaluator? evaluate = null, IActorRef? transfer = null, IWorkerNodes? workers = null, string persistenceId = DefaultPersistenceId) =>
+        Akka.Actor.Props.Create(() => new RoundCoordinator(settings, hospitals, initialGlobal, evaluate, transfer, workers, persistenceId))
             .WithDispatcher(Dispatchers.Coordinator);
 
     public static Props Props(CoordinatorSettings settings, IReadOnlyDictionary<string, IActorRef> hospitals,
-        ModelWeights initialGlobal, GlobalModelEvaluator? evaluate = null, IActorRef? transfer = null) =>
-        Props(settings, new LocalHospitals(hospitals), initialGlobal, evaluate, transfer);
+        ModelWeights initialGlobal, GlobalModelEvaluator? evaluate = null, IActorRef? transfer = null, string persistenceId = DefaultPersistenceId) =>
+        Props(settings, new LocalHospitals(hospitals), initialGlobal, evaluate, transfer, persistenceId: persistenceId);
 
-    /// <summary>This round's participants: a seeded sample, sorted by id.</summary>
+    /// <summary>A seeded sample of <paramref name="count"/> of <paramref name="eligible"/>, sorted by id; the same for any order of the input.</summary>
+    public static List<string> SelectParticipants(IEnumerable<string> eligible, int count, ulong seed, int round, int attempt = 1)
+    {
+        var all = eligible.OrderBy(id => id, StringComparer.Ordinal).ToList();
+        var rng = SeededRandom.Derive(seed, attempt == 1 ? $"selection/round-{round}" : $"selection/round-{round}/attempt-{attempt}");
+        return rng.Permutation(all.Count).Take(Math.Min(count, all.Count)).Select(i => all[i]).OrderBy(id => id, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>Round <paramref name="round"/>'s first selection with everyone available: the wanted count, over-selected.</summary>
     public static List<string> SelectParticipants(IEnumerable<string> hospitalIds, int round, CoordinatorSettings settings)
     {
-        var all = hospitalIds.OrderBy(id => id, StringComparer.Ordinal).ToList();
-        var k = Math.Clamp((int)Math.Ceiling(settings.SampleFraction * all.Count), Math.Min(settings.MinParticipants, all.Count), all.Count);
-        var rng = SeededRandom.Derive(settings.Seed, $"selection/round-{round}");
-        return rng.Permutation(all.Count).Take(k).Select(i => all[i]).OrderBy(id => id, StringComparer.Ordinal).ToList();
+        var all = hospitalIds.ToList();
+        return SelectParticipants(all, OverSelected(settings.WantedParticipants(all.Count), settings), settings.Seed, round);
+    }
+
+    private static int OverSelected(int wanted, CoordinatorSettings settings) => (int)Math.Ceiling(wanted * (1 + settings.OverSelection) - 1e-9);
+
+    protected override void PreRestart(Exception reason, object message)
+    {
+        // The mailbox survives the restart: the new incarnation reads this after recovering its snapshot.
+        if (_started) Self.Tell(new ContinueAfterCrash(_listeners.ToList(), _requester));
+        base.PreRestart(reason, message);
+    }
+
+    private void Restore(CoordinatorSnapshot snapshot, SnapshotMetadata metadata)
+    {
+        if (snapshot.Global.Tensors.Count != _global.Tensors.Count)
+            throw new InvalidDataException($"coordinator snapshot of {PersistenceId} ({metadata.Timestamp:O}): its global model has {snapshot.Global.Tensors.Count} tensors, this run's {_global.Tensors.Count}; is it another experiment's checkpoint?");
+        _completedRound = snapshot.CompletedRound;
+        _global = snapshot.Global;
+        _clock = snapshot.SimulatedClock;
+        _history.Clear();
+        _history.AddRange(snapshot.History);
+        _resuming = true;
+        _log.Info("Coordinator recovered after round {0} (global {1})", _completedRound, _global.ContentHash[..12]);
+    }
+
+    private void Start()
+    {
+        if (_started && _roundOpen) return; // a second StartRun while running
+        _started = true;
+        if (_completedRound >= _settings.Rounds)
+        {
+            Complete();
+            return;
+        }
+        if (_resuming) Publish(_completedRound + 1, RunEventKinds.CoordinatorRecovered, null,
+            _completedRound == 0 ? "no round had completed: starting from round 1" : $"continuing after round {_completedRound}", _clock);
+        BeginRound(_completedRound + 1);
     }
 
     private void BeginRound(int round)
     {
+        var resumed = _resuming;
+        _resuming = false;
         _round = round;
         _roundOpen = true;
-        _updates.Clear();
-        _late = _rejected = 0;
-        _bytesUp = 0;
+        _participants.Clear();
+        _late = _rejected = _duplicates = 0;
+        _bytesUp = _bytesDown = 0;
         _fetching.Clear();
+        _globalRef = null;
         _roundClock = Stopwatch.StartNew();
-        _selected = SelectParticipants(_hospitals.HospitalIds, round, _settings);
-        if (_transfer is null)
-        {
-            var request = new TrainRound(round, _global);
-            foreach (var id in _selected) _hospitals.Tell(id, request, Self);
-        }
-        else
-        {
-            // A local, cheap offer: the requests go out when its WeightsRef comes back (GlobalOffered).
-            _globalRef = null;
-            _transfer.Tell(new OfferWeights(_global), Self);
-        }
-        Timers.StartSingleTimer("deadline", new RoundDeadline(round), _settings.RoundTimeout);
+        _attempt = 0;
+        _wanted = _settings.WantedParticipants(_hospitals.HospitalIds.Count);
+        _attemptStart = _clock;
+        if (_transfer is not null) _transfer.Tell(new OfferWeights(_global), Self); // requests go out when its WeightsRef comes back
         Timers.StartPeriodicTimer("resend", new ResendRequests(round), _settings.ResendInterval);
+        StartAttempt(_wanted);
+
+        foreach (var crash in _settings.Faults.WorkerCrashes.Where(c => c.Round == round && !resumed))
+        {
+            var fired = _workers?.Crash(crash.Node, round);
+            Publish(round, RunEventKinds.WorkerCrash, null, fired switch
+            {
+                null => $"worker '{crash.Node}' not crashed: this run has no worker nodes (not cluster mode)",
+                false => $"worker '{crash.Node}' not crashed: no such worker is up",
+                true => $"scripted crash of worker '{crash.Node}'",
+            }, _attemptStart);
+        }
+        if (!resumed && _settings.Faults.CoordinatorCrashes.Any(c => c.Round == round))
+        {
+            Publish(round, RunEventKinds.CoordinatorCrash, null, "scripted coordinator crash once the round's requests are out", _attemptStart);
+            throw new InjectedCrash($"Injected coordinator crash in round {round}");
+        }
+        TryCloseAttempt();
     }
+
+    /// <summary>Selects <paramref name="wanted"/> (over-selected) of the hospitals available and not yet asked this round, and asks them.</summary>
+    private void StartAttempt(int wanted)
+    {
+        _attempt++;
+        _attemptWanted = wanted;
+        var eligible = _hospitals.HospitalIds.Where(id => !_participants.ContainsKey(id) && _settings.Availability.IsOn(id, _attemptStart)).ToList();
+        var selected = SelectParticipants(eligible, OverSelected(wanted, _settings), _settings.Seed, _round, _attempt);
+        var request = Request();
+        foreach (var id in selected)
+        {
+            var faults = _settings.Faults.For(_settings.Seed, _round, id);
+            var conditions = _settings.Heterogeneity.For(id, _settings.Seed);
+            var p = new Participant(id, _attempt, _attemptStart, faults, conditions,
+                _settings.Availability.OnUntil(id, _attemptStart) ?? _attemptStart);
+            _participants[id] = p;
+            Publish(_round, RunEventKinds.Selected, id, _attempt == 1 ? "selected" : $"selected in retry {_attempt - 1}", _attemptStart);
+            if (faults.SlowFactor != 1)
+                Publish(_round, RunEventKinds.Slowed, id, $"scripted slowdown: computes {faults.SlowFactor:G4}× slower", _attemptStart);
+            var download = Heterogeneity.TransferSeconds(_global.PayloadBytes, conditions);
+            if (faults.RequestLost)
+            {
+                Settle(p, Outcome.Lost, "request lost in transit (injected)", _attemptStart);
+                continue;
+            }
+            _bytesDown += _global.PayloadBytes;
+            if (faults.RequestDelaySeconds > 0)
+                Publish(_round, RunEventKinds.Delayed, id, $"request delayed {faults.RequestDelaySeconds:G4} s (injected)", _attemptStart);
+            if (faults.Drop is DropoutStage.BeforeTraining)
+            {
+                // Crashed on receipt: nothing to send it, nothing will come back.
+                Settle(p, Outcome.Dropped, faults.DropReason!, _attemptStart + faults.RequestDelaySeconds + download);
+                continue;
+            }
+            if (faults.Drop is DropoutStage.DuringTraining)
+            {
+                // Its work dies with it: the hospital's state stays as after its last completed round.
+                var failedAt = _attemptStart + faults.RequestDelaySeconds + download +
+                               (double.IsFinite(_settings.DeadlineSeconds) ? faults.DropFraction * _settings.DeadlineSeconds : 0);
+                Settle(p, Outcome.Dropped, faults.DropReason!, failedAt);
+                continue;
+            }
+            p.Requested = true;
+            if (request is not null) _hospitals.Tell(id, request, Self);
+        }
+        if (_settings.Faults.Dropout is null && selected.Count < OverSelected(wanted, _settings))
+            _log.Info("Round {0} attempt {1}: {2} of the {3} hospitals wanted are available", _round, _attempt, selected.Count, OverSelected(wanted, _settings));
+        Timers.StartSingleTimer("deadline", new RoundDeadline(_round, _attempt), _settings.RoundTimeout);
+    }
+
+    /// <summary>This round's request, or null in cluster mode until the transfer has offered the global.</summary>
+    private object? Request() =>
+        _transfer is null ? new TrainRound(_round, _global) : _globalRef is null ? null : new TrainRoundByRef(_round, _globalRef);
 
     private void GlobalOffered(WeightsRef offered)
     {
         if (!_roundOpen || _globalRef is not null || offered.ContentHash != _global.ContentHash) return;
         _globalRef = offered;
         var request = new TrainRoundByRef(_round, offered);
-        foreach (var id in _selected.Where(id => !_updates.ContainsKey(id))) _hospitals.Tell(id, request, Self);
+        foreach (var p in _participants.Values.Where(p => p.Requested && p.Outcome == Outcome.Pending)) _hospitals.Tell(p.Id, request, Self);
     }
 
     private void FetchUpload(LocalUpdateByRef upload)
@@ -165,18 +334,13 @@ public sealed class RoundCoordinator : ReceiveActor, IWithTimers
             _log.Warning("Dropped an update by reference of {0}: this coordinator has no weights transfer", upload.HospitalId);
             return;
         }
-        if (upload.Round != _round || !_roundOpen)
-        {
-            _late++;
-            _log.Info("Dropped late update of {0} for round {1} (now round {2}{3})", upload.HospitalId, upload.Round, _round, _roundOpen ? "" : ", closed");
-            return;
-        }
         var hash = upload.Weights.ContentHash;
-        // The answer to a resent request: already accepted, or already being fetched.
-        if ((_updates.TryGetValue(upload.HospitalId, out var accepted) && accepted.Weights.ContentHash == hash) ||
-            !_fetching.Add((upload.HospitalId, hash)))
+        var p = upload.Round == _round && _roundOpen ? _participants.GetValueOrDefault(upload.HospitalId) : null;
+        // Only a pending participant's upload is worth fetching; anything else is judged (late, duplicate…) without its weights.
+        if (p is not { Outcome: Outcome.Pending } || !_fetching.Add((upload.HospitalId, hash)))
         {
-            _log.Debug("Ignored a repeated update of {0} for round {1}", upload.HospitalId, upload.Round);
+            if (_fetching.Contains((upload.HospitalId, hash))) return; // the answer to a resent request, already on its way
+            Judge(upload.Round, upload.HospitalId, hash, upload.Weights.PayloadBytes);
             return;
         }
         _transfer.Ask<WeightsFetched>(new FetchWeights(upload.Weights), _settings.RoundTimeout)
@@ -185,28 +349,158 @@ public sealed class RoundCoordinator : ReceiveActor, IWithTimers
 
     private void Collect(LocalUpdate update)
     {
-        if (update.Round != _round || !_roundOpen)
+        var p = update.Round == _round && _roundOpen ? _participants.GetValueOrDefault(update.HospitalId) : null;
+        if (p is not { Outcome: Outcome.Pending, Requested: true })
         {
-            _late++;
-            _log.Info("Dropped late update of {0} for round {1} (now round {2}{3})", update.HospitalId, update.Round, _round, _roundOpen ? "" : ", closed");
-            return;
-        }
-        if (_updates.TryGetValue(update.HospitalId, out var accepted) && accepted.Weights.ContentHash == update.Weights.ContentHash)
-        {
-            // The answer to a resent request, identical to one already accepted.
-            _log.Debug("Ignored a repeated update of {0} for round {1}", update.HospitalId, update.Round);
+            Judge(update.Round, update.HospitalId, update.Weights.ContentHash, update.Weights.PayloadBytes);
             return;
         }
         _bytesUp += update.Weights.PayloadBytes;
         var problem = Validate(update);
         if (problem is not null)
         {
-            _rejected++;
-            _log.Warning("Rejected update of {0} for round {1}: {2}", update.HospitalId, update.Round, problem);
+            Settle(p, Outcome.Rejected, problem, _attemptStart);
+            TryCloseAttempt();
             return;
         }
-        _updates[update.HospitalId] = update;
-        if (_updates.Count == _selected.Count) CloseRound();
+        var f = p.Faults;
+        var compute = _settings.Heterogeneity.ComputeSeconds(update.Steps, update.ComputeSeconds, p.Conditions.SpeedFactor * f.SlowFactor);
+        var arrival = p.Start + f.RequestDelaySeconds + Heterogeneity.TransferSeconds(_global.PayloadBytes, p.Conditions) + compute +
+                      Heterogeneity.TransferSeconds(update.Weights.PayloadBytes, p.Conditions) + f.UploadDelaySeconds;
+        if (f.UploadDelaySeconds > 0)
+            Publish(_round, RunEventKinds.Delayed, p.Id, $"upload delayed {f.UploadDelaySeconds:G4} s (injected)", arrival);
+        if (f.Drop is DropoutStage.AfterUpload) Settle(p, Outcome.Lost, f.DropReason!, arrival);
+        else if (f.UploadLost) Settle(p, Outcome.Lost, "upload lost in transit (injected)", arrival);
+        else if (arrival > p.OnUntil) Settle(p, Outcome.Dropped, $"went offline at {p.OnUntil:F1} s (availability trace) before its upload arrived at {arrival:F1} s", p.OnUntil);
+        else if (arrival > p.Start + _settings.DeadlineSeconds)
+            Settle(p, Outcome.Late, $"arrived at {arrival:F1} s, after the deadline at {p.Start + _settings.DeadlineSeconds:F1} s", arrival);
+        else
+        {
+            p.Update = update;
+            Settle(p, Outcome.Accepted, "accepted", arrival);
+        }
+        TryCloseAttempt();
+    }
+
+    /// <summary>An update that is not a pending participant's: for a closed or future round, unasked, or a second answer.</summary>
+    private void Judge(int round, string hospitalId, string hash, long bytes)
+    {
+        if (round < _round || (round == _round && !_roundOpen))
+        {
+            _late++;
+            Publish(round, RunEventKinds.Late, hospitalId, $"update for round {round}, which is closed", _clock);
+            return;
+        }
+        if (round > _round)
+        {
+            _rejected++;
+            Publish(_round, RunEventKinds.Rejected, hospitalId, $"update for round {round}, but round {_round} is open", _attemptStart);
+            return;
+        }
+        var p = _participants.GetValueOrDefault(hospitalId);
+        if (p is null || !p.Requested)
+        {
+            _rejected++;
+            Publish(round, RunEventKinds.Rejected, hospitalId,
+                p is null ? "not selected for this round" : $"was not asked for an update ({p.Reason})", _attemptStart);
+            return;
+        }
+        _duplicates++;
+        Publish(round, RunEventKinds.Duplicate, hospitalId,
+            p.Update?.Weights.ContentHash == hash
+                ? "repeat of its accepted update (the answer to a resent request); ignored"
+                : $"a second update ({bytes} bytes) after its first was {p.Outcome.ToString().ToLowerInvariant()}; ignored", _attemptStart);
+    }
+
+    private string? Validate(LocalUpdate update)
+    {
+        if (update.Samples <= 0) return $"sample count {update.Samples}";
+        if (!update.Weights.MatchesDeclaredHash)
+            return $"payload hash mismatch: declared {update.Weights.DeclaredHash![..12]}…, content {update.Weights.ContentHash[..12]}…";
+        var expected = _global.Tensors;
+        var got = update.Weights.Tensors;
+        if (got.Count != expected.Count) return $"{got.Count} tensors, expected {expected.Count}";
+        for (var i = 0; i < got.Count; i++)
+        {
+            if (got[i].Name != expected[i].Name || !got[i].Shape.SequenceEqual(expected[i].Shape))
+                return $"tensor {i} is '{got[i].Name}' [{string.Join(',', got[i].Shape)}], expected '{expected[i].Name}' [{string.Join(',', expected[i].Shape)}]";
+            if (got[i].Values.Any(v => !float.IsFinite(v))) return $"tensor '{got[i].Name}' holds NaN or Inf";
+        }
+        return null;
+    }
+
+    private void Settle(Participant p, Outcome outcome, string reason, double at)
+    {
+        p.Outcome = outcome;
+        p.Reason = reason;
+        p.At = at;
+        if (outcome == Outcome.Rejected) _rejected++;
+        if (outcome == Outcome.Late) _late++;
+        // Accepted updates are reported once over-selection has picked the first k, at the attempt's close.
+        if (outcome != Outcome.Accepted) Publish(_round, KindOf(outcome), p.Id, reason, at);
+    }
+
+    private static string KindOf(Outcome outcome) => outcome switch
+    {
+        Outcome.Accepted => RunEventKinds.Accepted,
+        Outcome.Surplus => RunEventKinds.Surplus,
+        Outcome.Dropped => RunEventKinds.Dropped,
+        Outcome.Lost => RunEventKinds.Lost,
+        Outcome.Late => RunEventKinds.Late,
+        _ => RunEventKinds.Rejected,
+    };
+
+    private void OnWallClockTimeout(RoundDeadline deadline)
+    {
+        if (deadline.Round != _round || deadline.Attempt != _attempt || !_roundOpen) return;
+        foreach (var p in _participants.Values.Where(p => p.Outcome == Outcome.Pending).OrderBy(p => p.Id, StringComparer.Ordinal))
+            Settle(p, Outcome.Dropped, $"no answer within the wall-clock timeout of {_settings.RoundTimeout}", p.Start + _settings.DeadlineSeconds);
+        TryCloseAttempt();
+    }
+
+    /// <summary>Once every participant of the attempt has an outcome: keep the first k, then aggregate, retry or skip.</summary>
+    private void TryCloseAttempt()
+    {
+        if (!_roundOpen || _participants.Values.Any(p => p.Outcome == Outcome.Pending)) return;
+        Timers.Cancel("deadline");
+        var attempt = _participants.Values.Where(p => p.Attempt == _attempt).ToList();
+        var onTime = attempt.Where(p => p.Outcome == Outcome.Accepted)
+            .OrderBy(p => p.At).ThenBy(p => p.Id, StringComparer.Ordinal).ToList();
+        var kept = onTime.Take(_attemptWanted).ToList();
+        foreach (var p in onTime.Skip(_attemptWanted))
+        {
+            p.Update = null;
+            Settle(p, Outcome.Surplus, $"over-selection: finished at {p.At:F1} s, after the first {_attemptWanted}", p.At);
+        }
+        foreach (var p in kept.OrderBy(p => p.Id, StringComparer.Ordinal))
+            Publish(_round, RunEventKinds.Accepted, p.Id, $"arrived at {p.At:F1} s", p.At);
+
+        // The server stops waiting at the k-th arrival; short of k it waits for its deadline, if it has one.
+        var end = kept.Count == _attemptWanted && kept.Count > 0 ? kept[^1].At
+            : double.IsFinite(_settings.DeadlineSeconds) ? _attemptStart + _settings.DeadlineSeconds
+            : attempt.Select(p => p.At).DefaultIfEmpty(_attemptStart).Max();
+        end = Math.Max(end, _attemptStart);
+
+        var accepted = _participants.Values.Count(p => p.Outcome == Outcome.Accepted);
+        var required = _settings.RequiredUpdates(_wanted);
+        if (accepted >= required)
+        {
+            CloseRound(end, skip: false);
+            return;
+        }
+        var untried = _hospitals.HospitalIds.Count(id => !_participants.ContainsKey(id) && _settings.Availability.IsOn(id, end));
+        if (_settings.OnTooFew == TooFewPolicy.Retry && _attempt <= _settings.MaxRetries && untried > 0)
+        {
+            Publish(_round, RunEventKinds.Retry, null,
+                $"{accepted} of the {required} updates required; selecting {required - accepted} more (retry {_attempt} of {_settings.MaxRetries})", end);
+            _attemptStart = end;
+            StartAttempt(required - accepted);
+            TryCloseAttempt();
+            return;
+        }
+        Publish(_round, RunEventKinds.RoundSkipped, null,
+            $"{accepted} of the {required} updates required{(_settings.OnTooFew == TooFewPolicy.Retry ? $" after {_attempt - 1} retries" : "")}; global model kept", end);
+        CloseRound(end, skip: true);
     }
 
     /// <summary>Once a round is aggregated neither its global nor the copies of its uploads are needed on this node.</summary>
@@ -220,42 +514,13 @@ public sealed class RoundCoordinator : ReceiveActor, IWithTimers
         _fetched.Clear();
     }
 
-    private string? Validate(LocalUpdate update)
-    {
-        if (!_selected.Contains(update.HospitalId)) return "hospital was not selected for this round";
-        if (_updates.ContainsKey(update.HospitalId)) return "duplicate update";
-        if (update.Samples <= 0) return $"sample count {update.Samples}";
-        var expected = _global.Tensors;
-        var got = update.Weights.Tensors;
-        if (got.Count != expected.Count) return $"{got.Count} tensors, expected {expected.Count}";
-        for (var i = 0; i < got.Count; i++)
-        {
-            if (got[i].Name != expected[i].Name || !got[i].Shape.SequenceEqual(expected[i].Shape))
-                return $"tensor {i} is '{got[i].Name}' [{string.Join(',', got[i].Shape)}], expected '{expected[i].Name}' [{string.Join(',', expected[i].Shape)}]";
-            if (got[i].Values.Any(v => !float.IsFinite(v))) return $"tensor '{got[i].Name}' holds NaN or Inf";
-        }
-        return null;
-    }
-
-    private void OnDeadline(RoundDeadline deadline)
-    {
-        if (deadline.Round != _round || !_roundOpen) return;
-        if (_updates.Count >= _settings.MinParticipants)
-        {
-            CloseRound();
-            return;
-        }
-        _log.Warning("Round {0} reached its deadline with {1} of the {2} updates required; skipped, global model kept",
-            _round, _updates.Count, _settings.MinParticipants);
-        CloseRound(skip: true);
-    }
-
-    private void CloseRound(bool skip = false)
+    private void CloseRound(double end, bool skip)
     {
         _roundOpen = false;
         Timers.Cancel("deadline");
         Timers.Cancel("resend");
-        var accepted = _updates.Values.OrderBy(u => u.HospitalId, StringComparer.Ordinal).ToList();
+        var accepted = _participants.Values.Where(p => p.Outcome == Outcome.Accepted).Select(p => p.Update!)
+            .OrderBy(u => u.HospitalId, StringComparer.Ordinal).ToList();
         var previous = _global;
         if (!skip)
             _global = FederatedAveraging.WeightedMean(accepted.Select(u => new WeightedContribution(u.HospitalId, u.Weights, u.Samples)).ToList());
@@ -264,14 +529,21 @@ public sealed class RoundCoordinator : ReceiveActor, IWithTimers
         var evaluate = _evaluate is not null && !skip &&
                        (_round == _settings.Rounds || (_settings.EvaluateEvery > 0 && _round % _settings.EvaluateEvery == 0));
         var evaluation = evaluate ? _evaluate!(_global, _round) : new Dictionary<string, double>();
+        var selected = _participants.Keys.OrderBy(id => id, StringComparer.Ordinal).ToList();
         var summary = new RoundSummary(
-            _round, _selected,
+            _round, selected,
             skip ? [] : accepted.Select(u => u.HospitalId).ToList(),
-            _selected.Where(id => !_updates.ContainsKey(id)).ToList(),
+            selected.Where(id => skip || _participants[id].Outcome != Outcome.Accepted).ToList(),
             accepted.Count == 0 ? double.NaN : accepted.Sum(u => u.MeanLoss * u.Samples) / accepted.Sum(u => (double)u.Samples),
-            _selected.Count * _global.PayloadBytes, _bytesUp, _roundClock.Elapsed.TotalSeconds,
-            _late, _rejected, skip, _global.ContentHash, evaluation);
+            _bytesDown, _bytesUp, _roundClock.Elapsed.TotalSeconds,
+            _late, _rejected, skip, _global.ContentHash, evaluation,
+            end - _clock, end, _duplicates, _attempt);
+        _clock = end;
+        _completedRound = _round;
         _history.Add(summary);
+        if (!skip) Publish(_round, RunEventKinds.RoundClosed, null,
+            string.Create(CultureInfo.InvariantCulture, $"aggregated {accepted.Count} of {selected.Count} selected"), end);
+        if (_persist) SaveSnapshot(new CoordinatorSnapshot(_completedRound, _global, _clock, _history.ToList()));
         foreach (var l in _listeners) l.Tell(new RoundClosed(summary));
 
         if (_round < _settings.Rounds)
@@ -279,8 +551,19 @@ public sealed class RoundCoordinator : ReceiveActor, IWithTimers
             BeginRound(_round + 1);
             return;
         }
+        Complete();
+    }
+
+    private void Complete()
+    {
         var completed = new RunCompleted(_global, _history.ToList());
         foreach (var l in _listeners) l.Tell(completed);
-        _requester?.Tell(completed);
+        if (_requester is not null && !_listeners.Contains(_requester)) _requester.Tell(completed);
+    }
+
+    private void Publish(int round, string kind, string? hospitalId, string reason, double at)
+    {
+        var e = new RunEvent(round, Math.Max(_attempt, 1), kind, hospitalId, reason, at);
+        foreach (var l in _listeners) l.Tell(e);
     }
 }

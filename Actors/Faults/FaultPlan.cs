@@ -1,23 +1,138 @@
+using FedActors.Training.Randomness;
+
 namespace FedActors.Actors.Faults;
 
-/// <summary>
-/// Injected client failures. For now: hospitals that receive a round's request and
-/// never answer (crashed before training). An empty round set means every round.
-/// </summary>
-public sealed class FaultPlan
+/// <summary>When in its round a dropped hospital fails.</summary>
+public enum DropoutStage
 {
-    private readonly Dictionary<string, IReadOnlySet<int>> _silent = new();
+    /// <summary>Crashes on receiving the request: never trains, never answers.</summary>
+    BeforeTraining,
+    /// <summary>Crashes part-way through training: its work is lost with it, it never answers.</summary>
+    DuringTraining,
+    /// <summary>Trains and sends its update, which is lost on the way.</summary>
+    AfterUpload,
+}
+
+/// <summary>The two messages of a round that can be delayed or lost in transit.</summary>
+public enum RoundMessage
+{
+    /// <summary>Coordinator → hospital: the round's request with the global model.</summary>
+    Request,
+    /// <summary>Hospital → coordinator: the local update.</summary>
+    Upload,
+}
+
+/// <summary>Every selected hospital drops with <paramref name="Probability"/> each round, at a stage drawn from <paramref name="Stages"/>.</summary>
+public sealed record RandomDropout(double Probability, IReadOnlyList<DropoutStage> Stages);
+
+/// <summary>Hospital <paramref name="HospitalId"/> drops in round <paramref name="Round"/>.</summary>
+public sealed record ScriptedDrop(string HospitalId, int Round, DropoutStage Stage);
+
+/// <summary>Hospital <paramref name="HospitalId"/> computes <paramref name="Factor"/> times slower from round <paramref name="FromRound"/> on.</summary>
+public sealed record ScriptedSlowdown(string HospitalId, int FromRound, double Factor);
+
+/// <summary>The worker node named <paramref name="Node"/> crashes (its process dies) once round <paramref name="Round"/>'s requests are out. Cluster mode.</summary>
+public sealed record ScriptedWorkerCrash(string Node, int Round);
+
+/// <summary>The coordinator crashes once round <paramref name="Round"/>'s requests are out, and recovers from its last round snapshot.</summary>
+public sealed record ScriptedCoordinatorCrash(int Round);
+
+/// <summary>Each <paramref name="Message"/> is lost (<paramref name="Lose"/>) or delayed by <paramref name="DelaySeconds"/> simulated seconds, with <paramref name="Probability"/>.</summary>
+public sealed record MessageFault(RoundMessage Message, bool Lose, double Probability, double DelaySeconds = 0);
+
+/// <summary>What the plan does to one hospital in one round.</summary>
+/// <param name="Drop">Set when the hospital drops this round.</param>
+/// <param name="DropReason">Why, for the events file.</param>
+/// <param name="DropFraction">How far into its round a hospital dropping during training gets (0..1).</param>
+/// <param name="SlowFactor">Multiplies its compute time (1: not slowed).</param>
+public sealed record HospitalRoundFaults(
+    DropoutStage? Drop, string? DropReason, double DropFraction, double SlowFactor,
+    bool RequestLost, double RequestDelaySeconds, bool UploadLost, double UploadDelaySeconds)
+{
+    public static HospitalRoundFaults None { get; } = new(null, null, 0, 1, false, 0, false, 0);
+}
+
+/// <summary>
+/// Injected faults of a run, part of its config. Whether a fault fires for a hospital in a
+/// round is drawn from a generator derived from (seed, round, hospital) alone, so the same
+/// seed gives the same faults whatever order hospitals answer in, on any node, on replay and
+/// after a coordinator restart.
+/// </summary>
+public sealed record FaultPlan
+{
+    public RandomDropout? Dropout { get; init; }
+    public IReadOnlyList<ScriptedDrop> Drops { get; init; } = [];
+    public IReadOnlyList<ScriptedSlowdown> Slowdowns { get; init; } = [];
+    public IReadOnlyList<ScriptedWorkerCrash> WorkerCrashes { get; init; } = [];
+    public IReadOnlyList<ScriptedCoordinatorCrash> CoordinatorCrashes { get; init; } = [];
+    public IReadOnlyList<MessageFault> Messages { get; init; } = [];
 
     public static FaultPlan None { get; } = new();
 
-    public FaultPlan NeverAnswer(string hospitalId, params int[] rounds)
+    public bool IsEmpty => Dropout is null && Drops.Count + Slowdowns.Count + WorkerCrashes.Count + CoordinatorCrashes.Count + Messages.Count == 0;
+
+    public void Validate()
     {
-        _silent[hospitalId] = rounds.ToHashSet();
-        return this;
+        if (Dropout is { } d)
+        {
+            if (!(d.Probability >= 0 && d.Probability <= 1)) throw new ArgumentOutOfRangeException(nameof(Dropout), $"dropout probability must be in [0, 1], found {d.Probability}");
+            if (d.Stages.Count == 0) throw new ArgumentException("dropout needs at least one stage", nameof(Dropout));
+        }
+        foreach (var r in Drops.Select(x => x.Round).Concat(Slowdowns.Select(x => x.FromRound)).Concat(WorkerCrashes.Select(x => x.Round)).Concat(CoordinatorCrashes.Select(x => x.Round)))
+            if (r < 1) throw new ArgumentOutOfRangeException(nameof(Drops), $"scripted fault at round {r}: rounds start at 1");
+        foreach (var s in Slowdowns)
+            if (!(s.Factor > 0 && double.IsFinite(s.Factor))) throw new ArgumentOutOfRangeException(nameof(Slowdowns), $"slowdown of '{s.HospitalId}': factor must be positive, found {s.Factor}");
+        foreach (var m in Messages)
+        {
+            if (!(m.Probability >= 0 && m.Probability <= 1)) throw new ArgumentOutOfRangeException(nameof(Messages), $"{m.Message} fault: probability must be in [0, 1], found {m.Probability}");
+            if (!m.Lose && !(m.DelaySeconds > 0 && double.IsFinite(m.DelaySeconds))) throw new ArgumentOutOfRangeException(nameof(Messages), $"{m.Message} delay: seconds must be positive, found {m.DelaySeconds}");
+        }
     }
 
-    public bool IsSilent(string hospitalId, int round) =>
-        _silent.TryGetValue(hospitalId, out var rounds) && (rounds.Count == 0 || rounds.Contains(round));
+    /// <summary>What happens to <paramref name="hospitalId"/> in <paramref name="round"/>; scripted drops win over random dropout.</summary>
+    public HospitalRoundFaults For(ulong seed, int round, string hospitalId)
+    {
+        if (IsEmpty) return HospitalRoundFaults.None;
+        // One generator per (round, hospital), drawn in a fixed order: adding a fault kind elsewhere changes nothing here.
+        var rng = SeededRandom.Derive(seed, $"faults/round-{round}/{hospitalId}");
+        var dropDraw = rng.NextDouble();
+        var stageDraw = rng.NextDouble();
+        var fraction = rng.NextDouble();
+        DropoutStage? drop = null;
+        string? reason = null;
+        var scripted = Drops.FirstOrDefault(d => d.HospitalId == hospitalId && d.Round == round);
+        if (scripted is not null)
+        {
+            drop = scripted.Stage;
+            reason = $"scripted drop {Describe(scripted.Stage)}";
+        }
+        else if (Dropout is { } random && dropDraw < random.Probability)
+        {
+            drop = random.Stages[Math.Min((int)(stageDraw * random.Stages.Count), random.Stages.Count - 1)];
+            reason = $"random dropout (p = {random.Probability}) {Describe(drop.Value)}";
+        }
+        var slow = Slowdowns.Where(s => s.HospitalId == hospitalId && s.FromRound <= round).Aggregate(1.0, (f, s) => f * s.Factor);
 
-    public IReadOnlyDictionary<string, IReadOnlySet<int>> SilentHospitals => _silent;
+        var (requestLost, requestDelay, uploadLost, uploadDelay) = (false, 0.0, false, 0.0);
+        foreach (var m in Messages)
+        {
+            var fires = rng.NextDouble() < m.Probability;
+            if (!fires) continue;
+            switch (m.Message, m.Lose)
+            {
+                case (RoundMessage.Request, true): requestLost = true; break;
+                case (RoundMessage.Request, false): requestDelay += m.DelaySeconds; break;
+                case (RoundMessage.Upload, true): uploadLost = true; break;
+                default: uploadDelay += m.DelaySeconds; break;
+            }
+        }
+        return new HospitalRoundFaults(drop, reason, fraction, slow, requestLost, requestDelay, uploadLost, uploadDelay);
+    }
+
+    public static string Describe(DropoutStage stage) => stage switch
+    {
+        DropoutStage.BeforeTraining => "before training",
+        DropoutStage.DuringTraining => "during training",
+        _ => "after sending its upload",
+    };
 }

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
-using FedActors.Actors.Faults;
 using FedActors.Actors.Protocol;
 using FedActors.Training;
 using FedActors.Training.Data;
@@ -36,7 +35,6 @@ public sealed class HospitalActor : ReceivePersistentActor
     private sealed record UploadOffered(LocalUpdate Upload, IActorRef ReplyTo, WeightsRef? Ref, Exception? Cause) : INoSerializationVerificationNeeded;
 
     private readonly HospitalDefinition _definition;
-    private readonly FaultPlan _faults;
     private readonly IActorRef? _deviceSlots;
     private readonly IActorRef? _transfer;
     private string? _offeredHash; // the upload this hospital keeps offered, released when the next is offered
@@ -51,10 +49,9 @@ public sealed class HospitalActor : ReceivePersistentActor
     private LocalUpdate? _lastUpdate;
     private bool _stopWhenSaved;
 
-    public HospitalActor(HospitalDefinition definition, FaultPlan faults, IActorRef? deviceSlots = null, IActorRef? transfer = null)
+    public HospitalActor(HospitalDefinition definition, IActorRef? deviceSlots = null, IActorRef? transfer = null)
     {
         _definition = definition;
-        _faults = faults;
         _deviceSlots = deviceSlots;
         _transfer = transfer;
         _persist = HospitalPersistence.IsEnabled(Context.System);
@@ -66,8 +63,8 @@ public sealed class HospitalActor : ReceivePersistentActor
 
     /// <param name="deviceSlots">This node's <c>DeviceSlots</c>; without one the hospital trains at once, where its learner was built.</param>
     /// <param name="transfer">This node's <c>WeightsTransfer</c>, needed to answer <see cref="TrainRoundByRef"/>.</param>
-    public static Props Props(HospitalDefinition definition, FaultPlan? faults = null, IActorRef? deviceSlots = null, IActorRef? transfer = null) =>
-        Akka.Actor.Props.Create(() => new HospitalActor(definition, faults ?? FaultPlan.None, deviceSlots, transfer))
+    public static Props Props(HospitalDefinition definition, IActorRef? deviceSlots = null, IActorRef? transfer = null) =>
+        Akka.Actor.Props.Create(() => new HospitalActor(definition, deviceSlots, transfer))
             .WithDispatcher(Dispatchers.Training);
 
     public override string PersistenceId => $"hospital-{_definition.HospitalId}";
@@ -217,11 +214,6 @@ public sealed class HospitalActor : ReceivePersistentActor
 
     private void Train(TrainRound request, IActorRef replyTo, TorchSharp.torch.Device? device, bool byRef = false)
     {
-        if (_faults.IsSilent(_definition.HospitalId, request.Round))
-        {
-            _log.Info("{0}: injected fault, not answering round {1}", _definition.HospitalId, request.Round);
-            return;
-        }
         var clock = Stopwatch.StartNew();
         _shard ??= _definition.LoadShard();
         _learner ??= _definition.CreateLearner();

@@ -26,6 +26,13 @@ public static class FedActorsHostingExtensions
     public static AkkaConfigurationBuilder WithHospitalSnapshots(this AkkaConfigurationBuilder builder, string snapshotDirectory) =>
         builder.AddHocon(HospitalPersistence.Hocon(snapshotDirectory), HoconAddMode.Prepend);
 
+    /// <summary>
+    /// The coordinator snapshots its round state after every round into <paramref name="checkpointDirectory"/>
+    /// and, started again (restart, singleton move, <c>fedactors run --resume</c>), continues from there.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithCoordinatorCheckpoints(this AkkaConfigurationBuilder builder, string checkpointDirectory) =>
+        builder.AddHocon(CoordinatorPersistence.Hocon(checkpointDirectory), HoconAddMode.Prepend);
+
     /// <summary>Starts this node's <see cref="WeightsTransfer"/>, registered in the <see cref="ActorRegistry"/> under its type.</summary>
     public static AkkaConfigurationBuilder WithWeightsTransfer(this AkkaConfigurationBuilder builder, WeightsTransferSettings? settings = null) =>
         builder.WithActors((system, registry) =>
@@ -47,6 +54,7 @@ public static class FedActorsHostingExtensions
     /// </summary>
     public static AkkaConfigurationBuilder WithFederatedRun(this AkkaConfigurationBuilder builder, FederatedRun run) =>
         (run.SnapshotDirectory is null ? builder : builder.WithHospitalSnapshots(run.SnapshotDirectory))
+            .WithCheckpointsIfAny(run)
             .WithFedActorsDispatchers(run.TrainingThreads)
             .WithFedActorsSerialization()
             // Without a device list: one CPU slot per training thread, as many hospitals at once as before leases.
@@ -56,9 +64,12 @@ public static class FedActorsHostingExtensions
                 var deviceSlots = registry.Get<DeviceSlots>();
                 var hospitals = run.Hospitals.ToDictionary(
                     h => h.HospitalId,
-                    h => system.ActorOf(HospitalActor.Props(h, run.Faults, deviceSlots), h.HospitalId));
+                    h => system.ActorOf(HospitalActor.Props(h, deviceSlots), h.HospitalId));
                 var coordinator = system.ActorOf(
                     RoundCoordinator.Props(run.Coordinator, hospitals, run.InitialGlobal, run.Evaluate), "coordinator");
                 registry.Register<RoundCoordinator>(coordinator);
             });
+
+    internal static AkkaConfigurationBuilder WithCheckpointsIfAny(this AkkaConfigurationBuilder builder, FederatedRun run) =>
+        run.CheckpointDirectory is null ? builder : builder.WithCoordinatorCheckpoints(run.CheckpointDirectory);
 }

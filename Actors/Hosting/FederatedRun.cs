@@ -1,6 +1,5 @@
 using FedActors.Actors.Coordination;
 using FedActors.Actors.Devices;
-using FedActors.Actors.Faults;
 using FedActors.Actors.Hospitals;
 using FedActors.Training.Weights;
 
@@ -11,13 +10,16 @@ namespace FedActors.Actors.Hosting;
 /// <paramref name="SnapshotDirectory"/>: where hospitals snapshot their local state each round
 /// (null: in memory only). Give each run its own, or hospitals resume a previous run's state.
 /// <paramref name="Devices"/>: where hospitals train; null gives one CPU slot per training thread.
+/// <paramref name="CheckpointDirectory"/>: where the coordinator snapshots its round state (null: it keeps
+/// none, and a crashed coordinator starts over). Faults, heterogeneity and availability are part of
+/// <see cref="CoordinatorSettings"/>.
 /// </summary>
 public sealed record FederatedRun(
     CoordinatorSettings Coordinator,
     IReadOnlyList<HospitalDefinition> Hospitals,
     ModelWeights InitialGlobal,
     GlobalModelEvaluator? Evaluate = null,
-    FaultPlan? Faults = null,
     int TrainingThreads = 1,
     string? SnapshotDirectory = null,
-    DeviceSlotsSettings? Devices = null);
+    DeviceSlotsSettings? Devices = null,
+    string? CheckpointDirectory = null);

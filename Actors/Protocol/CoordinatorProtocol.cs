@@ -3,13 +3,20 @@ using FedActors.Training.Weights;
 
 namespace FedActors.Actors.Protocol;
 
-/// <summary>Starts the configured rounds; <see cref="RunCompleted"/> goes to the sender and the listener.</summary>
+/// <summary>
+/// Starts the configured rounds, or continues them from the coordinator's last round snapshot
+/// (a resumed run); <see cref="RunCompleted"/> goes to the sender and the listeners.
+/// </summary>
 public sealed record StartRun : IFedActorsMessage
 {
     public static StartRun Instance { get; } = new();
 }
 
 /// <summary>What happened in one round, as recorded in metrics.</summary>
+/// <param name="Dropped">Selected hospitals whose update is not in the aggregate (dropped, lost, late, rejected or surplus).</param>
+/// <param name="SimulatedSeconds">The round's length on the simulated clock.</param>
+/// <param name="SimulatedClock">The simulated clock when the round closed.</param>
+/// <param name="Attempts">Selections the round made (more than one when it retried for too few updates).</param>
 public sealed record RoundSummary(
     int Round,
     IReadOnlyList<string> Selected,
@@ -23,7 +30,11 @@ public sealed record RoundSummary(
     int RejectedReplies,
     bool Skipped,
     string GlobalHash,
-    IReadOnlyDictionary<string, double> Evaluation);
+    IReadOnlyDictionary<string, double> Evaluation,
+    double SimulatedSeconds = 0,
+    double SimulatedClock = 0,
+    int DuplicateReplies = 0,
+    int Attempts = 1);
 
 /// <summary>Published to the run listener each time a round closes.</summary>
 public sealed record RoundClosed(RoundSummary Summary) : IFedActorsMessage;
@@ -31,5 +42,46 @@ public sealed record RoundClosed(RoundSummary Summary) : IFedActorsMessage;
 /// <summary>The run's outcome: the final global model and every round's summary.</summary>
 public sealed record RunCompleted(ModelWeights FinalGlobal, IReadOnlyList<RoundSummary> Rounds) : IFedActorsMessage;
 
-/// <summary>Registers the actor that receives <see cref="RoundClosed"/> and <see cref="RunCompleted"/>.</summary>
+/// <summary>Registers the actor that receives <see cref="RoundClosed"/>, <see cref="RunEvent"/> and <see cref="RunCompleted"/>.</summary>
 public sealed record SubscribeToRun(IActorRef Listener) : IFedActorsMessage;
+
+/// <summary>
+/// One line of a run's <c>events.jsonl</c>: a hospital selected, its update accepted, dropped,
+/// lost, late, rejected, duplicated or surplus, a fault that fired, a retry, a skipped round,
+/// a crash and a recovery. <paramref name="HospitalId"/> is null for events of the whole round.
+/// </summary>
+/// <param name="SimulatedSeconds">When it happened on the simulated clock.</param>
+public sealed record RunEvent(int Round, int Attempt, string Kind, string? HospitalId, string Reason, double SimulatedSeconds) : IFedActorsMessage;
+
+/// <summary>The kinds of <see cref="RunEvent"/>.</summary>
+public static class RunEventKinds
+{
+    public const string Selected = "selected";
+    public const string Accepted = "accepted";
+    /// <summary>Over-selection: on time, but not among the first k to finish.</summary>
+    public const string Surplus = "surplus";
+    public const string Dropped = "dropped";
+    /// <summary>A message lost in transit (request or upload).</summary>
+    public const string Lost = "lost";
+    /// <summary>After the simulated deadline, or for a round already closed.</summary>
+    public const string Late = "late";
+    public const string Duplicate = "duplicate";
+    public const string Rejected = "rejected";
+    public const string Slowed = "slowed";
+    public const string Delayed = "delayed";
+    public const string Retry = "retry";
+    public const string RoundSkipped = "round-skipped";
+    public const string RoundClosed = "round-closed";
+    public const string WorkerCrash = "worker-crash";
+    public const string CoordinatorCrash = "coordinator-crash";
+    public const string CoordinatorRecovered = "coordinator-recovered";
+}
+
+/// <summary>
+/// What the coordinator snapshots after every round (Akka.Persistence, not sent between actors):
+/// enough to continue the run from the next round after a crash. Selection, faults and client
+/// seeds are drawn from generators derived from (seed, round, hospital), so no generator state
+/// needs saving beyond the round number.
+/// </summary>
+public sealed record CoordinatorSnapshot(
+    int CompletedRound, ModelWeights Global, double SimulatedClock, IReadOnlyList<RoundSummary> History) : IFedActorsMessage;

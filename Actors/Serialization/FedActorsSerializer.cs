@@ -34,14 +34,35 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
     public FedActorsSerializer(ExtendedActorSystem system) : base(system)
     {
         Register<StartRun>("SR1", (_, _) => { }, _ => StartRun.Instance);
-        Register<RoundClosed>("RC1", (w, m) => WriteSummary(w, m.Summary), r => new RoundClosed(ReadSummary(r)));
-        Register<RunCompleted>("RD1",
+        Register<RoundClosed>("RC2", (w, m) => WriteSummary(w, m.Summary), r => new RoundClosed(ReadSummary(r)));
+        Register<RunCompleted>("RD2",
             (w, m) =>
             {
                 WriteWeights(w, m.FinalGlobal);
                 WriteList(w, m.Rounds, WriteSummary);
             },
             r => new RunCompleted(ReadWeights(r, "RunCompleted"), ReadList(r, ReadSummary)));
+        Register<RunEvent>("RE1",
+            (w, m) =>
+            {
+                w.Write(m.Round);
+                w.Write(m.Attempt);
+                w.Write(m.Kind);
+                WriteOptional(w, m.HospitalId, (x, v) => x.Write(v));
+                w.Write(m.Reason);
+                w.Write(m.SimulatedSeconds);
+            },
+            r => new RunEvent(r.ReadInt32(), r.ReadInt32(), r.ReadString(), ReadOptional(r, x => x.ReadString()), r.ReadString(), r.ReadDouble()));
+        // Snapshots outlive the process that wrote them: a changed layout gets a new manifest.
+        Register<CoordinatorSnapshot>("CS1",
+            (w, m) =>
+            {
+                w.Write(m.CompletedRound);
+                WriteWeights(w, m.Global);
+                w.Write(m.SimulatedClock);
+                WriteList(w, m.History, WriteSummary);
+            },
+            r => new CoordinatorSnapshot(r.ReadInt32(), ReadWeights(r, "CoordinatorSnapshot"), r.ReadDouble(), ReadList(r, ReadSummary)));
         Register<SubscribeToRun>("SU1", (w, m) => WriteRef(w, m.Listener), r => new SubscribeToRun(ReadRef(r)));
         Register<TrainRound>("TR1",
             (w, m) =>
@@ -61,7 +82,7 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
                 w.Write(m.Steps);
                 w.Write(m.ComputeSeconds);
             },
-            r => new LocalUpdate(r.ReadInt32(), r.ReadString(), ReadWeights(r, "LocalUpdate"), r.ReadInt32(),
+            r => new LocalUpdate(r.ReadInt32(), r.ReadString(), ReadWeights(r, "LocalUpdate", verifyHash: false), r.ReadInt32(),
                 r.ReadDouble(), r.ReadInt32(), r.ReadDouble()));
         Register<TrainRoundByRef>("TRR1",
             (w, m) =>
@@ -213,12 +234,17 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
             x.Write(kv.Key);
             x.Write(kv.Value);
         });
+        w.Write(s.SimulatedSeconds);
+        w.Write(s.SimulatedClock);
+        w.Write(s.DuplicateReplies);
+        w.Write(s.Attempts);
     }
 
     private static RoundSummary ReadSummary(BinaryReader r) => new(
         r.ReadInt32(), ReadList(r, x => x.ReadString()), ReadList(r, x => x.ReadString()), ReadList(r, x => x.ReadString()),
         r.ReadDouble(), r.ReadInt64(), r.ReadInt64(), r.ReadDouble(), r.ReadInt32(), r.ReadInt32(), r.ReadBoolean(), r.ReadString(),
-        ReadList(r, x => KeyValuePair.Create(x.ReadString(), x.ReadDouble())).ToDictionary());
+        ReadList(r, x => KeyValuePair.Create(x.ReadString(), x.ReadDouble())).ToDictionary(),
+        r.ReadDouble(), r.ReadDouble(), r.ReadInt32(), r.ReadInt32());
 
     private static void WriteStateSummary(BinaryWriter w, LocalStateSummary s)
     {
@@ -260,12 +286,16 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
         weights.WriteTo(w.BaseStream);
     }
 
-    /// <summary>Checks the content hash on arrival: a corrupted payload fails naming the message kind.</summary>
-    private static ModelWeights ReadWeights(BinaryReader r, string messageKind)
+    /// <summary>
+    /// Checks the content hash on arrival: a corrupted payload fails naming the message kind.
+    /// With <paramref name="verifyHash"/> false (uploads) it arrives with its declared hash, and the
+    /// coordinator rejects it with a reason, so a corrupted update is counted rather than vanishing.
+    /// </summary>
+    private static ModelWeights ReadWeights(BinaryReader r, string messageKind, bool verifyHash = true)
     {
         try
         {
-            return ModelWeights.ReadFrom(r.BaseStream, messageKind);
+            return ModelWeights.ReadFrom(r.BaseStream, messageKind, verifyHash);
         }
         catch (Exception e) when (e is InvalidDataException or ArgumentException)
         {

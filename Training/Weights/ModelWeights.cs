@@ -44,6 +44,16 @@ public sealed class ModelWeights
     /// <summary>SHA-256 over names, shapes and values, hex encoded.</summary>
     public string ContentHash => _hash ??= ComputeHash();
 
+    /// <summary>
+    /// The hash that came with these weights when they were read without verification
+    /// (<see cref="ReadFrom(Stream, string, bool)"/>), so the receiver can reject a corrupted
+    /// payload with a reason instead of losing the message; null otherwise.
+    /// </summary>
+    public string? DeclaredHash { get; private set; }
+
+    /// <summary>False when a declared hash came with the payload and the content does not match it.</summary>
+    public bool MatchesDeclaredHash => DeclaredHash is null || DeclaredHash == ContentHash;
+
     public WeightTensor this[string name] =>
         Tensors.FirstOrDefault(t => t.Name == name) ?? throw new KeyNotFoundException($"No tensor named '{name}'.");
 
@@ -119,7 +129,11 @@ public sealed class ModelWeights
     }
 
     /// <param name="source">Named in errors (a file path, a message kind).</param>
-    public static ModelWeights ReadFrom(Stream stream, string source)
+    /// <param name="verifyHash">
+    /// True: a content that does not match its stored hash is an error. False: it is read, and the
+    /// stored hash kept as <see cref="DeclaredHash"/> for the receiver to check.
+    /// </param>
+    public static ModelWeights ReadFrom(Stream stream, string source, bool verifyHash = true)
     {
         using var r = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
         try
@@ -142,6 +156,11 @@ public sealed class ModelWeights
             }
             var weights = new ModelWeights(list);
             var stored = r.ReadString();
+            if (!verifyHash)
+            {
+                weights.DeclaredHash = stored;
+                return weights;
+            }
             if (stored != weights.ContentHash)
                 throw new InvalidDataException($"{source}: content hash mismatch (stored {stored[..12]}…, computed {weights.ContentHash[..12]}…).");
             return weights;

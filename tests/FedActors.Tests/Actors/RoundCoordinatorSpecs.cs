@@ -1,7 +1,6 @@
 using Akka.Actor;
 using FedActors.Actors;
 using FedActors.Actors.Coordination;
-using FedActors.Actors.Faults;
 using FedActors.Actors.Hospitals;
 using FedActors.Actors.Protocol;
 using FedActors.Training.Aggregation;
@@ -15,12 +14,18 @@ public class RoundCoordinatorSpecs(ITestOutputHelper output) : ActorSpec(2, outp
 {
     private readonly FederatedMoCoExperiment _experiment = new(TinyExperiment.Settings());
 
-    private (IActorRef Coordinator, Akka.TestKit.TestProbe Uploads) StartTappedRun(CoordinatorSettings settings, FaultPlan? faults = null)
+    /// <param name="crashed">Hospitals whose actors are stopped before the run: failures nobody injected or announced.</param>
+    private (IActorRef Coordinator, Akka.TestKit.TestProbe Uploads) StartTappedRun(CoordinatorSettings settings, params string[] crashed)
     {
         var uploads = CreateTestProbe();
         var hospitals = TinyExperiment.UnequalHospitals(_experiment).ToDictionary(
             h => h.HospitalId,
-            h => Sys.ActorOf(UploadTap.Props(Sys.ActorOf(HospitalActor.Props(h, faults), h.HospitalId), uploads)));
+            h =>
+            {
+                var hospital = Sys.ActorOf(HospitalActor.Props(h), h.HospitalId);
+                if (crashed.Contains(h.HospitalId)) Sys.Stop(hospital);
+                return Sys.ActorOf(UploadTap.Props(hospital, uploads));
+            });
         var coordinator = Sys.ActorOf(RoundCoordinator.Props(settings, hospitals, _experiment.InitialGlobal()));
         coordinator.Tell(StartRun.Instance, TestActor);
         return (coordinator, uploads);
@@ -58,11 +63,11 @@ public class RoundCoordinatorSpecs(ITestOutputHelper output) : ActorSpec(2, outp
     }
 
     [Fact]
-    public void Should_close_at_the_deadline_without_two_silent_hospitals_and_record_them()
+    public void Should_close_at_the_wall_clock_timeout_without_two_crashed_hospitals_and_record_them()
     {
-        var faults = new FaultPlan().NeverAnswer("hospital-03").NeverAnswer("hospital-06");
         var (_, uploads) = StartTappedRun(
-            new CoordinatorSettings { Rounds = 1, MinParticipants = 6, RoundTimeout = TimeSpan.FromSeconds(15), Seed = 7 }, faults);
+            new CoordinatorSettings { Rounds = 1, MinParticipants = 6, RoundTimeout = TimeSpan.FromSeconds(15), Seed = 7 },
+            "hospital-03", "hospital-06");
 
         var completed = ExpectMsg<RunCompleted>(TimeSpan.FromMinutes(2));
         var received = uploads.ReceiveN(6).Cast<LocalUpdate>().ToList();
@@ -78,11 +83,10 @@ public class RoundCoordinatorSpecs(ITestOutputHelper output) : ActorSpec(2, outp
     }
 
     [Fact]
-    public void Should_skip_the_round_and_keep_the_global_when_too_few_answer_by_the_deadline()
+    public void Should_skip_the_round_and_keep_the_global_when_too_few_answer_by_the_timeout()
     {
-        var faults = new FaultPlan();
-        foreach (var id in Enumerable.Range(0, 7).Select(ExperimentSettings.HospitalId)) faults.NeverAnswer(id);
-        StartTappedRun(new CoordinatorSettings { Rounds = 1, MinParticipants = 2, RoundTimeout = TimeSpan.FromSeconds(5), Seed = 7 }, faults);
+        StartTappedRun(new CoordinatorSettings { Rounds = 1, MinParticipants = 2, RoundTimeout = TimeSpan.FromSeconds(5), Seed = 7 },
+            Enumerable.Range(0, 7).Select(ExperimentSettings.HospitalId).ToArray());
 
         var completed = ExpectMsg<RunCompleted>(TimeSpan.FromMinutes(1));
         var round = Assert.Single(completed.Rounds);

@@ -20,7 +20,8 @@ public class FedActorsSerializerSpecs(ITestOutputHelper output) : ActorSpec(1, o
 
     private static readonly RoundSummary Summary = new(
         3, ["hospital-01", "hospital-02"], ["hospital-01"], ["hospital-02"], 0.25, 1000, 2000, 1.5, 1, 2, true,
-        Weights.ContentHash, new Dictionary<string, double> { ["probe-accuracy"] = 0.9, ["balanced-accuracy"] = 0.8 });
+        Weights.ContentHash, new Dictionary<string, double> { ["probe-accuracy"] = 0.9, ["balanced-accuracy"] = 0.8 },
+        SimulatedSeconds: 12.5, SimulatedClock: 40.25, DuplicateReplies: 3, Attempts: 2);
 
     /// <summary>One instance of every protocol message, every field set to something other than its default.</summary>
     private IEnumerable<IFedActorsMessage> Samples() =>
@@ -29,6 +30,9 @@ public class FedActorsSerializerSpecs(ITestOutputHelper output) : ActorSpec(1, o
         new RoundClosed(Summary),
         new RunCompleted(Weights, [Summary, Summary with { Round = 4, MeanLoss = double.NaN, Evaluation = new Dictionary<string, double>() }]),
         new SubscribeToRun(TestActor),
+        new RunEvent(3, 2, RunEventKinds.Dropped, "hospital-04", "random dropout (p = 0.3) before training", 17.5),
+        new RunEvent(3, 1, RunEventKinds.RoundSkipped, null, "2 of the 3 updates required", 30),
+        new CoordinatorSnapshot(3, Weights, 40.25, [Summary, Summary with { Round = 4 }]),
         new TrainRound(2, Weights),
         new LocalUpdate(2, "hospital-01", Weights, 48, 0.7, 6, 0.3),
         new TrainRoundByRef(2, new WeightsRef(Weights.ContentHash, Weights.PayloadBytes, TestActor)),

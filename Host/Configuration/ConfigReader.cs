@@ -1,12 +1,42 @@
 using Akka.Configuration;
+using Akka.Configuration.Hocon;
 
 namespace FedActors.Host.Configuration;
 
-/// <summary>Typed, range-checked reads from a layered config; errors name the key and its source.</summary>
-internal sealed class ConfigReader(Config config, IReadOnlyDictionary<string, string> sources)
+/// <summary>
+/// Which layer set each leaf key: 0 the embedded default, then the file, then each <c>--set</c>
+/// in order. A key inside a list (<c>events[2].round</c>) or an object nobody set leaf by leaf
+/// takes the layer of the nearest enclosing key that was set.
+/// </summary>
+internal sealed class KeySources
 {
-    public ConfigError Error(string key, string problem) =>
-        new($"{(sources.TryGetValue(key, out var s) ? s : "embedded default")}: '{key}' {problem}.");
+    public const string EmbeddedDefault = "embedded default";
+    private readonly Dictionary<string, (string Source, int Layer)> _keys = new();
+
+    public void Record(string key, string source, int layer) => _keys[key] = (source, layer);
+
+    public (string Source, int Layer) Of(string key)
+    {
+        for (var k = key; k.Length > 0; k = Parent(k))
+            if (_keys.TryGetValue(k, out var s)) return s;
+        return (EmbeddedDefault, 0);
+    }
+
+    private static string Parent(string key) => key[..Math.Max(0, Math.Max(key.LastIndexOf('.'), key.LastIndexOf('[')))];
+}
+
+/// <summary>
+/// Typed, range-checked reads from a layered config; errors name the key and its source. A
+/// reader for one object of a list (<see cref="Objects"/>) reads keys relative to that object
+/// and names them in full (<c>fedactors.faults.events[2].round</c>).
+/// </summary>
+internal sealed class ConfigReader(Config config, KeySources sources, string prefix = "")
+{
+    public ConfigError Error(string key, string problem) => new($"{SourceOf(key).Source}: '{prefix}{key}' {problem}.");
+
+    public (string Source, int Layer) SourceOf(string key) => sources.Of(prefix + key);
+
+    public bool Has(string key) => config.HasPath(key);
 
     public int Int(string key, int min, int max) => (int)Long(key, min, max);
 
@@ -62,16 +92,49 @@ internal sealed class ConfigReader(Config config, IReadOnlyDictionary<string, st
     {
         var value = config.GetValue(key);
         if (value is null || value.IsEmpty) throw Error(key, "is missing");
-        if (!value.IsArray()) return [String(key)];
+        if (!IsList(value)) return [String(key)];
         try { return config.GetStringList(key).ToList(); }
         catch (Exception) { throw Error(key, "must be a list of strings such as [cpu] or [\"cuda:0\", \"cuda:1\"]"); }
     }
+
+    /// <summary>A reader for each object of the list at <paramref name="key"/> (<paramref name="example"/> shows one in errors).</summary>
+    public IReadOnlyList<ConfigReader> Objects(string key, string example)
+    {
+        var value = config.GetValue(key);
+        if (value is null || value.IsEmpty) return [];
+        if (!IsList(value)) throw Error(key, $"must be a list of objects such as [{example}]");
+        var items = value.GetArray();
+        var readers = new List<ConfigReader>(items.Count);
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (!items[i].IsObject()) throw Error($"{key}[{i}]", $"must be an object such as {example}");
+            readers.Add(new ConfigReader(new Config(new HoconRoot(items[i])), sources, $"{prefix}{key}[{i}]."));
+        }
+        return readers;
+    }
+
+    /// <summary>The keys directly under <paramref name="key"/> (this reader's own object when empty).</summary>
+    public IReadOnlyList<string> Fields(string key = "")
+    {
+        var value = key.Length == 0 ? config.Root : config.GetValue(key);
+        return value is not null && value.IsObject() ? value.GetObject().Items.Keys.ToList() : [];
+    }
+
+    /// <summary>Fails on the first field of this object that is not in <paramref name="allowed"/>; <paramref name="what"/> names the object.</summary>
+    public void OnlyFields(string what, params string[] allowed)
+    {
+        var extra = Fields().FirstOrDefault(f => !allowed.Contains(f));
+        if (extra is not null) throw Error(extra, $"is not a field of {what} (fields: {string.Join(", ", allowed)})");
+    }
+
+    // HoconValue.IsArray() is false for an empty list.
+    private static bool IsList(HoconValue value) => value.IsArray() || value.Values is [HoconArray];
 
     private string Raw(string key)
     {
         var value = config.GetValue(key);
         if (value is null || value.IsEmpty) throw Error(key, "is missing");
-        if (value.IsObject() || value.IsArray()) throw Error(key, "must be a single value, not an object or list");
+        if (value.IsObject() || IsList(value)) throw Error(key, "must be a single value, not an object or list");
         return value.GetString();
     }
 }

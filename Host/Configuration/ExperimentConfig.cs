@@ -39,14 +39,14 @@ public sealed record ExperimentConfig(
     {
         var defaults = Parse(EmbeddedDefaultText(), "embedded default (cluster-config/single-node.conf)");
         var knownKeys = LeafKeys(defaults).ToHashSet();
-        var sources = new Dictionary<string, string>();
+        var sources = new KeySources();
         var layers = new List<Config>();
 
         if (path is not null)
         {
             if (!File.Exists(path)) throw new ConfigError($"Config file '{path}' does not exist.");
             var fileConfig = Parse(File.ReadAllText(path), path);
-            CheckKnown(fileConfig, knownKeys, path, sources);
+            CheckKnown(fileConfig, knownKeys, path, FileLayer, sources);
             layers.Add(fileConfig);
         }
         foreach (var o in overrides)
@@ -57,7 +57,7 @@ public sealed record ExperimentConfig(
             if (!key.StartsWith(Root + ".", StringComparison.Ordinal)) key = $"{Root}.{key}";
             var value = o[(eq + 1)..].Trim();
             var layer = Parse($"{key} = {value}", $"--set {o}");
-            CheckKnown(layer, knownKeys, $"--set {o}", sources);
+            CheckKnown(layer, knownKeys, $"--set {o}", FileLayer + layers.Count + (path is null ? 1 : 0), sources);
             layers.Insert(0, layer);
         }
         // layers holds overrides (last one first), then the file: earlier entries win.
@@ -66,18 +66,21 @@ public sealed record ExperimentConfig(
 
         var reader = new ConfigReader(config, sources);
         var experiment = ReadExperiment(reader);
-        var coordinator = new CoordinatorSettings
+        var hospitals = Enumerable.Range(0, experiment.Hospitals).Select(ExperimentSettings.HospitalId).ToList();
+        // A relative trace path is the file's when the file set it, else the working directory's.
+        var traceBase = reader.SourceOf(SimulationConfig.AvailabilityTraceKey).Layer == FileLayer && path is not null
+            ? Path.GetDirectoryName(Path.GetFullPath(path))!
+            : Directory.GetCurrentDirectory();
+        var (availability, tracePath) = SimulationConfig.ReadAvailability(reader, hospitals, traceBase);
+        var rounds = SimulationConfig.ReadRounds(reader, experiment.Seed, experiment.Hospitals);
+        var coordinator = rounds with
         {
-            Rounds = reader.Int("fedactors.rounds.count", 1, 100_000),
-            SampleFraction = reader.Double("fedactors.rounds.sample-fraction", 1e-9, 1),
-            MinParticipants = reader.Int("fedactors.rounds.min-participants", 1, 1_000_000),
-            RoundTimeout = reader.Duration("fedactors.rounds.timeout"),
-            EvaluateEvery = reader.Int("fedactors.rounds.evaluate-every", 0, 100_000),
-            ResendInterval = reader.Duration("fedactors.rounds.resend-interval"),
-            Seed = experiment.Seed,
+            Faults = SimulationConfig.ReadFaults(reader, hospitals, rounds.Rounds),
+            Heterogeneity = SimulationConfig.ReadHeterogeneity(reader, hospitals),
+            Availability = availability,
         };
-        if (coordinator.MinParticipants > experiment.Hospitals)
-            throw reader.Error("fedactors.rounds.min-participants", $"is {coordinator.MinParticipants} but there are only {experiment.Hospitals} hospitals");
+        try { coordinator.Validate(); }
+        catch (ArgumentException e) { throw new ConfigError($"round settings: {e.Message}"); }
         var host = new HostSettings(
             reader.Int("fedactors.training-threads", 1, 1024),
             reader.Int("fedactors.torch-threads", 0, 1024),
@@ -88,7 +91,29 @@ public sealed record ExperimentConfig(
                 reader.Duration("fedactors.cluster.stable-after"),
                 reader.Long("fedactors.cluster.maximum-frame-size", 32_000, 1_000_000)),
             ReadDevices(reader));
-        return new ExperimentConfig(Render(config), experiment, coordinator, host);
+        // The resolved config runs again as it is (fedactors run --resume): the trace by its full
+        // path, each distribution with its own parameters only.
+        if (tracePath is not null)
+            config = Parse($"{SimulationConfig.AvailabilityTraceKey} = {Quote(tracePath)}", "resolved trace path").WithFallback(config);
+        return new ExperimentConfig(Render(config, SimulationConfig.StaleDistributionFields(reader)), experiment, coordinator, host)
+        {
+            Sources = reader,
+        };
+    }
+
+    /// <summary>Where the config was read from, to name the source of a problem found later.</summary>
+    internal ConfigReader? Sources { get; init; }
+
+    /// <summary>
+    /// Fails for what a single-process <c>fedactors run</c> cannot do: a scripted worker crash
+    /// needs worker nodes, which only <c>fedactors node</c> has.
+    /// </summary>
+    public void CheckSingleProcess()
+    {
+        var crash = Coordinator.Faults.WorkerCrashes.FirstOrDefault();
+        if (crash is null) return;
+        var problem = $"has a crash-worker event (worker '{crash.Node}', round {crash.Round}), but a single-process run has no worker nodes; use fedactors node";
+        throw Sources?.Error(SimulationConfig.Events, problem) ?? new ConfigError($"'{SimulationConfig.Events}' {problem}.");
     }
 
     private static DeviceSlotsSettings ReadDevices(ConfigReader r)
@@ -180,20 +205,34 @@ public sealed record ExperimentConfig(
             yield return leaf;
     }
 
-    private static void CheckKnown(Config layer, HashSet<string> known, string source, Dictionary<string, string> sources)
+    private const int FileLayer = 1;
+
+    private static void CheckKnown(Config layer, HashSet<string> known, string source, int layerIndex, KeySources sources)
     {
         foreach (var key in LeafKeys(layer))
         {
-            if (!known.Contains(key))
+            if (!known.Contains(key) && !IsDistributionField(key))
             {
                 var near = known.Where(k => k.Split('.')[^1] == key.Split('.')[^1]).ToList();
                 var hint = near.Count > 0 ? $" (did you mean {string.Join(" or ", near)}?)" : "";
                 throw new ConfigError($"{source}: unknown key '{key}'{hint}.");
             }
-            sources[key] = source;
+            sources.Record(key, source, layerIndex);
         }
     }
 
-    private static string Render(Config config) =>
-        $"# Resolved FedActors configuration (defaults + file + --set overrides)\n{Root} {{\n{config.GetConfig(Root).Root}\n}}\n";
+    /// <summary>A distribution object may carry any distribution's parameters; which ones it needs is checked when it is read.</summary>
+    private static bool IsDistributionField(string key) =>
+        SimulationConfig.DistributionKeys.Any(d => key.Length > d.Length + 1 && key.StartsWith(d + ".", StringComparison.Ordinal) &&
+                                                   SimulationConfig.DistributionFields.Contains(key[(d.Length + 1)..]));
+
+    private static string Render(Config config, IEnumerable<(string Key, string Field)> dropped)
+    {
+        // One flat tree (no fallback chain) whose objects can be edited before it is written.
+        var flat = Parse($"{Root} {{\n{config.GetConfig(Root).Root}\n}}\n", "resolved configuration");
+        foreach (var (key, field) in dropped) flat.GetValue(key).GetObject().Items.Remove(field);
+        return $"# Resolved FedActors configuration (defaults + file + --set overrides)\n{Root} {{\n{flat.GetConfig(Root).Root}\n}}\n";
+    }
+
+    private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 }

@@ -15,7 +15,13 @@ public static class Program
               Run a federated experiment in this process. With no file, runs the embedded
               default (cluster-config/single-node.conf). --set overrides one key (the leading
               'fedactors.' may be omitted), e.g. --set rounds.count=3 --set seed=7.
-              Writes <runs-dir>/<timestamp>/: resolved.conf, metrics.csv, final-global.weights.
+              Writes <runs-dir>/<timestamp>/: resolved.conf, metrics.csv, events.jsonl,
+              final-global.weights, snapshots/ (hospitals), checkpoints/ (coordinator rounds).
+
+          run --resume RUN_DIR
+              Continue an interrupted run from its last completed round, with RUN_DIR's own
+              resolved.conf, snapshots/ and checkpoints/ (no experiment file or --set allowed).
+              The result is the same as had the run never stopped.
 
           validate [experiment.conf] [--set key=value ...]
               Check a configuration (keys, types, ranges) without running anything.
@@ -45,15 +51,15 @@ public static class Program
             switch (args[0])
             {
                 case "run":
-                    var (file, overrides) = ParseRunArguments(args.Skip(1).ToList());
-                    var config = ExperimentConfig.Load(file, overrides);
+                    var (file, overrides, resume) = ParseRunArguments(args.Skip(1).ToList(), allowResume: true);
                     using (var cancel = new CancellationTokenSource())
                     {
-                        await RunCommand.ExecuteAsync(config, Console.Out, cancel.Token);
+                        if (resume is not null) await RunCommand.ResumeAsync(resume, Console.Out, cancel.Token);
+                        else await RunCommand.ExecuteAsync(ExperimentConfig.Load(file, overrides), Console.Out, cancel.Token);
                     }
                     return Ok;
                 case "validate":
-                    var (toCheck, checkOverrides) = ParseRunArguments(args.Skip(1).ToList());
+                    var (toCheck, checkOverrides, _) = ParseRunArguments(args.Skip(1).ToList(), allowResume: false);
                     var checkedConfig = ExperimentConfig.Load(toCheck, checkOverrides);
                     Console.WriteLine($"{toCheck ?? "embedded default"}: valid ({checkedConfig.Experiment.Hospitals} hospitals, " +
                                       $"{checkedConfig.Coordinator.Rounds} rounds, seed {checkedConfig.Experiment.Seed})");
@@ -104,9 +110,10 @@ public static class Program
 
     private sealed class UsageException(string message) : Exception(message);
 
-    private static (string? File, List<string> Overrides) ParseRunArguments(IReadOnlyList<string> args)
+    private static (string? File, List<string> Overrides, string? Resume) ParseRunArguments(IReadOnlyList<string> args, bool allowResume)
     {
         string? file = null;
+        string? resume = null;
         var overrides = new List<string>();
         for (var i = 0; i < args.Count; i++)
         {
@@ -116,10 +123,19 @@ public static class Program
                 overrides.Add(args[++i]);
             }
             else if (args[i].StartsWith("--set=", StringComparison.Ordinal)) overrides.Add(args[i]["--set=".Length..]);
+            else if (args[i] == "--resume" && allowResume)
+            {
+                if (i + 1 >= args.Count) throw new UsageException("--resume needs a run directory.");
+                if (resume is not null) throw new UsageException("--resume is given twice.");
+                resume = args[++i];
+            }
             else if (args[i].StartsWith('-')) throw new UsageException($"unknown option '{args[i]}' for run.");
             else if (file is null) file = args[i];
             else throw new UsageException($"run takes one experiment file, found a second: '{args[i]}'.");
         }
-        return (file, overrides);
+        if (resume is not null && (file is not null || overrides.Count > 0))
+            throw new UsageException($"--resume {resume} runs with that directory's own resolved.conf; it cannot be combined with " +
+                                     (file is not null ? $"an experiment file ('{file}')" : $"--set ({overrides[0]})") + ".");
+        return (file, overrides, resume);
     }
 }

@@ -10,19 +10,41 @@ using Microsoft.Extensions.Logging;
 
 namespace FedActors.Host.Commands;
 
-/// <summary><c>fedactors run [experiment.conf] [--set key=value ...]</c>: one federated run in this process, through the actors.</summary>
+/// <summary>
+/// <c>fedactors run [experiment.conf] [--set key=value ...]</c>: one federated run in this process,
+/// through the actors; <c>fedactors run --resume RUN_DIR</c> continues an interrupted one.
+/// </summary>
 public static class RunCommand
 {
-    public static async Task<RunResult> ExecuteAsync(ExperimentConfig config, TextWriter output, CancellationToken cancel = default)
+    public static Task<RunResult> ExecuteAsync(ExperimentConfig config, TextWriter output, CancellationToken cancel = default)
     {
+        config.CheckSingleProcess();
         var runDir = RunDirectory.Create(config.Host.RunsDirectory, config.ResolvedHocon, DateTime.UtcNow);
-        var prepared = PreparedRun.Prepare(config, runDir.SnapshotsPath);
+        return RunInAsync(runDir, config, resumed: false, output, cancel);
+    }
+
+    /// <summary>
+    /// Continues the run in <paramref name="runDirectory"/> with its own <c>resolved.conf</c>, its
+    /// hospitals' snapshots and its coordinator's checkpoints: the coordinator goes on after its
+    /// last completed round.
+    /// </summary>
+    public static Task<RunResult> ResumeAsync(string runDirectory, TextWriter output, CancellationToken cancel = default)
+    {
+        var runDir = RunDirectory.Open(runDirectory);
+        var config = ExperimentConfig.Load(runDir.ResolvedConfigPath, []);
+        config.CheckSingleProcess();
+        return RunInAsync(runDir, config, resumed: true, output, cancel);
+    }
+
+    private static async Task<RunResult> RunInAsync(RunDirectory runDir, ExperimentConfig config, bool resumed, TextWriter output, CancellationToken cancel)
+    {
+        var prepared = PreparedRun.Prepare(config, runDir.SnapshotsPath, runDir.CheckpointsPath);
         using var app = NodeHost.Build(akka => akka.WithFederatedRun(prepared.Run));
         await app.StartAsync(cancel);
         try
         {
             var coordinator = await app.Services.GetRequiredService<ActorRegistry>().GetAsync<RoundCoordinator>(cancel);
-            return await prepared.DriveAsync(runDir, app.Services.GetRequiredService<ActorSystem>(), coordinator, output, cancel);
+            return await prepared.DriveAsync(runDir, app.Services.GetRequiredService<ActorSystem>(), coordinator, output, cancel, resumed);
         }
         finally
         {

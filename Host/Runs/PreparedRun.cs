@@ -37,7 +37,8 @@ public sealed class PreparedRun
     public FederatedRun Run { get; }
 
     /// <param name="snapshotDirectory">Where hospitals snapshot their local state (shared by all workers of a cluster run).</param>
-    public static PreparedRun Prepare(ExperimentConfig config, string snapshotDirectory)
+    /// <param name="checkpointDirectory">Where the coordinator checkpoints its rounds (the run directory's <c>checkpoints/</c>); null on nodes without one.</param>
+    public static PreparedRun Prepare(ExperimentConfig config, string snapshotDirectory, string? checkpointDirectory = null)
     {
         TorchRuntime.ConfigureThreads(config.Host.TorchThreads);
         var experiment = new FederatedMoCoExperiment(config.Experiment);
@@ -53,20 +54,25 @@ public sealed class PreparedRun
                 [EvaluationKeys.ProbeAccuracy] = probe.Accuracy,
                 [EvaluationKeys.ProbeBalancedAccuracy] = probe.BalancedAccuracy,
             };
-        }, TrainingThreads: config.Host.TrainingThreads, SnapshotDirectory: snapshotDirectory, Devices: config.Host.Devices);
+        }, TrainingThreads: config.Host.TrainingThreads, SnapshotDirectory: snapshotDirectory, Devices: config.Host.Devices,
+            CheckpointDirectory: checkpointDirectory);
         return new PreparedRun(config, experiment, initialGlobal, run);
     }
 
-    /// <summary>Starts the rounds on <paramref name="coordinator"/>, reports each, and writes the run directory.</summary>
-    public async Task<RunResult> DriveAsync(RunDirectory runDir, ActorSystem system, IActorRef coordinator, TextWriter output, CancellationToken cancel)
+    /// <summary>
+    /// Starts the rounds on <paramref name="coordinator"/> (which continues from its checkpoint, if it
+    /// has one), reports each, and writes the run directory. <paramref name="resumed"/>: this process
+    /// continues a run another one began.
+    /// </summary>
+    public async Task<RunResult> DriveAsync(RunDirectory runDir, ActorSystem system, IActorRef coordinator, TextWriter output, CancellationToken cancel, bool resumed = false)
     {
         var wall = Stopwatch.StartNew();
         var settings = Config.Experiment;
         output.WriteLine($"FedActors run: federated MoCo v2, {settings.Hospitals} hospitals, {Config.Coordinator.Rounds} rounds, seed {settings.Seed}, device {settings.Device}");
-        output.WriteLine($"run directory: {runDir.Path}");
+        output.WriteLine($"{(resumed ? "resuming run directory" : "run directory")}: {runDir.Path}");
 
         var finished = new TaskCompletionSource<RunCompleted>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var reporter = system.ActorOf(RunReporter.Props(runDir, output, Config.Coordinator.Rounds, finished), "run-reporter");
+        var reporter = system.ActorOf(RunReporter.Props(runDir, output, Config.Coordinator.Rounds, finished, resumed), "run-reporter");
         coordinator.Tell(new SubscribeToRun(reporter));
         coordinator.Tell(StartRun.Instance);
         var completed = await finished.Task.WaitAsync(cancel);
@@ -87,7 +93,7 @@ public sealed class PreparedRun
                 $"{d.Device} {d.Utilisation:P0} of {d.Slots} slot(s), {d.Grants} leases"))));
         }
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"done in {wall.Elapsed.TotalSeconds:F1} s ({perRound:F1} s per round); wrote {RunDirectory.ResolvedConfigFile}, {RunDirectory.MetricsFile}, {RunDirectory.FinalWeightsFile}"));
+            $"done in {wall.Elapsed.TotalSeconds:F1} s ({perRound:F1} s per round); wrote {RunDirectory.ResolvedConfigFile}, {RunDirectory.MetricsFile}, {RunDirectory.EventsFile}, {RunDirectory.FinalWeightsFile}"));
         return new RunResult(runDir, completed, trained, random);
     }
 }

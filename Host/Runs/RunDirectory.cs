@@ -1,27 +1,37 @@
 using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using FedActors.Actors.Protocol;
+using FedActors.Host.Configuration;
 using FedActors.Training.Weights;
 
 namespace FedActors.Host.Runs;
 
 /// <summary>
 /// What a run leaves behind: <c>resolved.conf</c>, <c>metrics.csv</c> (one row per round,
-/// appended as rounds close so an interrupted run keeps its rounds) and the final global
-/// weights; hospitals' round-end snapshots go under <c>snapshots/</c>.
+/// appended as rounds close so an interrupted run keeps its rounds), <c>events.jsonl</c> (one
+/// line per run event, flushed as it arrives) and the final global weights; hospitals'
+/// round-end snapshots go under <c>snapshots/</c>, the coordinator's round checkpoints under
+/// <c>checkpoints/</c> (what <c>fedactors run --resume</c> continues from).
 /// </summary>
 public sealed class RunDirectory
 {
     public const string MetricsFile = "metrics.csv";
+    public const string EventsFile = "events.jsonl";
     public const string ResolvedConfigFile = "resolved.conf";
     public const string FinalWeightsFile = "final-global.weights";
     public const string SnapshotsDirectory = "snapshots";
+    public const string CheckpointsDirectory = "checkpoints";
 
     public static readonly string[] MetricsColumns =
     [
         "round", "selected", "aggregated", "dropped", "skipped", "mean_loss", "bytes_down", "bytes_up",
-        "wall_seconds", "late_replies", "rejected_replies", "probe_accuracy", "probe_balanced_accuracy",
-        "dropped_hospitals", "global_hash",
+        "wall_seconds", "sim_seconds", "sim_clock", "late_replies", "rejected_replies", "duplicate_replies", "attempts",
+        "probe_accuracy", "probe_balanced_accuracy", "dropped_hospitals", "global_hash",
     ];
+
+    private static readonly string MetricsHeader = string.Join(',', MetricsColumns) + "\n";
 
     private RunDirectory(string path) => Path = path;
 
@@ -29,6 +39,13 @@ public sealed class RunDirectory
 
     /// <summary>Per run, so a new run never resumes an earlier run's hospital state.</summary>
     public string SnapshotsPath => System.IO.Path.Combine(Path, SnapshotsDirectory);
+
+    /// <summary>The coordinator's round checkpoints.</summary>
+    public string CheckpointsPath => System.IO.Path.Combine(Path, CheckpointsDirectory);
+
+    public string ResolvedConfigPath => System.IO.Path.Combine(Path, ResolvedConfigFile);
+
+    private string MetricsPath => System.IO.Path.Combine(Path, MetricsFile);
 
     /// <summary>Creates <c>&lt;runsRoot&gt;/&lt;UTC timestamp&gt;</c> (suffixed if it exists).</summary>
     public static RunDirectory Create(string runsRoot, string resolvedConfig, DateTime nowUtc)
@@ -38,26 +55,76 @@ public sealed class RunDirectory
         for (var n = 2; Directory.Exists(path); n++) path = System.IO.Path.Combine(runsRoot, $"{stamp}-{n}");
         Directory.CreateDirectory(path);
         var run = new RunDirectory(path);
-        File.WriteAllText(System.IO.Path.Combine(path, ResolvedConfigFile), resolvedConfig);
-        File.WriteAllText(System.IO.Path.Combine(path, MetricsFile), string.Join(',', MetricsColumns) + "\n");
+        File.WriteAllText(run.ResolvedConfigPath, resolvedConfig);
+        File.WriteAllText(run.MetricsPath, MetricsHeader);
         return run;
     }
 
-    public void AppendMetrics(RoundSummary s)
+    /// <summary>An existing run's directory, to resume it; a path that is not one is a <see cref="ConfigError"/>.</summary>
+    public static RunDirectory Open(string path)
     {
-        string F(double v) => double.IsNaN(v) ? "" : v.ToString("R", CultureInfo.InvariantCulture);
-        string Eval(string key) => s.Evaluation.TryGetValue(key, out var v) ? F(v) : "";
+        if (!Directory.Exists(path)) throw new ConfigError($"--resume {path}: no such directory.");
+        var run = new RunDirectory(path);
+        if (!File.Exists(run.ResolvedConfigPath))
+            throw new ConfigError($"--resume {path}: not a run directory (it has no {ResolvedConfigFile}).");
+        if (!File.Exists(run.MetricsPath)) File.WriteAllText(run.MetricsPath, MetricsHeader);
+        return run;
+    }
+
+    public void AppendMetrics(RoundSummary s) => File.AppendAllText(MetricsPath, MetricsRow(s));
+
+    /// <summary>Keeps the rows of rounds before <paramref name="round"/>: they are about to be written again.</summary>
+    public void DropMetricsFrom(int round)
+    {
+        var kept = File.ReadAllLines(MetricsPath).Skip(1)
+            .Where(l => int.TryParse(l.Split(',')[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var r) && r < round);
+        File.WriteAllText(MetricsPath, MetricsHeader + string.Concat(kept.Select(l => l + "\n")));
+    }
+
+    /// <summary>Writes the metrics anew from the run's history: one row per round, whatever earlier processes left.</summary>
+    public void RewriteMetrics(IEnumerable<RoundSummary> rounds) =>
+        File.WriteAllText(MetricsPath, MetricsHeader + string.Concat(rounds.Select(MetricsRow)));
+
+    private static string MetricsRow(RoundSummary s)
+    {
+        static string I(long v) => v.ToString(CultureInfo.InvariantCulture);
+        string Eval(string key) => s.Evaluation.TryGetValue(key, out var v) ? Number(v) : "";
         var row = new[]
         {
-            s.Round.ToString(CultureInfo.InvariantCulture), s.Selected.Count.ToString(CultureInfo.InvariantCulture),
-            s.Aggregated.Count.ToString(CultureInfo.InvariantCulture), s.Dropped.Count.ToString(CultureInfo.InvariantCulture),
-            s.Skipped ? "1" : "0", F(s.MeanLoss), s.BytesDown.ToString(CultureInfo.InvariantCulture),
-            s.BytesUp.ToString(CultureInfo.InvariantCulture), F(s.WallSeconds),
-            s.LateReplies.ToString(CultureInfo.InvariantCulture), s.RejectedReplies.ToString(CultureInfo.InvariantCulture),
-            Eval(EvaluationKeys.ProbeAccuracy), Eval(EvaluationKeys.ProbeBalancedAccuracy),
-            string.Join(';', s.Dropped), s.GlobalHash,
+            I(s.Round), I(s.Selected.Count), I(s.Aggregated.Count), I(s.Dropped.Count), s.Skipped ? "1" : "0", Number(s.MeanLoss),
+            I(s.BytesDown), I(s.BytesUp), Number(s.WallSeconds), Number(s.SimulatedSeconds), Number(s.SimulatedClock),
+            I(s.LateReplies), I(s.RejectedReplies), I(s.DuplicateReplies), I(s.Attempts),
+            Eval(EvaluationKeys.ProbeAccuracy), Eval(EvaluationKeys.ProbeBalancedAccuracy), string.Join(';', s.Dropped), s.GlobalHash,
         };
-        File.AppendAllText(System.IO.Path.Combine(Path, MetricsFile), string.Join(',', row) + "\n");
+        return string.Join(',', row) + "\n";
+    }
+
+    private static string Number(double v) => double.IsNaN(v) ? "" : v.ToString("R", CultureInfo.InvariantCulture);
+
+    /// <summary><c>events.jsonl</c> opened for appending, flushed on every line so a killed process keeps what it wrote.</summary>
+    public StreamWriter OpenEvents() =>
+        new(new FileStream(System.IO.Path.Combine(Path, EventsFile), FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false))
+        {
+            AutoFlush = true,
+        };
+
+    /// <summary>One line of <c>events.jsonl</c>: round, attempt, kind, hospital (null for the whole round), reason, sim_s (null if not finite).</summary>
+    public static string EventJson(RunEvent e)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("round", e.Round);
+            json.WriteNumber("attempt", e.Attempt);
+            json.WriteString("kind", e.Kind);
+            json.WriteString("hospital", e.HospitalId);
+            json.WriteString("reason", e.Reason);
+            if (double.IsFinite(e.SimulatedSeconds)) json.WriteNumber("sim_s", e.SimulatedSeconds);
+            else json.WriteNull("sim_s");
+            json.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.ToArray());
     }
 
     public void SaveFinalWeights(ModelWeights weights) => weights.Save(System.IO.Path.Combine(Path, FinalWeightsFile));

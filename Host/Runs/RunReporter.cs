@@ -4,32 +4,71 @@ using FedActors.Actors.Protocol;
 
 namespace FedActors.Host.Runs;
 
-/// <summary>Prints one line per closed round and appends it to the run's metrics.</summary>
+/// <summary>
+/// Prints one line per closed round and writes the run directory as the run goes: a metrics row
+/// per round, an <c>events.jsonl</c> line per run event. A round closed again (the coordinator
+/// recovered from an older checkpoint, or the run was resumed) replaces its row and those after.
+/// </summary>
 public sealed class RunReporter : ReceiveActor
 {
-    public RunReporter(RunDirectory run, TextWriter output, int totalRounds, TaskCompletionSource<RunCompleted> finished)
+    private readonly StreamWriter _events;
+
+    /// <param name="resumed">This process continues a run begun by another (<c>fedactors run --resume</c>).</param>
+    public RunReporter(RunDirectory run, TextWriter output, int totalRounds, TaskCompletionSource<RunCompleted> finished, bool resumed = false)
     {
+        _events = run.OpenEvents();
+        // Rows up to this round are on file; a resumed run does not know which, so its first round replaces them.
+        var written = resumed ? int.MaxValue : 0;
+        var announced = !resumed;
+
+        void Say(string line)
+        {
+            output.WriteLine(line);
+            output.Flush();
+        }
+
+        Receive<RunEvent>(e =>
+        {
+            _events.WriteLine(RunDirectory.EventJson(e));
+            if (e.Kind != RunEventKinds.CoordinatorRecovered) return;
+            Say(announced
+                ? $"coordinator recovered: {e.Reason}"
+                : $"resumed: continuing from round {e.Round}/{totalRounds} ({e.Reason}, from {RunDirectory.CheckpointsDirectory}/)");
+            announced = true;
+        });
         Receive<RoundClosed>(closed =>
         {
             var s = closed.Summary;
+            if (!announced) Say($"resumed: no round checkpoint found, starting from round {s.Round}/{totalRounds}");
+            announced = true;
+            if (s.Round <= written) run.DropMetricsFrom(s.Round);
             run.AppendMetrics(s);
-            output.WriteLine(FormatLine(s, totalRounds));
-            output.Flush();
+            written = s.Round;
+            Say(FormatLine(s, totalRounds));
         });
-        // Arrives after the last RoundClosed, so every row is written when the run is reported done.
-        Receive<RunCompleted>(completed => finished.TrySetResult(completed));
+        // Arrives after the last RoundClosed; the history it carries is the run's, so the metrics end with one row per round.
+        Receive<RunCompleted>(completed =>
+        {
+            if (!announced) Say($"resumed: all {totalRounds} rounds had already completed");
+            run.RewriteMetrics(completed.Rounds);
+            finished.TrySetResult(completed);
+        });
     }
 
-    public static Props Props(RunDirectory run, TextWriter output, int totalRounds, TaskCompletionSource<RunCompleted> finished) =>
-        Akka.Actor.Props.Create(() => new RunReporter(run, output, totalRounds, finished));
+    protected override void PostStop() => _events.Dispose();
+
+    public static Props Props(RunDirectory run, TextWriter output, int totalRounds, TaskCompletionSource<RunCompleted> finished, bool resumed = false) =>
+        Akka.Actor.Props.Create(() => new RunReporter(run, output, totalRounds, finished, resumed));
 
     public static string FormatLine(RoundSummary s, int totalRounds)
     {
         var line = string.Create(CultureInfo.InvariantCulture,
-            $"round {s.Round}/{totalRounds}  participants {s.Aggregated.Count}/{s.Selected.Count}  loss {s.MeanLoss:F4}  {s.WallSeconds:F1} s");
+            $"round {s.Round}/{totalRounds}  participants {s.Aggregated.Count}/{s.Selected.Count}  loss {s.MeanLoss:F4}  {s.WallSeconds:F1} s  sim {s.SimulatedSeconds:F1} s");
+        if (s.Attempts > 1) line += $"  attempts {s.Attempts}";
         if (s.Dropped.Count > 0) line += $"  dropped [{string.Join(", ", s.Dropped)}]";
-        if (s.Skipped) line += "  SKIPPED (too few updates by the deadline)";
-        if (s.LateReplies + s.RejectedReplies > 0) line += $"  late {s.LateReplies} rejected {s.RejectedReplies}";
+        if (s.Skipped) line += "  SKIPPED (too few updates)";
+        if (s.LateReplies + s.RejectedReplies + s.DuplicateReplies > 0)
+            line += $"  late {s.LateReplies} rejected {s.RejectedReplies} duplicate {s.DuplicateReplies}";
         if (s.Evaluation.TryGetValue(EvaluationKeys.ProbeAccuracy, out var acc))
             line += string.Create(CultureInfo.InvariantCulture, $"  probe {acc:F3}");
         return line;

@@ -42,7 +42,7 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
                 WriteList(w, m.Rounds, WriteSummary);
             },
             r => new RunCompleted(ReadWeights(r, "RunCompleted"), ReadList(r, ReadSummary)));
-        Register<RunEvent>("RE1",
+        Register<RunEvent>("EV1",
             (w, m) =>
             {
                 w.Write(m.Round);

@@ -27,8 +27,9 @@ public static class Program
               Check a configuration (keys, types, ranges) without running anything.
 
           node [experiment.conf] --roles worker|coordinator[,worker] [--seed ADDRESS ...] [--port N]
-               [--hostname H] [--set key=value ...]
+               [--hostname H] [--name NAME] [--set key=value ...]
               Join (or, without --seed, form) a cluster. All nodes must use the same experiment.
+              --name names a worker for the fault plan (faults.events: kind = crash-worker).
               A coordinator node waits for cluster.min-workers workers, runs the rounds and
               writes the run directory; workers host hospitals until the run ends.
               Addresses look like akka.tcp://fedactors@127.0.0.1:4053.

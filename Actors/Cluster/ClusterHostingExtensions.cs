@@ -6,6 +6,7 @@ using Akka.Hosting;
 using Akka.Remote.Hosting;
 using FedActors.Actors.Coordination;
 using FedActors.Actors.Devices;
+using FedActors.Actors.Faults;
 using FedActors.Actors.Hospitals;
 using FedActors.Actors.Hosting;
 using FedActors.Actors.Protocol;
@@ -30,7 +31,12 @@ public static class ClusterHostingExtensions
     public const string CoordinatorSingletonName = "round-coordinator";
     private const int MaxShards = 100;
 
-    public static AkkaConfigurationBuilder WithFedActorsNode(this AkkaConfigurationBuilder builder, ClusterNodeSettings node, FederatedRun run)
+    /// <param name="crashNode">
+    /// What a scripted <c>crash-worker</c> does to this worker: by default it kills the process
+    /// (<see cref="NodeFaultAgent.KillThisProcess"/>); in-process test clusters pass their own.
+    /// </param>
+    public static AkkaConfigurationBuilder WithFedActorsNode(this AkkaConfigurationBuilder builder, ClusterNodeSettings node, FederatedRun run,
+        Action<ActorSystem>? crashNode = null)
     {
         node.Validate();
         var hospitals = run.Hospitals.ToDictionary(h => h.HospitalId);
@@ -50,7 +56,7 @@ public static class ClusterHostingExtensions
             .WithRemoting(new RemoteOptions { HostName = node.Hostname, Port = node.Port, MaxFrameSize = node.MaximumFrameBytes })
             .WithClustering(new ClusterOptions
             {
-                Roles = node.Roles.ToArray(),
+                Roles = (node.Name is null ? node.Roles : node.Roles.Append(NodeRoles.Named(node.Name))).ToArray(),
                 SeedNodes = node.SeedNodes.ToArray(),
                 SplitBrainResolver = node.SplitBrainStrategy switch
                 {
@@ -63,6 +69,8 @@ public static class ClusterHostingExtensions
 
         builder = node.IsWorker
             ? builder
+                .WithActors((system, _) => system.ActorOf(
+                    NodeFaultAgent.Props(crashNode is null ? NodeFaultAgent.KillThisProcess : () => crashNode(system)), NodeFaultAgent.Name))
                 .WithDeviceSlots(run.Devices ?? new DeviceSlotsSettings { SlotsPerDevice = Math.Max(1, run.TrainingThreads) })
                 .WithShardRegion<HospitalRegion>(HospitalRegionName,
                     (_, registry, _) =>
@@ -84,8 +92,8 @@ public static class ClusterHostingExtensions
 
         return node.IsCoordinator
             ? builder.WithSingleton<RoundCoordinator>(CoordinatorSingletonName,
-                (_, registry, _) => RoundCoordinator.Props(run.Coordinator, new ShardedHospitals(registry.Get<HospitalRegion>(), ids),
-                    run.InitialGlobal, run.Evaluate, registry.Get<WeightsTransfer>()),
+                (system, registry, _) => RoundCoordinator.Props(run.Coordinator, new ShardedHospitals(registry.Get<HospitalRegion>(), ids),
+                    run.InitialGlobal, run.Evaluate, registry.Get<WeightsTransfer>(), new ClusterWorkerNodes(system)),
                 singletonOptions, createProxyToo: true)
             : builder.WithSingletonProxy<RoundCoordinator>(CoordinatorSingletonName, singletonOptions);
     }

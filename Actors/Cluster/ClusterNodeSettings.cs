@@ -7,6 +7,8 @@ public sealed record ClusterNodeSettings
     /// <summary>0 picks a free port.</summary>
     public int Port { get; init; }
     public IReadOnlyList<string> Roles { get; init; } = [NodeRoles.Coordinator, NodeRoles.Worker];
+    /// <summary>The node's name in fault plans (<c>crash-worker</c>); null: unnamed.</summary>
+    public string? Name { get; init; }
     /// <summary>akka.tcp://fedactors@host:port addresses; a node whose own address is first forms the cluster.</summary>
     public IReadOnlyList<string> SeedNodes { get; init; } = [];
     /// <summary>
@@ -27,6 +29,8 @@ public sealed record ClusterNodeSettings
         var unknown = Roles.Where(r => r is not (NodeRoles.Coordinator or NodeRoles.Worker)).ToList();
         if (unknown.Count > 0) throw new ArgumentException($"Unknown node role(s) {string.Join(", ", unknown)}: use {NodeRoles.Coordinator} and/or {NodeRoles.Worker}.");
         if (Roles.Count == 0) throw new ArgumentException("A node needs at least one role.");
+        if (Name is not null && (Name.Length == 0 || Name.Any(c => char.IsWhiteSpace(c) || c == ',')))
+            throw new ArgumentException($"Node name '{Name}' must be non-empty, without spaces or commas.");
         if (SplitBrainStrategy is not ("keep-majority" or "keep-oldest"))
             throw new ArgumentException($"Unknown split-brain strategy '{SplitBrainStrategy}' (keep-majority, keep-oldest).");
         if (StableAfter <= TimeSpan.Zero) throw new ArgumentException($"split-brain stable-after must be positive, found {StableAfter}.");

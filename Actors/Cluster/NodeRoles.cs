@@ -8,4 +8,9 @@ public static class NodeRoles
 
     /// <summary>Hosts hospital shards and a device-slot manager.</summary>
     public const string Worker = "worker";
+
+    private const string NamePrefix = "node."; // roles are written unquoted into HOCON: no colon
+
+    /// <summary>The role that carries a node's name, so a fault plan can address it (<c>crash-worker</c>).</summary>
+    public static string Named(string name) => NamePrefix + name;
 }

@@ -1,30 +1,26 @@
 using Akka.Actor;
+using FedActors.Actors.Hospitals;
 
 namespace FedActors.Actors.Coordination;
 
 /// <summary>
-/// Where the coordinator snapshots its round state (a run directory's <c>checkpoints/</c>): its
-/// own local-file snapshot store, apart from the hospitals'. Without this configuration the
-/// coordinator keeps nothing, so a crashed coordinator starts the run over.
+/// Whether the coordinator snapshots its round state after every round. It uses the system's
+/// snapshot store, the one hospitals use (<see cref="HospitalPersistence"/>: a run directory's
+/// <c>snapshots/</c>, shared storage in a cluster), because Akka's local file store reads one
+/// fixed config section and so cannot serve two directories. Without this configuration the
+/// coordinator keeps nothing, and a crashed coordinator starts the run over.
 /// </summary>
 public static class CoordinatorPersistence
 {
-    public const string SnapshotPluginId = "fedactors.coordinator-snapshot-store";
-    public const string JournalPluginId = "akka.persistence.journal.inmem";
+    public const string EnabledKey = "fedactors.coordinator.snapshots";
+    public const string JournalPluginId = HospitalPersistence.JournalPluginId;
     public const string NoSnapshotStore = "akka.persistence.no-snapshot-store";
 
-    public static string Hocon(string checkpointDirectory) => $$"""
-        {{SnapshotPluginId}} {
-          class = "Akka.Persistence.Snapshot.LocalSnapshotStore, Akka.Persistence"
-          plugin-dispatcher = "akka.persistence.dispatchers.default-plugin-dispatcher"
-          stream-dispatcher = "akka.persistence.dispatchers.default-stream-dispatcher"
-          max-load-attempts = 3
-          dir = {{Quote(Path.GetFullPath(checkpointDirectory))}}
-          circuit-breaker.call-timeout = 120s
-        }
+    /// <summary>Snapshots into <paramref name="snapshotDirectory"/> (the same directory as the hospitals', when they snapshot too).</summary>
+    public static string Hocon(string snapshotDirectory) => $"""
+        {EnabledKey} = on
+        {HospitalPersistence.StoreHocon(snapshotDirectory)}
         """;
 
-    public static bool IsEnabled(ActorSystem system) => system.Settings.Config.HasPath(SnapshotPluginId + ".dir");
-
-    private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+    public static bool IsEnabled(ActorSystem system) => system.Settings.Config.GetBoolean(EnabledKey, false);
 }

@@ -70,6 +70,8 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
     private readonly bool _persist;
     private readonly List<RoundSummary> _history = new();
     private readonly List<IActorRef> _listeners = new();
+    // The open attempt's events, published in simulated-time order when it closes, so that replays write identical event files.
+    private readonly List<RunEvent> _attemptEvents = new();
     private ModelWeights _global;
     private IActorRef? _requester;
     private int _completedRound;
@@ -111,7 +113,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         _persistenceId = persistenceId;
         _persist = CoordinatorPersistence.IsEnabled(Context.System);
         JournalPluginId = CoordinatorPersistence.JournalPluginId;
-        SnapshotPluginId = _persist ? CoordinatorPersistence.SnapshotPluginId : CoordinatorPersistence.NoSnapshotStore;
+        if (!_persist) SnapshotPluginId = CoordinatorPersistence.NoSnapshotStore; // else the configured default store
 
         Recover<SnapshotOffer>(offer => Restore((CoordinatorSnapshot)offer.Snapshot, offer.Metadata));
 
@@ -236,6 +238,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         _round = round;
         _roundOpen = true;
         _participants.Clear();
+        _attemptEvents.Clear();
         _late = _rejected = _duplicates = 0;
         _bytesUp = _bytesDown = 0;
         _fetching.Clear();
@@ -261,6 +264,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         if (!resumed && _settings.Faults.CoordinatorCrashes.Any(c => c.Round == round))
         {
             Publish(round, RunEventKinds.CoordinatorCrash, null, "scripted coordinator crash once the round's requests are out", _attemptStart);
+            FlushEvents();
             throw new InjectedCrash($"Injected coordinator crash in round {round}");
         }
         TryCloseAttempt();
@@ -285,7 +289,8 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
             if (faults.SlowFactor != 1)
                 Publish(_round, RunEventKinds.Slowed, id, $"scripted slowdown: computes {faults.SlowFactor:G4}× slower", _attemptStart);
             var download = Heterogeneity.TransferSeconds(_global.PayloadBytes, conditions);
-            if (faults.RequestLost)
+            // A drop before or during training fires whatever happens to the request: it is what the plan asked for.
+            if (faults.RequestLost && faults.Drop is null or DropoutStage.AfterUpload)
             {
                 Settle(p, Outcome.Lost, "request lost in transit (injected)", _attemptStart);
                 continue;
@@ -474,6 +479,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         }
         foreach (var p in kept.OrderBy(p => p.Id, StringComparer.Ordinal))
             Publish(_round, RunEventKinds.Accepted, p.Id, $"arrived at {p.At:F1} s", p.At);
+        FlushEvents();
 
         // The server stops waiting at the k-th arrival; short of k it waits for its deadline, if it has one.
         var end = kept.Count == _attemptWanted && kept.Count > 0 ? kept[^1].At
@@ -516,6 +522,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
 
     private void CloseRound(double end, bool skip)
     {
+        FlushEvents();
         _roundOpen = false;
         Timers.Cancel("deadline");
         Timers.Cancel("resend");
@@ -533,7 +540,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         var summary = new RoundSummary(
             _round, selected,
             skip ? [] : accepted.Select(u => u.HospitalId).ToList(),
-            selected.Where(id => skip || _participants[id].Outcome != Outcome.Accepted).ToList(),
+            selected.Where(id => _participants[id].Outcome != Outcome.Accepted).ToList(),
             accepted.Count == 0 ? double.NaN : accepted.Sum(u => u.MeanLoss * u.Samples) / accepted.Sum(u => (double)u.Samples),
             _bytesDown, _bytesUp, _roundClock.Elapsed.TotalSeconds,
             _late, _rejected, skip, _global.ContentHash, evaluation,
@@ -564,6 +571,18 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
     private void Publish(int round, string kind, string? hospitalId, string reason, double at)
     {
         var e = new RunEvent(round, Math.Max(_attempt, 1), kind, hospitalId, reason, at);
+        if (_roundOpen && round == _round) _attemptEvents.Add(e);
+        else foreach (var l in _listeners) l.Tell(e);
+    }
+
+    /// <summary>Publishes the attempt's events by simulated time, then hospital, then selection before faults before outcomes.</summary>
+    private void FlushEvents()
+    {
+        static int Rank(string kind) => kind switch { RunEventKinds.Selected => 0, RunEventKinds.Slowed => 1, RunEventKinds.Delayed => 2, _ => 3 };
+        var ordered = _attemptEvents.OrderBy(e => e.SimulatedSeconds).ThenBy(e => e.HospitalId ?? "", StringComparer.Ordinal)
+            .ThenBy(e => Rank(e.Kind)).ToList(); // stable: equal keys keep the order they happened in
+        _attemptEvents.Clear();
+        foreach (var e in ordered)
         foreach (var l in _listeners) l.Tell(e);
     }
 }

@@ -16,8 +16,13 @@ public static class HospitalPersistence
     /// <summary>Hospitals persist nothing but snapshots, so the journal is only asked for a sequence number.</summary>
     public const string JournalPluginId = "akka.persistence.journal.inmem";
 
-    public static string Hocon(string snapshotDirectory) => $$"""
-        {{EnabledKey}} = on
+    public static string Hocon(string snapshotDirectory) => $"""
+        {EnabledKey} = on
+        {StoreHocon(snapshotDirectory)}
+        """;
+
+    /// <summary>The snapshot store on <paramref name="snapshotDirectory"/>, shared by hospitals and the coordinator.</summary>
+    public static string StoreHocon(string snapshotDirectory) => $$"""
         akka.persistence {
           journal.plugin = "{{JournalPluginId}}"
           snapshot-store.plugin = "akka.persistence.snapshot-store.local"

@@ -27,11 +27,11 @@ public static class FedActorsHostingExtensions
         builder.AddHocon(HospitalPersistence.Hocon(snapshotDirectory), HoconAddMode.Prepend);
 
     /// <summary>
-    /// The coordinator snapshots its round state after every round into <paramref name="checkpointDirectory"/>
+    /// The coordinator snapshots its round state after every round into <paramref name="snapshotDirectory"/>
     /// and, started again (restart, singleton move, <c>fedactors run --resume</c>), continues from there.
     /// </summary>
-    public static AkkaConfigurationBuilder WithCoordinatorCheckpoints(this AkkaConfigurationBuilder builder, string checkpointDirectory) =>
-        builder.AddHocon(CoordinatorPersistence.Hocon(checkpointDirectory), HoconAddMode.Prepend);
+    public static AkkaConfigurationBuilder WithCoordinatorCheckpoints(this AkkaConfigurationBuilder builder, string snapshotDirectory) =>
+        builder.AddHocon(CoordinatorPersistence.Hocon(snapshotDirectory), HoconAddMode.Prepend);
 
     /// <summary>Starts this node's <see cref="WeightsTransfer"/>, registered in the <see cref="ActorRegistry"/> under its type.</summary>
     public static AkkaConfigurationBuilder WithWeightsTransfer(this AkkaConfigurationBuilder builder, WeightsTransferSettings? settings = null) =>
@@ -70,6 +70,11 @@ public static class FedActorsHostingExtensions
                 registry.Register<RoundCoordinator>(coordinator);
             });
 
-    internal static AkkaConfigurationBuilder WithCheckpointsIfAny(this AkkaConfigurationBuilder builder, FederatedRun run) =>
-        run.CheckpointDirectory is null ? builder : builder.WithCoordinatorCheckpoints(run.CheckpointDirectory);
+    internal static AkkaConfigurationBuilder WithCheckpointsIfAny(this AkkaConfigurationBuilder builder, FederatedRun run)
+    {
+        if (!run.CheckpointRounds) return builder;
+        return run.SnapshotDirectory is null
+            ? throw new ArgumentException("Checkpointing rounds needs the run's snapshot directory.", nameof(run))
+            : builder.WithCoordinatorCheckpoints(run.SnapshotDirectory);
+    }
 }

@@ -10,8 +10,9 @@ namespace FedActors.Actors.Hosting;
 /// <paramref name="SnapshotDirectory"/>: where hospitals snapshot their local state each round
 /// (null: in memory only). Give each run its own, or hospitals resume a previous run's state.
 /// <paramref name="Devices"/>: where hospitals train; null gives one CPU slot per training thread.
-/// <paramref name="CheckpointDirectory"/>: where the coordinator snapshots its round state (null: it keeps
-/// none, and a crashed coordinator starts over). Faults, heterogeneity and availability are part of
+/// <paramref name="CheckpointRounds"/>: the coordinator snapshots its round state after every round into
+/// <paramref name="SnapshotDirectory"/> too, so a crashed coordinator (or <c>fedactors run --resume</c>)
+/// continues from the last completed round; without it a crashed coordinator starts over. Faults, heterogeneity and availability are part of
 /// <see cref="CoordinatorSettings"/>.
 /// </summary>
 public sealed record FederatedRun(
@@ -22,4 +23,4 @@ public sealed record FederatedRun(
     int TrainingThreads = 1,
     string? SnapshotDirectory = null,
     DeviceSlotsSettings? Devices = null,
-    string? CheckpointDirectory = null);
+    bool CheckpointRounds = false);

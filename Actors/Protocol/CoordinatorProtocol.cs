@@ -85,3 +85,6 @@ public static class RunEventKinds
 /// </summary>
 public sealed record CoordinatorSnapshot(
     int CompletedRound, ModelWeights Global, double SimulatedClock, IReadOnlyList<RoundSummary> History) : IFedActorsMessage;
+
+/// <summary>Coordinator → a worker's <c>NodeFaultAgent</c>: the fault plan's scripted crash of that node.</summary>
+public sealed record CrashNode(string Node, int Round) : IFedActorsMessage;

@@ -42,7 +42,7 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
                 WriteList(w, m.Rounds, WriteSummary);
             },
             r => new RunCompleted(ReadWeights(r, "RunCompleted"), ReadList(r, ReadSummary)));
-        Register<RunEvent>("RE1",
+        Register<RunEvent>("EV1",
             (w, m) =>
             {
                 w.Write(m.Round);
@@ -63,6 +63,13 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
                 WriteList(w, m.History, WriteSummary);
             },
             r => new CoordinatorSnapshot(r.ReadInt32(), ReadWeights(r, "CoordinatorSnapshot"), r.ReadDouble(), ReadList(r, ReadSummary)));
+        Register<CrashNode>("CN1",
+            (w, m) =>
+            {
+                w.Write(m.Node);
+                w.Write(m.Round);
+            },
+            r => new CrashNode(r.ReadString(), r.ReadInt32()));
         Register<SubscribeToRun>("SU1", (w, m) => WriteRef(w, m.Listener), r => new SubscribeToRun(ReadRef(r)));
         Register<TrainRound>("TR1",
             (w, m) =>

@@ -11,7 +11,7 @@ using Microsoft.Extensions.Hosting;
 namespace FedActors.Host.Commands;
 
 /// <summary>
-/// <c>fedactors node [experiment.conf] --roles worker|coordinator[,worker] [--seed ADDRESS ...] [--port N] [--hostname H]</c>:
+/// <c>fedactors node [experiment.conf] --roles worker|coordinator[,worker] [--seed ADDRESS ...] [--port N] [--hostname H] [--name NAME]</c>:
 /// one cluster node. Every node must run the same experiment config. A coordinator node waits
 /// for <c>cluster.min-workers</c> workers, drives the run, writes the run directory, then asks
 /// every member to leave; a worker hosts hospitals until it is asked to leave or stopped.
@@ -115,6 +115,7 @@ public static class NodeCommand
                     node = node with { Port = int.TryParse(port, out var p) && p is >= 0 and <= 65535 ? p : throw new ArgumentException($"--port must be 0..65535, found '{port}'.") };
                     break;
                 case "--hostname": node = node with { Hostname = Value() }; break;
+                case "--name": node = node with { Name = Value() }; break;
                 case "--set": overrides.Add(Value()); break;
                 case "--snapshots": snapshots = Value(); break;
                 default:

@@ -125,7 +125,8 @@ public sealed class ModelWeights
             w.Write(t.Values.Length);
             w.Write(MemoryMarshal.AsBytes(t.Values.AsSpan()));
         }
-        w.Write(ContentHash);
+        // Passed on as declared: relaying a corrupted payload must not make it look sound.
+        w.Write(DeclaredHash ?? ContentHash);
     }
 
     /// <param name="source">Named in errors (a file path, a message kind).</param>

@@ -94,26 +94,4 @@ public class RoundCoordinatorSpecs(ITestOutputHelper output) : ActorSpec(2, outp
         Assert.Equal(7, round.Dropped.Count);
         Assert.Equal(_experiment.InitialGlobal().ContentHash, completed.FinalGlobal.ContentHash);
     }
-
-    [Fact]
-    public void Should_drop_and_count_an_update_for_a_closed_round()
-    {
-        var hospitals = new Dictionary<string, IActorRef> { ["hospital-01"] = TestActor };
-        var coordinator = Sys.ActorOf(RoundCoordinator.Props(
-            new CoordinatorSettings { Rounds = 2, RoundTimeout = TimeSpan.FromMinutes(1), Seed = 7 }, hospitals, _experiment.InitialGlobal()));
-        var listener = CreateTestProbe();
-        coordinator.Tell(new SubscribeToRun(listener));
-        coordinator.Tell(StartRun.Instance);
-
-        var request = ExpectMsg<TrainRound>();
-        var update = new LocalUpdate(1, "hospital-01", request.Global, 10, 1.0, 1, 0.1);
-        coordinator.Tell(update);
-        Assert.Equal(2, ExpectMsg<TrainRound>().Round);
-        coordinator.Tell(update); // round 1 is closed now
-        coordinator.Tell(update with { Round = 2 });
-
-        listener.ExpectMsg<RoundClosed>();
-        var second = listener.ExpectMsg<RoundClosed>().Summary;
-        Assert.Equal(1, second.LateReplies);
-    }
 }

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster.Sharding;
 using FedActors.Actors.Cluster;
 using FedActors.Actors.Coordination;
+using FedActors.Actors.Faults;
 using FedActors.Actors.Hosting;
 using FedActors.Actors.Protocol;
 using FedActors.Training.Experiments;
@@ -15,10 +16,11 @@ public sealed class HospitalMigrationSpecs : IDisposable
     private readonly string _snapshots = Directory.CreateTempSubdirectory("fedactors-migration-").FullName;
     private readonly FederatedMoCoExperiment _experiment = new(TinyExperiment.Settings());
 
-    private FederatedRun Run(int rounds) => new(
+    private FederatedRun Run(int rounds, FaultPlan? faults = null) => new(
         new CoordinatorSettings
         {
             Rounds = rounds, MinParticipants = 8, RoundTimeout = TimeSpan.FromMinutes(2), ResendInterval = TimeSpan.FromSeconds(2), Seed = 7,
+            Faults = faults ?? FaultPlan.None,
         },
         TinyExperiment.UnequalHospitals(_experiment),
         _experiment.InitialGlobal(),
@@ -44,7 +46,7 @@ public sealed class HospitalMigrationSpecs : IDisposable
         string[] seeds = [LoopbackCluster.Address(seedPort)];
         var coordinator = await cluster.StartNode(
             new ClusterNodeSettings { Port = seedPort, Roles = [NodeRoles.Coordinator], SeedNodes = seeds, StableAfter = TimeSpan.FromSeconds(2) }, run);
-        var a = await cluster.StartNode(Worker(seeds), run);
+        var a = await cluster.StartNode(Worker(seeds) with { Name = "worker-a" }, run);
         var b = await cluster.StartNode(Worker(seeds), run);
         await cluster.WaitForUp(3, TimeSpan.FromSeconds(30));
         await cluster.WaitForRegions(LoopbackCluster.Registry(coordinator).Get<HospitalRegion>(), 2, TimeSpan.FromSeconds(30));
@@ -116,6 +118,38 @@ public sealed class HospitalMigrationSpecs : IDisposable
             Assert.Equal(3L * stepsPerRound, (await StateOf(region, id)).State!.OptimizerSteps);
         }
         Assert.Empty((await HostedHospitals(b)).Except(_experiment.Sites.Sites.Select(s => s.HospitalId)));
+    }
+
+    [Fact]
+    public async Task Should_finish_the_run_when_the_fault_plan_crashes_a_worker_in_round_2()
+    {
+        var run = Run(rounds: 3, new FaultPlan { WorkerCrashes = [new ScriptedWorkerCrash("worker-a", 2)] });
+        var (cluster, coordinator, a, b, _) = await StartThreeNodes(run);
+        await using var _ = cluster;
+        var events = new List<RunEvent>();
+        var listener = LoopbackCluster.System(coordinator).ActorOf(Props.Create(() => new EventCollector(events)));
+        var singleton = LoopbackCluster.Registry(coordinator).Get<RoundCoordinator>();
+        singleton.Tell(new SubscribeToRun(listener));
+
+        var result = await singleton.Ask<RunCompleted>(StartRun.Instance, TimeSpan.FromMinutes(3));
+
+        Assert.Equal(3, result.Rounds.Count);
+        Assert.All(result.Rounds, r => Assert.Equal(8, r.Aggregated.Count));
+        lock (events) Assert.Contains(events, e => e is { Kind: RunEventKinds.WorkerCrash, Round: 2 } && e.Reason == "scripted crash of worker 'worker-a'");
+        Assert.True(LoopbackCluster.System(a).WhenTerminated.Wait(TimeSpan.FromSeconds(30)), "worker-a is still running");
+        // Hospitals that lived on A now live on B, restored from their snapshots: their optimiser steps kept counting.
+        var region = LoopbackCluster.Registry(coordinator).Get<HospitalRegion>();
+        foreach (var (id, i) in _experiment.Sites.Sites.Select((s, i) => (s.HospitalId, i)))
+        {
+            var stepsPerRound = (16 + 4 * i) / _experiment.Settings.MoCo.BatchSize;
+            Assert.Equal(3L * stepsPerRound, (await StateOf(region, id)).State!.OptimizerSteps);
+        }
+        Assert.Equal(_experiment.Sites.Sites.Select(s => s.HospitalId).ToHashSet(), (await HostedHospitals(b)).ToHashSet());
+    }
+
+    private sealed class EventCollector : ReceiveActor
+    {
+        public EventCollector(List<RunEvent> events) => Receive<RunEvent>(e => { lock (events) events.Add(e); });
     }
 
     public void Dispose() => Directory.Delete(_snapshots, recursive: true);

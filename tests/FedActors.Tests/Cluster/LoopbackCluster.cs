@@ -26,13 +26,21 @@ public sealed class LoopbackCluster : IAsyncDisposable
 
     public static string Address(int port) => $"akka.tcp://{ClusterHostingExtensions.SystemName}@127.0.0.1:{port}";
 
+    /// <summary>
+    /// Starts a node. A scripted crash of one of these nodes downs it (as the Split Brain Resolver
+    /// would a crashed node) and so takes its ActorSystem away, never the test process.
+    /// </summary>
     public async Task<IHost> StartNode(ClusterNodeSettings node, FederatedRun run)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddAkka(ClusterHostingExtensions.SystemName, akka => akka
             .ConfigureLoggers(l => l.LogLevel = Akka.Event.LogLevel.WarningLevel)
-            .WithFedActorsNode(node, run));
+            .WithFedActorsNode(node, run, crashNode: system =>
+            {
+                var self = Akka.Cluster.Cluster.Get(system);
+                self.Down(self.SelfAddress);
+            }));
         var host = builder.Build();
         await host.StartAsync();
         _hosts.Add(host);

@@ -32,6 +32,7 @@ public class FedActorsSerializerSpecs(ITestOutputHelper output) : ActorSpec(1, o
         new SubscribeToRun(TestActor),
         new RunEvent(3, 2, RunEventKinds.Dropped, "hospital-04", "random dropout (p = 0.3) before training", 17.5),
         new RunEvent(3, 1, RunEventKinds.RoundSkipped, null, "2 of the 3 updates required", 30),
+        new CrashNode("worker-2", 4),
         new CoordinatorSnapshot(3, Weights, 40.25, [Summary, Summary with { Round = 4 }]),
         new TrainRound(2, Weights),
         new LocalUpdate(2, "hospital-01", Weights, 48, 0.7, 6, 0.3),

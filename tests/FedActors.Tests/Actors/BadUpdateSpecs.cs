@@ -1,0 +1,91 @@
+using Akka.Actor;
+using FedActors.Actors.Coordination;
+using FedActors.Actors.Protocol;
+using FedActors.Actors.Serialization;
+using FedActors.Training.Weights;
+using Xunit.Abstractions;
+
+namespace FedActors.Tests.Actors;
+
+public class BadUpdateSpecs(ITestOutputHelper output) : ActorSpec(1, output)
+{
+    private static readonly ModelWeights Global = DriftLearner.InitialGlobal();
+
+    private static ModelWeights Filled(float value) => new([new WeightTensor("w", [3, 4], Enumerable.Repeat(value, DriftLearner.Size).ToArray())]);
+
+    /// <summary>An upload whose payload was corrupted in transit: what the serializer delivers after one value byte flipped.</summary>
+    private LocalUpdate CorruptedInTransit(LocalUpdate update)
+    {
+        var serializer = (FedActorsSerializer)Sys.Serialization.FindSerializerFor(update);
+        var bytes = serializer.ToBinary(update);
+        var at = bytes.AsSpan().IndexOf(BitConverter.GetBytes(update.Weights["w"].Values[0]));
+        bytes[at] ^= 0x20;
+        return (LocalUpdate)serializer.FromBinary(bytes, serializer.Manifest(update));
+    }
+
+    [Fact]
+    public void Should_reject_each_bad_update_with_its_reason_count_it_and_still_close_the_round()
+    {
+        var ids = new[] { "nan", "names", "shape", "future", "twice", "corrupt", "good" };
+        var hospitals = ids.ToDictionary(id => id, _ => (IActorRef)CreateTestProbe());
+        var (log, handle) = RunLog.Start(Sys, TestActor);
+        var coordinator = Sys.ActorOf(RoundCoordinator.Props(
+            new CoordinatorSettings { Rounds = 1, MinParticipants = 1, Seed = 2, RoundTimeout = TimeSpan.FromMinutes(1) }, hospitals, Global));
+        coordinator.Tell(new SubscribeToRun(log));
+        coordinator.Tell(StartRun.Instance, ActorRefs.NoSender); // RunCompleted comes through the log, after every event
+        foreach (var probe in hospitals.Values.Cast<Akka.TestKit.TestProbe>()) probe.ExpectMsg<TrainRound>();
+
+        LocalUpdate Update(string id, ModelWeights w, int samples = 10) => new(1, id, w, samples, 0.5, 1, 0.01);
+        var nan = Filled(1);
+        nan.Tensors[0].Values[5] = float.NaN;
+        coordinator.Tell(Update("nan", nan));
+        coordinator.Tell(Update("names", new ModelWeights([new WeightTensor("v", [3, 4], new float[12])])));
+        coordinator.Tell(Update("shape", new ModelWeights([new WeightTensor("w", [4, 3], new float[12])])));
+        coordinator.Tell(Update("future", Filled(2)) with { Round = 2 });
+        coordinator.Tell(Update("twice", Filled(3), samples: 30));
+        coordinator.Tell(Update("twice", Filled(4)));
+        coordinator.Tell(CorruptedInTransit(Update("corrupt", Filled(5))));
+        coordinator.Tell(Update("stranger", Filled(6)));
+        coordinator.Tell(Update("good", Filled(7), samples: 10));
+        coordinator.Tell(Update("future", Filled(8), samples: 20)); // its answer for the open round: the last one missing
+
+        var completed = ExpectMsg<RunCompleted>();
+        var round = Assert.Single(completed.Rounds);
+        Assert.False(round.Skipped);
+        Assert.Equal(["future", "good", "twice"], round.Aggregated);
+        // (30·3 + 10·7 + 20·8) / 60
+        Assert.All(completed.FinalGlobal["w"].Values, v => Assert.Equal(320f / 60, v, 5));
+        Assert.Equal(6, round.RejectedReplies);
+        Assert.Equal(1, round.DuplicateReplies);
+
+        string ReasonFor(string id, string kind) => Assert.Single(handle.Of(kind), e => e.HospitalId == id).Reason;
+        Assert.Contains("tensor 'w' holds NaN or Inf", ReasonFor("nan", RunEventKinds.Rejected));
+        Assert.Contains("tensor 0 is 'v' [3,4], expected 'w' [3,4]", ReasonFor("names", RunEventKinds.Rejected));
+        Assert.Contains("tensor 0 is 'w' [4,3], expected 'w' [3,4]", ReasonFor("shape", RunEventKinds.Rejected));
+        Assert.Contains("update for round 2, but round 1 is open", ReasonFor("future", RunEventKinds.Rejected));
+        Assert.Contains("a second update", ReasonFor("twice", RunEventKinds.Duplicate));
+        Assert.Contains("payload hash mismatch", ReasonFor("corrupt", RunEventKinds.Rejected));
+        Assert.Contains("not selected for this round", ReasonFor("stranger", RunEventKinds.Rejected));
+    }
+
+    [Fact]
+    public void Should_count_an_update_for_a_closed_round_as_late_with_its_reason()
+    {
+        var hospital = CreateTestProbe();
+        var (log, handle) = RunLog.Start(Sys, TestActor);
+        var coordinator = Sys.ActorOf(RoundCoordinator.Props(new CoordinatorSettings { Rounds = 2, Seed = 2 },
+            new Dictionary<string, IActorRef> { ["h"] = hospital }, Global));
+        coordinator.Tell(new SubscribeToRun(log));
+        coordinator.Tell(StartRun.Instance, ActorRefs.NoSender); // RunCompleted comes through the log, after every event
+        var update = new LocalUpdate(1, "h", Filled(1), 10, 0.5, 1, 0.01);
+        hospital.ExpectMsg<TrainRound>();
+        coordinator.Tell(update);
+        Assert.Equal(2, hospital.ExpectMsg<TrainRound>().Round);
+        coordinator.Tell(update); // round 1 is closed now
+        coordinator.Tell(update with { Round = 2 });
+
+        var completed = ExpectMsg<RunCompleted>();
+        Assert.Equal(1, completed.Rounds[1].LateReplies);
+        Assert.Contains("update for round 1, which is closed", Assert.Single(handle.Of(RunEventKinds.Late)).Reason);
+    }
+}

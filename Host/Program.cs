@@ -16,11 +16,11 @@ public static class Program
               default (cluster-config/single-node.conf). --set overrides one key (the leading
               'fedactors.' may be omitted), e.g. --set rounds.count=3 --set seed=7.
               Writes <runs-dir>/<timestamp>/: resolved.conf, metrics.csv, events.jsonl,
-              final-global.weights, snapshots/ (hospitals), checkpoints/ (coordinator rounds).
+              final-global.weights, snapshots/ (hospitals' state, the coordinator's round checkpoints).
 
           run --resume RUN_DIR
               Continue an interrupted run from its last completed round, with RUN_DIR's own
-              resolved.conf, snapshots/ and checkpoints/ (no experiment file or --set allowed).
+              resolved.conf and snapshots/ (no experiment file or --set allowed).
               The result is the same as had the run never stopped.
 
           validate [experiment.conf] [--set key=value ...]

@@ -39,9 +39,7 @@ public static class NodeCommand
         // the resolved experiment under runs-dir (one machine); across machines, a shared path.
         var snapshots = options.SnapshotDirectory ?? Path.Combine(config.Host.RunsDirectory, "cluster-snapshots",
             Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(config.ResolvedHocon)))[..12].ToLowerInvariant());
-        // The coordinator node writes the run directory; its coordinator checkpoints rounds there.
-        var runDir = node.IsCoordinator ? RunDirectory.Create(config.Host.RunsDirectory, config.ResolvedHocon, DateTime.UtcNow) : null;
-        var prepared = PreparedRun.Prepare(config, snapshots, runDir?.CheckpointsPath);
+        var prepared = PreparedRun.Prepare(config, snapshots);
         using var app = NodeHost.Build(akka => akka.WithFedActorsNode(node, prepared.Run));
         await app.StartAsync(cancel);
         var system = app.Services.GetRequiredService<ActorSystem>();
@@ -58,7 +56,8 @@ public static class NodeCommand
             }
             await WaitForWorkers(self, app.Services.GetRequiredService<ActorRegistry>().Get<HospitalRegion>(), cluster.MinWorkers, output, cancel);
             var coordinator = app.Services.GetRequiredService<ActorRegistry>().Get<RoundCoordinator>();
-            await prepared.DriveAsync(runDir!, system, coordinator, output, cancel);
+            var runDir = RunDirectory.Create(config.Host.RunsDirectory, config.ResolvedHocon, DateTime.UtcNow);
+            await prepared.DriveAsync(runDir, system, coordinator, output, cancel);
             // The run is over: ask every other member to leave, then leave ourselves.
             foreach (var member in self.State.Members.Where(m => m.Address != self.SelfAddress)) self.Leave(member.Address);
             return Program.Ok;

@@ -38,7 +38,7 @@ public static class RunCommand
 
     private static async Task<RunResult> RunInAsync(RunDirectory runDir, ExperimentConfig config, bool resumed, TextWriter output, CancellationToken cancel)
     {
-        var prepared = PreparedRun.Prepare(config, runDir.SnapshotsPath, runDir.CheckpointsPath);
+        var prepared = PreparedRun.Prepare(config, runDir.SnapshotsPath, checkpointRounds: true);
         using var app = NodeHost.Build(akka => akka.WithFederatedRun(prepared.Run));
         await app.StartAsync(cancel);
         try

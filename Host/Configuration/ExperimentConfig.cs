@@ -231,7 +231,9 @@ public sealed record ExperimentConfig(
         // One flat tree (no fallback chain) whose objects can be edited before it is written.
         var flat = Parse($"{Root} {{\n{config.GetConfig(Root).Root}\n}}\n", "resolved configuration");
         foreach (var (key, field) in dropped) flat.GetValue(key).GetObject().Items.Remove(field);
-        return $"# Resolved FedActors configuration (defaults + file + --set overrides)\n{Root} {{\n{flat.GetConfig(Root).Root}\n}}\n";
+        // Akka's renderer writes an empty list as "<<unknown value>>" (HoconValue.IsArray() is false for it).
+        var text = flat.GetConfig(Root).Root.ToString().Replace(": \"<<unknown value>>\"", ": []");
+        return $"# Resolved FedActors configuration (defaults + file + --set overrides)\n{Root} {{\n{text}\n}}\n";
     }
 
     private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";

@@ -37,8 +37,8 @@ public sealed class PreparedRun
     public FederatedRun Run { get; }
 
     /// <param name="snapshotDirectory">Where hospitals snapshot their local state (shared by all workers of a cluster run).</param>
-    /// <param name="checkpointDirectory">Where the coordinator checkpoints its rounds (the run directory's <c>checkpoints/</c>); null on nodes without one.</param>
-    public static PreparedRun Prepare(ExperimentConfig config, string snapshotDirectory, string? checkpointDirectory = null)
+    /// <param name="checkpointRounds">The coordinator checkpoints its rounds into <paramref name="snapshotDirectory"/> too, so the run can resume.</param>
+    public static PreparedRun Prepare(ExperimentConfig config, string snapshotDirectory, bool checkpointRounds = false)
     {
         TorchRuntime.ConfigureThreads(config.Host.TorchThreads);
         var experiment = new FederatedMoCoExperiment(config.Experiment);
@@ -55,7 +55,7 @@ public sealed class PreparedRun
                 [EvaluationKeys.ProbeBalancedAccuracy] = probe.BalancedAccuracy,
             };
         }, TrainingThreads: config.Host.TrainingThreads, SnapshotDirectory: snapshotDirectory, Devices: config.Host.Devices,
-            CheckpointDirectory: checkpointDirectory);
+            CheckpointRounds: checkpointRounds);
         return new PreparedRun(config, experiment, initialGlobal, run);
     }
 

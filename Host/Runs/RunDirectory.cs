@@ -12,8 +12,8 @@ namespace FedActors.Host.Runs;
 /// What a run leaves behind: <c>resolved.conf</c>, <c>metrics.csv</c> (one row per round,
 /// appended as rounds close so an interrupted run keeps its rounds), <c>events.jsonl</c> (one
 /// line per run event, flushed as it arrives) and the final global weights; hospitals'
-/// round-end snapshots go under <c>snapshots/</c>, the coordinator's round checkpoints under
-/// <c>checkpoints/</c> (what <c>fedactors run --resume</c> continues from).
+/// round-end snapshots and the coordinator's round checkpoints go under <c>snapshots/</c>
+/// (what <c>fedactors run --resume</c> continues from).
 /// </summary>
 public sealed class RunDirectory
 {
@@ -22,7 +22,6 @@ public sealed class RunDirectory
     public const string ResolvedConfigFile = "resolved.conf";
     public const string FinalWeightsFile = "final-global.weights";
     public const string SnapshotsDirectory = "snapshots";
-    public const string CheckpointsDirectory = "checkpoints";
 
     public static readonly string[] MetricsColumns =
     [
@@ -37,11 +36,8 @@ public sealed class RunDirectory
 
     public string Path { get; }
 
-    /// <summary>Per run, so a new run never resumes an earlier run's hospital state.</summary>
+    /// <summary>Per run, so a new run never resumes an earlier run's hospital or coordinator state.</summary>
     public string SnapshotsPath => System.IO.Path.Combine(Path, SnapshotsDirectory);
-
-    /// <summary>The coordinator's round checkpoints.</summary>
-    public string CheckpointsPath => System.IO.Path.Combine(Path, CheckpointsDirectory);
 
     public string ResolvedConfigPath => System.IO.Path.Combine(Path, ResolvedConfigFile);
 

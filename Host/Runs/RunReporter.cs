@@ -33,7 +33,9 @@ public sealed class RunReporter : ReceiveActor
             if (e.Kind != RunEventKinds.CoordinatorRecovered) return;
             Say(announced
                 ? $"coordinator recovered: {e.Reason}"
-                : $"resumed: continuing from round {e.Round}/{totalRounds} ({e.Reason}, from {RunDirectory.CheckpointsDirectory}/)");
+                : e.Round > 1
+                    ? $"resumed: continuing from round {e.Round}/{totalRounds} (checkpoint after round {e.Round - 1} in {RunDirectory.SnapshotsDirectory}/)"
+                    : $"resumed: no round had completed, starting from round 1/{totalRounds}");
             announced = true;
         });
         Receive<RoundClosed>(closed =>

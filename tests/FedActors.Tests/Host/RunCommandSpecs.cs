@@ -8,13 +8,7 @@ public sealed class RunCommandSpecs : IDisposable
 {
     private readonly string _runsRoot = Directory.CreateTempSubdirectory("fedactors-runs-").FullName;
 
-    private List<string> TinyOverrides(ulong seed) =>
-    [
-        $"seed={seed}", $"runs-dir=\"{_runsRoot}\"", "data.hospitals=4", "data.train-images-per-hospital=32",
-        "data.test-images-per-hospital=16", "data.image-size=16", "model.encoder-widths=[8,8,16,16]",
-        "model.projection-dim=16", "moco.queue-size=32", "moco.batch-size=8", "rounds.count=2",
-        "rounds.min-participants=4", "probe.steps=30", "training-threads=2",
-    ];
+    private List<string> TinyOverrides(ulong seed) => TinyRun.Overrides(_runsRoot, seed);
 
     private static string MetricsWithoutTimings(RunDirectory run)
     {

@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using FedActors.Host.Commands;
+using FedActors.Host.Configuration;
+using FedActors.Host.Runs;
+using FedActors.Training.Weights;
+
+namespace FedActors.Tests.Host;
+
+/// <summary><c>fedactors run --resume RUN_DIR</c>: a killed run finishes as if it had never stopped.</summary>
+public sealed class ResumeSpecs : IDisposable
+{
+    private readonly string _runsRoot = Directory.CreateTempSubdirectory("fedactors-resume-").FullName;
+    private Process? _process;
+
+    // One torch thread in both processes, so no reduction order differs between them.
+    private List<string> SixRounds(string runs) => [.. TinyRun.Overrides(runs, seed: 7, rounds: 6), "torch-threads=1"];
+
+    /// <summary>Starts the <c>fedactors</c> executable; completes the task when a stdout line contains <paramref name="fragment"/>.</summary>
+    private (Process Process, Task<string> Seen, StringWriter Log) Launch(IEnumerable<string> args, string fragment)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "fedactors.dll"));
+        foreach (var a in args) info.ArgumentList.Add(a);
+        var seen = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var log = new StringWriter();
+        _process = new Process { StartInfo = info };
+        _process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (log) log.WriteLine(e.Data);
+            if (e.Data.Contains(fragment)) seen.TrySetResult(e.Data);
+        };
+        _process.ErrorDataReceived += (_, e) => { lock (log) log.WriteLine(e.Data); };
+        _process.Exited += (_, _) => seen.TrySetException(new InvalidOperationException($"fedactors exited before '{fragment}':\n{log}"));
+        _process.EnableRaisingEvents = true;
+        _process.Start();
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        return (_process, seen.Task, log);
+    }
+
+    [Fact]
+    public async Task Should_finish_a_killed_run_with_the_weights_and_metrics_of_an_uninterrupted_one()
+    {
+        var killedRoot = Path.Combine(_runsRoot, "killed");
+        var (process, thirdRound, log) = Launch(["run", .. TinyRun.Arguments(SixRounds(killedRoot))], "round 3/6");
+        await thirdRound.WaitAsync(TimeSpan.FromMinutes(3));
+        Assert.False(process.HasExited, $"the run ended before it could be killed:\n{log}");
+        process.Kill(); // SIGKILL: no chance to write anything more
+        await process.WaitForExitAsync();
+        var runDir = Directory.GetDirectories(killedRoot).Single();
+        Assert.False(File.Exists(Path.Combine(runDir, RunDirectory.FinalWeightsFile)));
+        var eventsBefore = File.ReadAllLines(Path.Combine(runDir, RunDirectory.EventsFile)).Length;
+        Assert.True(eventsBefore > 0);
+
+        var resumedOutput = new StringWriter();
+        var resumed = await RunCommand.ResumeAsync(runDir, resumedOutput);
+        var uninterrupted = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, SixRounds(Path.Combine(_runsRoot, "whole"))), TextWriter.Null);
+
+        Assert.Equal(runDir, resumed.Directory.Path);
+        Assert.Matches(@"resumed: continuing from round [3-6]/6", resumedOutput.ToString());
+        Assert.Equal(
+            File.ReadAllBytes(Path.Combine(uninterrupted.Directory.Path, RunDirectory.FinalWeightsFile)),
+            File.ReadAllBytes(Path.Combine(runDir, RunDirectory.FinalWeightsFile)));
+        Assert.Equal(uninterrupted.Completed.FinalGlobal.ContentHash, ModelWeights.Load(Path.Combine(runDir, RunDirectory.FinalWeightsFile)).ContentHash);
+        Assert.Equal(["1", "2", "3", "4", "5", "6"], TinyRun.MetricsRounds(runDir));
+        var hash = Array.IndexOf(RunDirectory.MetricsColumns, "global_hash");
+        Assert.Equal(
+            File.ReadLines(Path.Combine(uninterrupted.Directory.Path, RunDirectory.MetricsFile)).Select(l => l.Split(',')[hash]),
+            File.ReadLines(Path.Combine(runDir, RunDirectory.MetricsFile)).Select(l => l.Split(',')[hash]));
+        // events.jsonl is appended to: the killed process's lines stay, the recovery follows them.
+        var events = File.ReadAllLines(Path.Combine(runDir, RunDirectory.EventsFile));
+        Assert.Contains("\"kind\":\"coordinator-recovered\"", events[eventsBefore]);
+    }
+
+    [Fact]
+    public async Task Should_answer_at_once_when_the_run_had_already_completed()
+    {
+        var first = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, TinyRun.Overrides(_runsRoot, seed: 3)), TextWriter.Null);
+        var output = new StringWriter();
+        var again = await RunCommand.ResumeAsync(first.Directory.Path, output);
+
+        Assert.Contains("resumed: all 2 rounds had already completed", output.ToString());
+        Assert.DoesNotContain("round 1/2", output.ToString());
+        Assert.Equal(first.Completed.FinalGlobal.ContentHash, again.Completed.FinalGlobal.ContentHash);
+        Assert.Equal(["1", "2"], TinyRun.MetricsRounds(first.Directory.Path));
+    }
+
+    [Fact]
+    public async Task Should_exit_two_for_a_resume_combined_with_a_config_or_of_a_directory_that_is_no_run()
+    {
+        var notARun = Directory.CreateDirectory(Path.Combine(_runsRoot, "empty")).FullName;
+        Assert.Equal(FedActors.Host.Program.UsageError, await FedActors.Host.Program.Main(["run", "--resume", notARun, "--set", "seed=3"]));
+        Assert.Equal(FedActors.Host.Program.UsageError, await FedActors.Host.Program.Main(["run", "exp.conf", "--resume", notARun]));
+        Assert.Equal(FedActors.Host.Program.UsageError, await FedActors.Host.Program.Main(["run", "--resume"]));
+        Assert.Equal(FedActors.Host.Program.UsageError, await FedActors.Host.Program.Main(["run", "--resume", notARun]));
+        Assert.Equal(FedActors.Host.Program.UsageError, await FedActors.Host.Program.Main(["run", "--resume", Path.Combine(_runsRoot, "missing")]));
+
+        var e = Assert.Throws<ConfigError>(() => RunCommand.ResumeAsync(notARun, TextWriter.Null).GetAwaiter().GetResult());
+        Assert.Contains(notARun, e.Message);
+        Assert.Contains(RunDirectory.ResolvedConfigFile, e.Message);
+    }
+
+    public void Dispose()
+    {
+        if (_process is { HasExited: false }) _process.Kill(entireProcessTree: true);
+        _process?.Dispose();
+        Directory.Delete(_runsRoot, recursive: true);
+    }
+}

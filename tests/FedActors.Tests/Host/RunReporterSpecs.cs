@@ -1,0 +1,94 @@
+using System.Text.Json;
+using Akka.Actor;
+using FedActors.Actors.Protocol;
+using FedActors.Host.Runs;
+using FedActors.Training.Weights;
+using Xunit.Abstractions;
+
+namespace FedActors.Tests.Host;
+
+/// <summary>The reporter writes events.jsonl line by line and keeps metrics.csv at one row per round.</summary>
+public sealed class RunReporterSpecs(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit("", output), IDisposable
+{
+    private readonly string _runs = Directory.CreateTempSubdirectory("fedactors-reporter-").FullName;
+
+    private static RoundSummary Round(int round, string hash = "h") =>
+        new(round, ["hospital-01", "hospital-02"], ["hospital-01"], ["hospital-02"], 1.5, 10, 5, 0.25, 0, 0, false, $"{hash}{round}",
+            new Dictionary<string, double>(), SimulatedSeconds: 3.5, SimulatedClock: 3.5 * round, DuplicateReplies: 1, Attempts: 2);
+
+    private (RunDirectory Run, IActorRef Reporter, StringWriter Output, TaskCompletionSource<RunCompleted> Finished) Start(bool resumed, params int[] roundsOnFile)
+    {
+        var run = RunDirectory.Create(_runs, "fedactors {}", DateTime.UtcNow);
+        foreach (var r in roundsOnFile) run.AppendMetrics(Round(r, "old"));
+        var text = new StringWriter();
+        var finished = new TaskCompletionSource<RunCompleted>();
+        return (run, Sys.ActorOf(RunReporter.Props(run, TextWriter.Synchronized(text), 4, finished, resumed)), text, finished);
+    }
+
+    private static string[] EventLines(RunDirectory run)
+    {
+        using var reader = new StreamReader(new FileStream(Path.Combine(run.Path, RunDirectory.EventsFile), FileMode.Open, FileAccess.Read, FileShare.ReadWrite));
+        return reader.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    }
+
+    [Fact]
+    public void Should_write_one_events_line_per_run_event_while_the_run_goes_on()
+    {
+        var (run, reporter, _, _) = Start(resumed: false);
+        reporter.Tell(new RunEvent(1, 1, RunEventKinds.Selected, "hospital-01", "selected", 0));
+        reporter.Tell(new RunEvent(1, 2, RunEventKinds.Dropped, "hospital-02", "scripted drop before training", 1.25));
+        reporter.Tell(new RunEvent(1, 2, RunEventKinds.RoundSkipped, null, "0 of the 1 updates required", double.PositiveInfinity));
+
+        // Read while the reporter still runs: every line is on disk as soon as it is written.
+        AwaitAssert(() => Assert.Equal(3, EventLines(run).Length));
+        var events = EventLines(run).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.All(events, e => Assert.Equal(["round", "attempt", "kind", "hospital", "reason", "sim_s"], e.EnumerateObject().Select(p => p.Name)));
+        Assert.Equal("hospital-02", events[1].GetProperty("hospital").GetString());
+        Assert.Equal(2, events[1].GetProperty("attempt").GetInt32());
+        Assert.Equal("scripted drop before training", events[1].GetProperty("reason").GetString());
+        Assert.Equal(1.25, events[1].GetProperty("sim_s").GetDouble());
+        Assert.Equal(JsonValueKind.Null, events[2].GetProperty("hospital").ValueKind);
+        Assert.Equal(JsonValueKind.Null, events[2].GetProperty("sim_s").ValueKind); // not finite
+    }
+
+    [Fact]
+    public async Task Should_replace_the_rows_a_resumed_run_closes_again_and_end_with_one_row_per_round()
+    {
+        // The interrupted process wrote rounds 1-4, but its last checkpoint was after round 2.
+        var (run, reporter, text, finished) = Start(resumed: true, 1, 2, 3, 4);
+        reporter.Tell(new RunEvent(3, 1, RunEventKinds.CoordinatorRecovered, null, "continuing after round 2", 7));
+        reporter.Tell(new RoundClosed(Round(3)));
+        AwaitAssert(() => Assert.Equal(["1", "2", "3"], TinyRun.MetricsRounds(run.Path)));
+        reporter.Tell(new RoundClosed(Round(4)));
+        reporter.Tell(new RunCompleted(new ModelWeights([new WeightTensor("w", [1], [0f])]), [Round(1), Round(2), Round(3), Round(4)]));
+        await finished.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(["1", "2", "3", "4"], TinyRun.MetricsRounds(run.Path));
+        Assert.Contains("resumed: continuing from round 3/4 (checkpoint after round 2 in snapshots/)", text.ToString());
+        Assert.Contains("round 4/4  participants 1/2  loss 1.5000  0.2 s  sim 3.5 s  attempts 2", text.ToString());
+
+        var header = File.ReadLines(Path.Combine(run.Path, RunDirectory.MetricsFile)).First().Split(',');
+        var row = File.ReadLines(Path.Combine(run.Path, RunDirectory.MetricsFile)).Last().Split(',');
+        string Column(string name) => row[Array.IndexOf(header, name)];
+        Assert.Equal(("3.5", "14", "1", "2"), (Column("sim_seconds"), Column("sim_clock"), Column("duplicate_replies"), Column("attempts")));
+    }
+
+    [Fact]
+    public void Should_replace_a_round_the_coordinator_closes_again_after_recovering_in_the_same_process()
+    {
+        var (run, reporter, text, _) = Start(resumed: false);
+        reporter.Tell(new RoundClosed(Round(1)));
+        reporter.Tell(new RoundClosed(Round(2)));
+        reporter.Tell(new RunEvent(2, 1, RunEventKinds.CoordinatorRecovered, null, "continuing after round 1", 3.5));
+        reporter.Tell(new RoundClosed(Round(2, "again")));
+        AwaitAssert(() => Assert.Equal(["1", "2"], TinyRun.MetricsRounds(run.Path)));
+        Assert.EndsWith(",again2", File.ReadLines(Path.Combine(run.Path, RunDirectory.MetricsFile)).Last());
+        AwaitAssert(() => Assert.Contains("coordinator recovered: continuing after round 1", text.ToString()));
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing) Directory.Delete(_runs, recursive: true);
+    }
+}

@@ -18,12 +18,14 @@ public sealed class NodeProcessSpecs : IDisposable
         "--set", "cluster.stable-after=3s", "--set", "torch-threads=1", "--set", $"runs-dir=\"{_runs}\"",
     ];
 
-    private (Process Process, StringWriterWithSignal Output) Start(params string[] nodeArgs)
+    private (Process Process, StringWriterWithSignal Output) Start(params string[] nodeArgs) => Start(nodeArgs, []);
+
+    private (Process Process, StringWriterWithSignal Output) Start(string[] nodeArgs, string[] overrides)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "fedactors.dll"));
         info.ArgumentList.Add("node");
-        foreach (var a in nodeArgs.Concat(Experiment())) info.ArgumentList.Add(a);
+        foreach (var a in nodeArgs.Concat(Experiment()).Concat(overrides.SelectMany(o => new[] { "--set", o }))) info.ArgumentList.Add(a);
         var output = new StringWriterWithSignal();
         var process = new Process { StartInfo = info };
         process.OutputDataReceived += (_, e) => output.Line(e.Data);
@@ -48,13 +50,40 @@ public sealed class NodeProcessSpecs : IDisposable
         doomed.Kill(); // SIGKILL: no goodbye to the cluster
         await coordinator.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromMinutes(4)).Token);
 
+        AssertEveryRoundAggregatedAll(coordinator, coordinatorOutput);
+        Assert.True(survivor.WaitForExit(TimeSpan.FromSeconds(60)), "the surviving worker did not leave after the run");
+    }
+
+    [Fact]
+    public async Task Should_complete_every_round_when_the_fault_plan_kills_a_named_worker_process()
+    {
+        var port = LoopbackCluster.FreePort();
+        var seed = LoopbackCluster.Address(port);
+        string[] plan = ["faults.events=[{ kind = crash-worker, node = doomed, round = 2 }]"];
+        var (coordinator, coordinatorOutput) = Start(["--roles", "coordinator", "--port", port.ToString()], plan);
+        var (doomed, _) = Start(["--roles", "worker", "--seed", seed, "--name", "doomed"], plan);
+        var (survivor, _) = Start(["--roles", "worker", "--seed", seed, "--name", "survivor"], plan);
+
+        await coordinator.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromMinutes(5)).Token);
+
+        var runDir = AssertEveryRoundAggregatedAll(coordinator, coordinatorOutput);
+        Assert.True(doomed.HasExited, "the worker the plan crashed is still running");
+        Assert.NotEqual(0, doomed.ExitCode);
+        var events = File.ReadAllLines(Path.Combine(runDir, RunDirectory.EventsFile));
+        Assert.Contains(events, l => l.Contains("\"worker-crash\"") && l.Contains("scripted crash of worker 'doomed'") && l.Contains("\"round\":2"));
+        Assert.True(survivor.WaitForExit(TimeSpan.FromSeconds(60)), "the surviving worker did not leave after the run");
+    }
+
+    /// <returns>The run directory.</returns>
+    private string AssertEveryRoundAggregatedAll(Process coordinator, StringWriterWithSignal coordinatorOutput)
+    {
         Assert.True(coordinator.ExitCode == 0, $"coordinator exited {coordinator.ExitCode}:\n{coordinatorOutput}");
         var runDir = Directory.GetDirectories(_runs).Single(d => File.Exists(Path.Combine(d, RunDirectory.MetricsFile)));
         var rows = File.ReadAllLines(Path.Combine(runDir, RunDirectory.MetricsFile)).Skip(1).Select(l => l.Split(',')).ToList();
         Assert.Equal(["1", "2", "3", "4"], rows.Select(r => r[0]));
         var aggregated = Array.IndexOf(RunDirectory.MetricsColumns, "aggregated");
         Assert.All(rows, r => Assert.Equal("4", r[aggregated]));
-        Assert.True(survivor.WaitForExit(TimeSpan.FromSeconds(60)), "the surviving worker did not leave after the run");
+        return runDir;
     }
 
     public void Dispose()

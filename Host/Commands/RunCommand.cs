@@ -16,11 +16,11 @@ namespace FedActors.Host.Commands;
 /// </summary>
 public static class RunCommand
 {
-    public static Task<RunResult> ExecuteAsync(ExperimentConfig config, TextWriter output, CancellationToken cancel = default)
+    public static async Task<RunResult> ExecuteAsync(ExperimentConfig config, TextWriter output, CancellationToken cancel = default)
     {
         config.CheckSingleProcess();
         var runDir = RunDirectory.Create(config.Host.RunsDirectory, config.ResolvedHocon, DateTime.UtcNow);
-        return RunInAsync(runDir, config, resumed: false, output, cancel);
+        return await RunInAsync(runDir, config, resumed: false, output, cancel);
     }
 
     /// <summary>
@@ -28,12 +28,12 @@ public static class RunCommand
     /// hospitals' snapshots and its coordinator's checkpoints: the coordinator goes on after its
     /// last completed round.
     /// </summary>
-    public static Task<RunResult> ResumeAsync(string runDirectory, TextWriter output, CancellationToken cancel = default)
+    public static async Task<RunResult> ResumeAsync(string runDirectory, TextWriter output, CancellationToken cancel = default)
     {
         var runDir = RunDirectory.Open(runDirectory);
         var config = ExperimentConfig.Load(runDir.ResolvedConfigPath, []);
         config.CheckSingleProcess();
-        return RunInAsync(runDir, config, resumed: true, output, cancel);
+        return await RunInAsync(runDir, config, resumed: true, output, cancel);
     }
 
     private static async Task<RunResult> RunInAsync(RunDirectory runDir, ExperimentConfig config, bool resumed, TextWriter output, CancellationToken cancel)

@@ -4,6 +4,7 @@ using FedActors.Host.Runs;
 
 namespace FedActors.Tests.Host;
 
+[Collection(InProcessRuns.Name)]
 public sealed class RunCommandSpecs : IDisposable
 {
     private readonly string _runsRoot = Directory.CreateTempSubdirectory("fedactors-runs-").FullName;

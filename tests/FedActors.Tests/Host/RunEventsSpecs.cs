@@ -7,6 +7,7 @@ using FedActors.Host.Runs;
 namespace FedActors.Tests.Host;
 
 /// <summary>A real run's events.jsonl: what the coordinator did to each hospital, round by round.</summary>
+[Collection(InProcessRuns.Name)]
 public sealed class RunEventsSpecs : IDisposable
 {
     private readonly string _runsRoot = Directory.CreateTempSubdirectory("fedactors-events-").FullName;

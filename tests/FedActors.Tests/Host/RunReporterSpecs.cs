@@ -81,8 +81,11 @@ public sealed class RunReporterSpecs(ITestOutputHelper output) : Akka.TestKit.Xu
         reporter.Tell(new RoundClosed(Round(2)));
         reporter.Tell(new RunEvent(2, 1, RunEventKinds.CoordinatorRecovered, null, "continuing after round 1", 3.5));
         reporter.Tell(new RoundClosed(Round(2, "again")));
-        AwaitAssert(() => Assert.Equal(["1", "2"], TinyRun.MetricsRounds(run.Path)));
-        Assert.EndsWith(",again2", File.ReadLines(Path.Combine(run.Path, RunDirectory.MetricsFile)).Last());
+        AwaitAssert(() =>
+        {
+            Assert.Equal(["1", "2"], TinyRun.MetricsRounds(run.Path));
+            Assert.EndsWith(",again2", File.ReadLines(Path.Combine(run.Path, RunDirectory.MetricsFile)).Last());
+        });
         AwaitAssert(() => Assert.Contains("coordinator recovered: continuing after round 1", text.ToString()));
     }
 

@@ -1,5 +1,15 @@
 namespace FedActors.Tests.Host;
 
+/// <summary>
+/// Specs that run whole experiments in this process and compare their numbers: one at a time,
+/// because concurrent runs in one process have been seen to differ in the last bits of a loss.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class InProcessRuns
+{
+    public const string Name = "in-process runs";
+}
+
 /// <summary>A run small enough to take seconds: 4 hospitals of 32 images of 16 px, a tiny encoder.</summary>
 public static class TinyRun
 {

@@ -145,9 +145,9 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
             var u = f.Upload;
             _fetching.Remove((u.HospitalId, u.Weights.ContentHash));
             var p = u.Round == _round && _roundOpen ? _participants.GetValueOrDefault(u.HospitalId) : null;
-            if (p is { Outcome: Outcome.Pending }) Settle(p, Outcome.Rejected, $"its weights could not be fetched: {f.Cause.Message}", _attemptStart);
-            else Publish(u.Round, RunEventKinds.Late, u.HospitalId, $"its weights could not be fetched ({f.Cause.Message}) and the round is closed", _clock);
-            TryCloseAttempt();
+            // Not the hospital's fault (its node may have gone): it stays pending, and the next resend asks it again.
+            if (p is { Outcome: Outcome.Pending })
+                Publish(u.Round, RunEventKinds.FetchFailed, u.HospitalId, $"its weights could not be fetched ({f.Cause.Message}); asking again at the next resend", _attemptStart);
         });
         Command<RoundDeadline>(OnWallClockTimeout);
         Command<ResendRequests>(r =>

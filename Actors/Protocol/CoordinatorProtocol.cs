@@ -69,6 +69,8 @@ public static class RunEventKinds
     public const string Rejected = "rejected";
     public const string Slowed = "slowed";
     public const string Delayed = "delayed";
+    /// <summary>Cluster mode: an upload's weights could not be fetched from its node; the hospital is asked again.</summary>
+    public const string FetchFailed = "fetch-failed";
     public const string Retry = "retry";
     public const string RoundSkipped = "round-skipped";
     public const string RoundClosed = "round-closed";

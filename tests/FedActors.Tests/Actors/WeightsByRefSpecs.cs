@@ -71,14 +71,14 @@ public class WeightsByRefSpecs(ITestOutputHelper output) : ActorSpec(2, output)
     }
 
     [Fact]
-    public async Task Should_count_an_upload_whose_weights_cannot_be_fetched_as_rejected()
+    public async Task Should_ask_again_for_an_upload_whose_weights_cannot_be_fetched_and_drop_it_at_the_timeout()
     {
         var transfer = Sys.ActorOf(WeightsTransfer.Props());
         var a = CreateTestProbe();
         var b = CreateTestProbe();
         var global = _experiment.InitialGlobal();
         var coordinator = Sys.ActorOf(RoundCoordinator.Props(
-            new CoordinatorSettings { Rounds = 1, MinParticipants = 1, RoundTimeout = TimeSpan.FromSeconds(3), Seed = 7 },
+            new CoordinatorSettings { Rounds = 1, MinParticipants = 1, RoundTimeout = TimeSpan.FromSeconds(4), ResendInterval = TimeSpan.FromSeconds(1), Seed = 7 },
             new Dictionary<string, IActorRef> { ["a"] = a.Ref, ["b"] = b.Ref }, global, transfer: transfer));
 
         coordinator.Tell(StartRun.Instance);
@@ -86,13 +86,16 @@ public class WeightsByRefSpecs(ITestOutputHelper output) : ActorSpec(2, output)
         b.ExpectMsg<TrainRoundByRef>(Timeout);
         Assert.Equal(global.ContentHash, (await transfer.FetchAsync(request.Global, Timeout)).ContentHash);
 
-        // a's weights were never offered; b uploads the global itself, which is offered.
+        // a's weights were never offered (its node is gone, say); b uploads the global itself, which is offered.
         coordinator.Tell(new LocalUpdateByRef(1, "a", request.Global with { ContentHash = "not-offered" }, 10, 0.5, 1, 0.1), a.Ref);
         coordinator.Tell(new LocalUpdateByRef(1, "b", request.Global, 10, 0.5, 1, 0.1), b.Ref);
 
-        var round = Assert.Single(ExpectMsg<RunCompleted>(Timeout).Rounds);
+        // Not a's fault: it is asked again rather than rejected, and dropped only when the timeout passes.
+        Assert.Equal(1, a.ExpectMsg<TrainRoundByRef>(Timeout).Round);
+        var round = Assert.Single(FishForMessage<RunCompleted>(_ => true, Timeout).Rounds);
         Assert.Equal(["b"], round.Aggregated);
-        Assert.Equal(1, round.RejectedReplies);
+        Assert.Equal(["a"], round.Dropped);
+        Assert.Equal(0, round.RejectedReplies);
         Assert.Equal(global.PayloadBytes, round.BytesUp);
     }
 }

@@ -18,8 +18,9 @@ public sealed record HospitalDefinition(string HospitalId, Func<ImageShard> Load
 /// optimiser state, RNG), which persist across rounds. Trains on the dedicated training
 /// dispatcher; only weights leave it, as a <see cref="LocalUpdate"/>. Given a node's
 /// <c>DeviceSlots</c>, it trains only while holding one of its leases, on the leased device.
-/// With <see cref="HospitalPersistence"/> configured it snapshots the learner after every round
-/// and, started again with the same id (here or on another node), continues from there.
+/// With <see cref="HospitalPersistence"/> configured it snapshots the learner after every round,
+/// answers once that snapshot is written, and, started again with the same id (here or on
+/// another node), continues from there.
 /// Given its node's <c>WeightsTransfer</c> (cluster mode), it also answers <see cref="TrainRoundByRef"/>:
 /// fetches the global first, then trains as usual and replies <see cref="LocalUpdateByRef"/>.
 /// </summary>
@@ -48,6 +49,9 @@ public sealed class HospitalActor : ReceivePersistentActor
     private int _savedRound;
     private LocalUpdate? _lastUpdate;
     private bool _stopWhenSaved;
+    // Answers held until their round's snapshot is written: the coordinator checkpoints a round once
+    // every answer is in, so a resumed run never finds a hospital behind the round it resumes after.
+    private readonly List<(LocalUpdate Update, IActorRef ReplyTo, bool ByRef)> _awaitingSave = new();
 
     public HospitalActor(HospitalDefinition definition, IActorRef? deviceSlots = null, IActorRef? transfer = null)
     {
@@ -76,7 +80,7 @@ public sealed class HospitalActor : ReceivePersistentActor
             if (request.Round <= _lastRound)
             {
                 // A resent request (the coordinator did not hear back): answer again, never retrain.
-                if (request.Round == _lastRound && _lastUpdate is not null) Sender.Tell(_lastUpdate);
+                if (request.Round == _lastRound && _lastUpdate is not null) Answer(_lastUpdate, Sender, byRef: false);
                 return;
             }
             StartTraining(request, Sender, byRef: false);
@@ -91,7 +95,7 @@ public sealed class HospitalActor : ReceivePersistentActor
             if (request.Round <= _lastRound)
             {
                 // A resent request, as above: answer again, by reference.
-                if (request.Round == _lastRound && _lastUpdate is not null) ReplyByRef(_lastUpdate, Sender);
+                if (request.Round == _lastRound && _lastUpdate is not null) Answer(_lastUpdate, Sender, byRef: true);
                 return;
             }
             AwaitGlobal(_transfer, request, Sender);
@@ -163,6 +167,7 @@ public sealed class HospitalActor : ReceivePersistentActor
         {
             var round = _saving.TryDequeue(out var r) ? r : _lastRound;
             _log.Warning("{0}: snapshot of round {1} not saved ({2}); the previous one stays current", PersistenceId, round, f.Cause.Message);
+            AnswerSaved(round);
             StopIfHandedOff();
         });
         Command<DeleteSnapshotsSuccess>(_ => { });
@@ -224,12 +229,29 @@ public sealed class HospitalActor : ReceivePersistentActor
         _lastRound = request.Round;
         _lastUpdate = new LocalUpdate(request.Round, _definition.HospitalId, weights, result.Samples, result.MeanLoss,
             result.Steps, clock.Elapsed.TotalSeconds);
-        if (byRef) ReplyByRef(_lastUpdate, replyTo);
-        else replyTo.Tell(_lastUpdate);
         if (_persist) Snapshot(_lastUpdate);
+        Answer(_lastUpdate, replyTo, byRef);
     }
 
-    /// <summary>Captures the learner now; the store writes it asynchronously, so the next round need not wait.</summary>
+    /// <summary>Sends <paramref name="update"/> now, or once its round's snapshot is written when one is in flight.</summary>
+    private void Answer(LocalUpdate update, IActorRef replyTo, bool byRef)
+    {
+        if (_saving.Contains(update.Round)) _awaitingSave.Add((update, replyTo, byRef));
+        else if (byRef) ReplyByRef(update, replyTo);
+        else replyTo.Tell(update);
+    }
+
+    /// <summary>Sends the answers held for rounds up to <paramref name="round"/>, whose snapshot is written (or failed: the run goes on).</summary>
+    private void AnswerSaved(int round)
+    {
+        foreach (var held in _awaitingSave.Where(a => a.Update.Round <= round).ToList())
+        {
+            _awaitingSave.Remove(held);
+            Answer(held.Update, held.ReplyTo, held.ByRef);
+        }
+    }
+
+    /// <summary>Captures the learner now; the store writes it asynchronously, and the round's answer waits for it (<see cref="Answer"/>).</summary>
     private void Snapshot(LocalUpdate upload)
     {
         using var state = new MemoryStream();
@@ -241,7 +263,11 @@ public sealed class HospitalActor : ReceivePersistentActor
 
     private void Saved(SaveSnapshotSuccess success)
     {
-        if (_saving.TryDequeue(out var round)) _savedRound = Math.Max(_savedRound, round);
+        if (_saving.TryDequeue(out var round))
+        {
+            _savedRound = Math.Max(_savedRound, round);
+            AnswerSaved(round);
+        }
         // Keep only the latest: every snapshot has sequence number 0 (nothing is journalled), so select by time.
         DeleteSnapshots(new SnapshotSelectionCriteria(long.MaxValue, success.Metadata.Timestamp.AddTicks(-1)));
         StopIfHandedOff();

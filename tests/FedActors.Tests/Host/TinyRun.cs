@@ -1,8 +1,8 @@
 namespace FedActors.Tests.Host;
 
 /// <summary>
-/// Specs that run whole experiments in this process and compare their numbers: one at a time,
-/// because concurrent runs in one process have been seen to differ in the last bits of a loss.
+/// Specs that run whole experiments in this process: one at a time, since each keeps the cores
+/// busy and all share the process's libtorch settings (a thread count one run sets is every run's).
 /// </summary>
 [CollectionDefinition(Name)]
 public sealed class InProcessRuns

@@ -315,7 +315,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
             p.Requested = true;
             if (request is not null) _hospitals.Tell(id, request, Self);
         }
-        if (_settings.Faults.Dropout is null && selected.Count < OverSelected(wanted, _settings))
+        if (selected.Count < OverSelected(wanted, _settings))
             _log.Info("Round {0} attempt {1}: {2} of the {3} hospitals wanted are available", _round, _attempt, selected.Count, OverSelected(wanted, _settings));
         Timers.StartSingleTimer("deadline", new RoundDeadline(_round, _attempt), _settings.RoundTimeout);
     }

@@ -36,6 +36,11 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
     private sealed record ResendRequests(int Round);
     // Sent to itself before a restart, so the new incarnation keeps its listeners and continues the run.
     private sealed record ContinueAfterCrash(IReadOnlyList<IActorRef> Listeners, IActorRef? Requester) : INoSerializationVerificationNeeded;
+    // Sent to itself after recovering an unfinished run (a moved singleton, a new process): nobody else knows it must go on.
+    private sealed record ContinueRecoveredRun : INoSerializationVerificationNeeded
+    {
+        public static ContinueRecoveredRun Instance { get; } = new();
+    }
     // Local replies of this node's transfer actor, piped back with what the upload said.
     private sealed record UploadFetched(LocalUpdateByRef Upload, ModelWeights Weights) : INoSerializationVerificationNeeded;
     private sealed record UploadFetchFailed(LocalUpdateByRef Upload, Exception Cause) : INoSerializationVerificationNeeded;
@@ -70,6 +75,10 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
     private readonly bool _persist;
     private readonly List<RoundSummary> _history = new();
     private readonly List<IActorRef> _listeners = new();
+    // What a run that continued by itself published before anyone subscribed: the first subscriber gets it.
+    private readonly List<object> _held = new();
+    private const int MaxHeld = 10_000;
+    private bool _holdForListener;
     // The open attempt's events, published in simulated-time order when it closes, so that replays write identical event files.
     private readonly List<RunEvent> _attemptEvents = new();
     private ModelWeights _global;
@@ -77,6 +86,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
     private int _completedRound;
     private double _clock; // simulated seconds at the end of the last completed round
     private bool _started;
+    private bool _awaitingCheckpoint; // the closed round's snapshot is being written; the next round waits for it
     private bool _resuming; // this incarnation continues a run (recovered or restarted): its first round is not begun afresh
 
     // The open round.
@@ -117,7 +127,19 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
 
         Recover<SnapshotOffer>(offer => Restore((CoordinatorSnapshot)offer.Snapshot, offer.Metadata));
 
-        Command<SubscribeToRun>(s => { if (!_listeners.Contains(s.Listener)) _listeners.Add(s.Listener); });
+        Command<SubscribeToRun>(s =>
+        {
+            if (!_listeners.Contains(s.Listener)) _listeners.Add(s.Listener);
+            foreach (var held in _held) s.Listener.Tell(held);
+            _held.Clear();
+            _holdForListener = false;
+        });
+        Command<ContinueRecoveredRun>(_ =>
+        {
+            if (_started) return; // a StartRun or a restart got here first
+            _holdForListener = _listeners.Count == 0;
+            Start();
+        });
         Command<ContinueAfterCrash>(c =>
         {
             foreach (var l in c.Listeners.Where(l => !_listeners.Contains(l))) _listeners.Add(l);
@@ -158,9 +180,15 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
             foreach (var p in _participants.Values.Where(p => p.Requested && p.Outcome == Outcome.Pending)) _hospitals.Tell(p.Id, request, Self);
         });
         Command<SaveSnapshotSuccess>(s =>
-            DeleteSnapshots(new SnapshotSelectionCriteria(long.MaxValue, s.Metadata.Timestamp.AddTicks(-1))));
+        {
+            DeleteSnapshots(new SnapshotSelectionCriteria(long.MaxValue, s.Metadata.Timestamp.AddTicks(-1)));
+            ContinueAfterCheckpoint();
+        });
         Command<SaveSnapshotFailure>(f =>
-            _log.Error(f.Cause, "Round {0}'s coordinator snapshot was not saved; a crash now resumes from the one before", _completedRound));
+        {
+            _log.Error(f.Cause, "Round {0}'s coordinator snapshot was not saved; a crash now resumes from the one before", _completedRound);
+            ContinueAfterCheckpoint();
+        });
         Command<DeleteSnapshotsSuccess>(_ => { });
         Command<DeleteSnapshotsFailure>(f => _log.Warning("Older coordinator snapshots not deleted: {0}", f.Cause.Message));
     }
@@ -204,6 +232,13 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         base.PreRestart(reason, message);
     }
 
+    /// <summary>A recovered run that has rounds left goes on by itself: after a singleton move nobody sends it <see cref="StartRun"/>.</summary>
+    protected override void OnReplaySuccess()
+    {
+        if (_resuming && _completedRound < _settings.Rounds) Self.Tell(ContinueRecoveredRun.Instance);
+        base.OnReplaySuccess();
+    }
+
     private void Restore(CoordinatorSnapshot snapshot, SnapshotMetadata metadata)
     {
         if (snapshot.Global.Tensors.Count != _global.Tensors.Count)
@@ -219,7 +254,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
 
     private void Start()
     {
-        if (_started && _roundOpen) return; // a second StartRun while running
+        if (_started && (_roundOpen || _awaitingCheckpoint)) return; // a second StartRun while running
         _started = true;
         if (_completedRound >= _settings.Rounds)
         {
@@ -550,21 +585,34 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         _history.Add(summary);
         if (!skip) Publish(_round, RunEventKinds.RoundClosed, null,
             string.Create(CultureInfo.InvariantCulture, $"aggregated {accepted.Count} of {selected.Count} selected"), end);
-        if (_persist) SaveSnapshot(new CoordinatorSnapshot(_completedRound, _global, _clock, _history.ToList()));
-        foreach (var l in _listeners) l.Tell(new RoundClosed(summary));
-
-        if (_round < _settings.Rounds)
+        Broadcast(new RoundClosed(summary));
+        if (_persist)
         {
-            BeginRound(_round + 1);
+            // Hospitals must never be a round ahead of the newest checkpoint: the next round waits until it is written.
+            _awaitingCheckpoint = true;
+            SaveSnapshot(new CoordinatorSnapshot(_completedRound, _global, _clock, _history.ToList()));
             return;
         }
-        Complete();
+        Advance();
+    }
+
+    private void ContinueAfterCheckpoint()
+    {
+        if (!_awaitingCheckpoint) return;
+        _awaitingCheckpoint = false;
+        Advance();
+    }
+
+    private void Advance()
+    {
+        if (_completedRound < _settings.Rounds) BeginRound(_completedRound + 1);
+        else Complete();
     }
 
     private void Complete()
     {
         var completed = new RunCompleted(_global, _history.ToList());
-        foreach (var l in _listeners) l.Tell(completed);
+        Broadcast(completed);
         if (_requester is not null && !_listeners.Contains(_requester)) _requester.Tell(completed);
     }
 
@@ -572,7 +620,22 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
     {
         var e = new RunEvent(round, Math.Max(_attempt, 1), kind, hospitalId, reason, at);
         if (_roundOpen && round == _round) _attemptEvents.Add(e);
-        else foreach (var l in _listeners) l.Tell(e);
+        else Broadcast(e);
+    }
+
+    private void Broadcast(object message)
+    {
+        if (_listeners.Count > 0 || !_holdForListener)
+        {
+            foreach (var l in _listeners) l.Tell(message);
+            return;
+        }
+        if (_held.Count == MaxHeld)
+        {
+            _log.Warning("No listener subscribed to the continued run; its oldest unreported messages are dropped");
+            _held.RemoveRange(0, MaxHeld / 2);
+        }
+        _held.Add(message);
     }
 
     /// <summary>Publishes the attempt's events by simulated time, then hospital, then selection before faults before outcomes.</summary>
@@ -582,7 +645,6 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         var ordered = _attemptEvents.OrderBy(e => e.SimulatedSeconds).ThenBy(e => e.HospitalId ?? "", StringComparer.Ordinal)
             .ThenBy(e => Rank(e.Kind)).ToList(); // stable: equal keys keep the order they happened in
         _attemptEvents.Clear();
-        foreach (var e in ordered)
-        foreach (var l in _listeners) l.Tell(e);
+        foreach (var e in ordered) Broadcast(e);
     }
 }

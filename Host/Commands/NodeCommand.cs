@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Cluster;
 using Akka.Cluster.Sharding;
 using Akka.Hosting;
 using FedActors.Actors.Cluster;
@@ -11,14 +12,24 @@ using Microsoft.Extensions.Hosting;
 namespace FedActors.Host.Commands;
 
 /// <summary>
-/// <c>fedactors node [experiment.conf] --roles worker|coordinator[,worker] [--seed ADDRESS ...] [--port N] [--hostname H] [--name NAME]</c>:
-/// one cluster node. Every node must run the same experiment config. A coordinator node waits
-/// for <c>cluster.min-workers</c> workers, drives the run, writes the run directory, then asks
-/// every member to leave; a worker hosts hospitals until it is asked to leave or stopped.
+/// <c>fedactors node [experiment.conf] --roles worker|coordinator[,worker] [--seed ADDRESS ...] [--port N] [--hostname H] [--name NAME] [--run-id ID]</c>:
+/// one cluster node. Every node must run the same experiment config and run id. The coordinator
+/// node that hosts the round coordinator singleton waits for <c>cluster.min-workers</c> workers,
+/// drives the run, writes the run directory, then asks every member to leave; other coordinator
+/// nodes stand by and take the run over (from its last round checkpoint) if that node goes; a
+/// worker hosts hospitals until it is asked to leave or stopped.
 /// </summary>
 public static class NodeCommand
 {
-    public sealed record Options(ClusterNodeSettings Node, string? ConfigFile, IReadOnlyList<string> Overrides, string? SnapshotDirectory = null);
+    public sealed record Options(ClusterNodeSettings Node, string? ConfigFile, IReadOnlyList<string> Overrides, string? SnapshotDirectory = null,
+        string? RunId = null);
+
+    /// <summary>
+    /// A run id every node derives alike from the experiment: the same config (and seed) is the same
+    /// run, which replays to the same numbers, so starting it again continues or reports it.
+    /// </summary>
+    public static string DefaultRunId(ExperimentConfig config) => "cluster-" +
+        Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(config.ResolvedHocon)))[..12].ToLowerInvariant();
 
     public static async Task<int> ExecuteAsync(Options options, TextWriter output, CancellationToken cancel)
     {
@@ -35,11 +46,13 @@ public static class NodeCommand
             if (node.Port == 0) throw new ConfigError("A node without --seed is its own seed and needs a fixed --port.");
             node = node with { SeedNodes = [$"akka.tcp://{ClusterHostingExtensions.SystemName}@{node.Hostname}:{node.Port}"] };
         }
-        // Every node of a run must snapshot to the same place: by default a folder named after
-        // the resolved experiment under runs-dir (one machine); across machines, a shared path.
-        var snapshots = options.SnapshotDirectory ?? Path.Combine(config.Host.RunsDirectory, "cluster-snapshots",
-            Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(config.ResolvedHocon)))[..12].ToLowerInvariant());
-        var prepared = PreparedRun.Prepare(config, snapshots);
+        var runId = options.RunId ?? DefaultRunId(config);
+        // Coordinator nodes share the run directory (one machine, or runs-dir on shared storage).
+        var runDir = node.IsCoordinator ? RunDirectory.Named(config.Host.RunsDirectory, runId, config.ResolvedHocon) : null;
+        // Every node of a run snapshots hospitals and round checkpoints to the same place: by default the
+        // run directory's snapshots/ (one machine); across machines, a shared --snapshots path.
+        var snapshots = options.SnapshotDirectory ?? Path.Combine(config.Host.RunsDirectory, runId, RunDirectory.SnapshotsDirectory);
+        var prepared = PreparedRun.Prepare(config, snapshots, checkpointRounds: true);
         using var app = NodeHost.Build(akka => akka.WithFedActorsNode(node, prepared.Run));
         await app.StartAsync(cancel);
         var system = app.Services.GetRequiredService<ActorSystem>();
@@ -55,9 +68,26 @@ public static class NodeCommand
                 return Program.Ok;
             }
             await WaitForWorkers(self, app.Services.GetRequiredService<ActorRegistry>().Get<HospitalRegion>(), cluster.MinWorkers, output, cancel);
+            var tookOver = false;
+            while (!HostsRoundCoordinator(self))
+            {
+                if (!tookOver)
+                {
+                    output.WriteLine($"standing by: the round coordinator runs on {OldestCoordinator(self)?.Address}; this node takes the run over if that node goes");
+                    output.Flush();
+                }
+                tookOver = true;
+                await Task.WhenAny(Task.Delay(500, cancel), system.WhenTerminated);
+                cancel.ThrowIfCancellationRequested();
+                if (system.WhenTerminated.IsCompleted)
+                {
+                    output.WriteLine("the run ended on another coordinator node; node left the cluster");
+                    return Program.Ok;
+                }
+            }
+            if (tookOver) output.WriteLine($"this node now hosts the round coordinator: continuing run {runId} from its last round checkpoint");
             var coordinator = app.Services.GetRequiredService<ActorRegistry>().Get<RoundCoordinator>();
-            var runDir = RunDirectory.Create(config.Host.RunsDirectory, config.ResolvedHocon, DateTime.UtcNow);
-            await prepared.DriveAsync(runDir, system, coordinator, output, cancel);
+            await prepared.DriveAsync(runDir!, system, coordinator, output, cancel, resumed: tookOver || runDir!.HasRecords);
             // The run is over: ask every other member to leave, then leave ourselves.
             foreach (var member in self.State.Members.Where(m => m.Address != self.SelfAddress)) self.Leave(member.Address);
             return Program.Ok;
@@ -72,6 +102,13 @@ public static class NodeCommand
             await app.StopAsync(CancellationToken.None);
         }
     }
+
+    /// <summary>The singleton lives on the oldest Up coordinator-role member; a downed one must be removed before the next takes over.</summary>
+    private static Member? OldestCoordinator(Akka.Cluster.Cluster self) =>
+        self.State.Members.Where(m => m.Status == MemberStatus.Up && m.HasRole(NodeRoles.Coordinator))
+            .OrderBy(m => m, Member.AgeOrdering).FirstOrDefault();
+
+    private static bool HostsRoundCoordinator(Akka.Cluster.Cluster self) => OldestCoordinator(self)?.Address == self.SelfAddress;
 
     /// <summary>
     /// Waits until enough workers are Up and their shard regions registered: shards are placed
@@ -101,6 +138,7 @@ public static class NodeCommand
         var overrides = new List<string>();
         var seeds = new List<string>();
         string? snapshots = null;
+        string? runId = null;
         var node = new ClusterNodeSettings();
         for (var i = 0; i < args.Count; i++)
         {
@@ -117,6 +155,11 @@ public static class NodeCommand
                 case "--name": node = node with { Name = Value() }; break;
                 case "--set": overrides.Add(Value()); break;
                 case "--snapshots": snapshots = Value(); break;
+                case "--run-id":
+                    runId = Value();
+                    if (!System.Text.RegularExpressions.Regex.IsMatch(runId, "^[A-Za-z0-9][A-Za-z0-9._-]*$"))
+                        throw new ArgumentException($"--run-id must be letters, digits, '.', '_' or '-' (a directory name), found '{runId}'.");
+                    break;
                 default:
                     if (args[i].StartsWith('-')) throw new ArgumentException($"unknown option '{args[i]}' for node.");
                     if (file is not null) throw new ArgumentException($"node takes one experiment file, found a second: '{args[i]}'.");
@@ -126,6 +169,6 @@ public static class NodeCommand
         }
         node = node with { SeedNodes = seeds };
         node.Validate();
-        return new Options(node, file, overrides, snapshots);
+        return new Options(node, file, overrides, snapshots, runId);
     }
 }

@@ -56,6 +56,42 @@ public sealed class RunDirectory
         return run;
     }
 
+    /// <summary>
+    /// The cluster run <paramref name="runId"/> under <paramref name="runsRoot"/>: created by the first
+    /// coordinator node to get here, opened by the others (and by a node that takes the run over).
+    /// A directory holding another configuration is a <see cref="ConfigError"/>: a run id names one experiment.
+    /// </summary>
+    public static RunDirectory Named(string runsRoot, string runId, string resolvedConfig)
+    {
+        var run = new RunDirectory(System.IO.Path.Combine(runsRoot, runId));
+        Directory.CreateDirectory(run.Path);
+        // CreateNew: two coordinator nodes on one machine may get here at once; the loser reads what the winner wrote.
+        if (!TryCreate(run.ResolvedConfigPath, resolvedConfig) && File.ReadAllText(run.ResolvedConfigPath) != resolvedConfig)
+            throw new ConfigError($"--run-id {runId}: {run.Path} holds a run of another configuration " +
+                                  $"(its {ResolvedConfigFile} differs); give this experiment its own --run-id.");
+        TryCreate(run.MetricsPath, MetricsHeader);
+        return run;
+    }
+
+    private static bool TryCreate(string path, string text)
+    {
+        try
+        {
+            using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write);
+            file.Write(Encoding.UTF8.GetBytes(text));
+            return true;
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Whether rounds or events are already on file: a process that drives this run continues it.</summary>
+    public bool HasRecords =>
+        File.ReadLines(MetricsPath).Skip(1).Any() ||
+        (File.Exists(System.IO.Path.Combine(Path, EventsFile)) && new FileInfo(System.IO.Path.Combine(Path, EventsFile)).Length > 0);
+
     /// <summary>An existing run's directory, to resume it; a path that is not one is a <see cref="ConfigError"/>.</summary>
     public static RunDirectory Open(string path)
     {

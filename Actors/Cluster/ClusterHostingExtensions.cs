@@ -31,6 +31,23 @@ public static class ClusterHostingExtensions
     public const string CoordinatorSingletonName = "round-coordinator";
     private const int MaxShards = 100;
 
+    /// <summary>
+    /// The round coordinator singleton if it runs on this node now, else null. Drive a run through
+    /// this, not the proxy: for a while after the singleton's node dies the proxy still forwards to it.
+    /// </summary>
+    public static async Task<IActorRef?> LocalRoundCoordinator(ActorSystem system, CancellationToken cancel = default)
+    {
+        try
+        {
+            return await system.ActorSelection($"/user/{CoordinatorSingletonName}/{CoordinatorSingletonName}")
+                .ResolveOne(TimeSpan.FromSeconds(3), cancel);
+        }
+        catch (ActorNotFoundException)
+        {
+            return null;
+        }
+    }
+
     /// <param name="crashNode">
     /// What a scripted <c>crash-worker</c> does to this worker: by default it kills the process
     /// (<see cref="NodeFaultAgent.KillThisProcess"/>); in-process test clusters pass their own.

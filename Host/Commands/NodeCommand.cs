@@ -68,15 +68,17 @@ public static class NodeCommand
                 return Program.Ok;
             }
             await WaitForWorkers(self, app.Services.GetRequiredService<ActorRegistry>().Get<HospitalRegion>(), cluster.MinWorkers, output, cancel);
+            // Only the node the singleton lives on drives the run; other coordinator nodes stand by and take it over when it moves to them.
             var tookOver = false;
-            while (!HostsRoundCoordinator(self))
+            IActorRef? coordinator;
+            while ((coordinator = await ClusterHostingExtensions.LocalRoundCoordinator(system, cancel)) is null)
             {
-                if (!tookOver)
+                if (!tookOver && OldestCoordinator(self) is { } oldest && oldest.Address != self.SelfAddress)
                 {
-                    output.WriteLine($"standing by: the round coordinator runs on {OldestCoordinator(self)?.Address}; this node takes the run over if that node goes");
+                    output.WriteLine($"standing by: the round coordinator runs on {oldest.Address}; this node takes the run over if that node goes");
                     output.Flush();
+                    tookOver = true;
                 }
-                tookOver = true;
                 await Task.WhenAny(Task.Delay(500, cancel), system.WhenTerminated);
                 cancel.ThrowIfCancellationRequested();
                 if (system.WhenTerminated.IsCompleted)
@@ -86,7 +88,6 @@ public static class NodeCommand
                 }
             }
             if (tookOver) output.WriteLine($"this node now hosts the round coordinator: continuing run {runId} from its last round checkpoint");
-            var coordinator = app.Services.GetRequiredService<ActorRegistry>().Get<RoundCoordinator>();
             await prepared.DriveAsync(runDir!, system, coordinator, output, cancel, resumed: tookOver || runDir!.HasRecords);
             // The run is over: ask every other member to leave, then leave ourselves.
             foreach (var member in self.State.Members.Where(m => m.Address != self.SelfAddress)) self.Leave(member.Address);
@@ -103,12 +104,10 @@ public static class NodeCommand
         }
     }
 
-    /// <summary>The singleton lives on the oldest Up coordinator-role member; a downed one must be removed before the next takes over.</summary>
+    /// <summary>Where the singleton lives while membership is settled: the oldest Up coordinator-role member.</summary>
     private static Member? OldestCoordinator(Akka.Cluster.Cluster self) =>
         self.State.Members.Where(m => m.Status == MemberStatus.Up && m.HasRole(NodeRoles.Coordinator))
             .OrderBy(m => m, Member.AgeOrdering).FirstOrDefault();
-
-    private static bool HostsRoundCoordinator(Akka.Cluster.Cluster self) => OldestCoordinator(self)?.Address == self.SelfAddress;
 
     /// <summary>
     /// Waits until enough workers are Up and their shard regions registered: shards are placed

@@ -74,7 +74,14 @@ public sealed class CoordinatorFailoverSpecs : IDisposable
         var finished = new TaskCompletionSource<RunCompleted>(TaskCreationOptions.RunContinuationsAsynchronously);
         var events = new List<RunEvent>();
         var secondListener = LoopbackCluster.System(second).ActorOf(Props.Create(() => new RunListener(int.MaxValue, null, finished, events)));
-        LoopbackCluster.Registry(second).Get<RoundCoordinator>().Tell(new SubscribeToRun(secondListener));
+        IActorRef? moved;
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        while ((moved = await ClusterHostingExtensions.LocalRoundCoordinator(LoopbackCluster.System(second))) is null)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the round coordinator did not move to the second coordinator node");
+            await Task.Delay(200);
+        }
+        moved.Tell(new SubscribeToRun(secondListener));
         var recovered = await finished.Task.WaitAsync(TimeSpan.FromMinutes(3));
 
         Assert.Equal(Enumerable.Range(1, Rounds), recovered.Rounds.Select(r => r.Round));

@@ -74,6 +74,31 @@ public sealed class NodeProcessSpecs : IDisposable
         Assert.True(survivor.WaitForExit(TimeSpan.FromSeconds(60)), "the surviving worker did not leave after the run");
     }
 
+    [Fact]
+    public async Task Should_finish_the_run_on_the_standby_coordinator_process_when_the_first_is_killed()
+    {
+        var port = LoopbackCluster.FreePort();
+        var seed = LoopbackCluster.Address(port);
+        string[] slower = ["data.train-images-per-hospital=192"]; // rounds of a second or more, so the kill lands mid-run
+        var (first, firstOutput) = Start(["--roles", "coordinator", "--port", port.ToString()], slower);
+        await firstOutput.WaitFor("waiting for", TimeSpan.FromMinutes(2)); // up: the standby joins after it, so it is the younger
+        var (standby, standbyOutput) = Start(["--roles", "coordinator,worker", "--seed", seed], slower);
+        var (worker, _) = Start(["--roles", "worker", "--seed", seed], slower);
+
+        await standbyOutput.WaitFor("standing by", TimeSpan.FromMinutes(3));
+        await firstOutput.WaitFor("round 2/4", TimeSpan.FromMinutes(3));
+        first.Kill(); // SIGKILL: the singleton must move
+        if (!standby.WaitForExit(TimeSpan.FromMinutes(4))) throw new TimeoutException($"the standby did not finish the run:\n{standbyOutput}");
+
+        Assert.Contains("this node now hosts the round coordinator", standbyOutput.ToString());
+        var runDir = AssertEveryRoundAggregatedAll(standby, standbyOutput);
+        Assert.True(File.Exists(Path.Combine(runDir, RunDirectory.FinalWeightsFile)));
+        var recovered = File.ReadAllLines(Path.Combine(runDir, RunDirectory.EventsFile)).Where(l => l.Contains("\"coordinator-recovered\"")).ToList();
+        Assert.Single(recovered);
+        Assert.Matches("\"round\":[234],", recovered[0]); // killed mid-run, after round 2 closed: continued from its checkpoint or a later one
+        Assert.True(worker.WaitForExit(TimeSpan.FromSeconds(60)), "the worker did not leave after the run");
+    }
+
     /// <returns>The run directory.</returns>
     private string AssertEveryRoundAggregatedAll(Process coordinator, StringWriterWithSignal coordinatorOutput)
     {

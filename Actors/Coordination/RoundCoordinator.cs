@@ -35,7 +35,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
     private sealed record RoundDeadline(int Round, int Attempt);
     private sealed record ResendRequests(int Round);
     // Sent to itself before a restart, so the new incarnation keeps its listeners and continues the run.
-    private sealed record ContinueAfterCrash(IReadOnlyList<IActorRef> Listeners, IActorRef? Requester) : INoSerializationVerificationNeeded;
+    private sealed record ContinueAfterCrash(IReadOnlyList<IActorRef> Listeners, IReadOnlyList<IActorRef> GlobalListeners, IActorRef? Requester) : INoSerializationVerificationNeeded;
     // Sent to itself after recovering an unfinished run (a moved singleton, a new process): nobody else knows it must go on.
     private sealed record ContinueRecoveredRun : INoSerializationVerificationNeeded
     {
@@ -75,6 +75,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
     private readonly bool _persist;
     private readonly List<RoundSummary> _history = new();
     private readonly List<IActorRef> _listeners = new();
+    private readonly List<IActorRef> _globalListeners = new();
     // What a run that continued by itself published before anyone subscribed: the first subscriber gets it.
     private readonly List<object> _held = new();
     private const int MaxHeld = 10_000;
@@ -134,6 +135,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
             _held.Clear();
             _holdForListener = false;
         });
+        Command<SubscribeToGlobals>(s => { if (!_globalListeners.Contains(s.Listener)) _globalListeners.Add(s.Listener); });
         Command<ContinueRecoveredRun>(_ =>
         {
             if (_started) return; // a StartRun or a restart got here first
@@ -143,6 +145,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         Command<ContinueAfterCrash>(c =>
         {
             foreach (var l in c.Listeners.Where(l => !_listeners.Contains(l))) _listeners.Add(l);
+            foreach (var l in c.GlobalListeners.Where(l => !_globalListeners.Contains(l))) _globalListeners.Add(l);
             _requester ??= c.Requester;
             _resuming = true;
             Start();
@@ -228,7 +231,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
     protected override void PreRestart(Exception reason, object message)
     {
         // The mailbox survives the restart: the new incarnation reads this after recovering its snapshot.
-        if (_started) Self.Tell(new ContinueAfterCrash(_listeners.ToList(), _requester));
+        if (_started) Self.Tell(new ContinueAfterCrash(_listeners.ToList(), _globalListeners.ToList(), _requester));
         base.PreRestart(reason, message);
     }
 
@@ -586,6 +589,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         if (!skip) Publish(_round, RunEventKinds.RoundClosed, null,
             string.Create(CultureInfo.InvariantCulture, $"aggregated {accepted.Count} of {selected.Count} selected"), end);
         Broadcast(new RoundClosed(summary));
+        foreach (var l in _globalListeners) l.Tell(new GlobalAfterRound(_completedRound, _global));
         if (_persist)
         {
             // Hospitals must never be a round ahead of the newest checkpoint: the next round waits until it is written.

@@ -46,6 +46,16 @@ public sealed record RunCompleted(ModelWeights FinalGlobal, IReadOnlyList<RoundS
 public sealed record SubscribeToRun(IActorRef Listener) : IFedActorsMessage;
 
 /// <summary>
+/// Registers an actor on the coordinator's own node for the global model after every closed round
+/// (<see cref="GlobalAfterRound"/>), e.g. to write checkpoints. Local only: a model is not sent over
+/// the network this way (between nodes weights travel by reference).
+/// </summary>
+public sealed record SubscribeToGlobals(IActorRef Listener) : INoSerializationVerificationNeeded;
+
+/// <summary>The global model as round <paramref name="Round"/> left it (unchanged if the round was skipped).</summary>
+public sealed record GlobalAfterRound(int Round, ModelWeights Global) : INoSerializationVerificationNeeded;
+
+/// <summary>
 /// One line of a run's <c>events.jsonl</c>: a hospital selected, its update accepted, dropped,
 /// lost, late, rejected, duplicated or surplus, a fault that fired, a retry, a skipped round,
 /// a crash and a recovery. <paramref name="HospitalId"/> is null for events of the whole round.

@@ -10,7 +10,18 @@ using FedActors.Training.Objectives;
 namespace FedActors.Host.Configuration;
 
 /// <summary>Process-level options of a run that do not change its numbers.</summary>
-public sealed record HostSettings(int TrainingThreads, int TorchThreads, string RunsDirectory, ClusterSettings Cluster, DeviceSlotsSettings Devices);
+public sealed record HostSettings(int TrainingThreads, int TorchThreads, string RunsDirectory, ClusterSettings Cluster, DeviceSlotsSettings Devices)
+{
+    public CheckpointSettings Checkpoints { get; init; } = new(1, 0);
+}
+
+/// <summary>Which global models the run directory keeps in <c>checkpoints/</c>.</summary>
+/// <param name="Every">After every N-th round (0: only after the last).</param>
+/// <param name="KeepLast">How many to keep, newest first (0: all).</param>
+public sealed record CheckpointSettings(int Every, int KeepLast)
+{
+    public bool Wants(int round, int totalRounds) => round == totalRounds || (Every > 0 && round % Every == 0);
+}
 
 /// <summary>Cluster-mode options from the config; a node's address, roles and seeds come from its command line.</summary>
 public sealed record ClusterSettings(int MinWorkers, string SplitBrain, TimeSpan StableAfter, long MaximumFrameBytes);
@@ -90,7 +101,10 @@ public sealed record ExperimentConfig(
                 reader.OneOf("fedactors.cluster.split-brain", "keep-majority", "keep-oldest"),
                 reader.Duration("fedactors.cluster.stable-after"),
                 reader.Long("fedactors.cluster.maximum-frame-size", 32_000, 1_000_000)),
-            ReadDevices(reader));
+            ReadDevices(reader))
+        {
+            Checkpoints = new CheckpointSettings(reader.Int("fedactors.checkpoints.every", 0, 1_000_000), reader.Int("fedactors.checkpoints.keep-last", 0, 1_000_000)),
+        };
         // The resolved config runs again as it is (fedactors run --resume): the trace by its full
         // path, each distribution with its own parameters only.
         if (tracePath is not null)

@@ -74,8 +74,12 @@ public sealed class PreparedRun
         var finished = new TaskCompletionSource<RunCompleted>(TaskCreationOptions.RunContinuationsAsynchronously);
         var reporter = system.ActorOf(RunReporter.Props(runDir, output, Config.Coordinator.Rounds, finished, resumed), "run-reporter");
         coordinator.Tell(new SubscribeToRun(reporter));
+        var checkpoints = system.ActorOf(CheckpointWriter.Props(runDir, Config.Host.Checkpoints, Config.Coordinator.Rounds), "checkpoint-writer");
+        coordinator.Tell(new SubscribeToGlobals(checkpoints));
         coordinator.Tell(StartRun.Instance);
         var completed = await finished.Task.WaitAsync(cancel);
+        // The last round's global reached the writer before the run completed: this waits for it to be on disk.
+        await checkpoints.Ask<CheckpointWriter.Flush>(CheckpointWriter.Flush.Instance, TimeSpan.FromMinutes(5), cancel);
 
         runDir.SaveFinalWeights(completed.FinalGlobal);
         var trained = completed.Rounds[^1].Evaluation.TryGetValue(EvaluationKeys.ProbeAccuracy, out var acc)
@@ -93,7 +97,7 @@ public sealed class PreparedRun
                 $"{d.Device} {d.Utilisation:P0} of {d.Slots} slot(s), {d.Grants} leases"))));
         }
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"done in {wall.Elapsed.TotalSeconds:F1} s ({perRound:F1} s per round); wrote {RunDirectory.ResolvedConfigFile}, {RunDirectory.MetricsFile}, {RunDirectory.EventsFile}, {RunDirectory.FinalWeightsFile}"));
+            $"done in {wall.Elapsed.TotalSeconds:F1} s ({perRound:F1} s per round); wrote {RunDirectory.ResolvedConfigFile}, {RunDirectory.MetricsFile}, {RunDirectory.EventsFile}, {RunDirectory.FinalWeightsFile}, {RunDirectory.CheckpointsDirectory}/"));
         return new RunResult(runDir, completed, trained, random);
     }
 }

@@ -22,6 +22,7 @@ public sealed class RunDirectory
     public const string ResolvedConfigFile = "resolved.conf";
     public const string FinalWeightsFile = "final-global.weights";
     public const string SnapshotsDirectory = "snapshots";
+    public const string CheckpointsDirectory = "checkpoints";
 
     public static readonly string[] MetricsColumns =
     [
@@ -38,6 +39,21 @@ public sealed class RunDirectory
 
     /// <summary>Per run, so a new run never resumes an earlier run's hospital or coordinator state.</summary>
     public string SnapshotsPath => System.IO.Path.Combine(Path, SnapshotsDirectory);
+
+    public string CheckpointsPath => System.IO.Path.Combine(Path, CheckpointsDirectory);
+
+    /// <summary>Writes <c>checkpoints/round-NNNN.weights</c>, then deletes all but the newest <paramref name="keepLast"/> (0: keeps all).</summary>
+    public void SaveCheckpoint(int round, ModelWeights global, int keepLast)
+    {
+        Directory.CreateDirectory(CheckpointsPath);
+        var file = System.IO.Path.Combine(CheckpointsPath, CheckpointWriter.FileName(round));
+        // Written aside and moved, so a killed process never leaves a truncated checkpoint under the final name.
+        global.Save(file + ".partial");
+        File.Move(file + ".partial", file, overwrite: true);
+        if (keepLast <= 0) return;
+        foreach (var old in Directory.GetFiles(CheckpointsPath, "round-*.weights").Order(StringComparer.Ordinal).SkipLast(keepLast))
+            File.Delete(old);
+    }
 
     public string ResolvedConfigPath => System.IO.Path.Combine(Path, ResolvedConfigFile);
 

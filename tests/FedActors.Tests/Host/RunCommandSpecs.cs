@@ -55,5 +55,25 @@ public sealed class RunCommandSpecs : IDisposable
             Assert.NotEmpty(Directory.GetFiles(snapshots, $"snapshot-hospital-{hospital}-*").Where(f => !f.EndsWith(".tmp")));
     }
 
+    [Fact]
+    public async Task Should_keep_the_global_model_of_the_newest_rounds_in_checkpoints()
+    {
+        var overrides = TinyRun.Overrides(_runsRoot, 5, rounds: 3).Concat(["checkpoints.every=1", "checkpoints.keep-last=2"]).ToList();
+        var result = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, overrides), TextWriter.Null);
+
+        var checkpoints = Path.Combine(result.Directory.Path, RunDirectory.CheckpointsDirectory);
+        Assert.Equal(["round-0002.weights", "round-0003.weights"], Directory.GetFiles(checkpoints).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        foreach (var round in new[] { 2, 3 })
+            Assert.Equal(result.Completed.Rounds[round - 1].GlobalHash,
+                FedActors.Training.Weights.ModelWeights.Load(Path.Combine(checkpoints, CheckpointWriter.FileName(round))).ContentHash);
+    }
+
+    [Theory]
+    [InlineData(2, 5, new[] { 2, 4, 5 })]
+    [InlineData(0, 5, new[] { 5 })]
+    [InlineData(1, 3, new[] { 1, 2, 3 })]
+    public void Should_checkpoint_every_nth_round_and_the_last(int every, int rounds, int[] expected) =>
+        Assert.Equal(expected, Enumerable.Range(1, rounds).Where(r => new CheckpointSettings(every, 0).Wants(r, rounds)));
+
     public void Dispose() => Directory.Delete(_runsRoot, recursive: true);
 }

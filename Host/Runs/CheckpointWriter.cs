@@ -1,0 +1,46 @@
+using System.Globalization;
+using Akka.Actor;
+using Akka.Event;
+using FedActors.Actors.Protocol;
+using FedActors.Host.Configuration;
+
+namespace FedActors.Host.Runs;
+
+/// <summary>
+/// Writes the global model into the run's <c>checkpoints/</c> after every <c>checkpoints.every</c>-th
+/// round and after the last, keeping the newest <c>checkpoints.keep-last</c> (0: all). These are
+/// models to evaluate or fine-tune later; what a resumed run continues from is <c>snapshots/</c>.
+/// </summary>
+public sealed class CheckpointWriter : ReceiveActor
+{
+    /// <summary>Answered with itself once every checkpoint asked for before it is on disk.</summary>
+    public sealed record Flush
+    {
+        public static Flush Instance { get; } = new();
+    }
+
+    public CheckpointWriter(RunDirectory run, CheckpointSettings settings, int totalRounds)
+    {
+        var log = Context.GetLogger();
+        Receive<GlobalAfterRound>(g =>
+        {
+            if (!settings.Wants(g.Round, totalRounds)) return;
+            try
+            {
+                run.SaveCheckpoint(g.Round, g.Global, settings.KeepLast);
+            }
+            catch (IOException e)
+            {
+                // A full disk must not stop the run: snapshots/ still let it resume.
+                log.Error(e, "Checkpoint of round {0} not written to {1}", g.Round, run.CheckpointsPath);
+            }
+        });
+        Receive<Flush>(f => Sender.Tell(f));
+    }
+
+    public static Props Props(RunDirectory run, CheckpointSettings settings, int totalRounds) =>
+        Akka.Actor.Props.Create(() => new CheckpointWriter(run, settings, totalRounds));
+
+    /// <summary><c>round-0007.weights</c>: sorts by round.</summary>
+    public static string FileName(int round) => string.Create(CultureInfo.InvariantCulture, $"round-{round:D4}.weights");
+}

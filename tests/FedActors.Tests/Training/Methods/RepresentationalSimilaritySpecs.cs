@@ -1,3 +1,4 @@
+using FedActors.Training;
 using FedActors.Training.Methods;
 using FedActors.Training.Models;
 using static TorchSharp.torch;
@@ -11,6 +12,9 @@ public sealed class RepresentationalSimilaritySpecs
         using var generator = new Generator((ulong)seed);
         return rand([batch, 1, 16, 16], generator: generator);
     }
+
+    // Through TorchRuntime.Seeded: its lock keeps specs running beside this one off the global RNG meanwhile.
+    private static ProjectedEncoder Encoder(ulong seed) => TorchRuntime.Seeded(seed << 1, () => ProjectedEncoder.SmallCnn([8, 8, 16, 16], 16));
 
     private static Tensor FeaturesOf(ProjectedEncoder encoder, Tensor images)
     {
@@ -45,8 +49,7 @@ public sealed class RepresentationalSimilaritySpecs
     [Fact]
     public void Should_give_rho_one_for_a_model_compared_with_itself()
     {
-        manual_seed(3);
-        using var encoder = ProjectedEncoder.SmallCnn([8, 8, 16, 16], 16);
+        using var encoder = Encoder(3);
         using var images = ProbeImages(32, 5);
         using var features = FeaturesOf(encoder, images);
 
@@ -59,8 +62,7 @@ public sealed class RepresentationalSimilaritySpecs
     [Fact]
     public void Should_give_rho_near_zero_against_a_representation_unrelated_to_the_images()
     {
-        manual_seed(3);
-        using var encoder = ProjectedEncoder.SmallCnn([8, 8, 16, 16], 16);
+        using var encoder = Encoder(3);
         using var images = ProbeImages(64, 5);
         using var features = FeaturesOf(encoder, images);
         using var generator = new Generator(99);
@@ -74,10 +76,8 @@ public sealed class RepresentationalSimilaritySpecs
     [Fact]
     public void Should_give_rho_near_zero_against_an_independently_initialised_random_encoder()
     {
-        manual_seed(3);
-        using var model = ProjectedEncoder.SmallCnn([8, 8, 16, 16], 16);
-        manual_seed(104);
-        using var random = ProjectedEncoder.SmallCnn([8, 8, 16, 16], 16);
+        using var model = Encoder(3);
+        using var random = Encoder(104);
         using var images = ProbeImages(64, 4);
         using var features = FeaturesOf(model, images);
         using var randomFeatures = FeaturesOf(random, images);

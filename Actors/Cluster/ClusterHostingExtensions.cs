@@ -110,7 +110,7 @@ public static class ClusterHostingExtensions
         return node.IsCoordinator
             ? builder.WithSingleton<RoundCoordinator>(CoordinatorSingletonName,
                 (system, registry, _) => RoundCoordinator.Props(run.Coordinator, new ShardedHospitals(registry.Get<HospitalRegion>(), ids),
-                    run.InitialGlobal, run.Evaluate, registry.Get<WeightsTransfer>(), new ClusterWorkerNodes(system)),
+                    run.InitialGlobal, run.Evaluate, registry.Get<WeightsTransfer>(), new ClusterWorkerNodes(system), createServer: run.CreateServer),
                 singletonOptions, createProxyToo: true)
             : builder.WithSingletonProxy<RoundCoordinator>(CoordinatorSingletonName, singletonOptions);
     }

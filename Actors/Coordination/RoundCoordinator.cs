@@ -6,7 +6,7 @@ using Akka.Persistence;
 using FedActors.Actors.Faults;
 using FedActors.Actors.Protocol;
 using FedActors.Actors.Simulation;
-using FedActors.Training.Aggregation;
+using FedActors.Training.Methods;
 using FedActors.Training.Randomness;
 using FedActors.Training.Weights;
 
@@ -70,6 +70,9 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
     private readonly IHospitalDirectory _hospitals;
     private readonly IWorkerNodes? _workers;
     private readonly GlobalModelEvaluator? _evaluate;
+    private readonly IFederatedServer _server;
+    private MethodPayloads _broadcast = MethodPayloads.Empty; // what this round's requests carry beside the global
+    private readonly List<ClientTraffic> _traffic = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly string _persistenceId;
     private readonly bool _persist;
@@ -111,9 +114,11 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
     private readonly List<WeightsRef> _fetched = new(); // copies of remote uploads, dropped after aggregation
 
     public RoundCoordinator(CoordinatorSettings settings, IHospitalDirectory hospitals, ModelWeights initialGlobal,
-        GlobalModelEvaluator? evaluate, IActorRef? transfer = null, IWorkerNodes? workers = null, string persistenceId = DefaultPersistenceId)
+        GlobalModelEvaluator? evaluate, IActorRef? transfer = null, IWorkerNodes? workers = null, string persistenceId = DefaultPersistenceId,
+        Func<IFederatedServer>? createServer = null)
     {
         settings.Validate();
+        _server = createServer?.Invoke() ?? new FederatedAveragingServer();
         if (hospitals.HospitalIds.Count == 0) throw new ArgumentException("A run needs at least one hospital.", nameof(hospitals));
         _settings = settings;
         _hospitals = hospitals;
@@ -163,7 +168,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
             _fetching.Remove((f.Upload.HospitalId, f.Upload.Weights.ContentHash));
             if (!f.Upload.Weights.Owner.Equals(_transfer)) _fetched.Add(f.Upload.Weights);
             var u = f.Upload;
-            Collect(new LocalUpdate(u.Round, u.HospitalId, f.Weights, u.Samples, u.MeanLoss, u.Steps, u.ComputeSeconds));
+            Collect(new LocalUpdate(u.Round, u.HospitalId, f.Weights, u.Samples, u.MeanLoss, u.Steps, u.ComputeSeconds, u.Extras));
         });
         Command<UploadFetchFailed>(f =>
         {
@@ -202,14 +207,17 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
 
     /// <param name="transfer">This node's <c>WeightsTransfer</c>: weights then travel by reference (cluster mode); null sends them inline.</param>
     /// <param name="workers">The cluster's worker nodes, for scripted worker crashes; null outside cluster mode.</param>
+    /// <param name="createServer">The method's server side, made for each incarnation (its state comes back from the checkpoint); null is FedAvg.</param>
     public static Props Props(CoordinatorSettings settings, IHospitalDirectory hospitals, ModelWeights initialGlobal,
-        GlobalModelEvaluator? evaluate = null, IActorRef? transfer = null, IWorkerNodes? workers = null, string persistenceId = DefaultPersistenceId) =>
-        Akka.Actor.Props.Create(() => new RoundCoordinator(settings, hospitals, initialGlobal, evaluate, transfer, workers, persistenceId))
+        GlobalModelEvaluator? evaluate = null, IActorRef? transfer = null, IWorkerNodes? workers = null, string persistenceId = DefaultPersistenceId,
+        Func<IFederatedServer>? createServer = null) =>
+        Akka.Actor.Props.Create(() => new RoundCoordinator(settings, hospitals, initialGlobal, evaluate, transfer, workers, persistenceId, createServer))
             .WithDispatcher(Dispatchers.Coordinator);
 
     public static Props Props(CoordinatorSettings settings, IReadOnlyDictionary<string, IActorRef> hospitals,
-        ModelWeights initialGlobal, GlobalModelEvaluator? evaluate = null, IActorRef? transfer = null, string persistenceId = DefaultPersistenceId) =>
-        Props(settings, new LocalHospitals(hospitals), initialGlobal, evaluate, transfer, persistenceId: persistenceId);
+        ModelWeights initialGlobal, GlobalModelEvaluator? evaluate = null, IActorRef? transfer = null, string persistenceId = DefaultPersistenceId,
+        Func<IFederatedServer>? createServer = null) =>
+        Props(settings, new LocalHospitals(hospitals), initialGlobal, evaluate, transfer, persistenceId: persistenceId, createServer: createServer);
 
     /// <summary>A seeded sample of <paramref name="count"/> of <paramref name="eligible"/>, sorted by id; the same for any order of the input.</summary>
     public static List<string> SelectParticipants(IEnumerable<string> eligible, int count, ulong seed, int round, int attempt = 1)
@@ -246,6 +254,9 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
     {
         if (snapshot.Global.Tensors.Count != _global.Tensors.Count)
             throw new InvalidDataException($"coordinator snapshot of {PersistenceId} ({metadata.Timestamp:O}): its global model has {snapshot.Global.Tensors.Count} tensors, this run's {_global.Tensors.Count}; is it another experiment's checkpoint?");
+        if (snapshot.Method != _server.Method)
+            throw new InvalidDataException($"coordinator snapshot of {PersistenceId} ({metadata.Timestamp:O}): written by method '{snapshot.Method}', this run's is '{_server.Method}'.");
+        _server.LoadState(snapshot.MethodState, $"coordinator snapshot of {PersistenceId} ({metadata.Timestamp:O}), {snapshot.Method} state");
         _completedRound = snapshot.CompletedRound;
         _global = snapshot.Global;
         _clock = snapshot.SimulatedClock;
@@ -279,6 +290,8 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         _attemptEvents.Clear();
         _late = _rejected = _duplicates = 0;
         _bytesUp = _bytesDown = 0;
+        _traffic.Clear();
+        _broadcast = _server.Broadcast(round);
         _fetching.Clear();
         _globalRef = null;
         _roundClock = Stopwatch.StartNew();
@@ -326,14 +339,14 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
             Publish(_round, RunEventKinds.Selected, id, _attempt == 1 ? "selected" : $"selected in retry {_attempt - 1}", _attemptStart);
             if (faults.SlowFactor != 1)
                 Publish(_round, RunEventKinds.Slowed, id, $"scripted slowdown: computes {faults.SlowFactor:G4}× slower", _attemptStart);
-            var download = Heterogeneity.TransferSeconds(_global.PayloadBytes, conditions);
+            var download = Heterogeneity.TransferSeconds(_global.PayloadBytes + _broadcast.Bytes, conditions);
             // A drop before or during training fires whatever happens to the request: it is what the plan asked for.
             if (faults.RequestLost && faults.Drop is null or DropoutStage.AfterUpload)
             {
                 Settle(p, Outcome.Lost, "request lost in transit (injected)", _attemptStart);
                 continue;
             }
-            _bytesDown += _global.PayloadBytes;
+            Count(id, ClientTraffic.Down, _global.PayloadBytes, _broadcast);
             if (faults.RequestDelaySeconds > 0)
                 Publish(_round, RunEventKinds.Delayed, id, $"request delayed {faults.RequestDelaySeconds:G4} s (injected)", _attemptStart);
             if (faults.Drop is DropoutStage.BeforeTraining)
@@ -360,13 +373,13 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
 
     /// <summary>This round's request, or null in cluster mode until the transfer has offered the global.</summary>
     private object? Request() =>
-        _transfer is null ? new TrainRound(_round, _global) : _globalRef is null ? null : new TrainRoundByRef(_round, _globalRef);
+        _transfer is null ? new TrainRound(_round, _global, _broadcast) : _globalRef is null ? null : new TrainRoundByRef(_round, _globalRef, _broadcast);
 
     private void GlobalOffered(WeightsRef offered)
     {
         if (!_roundOpen || _globalRef is not null || offered.ContentHash != _global.ContentHash) return;
         _globalRef = offered;
-        var request = new TrainRoundByRef(_round, offered);
+        var request = new TrainRoundByRef(_round, offered, _broadcast);
         foreach (var p in _participants.Values.Where(p => p.Requested && p.Outcome == Outcome.Pending)) _hospitals.Tell(p.Id, request, Self);
     }
 
@@ -398,7 +411,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
             Judge(update.Round, update.HospitalId, update.Weights.ContentHash, update.Weights.PayloadBytes);
             return;
         }
-        _bytesUp += update.Weights.PayloadBytes;
+        Count(update.HospitalId, ClientTraffic.Up, update.Weights.PayloadBytes, update.Extras ?? MethodPayloads.Empty);
         var problem = Validate(update);
         if (problem is not null)
         {
@@ -408,8 +421,8 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         }
         var f = p.Faults;
         var compute = _settings.Heterogeneity.ComputeSeconds(update.Steps, update.ComputeSeconds, p.Conditions.SpeedFactor * f.SlowFactor);
-        var arrival = p.Start + f.RequestDelaySeconds + Heterogeneity.TransferSeconds(_global.PayloadBytes, p.Conditions) + compute +
-                      Heterogeneity.TransferSeconds(update.Weights.PayloadBytes, p.Conditions) + f.UploadDelaySeconds;
+        var arrival = p.Start + f.RequestDelaySeconds + Heterogeneity.TransferSeconds(_global.PayloadBytes + _broadcast.Bytes, p.Conditions) + compute +
+                      Heterogeneity.TransferSeconds(update.Weights.PayloadBytes + (update.Extras?.Bytes ?? 0), p.Conditions) + f.UploadDelaySeconds;
         if (f.UploadDelaySeconds > 0)
             Publish(_round, RunEventKinds.Delayed, p.Id, $"upload delayed {f.UploadDelaySeconds:G4} s (injected)", arrival);
         if (f.Drop is DropoutStage.AfterUpload) Settle(p, Outcome.Lost, f.DropReason!, arrival);
@@ -469,7 +482,27 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
                 return $"tensor {i} is '{got[i].Name}' [{string.Join(',', got[i].Shape)}], expected '{expected[i].Name}' [{string.Join(',', expected[i].Shape)}]";
             if (got[i].Values.Any(v => !float.IsFinite(v))) return $"tensor '{got[i].Name}' holds NaN or Inf";
         }
-        return null;
+        try
+        {
+            return _server.Check(update.Round, Contribution(update));
+        }
+        catch (Exception e) when (e is InvalidDataException or ArgumentException)
+        {
+            return e.Message;
+        }
+    }
+
+    private static ClientContribution Contribution(LocalUpdate u) => new(u.HospitalId, u.Weights, u.Samples, u.Extras ?? MethodPayloads.Empty);
+
+    /// <summary>Counts a transfer to or from a hospital: its weights, then each payload kind beside them.</summary>
+    private void Count(string hospitalId, string direction, long weightBytes, MethodPayloads extras)
+    {
+        var total = weightBytes + extras.Bytes;
+        if (direction == ClientTraffic.Down) _bytesDown += total;
+        else _bytesUp += total;
+        _traffic.Add(new ClientTraffic(hospitalId, direction, PayloadKinds.Weights, weightBytes));
+        foreach (var (kind, bytes) in extras.BytesByKind().OrderBy(k => k.Key, StringComparer.Ordinal))
+            _traffic.Add(new ClientTraffic(hospitalId, direction, kind, bytes));
     }
 
     private void Settle(Participant p, Outcome outcome, string reason, double at)
@@ -567,8 +600,13 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         var accepted = _participants.Values.Where(p => p.Outcome == Outcome.Accepted).Select(p => p.Update!)
             .OrderBy(u => u.HospitalId, StringComparer.Ordinal).ToList();
         var previous = _global;
+        IReadOnlyDictionary<string, double> weights = new Dictionary<string, double>();
         if (!skip)
-            _global = FederatedAveraging.WeightedMean(accepted.Select(u => new WeightedContribution(u.HospitalId, u.Weights, u.Samples)).ToList());
+        {
+            var aggregate = _server.Aggregate(_round, previous, accepted.Select(Contribution).ToList());
+            _global = aggregate.Global;
+            weights = aggregate.ClientWeights;
+        }
         if (_transfer is not null) ReleaseTransfers(previous);
 
         var evaluate = _evaluate is not null && !skip &&
@@ -582,7 +620,8 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
             accepted.Count == 0 ? double.NaN : accepted.Sum(u => u.MeanLoss * u.Samples) / accepted.Sum(u => (double)u.Samples),
             _bytesDown, _bytesUp, _roundClock.Elapsed.TotalSeconds,
             _late, _rejected, skip, _global.ContentHash, evaluation,
-            end - _clock, end, _duplicates, _attempt);
+            end - _clock, end, _duplicates, _attempt,
+            _traffic.OrderBy(t => t.HospitalId, StringComparer.Ordinal).ThenBy(t => t.Direction, StringComparer.Ordinal).ToList(), weights);
         _clock = end;
         _completedRound = _round;
         _history.Add(summary);
@@ -594,7 +633,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         {
             // Hospitals must never be a round ahead of the newest checkpoint: the next round waits until it is written.
             _awaitingCheckpoint = true;
-            SaveSnapshot(new CoordinatorSnapshot(_completedRound, _global, _clock, _history.ToList()));
+            SaveSnapshot(new CoordinatorSnapshot(_completedRound, _global, _clock, _history.ToList(), _server.Method, _server.SaveState()));
             return;
         }
         Advance();

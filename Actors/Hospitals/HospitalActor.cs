@@ -5,6 +5,7 @@ using Akka.Persistence;
 using FedActors.Actors.Protocol;
 using FedActors.Training;
 using FedActors.Training.Data;
+using FedActors.Training.Methods;
 using FedActors.Training.Objectives;
 using FedActors.Training.Weights;
 
@@ -135,7 +136,7 @@ public sealed class HospitalActor : ReceivePersistentActor
                     _log.Warning("{0}: global weights of round {1} not fetched: {2}", _definition.HospitalId, request.Round, fetched.Cause?.Message);
                     return;
                 }
-                StartTraining(new TrainRound(request.Round, fetched.Weights), replyTo, byRef: true);
+                StartTraining(new TrainRound(request.Round, fetched.Weights, request.Broadcast), replyTo, byRef: true);
             });
             SnapshotBookkeeping();
             CommandAny(_ => Stash.Stash());
@@ -198,7 +199,7 @@ public sealed class HospitalActor : ReceivePersistentActor
         }
         // Answered after a newer round trained: that round is closed, so nobody will fetch this upload.
         else if (hash != _offeredHash) _transfer!.Tell(new ReleaseWeights(hash));
-        offered.ReplyTo.Tell(new LocalUpdateByRef(u.Round, u.HospitalId, offered.Ref, u.Samples, u.MeanLoss, u.Steps, u.ComputeSeconds));
+        offered.ReplyTo.Tell(new LocalUpdateByRef(u.Round, u.HospitalId, offered.Ref, u.Samples, u.MeanLoss, u.Steps, u.ComputeSeconds, u.Extras));
     }
 
     private void Restore(SnapshotOffer offer)
@@ -213,7 +214,7 @@ public sealed class HospitalActor : ReceivePersistentActor
         _lastRound = _savedRound = snapshot.LastRound;
         // The restored learner's weights are exactly what that round uploaded.
         _lastUpdate = new LocalUpdate(snapshot.LastRound, _definition.HospitalId, _learner.ExportWeights(), snapshot.Samples,
-            snapshot.MeanLoss, snapshot.Steps, snapshot.ComputeSeconds);
+            snapshot.MeanLoss, snapshot.Steps, snapshot.ComputeSeconds, snapshot.Extras);
         _log.Info("{0}: restored local state after round {1}", PersistenceId, snapshot.LastRound);
     }
 
@@ -223,12 +224,16 @@ public sealed class HospitalActor : ReceivePersistentActor
         _shard ??= _definition.LoadShard();
         _learner ??= _definition.CreateLearner();
         if (device is not null) _learner.MoveTo(device);
+        // The method's hooks, if its learner has any: the broadcast before the global, the extras after training.
+        var client = _learner as IFederatedClient;
+        client?.ReceiveBroadcast(request.Round, request.Broadcast ?? MethodPayloads.Empty);
         _learner.LoadGlobal(request.Global);
         var result = _learner.Train(_shard);
         var weights = _learner.ExportWeights();
+        var extras = client?.CollectUpload(request.Round, _shard) ?? MethodPayloads.Empty;
         _lastRound = request.Round;
         _lastUpdate = new LocalUpdate(request.Round, _definition.HospitalId, weights, result.Samples, result.MeanLoss,
-            result.Steps, clock.Elapsed.TotalSeconds);
+            result.Steps, clock.Elapsed.TotalSeconds, extras);
         if (_persist) Snapshot(_lastUpdate);
         Answer(_lastUpdate, replyTo, byRef);
     }
@@ -258,7 +263,7 @@ public sealed class HospitalActor : ReceivePersistentActor
         _learner!.SaveState(state);
         _saving.Enqueue(_lastRound);
         SaveSnapshot(new HospitalSnapshot(_definition.HospitalId, _lastRound, state.ToArray(),
-            upload.Samples, upload.MeanLoss, upload.Steps, upload.ComputeSeconds));
+            upload.Samples, upload.MeanLoss, upload.Steps, upload.ComputeSeconds, upload.Extras));
     }
 
     private void Saved(SaveSnapshotSuccess success)

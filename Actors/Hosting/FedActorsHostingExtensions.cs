@@ -66,7 +66,7 @@ public static class FedActorsHostingExtensions
                     h => h.HospitalId,
                     h => system.ActorOf(HospitalActor.Props(h, deviceSlots), h.HospitalId));
                 var coordinator = system.ActorOf(
-                    RoundCoordinator.Props(run.Coordinator, hospitals, run.InitialGlobal, run.Evaluate), "coordinator");
+                    RoundCoordinator.Props(run.Coordinator, hospitals, run.InitialGlobal, run.Evaluate, createServer: run.CreateServer), "coordinator");
                 registry.Register<RoundCoordinator>(coordinator);
             });
 

@@ -1,6 +1,7 @@
 using FedActors.Actors.Coordination;
 using FedActors.Actors.Devices;
 using FedActors.Actors.Hospitals;
+using FedActors.Training.Methods;
 using FedActors.Training.Weights;
 
 namespace FedActors.Actors.Hosting;
@@ -14,6 +15,8 @@ namespace FedActors.Actors.Hosting;
 /// <paramref name="SnapshotDirectory"/> too, so a crashed coordinator (or <c>fedactors run --resume</c>)
 /// continues from the last completed round; without it a crashed coordinator starts over. Faults, heterogeneity and availability are part of
 /// <see cref="CoordinatorSettings"/>.
+/// <paramref name="CreateServer"/>: the method's server side (aggregation, broadcast), made afresh for each coordinator
+/// incarnation; null is FedAvg. The method's client side is what <see cref="HospitalDefinition.CreateLearner"/> builds.
 /// </summary>
 public sealed record FederatedRun(
     CoordinatorSettings Coordinator,
@@ -23,4 +26,5 @@ public sealed record FederatedRun(
     int TrainingThreads = 1,
     string? SnapshotDirectory = null,
     DeviceSlotsSettings? Devices = null,
-    bool CheckpointRounds = false);
+    bool CheckpointRounds = false,
+    Func<IFederatedServer>? CreateServer = null);

@@ -13,6 +13,8 @@ public sealed record StartRun : IFedActorsMessage
 }
 
 /// <summary>What happened in one round, as recorded in metrics.</summary>
+/// <param name="Traffic">Bytes per hospital, direction and payload kind (what <paramref name="BytesDown"/> and <paramref name="BytesUp"/> add up).</param>
+/// <param name="AggregationWeights">The weight each aggregated upload got (summing to 1); empty when the round was skipped.</param>
 /// <param name="Dropped">Selected hospitals whose update is not in the aggregate (dropped, lost, late, rejected or surplus).</param>
 /// <param name="SimulatedSeconds">The round's length on the simulated clock.</param>
 /// <param name="SimulatedClock">The simulated clock when the round closed.</param>
@@ -34,7 +36,18 @@ public sealed record RoundSummary(
     double SimulatedSeconds = 0,
     double SimulatedClock = 0,
     int DuplicateReplies = 0,
-    int Attempts = 1);
+    int Attempts = 1,
+    IReadOnlyList<ClientTraffic>? Traffic = null,
+    IReadOnlyDictionary<string, double>? AggregationWeights = null);
+
+/// <summary>
+/// Bytes of one payload kind (<see cref="Training.Methods.PayloadKinds"/>) that went to
+/// (<see cref="Down"/>) or came from (<see cref="Up"/>) one hospital in one round.
+/// </summary>
+public sealed record ClientTraffic(string HospitalId, string Direction, string Kind, long Bytes)
+{
+    public const string Down = "down", Up = "up";
+}
 
 /// <summary>Published to the run listener each time a round closes.</summary>
 public sealed record RoundClosed(RoundSummary Summary) : IFedActorsMessage;
@@ -95,8 +108,10 @@ public static class RunEventKinds
 /// seeds are drawn from generators derived from (seed, round, hospital), so no generator state
 /// needs saving beyond the round number.
 /// </summary>
+/// <param name="MethodState">The method server's state (<see cref="Training.Methods.IFederatedServer.SaveState"/>).</param>
 public sealed record CoordinatorSnapshot(
-    int CompletedRound, ModelWeights Global, double SimulatedClock, IReadOnlyList<RoundSummary> History) : IFedActorsMessage;
+    int CompletedRound, ModelWeights Global, double SimulatedClock, IReadOnlyList<RoundSummary> History, string Method, byte[] MethodState)
+    : IFedActorsMessage;
 
 /// <summary>Coordinator → a worker's <c>NodeFaultAgent</c>: the fault plan's scripted crash of that node.</summary>
 public sealed record CrashNode(string Node, int Round) : IFedActorsMessage;

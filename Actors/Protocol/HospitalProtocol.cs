@@ -1,12 +1,19 @@
+using FedActors.Training.Methods;
 using FedActors.Training.Objectives;
 using FedActors.Training.Weights;
 
 namespace FedActors.Actors.Protocol;
 
-/// <summary>Coordinator → hospital: train round <paramref name="Round"/> starting from <paramref name="Global"/>.</summary>
-public sealed record TrainRound(int Round, ModelWeights Global) : IFedActorsMessage;
+/// <summary>
+/// Coordinator → hospital: train round <paramref name="Round"/> starting from <paramref name="Global"/>;
+/// <paramref name="Broadcast"/> is what the method's server sends beside it (null: nothing).
+/// </summary>
+public sealed record TrainRound(int Round, ModelWeights Global, MethodPayloads? Broadcast = null) : IFedActorsMessage;
 
-/// <summary>Hospital → coordinator: the result of local training for one round.</summary>
+/// <summary>
+/// Hospital → coordinator: the result of local training for one round; <paramref name="Extras"/> is
+/// what the method uploads beside the weights (null: nothing).
+/// </summary>
 public sealed record LocalUpdate(
     int Round,
     string HospitalId,
@@ -14,13 +21,14 @@ public sealed record LocalUpdate(
     int Samples,
     double MeanLoss,
     int Steps,
-    double ComputeSeconds) : IFedActorsMessage;
+    double ComputeSeconds,
+    MethodPayloads? Extras = null) : IFedActorsMessage;
 
 /// <summary>
 /// Coordinator → hospital in cluster mode: <see cref="TrainRound"/> with the global weights by
 /// reference, so a model larger than a remoting frame travels through the chunked weights transfer.
 /// </summary>
-public sealed record TrainRoundByRef(int Round, WeightsRef Global) : IFedActorsMessage;
+public sealed record TrainRoundByRef(int Round, WeightsRef Global, MethodPayloads? Broadcast = null) : IFedActorsMessage;
 
 /// <summary>Hospital → coordinator in cluster mode: <see cref="LocalUpdate"/> with the weights by reference.</summary>
 public sealed record LocalUpdateByRef(
@@ -30,7 +38,8 @@ public sealed record LocalUpdateByRef(
     int Samples,
     double MeanLoss,
     int Steps,
-    double ComputeSeconds) : IFedActorsMessage;
+    double ComputeSeconds,
+    MethodPayloads? Extras = null) : IFedActorsMessage;
 
 /// <summary>Asks a hospital for a fingerprint of its persistent local state.</summary>
 public sealed record GetLocalState : IFedActorsMessage
@@ -52,7 +61,8 @@ public sealed record LocalStateReport(string HospitalId, int LastRound, int Save
 /// for the same round without training it twice (its weights are the restored learner's).
 /// </summary>
 public sealed record HospitalSnapshot(
-    string HospitalId, int LastRound, byte[] LearnerState, int Samples, double MeanLoss, int Steps, double ComputeSeconds) : IFedActorsMessage;
+    string HospitalId, int LastRound, byte[] LearnerState, int Samples, double MeanLoss, int Steps, double ComputeSeconds,
+    MethodPayloads? Extras = null) : IFedActorsMessage;
 
 /// <summary>
 /// Cluster Sharding's hand-off message for hospitals: sent when a hospital's shard moves

@@ -3,6 +3,7 @@ using System.Text;
 using Akka.Actor;
 using Akka.Serialization;
 using FedActors.Actors.Protocol;
+using FedActors.Training.Methods;
 using FedActors.Training.Objectives;
 using FedActors.Training.Weights;
 
@@ -34,8 +35,8 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
     public FedActorsSerializer(ExtendedActorSystem system) : base(system)
     {
         Register<StartRun>("SR1", (_, _) => { }, _ => StartRun.Instance);
-        Register<RoundClosed>("RC2", (w, m) => WriteSummary(w, m.Summary), r => new RoundClosed(ReadSummary(r)));
-        Register<RunCompleted>("RD2",
+        Register<RoundClosed>("RC3", (w, m) => WriteSummary(w, m.Summary), r => new RoundClosed(ReadSummary(r)));
+        Register<RunCompleted>("RD3",
             (w, m) =>
             {
                 WriteWeights(w, m.FinalGlobal);
@@ -54,15 +55,19 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
             },
             r => new RunEvent(r.ReadInt32(), r.ReadInt32(), r.ReadString(), ReadOptional(r, x => x.ReadString()), r.ReadString(), r.ReadDouble()));
         // Snapshots outlive the process that wrote them: a changed layout gets a new manifest.
-        Register<CoordinatorSnapshot>("CS1",
+        Register<CoordinatorSnapshot>("CS2",
             (w, m) =>
             {
                 w.Write(m.CompletedRound);
                 WriteWeights(w, m.Global);
                 w.Write(m.SimulatedClock);
                 WriteList(w, m.History, WriteSummary);
+                w.Write(m.Method);
+                w.Write(m.MethodState.Length);
+                w.Write(m.MethodState);
             },
-            r => new CoordinatorSnapshot(r.ReadInt32(), ReadWeights(r, "CoordinatorSnapshot"), r.ReadDouble(), ReadList(r, ReadSummary)));
+            r => new CoordinatorSnapshot(r.ReadInt32(), ReadWeights(r, "CoordinatorSnapshot"), r.ReadDouble(), ReadList(r, ReadSummary),
+                r.ReadString(), ReadBytes(r)));
         Register<CrashNode>("CN1",
             (w, m) =>
             {
@@ -71,14 +76,15 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
             },
             r => new CrashNode(r.ReadString(), r.ReadInt32()));
         Register<SubscribeToRun>("SU1", (w, m) => WriteRef(w, m.Listener), r => new SubscribeToRun(ReadRef(r)));
-        Register<TrainRound>("TR1",
+        Register<TrainRound>("TR2",
             (w, m) =>
             {
                 w.Write(m.Round);
                 WriteWeights(w, m.Global);
+                PayloadFormat.Write(w, m.Broadcast ?? MethodPayloads.Empty);
             },
-            r => new TrainRound(r.ReadInt32(), ReadWeights(r, "TrainRound")));
-        Register<LocalUpdate>("LU1",
+            r => new TrainRound(r.ReadInt32(), ReadWeights(r, "TrainRound"), PayloadFormat.Read(r, "TrainRound broadcast")));
+        Register<LocalUpdate>("LU2",
             (w, m) =>
             {
                 w.Write(m.Round);
@@ -88,17 +94,19 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
                 w.Write(m.MeanLoss);
                 w.Write(m.Steps);
                 w.Write(m.ComputeSeconds);
+                PayloadFormat.Write(w, m.Extras ?? MethodPayloads.Empty);
             },
             r => new LocalUpdate(r.ReadInt32(), r.ReadString(), ReadWeights(r, "LocalUpdate", verifyHash: false), r.ReadInt32(),
-                r.ReadDouble(), r.ReadInt32(), r.ReadDouble()));
-        Register<TrainRoundByRef>("TRR1",
+                r.ReadDouble(), r.ReadInt32(), r.ReadDouble(), PayloadFormat.Read(r, "LocalUpdate extras")));
+        Register<TrainRoundByRef>("TRR2",
             (w, m) =>
             {
                 w.Write(m.Round);
                 WriteWeightsRef(w, m.Global);
+                PayloadFormat.Write(w, m.Broadcast ?? MethodPayloads.Empty);
             },
-            r => new TrainRoundByRef(r.ReadInt32(), ReadWeightsRef(r)));
-        Register<LocalUpdateByRef>("LUR1",
+            r => new TrainRoundByRef(r.ReadInt32(), ReadWeightsRef(r), PayloadFormat.Read(r, "TrainRoundByRef broadcast")));
+        Register<LocalUpdateByRef>("LUR2",
             (w, m) =>
             {
                 w.Write(m.Round);
@@ -108,9 +116,10 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
                 w.Write(m.MeanLoss);
                 w.Write(m.Steps);
                 w.Write(m.ComputeSeconds);
+                PayloadFormat.Write(w, m.Extras ?? MethodPayloads.Empty);
             },
             r => new LocalUpdateByRef(r.ReadInt32(), r.ReadString(), ReadWeightsRef(r), r.ReadInt32(),
-                r.ReadDouble(), r.ReadInt32(), r.ReadDouble()));
+                r.ReadDouble(), r.ReadInt32(), r.ReadDouble(), PayloadFormat.Read(r, "LocalUpdateByRef extras")));
         Register<GetLocalState>("GS1", (_, _) => { }, _ => GetLocalState.Instance);
         Register<StopHospital>("SH1", (_, _) => { }, _ => StopHospital.Instance);
         Register<LocalStateReport>("LS2",
@@ -123,7 +132,7 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
             },
             r => new LocalStateReport(r.ReadString(), r.ReadInt32(), r.ReadInt32(), ReadOptional(r, ReadStateSummary)));
         // Snapshots outlive the process that wrote them: the learner bytes carry their own version and hash.
-        Register<HospitalSnapshot>("HS1",
+        Register<HospitalSnapshot>("HS2",
             (w, m) =>
             {
                 w.Write(m.HospitalId);
@@ -134,8 +143,10 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
                 w.Write(m.MeanLoss);
                 w.Write(m.Steps);
                 w.Write(m.ComputeSeconds);
+                PayloadFormat.Write(w, m.Extras ?? MethodPayloads.Empty);
             },
-            r => new HospitalSnapshot(r.ReadString(), r.ReadInt32(), ReadBytes(r), r.ReadInt32(), r.ReadDouble(), r.ReadInt32(), r.ReadDouble()));
+            r => new HospitalSnapshot(r.ReadString(), r.ReadInt32(), ReadBytes(r), r.ReadInt32(), r.ReadDouble(), r.ReadInt32(), r.ReadDouble(),
+                PayloadFormat.Read(r, "HospitalSnapshot extras")));
         Register<WeightsRef>("WR1", WriteWeightsRef, ReadWeightsRef);
         Register<FetchChunk>("FC1",
             (w, m) =>
@@ -209,6 +220,10 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
         {
             throw new SerializationException($"FedActorsSerializer: truncated '{manifest}' message ({bytes.Length} bytes).");
         }
+        catch (InvalidDataException e)
+        {
+            throw new SerializationException($"FedActorsSerializer: malformed '{manifest}' message ({bytes.Length} bytes): {e.Message}", e);
+        }
     }
 
     private void Register<T>(string manifest, Action<BinaryWriter, T> write, Func<BinaryReader, T> read) where T : IFedActorsMessage
@@ -245,13 +260,27 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
         w.Write(s.SimulatedClock);
         w.Write(s.DuplicateReplies);
         w.Write(s.Attempts);
+        WriteList(w, s.Traffic ?? [], (x, t) =>
+        {
+            x.Write(t.HospitalId);
+            x.Write(t.Direction);
+            x.Write(t.Kind);
+            x.Write(t.Bytes);
+        });
+        WriteList(w, (s.AggregationWeights ?? new Dictionary<string, double>()).OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList(), (x, kv) =>
+        {
+            x.Write(kv.Key);
+            x.Write(kv.Value);
+        });
     }
 
     private static RoundSummary ReadSummary(BinaryReader r) => new(
         r.ReadInt32(), ReadList(r, x => x.ReadString()), ReadList(r, x => x.ReadString()), ReadList(r, x => x.ReadString()),
         r.ReadDouble(), r.ReadInt64(), r.ReadInt64(), r.ReadDouble(), r.ReadInt32(), r.ReadInt32(), r.ReadBoolean(), r.ReadString(),
         ReadList(r, x => KeyValuePair.Create(x.ReadString(), x.ReadDouble())).ToDictionary(),
-        r.ReadDouble(), r.ReadDouble(), r.ReadInt32(), r.ReadInt32());
+        r.ReadDouble(), r.ReadDouble(), r.ReadInt32(), r.ReadInt32(),
+        ReadList(r, x => new ClientTraffic(x.ReadString(), x.ReadString(), x.ReadString(), x.ReadInt64())),
+        ReadList(r, x => KeyValuePair.Create(x.ReadString(), x.ReadDouble())).ToDictionary(StringComparer.Ordinal));
 
     private static void WriteStateSummary(BinaryWriter w, LocalStateSummary s)
     {

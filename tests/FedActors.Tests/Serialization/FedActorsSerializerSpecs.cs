@@ -5,6 +5,8 @@ using Akka.Actor;
 using FedActors.Actors.Protocol;
 using FedActors.Actors.Serialization;
 using FedActors.Tests.Actors;
+using FedActors.Training.Data;
+using FedActors.Training.Methods;
 using FedActors.Training.Objectives;
 using FedActors.Training.Weights;
 using Xunit.Abstractions;
@@ -21,7 +23,16 @@ public class FedActorsSerializerSpecs(ITestOutputHelper output) : ActorSpec(1, o
     private static readonly RoundSummary Summary = new(
         3, ["hospital-01", "hospital-02"], ["hospital-01"], ["hospital-02"], 0.25, 1000, 2000, 1.5, 1, 2, true,
         Weights.ContentHash, new Dictionary<string, double> { ["probe-accuracy"] = 0.9, ["balanced-accuracy"] = 0.8 },
-        SimulatedSeconds: 12.5, SimulatedClock: 40.25, DuplicateReplies: 3, Attempts: 2);
+        SimulatedSeconds: 12.5, SimulatedClock: 40.25, DuplicateReplies: 3, Attempts: 2,
+        Traffic: [new ClientTraffic("hospital-01", ClientTraffic.Down, PayloadKinds.Weights, 32), new ClientTraffic("hospital-01", ClientTraffic.Up, PayloadKinds.Scalar, 8)],
+        AggregationWeights: new Dictionary<string, double> { ["hospital-01"] = 1 });
+
+    private static readonly MethodPayloads Broadcast = MethodPayloads.Of(
+        ("site-statistics", new StatisticsPayload([new SiteStatistics("hospital-01", 0.4, 0.2), new SiteStatistics("hospital-02", 0.5, 0.1, [0.25, 0.75])])));
+
+    private static readonly MethodPayloads Extras = MethodPayloads.Of(
+        ("rsa-rho", new ScalarPayload(0.625)),
+        ("features", new FeaturesPayload([1, 2, 3, 4, 5, 6], 3, [0, 2], "hospital-01")));
 
     /// <summary>One instance of every protocol message, every field set to something other than its default.</summary>
     private IEnumerable<IFedActorsMessage> Samples() =>
@@ -33,16 +44,16 @@ public class FedActorsSerializerSpecs(ITestOutputHelper output) : ActorSpec(1, o
         new RunEvent(3, 2, RunEventKinds.Dropped, "hospital-04", "random dropout (p = 0.3) before training", 17.5),
         new RunEvent(3, 1, RunEventKinds.RoundSkipped, null, "2 of the 3 updates required", 30),
         new CrashNode("worker-2", 4),
-        new CoordinatorSnapshot(3, Weights, 40.25, [Summary, Summary with { Round = 4 }]),
-        new TrainRound(2, Weights),
-        new LocalUpdate(2, "hospital-01", Weights, 48, 0.7, 6, 0.3),
-        new TrainRoundByRef(2, new WeightsRef(Weights.ContentHash, Weights.PayloadBytes, TestActor)),
-        new LocalUpdateByRef(2, "hospital-01", new WeightsRef(Weights.ContentHash, Weights.PayloadBytes, TestActor), 48, 0.7, 6, 0.3),
+        new CoordinatorSnapshot(3, Weights, 40.25, [Summary, Summary with { Round = 4 }], "fedmoco", [1, 2, 3]),
+        new TrainRound(2, Weights, Broadcast),
+        new LocalUpdate(2, "hospital-01", Weights, 48, 0.7, 6, 0.3, Extras),
+        new TrainRoundByRef(2, new WeightsRef(Weights.ContentHash, Weights.PayloadBytes, TestActor), Broadcast),
+        new LocalUpdateByRef(2, "hospital-01", new WeightsRef(Weights.ContentHash, Weights.PayloadBytes, TestActor), 48, 0.7, 6, 0.3, Extras),
         GetLocalState.Instance,
         StopHospital.Instance,
         new LocalStateReport("hospital-01", 2, 1, new LocalStateSummary(12, 4, "queue", "optimiser", [1, 2, ulong.MaxValue])),
         new LocalStateReport("hospital-02", 0, 0, null),
-        new HospitalSnapshot("hospital-01", 3, [0x46, 0x41, 0, 255, 7], 48, 0.7, 6, 0.3),
+        new HospitalSnapshot("hospital-01", 3, [0x46, 0x41, 0, 255, 7], 48, 0.7, 6, 0.3, Extras),
         new WeightsRef(Weights.ContentHash, Weights.PayloadBytes, TestActor),
         new FetchChunk(Weights.ContentHash, 262144, 1024),
         new WeightsChunk(Weights.ContentHash, 5, 100, [1, 2, 3]),
@@ -136,6 +147,12 @@ public class FedActorsSerializerSpecs(ITestOutputHelper output) : ActorSpec(1, o
                 return;
             case ModelWeights w:
                 Assert.Equal(w.ContentHash, Assert.IsType<ModelWeights>(actual).ContentHash);
+                return;
+            case MethodPayloads payloads:
+                var gotPayloads = Assert.IsType<MethodPayloads>(actual);
+                Assert.Equal(payloads.Names, gotPayloads.Names);
+                foreach (var (name, payload) in payloads.Parts)
+                    AssertStructurallyEqual(payload, gotPayloads.Parts.Single(p => p.Key == name).Value, $"{path}[{name}]");
                 return;
             case string or IActorRef or ValueType:
                 Assert.True(Equals(expected, actual), $"{path}: expected {expected}, got {actual}");

@@ -1,0 +1,89 @@
+using FedActors.Training.Data;
+using FedActors.Training.Objectives;
+using FedActors.Training.Weights;
+
+namespace FedActors.Training.Methods;
+
+/// <summary>
+/// A client's side of a federated method beyond plain weight averaging: its local objective is
+/// the <see cref="ILocalLearner"/> it is; it also takes the server's broadcast before a round and
+/// says what it uploads beside its weights after it. Its <see cref="ILocalLearner.SaveState"/>
+/// includes whatever these keep between rounds. A learner that is not one uploads weights only.
+/// </summary>
+public interface IFederatedClient : ILocalLearner
+{
+    /// <summary>Called before <see cref="ILocalLearner.LoadGlobal"/> with what the server sent beside the global model.</summary>
+    void ReceiveBroadcast(int round, MethodPayloads broadcast);
+
+    /// <summary>Called after <see cref="ILocalLearner.Train"/>: the payloads this round's upload carries beside the weights.</summary>
+    MethodPayloads CollectUpload(int round, ImageShard shard);
+}
+
+/// <summary>One accepted upload, as the server's aggregation sees it.</summary>
+public sealed record ClientContribution(string HospitalId, ModelWeights Weights, int Samples, MethodPayloads Extras);
+
+/// <summary>A round's new global model and the weight each client's upload got in it (summing to 1).</summary>
+public sealed record ServerAggregate(ModelWeights Global, IReadOnlyDictionary<string, double> ClientWeights);
+
+/// <summary>
+/// A method's server side: what it broadcasts beside the global model, how it checks and
+/// aggregates the accepted uploads, and the state it keeps across rounds (checkpointed with
+/// the round, so a recovered coordinator continues exactly).
+/// </summary>
+public interface IFederatedServer
+{
+    /// <summary>The method's name, as chosen in the experiment config.</summary>
+    string Method { get; }
+
+    /// <summary>What round <paramref name="round"/>'s requests carry beside the global model.</summary>
+    MethodPayloads Broadcast(int round);
+
+    /// <summary>Why this upload's extras cannot be used (it is then rejected with this reason), or null.</summary>
+    string? Check(int round, ClientContribution upload);
+
+    /// <summary>The new global model from the accepted uploads (at least one), ordered by hospital id.</summary>
+    ServerAggregate Aggregate(int round, ModelWeights previousGlobal, IReadOnlyList<ClientContribution> accepted);
+
+    /// <summary>Everything the server keeps across rounds, for the coordinator's checkpoint.</summary>
+    byte[] SaveState();
+
+    /// <summary>Restores <see cref="SaveState"/>'s bytes; throws <see cref="InvalidDataException"/> naming <paramref name="source"/> if they do not fit.</summary>
+    void LoadState(byte[] state, string source);
+}
+
+/// <summary>FedAvg's server: the sample-weighted mean of the uploaded weights; broadcasts nothing, keeps nothing.</summary>
+public sealed class FederatedAveragingServer : IFederatedServer
+{
+    public const string Name = "fedavg";
+
+    public string Method => Name;
+
+    public MethodPayloads Broadcast(int round) => MethodPayloads.Empty;
+
+    public string? Check(int round, ClientContribution upload) => null;
+
+    public ServerAggregate Aggregate(int round, ModelWeights previousGlobal, IReadOnlyList<ClientContribution> accepted) =>
+        Weighted(accepted, accepted.Select(u => (double)u.Samples).ToArray());
+
+    /// <summary>
+    /// Σ a_i θ_i with a_i = w_i / Σ w_j (<paramref name="weights"/> in <paramref name="accepted"/>'s order, not
+    /// necessarily normalised), for servers that only choose the weights.
+    /// </summary>
+    public static ServerAggregate Weighted(IReadOnlyList<ClientContribution> accepted, IReadOnlyList<double> weights)
+    {
+        if (accepted.Count == 0) throw new ArgumentException("Aggregation needs at least one upload.");
+        if (weights.Count != accepted.Count) throw new ArgumentException($"{weights.Count} weights for {accepted.Count} uploads.");
+        var global = Aggregation.FederatedAveraging.WeightedMean(
+            accepted.Select((u, i) => new Aggregation.WeightedContribution(u.HospitalId, u.Weights, weights[i])).ToList());
+        var total = weights.Sum();
+        return new ServerAggregate(global, accepted.Select((u, i) => KeyValuePair.Create(u.HospitalId, weights[i] / total))
+            .ToDictionary(StringComparer.Ordinal));
+    }
+
+    public byte[] SaveState() => [];
+
+    public void LoadState(byte[] state, string source)
+    {
+        if (state.Length != 0) throw new InvalidDataException($"{source}: FedAvg keeps no server state, found {state.Length} bytes; is it another method's checkpoint?");
+    }
+}

@@ -72,6 +72,9 @@ internal sealed class ConfigReader(Config config, KeySources sources, string pre
         return value;
     }
 
+    /// <summary>HOCON's spellings of a switch: on/off, true/false, yes/no.</summary>
+    public bool Bool(string key) => OneOf(key, "on", "off", "true", "false", "yes", "no") is "on" or "true" or "yes";
+
     public TimeSpan Duration(string key)
     {
         TimeSpan value;

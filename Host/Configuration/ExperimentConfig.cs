@@ -109,11 +109,16 @@ public sealed record ExperimentConfig(
         // path, each distribution with its own parameters only.
         if (tracePath is not null)
             config = Parse($"{SimulationConfig.AvailabilityTraceKey} = {Quote(tracePath)}", "resolved trace path").WithFallback(config);
+        var method = MethodConfig.Read(reader);
         return new ExperimentConfig(Render(config, SimulationConfig.StaleDistributionFields(reader)), experiment, coordinator, host)
         {
             Sources = reader,
+            Method = method,
         };
     }
+
+    /// <summary>The federated method and its options.</summary>
+    public MethodSettings Method { get; init; } = MethodSettings.Default;
 
     /// <summary>Where the config was read from, to name the source of a problem found later.</summary>
     internal ConfigReader? Sources { get; init; }

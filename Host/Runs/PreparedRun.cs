@@ -43,8 +43,9 @@ public sealed class PreparedRun
         TorchRuntime.ConfigureThreads(config.Host.TorchThreads);
         var experiment = new FederatedMoCoExperiment(config.Experiment);
         var initialGlobal = experiment.InitialGlobal();
+        var method = config.Method.Create(experiment);
         var hospitals = experiment.Sites.Sites
-            .Select(s => new HospitalDefinition(s.HospitalId, () => s.Train, () => experiment.CreateLearner(s.HospitalId)))
+            .Select(s => new HospitalDefinition(s.HospitalId, () => s.Train, () => method.CreateClient(s.HospitalId)))
             .ToList();
         var run = new FederatedRun(config.Coordinator, hospitals, initialGlobal, (weights, _) =>
         {
@@ -55,7 +56,7 @@ public sealed class PreparedRun
                 [EvaluationKeys.ProbeBalancedAccuracy] = probe.BalancedAccuracy,
             };
         }, TrainingThreads: config.Host.TrainingThreads, SnapshotDirectory: snapshotDirectory, Devices: config.Host.Devices,
-            CheckpointRounds: checkpointRounds);
+            CheckpointRounds: checkpointRounds, CreateServer: method.CreateServer);
         return new PreparedRun(config, experiment, initialGlobal, run);
     }
 
@@ -68,7 +69,7 @@ public sealed class PreparedRun
     {
         var wall = Stopwatch.StartNew();
         var settings = Config.Experiment;
-        output.WriteLine($"FedActors run: federated MoCo v2, {settings.Hospitals} hospitals, {Config.Coordinator.Rounds} rounds, seed {settings.Seed}, device {settings.Device}");
+        output.WriteLine($"FedActors run: method {Config.Method.Name}, {settings.Hospitals} hospitals, {Config.Coordinator.Rounds} rounds, seed {settings.Seed}, device {settings.Device}");
         output.WriteLine($"{(resumed ? "resuming run directory" : "run directory")}: {runDir.Path}");
 
         var finished = new TaskCompletionSource<RunCompleted>(TaskCreationOptions.RunContinuationsAsynchronously);

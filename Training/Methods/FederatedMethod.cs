@@ -51,12 +51,28 @@ public interface IFederatedServer
     void LoadState(byte[] state, string source);
 }
 
+/// <summary>
+/// A federated method as the experiment config names it: its client side (the local objective and
+/// what a client uploads) for each hospital, and its server side (aggregation and broadcast).
+/// </summary>
+public interface IFederatedMethod
+{
+    string Name { get; }
+
+    /// <summary>Hospital <paramref name="hospitalId"/>'s learner; an <see cref="IFederatedClient"/> when it uploads more than weights.</summary>
+    ILocalLearner CreateClient(string hospitalId);
+
+    /// <summary>A fresh server side, for each coordinator incarnation (state comes back from the checkpoint).</summary>
+    IFederatedServer CreateServer();
+}
+
 /// <summary>FedAvg's server: the sample-weighted mean of the uploaded weights; broadcasts nothing, keeps nothing.</summary>
-public sealed class FederatedAveragingServer : IFederatedServer
+/// <param name="method">The name of the method it serves (FedAvg with MoCo clients is "fedmoco-plain").</param>
+public sealed class FederatedAveragingServer(string method = FederatedAveragingServer.Name) : IFederatedServer
 {
     public const string Name = "fedavg";
 
-    public string Method => Name;
+    public string Method => method;
 
     public MethodPayloads Broadcast(int round) => MethodPayloads.Empty;
 

@@ -67,6 +67,12 @@ public sealed class MoCoV2Learner : ILocalLearner
 
     public ProjectedEncoder Query => _query;
 
+    /// <summary>
+    /// FedMoCo's metadata transfer: when set, each view is first re-standardised to a site it draws
+    /// (ALGORITHMS.md §1.1). Null (plain MoCo v2) draws nothing, so the random stream is unchanged.
+    /// </summary>
+    public CrossSiteRestandardisation? Restandardisation { get; set; }
+
     public void LoadGlobal(ModelWeights global)
     {
         global.LoadInto(_query);
@@ -92,8 +98,8 @@ public sealed class MoCoV2Learner : ILocalLearner
             {
                 using var scope = NewDisposeScope();
                 var images = shard.Images(new ArraySegment<int>(order, start, batch), _device);
-                var queryView = _augmenter.Augment(images, Rng);
-                var keyView = _augmenter.Augment(images, Rng);
+                var queryView = _augmenter.Augment(Restandardised(images), Rng);
+                var keyView = _augmenter.Augment(Restandardised(images), Rng);
                 var q = _query.forward(queryView);
                 Tensor k;
                 using (no_grad())
@@ -114,6 +120,8 @@ public sealed class MoCoV2Learner : ILocalLearner
         }
         return new LocalTrainingResult(lossSum / lossCount, steps, shard.Count);
     }
+
+    private Tensor Restandardised(Tensor images) => Restandardisation is null ? images : Restandardisation.Apply(images, Rng);
 
     public LocalStateSummary DescribeState()
     {

@@ -1,0 +1,106 @@
+using FedActors.Training.Augmentations;
+using FedActors.Training.Data;
+using FedActors.Training.Models;
+using FedActors.Training.Objectives;
+using FedActors.Training.Randomness;
+using FedActors.Training.Weights;
+using static TorchSharp.torch;
+
+namespace FedActors.Training.Methods.FedMoCo;
+
+/// <summary>
+/// A FedMoCo hospital: MoCo v2 locally, plus the two modules (ALGORITHMS.md §1, ASSUMED forms).
+/// Metadata transfer: it uploads its intensity statistics until the server's broadcast lists them,
+/// and re-standardises views to the other sites' broadcast statistics with probability p_meta.
+/// Self-adaptive aggregation: after training it compares, on a probe batch of its own images, the
+/// RDM of its model with the RDM of the global model it received, and uploads only their Spearman ρ.
+/// Between rounds it keeps exactly the MoCo learner's state: the rest arrives with every broadcast.
+/// </summary>
+public sealed class FedMoCoClient : IFederatedClient
+{
+    public const string StatisticsPayload = "site-statistics";
+    public const string RhoPayload = "rsa-rho";
+
+    private readonly MoCoV2Learner _learner;
+    private readonly Func<ProjectedEncoder> _network;
+    private readonly string _hospitalId;
+    private readonly FedMoCoOptions _options;
+    private readonly ulong _seed;
+    private IReadOnlyList<SiteStatistics> _known = [];
+    private SiteStatistics? _own;
+    private ModelWeights? _global;
+    private ProjectedEncoder? _globalNetwork;
+
+    public FedMoCoClient(MoCoV2Learner learner, Func<ProjectedEncoder> network, string hospitalId, FedMoCoOptions options, ulong seed)
+    {
+        options.Validate();
+        _learner = learner;
+        _network = network;
+        _hospitalId = hospitalId;
+        _options = options;
+        _seed = seed;
+    }
+
+    public MoCoV2Learner Learner => _learner;
+
+    public void ReceiveBroadcast(int round, MethodPayloads broadcast) =>
+        _known = broadcast.TryGet<StatisticsPayload>(StatisticsPayload, out var s) ? s.Sites : [];
+
+    public void LoadGlobal(ModelWeights global)
+    {
+        _global = global;
+        _learner.LoadGlobal(global);
+    }
+
+    public LocalTrainingResult Train(ImageShard shard)
+    {
+        _own ??= SiteStatistics.Of(_hospitalId, shard);
+        // Only with other sites to imitate; the own site's statistics are the ones its images already have.
+        _learner.Restandardisation = _options.MetadataTransfer && _known.Any(s => s.SiteId != _hospitalId) && _own.Std > 0
+            ? new CrossSiteRestandardisation(_own, _known, _options.MetaProbability)
+            : null;
+        return _learner.Train(shard);
+    }
+
+    public MethodPayloads CollectUpload(int round, ImageShard shard)
+    {
+        var parts = new List<(string, Payload)>();
+        if (_options.MetadataTransfer && _known.All(s => s.SiteId != _hospitalId))
+            parts.Add((StatisticsPayload, new StatisticsPayload([_own ??= SiteStatistics.Of(_hospitalId, shard)])));
+        if (_options.RsaAggregation) parts.Add((RhoPayload, new ScalarPayload(Rho(round, shard))));
+        return MethodPayloads.Of([.. parts]);
+    }
+
+    /// <summary>ρ between the trained model's and the received global model's RDMs on a seeded probe batch of local images.</summary>
+    private double Rho(int round, ImageShard shard)
+    {
+        if (_global is null) throw new InvalidOperationException($"{_hospitalId}: RSA needs the round's global model; LoadGlobal was not called.");
+        var batch = Math.Min(_options.RsaProbeBatch, shard.Count);
+        if (batch < 3) throw new InvalidOperationException($"{_hospitalId}: RSA needs at least 3 local images, the shard has {shard.Count}.");
+        // Its own generator: the probe batch must not shift the learner's random stream.
+        var rng = SeededRandom.Derive(_seed, $"{_hospitalId}/rsa/round-{round}");
+        var indices = rng.Permutation(shard.Count).Take(batch).Order().ToArray();
+        _globalNetwork ??= TorchRuntime.Seeded(0, _network);
+        _global.LoadInto(_globalNetwork);
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var images = shard.Images(indices, CPU);
+        _learner.Query.eval();
+        _globalNetwork.eval();
+        var local = _learner.Query.Features(images.to(_learner.Query.parameters().First().device)).cpu();
+        var global = _globalNetwork.Features(images);
+        return RepresentationalSimilarity.Rho(local, global);
+    }
+
+    public ModelWeights ExportWeights() => _learner.ExportWeights();
+    public LocalStateSummary DescribeState() => _learner.DescribeState();
+    public void SaveState(Stream stream) => _learner.SaveState(stream);
+    public void LoadState(Stream stream, string source) => _learner.LoadState(stream, source);
+    public void MoveTo(Device device) => _learner.MoveTo(device);
+
+    public void Dispose()
+    {
+        _globalNetwork?.Dispose();
+        _learner.Dispose();
+    }
+}

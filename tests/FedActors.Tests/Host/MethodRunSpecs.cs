@@ -1,0 +1,59 @@
+using FedActors.Actors.Protocol;
+using FedActors.Host.Commands;
+using FedActors.Host.Configuration;
+using FedActors.Training.Methods;
+
+namespace FedActors.Tests.Host;
+
+/// <summary>Methods chosen by name in the experiment config, run end to end through <c>fedactors run</c>.</summary>
+[Collection(InProcessRuns.Name)]
+public sealed class MethodRunSpecs : IDisposable
+{
+    private readonly string _runsRoot = Directory.CreateTempSubdirectory("fedactors-methods-").FullName;
+
+    private Task<FedActors.Host.Runs.RunResult> Run(params string[] method) =>
+        RunCommand.ExecuteAsync(ExperimentConfig.Load(null, [.. TinyRun.Overrides(_runsRoot, 5), .. method]), TextWriter.Null);
+
+    private static long Bytes(RoundSummary round, string direction, string kind) =>
+        round.Traffic!.Where(t => t.Direction == direction && t.Kind == kind).Sum(t => t.Bytes);
+
+    [Fact]
+    public async Task Should_run_fedmoco_sending_site_statistics_once_and_rho_every_round()
+    {
+        var result = await Run("method=fedmoco");
+
+        var (first, second) = (result.Completed.Rounds[0], result.Completed.Rounds[1]);
+        const long statistics = 2 * sizeof(float), rho = sizeof(double);
+        // Round 1: each of the 4 hospitals uploads its statistics and ρ; nothing is broadcast yet.
+        Assert.Equal(4 * statistics, Bytes(first, ClientTraffic.Up, PayloadKinds.Statistics));
+        Assert.Equal(4 * rho, Bytes(first, ClientTraffic.Up, PayloadKinds.Scalar));
+        Assert.Equal(0, Bytes(first, ClientTraffic.Down, PayloadKinds.Statistics));
+        // Round 2: the server broadcasts the 4 sites' statistics to each hospital; only ρ goes up.
+        Assert.Equal(4 * 4 * statistics, Bytes(second, ClientTraffic.Down, PayloadKinds.Statistics));
+        Assert.Equal(0, Bytes(second, ClientTraffic.Up, PayloadKinds.Statistics));
+        Assert.Equal(4 * rho, Bytes(second, ClientTraffic.Up, PayloadKinds.Scalar));
+        Assert.All(result.Completed.Rounds, r => Assert.Equal(1, r.AggregationWeights!.Values.Sum(), 9));
+        Assert.Equal(second.BytesUp, second.Traffic!.Where(t => t.Direction == ClientTraffic.Up).Sum(t => t.Bytes));
+    }
+
+    [Fact]
+    public async Task Should_end_where_fedmoco_plain_ends_with_both_fedmoco_modules_off()
+    {
+        var plain = await Run("method=fedmoco-plain");
+        var ablated = await Run("method=fedmoco", "fedmoco.metadata-transfer=off", "fedmoco.rsa-aggregation=off");
+        var full = await Run("method=fedmoco");
+
+        Assert.Equal(plain.Completed.FinalGlobal.ContentHash, ablated.Completed.FinalGlobal.ContentHash);
+        Assert.NotEqual(plain.Completed.FinalGlobal.ContentHash, full.Completed.FinalGlobal.ContentHash);
+    }
+
+    [Fact]
+    public void Should_name_the_key_of_an_unknown_method()
+    {
+        var error = Assert.Throws<ConfigError>(() => ExperimentConfig.Load(null, ["method=fedmagic"]));
+        Assert.Contains("'fedactors.method'", error.Message);
+        Assert.Contains("fedmoco", error.Message);
+    }
+
+    public void Dispose() => Directory.Delete(_runsRoot, recursive: true);
+}

@@ -90,12 +90,20 @@ internal sealed class ConfigReader(Config config, KeySources sources, string pre
         catch (Exception) { throw Error(key, "must be a list of integers such as [32, 64, 128, 128]"); }
     }
 
+    /// <summary>A list of numbers, each in [<paramref name="min"/>, <paramref name="max"/>].</summary>
+    public IReadOnlyList<double> DoubleList(string key, double min, double max) =>
+        StringList(key).Select((raw, i) =>
+            double.TryParse(raw, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) && v >= min && v <= max
+                ? v
+                : throw Error(key, $"item {i} must be a number between {min} and {max}, found '{raw}'")).ToList();
+
     /// <summary>A list of strings; a single value counts as a one-element list (<c>auto</c> or <c>[auto]</c>).</summary>
     public IReadOnlyList<string> StringList(string key)
     {
         var value = config.GetValue(key);
         if (value is null || value.IsEmpty) throw Error(key, "is missing");
         if (!IsList(value)) return [String(key)];
+        if (IsEmptyList(value)) return [];
         try { return config.GetStringList(key).ToList(); }
         catch (Exception) { throw Error(key, "must be a list of strings such as [cpu] or [\"cuda:0\", \"cuda:1\"]"); }
     }
@@ -131,7 +139,11 @@ internal sealed class ConfigReader(Config config, KeySources sources, string pre
     }
 
     // HoconValue.IsArray() is false for an empty list.
-    private static bool IsList(HoconValue value) => value.IsArray() || value.Values is [HoconArray];
+    // "[]  # comment" parses as the array plus a whitespace literal: still a list.
+    private static bool IsList(HoconValue value) =>
+        value.IsArray() || (value.Values.Any(v => v is HoconArray) && value.Values.All(v => v is HoconArray || (v is HoconLiteral l && string.IsNullOrWhiteSpace(l.Value))));
+
+    private static bool IsEmptyList(HoconValue value) => IsList(value) && value.Values.OfType<HoconArray>().All(a => a.Count == 0);
 
     private string Raw(string key)
     {

@@ -76,13 +76,14 @@ public sealed record ExperimentConfig(
         for (var i = layers.Count - 1; i >= 0; i--) config = layers[i].WithFallback(config);
 
         var reader = new ConfigReader(config, sources);
-        var experiment = ReadExperiment(reader);
-        var hospitals = Enumerable.Range(0, experiment.Hospitals).Select(ExperimentSettings.HospitalId).ToList();
-        // A relative trace path is the file's when the file set it, else the working directory's.
-        var traceBase = reader.SourceOf(SimulationConfig.AvailabilityTraceKey).Layer == FileLayer && path is not null
+        // A relative path is the file's when the file set it, else the working directory's.
+        string BaseOf(string key) => reader.SourceOf(key).Layer == FileLayer && path is not null
             ? Path.GetDirectoryName(Path.GetFullPath(path))!
             : Directory.GetCurrentDirectory();
-        var (availability, tracePath) = SimulationConfig.ReadAvailability(reader, hospitals, traceBase);
+        var (dataSource, dataPath) = ReadDataSource(reader, BaseOf(DataSourceKey));
+        var experiment = ReadExperiment(reader) with { DataSource = dataSource };
+        var hospitals = Enumerable.Range(0, experiment.Hospitals).Select(ExperimentSettings.HospitalId).ToList();
+        var (availability, tracePath) = SimulationConfig.ReadAvailability(reader, hospitals, BaseOf(SimulationConfig.AvailabilityTraceKey));
         var rounds = SimulationConfig.ReadRounds(reader, experiment.Seed, experiment.Hospitals);
         var coordinator = rounds with
         {
@@ -109,6 +110,8 @@ public sealed record ExperimentConfig(
         // path, each distribution with its own parameters only.
         if (tracePath is not null)
             config = Parse($"{SimulationConfig.AvailabilityTraceKey} = {Quote(tracePath)}", "resolved trace path").WithFallback(config);
+        if (dataPath is not null)
+            config = Parse($"{DataSourceKey} = {Quote(dataPath)}", "resolved data path").WithFallback(config);
         var method = MethodConfig.Read(reader);
         return new ExperimentConfig(Render(config, SimulationConfig.StaleDistributionFields(reader)), experiment, coordinator, host)
         {
@@ -149,6 +152,18 @@ public sealed record ExperimentConfig(
         return devices;
     }
 
+    private const string DataSourceKey = "fedactors.data.source";
+
+    /// <summary><c>synthetic</c>, or a MedMNIST file by its full path (which must exist).</summary>
+    private static (string Source, string? FullPath) ReadDataSource(ConfigReader r, string relativeTo)
+    {
+        var source = r.String(DataSourceKey);
+        if (source == ExperimentSettings.SyntheticSource) return (source, null);
+        var full = Path.GetFullPath(source, relativeTo);
+        if (!File.Exists(full)) throw r.Error(DataSourceKey, $"names '{full}', which does not exist (give '{ExperimentSettings.SyntheticSource}' or a MedMNIST .npz)");
+        return (full, full);
+    }
+
     private static ExperimentSettings ReadExperiment(ConfigReader r)
     {
         var widths = r.IntList("fedactors.model.encoder-widths");
@@ -176,6 +191,7 @@ public sealed record ExperimentConfig(
             ImageSize = r.Int("fedactors.data.image-size", 16, 1024),
             Classes = r.Int("fedactors.data.classes", 2, 4),
             SiteShift = r.Double("fedactors.data.site-shift", 0, 1),
+            LabelSkewAlpha = r.String("fedactors.data.label-skew") == "none" ? null : r.Double("fedactors.data.label-skew", 1e-3, 1e6),
             EncoderWidths = widths.ToArray(),
             ProjectionDim = r.Int("fedactors.model.projection-dim", 1, 65_536),
             MoCo = moco,
@@ -195,6 +211,14 @@ public sealed record ExperimentConfig(
                 NoiseProbability = r.Double("fedactors.augmentation.noise-probability", 0, 1),
                 MaxNoiseStd = r.Double("fedactors.augmentation.max-noise-std", 0, 1),
             },
+            EvaluationFractions = r.DoubleList("fedactors.evaluation.label-fractions", 1e-6, 1),
+            FineTune = r.Bool("fedactors.evaluation.fine-tune")
+                ? new FineTuneOptions
+                {
+                    Epochs = r.Int("fedactors.evaluation.fine-tune-epochs", 1, 10_000),
+                    LearningRate = r.Double("fedactors.evaluation.fine-tune-learning-rate", 1e-9, 10),
+                }
+                : null,
             ProbeLabelFraction = r.Double("fedactors.probe.label-fraction", 1e-9, 1),
             Probe = new LinearProbeOptions
             {

@@ -90,12 +90,20 @@ public sealed class PreparedRun
         var perRound = completed.Rounds.Average(r => r.WallSeconds);
         var deviceSlots = ActorRegistry.For(system).TryGet<DeviceSlots>(out var slots) ? slots : null;
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"linear probe ({settings.ProbeLabelFraction:P0} labels, {settings.Classes} classes, chance {1.0 / settings.Classes:F3}): trained encoder {trained:F3}, random encoder {random:F3}"));
+            $"linear probe ({settings.ProbeLabelFraction:P0} labels, {Experiment.Sites.Classes} classes, chance {1.0 / Experiment.Sites.Classes:F3}): trained encoder {trained:F3}, random encoder {random:F3}"));
         if (deviceSlots is not null)
         {
             var devices = await deviceSlots.Ask<DeviceUtilisation>(GetDeviceUtilisation.Instance, TimeSpan.FromSeconds(10), cancel);
             output.WriteLine("device use: " + string.Join(", ", devices.Devices.Select(d => string.Create(CultureInfo.InvariantCulture,
                 $"{d.Device} {d.Utilisation:P0} of {d.Slots} slot(s), {d.Grants} leases"))));
+        }
+        if (settings.EvaluationFractions.Count > 0)
+        {
+            var evaluation = Experiment.EvaluateLabelEfficiency(completed.FinalGlobal, settings.EvaluationFractions, settings.FineTune);
+            runDir.WriteEvaluation(evaluation);
+            foreach (var e in evaluation)
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{e.Protocol} with {e.LabelFraction:P0} of the labels ({e.Labelled} images): accuracy {e.Accuracy:F3}, balanced accuracy {e.BalancedAccuracy:F3}"));
         }
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"done in {wall.Elapsed.TotalSeconds:F1} s ({perRound:F1} s per round); wrote {RunDirectory.ResolvedConfigFile}, {RunDirectory.MetricsFile}, {RunDirectory.EventsFile}, {RunDirectory.FinalWeightsFile}, {RunDirectory.CheckpointsDirectory}/"));

@@ -175,6 +175,14 @@ public sealed class RunDirectory
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
 
+    public const string EvaluationFile = "evaluation.csv";
+
+    /// <summary><c>evaluation.csv</c>: protocol, label_fraction, labelled, accuracy, balanced_accuracy, one row per figure.</summary>
+    public void WriteEvaluation(IEnumerable<FedActors.Training.Experiments.LabelEfficiency> results) =>
+        File.WriteAllText(System.IO.Path.Combine(Path, EvaluationFile),
+            "protocol,label_fraction,labelled,accuracy,balanced_accuracy\n" + string.Concat(results.Select(e =>
+                $"{e.Protocol},{Number(e.LabelFraction)},{e.Labelled.ToString(CultureInfo.InvariantCulture)},{Number(e.Accuracy)},{Number(e.BalancedAccuracy)}\n")));
+
     public void SaveFinalWeights(ModelWeights weights) => weights.Save(System.IO.Path.Combine(Path, FinalWeightsFile));
 }
 

@@ -10,8 +10,14 @@ using static TorchSharp.torch;
 
 namespace FedActors.Training.Experiments;
 
+/// <summary>One downstream figure: <paramref name="Protocol"/> (linear-probe or fine-tune) with a fraction of the labels, on the test split.</summary>
+public sealed record LabelEfficiency(string Protocol, double LabelFraction, int Labelled, double Accuracy, double BalancedAccuracy)
+{
+    public const string LinearProbe = "linear-probe", FineTune = "fine-tune";
+}
+
 /// <summary>
-/// Federated MoCo v2 on synthetic site-shifted images: builds the network, each
+/// Federated self-supervised learning on site-shifted images (synthetic, or a real MedMNIST set): builds the network, each
 /// hospital's learner, the initial global weights, and the linear-probe evaluation.
 /// </summary>
 public sealed class FederatedMoCoExperiment
@@ -22,18 +28,18 @@ public sealed class FederatedMoCoExperiment
     {
         Settings = settings;
         Device = TorchRuntime.ParseDevice(settings.Device);
-        Sites = SyntheticSites.Generate(settings);
+        Sites = ExperimentSites.Create(settings);
         _probeSets = new Lazy<(ImageShard, ImageShard)>(() =>
         {
             var pool = Sites.PooledTrain();
             var chosen = LinearProbe.StratifiedFraction(pool, settings.ProbeLabelFraction, SeededRandom.Derive(settings.Seed, "probe/labels"));
-            return (pool.Subset(chosen), Sites.PooledTest());
+            return (pool.Subset(chosen), Sites.Test);
         });
     }
 
     public ExperimentSettings Settings { get; }
     public Device Device { get; }
-    public SyntheticSites Sites { get; }
+    public ExperimentSites Sites { get; }
 
     public ProjectedEncoder CreateNetwork() => ProjectedEncoder.SmallCnn(Settings.EncoderWidths, Settings.ProjectionDim);
 
@@ -55,7 +61,41 @@ public sealed class FederatedMoCoExperiment
         weights.LoadInto(network);
         network.to(Device);
         var (labelled, test) = _probeSets.Value;
-        return LinearProbe.Evaluate(network.Backbone, labelled, test, Settings.Classes, Device,
+        return LinearProbe.Evaluate(network.Backbone, labelled, test, Sites.Classes, Device,
             SeededRandom.DeriveSeed(Settings.Seed, "probe/head"), Settings.Probe);
+    }
+
+    /// <summary>
+    /// How well the encoder carrying <paramref name="weights"/> learns from few labels: for each fraction
+    /// of the pooled training labels (stratified), a linear probe and, given <paramref name="fineTune"/>,
+    /// end-to-end fine-tuning (epoch chosen on the validation split), both scored on the test split.
+    /// </summary>
+    public IReadOnlyList<LabelEfficiency> EvaluateLabelEfficiency(ModelWeights weights, IReadOnlyList<double> fractions, FineTuneOptions? fineTune)
+    {
+        var pool = Sites.PooledTrain();
+        var results = new List<LabelEfficiency>();
+        foreach (var fraction in fractions)
+        {
+            var key = fraction.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+            var labelled = pool.Subset(LinearProbe.StratifiedFraction(pool, fraction, SeededRandom.Derive(Settings.Seed, $"evaluation/labels/{key}")));
+            using (var network = TorchRuntime.Seeded(0, CreateNetwork))
+            {
+                weights.LoadInto(network);
+                network.to(Device);
+                var probe = LinearProbe.Evaluate(network.Backbone, labelled, Sites.Test, Sites.Classes, Device,
+                    SeededRandom.DeriveSeed(Settings.Seed, $"evaluation/probe/{key}"), Settings.Probe);
+                results.Add(new LabelEfficiency(LabelEfficiency.LinearProbe, fraction, labelled.Count, probe.Accuracy, probe.BalancedAccuracy));
+            }
+            if (fineTune is null) continue;
+            using (var network = TorchRuntime.Seeded(0, CreateNetwork))
+            {
+                weights.LoadInto(network);
+                network.to(Device);
+                var tuned = FineTuning.Evaluate(network.Backbone, network.FeatureDim, labelled, Sites.Validation, Sites.Test, Sites.Classes, Device,
+                    SeededRandom.DeriveSeed(Settings.Seed, $"evaluation/finetune/{key}"), fineTune);
+                results.Add(new LabelEfficiency(LabelEfficiency.FineTune, fraction, labelled.Count, tuned.TestAccuracy, tuned.TestBalancedAccuracy));
+            }
+        }
+        return results;
     }
 }

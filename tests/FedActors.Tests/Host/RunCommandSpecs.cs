@@ -68,6 +68,27 @@ public sealed class RunCommandSpecs : IDisposable
                 FedActors.Training.Weights.ModelWeights.Load(Path.Combine(checkpoints, CheckpointWriter.FileName(round))).ContentHash);
     }
 
+    [Fact]
+    public async Task Should_write_label_efficiency_figures_for_each_fraction_and_protocol()
+    {
+        var overrides = TinyRun.Overrides(_runsRoot, 5).Concat(["evaluation.label-fractions=[0.25, 1.0]", "evaluation.fine-tune=on",
+            "evaluation.fine-tune-epochs=1"]).ToList();
+        var result = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, overrides), TextWriter.Null);
+
+        var rows = File.ReadAllLines(Path.Combine(result.Directory.Path, RunDirectory.EvaluationFile)).Select(l => l.Split(',')).ToList();
+        Assert.Equal(["protocol", "label_fraction", "labelled", "accuracy", "balanced_accuracy"], rows[0]);
+        Assert.Equal(["linear-probe 0.25", "fine-tune 0.25", "linear-probe 1", "fine-tune 1"], rows.Skip(1).Select(r => $"{r[0]} {r[1]}"));
+        Assert.Equal(4 * 32, int.Parse(rows[3][2])); // all the labels: 4 hospitals x 32 images
+        Assert.All(rows.Skip(1), r => Assert.InRange(double.Parse(r[3], System.Globalization.CultureInfo.InvariantCulture), 0, 1));
+    }
+
+    [Fact]
+    public void Should_refuse_a_label_fraction_outside_0_to_1()
+    {
+        var error = Assert.Throws<ConfigError>(() => ExperimentConfig.Load(null, ["evaluation.label-fractions=[0.1, 2]"]));
+        Assert.Contains("'fedactors.evaluation.label-fractions' item 1", error.Message);
+    }
+
     [Theory]
     [InlineData(2, 5, new[] { 2, 4, 5 })]
     [InlineData(0, 5, new[] { 5 })]

@@ -27,12 +27,21 @@ public static class Program
               Check a configuration (keys, types, ranges) without running anything.
 
           node [experiment.conf] --roles worker|coordinator[,worker] [--seed ADDRESS ...] [--port N]
-               [--hostname H] [--name NAME] [--set key=value ...]
+               [--hostname H] [--name NAME] [--run-id ID] [--snapshots DIR] [--set key=value ...]
               Join (or, without --seed, form) a cluster. All nodes must use the same experiment.
               --name names a worker for the fault plan (faults.events: kind = crash-worker).
               A coordinator node waits for cluster.min-workers workers, runs the rounds and
-              writes the run directory; workers host hospitals until the run ends.
+              writes the run directory <runs-dir>/<run id>; workers host hospitals until the run
+              ends. More coordinator nodes stand by and take the run over if that node dies.
+              --run-id names the run (default: a hash of the experiment): the same id continues it.
               Addresses look like akka.tcp://fedactors@127.0.0.1:4053.
+
+          report RUN_DIR... [--out report.md] [--title T] [--metric accuracy|balanced_accuracy|COLUMN] [--notes FILE]
+              A markdown table comparing runs: runs whose configs differ only in the seed form one
+              variant; each figure is mean ± std over seeds (evaluation.csv's label-efficiency
+              figures where the runs have them, else the last evaluated round of metrics.csv), with
+              MB up/down per round and seconds; then --notes FILE (hand-written findings), every run,
+              and the configuration the runs share.
 
           bench [encoders] [--batch 16,32] [--threads N] [--out docs/benchmarks.md]
               Measure and print one line per figure; record them in docs/benchmarks.md.
@@ -71,6 +80,11 @@ public static class Program
                     catch (ArgumentException e) { throw new UsageException(e.Message); }
                     using (var cancel = CancelOnCtrlC())
                         return await NodeCommand.ExecuteAsync(nodeOptions, Console.Out, cancel.Token);
+                case "report":
+                    ReportCommand.Options reportOptions;
+                    try { reportOptions = ReportCommand.Parse(args.Skip(1).ToList()); }
+                    catch (ArgumentException e) { throw new UsageException(e.Message); }
+                    return ReportCommand.Execute(reportOptions, args, Console.Out);
                 case "bench":
                     try { return BenchCommand.Execute(args.Skip(1).ToList(), Console.Out); }
                     catch (ArgumentException e) { throw new UsageException(e.Message); }

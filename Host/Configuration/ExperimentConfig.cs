@@ -236,6 +236,13 @@ public sealed record ExperimentConfig(
 
     private static IEnumerable<string> LeafKeys(Config config) => LeafKeys(config.Root, "");
 
+    /// <summary>Every leaf key of a resolved config and its value as text (lists as HOCON), to compare runs.</summary>
+    public static IReadOnlyDictionary<string, string> Flatten(string hocon, string source)
+    {
+        var config = Parse(hocon, source);
+        return LeafKeys(config).ToDictionary(k => k, k => config.GetValue(k).ToString().Trim(), StringComparer.Ordinal);
+    }
+
     private static IEnumerable<string> LeafKeys(Akka.Configuration.Hocon.HoconValue value, string prefix)
     {
         if (!value.IsObject())

@@ -1,0 +1,136 @@
+using System.Globalization;
+using System.Text;
+using FedActors.Host.Configuration;
+using FedActors.Host.Runs;
+
+namespace FedActors.Host.Reports;
+
+/// <summary>What a report reads of one run directory.</summary>
+public sealed record ReportedRun(
+    string Directory, IReadOnlyDictionary<string, string> Config, IReadOnlyList<IReadOnlyDictionary<string, string>> Rounds,
+    IReadOnlyList<IReadOnlyDictionary<string, string>> Evaluation)
+{
+    public string Seed => Config.GetValueOrDefault(SeedKey, "?");
+
+    /// <summary>Whether the run wrote its final model; an unfinished run is listed but left out of the figures.</summary>
+    public bool Finished => File.Exists(Path.Combine(Directory, RunDirectory.FinalWeightsFile));
+    public const string SeedKey = "fedactors.seed";
+
+    /// <summary>Reads <c>resolved.conf</c>, <c>metrics.csv</c> and, if present, <c>evaluation.csv</c>; a directory that is not a finished run is a <see cref="ConfigError"/>.</summary>
+    public static ReportedRun Read(string directory)
+    {
+        var resolved = Path.Combine(directory, RunDirectory.ResolvedConfigFile);
+        var metrics = Path.Combine(directory, RunDirectory.MetricsFile);
+        if (!File.Exists(resolved) || !File.Exists(metrics))
+            throw new ConfigError($"{directory}: not a run directory (it needs {RunDirectory.ResolvedConfigFile} and {RunDirectory.MetricsFile}).");
+        var rounds = Csv(metrics);
+        if (rounds.Count == 0) throw new ConfigError($"{metrics}: no round has completed.");
+        var evaluation = Path.Combine(directory, RunDirectory.EvaluationFile);
+        return new ReportedRun(directory, ExperimentConfig.Flatten(File.ReadAllText(resolved), resolved), rounds,
+            File.Exists(evaluation) ? Csv(evaluation) : []);
+    }
+
+    private static List<IReadOnlyDictionary<string, string>> Csv(string path)
+    {
+        var lines = File.ReadAllLines(path).Where(l => l.Length > 0).ToList();
+        if (lines.Count == 0) throw new ConfigError($"{path}: empty, not even a header.");
+        var header = lines[0].Split(',');
+        return lines.Skip(1).Select((line, i) =>
+        {
+            var cells = line.Split(',');
+            if (cells.Length != header.Length) throw new ConfigError($"{path}:{i + 2}: {cells.Length} cells, the header has {header.Length}.");
+            return (IReadOnlyDictionary<string, string>)header.Zip(cells).ToDictionary(p => p.First, p => p.Second, StringComparer.Ordinal);
+        }).ToList();
+    }
+
+    public double Number(IReadOnlyDictionary<string, string> row, string column) =>
+        row.TryGetValue(column, out var text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : double.NaN;
+}
+
+/// <summary>
+/// A markdown comparison of runs: runs whose configs differ only in the seed form one variant,
+/// named by the keys where variants differ; each figure is mean ± sample std over its seeds.
+/// </summary>
+public static class RunReport
+{
+    /// <summary>Keys that differ between runs without making them different experiments.</summary>
+    private static readonly HashSet<string> Incidental = [ReportedRun.SeedKey, "fedactors.runs-dir", "fedactors.torch-threads", "fedactors.training-threads"];
+
+    public sealed record Variant(string Name, IReadOnlyList<ReportedRun> Runs);
+
+    public static IReadOnlyList<Variant> Group(IReadOnlyList<ReportedRun> runs)
+    {
+        var keys = runs.SelectMany(r => r.Config.Keys).Where(k => !Incidental.Contains(k)).Distinct().Order(StringComparer.Ordinal).ToList();
+        var differing = keys.Where(k => runs.Select(r => r.Config.GetValueOrDefault(k, "")).Distinct().Count() > 1).ToList();
+        string Name(ReportedRun r) => differing.Count == 0 ? "all runs" : string.Join(", ", differing.Select(k => $"{Short(k)}={r.Config.GetValueOrDefault(k, "(unset)")}"));
+        return runs.GroupBy(Name).Select(g => new Variant(g.Key, g.OrderBy(r => r.Seed, StringComparer.Ordinal).ToList())).ToList();
+    }
+
+    private static string Short(string key) => key.StartsWith("fedactors.", StringComparison.Ordinal) ? key["fedactors.".Length..] : key;
+
+    /// <summary>Mean and sample standard deviation (0 for one value) of the finite values.</summary>
+    public static (double Mean, double Std, int Count) MeanStd(IEnumerable<double> values)
+    {
+        var v = values.Where(double.IsFinite).ToList();
+        if (v.Count == 0) return (double.NaN, double.NaN, 0);
+        var mean = v.Average();
+        var std = v.Count > 1 ? Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Count - 1)) : 0;
+        return (mean, std, v.Count);
+    }
+
+    /// <param name="metric">An evaluation.csv figure (accuracy, balanced_accuracy) or, for runs without one, a metrics.csv column of the last evaluated round.</param>
+    public static string Markdown(string title, IReadOnlyList<ReportedRun> runs, string metric, string command)
+    {
+        if (!runs.Any(r => r.Finished)) throw new ConfigError("report: none of the runs given has finished.");
+        var variants = Group(runs.Where(r => r.Finished).ToList());
+        var unfinished = runs.Where(r => !r.Finished).ToList();
+        var figures = runs.SelectMany(r => r.Evaluation).Select(e => (Protocol: e["protocol"], Fraction: e["label_fraction"])).Distinct()
+            .OrderBy(f => f.Protocol, StringComparer.Ordinal).ThenBy(f => double.Parse(f.Fraction, CultureInfo.InvariantCulture)).ToList();
+        var md = new StringBuilder();
+        md.AppendLine($"# {title}").AppendLine();
+        md.AppendLine($"Generated by `{command}` from {runs.Count} run director{(runs.Count == 1 ? "y" : "ies")}. ")
+            .AppendLine($"Figures: {(figures.Count > 0 ? $"{metric} on the test split (evaluation.csv)" : $"{metric} after the last evaluated round (metrics.csv)")}, " +
+                        "mean ± sample std over seeds.").AppendLine();
+
+        var header = new List<string> { "variant", "seeds" };
+        header.AddRange(figures.Count > 0 ? figures.Select(f => $"{f.Protocol} {Percent(f.Fraction)}") : [metric]);
+        header.AddRange(["MB up / round", "MB down / round", "round seconds"]);
+        md.AppendLine("| " + string.Join(" | ", header) + " |");
+        md.AppendLine("|" + string.Concat(header.Select(_ => "---|")));
+        foreach (var variant in variants)
+        {
+            var row = new List<string> { variant.Name, string.Join(", ", variant.Runs.Select(r => r.Seed)) };
+            if (figures.Count > 0)
+                row.AddRange(figures.Select(f => Format(MeanStd(variant.Runs.Select(r =>
+                    r.Evaluation.Where(e => e["protocol"] == f.Protocol && e["label_fraction"] == f.Fraction).Select(e => r.Number(e, metric)).DefaultIfEmpty(double.NaN).First())))));
+            else
+                row.Add(Format(MeanStd(variant.Runs.Select(r => r.Rounds.Select(x => r.Number(x, metric)).LastOrDefault(double.IsFinite, double.NaN)))));
+            row.Add(Format(MeanStd(variant.Runs.Select(r => r.Rounds.Average(x => r.Number(x, "bytes_up")) / 1e6)), "F3"));
+            row.Add(Format(MeanStd(variant.Runs.Select(r => r.Rounds.Average(x => r.Number(x, "bytes_down")) / 1e6)), "F3"));
+            row.Add(Format(MeanStd(variant.Runs.Select(r => r.Rounds.Sum(x => r.Number(x, "wall_seconds")))), "F0"));
+            md.AppendLine("| " + string.Join(" | ", row) + " |");
+        }
+
+        if (unfinished.Count > 0)
+            md.AppendLine().AppendLine($"Left out, unfinished (no {RunDirectory.FinalWeightsFile}): {string.Join(", ", unfinished.Select(r => $"`{r.Directory}`"))}.");
+        md.AppendLine().AppendLine("## Runs").AppendLine();
+        md.AppendLine("| variant | seed | rounds | round seconds | directory |").AppendLine("|---|---|---|---|---|");
+        foreach (var variant in variants)
+        foreach (var r in variant.Runs)
+            md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {variant.Name} | {r.Seed} | {r.Rounds.Count} | {r.Rounds.Sum(x => r.Number(x, "wall_seconds")):F0} | `{r.Directory}` |"));
+
+        var shared = runs[0].Config.Where(kv => !Incidental.Contains(kv.Key) && runs.All(r => r.Config.GetValueOrDefault(kv.Key) == kv.Value))
+            .OrderBy(kv => kv.Key, StringComparer.Ordinal);
+        md.AppendLine().AppendLine("## Configuration the runs share").AppendLine().AppendLine("```hocon");
+        foreach (var (key, value) in shared) md.AppendLine($"{key} = {value}");
+        md.AppendLine("```");
+        return md.ToString();
+    }
+
+    private static string Percent(string fraction) =>
+        (double.Parse(fraction, CultureInfo.InvariantCulture) * 100).ToString("G4", CultureInfo.InvariantCulture) + " %";
+
+    private static string Format((double Mean, double Std, int Count) s, string format = "F3") =>
+        s.Count == 0 ? "–" : s.Mean.ToString(format, CultureInfo.InvariantCulture) + " ± " + s.Std.ToString(format, CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,71 @@
+using FedActors.Host;
+using FedActors.Host.Commands;
+using FedActors.Host.Configuration;
+using FedActors.Host.Reports;
+using FedActors.Host.Runs;
+
+namespace FedActors.Tests.Host;
+
+public sealed class ReportSpecs : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("fedactors-report-").FullName;
+
+    /// <summary>A finished run directory written by hand: two rounds of 1 MB up and 2 MB down, 10 s each, and its evaluation.</summary>
+    private string Run(string name, string method, int seed, double probe10, double probe100)
+    {
+        var dir = Directory.CreateDirectory(Path.Combine(_root, name)).FullName;
+        File.WriteAllText(Path.Combine(dir, RunDirectory.ResolvedConfigFile),
+            $"fedactors {{\n  seed = {seed}\n  method = {method}\n  runs-dir = \"{_root}\"\n  data {{ hospitals = 6 }}\n}}\n");
+        File.WriteAllText(Path.Combine(dir, RunDirectory.MetricsFile),
+            "round,bytes_up,bytes_down,wall_seconds,probe_accuracy\n1,1000000,2000000,10,\n2,1000000,2000000,10,0.5\n");
+        File.WriteAllText(Path.Combine(dir, RunDirectory.EvaluationFile),
+            $"protocol,label_fraction,labelled,accuracy,balanced_accuracy\nlinear-probe,0.1,40,{probe10},0.4\nlinear-probe,1,400,{probe100},0.6\n");
+        File.WriteAllText(Path.Combine(dir, RunDirectory.FinalWeightsFile), "");
+        return dir;
+    }
+
+    [Fact]
+    public void Should_tabulate_the_mean_and_std_of_each_variant_over_its_seeds()
+    {
+        string[] runs =
+        [
+            Run("a1", "fedmoco", 1, 0.70, 0.80), Run("a2", "fedmoco", 2, 0.74, 0.84),
+            Run("b1", "fedmoco-plain", 1, 0.60, 0.90), Run("b2", "fedmoco-plain", 2, 0.60, 0.70),
+        ];
+        var report = Path.Combine(_root, "docs", "report.md");
+
+        var exit = ReportCommand.Execute(ReportCommand.Parse([.. runs, "--out", report, "--title", "Two methods"]), ["report"], TextWriter.Null);
+
+        Assert.Equal(Program.Ok, exit);
+        var lines = File.ReadAllLines(report);
+        Assert.Equal("# Two methods", lines[0]);
+        Assert.Contains("| variant | seeds | linear-probe 10 % | linear-probe 100 % | MB up / round | MB down / round | round seconds |", lines);
+        // fedmoco: mean 0.72, sample std sqrt(((0.02)² + (0.02)²)/1) = 0.028; fedmoco-plain at 100 %: 0.8 ± 0.141.
+        Assert.Contains("| method=fedmoco | 1, 2 | 0.720 ± 0.028 | 0.820 ± 0.028 | 1.000 ± 0.000 | 2.000 ± 0.000 | 20 ± 0 |", lines);
+        Assert.Contains("| method=fedmoco-plain | 1, 2 | 0.600 ± 0.000 | 0.800 ± 0.141 | 1.000 ± 0.000 | 2.000 ± 0.000 | 20 ± 0 |", lines);
+        Assert.Contains("fedactors.data.hospitals = 6", lines);
+    }
+
+    [Fact]
+    public void Should_leave_out_an_unfinished_run_and_say_so()
+    {
+        var finished = Run("done", "fedmoco", 1, 0.7, 0.8);
+        var running = Run("running", "fedmoco", 2, 0.1, 0.1);
+        File.Delete(Path.Combine(running, RunDirectory.FinalWeightsFile));
+
+        var markdown = RunReport.Markdown("t", [ReportedRun.Read(finished), ReportedRun.Read(running)], "accuracy", "fedactors report");
+
+        Assert.Contains("| all runs | 1 | 0.700 ± 0.000 | 0.800 ± 0.000 |", markdown);
+        Assert.Contains($"Left out, unfinished (no {RunDirectory.FinalWeightsFile}): `{running}`", markdown);
+    }
+
+    [Fact]
+    public void Should_name_a_directory_that_is_not_a_run()
+    {
+        var error = Assert.Throws<ConfigError>(() => ReportedRun.Read(_root));
+        Assert.Contains(_root, error.Message);
+        Assert.Contains(RunDirectory.ResolvedConfigFile, error.Message);
+    }
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+}

@@ -7,25 +7,32 @@ public static class Program
 {
     public const int Ok = 0, RunFailed = 1, UsageError = 2;
 
-    private const string Usage = """
-        usage: fedactors <command> [options]
+    public const int Interrupted = 130; // the shell's convention for a process stopped by SIGINT
 
-        commands:
+    /// <summary>Each command's usage, in the order the overview lists them; <c>fedactors COMMAND --help</c> prints one.</summary>
+    private static readonly (string Command, string Text)[] Commands =
+    [
+        ("run", """
           run [experiment.conf] [--set key=value ...]
               Run a federated experiment in this process. With no file, runs the embedded
               default (cluster-config/single-node.conf). --set overrides one key (the leading
               'fedactors.' may be omitted), e.g. --set rounds.count=3 --set seed=7.
               Writes <runs-dir>/<timestamp>/: resolved.conf, metrics.csv, events.jsonl,
-              final-global.weights, snapshots/ (hospitals' state, the coordinator's round checkpoints).
+              final-global.weights, checkpoints/ (global models), evaluation.csv (if asked for),
+              snapshots/ (hospitals' state, the coordinator's round checkpoints).
+              Ctrl+C (or SIGTERM) stops after the last completed round's checkpoint (exit 130);
+              a second Ctrl+C stops at once.
 
           run --resume RUN_DIR
               Continue an interrupted run from its last completed round, with RUN_DIR's own
               resolved.conf and snapshots/ (no experiment file or --set allowed).
               The result is the same as had the run never stopped.
-
+        """),
+        ("validate", """
           validate [experiment.conf] [--set key=value ...]
               Check a configuration (keys, types, ranges) without running anything.
-
+        """),
+        ("node", """
           node [experiment.conf] --roles worker|coordinator[,worker] [--seed ADDRESS ...] [--port N]
                [--hostname H] [--name NAME] [--run-id ID] [--snapshots DIR] [--set key=value ...]
               Join (or, without --seed, form) a cluster. All nodes must use the same experiment.
@@ -34,27 +41,46 @@ public static class Program
               writes the run directory <runs-dir>/<run id>; workers host hospitals until the run
               ends. More coordinator nodes stand by and take the run over if that node dies.
               --run-id names the run (default: a hash of the experiment): the same id continues it.
+              --snapshots DIR: where every node keeps hospital snapshots and round checkpoints
+              (default <runs-dir>/<run id>/snapshots; shared storage across machines).
               Addresses look like akka.tcp://fedactors@127.0.0.1:4053.
-
+        """),
+        ("report", """
           report RUN_DIR... [--out report.md] [--title T] [--metric accuracy|balanced_accuracy|COLUMN] [--notes FILE]
               A markdown table comparing runs: runs whose configs differ only in the seed form one
               variant; each figure is mean ± std over seeds (evaluation.csv's label-efficiency
               figures where the runs have them, else the last evaluated round of metrics.csv), with
               MB up/down per round and seconds; then --notes FILE (hand-written findings), every run,
-              and the configuration the runs share.
-
+              and the configuration the runs share. Unfinished runs are named and left out.
+        """),
+        ("bench", """
           bench [encoders] [--batch 16,32] [--threads N] [--out docs/benchmarks.md]
               Measure and print one line per figure; record them in docs/benchmarks.md.
+        """),
+    ];
 
-        exit codes: 0 ok, 1 run failed, 2 usage or configuration error
-        """;
+    private const string ExitCodes = "exit codes: 0 ok, 1 run failed, 2 usage or configuration error, 130 interrupted (Ctrl+C)";
+
+    private static string Usage =>
+        "usage: fedactors <command> [options]    (fedactors <command> --help: that command alone)\n\ncommands:\n" +
+        string.Join("\n", Commands.Select(c => c.Text.TrimEnd())) + "\n\n" + ExitCodes;
+
+    /// <summary>One command's usage, or null if there is no such command.</summary>
+    public static string? UsageOf(string command) =>
+        Commands.Where(c => c.Command == command).Select(c => $"usage: fedactors {command} ...\n{c.Text.TrimEnd()}\n\n{ExitCodes}").FirstOrDefault();
 
     public static async Task<int> Main(string[] args)
     {
         if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
         {
-            Console.WriteLine(Usage);
+            var topic = args.Length > 1 ? UsageOf(args[1]) : null;
+            Console.WriteLine(topic ?? Usage);
             return args.Length == 0 ? UsageError : Ok;
+        }
+        if (args.Skip(1).Any(a => a is "-h" or "--help") && UsageOf(args[0]) is { } help)
+        {
+            Console.WriteLine(help);
+            return Ok;
         }
         try
         {
@@ -62,7 +88,7 @@ public static class Program
             {
                 case "run":
                     var (file, overrides, resume) = ParseRunArguments(args.Skip(1).ToList(), allowResume: true);
-                    using (var cancel = new CancellationTokenSource())
+                    using (var cancel = CancelOnCtrlC())
                     {
                         if (resume is not null) await RunCommand.ResumeAsync(resume, Console.Out, cancel.Token);
                         else await RunCommand.ExecuteAsync(ExperimentConfig.Load(file, overrides), Console.Out, cancel.Token);
@@ -94,6 +120,11 @@ public static class Program
                     return UsageError;
             }
         }
+        catch (RunInterrupted e)
+        {
+            Console.Out.WriteLine(e.Message);
+            return Interrupted;
+        }
         catch (ConfigError e)
         {
             Console.Error.WriteLine($"fedactors: configuration error: {e.Message}");
@@ -111,17 +142,29 @@ public static class Program
         }
     }
 
-    /// <summary>Ctrl+C / SIGTERM cancel the command instead of killing the process, so a node leaves the cluster cleanly.</summary>
+    /// <summary>
+    /// The first Ctrl+C or SIGTERM cancels the command instead of killing the process, so a run stops
+    /// at its last checkpoint and a node leaves the cluster cleanly; a second Ctrl+C kills as usual.
+    /// </summary>
     private static CancellationTokenSource CancelOnCtrlC()
     {
         var cancel = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {
+            if (cancel.IsCancellationRequested) return;
             e.Cancel = true;
+            Console.Error.WriteLine("fedactors: stopping (Ctrl+C again to stop at once)");
             cancel.Cancel();
         };
+        _terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            cancel.Cancel();
+        });
         return cancel;
     }
+
+    private static System.Runtime.InteropServices.PosixSignalRegistration? _terminate;
 
     private sealed class UsageException(string message) : Exception(message);
 

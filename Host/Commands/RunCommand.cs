@@ -46,9 +46,22 @@ public static class RunCommand
             var coordinator = await app.Services.GetRequiredService<ActorRegistry>().GetAsync<RoundCoordinator>(cancel);
             return await prepared.DriveAsync(runDir, app.Services.GetRequiredService<ActorSystem>(), coordinator, output, cancel, resumed);
         }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            // Every completed round is checkpointed before the next begins: nothing of them is lost.
+            throw new RunInterrupted(runDir.Path, runDir.CompletedRounds());
+        }
         finally
         {
             await app.StopAsync(CancellationToken.None);
         }
     }
+}
+
+/// <summary>The run was stopped (Ctrl+C, SIGTERM) after <paramref name="CompletedRounds"/> rounds; <c>--resume</c> continues it.</summary>
+public sealed class RunInterrupted(string runDirectory, int completedRounds)
+    : Exception($"interrupted after round {completedRounds}; continue with: fedactors run --resume {runDirectory}")
+{
+    public string RunDirectory { get; } = runDirectory;
+    public int CompletedRounds { get; } = completedRounds;
 }

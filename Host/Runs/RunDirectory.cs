@@ -119,6 +119,9 @@ public sealed class RunDirectory
         return run;
     }
 
+    /// <summary>The rounds whose rows are on file.</summary>
+    public int CompletedRounds() => File.ReadLines(MetricsPath).Skip(1).Count(l => l.Length > 0);
+
     public void AppendMetrics(RoundSummary s) => File.AppendAllText(MetricsPath, MetricsRow(s));
 
     /// <summary>Keeps the rows of rounds before <paramref name="round"/>: they are about to be written again.</summary>

@@ -2,6 +2,34 @@ namespace FedActors.Tests.Host;
 
 public class ProgramSpecs
 {
+    [Theory]
+    [InlineData("run", "run --resume RUN_DIR")]
+    [InlineData("validate", "validate [experiment.conf]")]
+    [InlineData("node", "--run-id ID")]
+    [InlineData("report", "report RUN_DIR...")]
+    [InlineData("bench", "bench [encoders]")]
+    public async Task Should_print_one_commands_usage_for_its_help_and_exit_zero(string command, string expected)
+    {
+        var printed = new StringWriter();
+        var original = Console.Out;
+        Console.SetOut(printed);
+        try
+        {
+            Assert.Equal(FedActors.Host.Program.Ok, await FedActors.Host.Program.Main([command, "--help"]));
+            Assert.Equal(FedActors.Host.Program.Ok, await FedActors.Host.Program.Main(["help", command]));
+        }
+        finally
+        {
+            Console.SetOut(original);
+        }
+        var text = printed.ToString();
+        Assert.Contains(expected, text);
+        Assert.Contains("exit codes: 0 ok", text);
+        // Only that command: no other command's usage line.
+        foreach (var other in new[] { "run", "validate", "node", "report", "bench" }.Where(o => o != command))
+            Assert.DoesNotContain($"\n  {other} ", text);
+    }
+
     [Fact]
     public async Task Should_exit_zero_for_a_valid_config_and_two_for_a_bad_one_or_bad_usage()
     {

@@ -79,6 +79,25 @@ public sealed class ResumeSpecs(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task Should_stop_at_ctrl_c_with_exit_130_and_resume_to_the_uninterrupted_result()
+    {
+        var root = Path.Combine(_runsRoot, "interrupted");
+        var (process, firstRound, log) = Launch(["run", .. TinyRun.Arguments(SixRounds(root))], "round 1/6");
+        await firstRound.WaitAsync(TimeSpan.FromMinutes(3));
+        using (var interrupt = Process.Start("kill", ["-INT", process.Id.ToString()])) await interrupt.WaitForExitAsync();
+        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), $"fedactors did not stop after Ctrl+C:\n{log}");
+        process.WaitForExit(); // and its output is read to the end
+
+        var runDir = Directory.GetDirectories(root).Single();
+        Assert.True(process.ExitCode == FedActors.Host.Program.Interrupted, $"exit code {process.ExitCode}:\n{log}");
+        Assert.Matches($@"interrupted after round [1-5]; continue with: fedactors run --resume {System.Text.RegularExpressions.Regex.Escape(runDir)}", log.ToString());
+        var resumed = await RunCommand.ResumeAsync(runDir, TextWriter.Null);
+        var uninterrupted = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, SixRounds(Path.Combine(_runsRoot, "straight"))), TextWriter.Null);
+        Assert.Equal(uninterrupted.Completed.FinalGlobal.ContentHash, resumed.Completed.FinalGlobal.ContentHash);
+        Assert.Equal(["1", "2", "3", "4", "5", "6"], TinyRun.MetricsRounds(runDir));
+    }
+
+    [Fact]
     public async Task Should_answer_at_once_when_the_run_had_already_completed()
     {
         var first = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, TinyRun.Overrides(_runsRoot, seed: 3)), TextWriter.Null);

@@ -98,7 +98,10 @@ public static class Program
                     var (toCheck, checkOverrides, _) = ParseRunArguments(args.Skip(1).ToList(), allowResume: false);
                     var checkedConfig = ExperimentConfig.Load(toCheck, checkOverrides);
                     Console.WriteLine($"{toCheck ?? "embedded default"}: valid ({checkedConfig.Experiment.Hospitals} hospitals, " +
-                                      $"{checkedConfig.Coordinator.Rounds} rounds, seed {checkedConfig.Experiment.Seed})");
+                                      $"{checkedConfig.Coordinator.Rounds} rounds, seed {checkedConfig.Experiment.Seed}, method {checkedConfig.Method.Name})");
+                    // Valid for a cluster, refused by a single process: say so now rather than at `run`.
+                    try { checkedConfig.CheckSingleProcess(); }
+                    catch (ConfigError e) { Console.WriteLine($"note: for fedactors node only: {e.Message}"); }
                     return Ok;
                 case "node":
                     NodeCommand.Options nodeOptions;

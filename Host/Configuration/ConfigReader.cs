@@ -12,15 +12,23 @@ internal sealed class KeySources
 {
     public const string EmbeddedDefault = "embedded default";
     private readonly Dictionary<string, (string Source, int Layer)> _keys = new();
+    private readonly Dictionary<string, IReadOnlyDictionary<string, int>> _lines = new();
 
     public void Record(string key, string source, int layer) => _keys[key] = (source, layer);
 
+    /// <summary>The lines where a file sets its keys (<see cref="KeyLines.Scan"/>), so its errors name the line.</summary>
+    public void RecordLines(string source, IReadOnlyDictionary<string, int> lines) => _lines[source] = lines;
+
+    /// <summary>Where <paramref name="key"/> was set: <c>file:line</c> when a file set it, else the source's name.</summary>
     public (string Source, int Layer) Of(string key)
     {
         for (var k = key; k.Length > 0; k = Parent(k))
-            if (_keys.TryGetValue(k, out var s)) return s;
+            if (_keys.TryGetValue(k, out var s)) return (WithLine(s.Source, key), s.Layer);
         return (EmbeddedDefault, 0);
     }
+
+    public string WithLine(string source, string key) =>
+        _lines.TryGetValue(source, out var lines) && KeyLines.Of(lines, key) is { } line ? $"{source}:{line}" : source;
 
     private static string Parent(string key) => key[..Math.Max(0, Math.Max(key.LastIndexOf('.'), key.LastIndexOf('[')))];
 }

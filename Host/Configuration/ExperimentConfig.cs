@@ -56,7 +56,9 @@ public sealed record ExperimentConfig(
         if (path is not null)
         {
             if (!File.Exists(path)) throw new ConfigError($"Config file '{path}' does not exist.");
-            var fileConfig = Parse(File.ReadAllText(path), path);
+            var text = File.ReadAllText(path);
+            var fileConfig = Parse(text, path);
+            sources.RecordLines(path, KeyLines.Scan(text));
             CheckKnown(fileConfig, knownKeys, path, FileLayer, sources);
             layers.Add(fileConfig);
         }
@@ -265,7 +267,7 @@ public sealed record ExperimentConfig(
             {
                 var near = known.Where(k => k.Split('.')[^1] == key.Split('.')[^1]).ToList();
                 var hint = near.Count > 0 ? $" (did you mean {string.Join(" or ", near)}?)" : "";
-                throw new ConfigError($"{source}: unknown key '{key}'{hint}.");
+                throw new ConfigError($"{sources.WithLine(source, key)}: unknown key '{key}'{hint}.");
             }
             sources.Record(key, source, layerIndex);
         }

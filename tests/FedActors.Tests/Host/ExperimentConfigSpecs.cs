@@ -77,6 +77,45 @@ public class ExperimentConfigSpecs
         Assert.True(ExperimentConfig.Load(null, ["devices.list=[auto]"]).Host.Devices.IsAuto);
     }
 
+    /// <summary>An experiment file whose every kind of key sits on a known line.</summary>
+    private const string LinedFile = """
+        # line 1: a comment
+        fedactors {
+          seed = 3
+          rounds {
+            count = COUNT            # line 5
+          }
+          moco.batch-size = BATCH    # line 7, a dotted key
+          faults {
+            events = [
+              { kind = drop, hospital = hospital-02, round = 1 },
+              { kind = drop, hospital = HOSPITAL,
+                round = 2 }          # line 12
+            ]
+          }
+          UNKNOWN
+        }
+        """;
+
+    [Theory]
+    [InlineData("zero", "8", "hospital-01", "", 5, "fedactors.rounds.count", "must be an integer")]
+    [InlineData("3", "1", "hospital-01", "", 7, "fedactors.moco.batch-size", "between")]
+    [InlineData("3", "8", "hospital-99", "", 11, "fedactors.faults.events[1].hospital", "hospital-99")]
+    [InlineData("3", "8", "hospital-01", "data { hospital = 4 }", 15, "fedactors.data.hospital", "unknown key")]
+    public void Should_name_the_file_and_line_of_a_bad_key(string count, string batch, string hospital, string unknown, int line, string key, string problem)
+    {
+        var file = Path.GetTempFileName();
+        File.WriteAllText(file, LinedFile.Replace("COUNT", count).Replace("BATCH", batch).Replace("HOSPITAL", hospital).Replace("UNKNOWN", unknown));
+        try
+        {
+            var e = Assert.Throws<ConfigError>(() => ExperimentConfig.Load(file, []));
+            Assert.Contains($"{file}:{line}:", e.Message);
+            Assert.Contains(key, e.Message);
+            Assert.Contains(problem, e.Message);
+        }
+        finally { File.Delete(file); }
+    }
+
     [Theory]
     [InlineData("local-cluster.conf")]
     [InlineData("gpu-cluster.conf")]

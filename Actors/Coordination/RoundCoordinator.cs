@@ -91,6 +91,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
     private double _clock; // simulated seconds at the end of the last completed round
     private bool _started;
     private bool _awaitingCheckpoint; // the closed round's snapshot is being written; the next round waits for it
+    private bool _selecting; // an attempt is being set up: progress goes out once it is complete
     private bool _resuming; // this incarnation continues a run (recovered or restarted): its first round is not begun afresh
 
     // The open round.
@@ -329,6 +330,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         var eligible = _hospitals.HospitalIds.Where(id => !_participants.ContainsKey(id) && _settings.Availability.IsOn(id, _attemptStart)).ToList();
         var selected = SelectParticipants(eligible, OverSelected(wanted, _settings), _settings.Seed, _round, _attempt);
         var request = Request();
+        _selecting = true;
         foreach (var id in selected)
         {
             var faults = _settings.Faults.For(_settings.Seed, _round, id);
@@ -366,6 +368,8 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
             p.Requested = true;
             if (request is not null) _hospitals.Tell(id, request, Self);
         }
+        _selecting = false;
+        PublishProgress();
         if (selected.Count < OverSelected(wanted, _settings))
             _log.Info("Round {0} attempt {1}: {2} of the {3} hospitals wanted are available", _round, _attempt, selected.Count, OverSelected(wanted, _settings));
         Timers.StartSingleTimer("deadline", new RoundDeadline(_round, _attempt), _settings.RoundTimeout);
@@ -514,6 +518,17 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         if (outcome == Outcome.Late) _late++;
         // Accepted updates are reported once over-selection has picked the first k, at the attempt's close.
         if (outcome != Outcome.Accepted) Publish(_round, KindOf(outcome), p.Id, reason, at);
+        PublishProgress();
+    }
+
+    /// <summary>Live counts for progress displays: sent at once (events wait for the attempt's close, in simulated-time order).</summary>
+    private void PublishProgress()
+    {
+        if (_listeners.Count == 0 || _selecting) return;
+        var all = _participants.Values;
+        var progress = new RoundProgress(_round, Math.Max(_attempt, 1), all.Count, all.Count(p => p.Outcome == Outcome.Pending && p.Requested),
+            all.Count(p => p.Outcome == Outcome.Accepted), all.Count(p => p.Outcome is not (Outcome.Pending or Outcome.Accepted or Outcome.Surplus)));
+        foreach (var l in _listeners) l.Tell(progress);
     }
 
     private static string KindOf(Outcome outcome) => outcome switch

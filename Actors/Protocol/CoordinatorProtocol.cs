@@ -49,6 +49,14 @@ public sealed record ClientTraffic(string HospitalId, string Direction, string K
     public const string Down = "down", Up = "up";
 }
 
+/// <summary>
+/// Published to the run listeners as the open round's participants settle, for live progress
+/// displays (not an event: nothing of it is written to <c>events.jsonl</c>). <paramref name="Training"/>
+/// hospitals have been asked and not yet answered; <paramref name="Dropped"/> counts every way of not
+/// being aggregated (dropped, lost, late, rejected).
+/// </summary>
+public sealed record RoundProgress(int Round, int Attempt, int Selected, int Training, int Accepted, int Dropped) : IFedActorsMessage;
+
 /// <summary>Published to the run listener each time a round closes.</summary>
 public sealed record RoundClosed(RoundSummary Summary) : IFedActorsMessage;
 

@@ -35,6 +35,17 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
     public FedActorsSerializer(ExtendedActorSystem system) : base(system)
     {
         Register<StartRun>("SR1", (_, _) => { }, _ => StartRun.Instance);
+        Register<RoundProgress>("RP1",
+            (w, m) =>
+            {
+                w.Write(m.Round);
+                w.Write(m.Attempt);
+                w.Write(m.Selected);
+                w.Write(m.Training);
+                w.Write(m.Accepted);
+                w.Write(m.Dropped);
+            },
+            r => new RoundProgress(r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32()));
         Register<RoundClosed>("RC3", (w, m) => WriteSummary(w, m.Summary), r => new RoundClosed(ReadSummary(r)));
         Register<RunCompleted>("RD3",
             (w, m) =>

@@ -73,7 +73,9 @@ public sealed class PreparedRun
         output.WriteLine($"{(resumed ? "resuming run directory" : "run directory")}: {runDir.Path}");
 
         var finished = new TaskCompletionSource<RunCompleted>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var reporter = system.ActorOf(RunReporter.Props(runDir, output, Config.Coordinator.Rounds, finished, resumed), "run-reporter");
+        // A status line only where a person watches: the console, on a terminal.
+        var live = ReferenceEquals(output, Console.Out) && LiveProgress.ConsoleIsTerminal ? new LiveProgress(output, Config.Coordinator.Rounds) : null;
+        var reporter = system.ActorOf(RunReporter.Props(runDir, output, Config.Coordinator.Rounds, finished, resumed, live), "run-reporter");
         coordinator.Tell(new SubscribeToRun(reporter));
         var checkpoints = system.ActorOf(CheckpointWriter.Props(runDir, Config.Host.Checkpoints, Config.Coordinator.Rounds), "checkpoint-writer");
         coordinator.Tell(new SubscribeToGlobals(checkpoints));

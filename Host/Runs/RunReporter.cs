@@ -14,7 +14,9 @@ public sealed class RunReporter : ReceiveActor
     private readonly StreamWriter _events;
 
     /// <param name="resumed">This process continues a run begun by another (<c>fedactors run --resume</c>).</param>
-    public RunReporter(RunDirectory run, TextWriter output, int totalRounds, TaskCompletionSource<RunCompleted> finished, bool resumed = false)
+    /// <param name="live">A terminal's status line, fed as the round goes; null (logs, CI) prints the round lines alone.</param>
+    public RunReporter(RunDirectory run, TextWriter output, int totalRounds, TaskCompletionSource<RunCompleted> finished, bool resumed = false,
+        LiveProgress? live = null)
     {
         _events = run.OpenEvents();
         // Rows up to this round are on file; a resumed run does not know which, so its first round replaces them.
@@ -23,9 +25,12 @@ public sealed class RunReporter : ReceiveActor
 
         void Say(string line)
         {
-            output.WriteLine(line);
+            if (live is not null) live.Permanent(line);
+            else output.WriteLine(line);
             output.Flush();
         }
+
+        Receive<RoundProgress>(p => live?.Update(p));
 
         Receive<RunEvent>(e =>
         {
@@ -46,12 +51,14 @@ public sealed class RunReporter : ReceiveActor
             if (s.Round <= written) run.DropMetricsFrom(s.Round);
             run.AppendMetrics(s);
             written = s.Round;
+            live?.RoundClosed(s);
             Say(FormatLine(s, totalRounds));
         });
         // Arrives after the last RoundClosed; the history it carries is the run's, so the metrics end with one row per round.
         Receive<RunCompleted>(completed =>
         {
             if (!announced) Say($"resumed: all {totalRounds} rounds had already completed");
+            live?.Clear();
             run.RewriteMetrics(completed.Rounds);
             finished.TrySetResult(completed);
         });
@@ -59,8 +66,9 @@ public sealed class RunReporter : ReceiveActor
 
     protected override void PostStop() => _events.Dispose();
 
-    public static Props Props(RunDirectory run, TextWriter output, int totalRounds, TaskCompletionSource<RunCompleted> finished, bool resumed = false) =>
-        Akka.Actor.Props.Create(() => new RunReporter(run, output, totalRounds, finished, resumed));
+    public static Props Props(RunDirectory run, TextWriter output, int totalRounds, TaskCompletionSource<RunCompleted> finished, bool resumed = false,
+        LiveProgress? live = null) =>
+        Akka.Actor.Props.Create(() => new RunReporter(run, output, totalRounds, finished, resumed, live));
 
     public static string FormatLine(RoundSummary s, int totalRounds)
     {

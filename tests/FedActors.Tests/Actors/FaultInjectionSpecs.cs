@@ -264,4 +264,27 @@ public class FaultInjectionSpecs(ITestOutputHelper output) : ActorSpec(2, output
         Assert.Contains("went offline at 32.0 s", offline.Reason);
         AssertEveryHospitalAccountedFor(run);
     }
+
+    [Fact]
+    public void Should_publish_live_round_progress_as_hospitals_settle()
+    {
+        var listener = CreateTestProbe();
+        var hospitals = DriftLearner.Hospitals(3).ToDictionary(h => h.HospitalId, h => Sys.ActorOf(HospitalActor.Props(h)));
+        var settings = new CoordinatorSettings
+        {
+            Rounds = 1, MinParticipants = 2, Seed = 7,
+            Faults = new FaultPlan { Drops = [new ScriptedDrop("hospital-001", 1, DropoutStage.BeforeTraining)] },
+        };
+        var coordinator = Sys.ActorOf(RoundCoordinator.Props(settings, hospitals, DriftLearner.InitialGlobal()));
+        coordinator.Tell(new SubscribeToRun(listener));
+        coordinator.Tell(StartRun.Instance, ActorRefs.NoSender);
+
+        var progress = listener.ReceiveWhile<RoundProgress>(Timeout, m => m as RoundProgress, msgs: 100).ToList();
+        listener.FishForMessage<RoundClosed>(_ => true, Timeout);
+
+        Assert.NotEmpty(progress);
+        Assert.All(progress, p => Assert.Equal((1, 3), (p.Round, p.Selected)));
+        Assert.Contains(progress, p => p.Training == 2); // both survivors asked, none answered yet
+        Assert.Equal(new RoundProgress(1, 1, 3, 0, 2, 1), progress[^1]);
+    }
 }

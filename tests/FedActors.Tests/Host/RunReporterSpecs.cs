@@ -32,6 +32,42 @@ public sealed class RunReporterSpecs(ITestOutputHelper output) : Akka.TestKit.Xu
     }
 
     [Fact]
+    public void Should_show_a_terminal_the_round_bar_the_hospitals_of_the_open_round_and_the_time_left()
+    {
+        var terminal = new StringWriter();
+        var live = new LiveProgress(terminal, totalRounds: 4, width: 8);
+        live.Update(new RoundProgress(1, 1, 6, 6, 0, 0));
+        Assert.Equal("round 1/4 [........]  training 6  done 0  dropped 0  of 6  ETA …", live.Render());
+
+        live.RoundClosed(Round(1) with { WallSeconds = 10, MeanLoss = 0.5 });
+        live.Permanent("round 1/4  participants 1/2 ...");
+        live.Update(new RoundProgress(2, 1, 6, 3, 2, 1));
+
+        // 1 of 4 rounds done: 2 of 8 marks; 3 rounds left at 10 s each.
+        Assert.Equal("round 2/4 [##......]  training 3  done 2  dropped 1  of 6  loss 0.5000  ETA 30s", live.Render());
+        // The permanent line is written on a cleared line, never into the status line.
+        Assert.Contains("\r\u001b[2Kround 1/4  participants 1/2 ...\n", terminal.ToString().Replace("\r\n", "\n"), StringComparison.Ordinal);
+        Assert.Equal("1h01m", LiveProgress.Duration(3660));
+        Assert.Equal("2m05s", LiveProgress.Duration(125));
+    }
+
+    [Fact]
+    public void Should_print_exactly_one_line_per_round_when_output_is_not_a_terminal()
+    {
+        var (_, reporter, text, finished) = Start(resumed: false);
+        reporter.Tell(new RoundProgress(1, 1, 2, 2, 0, 0));
+        reporter.Tell(new RoundClosed(Round(1)));
+        reporter.Tell(new RoundProgress(2, 1, 2, 1, 1, 0));
+        reporter.Tell(new RoundClosed(Round(2)));
+        reporter.Tell(new RunCompleted(new ModelWeights([]), [Round(1), Round(2)]));
+        finished.Task.Wait(TimeSpan.FromSeconds(10));
+
+        var lines = text.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(["round 1/4", "round 2/4"], lines.Select(l => l[..9]));
+        Assert.DoesNotContain("\u001b", text.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Should_write_one_events_line_per_run_event_while_the_run_goes_on()
     {
         var (run, reporter, _, _) = Start(resumed: false);

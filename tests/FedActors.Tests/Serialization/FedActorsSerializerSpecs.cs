@@ -39,6 +39,7 @@ public class FedActorsSerializerSpecs(ITestOutputHelper output) : ActorSpec(1, o
     [
         StartRun.Instance,
         new RoundClosed(Summary),
+        new RoundProgress(3, 2, 10, 4, 5, 1),
         new RunCompleted(Weights, [Summary, Summary with { Round = 4, MeanLoss = double.NaN, Evaluation = new Dictionary<string, double>() }]),
         new SubscribeToRun(TestActor),
         new RunEvent(3, 2, RunEventKinds.Dropped, "hospital-04", "random dropout (p = 0.3) before training", 17.5),

@@ -19,6 +19,7 @@ public sealed class RunReporter : ReceiveActor
         LiveProgress? live = null)
     {
         _events = run.OpenEvents();
+        var tensorBoard = new TensorBoardLog(System.IO.Path.Combine(run.Path, TensorBoardLog.Directory));
         // Rows up to this round are on file; a resumed run does not know which, so its first round replaces them.
         var written = resumed ? int.MaxValue : 0;
         var announced = !resumed;
@@ -50,6 +51,7 @@ public sealed class RunReporter : ReceiveActor
             announced = true;
             if (s.Round <= written) run.DropMetricsFrom(s.Round);
             run.AppendMetrics(s);
+            tensorBoard.Write(s);
             written = s.Round;
             live?.RoundClosed(s);
             Say(FormatLine(s, totalRounds));

@@ -49,6 +49,14 @@ public sealed class RunCommandSpecs : IDisposable
         var saved = FedActors.Training.Weights.ModelWeights.Load(Path.Combine(result.Directory.Path, RunDirectory.FinalWeightsFile));
         Assert.Equal(result.Completed.FinalGlobal.ContentHash, saved.ContentHash);
 
+        // TensorBoard: one point per round for every round tag, at steps 1 and 2, in valid TFRecord framing.
+        var board = Directory.GetFiles(Path.Combine(result.Directory.Path, TensorBoardLog.Directory), "events.out.tfevents.*").Single();
+        var scalars = TensorBoardFiles.Read(board).Where(e => e.Summary is not null).SelectMany(e => e.Summary.Value.Select(v => (v.Tag, e.Step, v.SimpleValue))).ToList();
+        foreach (var tag in TensorBoardLog.RoundTags)
+            Assert.Equal([1L, 2L], scalars.Where(x => x.Tag == tag).Select(x => x.Step));
+        Assert.Equal((float)result.Completed.Rounds[1].MeanLoss, scalars.Single(x => x is { Tag: "round/mean_loss", Step: 2 }).SimpleValue);
+        Assert.Contains(scalars, x => x is { Tag: "eval/probe_accuracy", Step: 2 });
+
         // Each hospital's round-end state is snapshotted inside this run's directory.
         var snapshots = Path.Combine(result.Directory.Path, RunDirectory.SnapshotsDirectory);
         foreach (var hospital in result.Completed.Rounds[0].Selected)

@@ -44,8 +44,11 @@ public static class ReportCommand
         }
         var directory = Path.GetDirectoryName(Path.GetFullPath(options.Out));
         if (directory is not null) Directory.CreateDirectory(directory);
+        var plot = Path.ChangeExtension(options.Out, ".png");
+        if (RunReport.WritePlot(plot, runs, "probe_accuracy"))
+            markdown = markdown.Replace("\n## Runs", $"\n![probe accuracy per round, mean over seeds]({Path.GetFileName(plot)})\n\n## Runs");
         File.WriteAllText(options.Out, markdown);
-        output.WriteLine($"report of {runs.Count} run(s) in {RunReport.Group(runs).Count} variant(s) written to {options.Out}");
+        output.WriteLine($"report of {runs.Count} run(s) in {RunReport.Group(runs.Where(r => r.Finished).ToList()).Count} variant(s) written to {options.Out}");
         return Program.Ok;
     }
 }

@@ -128,6 +128,21 @@ public static class RunReport
         return md.ToString();
     }
 
+    /// <summary>The comparison plot: each variant's <paramref name="column"/> per round (mean over its seeds, rounds all of them evaluated).</summary>
+    public static bool WritePlot(string file, IReadOnlyList<ReportedRun> runs, string column)
+    {
+        var series = Group(runs.Where(r => r.Finished).ToList()).Select(v =>
+        {
+            var rounds = v.Runs.Select(r => r.Rounds.Where(x => double.IsFinite(r.Number(x, column))).Select(x => r.Number(x, "round")).ToHashSet())
+                .Aggregate((a, b) => a.Intersect(b).ToHashSet()).Order().ToArray();
+            var means = rounds.Select(round => v.Runs.Average(r => r.Number(r.Rounds.First(x => r.Number(x, "round") == round), column))).ToArray();
+            return (v.Name, rounds, means);
+        }).Where(s => s.rounds.Length > 0).ToList();
+        if (series.Count == 0) return false;
+        Runs.RunPlots.Lines(file, $"{column.Replace('_', ' ')} per round (mean over seeds)", "round", column.Replace('_', ' '), series);
+        return true;
+    }
+
     private static string Percent(string fraction) =>
         (double.Parse(fraction, CultureInfo.InvariantCulture) * 100).ToString("G4", CultureInfo.InvariantCulture) + " %";
 

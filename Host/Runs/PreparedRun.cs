@@ -107,8 +107,9 @@ public sealed class PreparedRun
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{e.Protocol} with {e.LabelFraction:P0} of the labels ({e.Labelled} images): accuracy {e.Accuracy:F3}, balanced accuracy {e.BalancedAccuracy:F3}"));
         }
+        RunPlots.Write(runDir.Path, Experiment.Sites.Sites.Select(s => s.HospitalId).ToList());
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"done in {wall.Elapsed.TotalSeconds:F1} s ({perRound:F1} s per round); wrote {RunDirectory.ResolvedConfigFile}, {RunDirectory.MetricsFile}, {RunDirectory.EventsFile}, {RunDirectory.FinalWeightsFile}, {RunDirectory.CheckpointsDirectory}/"));
+            $"done in {wall.Elapsed.TotalSeconds:F1} s ({perRound:F1} s per round); wrote {RunDirectory.ResolvedConfigFile}, {RunDirectory.MetricsFile}, {RunDirectory.EventsFile}, {RunDirectory.FinalWeightsFile}, {RunDirectory.CheckpointsDirectory}/, {RunPlots.Directory}/, {TensorBoardLog.Directory}/"));
         return new RunResult(runDir, completed, trained, random);
     }
 }

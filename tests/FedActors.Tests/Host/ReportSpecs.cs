@@ -44,6 +44,9 @@ public sealed class ReportSpecs : IDisposable
         Assert.Contains("| method=fedmoco | 1, 2 | 0.720 ± 0.028 | 0.820 ± 0.028 | 1.000 ± 0.000 | 2.000 ± 0.000 | 20 ± 0 |", lines);
         Assert.Contains("| method=fedmoco-plain | 1, 2 | 0.600 ± 0.000 | 0.800 ± 0.141 | 1.000 ± 0.000 | 2.000 ± 0.000 | 20 ± 0 |", lines);
         Assert.Contains("fedactors.data.hospitals = 6", lines);
+        // The comparison plot beside it, linked from it.
+        PngFiles.AssertValid(Path.Combine(_root, "docs", "report.png"), 900, 500);
+        Assert.Contains("![probe accuracy per round, mean over seeds](report.png)", lines);
     }
 
     [Fact]
@@ -57,6 +60,27 @@ public sealed class ReportSpecs : IDisposable
 
         Assert.Contains("| all runs | 1 | 0.700 ± 0.000 | 0.800 ± 0.000 |", markdown);
         Assert.Contains($"Left out, unfinished (no {RunDirectory.FinalWeightsFile}): `{running}`", markdown);
+    }
+
+    [Fact]
+    public void Should_mark_each_hospital_per_round_as_not_selected_selected_or_aggregated()
+    {
+        var events = Path.Combine(_root, "events.jsonl");
+        File.WriteAllLines(events,
+        [
+            """{"round":1,"attempt":1,"kind":"selected","hospital":"h-b","reason":"selected","sim_s":0}""",
+            """{"round":1,"attempt":1,"kind":"selected","hospital":"h-a","reason":"selected","sim_s":0}""",
+            """{"round":1,"attempt":1,"kind":"accepted","hospital":"h-a","reason":"arrived","sim_s":1}""",
+            """{"round":1,"attempt":1,"kind":"dropped","hospital":"h-b","reason":"random dropout","sim_s":1}""",
+            """{"round":1,"attempt":1,"kind":"round-closed","hospital":null,"reason":"aggregated 1 of 2","sim_s":1}""",
+            """{"round":2,"attempt":1,"kind":"selected","hospital":"h-b","reason":"selected","sim_s":1}""",
+            """{"round":2,"attempt":1,"kind":"accepted","hospital":"h-b","reason":"arrived","sim_s":2}""",
+        ]);
+
+        var matrix = FedActors.Host.Runs.RunPlots.ParticipationMatrix(events, 2, ["h-a", "h-b", "h-c"], out var hospitals);
+
+        Assert.Equal(["h-a", "h-b", "h-c"], hospitals);
+        Assert.Equal(new double[,] { { 2, 0 }, { 1, 2 }, { 0, 0 } }, matrix);
     }
 
     [Fact]

@@ -57,6 +57,10 @@ public sealed class RunCommandSpecs : IDisposable
         Assert.Equal((float)result.Completed.Rounds[1].MeanLoss, scalars.Single(x => x is { Tag: "round/mean_loss", Step: 2 }).SimpleValue);
         Assert.Contains(scalars, x => x is { Tag: "eval/probe_accuracy", Step: 2 });
 
+        // Plots: valid PNGs of the evaluation, the traffic and the participation of every hospital.
+        foreach (var plot in new[] { RunPlots.Evaluation, RunPlots.Traffic, RunPlots.Participation })
+            PngFiles.AssertValid(Path.Combine(result.Directory.Path, RunPlots.Directory, plot), 900, 500);
+
         // Each hospital's round-end state is snapshotted inside this run's directory.
         var snapshots = Path.Combine(result.Directory.Path, RunDirectory.SnapshotsDirectory);
         foreach (var hospital in result.Completed.Rounds[0].Selected)

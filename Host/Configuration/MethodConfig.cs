@@ -5,7 +5,7 @@ using FedActors.Training.Methods.FedMoCo;
 namespace FedActors.Host.Configuration;
 
 /// <summary>The method an experiment runs (<c>fedactors.method</c>) and its options beside it.</summary>
-public sealed record MethodSettings(string Name, FedMoCoOptions FedMoCo)
+public sealed record MethodSettings(string Name, FedMoCoOptions FedMoCo, double SimClrTemperature = Training.Objectives.NtXentLoss.DefaultTemperature)
 {
     public static MethodSettings Default { get; } = new(FedMoCoPlainMethod.MethodName, new FedMoCoOptions());
 
@@ -15,6 +15,8 @@ public sealed record MethodSettings(string Name, FedMoCoOptions FedMoCo)
         {
             [FedMoCoPlainMethod.MethodName] = (experiment, _) => new FedMoCoPlainMethod(experiment),
             [FedMoCoServer.Name] = (experiment, settings) => new FedMoCoMethod(experiment, settings.FedMoCo),
+            [FedSimClrMethod.MethodName] = (experiment, settings) =>
+                new FedSimClrMethod(experiment, FedSimClrMethod.OptionsLike(experiment.Settings.MoCo, settings.SimClrTemperature)),
         };
 
     public IFederatedMethod Create(FederatedMoCoExperiment experiment) => Catalog[Name](experiment, this);
@@ -37,6 +39,6 @@ internal static class MethodConfig
             RsaMode = r.OneOf(f + "rsa-mode", "similar", "dissimilar") == "similar" ? RsaMode.Similar : RsaMode.Dissimilar,
             RsaProbeBatch = r.Int(f + "rsa-probe-batch", 3, 100_000),
         };
-        return new MethodSettings(name, fedmoco);
+        return new MethodSettings(name, fedmoco, r.Double("fedactors.simclr.temperature", 1e-3, 100));
     }
 }

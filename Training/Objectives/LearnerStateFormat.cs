@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using FedActors.Training.Weights;
 
 namespace FedActors.Training.Objectives;
 
@@ -12,6 +13,32 @@ public static class LearnerStateFormat
 {
     private const uint Magic = 0x534C4146; // "FALS"
     public const int Version = 1;
+
+    /// <summary>A weights blob inside a learner state, its errors naming the state's source and the field.</summary>
+    public static ModelWeights ReadWeights(LearnerStateReader r, string field)
+    {
+        try
+        {
+            return ModelWeights.ReadFrom(r.At(field).BaseStream, $"{r.Source} ({field})");
+        }
+        catch (Exception e) when (e is InvalidDataException or ArgumentException)
+        {
+            throw r.Error(e.Message, e);
+        }
+    }
+
+    /// <summary>Runs one restore step, turning TorchSharp's and ModelWeights' errors into one naming the source and field.</summary>
+    public static void Restore(string source, string field, Action restore)
+    {
+        try
+        {
+            restore();
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or IOException)
+        {
+            throw LearnerStateFormat.FieldError(source, field, e.Message, e);
+        }
+    }
 
     /// <summary>The one shape of a state error: where it came from, which field, what is wrong.</summary>
     public static InvalidDataException FieldError(string source, string field, string message, Exception? inner = null) =>

@@ -166,8 +166,8 @@ public sealed class MoCoV2Learner : ILocalLearner
         byte[] optimizer = null!;
         LearnerStateFormat.Read(stream, source, StateKind, r =>
         {
-            query = ReadWeights(r, "query weights");
-            key = ReadWeights(r, "key weights");
+            query = LearnerStateFormat.ReadWeights(r, "query weights");
+            key = LearnerStateFormat.ReadWeights(r, "key weights");
             long rows = r.At("queue shape").ReadInt64(), dim = r.At("queue shape").ReadInt64();
             if (rows != _queue.shape[0] || dim != _queue.shape[1])
                 throw r.Error($"queue is [{rows},{dim}], this learner's is [{string.Join(',', _queue.shape)}]");
@@ -182,10 +182,10 @@ public sealed class MoCoV2Learner : ILocalLearner
             optimizer = r.At("optimizer state").ReadBytes(r.Length("optimizer state", 1));
         });
 
-        Restore(source, "query weights", () => query.LoadInto(_query));
-        Restore(source, "key weights", () => key.LoadInto(_key));
+        LearnerStateFormat.Restore(source, "query weights", () => query.LoadInto(_query));
+        LearnerStateFormat.Restore(source, "key weights", () => key.LoadInto(_key));
         // Not inside a dispose scope: the optimiser allocates its momentum buffers while loading.
-        Restore(source, "optimizer state", () =>
+        LearnerStateFormat.Restore(source, "optimizer state", () =>
         {
             using var reader = new BinaryReader(new MemoryStream(optimizer, writable: false));
             _optimizer.load_state_dict(reader);
@@ -199,31 +199,6 @@ public sealed class MoCoV2Learner : ILocalLearner
         _queuePointer = pointer;
         _steps = steps;
         _rng = SeededRandom.FromState(rng);
-    }
-
-    private static ModelWeights ReadWeights(LearnerStateReader r, string field)
-    {
-        try
-        {
-            return ModelWeights.ReadFrom(r.At(field).BaseStream, $"{r.Source} ({field})");
-        }
-        catch (Exception e) when (e is InvalidDataException or ArgumentException)
-        {
-            throw r.Error(e.Message, e);
-        }
-    }
-
-    /// <summary>Runs one restore step, turning TorchSharp's and ModelWeights' errors into one naming the source and field.</summary>
-    private static void Restore(string source, string field, Action restore)
-    {
-        try
-        {
-            restore();
-        }
-        catch (Exception e) when (e is InvalidOperationException or ArgumentException or IOException)
-        {
-            throw LearnerStateFormat.FieldError(source, field, e.Message, e);
-        }
     }
 
     private byte[] OptimizerState()
@@ -240,21 +215,10 @@ public sealed class MoCoV2Learner : ILocalLearner
     internal void MoveTo(Device device, bool force)
     {
         if (!force && SameDevice(device, _device)) return;
-        // TorchSharp's Module.to swaps in new Parameter objects (PyTorch moves .data in place),
-        // so the old optimiser would keep stepping stale copies: rebuild it over the moved
-        // parameters and carry each momentum buffer across by parameter name.
-        var momentum = _query.named_parameters().Select(p => p.name)
-            .Zip(_optimizer.state_dict().State, (name, state) => (name, buffer: ((SGD.State)state).momentum_buffer?.to(device).DetachFromDisposeScope()))
-            .ToDictionary(x => x.name, x => x.buffer);
         _query.to(device);
         _key.to(device);
         foreach (var p in _key.parameters()) p.requires_grad = false;
-        var moved = _query.named_parameters().ToList();
-        var optimizer = NewOptimizer(moved.Select(p => p.parameter));
-        foreach (var ((name, _), state) in moved.Zip(optimizer.state_dict().State))
-            ((SGD.State)state).momentum_buffer = momentum[name];
-        _optimizer.Dispose();
-        _optimizer = optimizer;
+        _optimizer = SgdOptimizer.Rehome(_query, _optimizer, device, NewOptimizer);
         var queue = _queue.to(device).DetachFromDisposeScope();
         _queue.Dispose();
         _queue = queue;
@@ -262,7 +226,7 @@ public sealed class MoCoV2Learner : ILocalLearner
     }
 
     // Bare "cuda" is libtorch's current device, cuda:0 unless someone changed it.
-    private static bool SameDevice(Device a, Device b) =>
+    internal static bool SameDevice(Device a, Device b) =>
         a.type == b.type && (a.type != DeviceType.CUDA || Math.Max(0, a.index) == Math.Max(0, b.index));
 
     private SGD NewOptimizer(IEnumerable<Parameter> parameters) =>

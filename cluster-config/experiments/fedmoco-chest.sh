@@ -13,6 +13,7 @@ variants=(
   "method=fedmoco-plain"
   "method=fedmoco fedmoco.metadata-transfer=off"
   "method=fedmoco fedmoco.rsa-aggregation=off"
+  "method=fedsimclr"
 )
 if [ -z "${REPORT_ONLY:-}" ]; then
   for seed in ${SEEDS:-1 2 3}; do

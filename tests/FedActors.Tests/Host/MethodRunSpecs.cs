@@ -48,6 +48,19 @@ public sealed class MethodRunSpecs : IDisposable
     }
 
     [Fact]
+    public async Task Should_run_fedsimclr_with_simclr_clients_and_fedavg()
+    {
+        var simclr = await Run("method=fedsimclr");
+        var plain = await Run("method=fedmoco-plain");
+
+        Assert.Equal(2, simclr.Completed.Rounds.Count);
+        Assert.All(simclr.Completed.Rounds, r => Assert.Equal(4, r.Aggregated.Count));
+        Assert.All(simclr.Completed.Rounds, r => Assert.True(double.IsFinite(r.MeanLoss)));
+        Assert.NotEqual(plain.Completed.FinalGlobal.ContentHash, simclr.Completed.FinalGlobal.ContentHash);
+        Assert.Contains("method = fedsimclr", File.ReadAllText(Path.Combine(simclr.Directory.Path, "resolved.conf")).Replace(" : ", " = ").Replace("\"", ""));
+    }
+
+    [Fact]
     public void Should_name_the_key_of_an_unknown_method()
     {
         var error = Assert.Throws<ConfigError>(() => ExperimentConfig.Load(null, ["method=fedmagic"]));

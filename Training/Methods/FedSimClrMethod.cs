@@ -1,0 +1,31 @@
+using FedActors.Training.Augmentations;
+using FedActors.Training.Experiments;
+using FedActors.Training.Objectives;
+using FedActors.Training.Randomness;
+
+namespace FedActors.Training.Methods;
+
+/// <summary>FedSimCLR (ALGORITHMS.md §5): SimCLR clients, FedAvg of the whole network (backbone + projection head).</summary>
+public sealed class FedSimClrMethod(FederatedMoCoExperiment experiment, SimClrOptions options) : IFederatedMethod
+{
+    public const string MethodName = "fedsimclr";
+
+    public string Name => MethodName;
+
+    public ILocalLearner CreateClient(string hospitalId) =>
+        new SimClrLearner(experiment.CreateNetwork, options, new ViewAugmenter(experiment.Settings.Augmentation),
+            SeededRandom.DeriveSeed(experiment.Settings.Seed, $"{hospitalId}/learner"), experiment.Device);
+
+    public IFederatedServer CreateServer() => new FederatedAveragingServer(MethodName);
+
+    /// <summary>SimCLR trained like the experiment's MoCo clients (learning rate, momentum, decay, batch, epochs), at its own temperature.</summary>
+    public static SimClrOptions OptionsLike(MoCoV2Options moco, double temperature) => new()
+    {
+        Temperature = temperature,
+        LearningRate = moco.LearningRate,
+        SgdMomentum = moco.SgdMomentum,
+        WeightDecay = moco.WeightDecay,
+        BatchSize = moco.BatchSize,
+        LocalEpochs = moco.LocalEpochs,
+    };
+}

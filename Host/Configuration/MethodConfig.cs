@@ -5,7 +5,8 @@ using FedActors.Training.Methods.FedMoCo;
 namespace FedActors.Host.Configuration;
 
 /// <summary>The method an experiment runs (<c>fedactors.method</c>) and its options beside it.</summary>
-public sealed record MethodSettings(string Name, FedMoCoOptions FedMoCo, double SimClrTemperature = Training.Objectives.NtXentLoss.DefaultTemperature)
+public sealed record MethodSettings(string Name, FedMoCoOptions FedMoCo, double SimClrTemperature = Training.Objectives.NtXentLoss.DefaultTemperature,
+    double SupervisedLabelFraction = 0.1)
 {
     public static MethodSettings Default { get; } = new(FedMoCoPlainMethod.MethodName, new FedMoCoOptions());
 
@@ -15,6 +16,7 @@ public sealed record MethodSettings(string Name, FedMoCoOptions FedMoCo, double 
         {
             [FedMoCoPlainMethod.MethodName] = (experiment, _) => new FedMoCoPlainMethod(experiment),
             [FedMoCoServer.Name] = (experiment, settings) => new FedMoCoMethod(experiment, settings.FedMoCo),
+            [SupervisedFedAvgMethod.MethodName] = (experiment, settings) => new SupervisedFedAvgMethod(experiment, settings.SupervisedLabelFraction),
             [FedSimClrMethod.MethodName] = (experiment, settings) =>
                 new FedSimClrMethod(experiment, FedSimClrMethod.OptionsLike(experiment.Settings.MoCo, settings.SimClrTemperature)),
         };
@@ -39,6 +41,7 @@ internal static class MethodConfig
             RsaMode = r.OneOf(f + "rsa-mode", "similar", "dissimilar") == "similar" ? RsaMode.Similar : RsaMode.Dissimilar,
             RsaProbeBatch = r.Int(f + "rsa-probe-batch", 3, 100_000),
         };
-        return new MethodSettings(name, fedmoco, r.Double("fedactors.simclr.temperature", 1e-3, 100));
+        return new MethodSettings(name, fedmoco, r.Double("fedactors.simclr.temperature", 1e-3, 100),
+            r.Double("fedactors.supervised.label-fraction", 1e-6, 1));
     }
 }

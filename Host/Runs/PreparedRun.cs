@@ -42,8 +42,8 @@ public sealed class PreparedRun
     {
         TorchRuntime.ConfigureThreads(config.Host.TorchThreads);
         var experiment = new FederatedMoCoExperiment(config.Experiment);
-        var initialGlobal = experiment.InitialGlobal();
         var method = config.Method.Create(experiment);
+        var initialGlobal = method.InitialGlobal();
         var hospitals = experiment.Sites.Sites
             .Select(s => new HospitalDefinition(s.HospitalId, () => s.Train, () => method.CreateClient(s.HospitalId)))
             .ToList();

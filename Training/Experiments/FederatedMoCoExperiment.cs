@@ -50,6 +50,10 @@ public sealed class FederatedMoCoExperiment
         return ModelWeights.FromModule(network);
     }
 
+    /// <summary>The encoder inside a method's global model (the supervised baseline federates a classifier beside it).</summary>
+    public static ModelWeights EncoderOf(ModelWeights global) =>
+        global.HasPart(SupervisedModel.EncoderPrefix) ? global.Part(SupervisedModel.EncoderPrefix) : global;
+
     public ILocalLearner CreateLearner(string hospitalId) =>
         new MoCoV2Learner(CreateNetwork, Settings.MoCo, new ViewAugmenter(Settings.Augmentation),
             SeededRandom.DeriveSeed(Settings.Seed, $"{hospitalId}/learner"), Device);
@@ -57,6 +61,7 @@ public sealed class FederatedMoCoExperiment
     /// <summary>Linear probe of the backbone carrying <paramref name="weights"/> (labelled fraction of the pooled train split → pooled test split).</summary>
     public ProbeResult Probe(ModelWeights weights)
     {
+        weights = EncoderOf(weights);
         using var network = TorchRuntime.Seeded(0, CreateNetwork);
         weights.LoadInto(network);
         network.to(Device);
@@ -72,6 +77,7 @@ public sealed class FederatedMoCoExperiment
     /// </summary>
     public IReadOnlyList<LabelEfficiency> EvaluateLabelEfficiency(ModelWeights weights, IReadOnlyList<double> fractions, FineTuneOptions? fineTune)
     {
+        weights = EncoderOf(weights);
         var pool = Sites.PooledTrain();
         var results = new List<LabelEfficiency>();
         foreach (var fraction in fractions)

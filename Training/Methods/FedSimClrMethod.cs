@@ -18,6 +18,8 @@ public sealed class FedSimClrMethod(FederatedMoCoExperiment experiment, SimClrOp
 
     public IFederatedServer CreateServer() => new FederatedAveragingServer(MethodName);
 
+    public Weights.ModelWeights InitialGlobal() => experiment.InitialGlobal();
+
     /// <summary>SimCLR trained like the experiment's MoCo clients (learning rate, momentum, decay, batch, epochs), at its own temperature.</summary>
     public static SimClrOptions OptionsLike(MoCoV2Options moco, double temperature) => new()
     {

@@ -64,6 +64,9 @@ public interface IFederatedMethod
 
     /// <summary>A fresh server side, for each coordinator incarnation (state comes back from the checkpoint).</summary>
     IFederatedServer CreateServer();
+
+    /// <summary>The round-0 global model: what the method federates, drawn from the experiment seed.</summary>
+    ModelWeights InitialGlobal();
 }
 
 /// <summary>FedAvg's server: the sample-weighted mean of the uploaded weights; broadcasts nothing, keeps nothing.</summary>

@@ -38,6 +38,12 @@ public sealed class ModelWeights
 
     public long ElementCount => Tensors.Sum(t => (long)t.Values.Length);
 
+    /// <summary>The tensors whose names start with <paramref name="prefix"/>, the prefix removed: one submodule's weights.</summary>
+    public ModelWeights Part(string prefix) =>
+        new(Tensors.Where(t => t.Name.StartsWith(prefix, StringComparison.Ordinal)).Select(t => t with { Name = t.Name[prefix.Length..] }).ToList());
+
+    public bool HasPart(string prefix) => Tensors.Any(t => t.Name.StartsWith(prefix, StringComparison.Ordinal));
+
     /// <summary>Bytes of the float payload (what a transfer of these weights costs).</summary>
     public long PayloadBytes => ElementCount * sizeof(float);
 

@@ -14,6 +14,7 @@ variants=(
   "method=fedmoco fedmoco.metadata-transfer=off"
   "method=fedmoco fedmoco.rsa-aggregation=off"
   "method=fedsimclr"
+  "method=fedavg-supervised"
 )
 if [ -z "${REPORT_ONLY:-}" ]; then
   for seed in ${SEEDS:-1 2 3}; do

@@ -64,7 +64,8 @@ public static class ImageFolderReader
         using var decoded = SKBitmap.Decode(file)
             ?? throw new DataFormatException(file, "image data", "not a decodable JPEG or PNG (corrupt, truncated or another format)");
         var info = new SKImageInfo(request.Width, request.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        using var resized = decoded.Resize(info, SKFilterQuality.Medium)
+        // Bilinear with linear mipmaps: what SkiaSharp 2 called medium quality.
+        using var resized = decoded.Resize(info, new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear))
             ?? throw new DataFormatException(file, "image data", $"cannot resize {decoded.Width}x{decoded.Height} {decoded.ColorType} to {request.Width}x{request.Height}");
         var rgba = resized.GetPixelSpan();
         var plane = request.Height * request.Width;

@@ -14,6 +14,8 @@ public sealed class FedMoCoMethod(FederatedMoCoExperiment experiment, FedMoCoOpt
             SeededRandom.DeriveSeed(experiment.Settings.Seed, $"{hospitalId}/fedmoco"));
 
     public IFederatedServer CreateServer() => new FedMoCoServer(options);
+
+    public Weights.ModelWeights InitialGlobal() => experiment.InitialGlobal();
 }
 
 /// <summary>FedMoCo-plain: MoCo v2 clients and FedAvg, no FedMoCo module (the baseline FedMoCo must beat).</summary>
@@ -26,4 +28,6 @@ public sealed class FedMoCoPlainMethod(FederatedMoCoExperiment experiment) : IFe
     public ILocalLearner CreateClient(string hospitalId) => experiment.CreateLearner(hospitalId);
 
     public IFederatedServer CreateServer() => new FederatedAveragingServer(MethodName);
+
+    public Weights.ModelWeights InitialGlobal() => experiment.InitialGlobal();
 }

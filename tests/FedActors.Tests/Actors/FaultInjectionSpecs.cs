@@ -279,7 +279,7 @@ public class FaultInjectionSpecs(ITestOutputHelper output) : ActorSpec(2, output
         coordinator.Tell(new SubscribeToRun(listener));
         coordinator.Tell(StartRun.Instance, ActorRefs.NoSender);
 
-        var progress = listener.ReceiveWhile<RoundProgress>(Timeout, m => m as RoundProgress, msgs: 100).ToList();
+        var progress = listener.ReceiveWhile<RoundProgress>(Timeout, m => (m as RoundProgress)!, msgs: 100).ToList();
         listener.FishForMessage<RoundClosed>(_ => true, Timeout);
 
         Assert.NotEmpty(progress);

@@ -89,7 +89,7 @@ public sealed class MethodPluginSpecs(ITestOutputHelper output)
         coordinator.Tell(new SubscribeToRun(log));
         coordinator.Tell(StartRun.Instance, ActorRefs.NoSender);
         var completed = ExpectMsg<RunCompleted>(Timeout);
-        return (completed, handle, observer.ReceiveWhile<LocalUpdate>(TimeSpan.FromMilliseconds(300), m => m as LocalUpdate).ToList());
+        return (completed, handle, observer.ReceiveWhile<LocalUpdate>(TimeSpan.FromMilliseconds(300), m => (m as LocalUpdate)!).ToList());
     }
 
     [Fact]

@@ -61,6 +61,16 @@ public sealed class MethodRunSpecs : IDisposable
     }
 
     [Fact]
+    public async Task Should_run_supervised_fedavg_and_judge_its_encoder_like_the_others()
+    {
+        var result = await Run("method=fedavg-supervised", "supervised.label-fraction=0.5");
+
+        Assert.All(result.Completed.Rounds, r => Assert.Equal(4, r.Aggregated.Count));
+        Assert.InRange(result.TrainedProbeAccuracy, 0, 1);
+        Assert.True(result.Completed.FinalGlobal.HasPart(FedActors.Training.Objectives.SupervisedModel.EncoderPrefix));
+    }
+
+    [Fact]
     public void Should_name_the_key_of_an_unknown_method()
     {
         var error = Assert.Throws<ConfigError>(() => ExperimentConfig.Load(null, ["method=fedmagic"]));

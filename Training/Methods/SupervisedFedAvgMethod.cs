@@ -1,0 +1,34 @@
+using FedActors.Training.Augmentations;
+using FedActors.Training.Experiments;
+using FedActors.Training.Objectives;
+using FedActors.Training.Randomness;
+using FedActors.Training.Weights;
+
+namespace FedActors.Training.Methods;
+
+/// <summary>
+/// Supervised FedAvg on the labelled fraction (ALGORITHMS.md §5): each hospital trains the encoder
+/// and a linear classifier with cross-entropy on <paramref name="labelFraction"/> of its labels; the
+/// server averages both. Judged like the SSL methods: by its encoder.
+/// </summary>
+public sealed class SupervisedFedAvgMethod(FederatedMoCoExperiment experiment, double labelFraction) : IFederatedMethod
+{
+    public const string MethodName = "fedavg-supervised";
+
+    public string Name => MethodName;
+
+    private SupervisedModel CreateModel() => new(experiment.CreateNetwork(), experiment.Sites.Classes);
+
+    public ILocalLearner CreateClient(string hospitalId) =>
+        new SupervisedLearner(CreateModel, FedSimClrMethod.OptionsLike(experiment.Settings.MoCo, Objectives.NtXentLoss.DefaultTemperature),
+            new ViewAugmenter(experiment.Settings.Augmentation), labelFraction,
+            SeededRandom.DeriveSeed(experiment.Settings.Seed, $"{hospitalId}/learner"), experiment.Device);
+
+    public IFederatedServer CreateServer() => new FederatedAveragingServer(MethodName);
+
+    public ModelWeights InitialGlobal()
+    {
+        using var model = TorchRuntime.Seeded(SeededRandom.DeriveSeed(experiment.Settings.Seed, "global/init"), CreateModel);
+        return ModelWeights.FromModule(model);
+    }
+}

@@ -1,0 +1,120 @@
+using System.Security.Cryptography;
+using FedActors.Training.Data;
+using FedActors.Training.Randomness;
+using FedActors.Training.Weights;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace FedActors.Training.Objectives;
+
+/// <summary>
+/// A client whose whole federated state is one module trained by SGD with momentum: the module,
+/// the optimiser state, the step count and the RNG persist across rounds, are saved in one
+/// versioned, hashed state and move between devices together. Subclasses say how a round trains.
+/// </summary>
+public abstract class SgdModuleLearner : ILocalLearner
+{
+    private readonly string _stateKind;
+    private SGD _optimizer;
+
+    protected SgdModuleLearner(string stateKind, nn.Module<Tensor, Tensor> module, SimClrOptions sgd, SeededRandom rng, Device device)
+    {
+        _stateKind = stateKind;
+        Options = sgd;
+        Module = module;
+        Rng = rng;
+        Device = device;
+        module.to(device);
+        _optimizer = NewOptimizer(module.parameters());
+    }
+
+    protected nn.Module<Tensor, Tensor> Module { get; }
+    /// <summary>The SGD, batch and epoch settings.</summary>
+    protected SimClrOptions Options { get; }
+    protected SeededRandom Rng { get; private set; }
+    protected Device Device { get; private set; }
+    protected long Steps { get; private set; }
+
+    public abstract LocalTrainingResult Train(ImageShard shard);
+
+    /// <summary>One optimiser step on <paramref name="loss"/>; returns its value.</summary>
+    protected float Step(Tensor loss)
+    {
+        _optimizer.zero_grad();
+        loss.backward();
+        _optimizer.step();
+        Steps++;
+        return loss.item<float>();
+    }
+
+    public void LoadGlobal(ModelWeights global) => global.LoadInto(Module);
+
+    public ModelWeights ExportWeights() => ModelWeights.FromModule(Module);
+
+    public LocalStateSummary DescribeState() =>
+        new(Steps, 0, "", Convert.ToHexString(SHA256.HashData(OptimizerState())), Rng.State);
+
+    public void SaveState(Stream stream) =>
+        LearnerStateFormat.Write(stream, _stateKind, w =>
+        {
+            w.Flush();
+            ModelWeights.FromModule(Module).WriteTo(w.BaseStream);
+            w.Write(Steps);
+            foreach (var word in Rng.State) w.Write(word);
+            var optimizer = OptimizerState();
+            w.Write(optimizer.Length);
+            w.Write(optimizer);
+        });
+
+    public void LoadState(Stream stream, string source)
+    {
+        ModelWeights weights = null!;
+        long steps = 0;
+        ulong[] rng = null!;
+        byte[] optimizer = null!;
+        LearnerStateFormat.Read(stream, source, _stateKind, r =>
+        {
+            weights = LearnerStateFormat.ReadWeights(r, "weights");
+            steps = r.At("step count").ReadInt64();
+            if (steps < 0) throw r.Error($"negative step count {steps}");
+            rng = [.. Enumerable.Range(0, 4).Select(_ => r.At("rng state").ReadUInt64())];
+            optimizer = r.At("optimizer state").ReadBytes(r.Length("optimizer state", 1));
+        });
+        LearnerStateFormat.Restore(source, "weights", () => weights.LoadInto(Module));
+        LearnerStateFormat.Restore(source, "optimizer state", () =>
+        {
+            using var reader = new BinaryReader(new MemoryStream(optimizer, writable: false));
+            _optimizer.load_state_dict(reader);
+            _optimizer.to(Device);
+        });
+        Steps = steps;
+        Rng = SeededRandom.FromState(rng);
+    }
+
+    public void MoveTo(Device device)
+    {
+        if (MoCoV2Learner.SameDevice(device, Device)) return;
+        Module.to(device);
+        _optimizer = SgdOptimizer.Rehome(Module, _optimizer, device, NewOptimizer);
+        Device = device;
+    }
+
+    private SGD NewOptimizer(IEnumerable<Parameter> parameters) =>
+        optim.SGD(parameters, Options.LearningRate, Options.SgdMomentum, weight_decay: Options.WeightDecay);
+
+    private byte[] OptimizerState()
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
+            _optimizer.save_state_dict(writer);
+        return buffer.ToArray();
+    }
+
+    public void Dispose()
+    {
+        _optimizer.Dispose();
+        Module.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}

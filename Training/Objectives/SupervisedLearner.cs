@@ -1,0 +1,69 @@
+using FedActors.Training.Augmentations;
+using FedActors.Training.Data;
+using FedActors.Training.Evaluation;
+using FedActors.Training.Models;
+using FedActors.Training.Randomness;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace FedActors.Training.Objectives;
+
+/// <summary>The supervised baseline's model: the SSL methods' encoder plus a linear classifier on its features, federated together.</summary>
+public sealed class SupervisedModel : Module<Tensor, Tensor>
+{
+    /// <summary>The encoder's tensors carry this prefix, so evaluation finds them like any other method's encoder.</summary>
+    public const string EncoderPrefix = "network.";
+
+    private readonly ProjectedEncoder network;
+    private readonly LinearClassifier classifier;
+
+    public SupervisedModel(ProjectedEncoder encoder, int classes) : base("supervised")
+    {
+        network = encoder;
+        classifier = new LinearClassifier(encoder.FeatureDim, classes);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor images) => classifier.forward(network.Features(images));
+}
+
+/// <summary>
+/// Supervised FedAvg's client (ALGORITHMS.md §5): cross-entropy on a fixed, stratified fraction of
+/// its shard's labels (drawn once from its seed), with the views' augmentation, SGD with momentum
+/// (the SSL clients' settings); the encoder and the classifier are federated. Optimiser state and
+/// RNG persist across rounds.
+/// </summary>
+public sealed class SupervisedLearner(Func<SupervisedModel> model, SimClrOptions options, ViewAugmenter augmenter, double labelFraction, ulong seed, Device device)
+    : SgdModuleLearner(StateKind, TorchRuntime.Seeded(seed, model), options, SeededRandom.Derive(seed, "supervised"), device)
+{
+    public const string StateKind = "supervised";
+    private readonly double _labelFraction = labelFraction is > 0 and <= 1
+        ? labelFraction
+        : throw new ArgumentOutOfRangeException(nameof(labelFraction), labelFraction, "must be in (0, 1]");
+    private int[]? _labelled;
+
+    public override LocalTrainingResult Train(ImageShard shard)
+    {
+        // The same labelled images every round: a hospital's labels do not change between rounds.
+        _labelled ??= LinearProbe.StratifiedFraction(shard, _labelFraction, SeededRandom.Derive(seed, "supervised/labels"));
+        Module.train();
+        var batch = Math.Min(Options.BatchSize, _labelled.Length);
+        double lossSum = 0;
+        var steps = 0;
+        for (var epoch = 0; epoch < Options.LocalEpochs; epoch++)
+        {
+            var order = Rng.Permutation(_labelled.Length).Select(i => _labelled[i]).ToArray();
+            for (var start = 0; start + batch <= order.Length; start += batch)
+            {
+                using var scope = NewDisposeScope();
+                var indices = new ArraySegment<int>(order, start, batch);
+                var logits = Module.forward(augmenter.Augment(shard.Images(indices, Device), Rng));
+                lossSum += Step(functional.cross_entropy(logits, shard.LabelTensor(indices, Device)));
+                steps++;
+            }
+        }
+        return new LocalTrainingResult(steps == 0 ? double.NaN : lossSum / steps, steps, _labelled.Length);
+    }
+}

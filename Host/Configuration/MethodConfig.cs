@@ -10,8 +10,17 @@ public sealed record MethodSettings(string Name, FedMoCoOptions FedMoCo, double 
 {
     public static MethodSettings Default { get; } = new(FedMoCoPlainMethod.MethodName, new FedMoCoOptions());
 
-    /// <summary>The methods <c>fedactors.method</c> may name, each built on the experiment's hospitals.</summary>
-    public static readonly IReadOnlyDictionary<string, Func<FederatedMoCoExperiment, MethodSettings, IFederatedMethod>> Catalog =
+    public IFederatedMethod Create(FederatedMoCoExperiment experiment) => MethodCatalog.Create(Name, experiment, this);
+}
+
+/// <summary>
+/// The methods <c>fedactors.method</c> may name, each built on the experiment's hospitals. The
+/// project's own are registered here; a user's or a spec's method joins with <see cref="Register"/>
+/// (no actor or command code changes), and the config then accepts its name.
+/// </summary>
+public static class MethodCatalog
+{
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Func<FederatedMoCoExperiment, MethodSettings, IFederatedMethod>> Methods = new(
         new Dictionary<string, Func<FederatedMoCoExperiment, MethodSettings, IFederatedMethod>>
         {
             [FedMoCoPlainMethod.MethodName] = (experiment, _) => new FedMoCoPlainMethod(experiment),
@@ -19,9 +28,19 @@ public sealed record MethodSettings(string Name, FedMoCoOptions FedMoCo, double 
             [SupervisedFedAvgMethod.MethodName] = (experiment, settings) => new SupervisedFedAvgMethod(experiment, settings.SupervisedLabelFraction),
             [FedSimClrMethod.MethodName] = (experiment, settings) =>
                 new FedSimClrMethod(experiment, FedSimClrMethod.OptionsLike(experiment.Settings.MoCo, settings.SimClrTemperature)),
-        };
+        });
 
-    public IFederatedMethod Create(FederatedMoCoExperiment experiment) => Catalog[Name](experiment, this);
+    public static IReadOnlyCollection<string> Names => Methods.Keys.Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>Makes <paramref name="name"/> a method the config may choose; a name taken by another method is an error.</summary>
+    public static void Register(string name, Func<FederatedMoCoExperiment, MethodSettings, IFederatedMethod> create)
+    {
+        if (string.IsNullOrWhiteSpace(name) || name.Any(char.IsWhiteSpace)) throw new ArgumentException($"Method name '{name}' must be one word.", nameof(name));
+        if (!Methods.TryAdd(name, create) && Methods[name] != create) throw new ArgumentException($"A method named '{name}' is already registered.", nameof(name));
+    }
+
+    public static IFederatedMethod Create(string name, FederatedMoCoExperiment experiment, MethodSettings settings) =>
+        Methods.TryGetValue(name, out var create) ? create(experiment, settings) : throw new ConfigError($"No method named '{name}' (known: {string.Join(", ", Names)}).");
 }
 
 internal static class MethodConfig
@@ -30,7 +49,7 @@ internal static class MethodConfig
 
     public static MethodSettings Read(ConfigReader r)
     {
-        var name = r.OneOf(MethodKey, [.. MethodSettings.Catalog.Keys]);
+        var name = r.OneOf(MethodKey, [.. MethodCatalog.Names]);
         const string f = "fedactors.fedmoco.";
         var fedmoco = new FedMoCoOptions
         {

@@ -70,6 +70,39 @@ public sealed class MethodRunSpecs : IDisposable
         Assert.True(result.Completed.FinalGlobal.HasPart(FedActors.Training.Objectives.SupervisedModel.EncoderPrefix));
     }
 
+    /// <summary>Plain MoCo clients; a server that weighs hospital-0k's upload by k, whatever its sample count.</summary>
+    private sealed class IndexWeightsMethod(FedActors.Training.Experiments.FederatedMoCoExperiment experiment) : IFederatedMethod
+    {
+        public string Name => "spec-weighted-by-index";
+        public FedActors.Training.Objectives.ILocalLearner CreateClient(string hospitalId) => experiment.CreateLearner(hospitalId);
+        public IFederatedServer CreateServer() => new IndexWeightsServer();
+        public FedActors.Training.Weights.ModelWeights InitialGlobal() => experiment.InitialGlobal();
+    }
+
+    private sealed class IndexWeightsServer : IFederatedServer
+    {
+        public string Method => "spec-weighted-by-index";
+        public MethodPayloads Broadcast(int round) => MethodPayloads.Empty;
+        public string? Check(int round, ClientContribution upload) => null;
+        public ServerAggregate Aggregate(int round, FedActors.Training.Weights.ModelWeights previousGlobal, IReadOnlyList<ClientContribution> accepted) =>
+            FederatedAveragingServer.Weighted(accepted, accepted.Select(u => double.Parse(u.HospitalId[^2..])).ToList());
+        public byte[] SaveState() => [];
+        public void LoadState(byte[] state, string source) { }
+    }
+
+    [Fact]
+    public async Task Should_run_a_method_registered_by_a_spec_chosen_by_name_in_the_config()
+    {
+        MethodCatalog.Register("spec-weighted-by-index", (experiment, _) => new IndexWeightsMethod(experiment));
+
+        var result = await Run("method=spec-weighted-by-index");
+
+        // Sample-weighted FedAvg would give each of TinyRun's equal shards 1/4; this server gives k/10.
+        Assert.All(result.Completed.Rounds, r => Assert.All(r.AggregationWeights!, w => Assert.Equal(double.Parse(w.Key[^2..]) / 10, w.Value, 12)));
+        Assert.Contains("spec-weighted-by-index", File.ReadAllText(Path.Combine(result.Directory.Path, "resolved.conf")));
+        Assert.Throws<ArgumentException>(() => MethodCatalog.Register("fedmoco", (experiment, _) => new IndexWeightsMethod(experiment)));
+    }
+
     [Fact]
     public void Should_name_the_key_of_an_unknown_method()
     {

@@ -13,7 +13,7 @@ public sealed record ReportedRun(
     public string Seed => Config.GetValueOrDefault(SeedKey, "?");
 
     /// <summary>Whether the run wrote its final model; an unfinished run is listed but left out of the figures.</summary>
-    public bool Finished => File.Exists(Path.Combine(Directory, RunDirectory.FinalWeightsFile));
+    public bool Finished => Rounds.Count > 0 && File.Exists(Path.Combine(Directory, RunDirectory.FinalWeightsFile));
     public const string SeedKey = "fedactors.seed";
 
     /// <summary>Reads <c>resolved.conf</c>, <c>metrics.csv</c> and, if present, <c>evaluation.csv</c>; a directory that is not a finished run is a <see cref="ConfigError"/>.</summary>
@@ -23,8 +23,7 @@ public sealed record ReportedRun(
         var metrics = Path.Combine(directory, RunDirectory.MetricsFile);
         if (!File.Exists(resolved) || !File.Exists(metrics))
             throw new ConfigError($"{directory}: not a run directory (it needs {RunDirectory.ResolvedConfigFile} and {RunDirectory.MetricsFile}).");
-        var rounds = Csv(metrics);
-        if (rounds.Count == 0) throw new ConfigError($"{metrics}: no round has completed.");
+        var rounds = Csv(metrics); // may be empty: a run that has not finished a round is listed as unfinished
         var evaluation = Path.Combine(directory, RunDirectory.EvaluationFile);
         return new ReportedRun(directory, ExperimentConfig.Flatten(File.ReadAllText(resolved), resolved), rounds,
             File.Exists(evaluation) ? Csv(evaluation) : []);
@@ -62,9 +61,25 @@ public static class RunReport
     {
         var keys = runs.SelectMany(r => r.Config.Keys).Where(k => !Incidental.Contains(k)).Distinct().Order(StringComparer.Ordinal).ToList();
         var differing = keys.Where(k => runs.Select(r => r.Config.GetValueOrDefault(k, "")).Distinct().Count() > 1).ToList();
-        string Name(ReportedRun r) => differing.Count == 0 ? "all runs" : string.Join(", ", differing.Select(k => $"{Short(k)}={r.Config.GetValueOrDefault(k, "(unset)")}"));
+        string Name(ReportedRun r)
+        {
+            var method = r.Config.GetValueOrDefault(MethodKey, "");
+            var named = differing.Where(k => !MethodSections.Any(m => k.StartsWith(m.Key, StringComparison.Ordinal) && m.Value != method))
+                .OrderBy(k => k == MethodKey ? 0 : 1).ThenBy(k => k, StringComparer.Ordinal).ToList();
+            return named.Count == 0 ? "all runs" : string.Join(", ", named.Select(k => $"{Short(k)}={r.Config.GetValueOrDefault(k, "(unset)")}"));
+        }
         return runs.GroupBy(Name).Select(g => new Variant(g.Key, g.OrderBy(r => r.Seed, StringComparer.Ordinal).ToList())).ToList();
     }
+
+    private const string MethodKey = "fedactors.method";
+
+    /// <summary>Option sections that only their method reads: another method's runs are not told apart by them.</summary>
+    private static readonly Dictionary<string, string> MethodSections = new()
+    {
+        ["fedactors.fedmoco."] = "fedmoco",
+        ["fedactors.simclr."] = "fedsimclr",
+        ["fedactors.supervised."] = "fedavg-supervised",
+    };
 
     private static string Short(string key) => key.StartsWith("fedactors.", StringComparison.Ordinal) ? key["fedactors.".Length..] : key;
 

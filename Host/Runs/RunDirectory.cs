@@ -122,19 +122,39 @@ public sealed class RunDirectory
     /// <summary>The rounds whose rows are on file.</summary>
     public int CompletedRounds() => File.ReadLines(MetricsPath).Skip(1).Count(l => l.Length > 0);
 
-    public void AppendMetrics(RoundSummary s) => File.AppendAllText(MetricsPath, MetricsRow(s));
+    public void AppendMetrics(RoundSummary s)
+    {
+        File.AppendAllText(MetricsPath, MetricsRow(s));
+        File.AppendAllText(TrafficPath, (File.Exists(TrafficPath) ? "" : TrafficHeader) + TrafficRows(s));
+    }
 
-    /// <summary>Keeps the rows of rounds before <paramref name="round"/>: they are about to be written again.</summary>
+    public const string TrafficFile = "traffic.csv";
+    private const string TrafficHeader = "round,hospital,direction,kind,bytes\n";
+    private string TrafficPath => System.IO.Path.Combine(Path, TrafficFile);
+
+    /// <summary>Rows of <c>traffic.csv</c>: bytes per round, hospital, direction (down, up) and payload kind.</summary>
+    private static string TrafficRows(RoundSummary s) => string.Concat((s.Traffic ?? []).Select(t =>
+        string.Create(CultureInfo.InvariantCulture, $"{s.Round},{t.HospitalId},{t.Direction},{t.Kind},{t.Bytes}\n")));
+
+    /// <summary>Keeps the metrics and traffic rows of rounds before <paramref name="round"/>: the others are about to be written again.</summary>
     public void DropMetricsFrom(int round)
     {
         var kept = File.ReadAllLines(MetricsPath).Skip(1)
             .Where(l => int.TryParse(l.Split(',')[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var r) && r < round);
         File.WriteAllText(MetricsPath, MetricsHeader + string.Concat(kept.Select(l => l + "\n")));
+        if (!File.Exists(TrafficPath)) return;
+        var traffic = File.ReadAllLines(TrafficPath).Skip(1)
+            .Where(l => int.TryParse(l.Split(',')[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var r) && r < round);
+        File.WriteAllText(TrafficPath, TrafficHeader + string.Concat(traffic.Select(l => l + "\n")));
     }
 
     /// <summary>Writes the metrics anew from the run's history: one row per round, whatever earlier processes left.</summary>
-    public void RewriteMetrics(IEnumerable<RoundSummary> rounds) =>
-        File.WriteAllText(MetricsPath, MetricsHeader + string.Concat(rounds.Select(MetricsRow)));
+    public void RewriteMetrics(IEnumerable<RoundSummary> rounds)
+    {
+        var all = rounds.ToList();
+        File.WriteAllText(MetricsPath, MetricsHeader + string.Concat(all.Select(MetricsRow)));
+        File.WriteAllText(TrafficPath, TrafficHeader + string.Concat(all.Select(TrafficRows)));
+    }
 
     private static string MetricsRow(RoundSummary s)
     {

@@ -34,6 +34,11 @@ public sealed class MethodRunSpecs : IDisposable
         Assert.Equal(4 * rho, Bytes(second, ClientTraffic.Up, PayloadKinds.Scalar));
         Assert.All(result.Completed.Rounds, r => Assert.Equal(1, r.AggregationWeights!.Values.Sum(), 9));
         Assert.Equal(second.BytesUp, second.Traffic!.Where(t => t.Direction == ClientTraffic.Up).Sum(t => t.Bytes));
+        // traffic.csv holds the same figures, one row per round, hospital, direction and kind.
+        var rows = File.ReadAllLines(Path.Combine(result.Directory.Path, FedActors.Host.Runs.RunDirectory.TrafficFile));
+        Assert.Equal("round,hospital,direction,kind,bytes", rows[0]);
+        Assert.Contains("2,hospital-01,down,statistics,32", rows);
+        Assert.Equal(result.Completed.Rounds.Sum(r => r.Traffic!.Count), rows.Length - 1);
     }
 
     [Fact]

@@ -50,7 +50,8 @@ public static class Program
               A markdown table comparing runs: runs whose configs differ only in the seed form one
               variant; each figure is mean ± std over seeds (evaluation.csv's label-efficiency
               figures where the runs have them, else the last evaluated round of metrics.csv), with
-              MB up/down per round and seconds; then --notes FILE (hand-written findings), every run,
+              MB up/down per round and seconds (--metric a,b: a table per figure); then --notes FILE
+              (hand-written findings), every run,
               and the configuration the runs share. Unfinished runs are named and left out.
         """),
         ("bench", """

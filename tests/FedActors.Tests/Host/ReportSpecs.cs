@@ -50,6 +50,18 @@ public sealed class ReportSpecs : IDisposable
     }
 
     [Fact]
+    public void Should_give_each_metric_asked_for_its_own_table()
+    {
+        var run = ReportedRun.Read(Run("one", "fedmoco", 1, 0.7, 0.8));
+
+        var markdown = RunReport.Markdown("t", [run], "accuracy,balanced_accuracy", "fedactors report");
+
+        Assert.Contains("| all runs | 1 | 0.700 ± 0.000 | 0.800 ± 0.000 | 1.000 ± 0.000 | 2.000 ± 0.000 | 20 ± 0 |", markdown);
+        Assert.Contains("balanced_accuracy:", markdown);
+        Assert.Contains("| all runs | 1 | 0.400 ± 0.000 | 0.600 ± 0.000 |\n", markdown.Replace("\r\n", "\n"));
+    }
+
+    [Fact]
     public void Should_leave_out_an_unfinished_run_and_say_so()
     {
         var finished = Run("done", "fedmoco", 1, 0.7, 0.8);

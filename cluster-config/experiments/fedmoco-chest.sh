@@ -25,5 +25,5 @@ if [ -z "${REPORT_ONLY:-}" ]; then
     done
   done
 fi
-"${fedactors[@]}" report runs/fedmoco-chest/* --out docs/results/fedmoco-chest.md \
+"${fedactors[@]}" report runs/fedmoco-chest/* --out docs/results/fedmoco-chest.md --metric accuracy,balanced_accuracy \
   --title "FedMoCo on PneumoniaMNIST (6 hospitals, label skew, scanner shift)" --notes "$here/fedmoco-chest.notes.md"

@@ -126,7 +126,16 @@ public sealed class RunDirectory
     {
         File.AppendAllText(MetricsPath, MetricsRow(s));
         File.AppendAllText(TrafficPath, (File.Exists(TrafficPath) ? "" : TrafficHeader) + TrafficRows(s));
+        File.AppendAllText(AggregationPath, (File.Exists(AggregationPath) ? "" : AggregationHeader) + AggregationRows(s));
     }
+
+    public const string AggregationFile = "aggregation.csv";
+    private const string AggregationHeader = "round,hospital,weight\n";
+    private string AggregationPath => System.IO.Path.Combine(Path, AggregationFile);
+
+    /// <summary>Rows of <c>aggregation.csv</c>: the weight the method's server gave each aggregated upload.</summary>
+    private static string AggregationRows(RoundSummary s) => string.Concat((s.AggregationWeights ?? new Dictionary<string, double>())
+        .OrderBy(w => w.Key, StringComparer.Ordinal).Select(w => $"{s.Round.ToString(CultureInfo.InvariantCulture)},{w.Key},{Number(w.Value)}\n"));
 
     public const string TrafficFile = "traffic.csv";
     private const string TrafficHeader = "round,hospital,direction,kind,bytes\n";
@@ -142,10 +151,16 @@ public sealed class RunDirectory
         var kept = File.ReadAllLines(MetricsPath).Skip(1)
             .Where(l => int.TryParse(l.Split(',')[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var r) && r < round);
         File.WriteAllText(MetricsPath, MetricsHeader + string.Concat(kept.Select(l => l + "\n")));
-        if (!File.Exists(TrafficPath)) return;
-        var traffic = File.ReadAllLines(TrafficPath).Skip(1)
+        KeepRowsBefore(TrafficPath, TrafficHeader, round);
+        KeepRowsBefore(AggregationPath, AggregationHeader, round);
+    }
+
+    private static void KeepRowsBefore(string file, string header, int round)
+    {
+        if (!File.Exists(file)) return;
+        var kept = File.ReadAllLines(file).Skip(1)
             .Where(l => int.TryParse(l.Split(',')[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var r) && r < round);
-        File.WriteAllText(TrafficPath, TrafficHeader + string.Concat(traffic.Select(l => l + "\n")));
+        File.WriteAllText(file, header + string.Concat(kept.Select(l => l + "\n")));
     }
 
     /// <summary>Writes the metrics anew from the run's history: one row per round, whatever earlier processes left.</summary>
@@ -154,6 +169,7 @@ public sealed class RunDirectory
         var all = rounds.ToList();
         File.WriteAllText(MetricsPath, MetricsHeader + string.Concat(all.Select(MetricsRow)));
         File.WriteAllText(TrafficPath, TrafficHeader + string.Concat(all.Select(TrafficRows)));
+        File.WriteAllText(AggregationPath, AggregationHeader + string.Concat(all.Select(AggregationRows)));
     }
 
     private static string MetricsRow(RoundSummary s)

@@ -39,6 +39,13 @@ public sealed class MethodRunSpecs : IDisposable
         Assert.Equal("round,hospital,direction,kind,bytes", rows[0]);
         Assert.Contains("2,hospital-01,down,statistics,32", rows);
         Assert.Equal(result.Completed.Rounds.Sum(r => r.Traffic!.Count), rows.Length - 1);
+        // aggregation.csv: the weight FedMoCo's server gave each upload, summing to 1 per round.
+        var weights = File.ReadAllLines(Path.Combine(result.Directory.Path, FedActors.Host.Runs.RunDirectory.AggregationFile)).Skip(1)
+            .Select(l => l.Split(',')).ToList();
+        Assert.Equal(8, weights.Count);
+        Assert.All(weights.GroupBy(w => w[0]), g => Assert.Equal(1, g.Sum(w => double.Parse(w[2], System.Globalization.CultureInfo.InvariantCulture)), 9));
+        Assert.Equal(second.AggregationWeights!["hospital-03"],
+            double.Parse(weights.Single(w => w[0] == "2" && w[1] == "hospital-03")[2], System.Globalization.CultureInfo.InvariantCulture));
     }
 
     [Fact]

@@ -79,6 +79,7 @@ public static class RunReport
         ["fedactors.fedmoco."] = "fedmoco",
         ["fedactors.simclr."] = "fedsimclr",
         ["fedactors.supervised."] = "fedavg-supervised",
+        ["fedactors.fedema."] = "fedema",
     };
 
     private static string Short(string key) => key.StartsWith("fedactors.", StringComparison.Ordinal) ? key["fedactors.".Length..] : key;

@@ -52,7 +52,7 @@ public sealed class FederatedMoCoExperiment
 
     /// <summary>The encoder inside a method's global model (the supervised baseline federates a classifier beside it).</summary>
     public static ModelWeights EncoderOf(ModelWeights global) =>
-        global.HasPart(SupervisedModel.EncoderPrefix) ? global.Part(SupervisedModel.EncoderPrefix) : global;
+        global.HasSubmodule(SupervisedModel.Encoder) ? global.Submodule(SupervisedModel.Encoder) : global;
 
     public ILocalLearner CreateLearner(string hospitalId) =>
         new MoCoV2Learner(CreateNetwork, Settings.MoCo, new ViewAugmenter(Settings.Augmentation),

@@ -13,8 +13,8 @@ namespace FedActors.Training.Objectives;
 /// <summary>The supervised baseline's model: the SSL methods' encoder plus a linear classifier on its features, federated together.</summary>
 public sealed class SupervisedModel : Module<Tensor, Tensor>
 {
-    /// <summary>The encoder's tensors carry this prefix, so evaluation finds them like any other method's encoder.</summary>
-    public const string EncoderPrefix = "network.";
+    /// <summary>The encoder's field: its tensors are <c>network.*</c>, where evaluation finds them like any other method's encoder.</summary>
+    public const string Encoder = "network";
 
     private readonly ProjectedEncoder network;
     private readonly LinearClassifier classifier;

@@ -38,11 +38,22 @@ public sealed class ModelWeights
 
     public long ElementCount => Tensors.Sum(t => (long)t.Values.Length);
 
-    /// <summary>The tensors whose names start with <paramref name="prefix"/>, the prefix removed: one submodule's weights.</summary>
-    public ModelWeights Part(string prefix) =>
-        new(Tensors.Where(t => t.Name.StartsWith(prefix, StringComparison.Ordinal)).Select(t => t with { Name = t.Name[prefix.Length..] }).ToList());
+    /// <summary>‖this − <paramref name="other"/>‖₂ over every value of every tensor; the two must have the same tensors.</summary>
+    public double DistanceTo(ModelWeights other)
+    {
+        if (other.Tensors.Count != Tensors.Count) throw new ArgumentException($"{other.Tensors.Count} tensors against {Tensors.Count}.");
+        double sum = 0;
+        for (var i = 0; i < Tensors.Count; i++)
+        {
+            var (a, b) = (Tensors[i], other.Tensors[i]);
+            if (a.Name != b.Name || a.Values.Length != b.Values.Length) throw new ArgumentException($"Tensor {i}: '{a.Name}' against '{b.Name}'.");
+            for (var k = 0; k < a.Values.Length; k++) sum += ((double)a.Values[k] - b.Values[k]) * ((double)a.Values[k] - b.Values[k]);
+        }
+        return Math.Sqrt(sum);
+    }
 
-    public bool HasPart(string prefix) => Tensors.Any(t => t.Name.StartsWith(prefix, StringComparison.Ordinal));
+    /// <summary>Whether any tensor belongs to the submodule at field path <paramref name="name"/> (see <see cref="Submodule"/>).</summary>
+    public bool HasSubmodule(string name) => Tensors.Any(t => t.Name.StartsWith(name + ".", StringComparison.Ordinal));
 
     /// <summary>Bytes of the float payload (what a transfer of these weights costs).</summary>
     public long PayloadBytes => ElementCount * sizeof(float);

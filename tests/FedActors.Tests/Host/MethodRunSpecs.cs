@@ -73,13 +73,25 @@ public sealed class MethodRunSpecs : IDisposable
     }
 
     [Fact]
+    public async Task Should_run_fedema_and_end_away_from_fedavg()
+    {
+        var ema = await Run("method=fedema", "fedema.lambda=0.01");
+        var plain = await Run("method=fedmoco-plain");
+
+        Assert.All(ema.Completed.Rounds, r => Assert.Equal(4, r.Aggregated.Count));
+        // Round 1 starts every client from the global, as FedAvg does; from round 2 each keeps some of its own model.
+        Assert.Equal(plain.Completed.Rounds[0].GlobalHash, ema.Completed.Rounds[0].GlobalHash);
+        Assert.NotEqual(plain.Completed.FinalGlobal.ContentHash, ema.Completed.FinalGlobal.ContentHash);
+    }
+
+    [Fact]
     public async Task Should_run_supervised_fedavg_and_judge_its_encoder_like_the_others()
     {
         var result = await Run("method=fedavg-supervised", "supervised.label-fraction=0.5");
 
         Assert.All(result.Completed.Rounds, r => Assert.Equal(4, r.Aggregated.Count));
         Assert.InRange(result.TrainedProbeAccuracy, 0, 1);
-        Assert.True(result.Completed.FinalGlobal.HasPart(FedActors.Training.Objectives.SupervisedModel.EncoderPrefix));
+        Assert.True(result.Completed.FinalGlobal.HasSubmodule(FedActors.Training.Objectives.SupervisedModel.Encoder));
     }
 
     /// <summary>Plain MoCo clients; a server that weighs hospital-0k's upload by k, whatever its sample count.</summary>

@@ -24,7 +24,7 @@ public sealed class SupervisedLearnerSpecs
         Assert.Equal(labelled / Experiment.Settings.MoCo.BatchSize, round.Steps);
         Assert.True(round.MeanLoss > 0 && double.IsFinite(round.MeanLoss));
         var weights = a.ExportWeights();
-        Assert.True(weights.HasPart(SupervisedModel.EncoderPrefix));
+        Assert.True(weights.HasSubmodule(SupervisedModel.Encoder));
         Assert.Contains(weights.Tensors, t => t.Name.StartsWith("classifier.", StringComparison.Ordinal));
         // The encoder inside is exactly what evaluation reads.
         Assert.Equal(Experiment.InitialGlobal().Tensors.Select(t => t.Name), FederatedMoCoExperiment.EncoderOf(weights).Tensors.Select(t => t.Name));

@@ -184,15 +184,7 @@ public sealed class MoCoV2Learner : ILocalLearner
 
         LearnerStateFormat.Restore(source, "query weights", () => query.LoadInto(_query));
         LearnerStateFormat.Restore(source, "key weights", () => key.LoadInto(_key));
-        // Not inside a dispose scope: the optimiser allocates its momentum buffers while loading.
-        LearnerStateFormat.Restore(source, "optimizer state", () =>
-        {
-            using var reader = new BinaryReader(new MemoryStream(optimizer, writable: false));
-            _optimizer.load_state_dict(reader);
-            if (reader.BaseStream.Position != reader.BaseStream.Length)
-                throw new InvalidOperationException($"{reader.BaseStream.Length - reader.BaseStream.Position} bytes left over");
-            _optimizer.to(_device); // loaded momentum buffers are created on the CPU
-        });
+        SgdOptimizer.Restore(source, _optimizer, optimizer, _device);
         using (NewDisposeScope())
         using (no_grad())
             _queue.copy_(tensor(queue, _queue.shape).to(_device));
@@ -201,13 +193,7 @@ public sealed class MoCoV2Learner : ILocalLearner
         _rng = SeededRandom.FromState(rng);
     }
 
-    private byte[] OptimizerState()
-    {
-        using var buffer = new MemoryStream();
-        using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
-            _optimizer.save_state_dict(writer);
-        return buffer.ToArray();
-    }
+    private byte[] OptimizerState() => SgdOptimizer.Save(_optimizer);
 
     public void MoveTo(Device device) => MoveTo(device, force: false);
 

@@ -82,12 +82,7 @@ public abstract class SgdModuleLearner : ILocalLearner
             optimizer = r.At("optimizer state").ReadBytes(r.Length("optimizer state", 1));
         });
         LearnerStateFormat.Restore(source, "weights", () => weights.LoadInto(Module));
-        LearnerStateFormat.Restore(source, "optimizer state", () =>
-        {
-            using var reader = new BinaryReader(new MemoryStream(optimizer, writable: false));
-            _optimizer.load_state_dict(reader);
-            _optimizer.to(Device);
-        });
+        SgdOptimizer.Restore(source, _optimizer, optimizer, Device);
         Steps = steps;
         Rng = SeededRandom.FromState(rng);
     }
@@ -103,13 +98,7 @@ public abstract class SgdModuleLearner : ILocalLearner
     private SGD NewOptimizer(IEnumerable<Parameter> parameters) =>
         optim.SGD(parameters, Options.LearningRate, Options.SgdMomentum, weight_decay: Options.WeightDecay);
 
-    private byte[] OptimizerState()
-    {
-        using var buffer = new MemoryStream();
-        using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
-            _optimizer.save_state_dict(writer);
-        return buffer.ToArray();
-    }
+    private byte[] OptimizerState() => SgdOptimizer.Save(_optimizer);
 
     public void Dispose()
     {

@@ -23,4 +23,24 @@ internal static class SgdOptimizer
         old.Dispose();
         return optimizer;
     }
+
+    /// <summary>The optimiser's state dict as bytes, for a learner's saved state.</summary>
+    public static byte[] Save(SGD optimizer)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
+            optimizer.save_state_dict(writer);
+        return buffer.ToArray();
+    }
+
+    /// <summary>Loads <see cref="Save"/>'s bytes, which must be used up exactly; errors name the source. Not in a dispose scope: loading allocates the momentum buffers.</summary>
+    public static void Restore(string source, SGD optimizer, byte[] state, Device device) =>
+        LearnerStateFormat.Restore(source, "optimizer state", () =>
+        {
+            using var reader = new BinaryReader(new MemoryStream(state, writable: false));
+            optimizer.load_state_dict(reader);
+            if (reader.BaseStream.Position != reader.BaseStream.Length)
+                throw new InvalidOperationException($"{reader.BaseStream.Length - reader.BaseStream.Position} bytes left over");
+            optimizer.to(device); // loaded momentum buffers are created on the CPU
+        });
 }

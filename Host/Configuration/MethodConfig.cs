@@ -6,7 +6,7 @@ namespace FedActors.Host.Configuration;
 
 /// <summary>The method an experiment runs (<c>fedactors.method</c>) and its options beside it.</summary>
 public sealed record MethodSettings(string Name, FedMoCoOptions FedMoCo, double SimClrTemperature = Training.Objectives.NtXentLoss.DefaultTemperature,
-    double SupervisedLabelFraction = 0.1, double FedEmaLambda = 1)
+    double SupervisedLabelFraction = 0.1, double FedEmaLambda = 1, double FedProxMu = 0.01)
 {
     public static MethodSettings Default { get; } = new(FedMoCoPlainMethod.MethodName, new FedMoCoOptions());
 
@@ -27,6 +27,7 @@ public static class MethodCatalog
             [FedMoCoServer.Name] = (experiment, settings) => new FedMoCoMethod(experiment, settings.FedMoCo),
             [SupervisedFedAvgMethod.MethodName] = (experiment, settings) => new SupervisedFedAvgMethod(experiment, settings.SupervisedLabelFraction),
             [FedEmaMethod.MethodName] = (experiment, settings) => new FedEmaMethod(experiment, settings.FedEmaLambda),
+            [FedProxMethod.MethodName] = (experiment, settings) => new FedProxMethod(experiment, settings.FedProxMu),
             [FedSimClrMethod.MethodName] = (experiment, settings) =>
                 new FedSimClrMethod(experiment, FedSimClrMethod.OptionsLike(experiment.Settings.MoCo, settings.SimClrTemperature)),
         });
@@ -62,6 +63,7 @@ internal static class MethodConfig
             RsaProbeBatch = r.Int(f + "rsa-probe-batch", 3, 100_000),
         };
         return new MethodSettings(name, fedmoco, r.Double("fedactors.simclr.temperature", 1e-3, 100),
-            r.Double("fedactors.supervised.label-fraction", 1e-6, 1), r.Double("fedactors.fedema.lambda", 0, 1e9));
+            r.Double("fedactors.supervised.label-fraction", 1e-6, 1), r.Double("fedactors.fedema.lambda", 0, 1e9),
+            r.Double("fedactors.fedprox.mu", 0, 1e6));
     }
 }

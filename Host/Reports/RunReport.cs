@@ -80,6 +80,7 @@ public static class RunReport
         ["fedactors.simclr."] = "fedsimclr",
         ["fedactors.supervised."] = "fedavg-supervised",
         ["fedactors.fedema."] = "fedema",
+        ["fedactors.fedprox."] = "fedprox",
     };
 
     private static string Short(string key) => key.StartsWith("fedactors.", StringComparison.Ordinal) ? key["fedactors.".Length..] : key;

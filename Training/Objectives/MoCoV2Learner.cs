@@ -73,10 +73,35 @@ public sealed class MoCoV2Learner : ILocalLearner
     /// </summary>
     public CrossSiteRestandardisation? Restandardisation { get; set; }
 
+    /// <summary>
+    /// FedProx's μ (ALGORITHMS.md §5): when positive, each step's loss gains μ/2·‖θ − θ_g‖² over the
+    /// query network's parameters, θ_g the round's global; 0 (plain MoCo v2) adds nothing.
+    /// </summary>
+    public double ProximalMu { get; set; }
+
+    private List<Tensor>? _anchor; // the round's global parameters, for the proximal term
+
     public void LoadGlobal(ModelWeights global)
     {
         global.LoadInto(_query);
         CopyQueryToKey();
+        DisposeAnchor();
+        if (ProximalMu > 0)
+            using (no_grad())
+                _anchor = _query.parameters().Select(p => p.detach().clone().DetachFromDisposeScope()).ToList();
+    }
+
+    private Tensor Proximal(Tensor loss)
+    {
+        if (_anchor is null || ProximalMu <= 0) return loss;
+        var squared = _query.parameters().Zip(_anchor, (p, g) => (p - g).pow(2).sum()).Aggregate((a, b) => a + b);
+        return loss + ProximalMu / 2 * squared;
+    }
+
+    private void DisposeAnchor()
+    {
+        foreach (var t in _anchor ?? []) t.Dispose();
+        _anchor = null;
     }
 
     public ModelWeights ExportWeights() => ModelWeights.FromModule(_query);
@@ -107,7 +132,7 @@ public sealed class MoCoV2Learner : ILocalLearner
                     MomentumUpdateKey();
                     k = _key.forward(keyView);
                 }
-                var loss = ContrastiveLosses.InfoNce(q, k, _queue, _options.Temperature);
+                var loss = Proximal(ContrastiveLosses.InfoNce(q, k, _queue, _options.Temperature));
                 _optimizer.zero_grad();
                 loss.backward();
                 _optimizer.step();
@@ -208,6 +233,7 @@ public sealed class MoCoV2Learner : ILocalLearner
         var queue = _queue.to(device).DetachFromDisposeScope();
         _queue.Dispose();
         _queue = queue;
+        if (_anchor is not null) _anchor = _anchor.Select(a => { var moved = a.to(device).clone().DetachFromDisposeScope(); a.Dispose(); return moved; }).ToList();
         _device = device;
     }
 
@@ -243,6 +269,7 @@ public sealed class MoCoV2Learner : ILocalLearner
 
     public void Dispose()
     {
+        DisposeAnchor();
         _optimizer.Dispose();
         _queue.Dispose();
         _query.Dispose();

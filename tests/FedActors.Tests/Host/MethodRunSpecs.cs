@@ -73,6 +73,16 @@ public sealed class MethodRunSpecs : IDisposable
     }
 
     [Fact]
+    public async Task Should_run_fedprox_by_name_with_its_mu()
+    {
+        var prox = await Run("method=fedprox", "fedprox.mu=1");
+        var plain = await Run("method=fedmoco-plain");
+
+        Assert.All(prox.Completed.Rounds, r => Assert.Equal(4, r.Aggregated.Count));
+        Assert.NotEqual(plain.Completed.FinalGlobal.ContentHash, prox.Completed.FinalGlobal.ContentHash);
+    }
+
+    [Fact]
     public async Task Should_run_fedema_and_end_away_from_fedavg()
     {
         var ema = await Run("method=fedema", "fedema.lambda=0.01");

@@ -6,7 +6,7 @@ namespace FedActors.Host.Configuration;
 
 /// <summary>The method an experiment runs (<c>fedactors.method</c>) and its options beside it.</summary>
 public sealed record MethodSettings(string Name, FedMoCoOptions FedMoCo, double SimClrTemperature = Training.Objectives.NtXentLoss.DefaultTemperature,
-    double SupervisedLabelFraction = 0.1, double FedEmaLambda = 1, double FedProxMu = 0.01)
+    double SupervisedLabelFraction = 0.1, double FedEmaLambda = 1, double FedProxMu = 0.01, double FedUThreshold = 1)
 {
     public static MethodSettings Default { get; } = new(FedMoCoPlainMethod.MethodName, new FedMoCoOptions());
 
@@ -28,6 +28,8 @@ public static class MethodCatalog
             [SupervisedFedAvgMethod.MethodName] = (experiment, settings) => new SupervisedFedAvgMethod(experiment, settings.SupervisedLabelFraction),
             [FedEmaMethod.MethodName] = (experiment, settings) => new FedEmaMethod(experiment, settings.FedEmaLambda),
             [FedProxMethod.MethodName] = (experiment, settings) => new FedProxMethod(experiment, settings.FedProxMu),
+            [FedByolMethod.MethodName] = (experiment, _) => new FedByolMethod(experiment),
+            [FedUMethod.MethodName] = (experiment, settings) => new FedUMethod(experiment, settings.FedUThreshold),
             [FedSimClrMethod.MethodName] = (experiment, settings) =>
                 new FedSimClrMethod(experiment, FedSimClrMethod.OptionsLike(experiment.Settings.MoCo, settings.SimClrTemperature)),
         });
@@ -64,6 +66,6 @@ internal static class MethodConfig
         };
         return new MethodSettings(name, fedmoco, r.Double("fedactors.simclr.temperature", 1e-3, 100),
             r.Double("fedactors.supervised.label-fraction", 1e-6, 1), r.Double("fedactors.fedema.lambda", 0, 1e9),
-            r.Double("fedactors.fedprox.mu", 0, 1e6));
+            r.Double("fedactors.fedprox.mu", 0, 1e6), r.Double("fedactors.fedu.threshold", 0, 1e9));
     }
 }

@@ -81,6 +81,7 @@ public static class RunReport
         ["fedactors.supervised."] = "fedavg-supervised",
         ["fedactors.fedema."] = "fedema",
         ["fedactors.fedprox."] = "fedprox",
+        ["fedactors.fedu."] = "fedu",
     };
 
     private static string Short(string key) => key.StartsWith("fedactors.", StringComparison.Ordinal) ? key["fedactors.".Length..] : key;

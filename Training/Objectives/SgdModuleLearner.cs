@@ -48,7 +48,7 @@ public abstract class SgdModuleLearner : ILocalLearner
         return loss.item<float>();
     }
 
-    public void LoadGlobal(ModelWeights global) => global.LoadInto(Module);
+    public virtual void LoadGlobal(ModelWeights global) => global.LoadInto(Module);
 
     public ModelWeights ExportWeights() => ModelWeights.FromModule(Module);
 
@@ -93,7 +93,14 @@ public abstract class SgdModuleLearner : ILocalLearner
         Module.to(device);
         _optimizer = SgdOptimizer.Rehome(Module, _optimizer, device, NewOptimizer);
         Device = device;
+        OnMoved(device);
     }
+
+    /// <summary>For state beside the module (a target network): follow it to <paramref name="device"/>.</summary>
+    protected virtual void OnMoved(Device device) { }
+
+    /// <summary>For state beside the module: release it.</summary>
+    protected virtual void OnDispose() { }
 
     private SGD NewOptimizer(IEnumerable<Parameter> parameters) =>
         optim.SGD(parameters, Options.LearningRate, Options.SgdMomentum, weight_decay: Options.WeightDecay);
@@ -102,6 +109,7 @@ public abstract class SgdModuleLearner : ILocalLearner
 
     public void Dispose()
     {
+        OnDispose();
         _optimizer.Dispose();
         Module.Dispose();
         GC.SuppressFinalize(this);

@@ -72,6 +72,18 @@ public sealed class MethodRunSpecs : IDisposable
         Assert.Contains("method = fedsimclr", File.ReadAllText(Path.Combine(simclr.Directory.Path, "resolved.conf")).Replace(" : ", " = ").Replace("\"", ""));
     }
 
+    [Theory]
+    [InlineData("fedbyol")]
+    [InlineData("fedu")]
+    public async Task Should_run_the_byol_methods_and_judge_their_encoder_like_the_others(string method)
+    {
+        var result = await Run($"method={method}");
+
+        Assert.All(result.Completed.Rounds, r => Assert.Equal(4, r.Aggregated.Count));
+        Assert.All(result.Completed.Rounds, r => Assert.True(double.IsFinite(r.MeanLoss)));
+        Assert.InRange(result.TrainedProbeAccuracy, 0, 1);
+    }
+
     [Fact]
     public async Task Should_run_fedprox_by_name_with_its_mu()
     {

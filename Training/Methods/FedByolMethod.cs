@@ -1,0 +1,75 @@
+using FedActors.Training.Augmentations;
+using FedActors.Training.Data;
+using FedActors.Training.Experiments;
+using FedActors.Training.Objectives;
+using FedActors.Training.Randomness;
+using FedActors.Training.Weights;
+using static TorchSharp.torch;
+
+namespace FedActors.Training.Methods;
+
+/// <summary>FedBYOL (ALGORITHMS.md §5): BYOL clients, FedAvg of the online encoder and the predictor.</summary>
+public class FedByolMethod(FederatedMoCoExperiment experiment) : IFederatedMethod
+{
+    public const string MethodName = "fedbyol";
+
+    public virtual string Name => MethodName;
+
+    public virtual ILocalLearner CreateClient(string hospitalId) => CreateByol(hospitalId);
+
+    protected ByolLearner CreateByol(string hospitalId) =>
+        new(experiment.CreateNetwork, FedSimClrMethod.OptionsLike(experiment.Settings.MoCo, NtXentLoss.DefaultTemperature),
+            experiment.Settings.MoCo.KeyMomentum, new ViewAugmenter(experiment.Settings.Augmentation),
+            SeededRandom.DeriveSeed(experiment.Settings.Seed, $"{hospitalId}/learner"), experiment.Device);
+
+    public IFederatedServer CreateServer() => new FederatedAveragingServer(Name);
+
+    public ModelWeights InitialGlobal()
+    {
+        using var model = TorchRuntime.Seeded(SeededRandom.DeriveSeed(experiment.Settings.Seed, "global/init"), () => new ByolModel(experiment.CreateNetwork()));
+        return ModelWeights.FromModule(model);
+    }
+}
+
+/// <summary>
+/// FedU (ALGORITHMS.md §5): FedBYOL whose clients take the global predictor only while their
+/// online encoder is within <paramref name="threshold"/> of the global one (‖θ_g − θ_i‖ &lt; μ);
+/// otherwise they keep their own predictor. The encoder always comes from the global.
+/// </summary>
+public sealed class FedUMethod(FederatedMoCoExperiment experiment, double threshold) : FedByolMethod(experiment)
+{
+    public new const string MethodName = "fedu";
+
+    public override string Name => MethodName;
+
+    public override ILocalLearner CreateClient(string hospitalId) => new FedUClient(CreateByol(hospitalId), threshold);
+}
+
+/// <summary>FedU's client rule around a BYOL learner (see <see cref="FedUMethod"/>).</summary>
+public sealed class FedUClient(ByolLearner learner, double threshold) : ILocalLearner
+{
+    /// <summary>Whether the last <see cref="LoadGlobal"/> took the global predictor.</summary>
+    public bool TookGlobalPredictor { get; private set; }
+
+    public void LoadGlobal(ModelWeights global)
+    {
+        if (learner.DescribeState().OptimizerSteps == 0)
+        {
+            TookGlobalPredictor = true;
+            learner.LoadGlobal(global);
+            return;
+        }
+        var local = learner.ExportWeights();
+        TookGlobalPredictor = global.Submodule(ByolModel.Encoder).DistanceTo(local.Submodule(ByolModel.Encoder)) < threshold;
+        learner.LoadGlobal(TookGlobalPredictor ? global : new ModelWeights(global.Tensors
+            .Select(t => t.Name.StartsWith(ByolModel.Predictor + ".", StringComparison.Ordinal) ? local[t.Name] : t).ToList()));
+    }
+
+    public LocalTrainingResult Train(ImageShard shard) => learner.Train(shard);
+    public ModelWeights ExportWeights() => learner.ExportWeights();
+    public LocalStateSummary DescribeState() => learner.DescribeState();
+    public void SaveState(Stream stream) => learner.SaveState(stream);
+    public void LoadState(Stream stream, string source) => learner.LoadState(stream, source);
+    public void MoveTo(Device device) => learner.MoveTo(device);
+    public void Dispose() => learner.Dispose();
+}

@@ -1,0 +1,118 @@
+using FedActors.Training.Augmentations;
+using FedActors.Training.Data;
+using FedActors.Training.Models;
+using FedActors.Training.Randomness;
+using FedActors.Training.Weights;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace FedActors.Training.Objectives;
+
+/// <summary>BYOL's online side: the encoder with its projection head, and the predictor q_θ on the projection.</summary>
+public sealed class ByolModel : Module<Tensor, Tensor>
+{
+    /// <summary>The encoder's field, the same as the supervised model's: evaluation finds it under <c>network.*</c>.</summary>
+    public const string Encoder = SupervisedModel.Encoder;
+    public const string Predictor = "predictor";
+
+    private readonly ProjectedEncoder network;
+    private readonly ProjectionHead predictor;
+
+    public ByolModel(ProjectedEncoder encoder) : base("byol")
+    {
+        network = encoder;
+        predictor = new ProjectionHead(encoder.ProjectionDim, encoder.FeatureDim, encoder.ProjectionDim);
+        RegisterComponents();
+    }
+
+    public ProjectedEncoder Network => network;
+
+    public override Tensor forward(Tensor images) => predictor.forward(network.forward(images));
+}
+
+/// <summary>
+/// One client's BYOL (ALGORITHMS.md §0): the online network predicts the target network's
+/// projection of the other view, loss 2 − 2·cos, symmetrised; the target is an EMA of the online
+/// encoder (momentum <c>moco.key-momentum</c>), re-initialised from each round's global. The online
+/// encoder and the predictor are federated.
+/// </summary>
+public sealed class ByolLearner : SgdModuleLearner
+{
+    public const string StateKind = "byol";
+    private readonly ViewAugmenter _augmenter;
+    private readonly double _momentum;
+    private readonly ProjectedEncoder _target;
+
+    public ByolLearner(Func<ProjectedEncoder> network, SimClrOptions sgd, double targetMomentum, ViewAugmenter augmenter, ulong seed, Device device)
+        : base(StateKind, TorchRuntime.Seeded(seed, () => new ByolModel(network())), sgd, SeededRandom.Derive(seed, "byol"), device)
+    {
+        _augmenter = augmenter;
+        _momentum = targetMomentum;
+        _target = TorchRuntime.Seeded(seed, network);
+        _target.to(device);
+        foreach (var p in _target.parameters()) p.requires_grad = false;
+        CopyOnlineToTarget();
+    }
+
+    private ByolModel Online => (ByolModel)Module;
+
+    public override void LoadGlobal(ModelWeights global)
+    {
+        base.LoadGlobal(global);
+        CopyOnlineToTarget();
+    }
+
+    public override LocalTrainingResult Train(ImageShard shard)
+    {
+        if (shard.Count < 2) throw new InvalidOperationException($"BYOL needs at least 2 local images, the shard has {shard.Count}.");
+        Module.train();
+        _target.train();
+        var batch = Math.Min(Options.BatchSize, shard.Count);
+        double lossSum = 0;
+        var steps = 0;
+        for (var epoch = 0; epoch < Options.LocalEpochs; epoch++)
+        {
+            var order = Rng.Permutation(shard.Count);
+            for (var start = 0; start + batch <= shard.Count; start += batch)
+            {
+                using var scope = NewDisposeScope();
+                var images = shard.Images(new ArraySegment<int>(order, start, batch), Device);
+                var first = _augmenter.Augment(images, Rng);
+                var second = _augmenter.Augment(images, Rng);
+                Tensor targetFirst, targetSecond;
+                using (no_grad())
+                {
+                    targetFirst = _target.forward(first);
+                    targetSecond = _target.forward(second);
+                }
+                var loss = ByolLoss.Compute(Module.forward(first), targetSecond) + ByolLoss.Compute(Module.forward(second), targetFirst);
+                lossSum += Step(loss);
+                steps++;
+                UpdateTarget();
+            }
+        }
+        return new LocalTrainingResult(steps == 0 ? double.NaN : lossSum / steps, steps, shard.Count);
+    }
+
+    private void CopyOnlineToTarget()
+    {
+        using var _ = no_grad();
+        foreach (var (t, o) in _target.parameters().Zip(Online.Network.parameters())) t.copy_(o);
+        foreach (var (t, o) in _target.buffers().Zip(Online.Network.buffers())) t.copy_(o);
+    }
+
+    private void UpdateTarget()
+    {
+        using var _ = no_grad();
+        foreach (var (t, o) in _target.parameters().Zip(Online.Network.parameters())) t.mul_(_momentum).add_(o, alpha: 1 - _momentum);
+    }
+
+    protected override void OnMoved(Device device)
+    {
+        _target.to(device);
+        foreach (var p in _target.parameters()) p.requires_grad = false;
+    }
+
+    protected override void OnDispose() => _target.Dispose();
+}

@@ -15,6 +15,8 @@ variants=(
   "method=fedmoco fedmoco.rsa-aggregation=off"
   "method=fedsimclr"
   "method=fedavg-supervised"
+  "method=fedprox fedprox.mu=1"
+  "method=fedbyol"
 )
 if [ -z "${REPORT_ONLY:-}" ]; then
   for seed in ${SEEDS:-1 2 3}; do

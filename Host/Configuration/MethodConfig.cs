@@ -6,7 +6,7 @@ namespace FedActors.Host.Configuration;
 
 /// <summary>The method an experiment runs (<c>fedactors.method</c>) and its options beside it.</summary>
 public sealed record MethodSettings(string Name, FedMoCoOptions FedMoCo, double SimClrTemperature = Training.Objectives.NtXentLoss.DefaultTemperature,
-    double SupervisedLabelFraction = 0.1, double FedEmaLambda = 1, double FedProxMu = 0.01, double FedUThreshold = 1)
+    double SupervisedLabelFraction = 0.1, FedEmaOptions? FedEma = null, double FedProxMu = 0.01, double FedUThreshold = 1)
 {
     public static MethodSettings Default { get; } = new(FedMoCoPlainMethod.MethodName, new FedMoCoOptions());
 
@@ -26,7 +26,7 @@ public static class MethodCatalog
             [FedMoCoPlainMethod.MethodName] = (experiment, _) => new FedMoCoPlainMethod(experiment),
             [FedMoCoServer.Name] = (experiment, settings) => new FedMoCoMethod(experiment, settings.FedMoCo),
             [SupervisedFedAvgMethod.MethodName] = (experiment, settings) => new SupervisedFedAvgMethod(experiment, settings.SupervisedLabelFraction),
-            [FedEmaMethod.MethodName] = (experiment, settings) => new FedEmaMethod(experiment, settings.FedEmaLambda),
+            [FedEmaMethod.MethodName] = (experiment, settings) => new FedEmaMethod(experiment, settings.FedEma ?? new FedEmaOptions()),
             [FedProxMethod.MethodName] = (experiment, settings) => new FedProxMethod(experiment, settings.FedProxMu),
             [FedByolMethod.MethodName] = (experiment, _) => new FedByolMethod(experiment),
             [FedUMethod.MethodName] = (experiment, settings) => new FedUMethod(experiment, settings.FedUThreshold),
@@ -65,7 +65,13 @@ internal static class MethodConfig
             RsaProbeBatch = r.Int(f + "rsa-probe-batch", 3, 100_000),
         };
         return new MethodSettings(name, fedmoco, r.Double("fedactors.simclr.temperature", 1e-3, 100),
-            r.Double("fedactors.supervised.label-fraction", 1e-6, 1), r.Double("fedactors.fedema.lambda", 0, 1e9),
+            r.Double("fedactors.supervised.label-fraction", 1e-6, 1), FedEma(r),
             r.Double("fedactors.fedprox.mu", 0, 1e6), r.Double("fedactors.fedu.threshold", 0, 1e9));
+    }
+
+    private static FedEmaOptions FedEma(ConfigReader r)
+    {
+        const string lambda = "fedactors.fedema.lambda";
+        return new FedEmaOptions(r.String(lambda) == "auto" ? null : r.Double(lambda, 0, 1e9), r.Double("fedactors.fedema.tau", 0, 1));
     }
 }

@@ -33,7 +33,8 @@ public class FedByolMethod(FederatedMoCoExperiment experiment) : IFederatedMetho
 
 /// <summary>
 /// FedU (ALGORITHMS.md §5): FedBYOL whose clients take the global predictor only while their
-/// online encoder is within <paramref name="threshold"/> of the global one (‖θ_g − θ_i‖ &lt; μ);
+/// online encoder is within <paramref name="threshold"/> of the global one (‖θ_g − θ_i‖ &lt; μ, over
+/// the encoder's learned tensors, not its BatchNorm statistics);
 /// otherwise they keep their own predictor. The encoder always comes from the global.
 /// </summary>
 public sealed class FedUMethod(FederatedMoCoExperiment experiment, double threshold) : FedByolMethod(experiment)
@@ -60,7 +61,7 @@ public sealed class FedUClient(ByolLearner learner, double threshold) : ILocalLe
             return;
         }
         var local = learner.ExportWeights();
-        TookGlobalPredictor = global.Submodule(ByolModel.Encoder).DistanceTo(local.Submodule(ByolModel.Encoder)) < threshold;
+        TookGlobalPredictor = global.Submodule(ByolModel.Encoder).Learned().DistanceTo(local.Submodule(ByolModel.Encoder).Learned()) < threshold;
         learner.LoadGlobal(TookGlobalPredictor ? global : new ModelWeights(global.Tensors
             .Select(t => t.Name.StartsWith(ByolModel.Predictor + ".", StringComparison.Ordinal) ? local[t.Name] : t).ToList()));
     }

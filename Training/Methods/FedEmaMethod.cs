@@ -8,15 +8,34 @@ using static TorchSharp.torch;
 namespace FedActors.Training.Methods;
 
 /// <summary>
+/// FedEMA's options. <see cref="Lambda"/> null scales λ by itself: a client sets
+/// λ = <see cref="Tau"/> / ‖θ_g − θ_i‖ the first time it measures a divergence, so that its
+/// first μ is τ, and keeps that λ for the rest of the run (the FedEMA paper's auto-scaling;
+/// ALGORITHMS.md §5 gives only the μ rule, so the scaling and τ's default are ASSUMED).
+/// </summary>
+public sealed record FedEmaOptions(double? Lambda = null, double Tau = FedEmaOptions.DefaultTau)
+{
+    public const double DefaultTau = 0.7;
+}
+
+/// <summary>
 /// FedEMA's client update (ALGORITHMS.md §5) around any learner: a client that has trained before
 /// does not take the global model as it is but moves towards it, θ_i ← μ·θ_i + (1 − μ)·θ_g with
 /// μ = min(λ‖θ_g − θ_i‖, 1), so the further the global has drifted from it, the more of its own
-/// model it keeps. A client's first round starts from the global.
+/// model it keeps. A client's first round starts from the global. The divergence is measured on
+/// the learned tensors (<see cref="ModelWeights.Learned"/>) of the submodule
+/// <paramref name="divergencePart"/> (the encoder) when given, of the whole model otherwise; the
+/// blend applies to every tensor, BatchNorm statistics included. λ is part of the client's saved state.
 /// </summary>
-public sealed class FedEmaClient(ILocalLearner learner, double lambda) : ILocalLearner
+public sealed class FedEmaClient(ILocalLearner learner, FedEmaOptions options, string? divergencePart = null) : ILocalLearner
 {
+    public const string StateKind = "fedema";
+
     /// <summary>μ of the last <see cref="LoadGlobal"/> (0 when the global was taken as it is).</summary>
     public double LastMu { get; private set; }
+
+    /// <summary>λ in use: the configured one, or the auto-scaled one once set (null before).</summary>
+    public double? Lambda { get; private set; } = options.Lambda;
 
     public void LoadGlobal(ModelWeights global)
     {
@@ -27,29 +46,57 @@ public sealed class FedEmaClient(ILocalLearner learner, double lambda) : ILocalL
             return;
         }
         var local = learner.ExportWeights();
-        LastMu = Math.Min(lambda * global.DistanceTo(local), 1);
+        var divergence = divergencePart is null
+            ? global.Learned().DistanceTo(local.Learned())
+            : global.Submodule(divergencePart).Learned().DistanceTo(local.Submodule(divergencePart).Learned());
+        // A client whose first divergence is 0 has nothing to scale by yet; it takes the global, as μ = 0 would.
+        Lambda ??= divergence > 0 ? options.Tau / divergence : null;
+        LastMu = Lambda is { } lambda ? Math.Min(lambda * divergence, 1) : 0;
         learner.LoadGlobal(FederatedAveraging.WeightedMean([new("local", local, LastMu), new("global", global, 1 - LastMu)]));
     }
 
     public LocalTrainingResult Train(ImageShard shard) => learner.Train(shard);
     public ModelWeights ExportWeights() => learner.ExportWeights();
     public LocalStateSummary DescribeState() => learner.DescribeState();
-    public void SaveState(Stream stream) => learner.SaveState(stream);
-    public void LoadState(Stream stream, string source) => learner.LoadState(stream, source);
+
+    public void SaveState(Stream stream) =>
+        LearnerStateFormat.Write(stream, StateKind, w =>
+        {
+            w.Write(Lambda ?? double.NaN);
+            using var inner = new MemoryStream();
+            learner.SaveState(inner);
+            w.Write((int)inner.Length);
+            w.Write(inner.GetBuffer(), 0, (int)inner.Length);
+        });
+
+    public void LoadState(Stream stream, string source)
+    {
+        double lambda = double.NaN;
+        byte[] inner = null!;
+        LearnerStateFormat.Read(stream, source, StateKind, r =>
+        {
+            lambda = r.At("lambda").ReadDouble();
+            if (!(double.IsNaN(lambda) || lambda >= 0)) throw r.Error($"lambda {lambda} is negative");
+            inner = r.At("learner state").ReadBytes(r.Length("learner state", 1));
+        });
+        learner.LoadState(new MemoryStream(inner), source);
+        Lambda = double.IsNaN(lambda) ? null : lambda;
+    }
+
     public void MoveTo(Device device) => learner.MoveTo(device);
     public void Dispose() => learner.Dispose();
 }
 
-/// <summary>FedEMA with MoCo v2 clients and FedAvg on the server (ALGORITHMS.md §5; the paper pairs it with BYOL, not implemented yet).</summary>
-public sealed class FedEmaMethod(FederatedMoCoExperiment experiment, double lambda) : IFederatedMethod
+/// <summary>
+/// FedEMA (ALGORITHMS.md §5) as its paper pairs it: BYOL clients whose online encoder and
+/// predictor move towards the global by <see cref="FedEmaClient"/>'s rule, the divergence measured
+/// on the encoder; FedAvg on the server.
+/// </summary>
+public sealed class FedEmaMethod(FederatedMoCoExperiment experiment, FedEmaOptions options) : FedByolMethod(experiment)
 {
-    public const string MethodName = "fedema";
+    public new const string MethodName = "fedema";
 
-    public string Name => MethodName;
+    public override string Name => MethodName;
 
-    public ILocalLearner CreateClient(string hospitalId) => new FedEmaClient(experiment.CreateLearner(hospitalId), lambda);
-
-    public IFederatedServer CreateServer() => new FederatedAveragingServer(MethodName);
-
-    public ModelWeights InitialGlobal() => experiment.InitialGlobal();
+    public override ILocalLearner CreateClient(string hospitalId) => new FedEmaClient(CreateByol(hospitalId), options, ByolModel.Encoder);
 }

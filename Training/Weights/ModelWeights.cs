@@ -52,6 +52,16 @@ public sealed class ModelWeights
         return Math.Sqrt(sum);
     }
 
+    /// <summary>
+    /// The tensors gradient descent learns: every tensor but BatchNorm's running statistics and
+    /// batch counter. Divergences between models are measured on these (FedEMA, FedU), as on a
+    /// module's parameters; the counter alone would otherwise outweigh every learned difference.
+    /// </summary>
+    public ModelWeights Learned() =>
+        new(Tensors.Where(t => !BatchNormStatistics.Any(s => t.Name == s || t.Name.EndsWith("." + s, StringComparison.Ordinal))).ToList());
+
+    private static readonly string[] BatchNormStatistics = ["running_mean", "running_var", "num_batches_tracked"];
+
     /// <summary>Whether any tensor belongs to the submodule at field path <paramref name="name"/> (see <see cref="Submodule"/>).</summary>
     public bool HasSubmodule(string name) => Tensors.Any(t => t.Name.StartsWith(name + ".", StringComparison.Ordinal));
 

@@ -17,6 +17,8 @@ variants=(
   "method=fedavg-supervised"
   "method=fedprox fedprox.mu=1"
   "method=fedbyol"
+  "method=fedu fedu.threshold=0.5"
+  "method=fedema"
 )
 if [ -z "${REPORT_ONLY:-}" ]; then
   for seed in ${SEEDS:-1 2 3}; do

@@ -95,13 +95,14 @@ public sealed class MethodRunSpecs : IDisposable
     }
 
     [Fact]
-    public async Task Should_run_fedema_and_end_away_from_fedavg()
+    public async Task Should_run_fedema_with_byol_clients_and_end_away_from_fedbyol()
     {
-        var ema = await Run("method=fedema", "fedema.lambda=0.01");
-        var plain = await Run("method=fedmoco-plain");
+        var ema = await Run("method=fedema");
+        var plain = await Run("method=fedbyol");
 
         Assert.All(ema.Completed.Rounds, r => Assert.Equal(4, r.Aggregated.Count));
-        // Round 1 starts every client from the global, as FedAvg does; from round 2 each keeps some of its own model.
+        // BYOL clients: round 1 starts every client from the global, as FedBYOL does; from round 2
+        // each keeps μ of its own model (auto-scaled λ: μ = τ = 0.7 at its first divergence).
         Assert.Equal(plain.Completed.Rounds[0].GlobalHash, ema.Completed.Rounds[0].GlobalHash);
         Assert.NotEqual(plain.Completed.FinalGlobal.ContentHash, ema.Completed.FinalGlobal.ContentHash);
     }

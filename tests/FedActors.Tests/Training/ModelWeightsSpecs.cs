@@ -70,4 +70,16 @@ public class ModelWeightsSpecs
         Assert.Equal([1f, 2f], encoder["conv.weight"].Values);
         Assert.Throws<KeyNotFoundException>(() => weights.Submodule("predictor"));
     }
+
+    [Fact]
+    public void Should_keep_exactly_the_module_parameters_as_its_learned_tensors()
+    {
+        using var module = TorchRuntime.Seeded(1, () => ProjectedEncoder.SmallCnn([8, 8, 16, 16], 16));
+
+        var learned = ModelWeights.FromModule(module).Learned();
+
+        // The same names as the module's parameters: every BatchNorm running statistic and counter left out.
+        Assert.Equal(module.named_parameters().Select(p => p.name), learned.Tensors.Select(t => t.Name));
+        Assert.True(ModelWeights.FromModule(module).Tensors.Count > learned.Tensors.Count);
+    }
 }

@@ -71,7 +71,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
     private readonly IWorkerNodes? _workers;
     private readonly GlobalModelEvaluator? _evaluate;
     private readonly IFederatedServer _server;
-    private MethodPayloads _broadcast = MethodPayloads.Empty; // what this round's requests carry beside the global
+    private readonly Dictionary<string, MethodPayloads> _broadcasts = new(StringComparer.Ordinal); // what this round's request to each hospital carries beside the global
     private readonly List<ClientTraffic> _traffic = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly string _persistenceId;
@@ -184,9 +184,8 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         Command<ResendRequests>(r =>
         {
             if (r.Round != _round || !_roundOpen) return;
-            var request = Request();
-            if (request is null) return; // the offer is still on its way; it sends the requests itself
-            foreach (var p in _participants.Values.Where(p => p.Requested && p.Outcome == Outcome.Pending)) _hospitals.Tell(p.Id, request, Self);
+            if (_transfer is not null && _globalRef is null) return; // the offer is still on its way; it sends the requests itself
+            foreach (var p in _participants.Values.Where(p => p.Requested && p.Outcome == Outcome.Pending)) _hospitals.Tell(p.Id, Request(p.Id)!, Self);
         });
         Command<SaveSnapshotSuccess>(s =>
         {
@@ -292,7 +291,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         _late = _rejected = _duplicates = 0;
         _bytesUp = _bytesDown = 0;
         _traffic.Clear();
-        _broadcast = _server.Broadcast(round);
+        _broadcasts.Clear();
         _fetching.Clear();
         _globalRef = null;
         _roundClock = Stopwatch.StartNew();
@@ -329,7 +328,6 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         _attemptWanted = wanted;
         var eligible = _hospitals.HospitalIds.Where(id => !_participants.ContainsKey(id) && _settings.Availability.IsOn(id, _attemptStart)).ToList();
         var selected = SelectParticipants(eligible, OverSelected(wanted, _settings), _settings.Seed, _round, _attempt);
-        var request = Request();
         _selecting = true;
         foreach (var id in selected)
         {
@@ -341,14 +339,15 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
             Publish(_round, RunEventKinds.Selected, id, _attempt == 1 ? "selected" : $"selected in retry {_attempt - 1}", _attemptStart);
             if (faults.SlowFactor != 1)
                 Publish(_round, RunEventKinds.Slowed, id, $"scripted slowdown: computes {faults.SlowFactor:G4}× slower", _attemptStart);
-            var download = Heterogeneity.TransferSeconds(_global.PayloadBytes + _broadcast.Bytes, conditions);
+            var broadcast = BroadcastTo(id);
+            var download = Heterogeneity.TransferSeconds(_global.PayloadBytes + broadcast.Bytes, conditions);
             // A drop before or during training fires whatever happens to the request: it is what the plan asked for.
             if (faults.RequestLost && faults.Drop is null or DropoutStage.AfterUpload)
             {
                 Settle(p, Outcome.Lost, "request lost in transit (injected)", _attemptStart);
                 continue;
             }
-            Count(id, ClientTraffic.Down, _global.PayloadBytes, _broadcast);
+            Count(id, ClientTraffic.Down, _global.PayloadBytes, broadcast);
             if (faults.RequestDelaySeconds > 0)
                 Publish(_round, RunEventKinds.Delayed, id, $"request delayed {faults.RequestDelaySeconds:G4} s (injected)", _attemptStart);
             if (faults.Drop is DropoutStage.BeforeTraining)
@@ -366,7 +365,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
                 continue;
             }
             p.Requested = true;
-            if (request is not null) _hospitals.Tell(id, request, Self);
+            if (Request(id) is { } request) _hospitals.Tell(id, request, Self);
         }
         _selecting = false;
         PublishProgress();
@@ -375,16 +374,25 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         Timers.StartSingleTimer("deadline", new RoundDeadline(_round, _attempt), _settings.RoundTimeout);
     }
 
-    /// <summary>This round's request, or null in cluster mode until the transfer has offered the global.</summary>
-    private object? Request() =>
-        _transfer is null ? new TrainRound(_round, _global, _broadcast) : _globalRef is null ? null : new TrainRoundByRef(_round, _globalRef, _broadcast);
+    /// <summary>This round's request to <paramref name="hospitalId"/>, or null in cluster mode until the transfer has offered the global.</summary>
+    private object? Request(string hospitalId) =>
+        _transfer is null ? new TrainRound(_round, _global, BroadcastTo(hospitalId))
+        : _globalRef is null ? null : new TrainRoundByRef(_round, _globalRef, BroadcastTo(hospitalId));
+
+    /// <summary>What the method's server sends <paramref name="hospitalId"/> beside this round's global: asked once per round and hospital, so resent requests carry the same.</summary>
+    private MethodPayloads BroadcastTo(string hospitalId)
+    {
+        if (!_broadcasts.TryGetValue(hospitalId, out var broadcast))
+            _broadcasts[hospitalId] = broadcast = _server.Broadcast(_round, hospitalId);
+        return broadcast;
+    }
 
     private void GlobalOffered(WeightsRef offered)
     {
         if (!_roundOpen || _globalRef is not null || offered.ContentHash != _global.ContentHash) return;
         _globalRef = offered;
-        var request = new TrainRoundByRef(_round, offered, _broadcast);
-        foreach (var p in _participants.Values.Where(p => p.Requested && p.Outcome == Outcome.Pending)) _hospitals.Tell(p.Id, request, Self);
+        foreach (var p in _participants.Values.Where(p => p.Requested && p.Outcome == Outcome.Pending))
+            _hospitals.Tell(p.Id, new TrainRoundByRef(_round, offered, BroadcastTo(p.Id)), Self);
     }
 
     private void FetchUpload(LocalUpdateByRef upload)
@@ -425,7 +433,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         }
         var f = p.Faults;
         var compute = _settings.Heterogeneity.ComputeSeconds(update.Steps, update.ComputeSeconds, p.Conditions.SpeedFactor * f.SlowFactor);
-        var arrival = p.Start + f.RequestDelaySeconds + Heterogeneity.TransferSeconds(_global.PayloadBytes + _broadcast.Bytes, p.Conditions) + compute +
+        var arrival = p.Start + f.RequestDelaySeconds + Heterogeneity.TransferSeconds(_global.PayloadBytes + BroadcastTo(p.Id).Bytes, p.Conditions) + compute +
                       Heterogeneity.TransferSeconds(update.Weights.PayloadBytes + (update.Extras?.Bytes ?? 0), p.Conditions) + f.UploadDelaySeconds;
         if (f.UploadDelaySeconds > 0)
             Publish(_round, RunEventKinds.Delayed, p.Id, $"upload delayed {f.UploadDelaySeconds:G4} s (injected)", arrival);

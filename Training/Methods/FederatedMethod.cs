@@ -35,8 +35,12 @@ public interface IFederatedServer
     /// <summary>The method's name, as chosen in the experiment config.</summary>
     string Method { get; }
 
-    /// <summary>What round <paramref name="round"/>'s requests carry beside the global model.</summary>
-    MethodPayloads Broadcast(int round);
+    /// <summary>
+    /// What round <paramref name="round"/>'s request to <paramref name="hospitalId"/> carries beside the
+    /// global model: the same for every hospital (FedMoCo's site statistics) or its own (FCL sends
+    /// each hospital the other sites' features). Asked once per round and hospital selected.
+    /// </summary>
+    MethodPayloads Broadcast(int round, string hospitalId);
 
     /// <summary>Why this upload's extras cannot be used (it is then rejected with this reason), or null.</summary>
     string? Check(int round, ClientContribution upload);
@@ -77,7 +81,7 @@ public sealed class FederatedAveragingServer(string method = FederatedAveragingS
 
     public string Method => method;
 
-    public MethodPayloads Broadcast(int round) => MethodPayloads.Empty;
+    public MethodPayloads Broadcast(int round, string hospitalId) => MethodPayloads.Empty;
 
     public string? Check(int round, ClientContribution upload) => null;
 

@@ -19,7 +19,7 @@ public sealed class FedMoCoServer(FedMoCoOptions options) : IFederatedServer
 
     public IReadOnlyCollection<SiteStatistics> KnownSites => _sites.Values;
 
-    public MethodPayloads Broadcast(int round) => options.MetadataTransfer && _sites.Count > 0
+    public MethodPayloads Broadcast(int round, string hospitalId) => options.MetadataTransfer && _sites.Count > 0
         ? MethodPayloads.Of((FedMoCoClient.StatisticsPayload, new StatisticsPayload(_sites.Values.ToList())))
         : MethodPayloads.Empty;
 

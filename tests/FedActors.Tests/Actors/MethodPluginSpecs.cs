@@ -48,7 +48,10 @@ public sealed class MethodPluginSpecs(ITestOutputHelper output)
         public void Dispose() => learner.Dispose();
     }
 
-    /// <summary>Broadcasts 100 × rounds aggregated so far + the round (so a lost server state shows); weighs uploads by trust.</summary>
+    /// <summary>
+    /// Broadcasts to hospital k 100 × rounds aggregated so far + the round + 10·k (so a lost server state
+    /// or a broadcast sent to the wrong hospital shows); weighs uploads by trust.
+    /// </summary>
     private sealed class TrustServer : IFederatedServer
     {
         public const string Offset = "offset", Trust = "trust", Site = "site";
@@ -56,7 +59,8 @@ public sealed class MethodPluginSpecs(ITestOutputHelper output)
 
         public string Method => "trust-weighted";
 
-        public MethodPayloads Broadcast(int round) => MethodPayloads.Of((Offset, new ScalarPayload(100 * _aggregated + round)));
+        public MethodPayloads Broadcast(int round, string hospitalId) =>
+            MethodPayloads.Of((Offset, new ScalarPayload(100 * _aggregated + round + 10 * int.Parse(hospitalId["hospital-".Length..]))));
 
         public string? Check(int round, ClientContribution upload) =>
             upload.Extras.TryGet<ScalarPayload>(Trust, out var t) && t.Value > 0 ? null : $"{upload.HospitalId} sent no positive trust";
@@ -97,8 +101,9 @@ public sealed class MethodPluginSpecs(ITestOutputHelper output)
     {
         var (completed, _, uploads) = RunTrustWeighted("trust", rounds: 2);
 
-        // Each client got the server's broadcast before each round.
-        Assert.Equal([(1, 1.0), (2, 102.0)], _received.Where(r => r.Hospital == "hospital-001").Select(r => (r.Round, r.Offset)));
+        // Each client got the server's broadcast to it before each round.
+        Assert.Equal([(1, 11.0), (2, 112.0)], _received.Where(r => r.Hospital == "hospital-001").Select(r => (r.Round, r.Offset)));
+        Assert.Equal([(1, 21.0), (2, 122.0)], _received.Where(r => r.Hospital == "hospital-002").Select(r => (r.Round, r.Offset)));
         // The server weighed by trust: 1, 2, 5 of 8, and the global is exactly that mean of round 2's uploads.
         var last = completed.Rounds[^1];
         Assert.Equal(new Dictionary<string, double> { ["hospital-000"] = 1 / 8.0, ["hospital-001"] = 2 / 8.0, ["hospital-002"] = 5 / 8.0 },
@@ -153,8 +158,9 @@ public sealed class MethodPluginSpecs(ITestOutputHelper output)
 
         Assert.Single(log.Of(RunEventKinds.CoordinatorRecovered));
         // Round 2 was broadcast before the crash and again after it: both times with the state the checkpoint of round 1 kept.
-        Assert.All(_received.Where(r => r.Round == 2), r => Assert.Equal(102, r.Offset));
-        Assert.All(_received.Where(r => r.Round == 3), r => Assert.Equal(203, r.Offset));
+        double Own(string hospital) => 10 * int.Parse(hospital["hospital-".Length..]);
+        Assert.All(_received.Where(r => r.Round == 2), r => Assert.Equal(102 + Own(r.Hospital), r.Offset));
+        Assert.All(_received.Where(r => r.Round == 3), r => Assert.Equal(203 + Own(r.Hospital), r.Offset));
         Assert.Equal(3, completed.Rounds.Count);
     }
 

@@ -129,7 +129,7 @@ public sealed class MethodRunSpecs : IDisposable
     private sealed class IndexWeightsServer : IFederatedServer
     {
         public string Method => "spec-weighted-by-index";
-        public MethodPayloads Broadcast(int round) => MethodPayloads.Empty;
+        public MethodPayloads Broadcast(int round, string hospitalId) => MethodPayloads.Empty;
         public string? Check(int round, ClientContribution upload) => null;
         public ServerAggregate Aggregate(int round, FedActors.Training.Weights.ModelWeights previousGlobal, IReadOnlyList<ClientContribution> accepted) =>
             FederatedAveragingServer.Weighted(accepted, accepted.Select(u => double.Parse(u.HospitalId[^2..])).ToList());

@@ -46,17 +46,17 @@ public sealed class FedMoCoSpecs
     public void Should_broadcast_the_statistics_of_every_site_that_uploaded_them_from_the_next_round_and_keep_them_in_its_state()
     {
         var server = new FedMoCoServer(new FedMoCoOptions());
-        Assert.True(server.Broadcast(1).IsEmpty);
+        Assert.True(server.Broadcast(1, "hospital-01").IsEmpty);
         server.Aggregate(1, Zero, [Upload("b", 10, 1, Rho(1), Stats("b", 0.4, 0.2)), Upload("a", 10, 1, Rho(1), Stats("a", 0.6, 0.1))]);
 
-        var sent = server.Broadcast(2).Get<StatisticsPayload>(FedMoCoClient.StatisticsPayload, "spec");
+        var sent = server.Broadcast(2, "hospital-01").Get<StatisticsPayload>(FedMoCoClient.StatisticsPayload, "spec");
         Assert.Equal(["a", "b"], sent.Sites.Select(s => s.SiteId));
         Assert.Equal(0.6, sent.Sites[0].Mean);
 
         var restored = new FedMoCoServer(new FedMoCoOptions());
         restored.LoadState(server.SaveState(), "spec checkpoint");
-        Assert.Equal(sent.Sites, restored.Broadcast(2).Get<StatisticsPayload>(FedMoCoClient.StatisticsPayload, "spec").Sites);
-        Assert.True(new FedMoCoServer(new FedMoCoOptions { MetadataTransfer = false }).Broadcast(2).IsEmpty);
+        Assert.Equal(sent.Sites, restored.Broadcast(2, "hospital-01").Get<StatisticsPayload>(FedMoCoClient.StatisticsPayload, "spec").Sites);
+        Assert.True(new FedMoCoServer(new FedMoCoOptions { MetadataTransfer = false }).Broadcast(2, "hospital-01").IsEmpty);
     }
 
     [Fact]

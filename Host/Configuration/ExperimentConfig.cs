@@ -5,6 +5,7 @@ using FedActors.Actors.Devices;
 using FedActors.Training.Augmentations;
 using FedActors.Training.Evaluation;
 using FedActors.Training.Experiments;
+using FedActors.Training.Methods;
 using FedActors.Training.Objectives;
 
 namespace FedActors.Host.Configuration;
@@ -115,6 +116,16 @@ public sealed record ExperimentConfig(
         if (dataPath is not null)
             config = Parse($"{DataSourceKey} = {Quote(dataPath)}", "resolved data path").WithFallback(config);
         var method = MethodConfig.Read(reader);
+        if (MethodCatalog.NeedsVolumes(method.Name) && !experiment.IsVolumetric)
+            throw reader.Error(MethodConfig.MethodKey, $"is '{method.Name}', which trains on slices of volumes: set data.source to " +
+                $"'{ExperimentSettings.SyntheticCardiacSource}' or a directory of NIfTI volumes");
+        if (experiment.IsVolumetric)
+        {
+            if (experiment.Encoder != ExperimentSettings.UNetEncoder)
+                throw reader.Error("fedactors.model.encoder", $"is '{experiment.Encoder}', but a volumetric data source is judged by segmentation, which needs '{ExperimentSettings.UNetEncoder}'");
+            if (experiment.SliceSize % (1 << experiment.UNetDepth) != 0)
+                throw reader.Error("fedactors.data.slice-size", $"is {experiment.SliceSize}, which a U-Net of depth {experiment.UNetDepth} cannot halve {experiment.UNetDepth} times");
+        }
         return new ExperimentConfig(Render(config, SimulationConfig.StaleDistributionFields(reader)), experiment, coordinator, host)
         {
             Sources = reader,
@@ -156,13 +167,15 @@ public sealed record ExperimentConfig(
 
     private const string DataSourceKey = "fedactors.data.source";
 
-    /// <summary><c>synthetic</c>, or a MedMNIST file by its full path (which must exist).</summary>
+    /// <summary><c>synthetic</c>, <c>synthetic-cardiac</c>, or a MedMNIST file or a directory of NIfTI volumes by its full path (which must exist).</summary>
     private static (string Source, string? FullPath) ReadDataSource(ConfigReader r, string relativeTo)
     {
         var source = r.String(DataSourceKey);
-        if (source == ExperimentSettings.SyntheticSource) return (source, null);
+        if (source is ExperimentSettings.SyntheticSource or ExperimentSettings.SyntheticCardiacSource) return (source, null);
         var full = Path.GetFullPath(source, relativeTo);
-        if (!File.Exists(full)) throw r.Error(DataSourceKey, $"names '{full}', which does not exist (give '{ExperimentSettings.SyntheticSource}' or a MedMNIST .npz)");
+        if (!File.Exists(full) && !Directory.Exists(full))
+            throw r.Error(DataSourceKey, $"names '{full}', which does not exist (give '{ExperimentSettings.SyntheticSource}', " +
+                $"'{ExperimentSettings.SyntheticCardiacSource}', a MedMNIST .npz or a directory of NIfTI volumes)");
         return (full, full);
     }
 
@@ -196,6 +209,15 @@ public sealed record ExperimentConfig(
             LabelSkewAlpha = r.String("fedactors.data.label-skew") == "none" ? null : r.Double("fedactors.data.label-skew", 1e-3, 1e6),
             EncoderWidths = widths.ToArray(),
             ProjectionDim = r.Int("fedactors.model.projection-dim", 1, 65_536),
+            Encoder = r.OneOf("fedactors.model.encoder", ExperimentSettings.SmallCnnEncoder, ExperimentSettings.UNetEncoder),
+            UNetWidth = r.Int("fedactors.model.unet-width", 1, 1024),
+            UNetDepth = r.Int("fedactors.model.unet-depth", 1, 6),
+            SliceSize = r.Int("fedactors.data.slice-size", 32, 1024),
+            Partitions = r.Int("fedactors.data.partitions", 1, 64),
+            VolumesPerHospital = r.Int("fedactors.data.volumes-per-hospital", 1, 100_000),
+            VolumeDepth = r.Int("fedactors.data.volume-depth", 4, 4096),
+            TestVolumes = r.Int("fedactors.data.test-volumes", 1, 100_000),
+            ValidationVolumes = r.Int("fedactors.data.validation-volumes", 1, 100_000),
             MoCo = moco,
             Augmentation = new AugmentationOptions
             {

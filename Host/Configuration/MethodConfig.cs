@@ -1,12 +1,15 @@
 using FedActors.Training.Experiments;
 using FedActors.Training.Methods;
 using FedActors.Training.Methods.FedMoCo;
+using FedActors.Training.Methods.Fcl;
+using FedActors.Training.Objectives;
 
 namespace FedActors.Host.Configuration;
 
 /// <summary>The method an experiment runs (<c>fedactors.method</c>) and its options beside it.</summary>
 public sealed record MethodSettings(string Name, FedMoCoOptions FedMoCo, double SimClrTemperature = Training.Objectives.NtXentLoss.DefaultTemperature,
-    double SupervisedLabelFraction = 0.1, FedEmaOptions? FedEma = null, double FedProxMu = 0.01, double FedUThreshold = 1)
+    double SupervisedLabelFraction = 0.1, FedEmaOptions? FedEma = null, double FedProxMu = 0.01, double FedUThreshold = 1,
+    FclOptions? Fcl = null)
 {
     public static MethodSettings Default { get; } = new(FedMoCoPlainMethod.MethodName, new FedMoCoOptions());
 
@@ -30,9 +33,16 @@ public static class MethodCatalog
             [FedProxMethod.MethodName] = (experiment, settings) => new FedProxMethod(experiment, settings.FedProxMu),
             [FedByolMethod.MethodName] = (experiment, _) => new FedByolMethod(experiment),
             [FedUMethod.MethodName] = (experiment, settings) => new FedUMethod(experiment, settings.FedUThreshold),
+            [FclServer.Name] = (experiment, settings) =>
+                new FclMethod(experiment, (settings.Fcl ?? new FclOptions()) with { Partitions = experiment.Settings.Partitions }),
             [FedSimClrMethod.MethodName] = (experiment, settings) =>
                 new FedSimClrMethod(experiment, FedSimClrMethod.OptionsLike(experiment.Settings.MoCo, settings.SimClrTemperature)),
         });
+
+    private static readonly HashSet<string> VolumeMethods = [FclServer.Name];
+
+    /// <summary>Whether the method trains on slices tagged with their partition, so needs a volumetric data source.</summary>
+    public static bool NeedsVolumes(string name) => VolumeMethods.Contains(name);
 
     public static IReadOnlyCollection<string> Names => Methods.Keys.Order(StringComparer.Ordinal).ToList();
 
@@ -66,7 +76,20 @@ internal static class MethodConfig
         };
         return new MethodSettings(name, fedmoco, r.Double("fedactors.simclr.temperature", 1e-3, 100),
             r.Double("fedactors.supervised.label-fraction", 1e-6, 1), FedEma(r),
-            r.Double("fedactors.fedprox.mu", 0, 1e6), r.Double("fedactors.fedu.threshold", 0, 1e9));
+            r.Double("fedactors.fedprox.mu", 0, 1e6), r.Double("fedactors.fedu.threshold", 0, 1e9), Fcl(r));
+    }
+
+    private static FclOptions Fcl(ConfigReader r)
+    {
+        const string f = "fedactors.fcl.";
+        return new FclOptions
+        {
+            Temperature = r.Double(f + "temperature", 1e-4, 100),
+            KeyMomentum = r.Double(f + "key-momentum", 0, 0.999999),
+            LocalBankSize = r.Int(f + "local-bank", 1, 10_000_000),
+            Negatives = r.Int(f + "negatives", 1, 10_000_000),
+            ExchangeSize = r.Int(f + "exchange-size", 1, 10_000_000),
+        };
     }
 
     private static FedEmaOptions FedEma(ConfigReader r)

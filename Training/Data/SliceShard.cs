@@ -93,6 +93,32 @@ public sealed class SliceShard
             keep.Select(i => SliceOf[i]).ToArray(), Partitions);
     }
 
+    /// <summary>The same slices seen through other pixels (a site's scanner), masks and tags unchanged.</summary>
+    public SliceShard WithImages(ImageShard images)
+    {
+        if (images.Count != Count || images.Height != Images.Height || images.Width != Images.Width || !images.Labels.SequenceEqual(Images.Labels))
+            throw new ArgumentException($"Replacement images must be the same {Count} slices of {Images.Height}×{Images.Width} with the same partitions.", nameof(images));
+        return new SliceShard(images, Masks, VolumeOf, SliceOf, Partitions);
+    }
+
+    /// <summary>The slices of several shards in order; volume indices are renumbered so volumes of different shards stay apart.</summary>
+    public static SliceShard Concat(IReadOnlyList<SliceShard> shards)
+    {
+        if (shards.Count == 0) throw new ArgumentException("No slice shards to concatenate.", nameof(shards));
+        if (shards.Any(s => s.Partitions != shards[0].Partitions || (s.Masks is null) != (shards[0].Masks is null)))
+            throw new ArgumentException("Slice shards to concatenate must have the same partition count and all or none carry masks.", nameof(shards));
+        var volumeOf = new List<int>();
+        var offset = 0;
+        foreach (var s in shards)
+        {
+            volumeOf.AddRange(s.VolumeOf.Select(v => v + offset));
+            offset += s.VolumeOf.Length == 0 ? 0 : s.VolumeOf.Max() + 1;
+        }
+        return new SliceShard(ImageShard.Concat(shards.Select(s => s.Images).ToList()),
+            shards[0].Masks is null ? null : shards.SelectMany(s => s.Masks!).ToArray(), volumeOf.ToArray(),
+            shards.SelectMany(s => s.SliceOf).ToArray(), shards[0].Partitions);
+    }
+
     private static (double Lo, double Hi) Percentiles(float[] values, double lo, double hi)
     {
         // A strided sample is plenty for percentiles of a few million voxels.

@@ -12,10 +12,40 @@ public sealed record ExperimentSettings
 {
     public const string SyntheticSource = "synthetic";
 
+    /// <summary>Seeded short-axis cardiac volumes with label maps (<see cref="Data.SyntheticCardiacVolumes"/>): a volumetric source.</summary>
+    public const string SyntheticCardiacSource = "synthetic-cardiac";
+
+    public const string SmallCnnEncoder = "small-cnn", UNetEncoder = "unet";
+
     public ulong Seed { get; init; } = 42;
 
-    /// <summary><see cref="SyntheticSource"/>, or the path of a 2D MedMNIST <c>.npz</c> whose train split the hospitals share.</summary>
+    /// <summary>
+    /// <see cref="SyntheticSource"/>, the path of a 2D MedMNIST <c>.npz</c> whose train split the hospitals
+    /// share, <see cref="SyntheticCardiacSource"/>, or a directory of NIfTI volumes with <c>_gt</c> masks.
+    /// </summary>
     public string DataSource { get; init; } = SyntheticSource;
+
+    /// <summary>Volumes cut into slices (hospitals train on slices tagged with their partition; judged by segmentation).</summary>
+    public bool IsVolumetric => DataSource == SyntheticCardiacSource || Directory.Exists(DataSource);
+
+    /// <summary>Volumetric sources: slices are resized to this square side.</summary>
+    public int SliceSize { get; init; } = 64;
+
+    /// <summary>Volumetric sources: S, the slice-position partitions of each volume (FCL's structural label).</summary>
+    public int Partitions { get; init; } = 4;
+
+    /// <summary>Synthetic cardiac only: train volumes per hospital and slices per volume.</summary>
+    public int VolumesPerHospital { get; init; } = 4;
+    public int VolumeDepth { get; init; } = 16;
+
+    /// <summary>Volumetric sources: held-out volumes judged on (test) and choosing epochs (validation), never trained on.</summary>
+    public int TestVolumes { get; init; } = 8;
+    public int ValidationVolumes { get; init; } = 4;
+
+    /// <summary><see cref="SmallCnnEncoder"/> (widths <see cref="EncoderWidths"/>) or <see cref="UNetEncoder"/> (a U-Net's contracting path, reusable for segmentation).</summary>
+    public string Encoder { get; init; } = SmallCnnEncoder;
+    public int UNetWidth { get; init; } = 16;
+    public int UNetDepth { get; init; } = 3;
 
     /// <summary>Real data only: Dirichlet α of each class's share per hospital (smaller: more skewed); null splits IID.</summary>
     public double? LabelSkewAlpha { get; init; }

@@ -41,7 +41,12 @@ public sealed class FederatedMoCoExperiment
     public Device Device { get; }
     public ExperimentSites Sites { get; }
 
-    public ProjectedEncoder CreateNetwork() => ProjectedEncoder.SmallCnn(Settings.EncoderWidths, Settings.ProjectionDim);
+    public ProjectedEncoder CreateNetwork()
+    {
+        if (Settings.Encoder != ExperimentSettings.UNetEncoder) return ProjectedEncoder.SmallCnn(Settings.EncoderWidths, Settings.ProjectionDim);
+        var backbone = new UNetEncoder(Settings.UNetWidth, Settings.UNetDepth);
+        return new ProjectedEncoder(backbone, backbone.FeatureDim, Settings.ProjectionDim);
+    }
 
     /// <summary>The round-0 global model, drawn from the experiment seed.</summary>
     public ModelWeights InitialGlobal()

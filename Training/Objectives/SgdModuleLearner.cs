@@ -65,6 +65,7 @@ public abstract class SgdModuleLearner : ILocalLearner
             var optimizer = OptimizerState();
             w.Write(optimizer.Length);
             w.Write(optimizer);
+            SaveExtra(w);
         });
 
     public void LoadState(Stream stream, string source)
@@ -73,6 +74,7 @@ public abstract class SgdModuleLearner : ILocalLearner
         long steps = 0;
         ulong[] rng = null!;
         byte[] optimizer = null!;
+        Action? restoreExtra = null;
         LearnerStateFormat.Read(stream, source, _stateKind, r =>
         {
             weights = LearnerStateFormat.ReadWeights(r, "weights");
@@ -80,12 +82,20 @@ public abstract class SgdModuleLearner : ILocalLearner
             if (steps < 0) throw r.Error($"negative step count {steps}");
             rng = [.. Enumerable.Range(0, 4).Select(_ => r.At("rng state").ReadUInt64())];
             optimizer = r.At("optimizer state").ReadBytes(r.Length("optimizer state", 1));
+            restoreExtra = ReadExtra(r);
         });
         LearnerStateFormat.Restore(source, "weights", () => weights.LoadInto(Module));
         SgdOptimizer.Restore(source, _optimizer, optimizer, Device);
         Steps = steps;
         Rng = SeededRandom.FromState(rng);
+        restoreExtra?.Invoke();
     }
+
+    /// <summary>For state beside the module that persists across rounds (a feature bank): written after the optimiser state.</summary>
+    protected virtual void SaveExtra(BinaryWriter w) { }
+
+    /// <summary>Reads <see cref="SaveExtra"/>'s fields and returns how to apply them, run only once the whole state has been verified.</summary>
+    protected virtual Action? ReadExtra(LearnerStateReader r) => null;
 
     public void MoveTo(Device device)
     {

@@ -21,6 +21,20 @@ public static class TinyExperiment
         Probe = new LinearProbeOptions { Steps = 30 },
     };
 
+    /// <summary>Synthetic cardiac volumes cut into 32×32 slices in 4 partitions, a tiny U-Net encoder: a volumetric experiment for FCL specs.</summary>
+    public static ExperimentSettings Volumetric(int hospitals = 3, ulong seed = 7) => Settings(hospitals, seed) with
+    {
+        DataSource = ExperimentSettings.SyntheticCardiacSource,
+        VolumesPerHospital = 2,
+        VolumeDepth = 8,
+        SliceSize = 32,
+        TestVolumes = 3,
+        ValidationVolumes = 2,
+        Encoder = ExperimentSettings.UNetEncoder,
+        UNetWidth = 4,
+        UNetDepth = 2,
+    };
+
     /// <summary>
     /// One definition per site; hospital i keeps 16 + 4·i of its images, so shard sizes
     /// differ and a sample-weighted mean is distinguishable from a plain one.

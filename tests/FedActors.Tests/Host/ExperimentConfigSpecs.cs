@@ -60,6 +60,30 @@ public class ExperimentConfigSpecs
         Assert.Contains("--set", e.Message);
     }
 
+    [Theory]
+    [InlineData("method=fcl", "fedactors.method", "slices of volumes")]
+    [InlineData("data.source=synthetic-cardiac", "fedactors.model.encoder", "needs 'unet'")]
+    [InlineData("data.source=synthetic-cardiac;model.encoder=unet;data.slice-size=36", "fedactors.data.slice-size", "cannot halve")]
+    [InlineData("method=fcl;fcl.negatives=0", "fedactors.fcl.negatives", "between")]
+    [InlineData("fedema.lambda=much", "fedactors.fedema.lambda", "must be a number")]
+    public void Should_name_the_key_a_method_or_data_source_cannot_work_with(string settings, string key, string problem)
+    {
+        var e = Assert.Throws<ConfigError>(() => ExperimentConfig.Load(null, settings.Split(';')));
+        Assert.Contains(key, e.Message);
+        Assert.Contains(problem, e.Message);
+    }
+
+    [Fact]
+    public void Should_read_a_volumetric_fcl_experiment_with_its_options()
+    {
+        var config = ExperimentConfig.Load(null, ["data.source=synthetic-cardiac", "model.encoder=unet", "method=fcl", "fcl.exchange-size=32", "data.partitions=3"]);
+
+        Assert.True(config.Experiment.IsVolumetric);
+        Assert.Equal(3, config.Experiment.Partitions);
+        Assert.Equal(32, config.Method.Fcl!.ExchangeSize);
+        Assert.Equal(0.1, config.Method.Fcl.Temperature);
+    }
+
     [Fact]
     public void Should_read_the_device_slots_one_cpu_slot_by_default()
     {

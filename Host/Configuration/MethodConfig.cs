@@ -9,7 +9,7 @@ namespace FedActors.Host.Configuration;
 /// <summary>The method an experiment runs (<c>fedactors.method</c>) and its options beside it.</summary>
 public sealed record MethodSettings(string Name, FedMoCoOptions FedMoCo, double SimClrTemperature = Training.Objectives.NtXentLoss.DefaultTemperature,
     double SupervisedLabelFraction = 0.1, FedEmaOptions? FedEma = null, double FedProxMu = 0.01, double FedUThreshold = 1,
-    FclOptions? Fcl = null)
+    FclOptions? Fcl = null, FclOptOptions? FclOpt = null)
 {
     public static MethodSettings Default { get; } = new(FedMoCoPlainMethod.MethodName, new FedMoCoOptions());
 
@@ -35,11 +35,13 @@ public static class MethodCatalog
             [FedUMethod.MethodName] = (experiment, settings) => new FedUMethod(experiment, settings.FedUThreshold),
             [FclServer.Name] = (experiment, settings) =>
                 new FclMethod(experiment, (settings.Fcl ?? new FclOptions()) with { Partitions = experiment.Settings.Partitions }),
+            [FclOptServer.Name] = (experiment, settings) =>
+                new FclOptMethod(experiment, (settings.FclOpt ?? new FclOptOptions()) with { Partitions = experiment.Settings.Partitions }),
             [FedSimClrMethod.MethodName] = (experiment, settings) =>
                 new FedSimClrMethod(experiment, FedSimClrMethod.OptionsLike(experiment.Settings.MoCo, settings.SimClrTemperature)),
         });
 
-    private static readonly HashSet<string> VolumeMethods = [FclServer.Name];
+    private static readonly HashSet<string> VolumeMethods = [FclServer.Name, FclOptServer.Name];
 
     /// <summary>Whether the method trains on slices tagged with their partition, so needs a volumetric data source.</summary>
     public static bool NeedsVolumes(string name) => VolumeMethods.Contains(name);
@@ -76,7 +78,21 @@ internal static class MethodConfig
         };
         return new MethodSettings(name, fedmoco, r.Double("fedactors.simclr.temperature", 1e-3, 100),
             r.Double("fedactors.supervised.label-fraction", 1e-6, 1), FedEma(r),
-            r.Double("fedactors.fedprox.mu", 0, 1e6), r.Double("fedactors.fedu.threshold", 0, 1e9), Fcl(r));
+            r.Double("fedactors.fedprox.mu", 0, 1e6), r.Double("fedactors.fedu.threshold", 0, 1e9), Fcl(r), FclOpt(r));
+    }
+
+    private static FclOptOptions FclOpt(ConfigReader r)
+    {
+        const string f = "fedactors.fclopt.";
+        var options = new FclOptOptions
+        {
+            Ptnu = r.Bool(f + "ptnu"),
+            RoundMomentum = r.Double(f + "round-momentum", 0, 1),
+            Dp = r.Bool(f + "dp"),
+            Delta = r.Double(f + "delta", 0, 1e6),
+        };
+        if (options.Dp && !options.Ptnu) throw r.Error(f + "dp", "is on, but DP is built on PTNU: set fclopt.ptnu = on too");
+        return options;
     }
 
     private static FclOptions Fcl(ConfigReader r)

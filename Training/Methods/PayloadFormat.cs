@@ -8,7 +8,7 @@ namespace FedActors.Training.Methods;
 /// </summary>
 public static class PayloadFormat
 {
-    private const byte ScalarTag = 1, StatisticsTag = 2, FeaturesTag = 3;
+    private const byte ScalarTag = 1, StatisticsTag = 2, FeaturesTag = 3, TargetWeightsTag = 4;
     private const int MaxParts = 4096;
 
     public static void Write(BinaryWriter w, MethodPayloads payloads)
@@ -44,6 +44,11 @@ public static class PayloadFormat
                     foreach (var p in f.Partitions) w.Write(p);
                     foreach (var v in f.Values) w.Write(v);
                     break;
+                case TargetWeightsPayload t:
+                    w.Write(TargetWeightsTag);
+                    w.Flush();
+                    t.Weights.WriteTo(w.BaseStream);
+                    break;
                 default:
                     throw new NotSupportedException($"payload '{name}': no wire format for {payload.GetType().Name}.");
             }
@@ -66,6 +71,7 @@ public static class PayloadFormat
                     ScalarTag => new ScalarPayload(r.ReadDouble()),
                     StatisticsTag => new StatisticsPayload(ReadSites(r, $"{source}, payload '{name}'")),
                     FeaturesTag => ReadFeatures(r, $"{source}, payload '{name}'"),
+                    TargetWeightsTag => new TargetWeightsPayload(Weights.ModelWeights.ReadFrom(r.BaseStream, $"{source}, payload '{name}'")),
                     _ => throw new InvalidDataException($"{source}: payload '{name}' has unknown kind tag {tag}."),
                 };
                 parts.Add(KeyValuePair.Create(name, payload));

@@ -10,6 +10,8 @@ public static class PayloadKinds
     public const string Scalar = "scalar";
     public const string Statistics = "statistics";
     public const string Features = "features";
+    /// <summary>A target (momentum) network's weights, counted apart from the federated model's (FCLOpt, PTNU, DP).</summary>
+    public const string TargetWeights = "target-weights";
 }
 
 /// <summary>
@@ -54,6 +56,13 @@ public sealed record FeaturesPayload(float[] Values, int Dimension, int[] Partit
             throw new InvalidDataException($"features of site '{Site}': {Values.Length} values are not {Partitions.Length} rows of {Dimension}.");
         if (Values.Any(v => !float.IsFinite(v))) throw new InvalidDataException($"features of site '{Site}' hold NaN or Inf.");
     }
+}
+
+/// <summary>A target network's weights beside the model (FCLOpt's global target down, a client's target up).</summary>
+public sealed record TargetWeightsPayload(Weights.ModelWeights Weights) : Payload
+{
+    public override string Kind => PayloadKinds.TargetWeights;
+    public override long Bytes => Weights.PayloadBytes;
 }
 
 /// <summary>

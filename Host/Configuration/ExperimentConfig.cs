@@ -243,6 +243,19 @@ public sealed record ExperimentConfig(
                     LearningRate = r.Double("fedactors.evaluation.fine-tune-learning-rate", 1e-9, 10),
                 }
                 : null,
+            Segmentation = new SegmentationEvaluationOptions
+            {
+                LabelledVolumes = r.IntList("fedactors.evaluation.labelled-volumes") is var n && n.Any(v => v < 1)
+                    ? throw r.Error("fedactors.evaluation.labelled-volumes", $"needs counts of at least 1, found [{string.Join(", ", n)}]") : n,
+                FineTune = new SegmentationFineTuneOptions
+                {
+                    Epochs = r.Int("fedactors.evaluation.segmentation.epochs", 1, 100_000),
+                    BatchSize = r.Int("fedactors.evaluation.segmentation.batch-size", 1, 100_000),
+                    LearningRate = r.Double("fedactors.evaluation.segmentation.learning-rate", 1e-9, 10),
+                },
+                FederatedRounds = r.Int("fedactors.evaluation.segmentation.federated-rounds", 1, 100_000),
+                FederatedLocalEpochs = r.Int("fedactors.evaluation.segmentation.federated-local-epochs", 1, 100_000),
+            },
             ProbeLabelFraction = r.Double("fedactors.probe.label-fraction", 1e-9, 1),
             Probe = new LinearProbeOptions
             {

@@ -91,8 +91,9 @@ public sealed class PreparedRun
         var random = Experiment.Probe(InitialGlobal).Accuracy;
         var perRound = completed.Rounds.Average(r => r.WallSeconds);
         var deviceSlots = ActorRegistry.For(system).TryGet<DeviceSlots>(out var slots) ? slots : null;
+        var probed = settings.IsVolumetric ? $"slice-position partition of {Experiment.Sites.Classes}" : $"{Experiment.Sites.Classes} classes";
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"linear probe ({settings.ProbeLabelFraction:P0} labels, {Experiment.Sites.Classes} classes, chance {1.0 / Experiment.Sites.Classes:F3}): trained encoder {trained:F3}, random encoder {random:F3}"));
+            $"linear probe ({settings.ProbeLabelFraction:P0} labels, {probed}, chance {1.0 / Experiment.Sites.Classes:F3}): trained encoder {trained:F3}, random encoder {random:F3}"));
         if (deviceSlots is not null)
         {
             var devices = await deviceSlots.Ask<DeviceUtilisation>(GetDeviceUtilisation.Instance, TimeSpan.FromSeconds(10), cancel);
@@ -106,6 +107,16 @@ public sealed class PreparedRun
             foreach (var e in evaluation)
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{e.Protocol} with {e.LabelFraction:P0} of the labels ({e.Labelled} images): accuracy {e.Accuracy:F3}, balanced accuracy {e.BalancedAccuracy:F3}"));
+        }
+        if (settings.IsVolumetric && settings.Segmentation.LabelledVolumes.Count > 0)
+        {
+            var scores = Experiment.EvaluateSegmentation(completed.FinalGlobal);
+            runDir.WriteSegmentation(scores);
+            foreach (var e in scores)
+                output.WriteLine(e.Skipped is not null
+                    ? $"{e.Protocol} with {e.LabelledVolumes} labelled volume(s) per hospital: skipped, {e.Skipped}"
+                    : string.Create(CultureInfo.InvariantCulture, $"{e.Protocol} with {e.LabelledVolumes} labelled volume(s) per hospital: Dice {e.Dice:F3}") +
+                      (double.IsNaN(e.DiceStd) ? "" : string.Create(CultureInfo.InvariantCulture, $" ± {e.DiceStd:F3} over hospitals")));
         }
         RunPlots.Write(runDir.Path, Experiment.Sites.Sites.Select(s => s.HospitalId).ToList());
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -222,6 +222,16 @@ public sealed class RunDirectory
             "protocol,label_fraction,labelled,accuracy,balanced_accuracy\n" + string.Concat(results.Select(e =>
                 $"{e.Protocol},{Number(e.LabelFraction)},{e.Labelled.ToString(CultureInfo.InvariantCulture)},{Number(e.Accuracy)},{Number(e.BalancedAccuracy)}\n")));
 
+    /// <summary>Segmentation figures (volumetric sources) into evaluation.csv: one row per protocol and N, each hospital's Dice beside the mean.</summary>
+    public void WriteSegmentation(IReadOnlyList<FedActors.Training.Evaluation.SegmentationScore> scores)
+    {
+        var hospitals = scores.SelectMany(s => s.PerHospital.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
+        File.WriteAllText(System.IO.Path.Combine(Path, EvaluationFile),
+            "protocol,labelled_volumes,dice,dice_std_over_hospitals," + string.Concat(hospitals.Select(h => $"dice_{h},")) + "skipped\n" +
+            string.Concat(scores.Select(s => $"{s.Protocol},{s.LabelledVolumes.ToString(CultureInfo.InvariantCulture)},{Number(s.Dice)},{Number(s.DiceStd)}," +
+                string.Concat(hospitals.Select(h => (s.PerHospital.TryGetValue(h, out var d) ? Number(d) : "") + ",")) + (s.Skipped ?? "").Replace(',', ';') + "\n")));
+    }
+
     public void SaveFinalWeights(ModelWeights weights) => weights.Save(System.IO.Path.Combine(Path, FinalWeightsFile));
 }
 

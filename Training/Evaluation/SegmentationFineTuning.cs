@@ -37,18 +37,7 @@ public static class SegmentationFineTuning
         ModuleSnapshot? bestState = null;
         for (var epoch = 0; epoch < options.Epochs; epoch++)
         {
-            model.train();
-            var order = rng.Permutation(train.Count);
-            for (var start = 0; start < order.Length; start += options.BatchSize)
-            {
-                using var scope = NewDisposeScope();
-                var idx = new ArraySegment<int>(order, start, Math.Min(options.BatchSize, order.Length - start));
-                var logits = model.forward(train.Images.Images(idx, device));
-                var loss = Loss(logits, train.MaskTensor(idx, device), model.Classes);
-                optimizer.zero_grad();
-                loss.backward();
-                optimizer.step();
-            }
+            TrainEpoch(model, optimizer, train, device, options.BatchSize, rng);
             var dice = MeanVolumeDice(model, validation, device, options.BatchSize).Mean;
             if (dice > best.Dice)
             {
@@ -61,6 +50,23 @@ public static class SegmentationFineTuning
         bestState.Dispose();
         var (testDice, perClass) = MeanVolumeDice(model, test, device, options.BatchSize);
         return new SegmentationResult(best.Epoch, best.Dice, testDice, perClass);
+    }
+
+    /// <summary>One pass over <paramref name="train"/>'s labelled slices in a seeded order.</summary>
+    public static void TrainEpoch(UNet2D model, optim.Optimizer optimizer, SliceShard train, Device device, int batchSize, SeededRandom rng)
+    {
+        model.train();
+        var order = rng.Permutation(train.Count);
+        for (var start = 0; start < order.Length; start += batchSize)
+        {
+            using var scope = NewDisposeScope();
+            var idx = new ArraySegment<int>(order, start, Math.Min(batchSize, order.Length - start));
+            var logits = model.forward(train.Images.Images(idx, device));
+            var loss = Loss(logits, train.MaskTensor(idx, device), model.Classes);
+            optimizer.zero_grad();
+            loss.backward();
+            optimizer.step();
+        }
     }
 
     /// <summary>Cross-entropy plus (1 − soft Dice over foreground classes).</summary>

@@ -71,5 +71,8 @@ public sealed record ExperimentSettings
     /// <summary>Fine-tuning in that evaluation too (null: linear probe only).</summary>
     public FineTuneOptions? FineTune { get; init; }
 
+    /// <summary>Volumetric sources, after the run: segmentation with N labelled volumes per hospital (none listed: skipped).</summary>
+    public SegmentationEvaluationOptions Segmentation { get; init; } = new() { LabelledVolumes = [] };
+
     public static string HospitalId(int index) => $"hospital-{index + 1:D2}";
 }

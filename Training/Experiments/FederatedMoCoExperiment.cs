@@ -76,6 +76,21 @@ public sealed class FederatedMoCoExperiment
     }
 
     /// <summary>
+    /// Volumetric sources: segmentation with the U-Net encoder carrying <paramref name="weights"/> (null: a
+    /// random one, the "random init" baseline), N labelled volumes per hospital, locally and by FedAvg.
+    /// </summary>
+    public IReadOnlyList<SegmentationScore> EvaluateSegmentation(ModelWeights? weights)
+    {
+        var heldOut = Sites.HeldOut ?? throw new InvalidOperationException("Segmentation needs a volumetric data source.");
+        if (Settings.Encoder != ExperimentSettings.UNetEncoder) throw new InvalidOperationException("Segmentation needs the U-Net encoder.");
+        // The projected network's backbone is its field "encoder"; inside it, a stand-alone U-Net encoder's names.
+        var encoder = weights is null ? null : EncoderOf(weights).Submodule("encoder");
+        return SegmentationEvaluation.Evaluate(encoder, () => new UNetEncoder(Settings.UNetWidth, Settings.UNetDepth), heldOut.SegmentationClasses,
+            Sites.Sites.Select(s => (s.HospitalId, s.Slices!)).ToList(), heldOut.Validation, heldOut.Test, Device,
+            SeededRandom.DeriveSeed(Settings.Seed, "evaluation/segmentation"), Settings.Segmentation);
+    }
+
+    /// <summary>
     /// How well the encoder carrying <paramref name="weights"/> learns from few labels: for each fraction
     /// of the pooled training labels (stratified), a linear probe and, given <paramref name="fineTune"/>,
     /// end-to-end fine-tuning (epoch chosen on the validation split), both scored on the test split.

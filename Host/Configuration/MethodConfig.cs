@@ -37,6 +37,7 @@ public static class MethodCatalog
                 new FclMethod(experiment, (settings.Fcl ?? new FclOptions()) with { Partitions = experiment.Settings.Partitions }),
             [FclOptServer.Name] = (experiment, settings) =>
                 new FclOptMethod(experiment, (settings.FclOpt ?? new FclOptOptions()) with { Partitions = experiment.Settings.Partitions }),
+            [NoPretrainingMethod.MethodName] = (experiment, _) => new NoPretrainingMethod(experiment),
             [FedSimClrMethod.MethodName] = (experiment, settings) =>
                 new FedSimClrMethod(experiment, FedSimClrMethod.OptionsLike(experiment.Settings.MoCo, settings.SimClrTemperature)),
         });

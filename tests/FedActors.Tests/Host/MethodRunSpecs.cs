@@ -107,6 +107,30 @@ public sealed class MethodRunSpecs : IDisposable
         Assert.NotEqual(plain.Completed.FinalGlobal.ContentHash, ema.Completed.FinalGlobal.ContentHash);
     }
 
+    [Theory]
+    [InlineData("fcl", PayloadKinds.Features, PayloadKinds.Features)]
+    [InlineData("fclopt", PayloadKinds.TargetWeights, PayloadKinds.TargetWeights)]
+    [InlineData("fclopt;fclopt.ptnu=on;fclopt.dp=on", PayloadKinds.TargetWeights, null)]
+    [InlineData("none", null, null)]
+    public async Task Should_run_the_volumetric_methods_and_judge_them_by_segmentation(string method, string? up, string? down)
+    {
+        var result = await Run([.. method.Split(';').Select((m, i) => i == 0 ? $"method={m}" : m),
+            "data.source=synthetic-cardiac", "model.encoder=unet", "model.unet-width=4", "model.unet-depth=2", "data.slice-size=32",
+            "data.volumes-per-hospital=2", "data.volume-depth=8", "data.test-volumes=2", "data.validation-volumes=2",
+            "evaluation.labelled-volumes=[1]", "evaluation.segmentation.epochs=1", "evaluation.segmentation.federated-rounds=1",
+            "evaluation.segmentation.federated-local-epochs=1"]);
+
+        var rows = File.ReadAllLines(Path.Combine(result.Directory.Path, FedActors.Host.Runs.RunDirectory.EvaluationFile));
+        Assert.StartsWith("protocol,labelled_volumes,dice,dice_std_over_hospitals,dice_hospital-01,", rows[0]);
+        Assert.Equal(["local-fine-tune,1", "federated-fine-tune,1"], rows.Skip(1).Select(r => string.Join(',', r.Split(',')[..2])));
+        Assert.All(rows.Skip(1), r => Assert.InRange(double.Parse(r.Split(',')[2], System.Globalization.CultureInfo.InvariantCulture), 0, 1));
+        var kinds = result.Completed.Rounds.SelectMany(r => r.Traffic!).Where(t => t.Kind != PayloadKinds.Weights)
+            .Select(t => (t.Direction, t.Kind)).Distinct().ToList();
+        Assert.Equal(up is null ? [] : [(ClientTraffic.Up, up)], kinds.Where(k => k.Direction == ClientTraffic.Up));
+        Assert.Equal(down is null ? [] : [(ClientTraffic.Down, down)], kinds.Where(k => k.Direction == ClientTraffic.Down));
+        if (method == "none") Assert.Equal(result.Completed.Rounds[0].GlobalHash, result.Completed.FinalGlobal.ContentHash);
+    }
+
     [Fact]
     public async Task Should_run_supervised_fedavg_and_judge_its_encoder_like_the_others()
     {

@@ -47,30 +47,22 @@ public sealed class FedUMethod(FederatedMoCoExperiment experiment, double thresh
 }
 
 /// <summary>FedU's client rule around a BYOL learner (see <see cref="FedUMethod"/>).</summary>
-public sealed class FedUClient(ByolLearner learner, double threshold) : ILocalLearner
+public sealed class FedUClient(ByolLearner learner, double threshold) : LearnerClient<ByolLearner>(learner)
 {
     /// <summary>Whether the last <see cref="LoadGlobal"/> took the global predictor.</summary>
     public bool TookGlobalPredictor { get; private set; }
 
-    public void LoadGlobal(ModelWeights global)
+    public override void LoadGlobal(ModelWeights global)
     {
-        if (learner.DescribeState().OptimizerSteps == 0)
+        if (Learner.DescribeState().OptimizerSteps == 0)
         {
             TookGlobalPredictor = true;
-            learner.LoadGlobal(global);
+            Learner.LoadGlobal(global);
             return;
         }
-        var local = learner.ExportWeights();
+        var local = Learner.ExportWeights();
         TookGlobalPredictor = global.Submodule(ByolModel.Encoder).Learned().DistanceTo(local.Submodule(ByolModel.Encoder).Learned()) < threshold;
-        learner.LoadGlobal(TookGlobalPredictor ? global : new ModelWeights(global.Tensors
+        Learner.LoadGlobal(TookGlobalPredictor ? global : new ModelWeights(global.Tensors
             .Select(t => t.Name.StartsWith(ByolModel.Predictor + ".", StringComparison.Ordinal) ? local[t.Name] : t).ToList()));
     }
-
-    public LocalTrainingResult Train(ImageShard shard) => learner.Train(shard);
-    public ModelWeights ExportWeights() => learner.ExportWeights();
-    public LocalStateSummary DescribeState() => learner.DescribeState();
-    public void SaveState(Stream stream) => learner.SaveState(stream);
-    public void LoadState(Stream stream, string source) => learner.LoadState(stream, source);
-    public void MoveTo(Device device) => learner.MoveTo(device);
-    public void Dispose() => learner.Dispose();
 }

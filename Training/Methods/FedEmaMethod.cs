@@ -27,7 +27,7 @@ public sealed record FedEmaOptions(double? Lambda = null, double Tau = FedEmaOpt
 /// <paramref name="divergencePart"/> (the encoder) when given, of the whole model otherwise; the
 /// blend applies to every tensor, BatchNorm statistics included. λ is part of the client's saved state.
 /// </summary>
-public sealed class FedEmaClient(ILocalLearner learner, FedEmaOptions options, string? divergencePart = null) : ILocalLearner
+public sealed class FedEmaClient(ILocalLearner learner, FedEmaOptions options, string? divergencePart = null) : LearnerClient<ILocalLearner>(learner)
 {
     public const string StateKind = "fedema";
 
@@ -37,39 +37,35 @@ public sealed class FedEmaClient(ILocalLearner learner, FedEmaOptions options, s
     /// <summary>λ in use: the configured one, or the auto-scaled one once set (null before).</summary>
     public double? Lambda { get; private set; } = options.Lambda;
 
-    public void LoadGlobal(ModelWeights global)
+    public override void LoadGlobal(ModelWeights global)
     {
-        if (learner.DescribeState().OptimizerSteps == 0)
+        if (Learner.DescribeState().OptimizerSteps == 0)
         {
             LastMu = 0;
-            learner.LoadGlobal(global);
+            Learner.LoadGlobal(global);
             return;
         }
-        var local = learner.ExportWeights();
+        var local = Learner.ExportWeights();
         var divergence = divergencePart is null
             ? global.Learned().DistanceTo(local.Learned())
             : global.Submodule(divergencePart).Learned().DistanceTo(local.Submodule(divergencePart).Learned());
         // A client whose first divergence is 0 has nothing to scale by yet; it takes the global, as μ = 0 would.
         Lambda ??= divergence > 0 ? options.Tau / divergence : null;
         LastMu = Lambda is { } lambda ? Math.Min(lambda * divergence, 1) : 0;
-        learner.LoadGlobal(FederatedAveraging.WeightedMean([new("local", local, LastMu), new("global", global, 1 - LastMu)]));
+        Learner.LoadGlobal(FederatedAveraging.WeightedMean([new("local", local, LastMu), new("global", global, 1 - LastMu)]));
     }
 
-    public LocalTrainingResult Train(ImageShard shard) => learner.Train(shard);
-    public ModelWeights ExportWeights() => learner.ExportWeights();
-    public LocalStateSummary DescribeState() => learner.DescribeState();
-
-    public void SaveState(Stream stream) =>
+    public override void SaveState(Stream stream) =>
         LearnerStateFormat.Write(stream, StateKind, w =>
         {
             w.Write(Lambda ?? double.NaN);
             using var inner = new MemoryStream();
-            learner.SaveState(inner);
+            Learner.SaveState(inner);
             w.Write((int)inner.Length);
             w.Write(inner.GetBuffer(), 0, (int)inner.Length);
         });
 
-    public void LoadState(Stream stream, string source)
+    public override void LoadState(Stream stream, string source)
     {
         double lambda = double.NaN;
         byte[] inner = null!;
@@ -79,12 +75,9 @@ public sealed class FedEmaClient(ILocalLearner learner, FedEmaOptions options, s
             if (!(double.IsNaN(lambda) || lambda >= 0)) throw r.Error($"lambda {lambda} is negative");
             inner = r.At("learner state").ReadBytes(r.Length("learner state", 1));
         });
-        learner.LoadState(new MemoryStream(inner), source);
+        Learner.LoadState(new MemoryStream(inner), source);
         Lambda = double.IsNaN(lambda) ? null : lambda;
     }
-
-    public void MoveTo(Device device) => learner.MoveTo(device);
-    public void Dispose() => learner.Dispose();
 }
 
 /// <summary>

@@ -52,7 +52,7 @@ public sealed class ByolLearner : SgdModuleLearner
         _target = TorchRuntime.Seeded(seed, network);
         _target.to(device);
         foreach (var p in _target.parameters()) p.requires_grad = false;
-        CopyOnlineToTarget();
+        MomentumEncoder.CopyFrom(_target, Online.Network);
     }
 
     private ByolModel Online => (ByolModel)Module;
@@ -60,7 +60,7 @@ public sealed class ByolLearner : SgdModuleLearner
     public override void LoadGlobal(ModelWeights global)
     {
         base.LoadGlobal(global);
-        CopyOnlineToTarget();
+        MomentumEncoder.CopyFrom(_target, Online.Network);
     }
 
     public override LocalTrainingResult Train(ImageShard shard)
@@ -68,45 +68,28 @@ public sealed class ByolLearner : SgdModuleLearner
         if (shard.Count < 2) throw new InvalidOperationException($"BYOL needs at least 2 local images, the shard has {shard.Count}.");
         Module.train();
         _target.train();
-        var batch = Math.Min(Options.BatchSize, shard.Count);
-        double lossSum = 0;
-        var steps = 0;
-        for (var epoch = 0; epoch < Options.LocalEpochs; epoch++)
+        return TrainEpochs(AllOf(shard), batch =>
         {
-            var order = Rng.Permutation(shard.Count);
-            for (var start = 0; start + batch <= shard.Count; start += batch)
-            {
-                using var scope = NewDisposeScope();
-                var images = shard.Images(new ArraySegment<int>(order, start, batch), Device);
-                var first = _augmenter.Augment(images, Rng);
-                var second = _augmenter.Augment(images, Rng);
-                Tensor targetFirst, targetSecond;
-                using (no_grad())
-                {
-                    targetFirst = _target.forward(first);
-                    targetSecond = _target.forward(second);
-                }
-                var loss = ByolLoss.Compute(Module.forward(first), targetSecond) + ByolLoss.Compute(Module.forward(second), targetFirst);
-                lossSum += Step(loss);
-                steps++;
-                UpdateTarget();
-            }
+            var images = shard.Images(batch, Device);
+            return SymmetricLoss(_augmenter.Augment(images, Rng), _augmenter.Augment(images, Rng));
+        }, () => MomentumEncoder.Follow(_target, Online.Network, _momentum));
+    }
+
+    /// <summary>BYOL's symmetrised loss: each view's online prediction against the target's projection of the other.</summary>
+    internal Tensor SymmetricLoss(Tensor first, Tensor second) => SymmetricLoss(Module, _target, first, second);
+
+    internal static Tensor SymmetricLoss(nn.Module<Tensor, Tensor> online, ProjectedEncoder target, Tensor first, Tensor second)
+    {
+        Tensor targetFirst, targetSecond;
+        using (no_grad())
+        {
+            targetFirst = target.forward(first);
+            targetSecond = target.forward(second);
         }
-        return new LocalTrainingResult(steps == 0 ? double.NaN : lossSum / steps, steps, shard.Count);
+        return ByolLoss.Compute(online.forward(first), targetSecond) + ByolLoss.Compute(online.forward(second), targetFirst);
     }
 
-    private void CopyOnlineToTarget()
-    {
-        using var _ = no_grad();
-        foreach (var (t, o) in _target.parameters().Zip(Online.Network.parameters())) t.copy_(o);
-        foreach (var (t, o) in _target.buffers().Zip(Online.Network.buffers())) t.copy_(o);
-    }
 
-    private void UpdateTarget()
-    {
-        using var _ = no_grad();
-        foreach (var (t, o) in _target.parameters().Zip(Online.Network.parameters())) t.mul_(_momentum).add_(o, alpha: 1 - _momentum);
-    }
 
     protected override void OnMoved(Device device)
     {

@@ -76,7 +76,7 @@ public sealed class FclLearner : SgdModuleLearner
         _key = TorchRuntime.Seeded(seed, network);
         _key.to(device);
         foreach (var p in _key.parameters()) p.requires_grad = false;
-        CopyQueryToKey();
+        MomentumEncoder.CopyFrom(_key, Query);
         var dim = Query.ProjectionDim;
         _bank = zeros(fcl.LocalBankSize, dim, device: device);
         _bankPartitions = zeros(fcl.LocalBankSize, dtype: ScalarType.Int64, device: device);
@@ -124,7 +124,7 @@ public sealed class FclLearner : SgdModuleLearner
     public override void LoadGlobal(ModelWeights global)
     {
         base.LoadGlobal(global);
-        CopyQueryToKey();
+        MomentumEncoder.CopyFrom(_key, Query);
     }
 
     public override LocalTrainingResult Train(ImageShard shard)
@@ -133,36 +133,23 @@ public sealed class FclLearner : SgdModuleLearner
         CheckPartitions(shard);
         Module.train();
         _key.train();
-        var batch = Math.Min(Options.BatchSize, shard.Count);
-        double lossSum = 0;
-        var steps = 0;
-        for (var epoch = 0; epoch < Options.LocalEpochs; epoch++)
+        Tensor keys = null!, partitions = null!;
+        return TrainEpochs(AllOf(shard), idx =>
         {
-            var order = Rng.Permutation(shard.Count);
-            for (var start = 0; start + batch <= shard.Count; start += batch)
+            var images = shard.Images(idx, Device);
+            partitions = tensor(idx.Select(i => (long)shard.Labels[i]).ToArray()).to(Device);
+            var q = Query.forward(_augmenter.Augment(images, Rng));
+            using (no_grad())
             {
-                using var scope = NewDisposeScope();
-                var idx = new ArraySegment<int>(order, start, batch);
-                var images = shard.Images(idx, Device);
-                var partitions = tensor(idx.Select(i => (long)shard.Labels[i]).ToArray()).to(Device);
-                var q = Query.forward(_augmenter.Augment(images, Rng));
-                Tensor k;
-                using (no_grad())
-                {
-                    MomentumUpdateKey();
-                    k = _key.forward(_augmenter.Augment(images, Rng));
-                }
-                var bank = new PartitionedFeatures(_bank.narrow(0, 0, _bankCount), _bankPartitions.narrow(0, 0, _bankCount));
-                var local = new PartitionedFeatures(cat([k, bank.Features]), cat([partitions, bank.Partitions]));
-                var negatives = DrawNegatives(bank);
-                LastNegativeCount = negatives.Count;
-                var loss = PartitionContrastiveLoss.Compute(new PartitionedFeatures(q, partitions), local, _remote, negatives, _fcl.Temperature);
-                lossSum += Step(loss);
-                steps++;
-                Enqueue(k, partitions);
+                MomentumEncoder.Follow(_key, Query, _fcl.KeyMomentum);
+                keys = _key.forward(_augmenter.Augment(images, Rng));
             }
-        }
-        return new LocalTrainingResult(steps == 0 ? double.NaN : lossSum / steps, steps, shard.Count);
+            var bank = new PartitionedFeatures(_bank.narrow(0, 0, _bankCount), _bankPartitions.narrow(0, 0, _bankCount));
+            var local = new PartitionedFeatures(cat([keys, bank.Features]), cat([partitions, bank.Partitions]));
+            var negatives = DrawNegatives(bank);
+            LastNegativeCount = negatives.Count;
+            return PartitionContrastiveLoss.Compute(new PartitionedFeatures(q, partitions), local, _remote, negatives, _fcl.Temperature);
+        }, () => Enqueue(keys, partitions));
     }
 
     /// <summary>
@@ -213,18 +200,7 @@ public sealed class FclLearner : SgdModuleLearner
         _bankCount = Math.Min(size, _bankCount + n);
     }
 
-    private void CopyQueryToKey()
-    {
-        using var _ = no_grad();
-        foreach (var (k, q) in _key.parameters().Zip(Query.parameters())) k.copy_(q);
-        foreach (var (k, q) in _key.buffers().Zip(Query.buffers())) k.copy_(q);
-    }
 
-    private void MomentumUpdateKey()
-    {
-        var m = _fcl.KeyMomentum;
-        foreach (var (k, q) in _key.parameters().Zip(Query.parameters())) k.mul_(m).add_(q, alpha: 1 - m);
-    }
 
     protected override void SaveExtra(BinaryWriter w)
     {

@@ -63,33 +63,15 @@ public sealed class FclOptLearner : SgdModuleLearner
         }
         Module.train();
         _target.train();
-        var batch = Math.Min(Options.BatchSize, shard.Count);
-        double lossSum = 0;
-        var steps = 0;
-        for (var epoch = 0; epoch < Options.LocalEpochs; epoch++)
+        var result = TrainEpochs(AllOf(shard), idx =>
         {
-            var order = Rng.Permutation(shard.Count);
-            for (var start = 0; start + batch <= shard.Count; start += batch)
-            {
-                using var scope = NewDisposeScope();
-                var idx = new ArraySegment<int>(order, start, batch);
-                var partners = idx.Select(i => Partner(i, byPartition[shard.Labels[i]])).ToArray();
-                var first = _augmenter.Augment(shard.Images(idx, Device), Rng);
-                var second = _augmenter.Augment(shard.Images(partners, Device), Rng);
-                Tensor targetFirst, targetSecond;
-                using (no_grad())
-                {
-                    targetFirst = _target.forward(first);
-                    targetSecond = _target.forward(second);
-                }
-                var loss = ByolLoss.Compute(Module.forward(first), targetSecond) + ByolLoss.Compute(Module.forward(second), targetFirst);
-                lossSum += Step(loss);
-                steps++;
-                UpdateTarget();
-            }
-        }
+            var partners = idx.Select(i => Partner(i, byPartition[shard.Labels[i]])).ToArray();
+            var first = _augmenter.Augment(shard.Images(idx, Device), Rng);
+            var second = _augmenter.Augment(shard.Images(partners, Device), Rng);
+            return ByolLearner.SymmetricLoss(Module, _target, first, second);
+        }, () => MomentumEncoder.Follow(_target, Online.Network, _momentum));
         HasOwnTarget = true;
-        return new LocalTrainingResult(steps == 0 ? double.NaN : lossSum / steps, steps, shard.Count);
+        return result;
     }
 
     /// <summary>Another slice of the same partition, drawn uniformly; the slice itself only when it is alone there.</summary>
@@ -107,11 +89,6 @@ public sealed class FclOptLearner : SgdModuleLearner
         HasOwnTarget = true;
     }
 
-    private void UpdateTarget()
-    {
-        using var _ = no_grad();
-        foreach (var (t, o) in _target.parameters().Zip(Online.Network.parameters())) t.mul_(_momentum).add_(o, alpha: 1 - _momentum);
-    }
 
     protected override void SaveExtra(BinaryWriter w)
     {

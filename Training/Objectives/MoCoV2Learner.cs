@@ -56,7 +56,7 @@ public sealed class MoCoV2Learner : ILocalLearner
         _query.to(device);
         _key.to(device);
         foreach (var p in _key.parameters()) p.requires_grad = false;
-        CopyQueryToKey();
+        MomentumEncoder.CopyFrom(_key, _query);
         _optimizer = NewOptimizer(_query.parameters());
         using var generator = new Generator(Rng.NextUInt64() >> 1, device);
         _queue = nn.functional.normalize(randn([options.QueueSize, _query.ProjectionDim], generator: generator, device: device), p: 2, dim: 1);
@@ -84,7 +84,7 @@ public sealed class MoCoV2Learner : ILocalLearner
     public void LoadGlobal(ModelWeights global)
     {
         global.LoadInto(_query);
-        CopyQueryToKey();
+        MomentumEncoder.CopyFrom(_key, _query);
         DisposeAnchor();
         if (ProximalMu > 0)
             using (no_grad())
@@ -129,7 +129,7 @@ public sealed class MoCoV2Learner : ILocalLearner
                 Tensor k;
                 using (no_grad())
                 {
-                    MomentumUpdateKey();
+                    MomentumEncoder.Follow(_key, _query, _options.KeyMomentum);
                     k = _key.forward(keyView);
                 }
                 var loss = Proximal(ContrastiveLosses.InfoNce(q, k, _queue, _options.Temperature));
@@ -244,18 +244,7 @@ public sealed class MoCoV2Learner : ILocalLearner
     private SGD NewOptimizer(IEnumerable<Parameter> parameters) =>
         optim.SGD(parameters, _options.LearningRate, _options.SgdMomentum, weight_decay: _options.WeightDecay);
 
-    private void CopyQueryToKey()
-    {
-        using var _ = no_grad();
-        foreach (var (k, q) in _key.parameters().Zip(_query.parameters())) k.copy_(q);
-        foreach (var (k, q) in _key.buffers().Zip(_query.buffers())) k.copy_(q);
-    }
 
-    private void MomentumUpdateKey()
-    {
-        var m = _options.KeyMomentum;
-        foreach (var (k, q) in _key.parameters().Zip(_query.parameters())) k.mul_(m).add_(q, alpha: 1 - m);
-    }
 
     private void Enqueue(Tensor keys)
     {

@@ -38,6 +38,34 @@ public abstract class SgdModuleLearner : ILocalLearner
 
     public abstract LocalTrainingResult Train(ImageShard shard);
 
+    /// <summary>
+    /// One local round: <see cref="SimClrOptions.LocalEpochs"/> passes over <paramref name="pool"/> (shard indices) in a
+    /// fresh seeded order, one optimiser step per full batch (a ragged tail gives a noisy, badly scaled step, so it is
+    /// dropped), each inside its own dispose scope. <paramref name="lossOf"/> builds a batch's loss;
+    /// <paramref name="afterStep"/> runs after each step, in the same scope (a momentum encoder following).
+    /// </summary>
+    protected LocalTrainingResult TrainEpochs(IReadOnlyList<int> pool, Func<ArraySegment<int>, Tensor> lossOf, Action? afterStep = null)
+    {
+        var batch = Math.Min(Options.BatchSize, pool.Count);
+        double lossSum = 0;
+        var steps = 0;
+        for (var epoch = 0; epoch < Options.LocalEpochs; epoch++)
+        {
+            var order = Rng.Permutation(pool.Count).Select(i => pool[i]).ToArray();
+            for (var start = 0; start + batch <= order.Length; start += batch)
+            {
+                using var scope = NewDisposeScope();
+                lossSum += Step(lossOf(new ArraySegment<int>(order, start, batch)));
+                steps++;
+                afterStep?.Invoke();
+            }
+        }
+        return new LocalTrainingResult(steps == 0 ? double.NaN : lossSum / steps, steps, pool.Count);
+    }
+
+    /// <summary>Every index of <paramref name="shard"/>, the pool of a round that trains on all of it.</summary>
+    protected static int[] AllOf(ImageShard shard) => Enumerable.Range(0, shard.Count).ToArray();
+
     /// <summary>One optimiser step on <paramref name="loss"/>; returns its value.</summary>
     protected float Step(Tensor loss)
     {

@@ -36,22 +36,12 @@ public sealed class SimClrLearner(Func<ProjectedEncoder> network, SimClrOptions 
     {
         if (shard.Count < 2) throw new InvalidOperationException($"SimCLR needs at least 2 local images, the shard has {shard.Count}.");
         Module.train();
-        var batch = Math.Min(Options.BatchSize, shard.Count);
-        double lossSum = 0;
-        var steps = 0;
-        for (var epoch = 0; epoch < Options.LocalEpochs; epoch++)
+        return TrainEpochs(AllOf(shard), batch =>
         {
-            var order = Rng.Permutation(shard.Count);
-            for (var start = 0; start + batch <= shard.Count; start += batch)
-            {
-                using var scope = NewDisposeScope();
-                var images = shard.Images(new ArraySegment<int>(order, start, batch), Device);
-                var first = Module.forward(augmenter.Augment(images, Rng));
-                var second = Module.forward(augmenter.Augment(images, Rng));
-                lossSum += Step(NtXentLoss.Compute(first, second, Options.Temperature));
-                steps++;
-            }
-        }
-        return new LocalTrainingResult(steps == 0 ? double.NaN : lossSum / steps, steps, shard.Count);
+            var images = shard.Images(batch, Device);
+            var first = Module.forward(augmenter.Augment(images, Rng));
+            var second = Module.forward(augmenter.Augment(images, Rng));
+            return NtXentLoss.Compute(first, second, Options.Temperature);
+        });
     }
 }

@@ -49,21 +49,7 @@ public sealed class SupervisedLearner(Func<SupervisedModel> model, SimClrOptions
         // The same labelled images every round: a hospital's labels do not change between rounds.
         _labelled ??= LinearProbe.StratifiedFraction(shard, _labelFraction, SeededRandom.Derive(seed, "supervised/labels"));
         Module.train();
-        var batch = Math.Min(Options.BatchSize, _labelled.Length);
-        double lossSum = 0;
-        var steps = 0;
-        for (var epoch = 0; epoch < Options.LocalEpochs; epoch++)
-        {
-            var order = Rng.Permutation(_labelled.Length).Select(i => _labelled[i]).ToArray();
-            for (var start = 0; start + batch <= order.Length; start += batch)
-            {
-                using var scope = NewDisposeScope();
-                var indices = new ArraySegment<int>(order, start, batch);
-                var logits = Module.forward(augmenter.Augment(shard.Images(indices, Device), Rng));
-                lossSum += Step(functional.cross_entropy(logits, shard.LabelTensor(indices, Device)));
-                steps++;
-            }
-        }
-        return new LocalTrainingResult(steps == 0 ? double.NaN : lossSum / steps, steps, _labelled.Length);
+        return TrainEpochs(_labelled, indices =>
+            functional.cross_entropy(Module.forward(augmenter.Augment(shard.Images(indices, Device), Rng)), shard.LabelTensor(indices, Device)));
     }
 }

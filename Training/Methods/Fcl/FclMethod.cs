@@ -14,30 +14,19 @@ namespace FedActors.Training.Methods.Fcl;
 /// momentum features of a bounded sample of its slices, tagged with their partitions. Only
 /// features leave the site.
 /// </summary>
-public sealed class FclClient(FclLearner learner, string hospitalId) : IFederatedClient
+public sealed class FclClient(FclLearner learner, string hospitalId) : LearnerClient<FclLearner>(learner), IFederatedClient
 {
     public const string FeaturesPayload = "features";
 
-    public FclLearner Learner => learner;
-
     public void ReceiveBroadcast(int round, MethodPayloads broadcast) =>
-        learner.SetRemoteFeatures(broadcast.Parts.Select(p => p.Value).OfType<FeaturesPayload>()
+        Learner.SetRemoteFeatures(broadcast.Parts.Select(p => p.Value).OfType<FeaturesPayload>()
             .Select(f => (f.Values, f.Partitions)).ToList(), $"round {round}'s broadcast to {hospitalId}");
 
     public MethodPayloads CollectUpload(int round, ImageShard shard)
     {
-        var (values, partitions) = learner.ExchangeFeatures(shard);
+        var (values, partitions) = Learner.ExchangeFeatures(shard);
         return MethodPayloads.Of((FeaturesPayload, new FeaturesPayload(values, values.Length / Math.Max(1, partitions.Length), partitions, hospitalId)));
     }
-
-    public void LoadGlobal(ModelWeights global) => learner.LoadGlobal(global);
-    public LocalTrainingResult Train(ImageShard shard) => learner.Train(shard);
-    public ModelWeights ExportWeights() => learner.ExportWeights();
-    public LocalStateSummary DescribeState() => learner.DescribeState();
-    public void SaveState(Stream stream) => learner.SaveState(stream);
-    public void LoadState(Stream stream, string source) => learner.LoadState(stream, source);
-    public void MoveTo(Device device) => learner.MoveTo(device);
-    public void Dispose() => learner.Dispose();
 }
 
 /// <summary>

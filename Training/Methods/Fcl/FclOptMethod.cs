@@ -46,12 +46,10 @@ public sealed record FclOptOptions
 /// encoder). After training it uploads its target, except that with DP it uploads only when
 /// ‖ξ̂ − ξ_last‖₂ / ‖ξ_last‖₂ > δ, ξ_last the target it last uploaded (always, if it never has).
 /// </summary>
-public sealed class FclOptClient(FclOptLearner learner, FclOptOptions options) : IFederatedClient
+public sealed class FclOptClient(FclOptLearner learner, FclOptOptions options) : LearnerClient<FclOptLearner>(learner), IFederatedClient
 {
     public const string TargetPayload = "target";
     private ModelWeights? _downloaded;
-
-    public FclOptLearner Learner => learner;
 
     /// <summary>DP's relative distance at the last upload decision (NaN when there was nothing to compare with).</summary>
     public double LastDistance { get; private set; } = double.NaN;
@@ -59,16 +57,16 @@ public sealed class FclOptClient(FclOptLearner learner, FclOptOptions options) :
     public void ReceiveBroadcast(int round, MethodPayloads broadcast) =>
         _downloaded = broadcast.TryGet<TargetWeightsPayload>(TargetPayload, out var t) ? t.Weights : null;
 
-    public void LoadGlobal(ModelWeights global)
+    public override void LoadGlobal(ModelWeights global)
     {
-        learner.LoadGlobal(global);
+        Learner.LoadGlobal(global);
         var encoder = global.Submodule(ByolModel.Encoder);
         if (!options.Ptnu)
         {
-            learner.AdoptTarget(_downloaded ?? throw new InvalidDataException("FCLOpt without PTNU needs the global target in the broadcast, none came."));
+            Learner.AdoptTarget(_downloaded ?? throw new InvalidDataException("FCLOpt without PTNU needs the global target in the broadcast, none came."));
             return;
         }
-        learner.AdoptTarget(learner.HasOwnTarget ? PredictTarget(learner.TargetWeights(), encoder, options.RoundMomentum) : encoder);
+        Learner.AdoptTarget(Learner.HasOwnTarget ? PredictTarget(Learner.TargetWeights(), encoder, options.RoundMomentum) : encoder);
     }
 
     /// <summary>PTNU's rule: ξ̂_t = m·ξ̂_{t−1} + (1 − m)·θ_g,t.</summary>
@@ -85,24 +83,16 @@ public sealed class FclOptClient(FclOptLearner learner, FclOptOptions options) :
 
     public MethodPayloads CollectUpload(int round, ImageShard shard)
     {
-        var target = learner.TargetWeights();
-        if (options.Dp && learner.LastUploadedTarget is { } last)
+        var target = Learner.TargetWeights();
+        if (options.Dp && Learner.LastUploadedTarget is { } last)
         {
             LastDistance = RelativeDistance(target, last);
             if (LastDistance <= options.Delta) return MethodPayloads.Empty;
         }
         else LastDistance = double.NaN;
-        learner.LastUploadedTarget = target;
+        Learner.LastUploadedTarget = target;
         return MethodPayloads.Of((TargetPayload, new TargetWeightsPayload(target)));
     }
-
-    public LocalTrainingResult Train(ImageShard shard) => learner.Train(shard);
-    public ModelWeights ExportWeights() => learner.ExportWeights();
-    public LocalStateSummary DescribeState() => learner.DescribeState();
-    public void SaveState(Stream stream) => learner.SaveState(stream);
-    public void LoadState(Stream stream, string source) => learner.LoadState(stream, source);
-    public void MoveTo(Device device) => learner.MoveTo(device);
-    public void Dispose() => learner.Dispose();
 }
 
 /// <summary>

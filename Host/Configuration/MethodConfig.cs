@@ -37,12 +37,14 @@ public static class MethodCatalog
                 new FclMethod(experiment, (settings.Fcl ?? new FclOptions()) with { Partitions = experiment.Settings.Partitions }),
             [FclOptServer.Name] = (experiment, settings) =>
                 new FclOptMethod(experiment, (settings.FclOpt ?? new FclOptOptions()) with { Partitions = experiment.Settings.Partitions }),
+            [LocalClMethod.MethodName] = (experiment, settings) =>
+                new LocalClMethod(experiment, (settings.Fcl ?? new FclOptions()) with { Partitions = experiment.Settings.Partitions }),
             [NoPretrainingMethod.MethodName] = (experiment, _) => new NoPretrainingMethod(experiment),
             [FedSimClrMethod.MethodName] = (experiment, settings) =>
                 new FedSimClrMethod(experiment, FedSimClrMethod.OptionsLike(experiment.Settings.MoCo, settings.SimClrTemperature)),
         });
 
-    private static readonly HashSet<string> VolumeMethods = [FclServer.Name, FclOptServer.Name];
+    private static readonly HashSet<string> VolumeMethods = [FclServer.Name, FclOptServer.Name, LocalClMethod.MethodName];
 
     /// <summary>Whether the method trains on slices tagged with their partition, so needs a volumetric data source.</summary>
     public static bool NeedsVolumes(string name) => VolumeMethods.Contains(name);

@@ -9,6 +9,8 @@ using FedActors.Actors.Protocol;
 using FedActors.Host.Configuration;
 using FedActors.Training;
 using FedActors.Training.Experiments;
+using FedActors.Training.Methods;
+using FedActors.Training.Methods.Fcl;
 using FedActors.Training.Weights;
 
 namespace FedActors.Host.Runs;
@@ -23,13 +25,16 @@ public sealed record RunResult(RunDirectory Directory, RunCompleted Completed, d
 /// </summary>
 public sealed class PreparedRun
 {
-    private PreparedRun(ExperimentConfig config, FederatedMoCoExperiment experiment, ModelWeights initialGlobal, FederatedRun run)
+    private PreparedRun(ExperimentConfig config, FederatedMoCoExperiment experiment, ModelWeights initialGlobal, FederatedRun run, Func<IFederatedServer?> server)
     {
+        _server = server;
         Config = config;
         Experiment = experiment;
         InitialGlobal = initialGlobal;
         Run = run;
     }
+
+    private readonly Func<IFederatedServer?> _server;
 
     public ExperimentConfig Config { get; }
     public FederatedMoCoExperiment Experiment { get; }
@@ -42,6 +47,7 @@ public sealed class PreparedRun
     {
         TorchRuntime.ConfigureThreads(config.Host.TorchThreads);
         var experiment = new FederatedMoCoExperiment(config.Experiment);
+        IFederatedServer? server = null; // the coordinator's newest, when it runs in this process (Local CL's models are in it)
         var method = config.Method.Create(experiment);
         var initialGlobal = method.InitialGlobal();
         var hospitals = experiment.Sites.Sites
@@ -56,9 +62,19 @@ public sealed class PreparedRun
                 [EvaluationKeys.ProbeBalancedAccuracy] = probe.BalancedAccuracy,
             };
         }, TrainingThreads: config.Host.TrainingThreads, SnapshotDirectory: snapshotDirectory, Devices: config.Host.Devices,
-            CheckpointRounds: checkpointRounds, CreateServer: method.CreateServer);
-        return new PreparedRun(config, experiment, initialGlobal, run);
+            CheckpointRounds: checkpointRounds, CreateServer: () => server = method.CreateServer());
+        return new PreparedRun(config, experiment, initialGlobal, run, () => server) { MethodKeepsLocalModels = method.CreateServer() is IKeepsLocalModels };
     }
+
+    /// <summary>Each hospital's own model, for a method that keeps them (Local CL); its server must have run in this process.</summary>
+    private IReadOnlyDictionary<string, ModelWeights>? LocalModels()
+    {
+        if (!MethodKeepsLocalModels) return null;
+        return (_server() as IKeepsLocalModels)?.LocalModels
+               ?? throw new InvalidOperationException($"{Config.Method.Name} is judged with each hospital's own model, which only its coordinator holds; drive the run from the node that coordinates it.");
+    }
+
+    private bool MethodKeepsLocalModels { get; init; }
 
     /// <summary>
     /// Starts the rounds on <paramref name="coordinator"/> (which continues from its checkpoint, if it
@@ -110,7 +126,7 @@ public sealed class PreparedRun
         }
         if (settings.IsVolumetric && settings.Segmentation.LabelledVolumes.Count > 0)
         {
-            var scores = Experiment.EvaluateSegmentation(completed.FinalGlobal);
+            var scores = Experiment.EvaluateSegmentation(completed.FinalGlobal, LocalModels());
             runDir.WriteSegmentation(scores);
             foreach (var e in scores)
                 output.WriteLine(e.Skipped is not null

@@ -41,15 +41,18 @@ public sealed record SegmentationScore(string Protocol, int LabelledVolumes, dou
 /// (or a random one, the "random init" baseline) is fine-tuned with N labelled volumes per hospital,
 /// each hospital alone (local fine-tuning: mean ± std of their test Dice) and all together by FedAvg
 /// (federated fine-tuning). Dice is per held-out volume (3D), over foreground classes, then over volumes.
-/// A hospital's N volumes are the first N of its volumes in a seeded order.
+/// A hospital's N volumes are the first N of its volumes in a seeded order. Given each hospital's own
+/// encoder (Local CL), local fine-tuning starts each hospital from its own; FedAvg from the shared one.
 /// </summary>
 public static class SegmentationEvaluation
 {
     public static IReadOnlyList<SegmentationScore> Evaluate(ModelWeights? encoder, Func<UNetEncoder> createEncoder, int classes,
         IReadOnlyList<(string HospitalId, SliceShard Slices)> hospitals, SliceShard validation, SliceShard test,
-        Device device, ulong seed, SegmentationEvaluationOptions? options = null)
+        Device device, ulong seed, SegmentationEvaluationOptions? options = null, IReadOnlyDictionary<string, ModelWeights>? ownEncoders = null)
     {
         options ??= new SegmentationEvaluationOptions();
+        foreach (var (id, _) in hospitals)
+            if (ownEncoders is not null && !ownEncoders.ContainsKey(id)) throw new ArgumentException($"Hospital '{id}': no encoder of its own to fine-tune.", nameof(ownEncoders));
         if (hospitals.Count == 0) throw new ArgumentException("Segmentation evaluation needs at least one hospital.", nameof(hospitals));
         foreach (var (id, slices) in hospitals)
         {
@@ -70,7 +73,7 @@ public static class SegmentationEvaluation
                 continue;
             }
             var labelled = hospitals.Select(h => (h.HospitalId, Slices: Labelled(h.Slices, n, SeededRandom.Derive(seed, $"{h.HospitalId}/segmentation/volumes")))).ToList();
-            if (options.Local) scores.Add(Local(encoder, createEncoder, classes, labelled, validation, test, device, seed, n, options));
+            if (options.Local) scores.Add(Local(id => ownEncoders?[id] ?? encoder, createEncoder, classes, labelled, validation, test, device, seed, n, options));
             if (options.Federated) scores.Add(Federated(encoder, createEncoder, classes, labelled, validation, test, device, seed, n, options));
         }
         return scores;
@@ -93,14 +96,14 @@ public static class SegmentationEvaluation
         return model;
     }
 
-    private static SegmentationScore Local(ModelWeights? encoder, Func<UNetEncoder> createEncoder, int classes,
+    private static SegmentationScore Local(Func<string, ModelWeights?> encoderOf, Func<UNetEncoder> createEncoder, int classes,
         IReadOnlyList<(string HospitalId, SliceShard Slices)> labelled, SliceShard validation, SliceShard test, Device device, ulong seed, int n,
         SegmentationEvaluationOptions options)
     {
         var perHospital = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var (id, slices) in labelled)
         {
-            using var model = NewUNet(encoder, createEncoder, classes, device, SeededRandom.DeriveSeed(seed, "segmentation/decoder"));
+            using var model = NewUNet(encoderOf(id), createEncoder, classes, device, SeededRandom.DeriveSeed(seed, "segmentation/decoder"));
             perHospital[id] = SegmentationFineTuning.Evaluate(model, slices, validation, test, device,
                 SeededRandom.DeriveSeed(seed, $"{id}/segmentation/local/{n}"), options.FineTune).TestDice;
         }

@@ -79,15 +79,18 @@ public sealed class FederatedMoCoExperiment
     /// Volumetric sources: segmentation with the U-Net encoder carrying <paramref name="weights"/> (null: a
     /// random one, the "random init" baseline), N labelled volumes per hospital, locally and by FedAvg.
     /// </summary>
-    public IReadOnlyList<SegmentationScore> EvaluateSegmentation(ModelWeights? weights)
+    /// <param name="localModels">Each hospital's own model (Local CL): local fine-tuning starts each hospital from its own encoder.</param>
+    public IReadOnlyList<SegmentationScore> EvaluateSegmentation(ModelWeights? weights, IReadOnlyDictionary<string, ModelWeights>? localModels = null)
     {
         var heldOut = Sites.HeldOut ?? throw new InvalidOperationException("Segmentation needs a volumetric data source.");
         if (Settings.Encoder != ExperimentSettings.UNetEncoder) throw new InvalidOperationException("Segmentation needs the U-Net encoder.");
         // The projected network's backbone is its field "encoder"; inside it, a stand-alone U-Net encoder's names.
-        var encoder = weights is null ? null : EncoderOf(weights).Submodule("encoder");
+        static ModelWeights UNetPart(ModelWeights w) => EncoderOf(w).Submodule("encoder");
+        var encoder = weights is null ? null : UNetPart(weights);
         return SegmentationEvaluation.Evaluate(encoder, () => new UNetEncoder(Settings.UNetWidth, Settings.UNetDepth), heldOut.SegmentationClasses,
             Sites.Sites.Select(s => (s.HospitalId, s.Slices!)).ToList(), heldOut.Validation, heldOut.Test, Device,
-            SeededRandom.DeriveSeed(Settings.Seed, "evaluation/segmentation"), Settings.Segmentation);
+            SeededRandom.DeriveSeed(Settings.Seed, "evaluation/segmentation"), Settings.Segmentation,
+            localModels?.ToDictionary(m => m.Key, m => UNetPart(m.Value), StringComparer.Ordinal));
     }
 
     /// <summary>

@@ -13,6 +13,7 @@ fedactors=(dotnet Host/bin/Release/net10.0/fedactors.dll)
 here=cluster-config/experiments
 variants=(
   "method=none"
+  "method=local-cl"
   "method=fedsimclr"
   "method=fcl"
   "method=fclopt"

@@ -92,9 +92,12 @@ public sealed class FclMethod(FederatedMoCoExperiment experiment, FclOptions opt
 {
     public string Name => FclServer.Name;
 
-    public ILocalLearner CreateClient(string hospitalId) =>
-        new FclClient(new FclLearner(experiment.CreateNetwork, FedSimClrMethod.OptionsLike(experiment.Settings.MoCo, options.Temperature), options,
-            new ViewAugmenter(experiment.Settings.Augmentation), SeededRandom.DeriveSeed(experiment.Settings.Seed, $"{hospitalId}/learner"), experiment.Device), hospitalId);
+    public ILocalLearner CreateClient(string hospitalId) => new FclClient(CreateLearner(experiment, options, hospitalId), hospitalId);
+
+    /// <summary>Hospital <paramref name="hospitalId"/>'s FCL learner, seeded from the experiment.</summary>
+    public static FclLearner CreateLearner(FederatedMoCoExperiment experiment, FclOptions options, string hospitalId) =>
+        new(experiment.CreateNetwork, FedSimClrMethod.OptionsLike(experiment.Settings.MoCo, options.Temperature), options,
+            new ViewAugmenter(experiment.Settings.Augmentation), SeededRandom.DeriveSeed(experiment.Settings.Seed, $"{hospitalId}/learner"), experiment.Device);
 
     public IFederatedServer CreateServer() => new FclServer(options, experiment.Settings.ProjectionDim);
 

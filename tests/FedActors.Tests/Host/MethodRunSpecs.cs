@@ -112,6 +112,7 @@ public sealed class MethodRunSpecs : IDisposable
     [InlineData("fclopt", PayloadKinds.TargetWeights, PayloadKinds.TargetWeights)]
     [InlineData("fclopt;fclopt.ptnu=on;fclopt.dp=on", PayloadKinds.TargetWeights, null)]
     [InlineData("none", null, null)]
+    [InlineData("local-cl", null, null)]
     public async Task Should_run_the_volumetric_methods_and_judge_them_by_segmentation(string method, string? up, string? down)
     {
         var result = await Run([.. method.Split(';').Select((m, i) => i == 0 ? $"method={m}" : m),
@@ -129,6 +130,8 @@ public sealed class MethodRunSpecs : IDisposable
         Assert.Equal(up is null ? [] : [(ClientTraffic.Up, up)], kinds.Where(k => k.Direction == ClientTraffic.Up));
         Assert.Equal(down is null ? [] : [(ClientTraffic.Down, down)], kinds.Where(k => k.Direction == ClientTraffic.Down));
         if (method == "none") Assert.Equal(result.Completed.Rounds[0].GlobalHash, result.Completed.FinalGlobal.ContentHash);
+        // Local CL: every hospital's local-fine-tune row is its own encoder's; each hospital has a Dice.
+        if (method == "local-cl") Assert.Equal(4, rows[1].Split(',').Skip(4).Take(4).Count(v => v.Length > 0));
     }
 
     [Fact]

@@ -82,6 +82,15 @@ public sealed class SegmentationEvaluationSpecs
     }
 
     [Fact]
+    public void Should_name_the_hospital_without_an_encoder_of_its_own()
+    {
+        var own = new Dictionary<string, ModelWeights> { ["a"] = ModelWeights.FromModule(TorchRuntime.Seeded(1, Encoder)) };
+        var e = Assert.Throws<ArgumentException>(() => SegmentationEvaluation.Evaluate(null, Encoder, 4, Hospitals, All.OfVolumes([5]), All.OfVolumes([7]), CPU, 1,
+            ownEncoders: own));
+        Assert.Contains("Hospital 'b'", e.Message);
+    }
+
+    [Fact]
     public void Should_pick_the_first_n_volumes_of_a_seeded_order()
     {
         var picked = SegmentationEvaluation.Labelled(Hospitals[0].Item2, 2, new SeededRandom(5));

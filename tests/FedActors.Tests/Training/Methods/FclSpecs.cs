@@ -142,4 +142,38 @@ public sealed class FclSpecs
         Assert.Contains("partition", server.Check(1, Upload("a", Features("a", 2, partition: 4))));
         Assert.Contains("no 'features'", server.Check(1, new ClientContribution("a", Experiment.InitialGlobal(), 10, MethodPayloads.Empty)));
     }
+
+    [Fact]
+    public void Should_take_the_global_only_before_its_first_training_in_local_cl()
+    {
+        using var client = new LocalOnlyClient(new FedActors.Tests.Actors.DriftLearner(7, "hospital-001"));
+        var start = FedActors.Tests.Actors.DriftLearner.InitialGlobal();
+        client.LoadGlobal(start);
+        Assert.Equal(start.ContentHash, client.ExportWeights().ContentHash);
+        client.Train(new FedActors.Training.Data.ImageShard(1, 1, new byte[16], new int[16]));
+        var own = client.ExportWeights();
+
+        client.LoadGlobal(Experiment.InitialGlobal());
+
+        Assert.Equal(own.ContentHash, client.ExportWeights().ContentHash);
+    }
+
+    [Fact]
+    public void Should_keep_each_hospitals_latest_model_across_a_restore()
+    {
+        var server = new LocalModelsServer(LocalClMethod.MethodName);
+        var first = Experiment.InitialGlobal();
+        var second = new ModelWeights(first.Tensors.Select(t => t with { Values = t.Values.Select(v => v + 1).ToArray() }).ToList());
+        server.Aggregate(1, first, [new ClientContribution("a", first, 4, MethodPayloads.Empty), new ClientContribution("b", first, 4, MethodPayloads.Empty)]);
+        server.Aggregate(2, first, [new ClientContribution("b", second, 4, MethodPayloads.Empty)]);
+
+        var restored = new LocalModelsServer(LocalClMethod.MethodName);
+        restored.LoadState(server.SaveState(), "checkpoint");
+
+        foreach (var s in new[] { server, restored })
+        {
+            Assert.Equal(first.ContentHash, s.LocalModels["a"].ContentHash);
+            Assert.Equal(second.ContentHash, s.LocalModels["b"].ContentHash);
+        }
+    }
 }

@@ -12,6 +12,9 @@ public sealed record ReportedRun(
 {
     public string Seed => Config.GetValueOrDefault(SeedKey, "?");
 
+    /// <summary>traffic.csv's rows (round, hospital, direction, kind, bytes), if the run wrote one.</summary>
+    public IReadOnlyList<IReadOnlyDictionary<string, string>> Traffic { get; init; } = [];
+
     /// <summary>Whether the run wrote its final model; an unfinished run is listed but left out of the figures.</summary>
     public bool Finished => Rounds.Count > 0 && File.Exists(Path.Combine(Directory, RunDirectory.FinalWeightsFile));
     public const string SeedKey = "fedactors.seed";
@@ -25,8 +28,9 @@ public sealed record ReportedRun(
             throw new ConfigError($"{directory}: not a run directory (it needs {RunDirectory.ResolvedConfigFile} and {RunDirectory.MetricsFile}).");
         var rounds = Csv(metrics); // may be empty: a run that has not finished a round is listed as unfinished
         var evaluation = Path.Combine(directory, RunDirectory.EvaluationFile);
+        var traffic = Path.Combine(directory, RunDirectory.TrafficFile);
         return new ReportedRun(directory, ExperimentConfig.Flatten(File.ReadAllText(resolved), resolved), rounds,
-            File.Exists(evaluation) ? Csv(evaluation) : []);
+            File.Exists(evaluation) ? Csv(evaluation) : []) { Traffic = File.Exists(traffic) ? Csv(traffic) : [] };
     }
 
     private static List<IReadOnlyDictionary<string, string>> Csv(string path)
@@ -145,6 +149,21 @@ public static class RunReport
                 }
                 md.AppendLine("| " + string.Join(" | ", row) + " |");
             }
+        }
+
+        var kinds = variants.SelectMany(v => v.Runs).SelectMany(r => r.Traffic).Select(t => (Direction: t["direction"], Kind: t["kind"])).Distinct()
+            .OrderBy(k => k.Direction == "up" ? 0 : 1).ThenBy(k => k.Kind, StringComparer.Ordinal).ToList();
+        if (kinds.Count > 0)
+        {
+            // What each method moves, by payload kind: MB per round (all hospitals), mean ± std over seeds.
+            md.AppendLine().AppendLine("Traffic per round by payload kind, MB summed over hospitals (traffic.csv):").AppendLine();
+            var header = new List<string> { "variant" };
+            header.AddRange(kinds.Select(k => $"{k.Direction} {k.Kind}"));
+            md.AppendLine("| " + string.Join(" | ", header) + " |").AppendLine("|" + string.Concat(header.Select(_ => "---|")));
+            foreach (var variant in variants)
+                md.AppendLine("| " + string.Join(" | ", kinds.Select(k => Format(MeanStd(variant.Runs.Select(r =>
+                        r.Traffic.Where(t => t["direction"] == k.Direction && t["kind"] == k.Kind).Sum(t => r.Number(t, "bytes")) / Math.Max(1, r.Rounds.Count) / 1e6)), "F3"))
+                    .Prepend(variant.Name)) + " |");
         }
 
         if (unfinished.Count > 0)

@@ -50,6 +50,31 @@ public sealed class ReportSpecs : IDisposable
     }
 
     [Fact]
+    public void Should_tabulate_segmentation_dice_per_labelled_volumes_and_traffic_by_kind()
+    {
+        string Segmentation(string name, int seed, double dice1, long featureBytes)
+        {
+            var dir = Run(name, "fcl", seed, 0, 0);
+            File.WriteAllText(Path.Combine(dir, RunDirectory.EvaluationFile),
+                $"protocol,labelled_volumes,dice,dice_std_over_hospitals,dice_hospital-01,skipped\nlocal-fine-tune,1,{dice1},0.1,{dice1},\nlocal-fine-tune,4,,,,too few volumes\n");
+            // Two rounds: 3 MB of weights up in all, and features up in round 2 only.
+            File.WriteAllText(Path.Combine(dir, RunDirectory.TrafficFile),
+                $"round,hospital,direction,kind,bytes\n1,h1,up,weights,1500000\n2,h1,up,weights,1500000\n2,h1,up,features,{featureBytes}\n");
+            return dir;
+        }
+
+        var markdown = RunReport.Markdown("t", [ReportedRun.Read(Segmentation("s1", 1, 0.5, 400_000)), ReportedRun.Read(Segmentation("s2", 2, 0.7, 800_000))],
+            "dice", "fedactors report").Replace("\r\n", "\n");
+
+        Assert.Contains("| variant | seeds | local-fine-tune N=1 | local-fine-tune N=4 | MB up / round |", markdown);
+        // Dice 0.6 ± 0.141 over the two seeds; N = 4 was skipped in both.
+        Assert.Contains("| all runs | 1, 2 | 0.600 ± 0.141 | – |", markdown);
+        Assert.Contains("| variant | up features | up weights |", markdown);
+        // Features: (0.4 and 0.8 MB) / 2 rounds → 0.2 and 0.4 MB per round, mean 0.3 ± 0.141; weights 1.5 per round.
+        Assert.Contains("| all runs | 0.300 ± 0.141 | 1.500 ± 0.000 |", markdown);
+    }
+
+    [Fact]
     public void Should_give_each_metric_asked_for_its_own_table()
     {
         var run = ReportedRun.Read(Run("one", "fedmoco", 1, 0.7, 0.8));

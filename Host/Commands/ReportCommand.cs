@@ -46,7 +46,8 @@ public static class ReportCommand
         if (directory is not null) Directory.CreateDirectory(directory);
         var plot = Path.ChangeExtension(options.Out, ".png");
         if (RunReport.WritePlot(plot, runs, "probe_accuracy"))
-            markdown = markdown.Replace("\n## Runs", $"\n![probe accuracy per round, mean over seeds]({Path.GetFileName(plot)})\n\n## Runs");
+            markdown = markdown.Replace("\n## Runs",
+                $"\nLinear-probe accuracy of the global encoder during training (metrics.csv), mean over seeds:\n\n![probe accuracy per round, mean over seeds]({Path.GetFileName(plot)})\n\n## Runs");
         File.WriteAllText(options.Out, markdown);
         output.WriteLine($"report of {runs.Count} run(s) in {RunReport.Group(runs.Where(r => r.Finished).ToList()).Count} variant(s) written to {options.Out}");
         return Program.Ok;

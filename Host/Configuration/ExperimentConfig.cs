@@ -277,8 +277,12 @@ public sealed record ExperimentConfig(
     public static IReadOnlyDictionary<string, string> Flatten(string hocon, string source)
     {
         var config = Parse(hocon, source);
-        return LeafKeys(config).ToDictionary(k => k, k => config.GetValue(k).ToString().Trim(), StringComparer.Ordinal);
+        return LeafKeys(config).ToDictionary(k => k, k => Text(config.GetValue(k)), StringComparer.Ordinal);
     }
+
+    // Akka's HOCON prints a value it has no form for as "<<unknown value>>"; from a parsed file that is an empty list.
+    private static string Text(Akka.Configuration.Hocon.HoconValue value) =>
+        value.ToString().Trim() is var text && text == "<<unknown value>>" ? "[]" : text;
 
     private static IEnumerable<string> LeafKeys(Akka.Configuration.Hocon.HoconValue value, string prefix)
     {

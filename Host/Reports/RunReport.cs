@@ -68,7 +68,7 @@ public static class RunReport
         string Name(ReportedRun r)
         {
             var method = r.Config.GetValueOrDefault(MethodKey, "");
-            var named = differing.Where(k => !MethodSections.Any(m => k.StartsWith(m.Key, StringComparison.Ordinal) && m.Value != method))
+            var named = differing.Where(k => !MethodSections.Any(m => k.StartsWith(m.Key, StringComparison.Ordinal) && !m.Value.Contains(method)))
                 .OrderBy(k => k == MethodKey ? 0 : 1).ThenBy(k => k, StringComparer.Ordinal).ToList();
             return named.Count == 0 ? "all runs" : string.Join(", ", named.Select(k => $"{Short(k)}={r.Config.GetValueOrDefault(k, "(unset)")}"));
         }
@@ -78,14 +78,16 @@ public static class RunReport
     private const string MethodKey = "fedactors.method";
 
     /// <summary>Option sections that only their method reads: another method's runs are not told apart by them.</summary>
-    private static readonly Dictionary<string, string> MethodSections = new()
+    private static readonly Dictionary<string, string[]> MethodSections = new()
     {
-        ["fedactors.fedmoco."] = "fedmoco",
-        ["fedactors.simclr."] = "fedsimclr",
-        ["fedactors.supervised."] = "fedavg-supervised",
-        ["fedactors.fedema."] = "fedema",
-        ["fedactors.fedprox."] = "fedprox",
-        ["fedactors.fedu."] = "fedu",
+        ["fedactors.fedmoco."] = ["fedmoco"],
+        ["fedactors.simclr."] = ["fedsimclr"],
+        ["fedactors.supervised."] = ["fedavg-supervised"],
+        ["fedactors.fedema."] = ["fedema"],
+        ["fedactors.fedprox."] = ["fedprox"],
+        ["fedactors.fedu."] = ["fedu"],
+        ["fedactors.fcl."] = ["fcl", "local-cl"],
+        ["fedactors.fclopt."] = ["fclopt"],
     };
 
     private static string Short(string key) => key.StartsWith("fedactors.", StringComparison.Ordinal) ? key["fedactors.".Length..] : key;
@@ -138,9 +140,10 @@ public static class RunReport
                 var row = new List<string> { variant.Name, string.Join(", ", variant.Runs.Select(r => r.Seed)) };
                 if (figures.Count > 0)
                     row.AddRange(figures.Select(f => Format(MeanStd(variant.Runs.Select(r =>
-                        r.Evaluation.Where(e => e["protocol"] == f.Protocol && e.GetValueOrDefault(axis) == f.Fraction).Select(e => r.Number(e, m)).DefaultIfEmpty(double.NaN).First())))));
+                        r.Evaluation.Where(e => e["protocol"] == f.Protocol && e.GetValueOrDefault(axis) == f.Fraction).Select(e => r.Number(e, m)).DefaultIfEmpty(double.NaN).First())),
+                        of: variant.Runs.Count)));
                 else
-                    row.Add(Format(MeanStd(variant.Runs.Select(r => r.Rounds.Select(x => r.Number(x, m)).LastOrDefault(double.IsFinite, double.NaN)))));
+                    row.Add(Format(MeanStd(variant.Runs.Select(r => r.Rounds.Select(x => r.Number(x, m)).LastOrDefault(double.IsFinite, double.NaN))), of: variant.Runs.Count));
                 if (i == 0)
                 {
                     row.Add(Format(MeanStd(variant.Runs.Select(r => r.Rounds.Average(x => r.Number(x, "bytes_up")) / 1e6)), "F3"));
@@ -201,6 +204,8 @@ public static class RunReport
     private static string Percent(string fraction) =>
         (double.Parse(fraction, CultureInfo.InvariantCulture) * 100).ToString("G4", CultureInfo.InvariantCulture) + " %";
 
-    private static string Format((double Mean, double Std, int Count) s, string format = "F3") =>
-        s.Count == 0 ? "–" : s.Mean.ToString(format, CultureInfo.InvariantCulture) + " ± " + s.Std.ToString(format, CultureInfo.InvariantCulture);
+    /// <param name="of">The variant's seeds: a figure from fewer of them (a run that wrote no such result) says how many it has.</param>
+    private static string Format((double Mean, double Std, int Count) s, string format = "F3", int of = 0) =>
+        s.Count == 0 ? "–" : s.Mean.ToString(format, CultureInfo.InvariantCulture) + " ± " + s.Std.ToString(format, CultureInfo.InvariantCulture) +
+                             (s.Count < of ? $" ({s.Count} of {of} seeds)" : "");
 }

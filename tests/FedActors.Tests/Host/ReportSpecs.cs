@@ -47,6 +47,7 @@ public sealed class ReportSpecs : IDisposable
         // The comparison plot beside it, linked from it.
         PngFiles.AssertValid(Path.Combine(_root, "docs", "report.png"), 900, 500);
         Assert.Contains("![probe accuracy per round, mean over seeds](report.png)", lines);
+        Assert.Contains("Linear-probe accuracy of the global encoder during training (metrics.csv), mean over seeds:", lines);
     }
 
     [Fact]
@@ -72,6 +73,45 @@ public sealed class ReportSpecs : IDisposable
         Assert.Contains("| variant | up features | up weights |", markdown);
         // Features: (0.4 and 0.8 MB) / 2 rounds → 0.2 and 0.4 MB per round, mean 0.3 ± 0.141; weights 1.5 per round.
         Assert.Contains("| all runs | 0.300 ± 0.141 | 1.500 ± 0.000 |", markdown);
+    }
+
+    [Fact]
+    public void Should_say_how_many_seeds_a_figure_has_when_a_run_wrote_no_result()
+    {
+        var complete = Run("e1", "fedmoco", 1, 0.7, 0.8);
+        var evaluating = Run("e2", "fedmoco", 2, 0.9, 0.9);
+        // Finished training, but its evaluation had not been written when the report was made.
+        File.Delete(Path.Combine(evaluating, RunDirectory.EvaluationFile));
+
+        var markdown = RunReport.Markdown("t", [ReportedRun.Read(complete), ReportedRun.Read(evaluating)], "accuracy", "fedactors report");
+
+        Assert.Contains("| all runs | 1, 2 | 0.700 ± 0.000 (1 of 2 seeds) | 0.800 ± 0.000 (1 of 2 seeds) | 1.000 ± 0.000 |", markdown);
+    }
+
+    [Fact]
+    public void Should_name_variants_only_by_the_options_their_own_method_reads()
+    {
+        string Method(string name, string method, string options)
+        {
+            var dir = Run(name, method, 1, 0.5, 0.5);
+            File.WriteAllText(Path.Combine(dir, RunDirectory.ResolvedConfigFile),
+                $"fedactors {{\n  seed = 1\n  method = {method}\n  evaluation.label-fractions = []\n  {options}\n}}\n");
+            return dir;
+        }
+        ReportedRun[] runs =
+        [
+            ReportedRun.Read(Method("fcl", "fcl", "fclopt { ptnu = off, dp = off }\n  fcl.temperature = 0.1")),
+            ReportedRun.Read(Method("fcl-warm", "fcl", "fclopt { ptnu = off, dp = off }\n  fcl.temperature = 0.5")),
+            ReportedRun.Read(Method("opt", "fclopt", "fclopt { ptnu = off, dp = off }\n  fcl.temperature = 0.1")),
+            ReportedRun.Read(Method("opt-dp", "fclopt", "fclopt { ptnu = on, dp = on }\n  fcl.temperature = 0.1")),
+        ];
+
+        var names = RunReport.Group(runs).Select(v => v.Name).ToList();
+
+        Assert.Equal(["method=fcl, fcl.temperature=0.1", "method=fcl, fcl.temperature=0.5",
+            "method=fclopt, fclopt.dp=off, fclopt.ptnu=off", "method=fclopt, fclopt.dp=on, fclopt.ptnu=on"], names);
+        // An empty list is written as one, not as HOCON's "<<unknown value>>".
+        Assert.Equal("[]", runs[0].Config["fedactors.evaluation.label-fractions"]);
     }
 
     [Fact]

@@ -54,6 +54,13 @@ public static class Program
               (hand-written findings), every run,
               and the configuration the runs share. Unfinished runs are named and left out.
         """),
+        ("auxiliary", """
+          auxiliary [experiment.conf] --out FILE [--epochs N] [--set key=value ...]
+              Pre-train Fed-MAS's frozen auxiliary encoder: MoCo v2 (the experiment's moco
+              settings and network) for N epochs (default 20) on the experiment's pooled training
+              images, never its test or validation images; write it to FILE and print the
+              fedmas.auxiliary and fedmas.auxiliary-hash lines that make every hospital load it.
+        """),
         ("bench", """
           bench [encoders] [--batch 16,32] [--threads N] [--out docs/benchmarks.md]
               Measure and print one line per figure; record them in docs/benchmarks.md.
@@ -115,6 +122,13 @@ public static class Program
                     try { reportOptions = ReportCommand.Parse(args.Skip(1).ToList()); }
                     catch (ArgumentException e) { throw new UsageException(e.Message); }
                     return ReportCommand.Execute(reportOptions, args, Console.Out);
+                case "auxiliary":
+                    var auxiliaryArgs = args.Skip(1).ToList();
+                    AuxiliaryCommand.Options auxiliaryOptions;
+                    try { auxiliaryOptions = AuxiliaryCommand.Parse(auxiliaryArgs); }
+                    catch (ArgumentException e) { throw new UsageException(e.Message); }
+                    var (auxiliaryFile, auxiliaryOverrides, _) = ParseRunArguments(auxiliaryArgs, allowResume: false);
+                    return AuxiliaryCommand.Execute(ExperimentConfig.Load(auxiliaryFile, auxiliaryOverrides), auxiliaryOptions, Console.Out);
                 case "bench":
                     try { return BenchCommand.Execute(args.Skip(1).ToList(), Console.Out); }
                     catch (ArgumentException e) { throw new UsageException(e.Message); }

@@ -115,7 +115,10 @@ public sealed record ExperimentConfig(
             config = Parse($"{SimulationConfig.AvailabilityTraceKey} = {Quote(tracePath)}", "resolved trace path").WithFallback(config);
         if (dataPath is not null)
             config = Parse($"{DataSourceKey} = {Quote(dataPath)}", "resolved data path").WithFallback(config);
-        var method = MethodConfig.Read(reader);
+        var method = MethodConfig.Read(reader, BaseOf(MethodConfig.AuxiliaryKey));
+        CheckSources(reader, experiment, method);
+        if (method.Auxiliary is { } auxiliary)
+            config = Parse($"{MethodConfig.AuxiliaryKey} = {Quote(auxiliary.Path)}", "resolved auxiliary path").WithFallback(config);
         if (MethodCatalog.NeedsVolumes(method.Name) && !experiment.IsVolumetric)
             throw reader.Error(MethodConfig.MethodKey, $"is '{method.Name}', which trains on slices of volumes: set data.source to " +
                 $"'{ExperimentSettings.SyntheticCardiacSource}' or a directory of NIfTI volumes");
@@ -131,6 +134,20 @@ public sealed record ExperimentConfig(
             Sources = reader,
             Method = method,
         };
+    }
+
+    /// <summary>What each source can hold, and which methods it can serve; errors name the key.</summary>
+    private static void CheckSources(ConfigReader r, ExperimentSettings experiment, MethodSettings method)
+    {
+        if (experiment.DataSource == ExperimentSettings.SyntheticSource && experiment.Classes > 4)
+            throw r.Error("fedactors.data.classes", $"is {experiment.Classes}, but the synthetic chest radiographs have 4 classes at most");
+        if (experiment.IsSkewedClassification && experiment.SiteSizes.Count is not 0 && experiment.SiteSizes.Count != experiment.Hospitals)
+            throw r.Error("fedactors.data.site-sizes", $"lists {experiment.SiteSizes.Count} sizes for {experiment.Hospitals} hospitals");
+        var classifies = ImbalancedClassificationMethod.Names.Contains(method.Name);
+        if (classifies && experiment.IsVolumetric)
+            throw r.Error(MethodConfig.MethodKey, $"is '{method.Name}', a classification method, but data.source is volumetric");
+        if (classifies && experiment.Encoder != ExperimentSettings.SmallCnnEncoder)
+            throw r.Error("fedactors.model.encoder", $"is '{experiment.Encoder}', but '{method.Name}' trains the small-cnn classifier");
     }
 
     /// <summary>The federated method and its options.</summary>
@@ -171,11 +188,11 @@ public sealed record ExperimentConfig(
     private static (string Source, string? FullPath) ReadDataSource(ConfigReader r, string relativeTo)
     {
         var source = r.String(DataSourceKey);
-        if (source is ExperimentSettings.SyntheticSource or ExperimentSettings.SyntheticCardiacSource) return (source, null);
+        if (source is ExperimentSettings.SyntheticSource or ExperimentSettings.SyntheticCardiacSource or ExperimentSettings.SyntheticSkinSource) return (source, null);
         var full = Path.GetFullPath(source, relativeTo);
         if (!File.Exists(full) && !Directory.Exists(full))
             throw r.Error(DataSourceKey, $"names '{full}', which does not exist (give '{ExperimentSettings.SyntheticSource}', " +
-                $"'{ExperimentSettings.SyntheticCardiacSource}', a MedMNIST .npz or a directory of NIfTI volumes)");
+                $"'{ExperimentSettings.SyntheticCardiacSource}', '{ExperimentSettings.SyntheticSkinSource}', a MedMNIST .npz, a directory of NIfTI volumes or one of images with a {ExperimentSettings.ImageFolderLabels})");
         return (full, full);
     }
 
@@ -204,7 +221,14 @@ public sealed record ExperimentConfig(
             TrainImagesPerHospital = trainPerHospital,
             TestImagesPerHospital = r.Int("fedactors.data.test-images-per-hospital", 1, 10_000_000),
             ImageSize = r.Int("fedactors.data.image-size", 16, 1024),
-            Classes = r.Int("fedactors.data.classes", 2, 4),
+            Classes = r.Int("fedactors.data.classes", 2, Training.Data.SyntheticSkinLesions.ClassNames.Length),
+            SiteSizes = r.DoubleList("fedactors.data.site-sizes", 1e-9, 1e12),
+            ImbalanceRatio = r.Double("fedactors.data.imbalance-ratio", 1, 1e6),
+            ValidationFraction = r.Double("fedactors.data.validation-fraction", 1e-3, 0.9),
+            ImageFolderIdColumn = r.String("fedactors.data.image-folder.id-column"),
+            ImageFolderLabelColumn = r.String("fedactors.data.image-folder.label-column"),
+            ImageFolderSplitColumn = r.String("fedactors.data.image-folder.split-column"),
+            ImageFolderTestSplit = r.String("fedactors.data.image-folder.test-split"),
             SiteShift = r.Double("fedactors.data.site-shift", 0, 1),
             LabelSkewAlpha = r.String("fedactors.data.label-skew") == "none" ? null : r.Double("fedactors.data.label-skew", 1e-3, 1e6),
             EncoderWidths = widths.ToArray(),

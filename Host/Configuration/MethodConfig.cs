@@ -9,7 +9,7 @@ namespace FedActors.Host.Configuration;
 /// <summary>The method an experiment runs (<c>fedactors.method</c>) and its options beside it.</summary>
 public sealed record MethodSettings(string Name, FedMoCoOptions FedMoCo, double SimClrTemperature = Training.Objectives.NtXentLoss.DefaultTemperature,
     double SupervisedLabelFraction = 0.1, FedEmaOptions? FedEma = null, double FedProxMu = 0.01, double FedUThreshold = 1,
-    FclOptions? Fcl = null, FclOptOptions? FclOpt = null)
+    FclOptions? Fcl = null, FclOptOptions? FclOpt = null, ImbalancedClassifierOptions? Classifier = null, AuxiliaryEncoderFile? Auxiliary = null)
 {
     public static MethodSettings Default { get; } = new(FedMoCoPlainMethod.MethodName, new FedMoCoOptions());
 
@@ -39,10 +39,17 @@ public static class MethodCatalog
                 new FclOptMethod(experiment, (settings.FclOpt ?? new FclOptOptions()) with { Partitions = experiment.Settings.Partitions }),
             [LocalClMethod.MethodName] = (experiment, settings) =>
                 new LocalClMethod(experiment, (settings.Fcl ?? new FclOptions()) with { Partitions = experiment.Settings.Partitions }),
+            [ImbalancedClassificationMethod.FedMas] = Classification(ImbalancedClassificationMethod.FedMas),
+            [ImbalancedClassificationMethod.FedAvgCe] = Classification(ImbalancedClassificationMethod.FedAvgCe),
+            [ImbalancedClassificationMethod.FedAvgBsm] = Classification(ImbalancedClassificationMethod.FedAvgBsm),
+            [ImbalancedClassificationMethod.FedProxCe] = Classification(ImbalancedClassificationMethod.FedProxCe),
             [NoPretrainingMethod.MethodName] = (experiment, _) => new NoPretrainingMethod(experiment),
             [FedSimClrMethod.MethodName] = (experiment, settings) =>
                 new FedSimClrMethod(experiment, FedSimClrMethod.OptionsLike(experiment.Settings.MoCo, settings.SimClrTemperature)),
         });
+
+    private static Func<FederatedMoCoExperiment, MethodSettings, IFederatedMethod> Classification(string name) => (experiment, settings) =>
+        ImbalancedClassificationMethod.Create(name, experiment, settings.Classifier ?? new ImbalancedClassifierOptions(), settings.FedProxMu, settings.Auxiliary);
 
     private static readonly HashSet<string> VolumeMethods = [FclServer.Name, FclOptServer.Name, LocalClMethod.MethodName];
 
@@ -66,7 +73,11 @@ internal static class MethodConfig
 {
     public const string MethodKey = "fedactors.method";
 
-    public static MethodSettings Read(ConfigReader r)
+    public const string AuxiliaryKey = "fedactors.fedmas.auxiliary";
+    private const string AuxiliaryHashKey = "fedactors.fedmas.auxiliary-hash";
+
+    /// <param name="relativeTo">Where a relative auxiliary encoder path starts: the directory of the file that set it.</param>
+    public static MethodSettings Read(ConfigReader r, string relativeTo)
     {
         var name = r.OneOf(MethodKey, [.. MethodCatalog.Names]);
         const string f = "fedactors.fedmoco.";
@@ -81,7 +92,34 @@ internal static class MethodConfig
         };
         return new MethodSettings(name, fedmoco, r.Double("fedactors.simclr.temperature", 1e-3, 100),
             r.Double("fedactors.supervised.label-fraction", 1e-6, 1), FedEma(r),
-            r.Double("fedactors.fedprox.mu", 0, 1e6), r.Double("fedactors.fedu.threshold", 0, 1e9), Fcl(r), FclOpt(r));
+            r.Double("fedactors.fedprox.mu", 0, 1e6), r.Double("fedactors.fedu.threshold", 0, 1e9), Fcl(r), FclOpt(r), Classifier(r),
+            name == ImbalancedClassificationMethod.FedMas ? Auxiliary(r, relativeTo) : null);
+    }
+
+    private static ImbalancedClassifierOptions Classifier(ConfigReader r)
+    {
+        const string c = "fedactors.classifier.";
+        return new ImbalancedClassifierOptions
+        {
+            LearningRate = r.Double(c + "learning-rate", 1e-12, 10),
+            ClipNorm = r.Double(c + "clip-norm", 1e-9, 1e9),
+            BatchSize = r.Int(c + "batch-size", 2, 1_000_000),
+            LocalEpochs = r.Int(c + "local-epochs", 1, 10_000),
+            Lambda = r.Double("fedactors.fedmas.lambda", 0, 1e6),
+        };
+    }
+
+    /// <summary>Fed-MAS's frozen encoder: a file that exists, and the hash every hospital will check it against.</summary>
+    private static AuxiliaryEncoderFile Auxiliary(ConfigReader r, string relativeTo)
+    {
+        var path = r.String(AuxiliaryKey);
+        if (path.Length == 0) throw r.Error(AuxiliaryKey, "is empty, but fedmas needs its auxiliary encoder: make one with `fedactors auxiliary` and give its path");
+        var full = Path.GetFullPath(path, relativeTo);
+        if (!File.Exists(full)) throw r.Error(AuxiliaryKey, $"names '{full}', which does not exist; make it with `fedactors auxiliary`");
+        var hash = r.String(AuxiliaryHashKey);
+        if (hash.Length != 64 || !hash.All(Uri.IsHexDigit))
+            throw r.Error(AuxiliaryHashKey, $"is '{hash}', not a SHA-256 (64 hex digits); `fedactors auxiliary` prints the encoder's");
+        return new AuxiliaryEncoderFile(full, hash);
     }
 
     private static FclOptOptions FclOpt(ConfigReader r)

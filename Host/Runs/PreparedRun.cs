@@ -134,6 +134,15 @@ public sealed class PreparedRun
                     : string.Create(CultureInfo.InvariantCulture, $"{e.Protocol} with {e.LabelledVolumes} labelled volume(s) per hospital: Dice {e.Dice:F3}") +
                       (double.IsNaN(e.DiceStd) ? "" : string.Create(CultureInfo.InvariantCulture, $" ± {e.DiceStd:F3} over hospitals")));
         }
+        if (ImbalancedClassificationMethod.Names.Contains(Config.Method.Name))
+        {
+            var classifier = Experiment.EvaluateClassifier(runDir.Checkpoints());
+            runDir.WriteClassifierEvaluation(classifier);
+            var chosen = classifier.Chosen;
+            var sites = string.Join(", ", classifier.SiteBalancedAccuracy.Select(kv => FormattableString.Invariant($"{kv.Key} {kv.Value:F3}")));
+            output.WriteLine(FormattableString.Invariant(
+                $"global classifier, round {chosen.Round} chosen on validation (balanced accuracy {chosen.ValidationBalancedAccuracy:F3}): test balanced accuracy {chosen.TestBalancedAccuracy:F3}, accuracy {chosen.TestAccuracy:F3}; per hospital {sites}"));
+        }
         RunPlots.Write(runDir.Path, Experiment.Sites.Sites.Select(s => s.HospitalId).ToList());
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"done in {wall.Elapsed.TotalSeconds:F1} s ({perRound:F1} s per round); wrote {RunDirectory.ResolvedConfigFile}, {RunDirectory.MetricsFile}, {RunDirectory.EventsFile}, {RunDirectory.FinalWeightsFile}, {RunDirectory.CheckpointsDirectory}/, {RunPlots.Directory}/, {TensorBoardLog.Directory}/"));

@@ -232,6 +232,31 @@ public sealed class RunDirectory
                 string.Concat(hospitals.Select(h => (s.PerHospital.TryGetValue(h, out var d) ? Number(d) : "") + ",")) + (s.Skipped ?? "").Replace(',', ';') + "\n")));
     }
 
+    /// <summary>
+    /// The global classifier's figures into evaluation.csv (one row: the round chosen on validation, its test accuracy and
+    /// balanced accuracy, each hospital's balanced accuracy) and every round's into classifier.csv.
+    /// </summary>
+    public void WriteClassifierEvaluation(FedActors.Training.Evaluation.ClassifierEvaluation e)
+    {
+        var hospitals = e.SiteBalancedAccuracy.Keys.Order(StringComparer.Ordinal).ToList();
+        File.WriteAllText(System.IO.Path.Combine(Path, EvaluationFile),
+            "protocol,label_fraction,round,accuracy,balanced_accuracy,validation_balanced_accuracy" + string.Concat(hospitals.Select(h => $",balanced_accuracy_{h}")) + "\n" +
+            $"{FedActors.Training.Evaluation.ClassifierEvaluation.Protocol},1,{e.Chosen.Round.ToString(CultureInfo.InvariantCulture)},{Number(e.Chosen.TestAccuracy)}," +
+            $"{Number(e.Chosen.TestBalancedAccuracy)},{Number(e.Chosen.ValidationBalancedAccuracy)}" + string.Concat(hospitals.Select(h => "," + Number(e.SiteBalancedAccuracy[h]))) + "\n");
+        File.WriteAllText(System.IO.Path.Combine(Path, ClassifierFile),
+            "round,validation_balanced_accuracy,test_balanced_accuracy,test_accuracy\n" + string.Concat(e.Rounds.Select(r =>
+                $"{r.Round.ToString(CultureInfo.InvariantCulture)},{Number(r.ValidationBalancedAccuracy)},{Number(r.TestBalancedAccuracy)},{Number(r.TestAccuracy)}\n")));
+    }
+
+    public const string ClassifierFile = "classifier.csv";
+
+    /// <summary>The global models kept in <c>checkpoints/</c>, by round, oldest first.</summary>
+    public IReadOnlyList<(int Round, ModelWeights Global)> Checkpoints() =>
+        Directory.Exists(CheckpointsPath)
+            ? Directory.GetFiles(CheckpointsPath, "round-*.weights").Order(StringComparer.Ordinal)
+                .Select(f => (int.Parse(System.IO.Path.GetFileNameWithoutExtension(f)["round-".Length..], CultureInfo.InvariantCulture), ModelWeights.Load(f))).ToList()
+            : [];
+
     public void SaveFinalWeights(ModelWeights weights) => weights.Save(System.IO.Path.Combine(Path, FinalWeightsFile));
 }
 

@@ -57,8 +57,11 @@ public static class LinearProbe
         }
     }
 
-    /// <summary>A stratified, seeded subset of <paramref name="pool"/> holding <paramref name="fraction"/> of each class (at least one).</summary>
-    public static int[] StratifiedFraction(ImageShard pool, double fraction, SeededRandom rng)
+    /// <summary>
+    /// A stratified, seeded subset of <paramref name="pool"/> holding <paramref name="fraction"/> of each class (at least one,
+    /// unless <paramref name="atLeastOne"/> is false: a held-out split must not take a class's only image).
+    /// </summary>
+    public static int[] StratifiedFraction(ImageShard pool, double fraction, SeededRandom rng, bool atLeastOne = true)
     {
         if (fraction <= 0 || fraction > 1) throw new ArgumentOutOfRangeException(nameof(fraction), fraction, "label fraction must be in (0, 1]");
         var chosen = new List<int>();
@@ -66,7 +69,7 @@ public static class LinearProbe
         {
             var members = group.ToArray();
             rng.Shuffle(members);
-            var take = Math.Max(1, (int)Math.Round(members.Length * fraction));
+            var take = Math.Max(atLeastOne ? 1 : 0, (int)Math.Round(members.Length * fraction));
             chosen.AddRange(members.Take(take));
         }
         chosen.Sort();

@@ -15,6 +15,12 @@ public sealed record ExperimentSettings
     /// <summary>Seeded short-axis cardiac volumes with label maps (<see cref="Data.SyntheticCardiacVolumes"/>): a volumetric source.</summary>
     public const string SyntheticCardiacSource = "synthetic-cardiac";
 
+    /// <summary>Seeded long-tailed RGB lesion images (<see cref="Data.SyntheticSkinLesions"/>): a classification source for imbalanced sites.</summary>
+    public const string SyntheticSkinSource = "synthetic-skin";
+
+    /// <summary>What marks a directory as an image folder (JPEG/PNG with labels) rather than NIfTI volumes.</summary>
+    public const string ImageFolderLabels = "labels.csv";
+
     public const string SmallCnnEncoder = "small-cnn", UNetEncoder = "unet";
 
     public ulong Seed { get; init; } = 42;
@@ -26,7 +32,28 @@ public sealed record ExperimentSettings
     public string DataSource { get; init; } = SyntheticSource;
 
     /// <summary>Volumes cut into slices (hospitals train on slices tagged with their partition; judged by segmentation).</summary>
-    public bool IsVolumetric => DataSource == SyntheticCardiacSource || Directory.Exists(DataSource);
+    public bool IsVolumetric => DataSource == SyntheticCardiacSource || (Directory.Exists(DataSource) && !IsImageFolder);
+
+    /// <summary>A directory of RGB images with <see cref="ImageFolderLabels"/> (ISIC): split over sites like <see cref="SyntheticSkinSource"/>.</summary>
+    public bool IsImageFolder => Directory.Exists(DataSource) && File.Exists(Path.Combine(DataSource, ImageFolderLabels));
+
+    /// <summary>RGB classification over unequal, label-skewed sites (<see cref="SyntheticSkinSource"/> or an image folder).</summary>
+    public bool IsSkewedClassification => DataSource == SyntheticSkinSource || IsImageFolder;
+
+    /// <summary>Skewed classification sources: each site's relative size (empty: equal sites), before label skew.</summary>
+    public IReadOnlyList<double> SiteSizes { get; init; } = [];
+
+    /// <summary><see cref="SyntheticSkinSource"/>: how many times the most frequent class outnumbers the rarest.</summary>
+    public double ImbalanceRatio { get; init; } = 100;
+
+    /// <summary>Skewed classification sources: the stratified share of each site's training images held out to choose the round.</summary>
+    public double ValidationFraction { get; init; } = 0.1;
+
+    /// <summary>An image folder's labels.csv columns: the image id, the class, and the split whose <see cref="ImageFolderTestSplit"/> rows are the test set.</summary>
+    public string ImageFolderIdColumn { get; init; } = "isic_id";
+    public string ImageFolderLabelColumn { get; init; } = "melanoma";
+    public string ImageFolderSplitColumn { get; init; } = "source_split";
+    public string ImageFolderTestSplit { get; init; } = "isic2018_test";
 
     /// <summary>Volumetric sources: slices are resized to this square side.</summary>
     public int SliceSize { get; init; } = 64;

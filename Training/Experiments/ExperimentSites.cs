@@ -1,5 +1,6 @@
 using FedActors.Training.Data;
 using FedActors.Training.Data.Formats;
+using FedActors.Training.Evaluation;
 using FedActors.Training.Randomness;
 using FedActors.Training.Sites;
 
@@ -52,9 +53,94 @@ public sealed class ExperimentSites
 
     public ImageShard PooledTrain() => ImageShard.Concat(Sites.Select(s => s.Train).ToList());
 
+    /// <summary>Channels of every image (1 grey, 3 RGB).</summary>
+    public int Channels => Sites[0].Train.Channels;
+
     public static ExperimentSites Create(ExperimentSettings settings) =>
         settings.IsVolumetric ? Volumetric(settings)
+        : settings.IsSkewedClassification ? SkewedClassification(settings)
         : settings.DataSource == ExperimentSettings.SyntheticSource ? Synthetic(settings) : FromMedMnist(settings);
+
+    /// <summary>
+    /// Imbalanced, heterogeneous sites for supervised classification (the Fed-MAS experiments): sizes ∝
+    /// <see cref="ExperimentSettings.SiteSizes"/> with Dirichlet label skew (<see cref="Partitioners.SizedLabelSkew"/>,
+    /// one draw for train and test alike), each site seen through its own scanner. Synthetic lesions are drawn
+    /// long-tailed (train-images-per-hospital × hospitals in all, test likewise) with a per-site colour cast;
+    /// an image folder's train rows are dealt by the same shares and its test-split rows too. Each site holds out
+    /// a stratified <see cref="ExperimentSettings.ValidationFraction"/> of its training images; the pooled
+    /// held-out images choose the round, the pooled site test sets judge it, and each site's its own.
+    /// </summary>
+    public static ExperimentSites SkewedClassification(ExperimentSettings settings)
+    {
+        var k = settings.Hospitals;
+        var ids = Enumerable.Range(0, k).Select(ExperimentSettings.HospitalId).ToList();
+        var weights = settings.SiteSizes.Count == 0 ? Enumerable.Repeat(1.0, k).ToArray() : settings.SiteSizes.ToArray();
+        if (weights.Length != k) throw new ArgumentException($"{weights.Length} site sizes for {k} hospitals.");
+        var scanners = ids.Select(id => Scanner(settings, id)).ToList();
+        ImageShard[] train, test;
+        int classes;
+        string description;
+        if (settings.DataSource == ExperimentSettings.SyntheticSkinSource)
+        {
+            classes = settings.Classes;
+            var prior = SyntheticSkinLesions.LongTailedCounts(1_000_000, classes, settings.ImbalanceRatio).Select(n => (double)n).ToArray();
+            var shares = Partitioners.SizedLabelSkew(weights, prior, settings.LabelSkewAlpha, SeededRandom.Derive(settings.Seed, "sites/partition"));
+            int[][] Counts(int total) => Partitioners.CountsOf(SyntheticSkinLesions.LongTailedCounts(total, classes, settings.ImbalanceRatio), shares);
+            var (trainCounts, testCounts) = (Counts(settings.TrainImagesPerHospital * k), Counts(settings.TestImagesPerHospital * k));
+            ImageShard Draw(int site, int[] counts, string stream)
+            {
+                var cast = SeededRandom.Derive(settings.Seed, $"{ids[site]}/colour-cast");
+                double Gain() => 1 + settings.SiteShift * 0.15 * (2 * cast.NextDouble() - 1);
+                return SyntheticSkinLesions.Generate(counts, settings.ImageSize, scanners[site], (Gain(), Gain(), Gain()),
+                    SeededRandom.Derive(settings.Seed, $"{ids[site]}/{stream}"));
+            }
+            train = ids.Select((_, i) => Draw(i, trainCounts[i], "train")).ToArray();
+            test = ids.Select((_, i) => Draw(i, testCounts[i], "test")).ToArray();
+            description = $"synthetic long-tailed skin lesions, {classes} classes (imbalance {settings.ImbalanceRatio:G3})";
+        }
+        else
+        {
+            var folder = settings.DataSource;
+            var csv = Path.Combine(folder, ExperimentSettings.ImageFolderLabels);
+            var all = ImageFolderReader.Load(new ImageFolderRequest(Path.Combine(folder, "images"), csv, settings.ImageFolderIdColumn,
+                [settings.ImageFolderLabelColumn], settings.ImageSize, settings.ImageSize));
+            var table = CsvTable.Read(csv);
+            var split = table.Column(settings.ImageFolderSplitColumn);
+            var isTest = table.Rows.Select(r => r.Fields[split] == settings.ImageFolderTestSplit).ToArray();
+            if (!isTest.Any(t => t)) throw new InvalidDataException($"{csv}: no row has {settings.ImageFolderSplitColumn} = {settings.ImageFolderTestSplit}, so there is no test set.");
+            var pool = all.Images;
+            classes = Math.Max(2, pool.Labels.Max() + 1);
+            if (pool.Labels.Any(l => l < 0)) throw new InvalidDataException($"{csv}: column '{settings.ImageFolderLabelColumn}' holds a negative class.");
+            var trainRows = Enumerable.Range(0, pool.Count).Where(i => !isTest[i]).ToArray();
+            var prior = Enumerable.Range(0, classes).Select(c => (double)trainRows.Count(i => pool.Labels[i] == c)).ToArray();
+            var shares = Partitioners.SizedLabelSkew(weights, prior, settings.LabelSkewAlpha, SeededRandom.Derive(settings.Seed, "sites/partition"));
+            ImageShard[] Deal(bool testRows, string stream)
+            {
+                var rows = Enumerable.Range(0, pool.Count).Where(i => isTest[i] == testRows).ToArray();
+                var part = pool.Subset(rows);
+                var totals = Enumerable.Range(0, classes).Select(c => part.Labels.Count(l => l == c)).ToArray();
+                var dealt = Partitioners.Deal(part.Labels, Partitioners.CountsOf(totals, shares), SeededRandom.Derive(settings.Seed, stream));
+                return dealt.Select((indices, i) => scanners[i].Apply(part.Subset(indices), SeededRandom.Derive(settings.Seed, $"{ids[i]}/{stream}/scanner-noise"))).ToArray();
+            }
+            train = Deal(false, "train");
+            test = Deal(true, "test");
+            description = $"{Path.GetFileName(Path.TrimEndingDirectorySeparator(folder))}: {isTest.Count(t => !t)} train and {isTest.Count(t => t)} test images, {classes} classes";
+        }
+
+        var validation = new ImageShard[k];
+        var sites = ids.Select((id, i) =>
+        {
+            var held = LinearProbe.StratifiedFraction(train[i], settings.ValidationFraction, SeededRandom.Derive(settings.Seed, $"{id}/validation"), atLeastOne: false);
+            var heldSet = held.ToHashSet();
+            var kept = Enumerable.Range(0, train[i].Count).Where(j => !heldSet.Contains(j)).ToArray();
+            if (kept.Length < 2) throw new InvalidDataException($"{id}: {kept.Length} training image(s) after the split; give it a larger site size or more images.");
+            validation[i] = train[i].Subset(held);
+            return new SiteData(id, scanners[i], train[i].Subset(kept), test[i]);
+        }).ToList();
+        var sizes = string.Join("/", sites.Select(s => s.Train.Count));
+        return new ExperimentSites(sites, ImageShard.Concat(test), () => ImageShard.Concat(validation), classes,
+            $"{description}; sites of {sizes} training images" + (settings.LabelSkewAlpha is { } a ? $", label skew Dirichlet(α = {a})" : ""));
+    }
 
     /// <summary>
     /// Volumes over the hospitals, each seen through its site's scanner and cut into slices tagged with their

@@ -43,10 +43,30 @@ public sealed class FederatedMoCoExperiment
 
     public ProjectedEncoder CreateNetwork()
     {
-        if (Settings.Encoder != ExperimentSettings.UNetEncoder) return ProjectedEncoder.SmallCnn(Settings.EncoderWidths, Settings.ProjectionDim);
+        if (Settings.Encoder != ExperimentSettings.UNetEncoder) return ProjectedEncoder.SmallCnn(Settings.EncoderWidths, Settings.ProjectionDim, Sites.Channels);
         var backbone = new UNetEncoder(Settings.UNetWidth, Settings.UNetDepth);
         return new ProjectedEncoder(backbone, backbone.FeatureDim, Settings.ProjectionDim);
     }
+
+    /// <summary>
+    /// The imbalanced-classification family's model: the experiment's backbone with a projector as wide as its own
+    /// pooled features (d_aux, the width of an auxiliary encoder of the same architecture) and two classifiers.
+    /// </summary>
+    public FedMasModel CreateClassifier()
+    {
+        if (Settings.Encoder != ExperimentSettings.SmallCnnEncoder) throw new InvalidOperationException("Classification uses the small-CNN encoder.");
+        var auxiliaryWidth = Settings.EncoderWidths[^1];
+        return new FedMasModel(ProjectedEncoder.SmallCnn(Settings.EncoderWidths, auxiliaryWidth, Sites.Channels), Sites.Classes);
+    }
+
+    /// <summary>
+    /// The global classifier (out_1) of each round in <paramref name="globals"/>: balanced accuracy on the validation
+    /// images, the round with the best one chosen, and that round's balanced accuracy on the test split and on each
+    /// hospital's own test images.
+    /// </summary>
+    public ClassifierEvaluation EvaluateClassifier(IReadOnlyList<(int Round, ModelWeights Global)> globals) =>
+        ClassifierEvaluation.Evaluate(CreateClassifier, globals, Sites.Validation, Sites.Test,
+            Sites.Sites.Select(s => (s.HospitalId, s.Test)).ToList(), Sites.Classes, Device);
 
     /// <summary>The round-0 global model, drawn from the experiment seed.</summary>
     public ModelWeights InitialGlobal()
@@ -66,14 +86,19 @@ public sealed class FederatedMoCoExperiment
     /// <summary>Linear probe of the backbone carrying <paramref name="weights"/> (labelled fraction of the pooled train split → pooled test split).</summary>
     public ProbeResult Probe(ModelWeights weights)
     {
-        weights = EncoderOf(weights);
         using var network = TorchRuntime.Seeded(0, CreateNetwork);
-        weights.LoadInto(network);
+        LoadBackbone(weights, network);
         network.to(Device);
         var (labelled, test) = _probeSets.Value;
         return LinearProbe.Evaluate(network.Backbone, labelled, test, Sites.Classes, Device,
             SeededRandom.DeriveSeed(Settings.Seed, "probe/head"), Settings.Probe);
     }
+
+    /// <summary>
+    /// The backbone of a method's global model into <paramref name="network"/>: what probes and fine-tuning use, whatever
+    /// head the method trained beside it (a projector of another width, classifiers).
+    /// </summary>
+    private static void LoadBackbone(ModelWeights weights, ProjectedEncoder network) => EncoderOf(weights).Submodule("encoder").LoadInto(network.Backbone);
 
     /// <summary>
     /// Volumetric sources: segmentation with the U-Net encoder carrying <paramref name="weights"/> (null: a
@@ -100,7 +125,6 @@ public sealed class FederatedMoCoExperiment
     /// </summary>
     public IReadOnlyList<LabelEfficiency> EvaluateLabelEfficiency(ModelWeights weights, IReadOnlyList<double> fractions, FineTuneOptions? fineTune)
     {
-        weights = EncoderOf(weights);
         var pool = Sites.PooledTrain();
         var results = new List<LabelEfficiency>();
         foreach (var fraction in fractions)
@@ -109,7 +133,7 @@ public sealed class FederatedMoCoExperiment
             var labelled = pool.Subset(LinearProbe.StratifiedFraction(pool, fraction, SeededRandom.Derive(Settings.Seed, $"evaluation/labels/{key}")));
             using (var network = TorchRuntime.Seeded(0, CreateNetwork))
             {
-                weights.LoadInto(network);
+                LoadBackbone(weights, network);
                 network.to(Device);
                 var probe = LinearProbe.Evaluate(network.Backbone, labelled, Sites.Test, Sites.Classes, Device,
                     SeededRandom.DeriveSeed(Settings.Seed, $"evaluation/probe/{key}"), Settings.Probe);
@@ -118,7 +142,7 @@ public sealed class FederatedMoCoExperiment
             if (fineTune is null) continue;
             using (var network = TorchRuntime.Seeded(0, CreateNetwork))
             {
-                weights.LoadInto(network);
+                LoadBackbone(weights, network);
                 network.to(Device);
                 var tuned = FineTuning.Evaluate(network.Backbone, network.FeatureDim, labelled, Sites.Validation, Sites.Test, Sites.Classes, Device,
                     SeededRandom.DeriveSeed(Settings.Seed, $"evaluation/finetune/{key}"), fineTune);

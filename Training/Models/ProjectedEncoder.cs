@@ -29,16 +29,19 @@ public sealed class ProjectedEncoder : Module<Tensor, Tensor>
 
     public Tensor Features(Tensor images) => encoder.forward(images);
 
+    /// <summary>The projection head on backbone features, not normalised (Fed-MAS's projector output p(x)).</summary>
+    public Tensor Project(Tensor features) => projection.forward(features);
+
     public override Tensor forward(Tensor images)
     {
         using var scope = NewDisposeScope();
         return functional.normalize(projection.forward(encoder.forward(images)), p: 2, dim: 1).MoveToOuterDisposeScope();
     }
 
-    /// <summary>The small-CNN network of the given widths (the default model).</summary>
-    public static ProjectedEncoder SmallCnn(int[] widths, int projectionDim)
+    /// <summary>The small-CNN network of the given widths (the default model), for grey or RGB (<paramref name="inChannels"/> 3) images.</summary>
+    public static ProjectedEncoder SmallCnn(int[] widths, int projectionDim, int inChannels = 1)
     {
-        var backbone = new SmallCnnEncoder(widths);
+        var backbone = new SmallCnnEncoder(widths, inChannels: inChannels);
         return new ProjectedEncoder(backbone, backbone.FeatureDim, projectionDim);
     }
 }

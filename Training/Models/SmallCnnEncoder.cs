@@ -6,9 +6,9 @@ using static TorchSharp.torch.nn;
 namespace FedActors.Training.Models;
 
 /// <summary>
-/// Small convolutional backbone for single-channel images: four 3×3 conv blocks
+/// Small convolutional backbone for grey (or, with <c>inChannels</c> 3, RGB) images: four 3×3 conv blocks
 /// (GroupNorm, ReLU; the last three stride 2) and global average pooling.
-/// Input: [B, 1, H, W] in [0, 1]; output: [B, <see cref="FeatureDim"/>].
+/// Input: [B, C, H, W] in [0, 1]; output: [B, <see cref="FeatureDim"/>].
 /// GroupNorm rather than BatchNorm: MoCo on one device has no shuffled BN, and batch
 /// statistics would let the contrastive task cheat.
 /// </summary>
@@ -19,13 +19,13 @@ public sealed class SmallCnnEncoder : Module<Tensor, Tensor>
 
     private readonly Sequential features;
 
-    public SmallCnnEncoder(int[] widths, string name = "small_cnn") : base(name)
+    public SmallCnnEncoder(int[] widths, string name = "small_cnn", int inChannels = 1) : base(name)
     {
         if (widths.Length != 4 || widths.Any(w => w <= 0 || w % 8 != 0))
             throw new ArgumentException($"SmallCnnEncoder needs 4 positive widths divisible by 8, found [{string.Join(',', widths)}].", nameof(widths));
         FeatureDim = widths[^1];
         var layers = new List<(string, Module<Tensor, Tensor>)>();
-        var inChannels = 1;
+        if (inChannels < 1) throw new ArgumentOutOfRangeException(nameof(inChannels), inChannels, "at least one input channel");
         for (var i = 0; i < widths.Length; i++)
         {
             var last = i == widths.Length - 1;

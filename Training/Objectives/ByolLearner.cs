@@ -37,7 +37,7 @@ public sealed class ByolModel : Module<Tensor, Tensor>
 /// encoder (momentum <c>moco.key-momentum</c>), re-initialised from each round's global. The online
 /// encoder and the predictor are federated.
 /// </summary>
-public sealed class ByolLearner : SgdModuleLearner
+public sealed class ByolLearner : ModuleLearner
 {
     public const string StateKind = "byol";
     private readonly ViewAugmenter _augmenter;

@@ -55,7 +55,7 @@ public sealed record FclOptions
 /// partition excluded. The bank, optimiser state and RNG persist across rounds; remote features
 /// come with every round's broadcast and replace the last ones.
 /// </summary>
-public sealed class FclLearner : SgdModuleLearner
+public sealed class FclLearner : ModuleLearner
 {
     public const string StateKind = "fcl";
     private readonly FclOptions _fcl;

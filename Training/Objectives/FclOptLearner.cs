@@ -17,7 +17,7 @@ namespace FedActors.Training.Objectives;
 /// predicted, see the FCLOpt client). The target and the last target this client uploaded persist
 /// in its state.
 /// </summary>
-public sealed class FclOptLearner : SgdModuleLearner
+public sealed class FclOptLearner : ModuleLearner
 {
     public const string StateKind = "fclopt";
     private readonly ViewAugmenter _augmenter;

@@ -209,7 +209,7 @@ public sealed class MoCoV2Learner : ILocalLearner
 
         LearnerStateFormat.Restore(source, "query weights", () => query.LoadInto(_query));
         LearnerStateFormat.Restore(source, "key weights", () => key.LoadInto(_key));
-        SgdOptimizer.Restore(source, _optimizer, optimizer, _device);
+        Optimizers.Restore(source, _optimizer, optimizer, _device);
         using (NewDisposeScope())
         using (no_grad())
             _queue.copy_(tensor(queue, _queue.shape).to(_device));
@@ -218,7 +218,7 @@ public sealed class MoCoV2Learner : ILocalLearner
         _rng = SeededRandom.FromState(rng);
     }
 
-    private byte[] OptimizerState() => SgdOptimizer.Save(_optimizer);
+    private byte[] OptimizerState() => Optimizers.Save(_optimizer);
 
     public void MoveTo(Device device) => MoveTo(device, force: false);
 
@@ -229,7 +229,7 @@ public sealed class MoCoV2Learner : ILocalLearner
         _query.to(device);
         _key.to(device);
         foreach (var p in _key.parameters()) p.requires_grad = false;
-        _optimizer = SgdOptimizer.Rehome(_query, _optimizer, device, NewOptimizer);
+        _optimizer = Optimizers.Rehome(_query, _optimizer, device, NewOptimizer);
         var queue = _queue.to(device).DetachFromDisposeScope();
         _queue.Dispose();
         _queue = queue;

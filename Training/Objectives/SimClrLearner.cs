@@ -26,7 +26,7 @@ public sealed record SimClrOptions
 /// are the negatives: no queue, no key encoder). Optimiser state and RNG persist across rounds.
 /// </summary>
 public sealed class SimClrLearner(Func<ProjectedEncoder> network, SimClrOptions options, ViewAugmenter augmenter, ulong seed, Device device)
-    : SgdModuleLearner(StateKind, TorchRuntime.Seeded(seed, network), options, SeededRandom.Derive(seed, "simclr"), device)
+    : ModuleLearner(StateKind, TorchRuntime.Seeded(seed, network), options, SeededRandom.Derive(seed, "simclr"), device)
 {
     public const string StateKind = "simclr";
 

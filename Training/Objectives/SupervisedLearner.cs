@@ -36,7 +36,7 @@ public sealed class SupervisedModel : Module<Tensor, Tensor>
 /// RNG persist across rounds.
 /// </summary>
 public sealed class SupervisedLearner(Func<SupervisedModel> model, SimClrOptions options, ViewAugmenter augmenter, double labelFraction, ulong seed, Device device)
-    : SgdModuleLearner(StateKind, TorchRuntime.Seeded(seed, model), options, SeededRandom.Derive(seed, "supervised"), device)
+    : ModuleLearner(StateKind, TorchRuntime.Seeded(seed, model), options, SeededRandom.Derive(seed, "supervised"), device)
 {
     public const string StateKind = "supervised";
     private readonly double _labelFraction = labelFraction is > 0 and <= 1

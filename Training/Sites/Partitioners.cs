@@ -47,6 +47,77 @@ public static class Partitioners
             $"Dirichlet(α={alpha}) over {sites} sites left a site with fewer than {minPerSite} samples in 100 draws; raise α or lower the minimum.");
     }
 
+    /// <summary>
+    /// Unequal sizes with label skew (a FLamby-like federation): site i holds a share ∝ <paramref name="siteWeights"/>[i]
+    /// of the images, and each class is spread over the sites unevenly. Class c's spread starts as d_c ~ Dirichlet(α)
+    /// over the sites (the same α as <see cref="DirichletLabelSkew"/>; uniform without skew); the matrix of all classes
+    /// is then scaled (Sinkhorn) until its site totals follow the weights and its class totals follow
+    /// <paramref name="classPrior"/>, so the skew reshapes each site's labels without changing its size. Returns
+    /// shares[c][i], each class's row summing to 1: draw it once and apply it to train and test alike.
+    /// </summary>
+    public static double[][] SizedLabelSkew(IReadOnlyList<double> siteWeights, IReadOnlyList<double> classPrior, double? alpha, SeededRandom rng)
+    {
+        if (siteWeights.Count < 1 || siteWeights.Any(w => !(w > 0) || double.IsInfinity(w)))
+            throw new ArgumentException("Site weights must be positive and finite, at least one.", nameof(siteWeights));
+        if (classPrior.Count < 1 || classPrior.Any(p => !(p >= 0) || double.IsInfinity(p)) || !(classPrior.Sum() > 0))
+            throw new ArgumentException("The class prior must be non-negative and finite, with a positive total.", nameof(classPrior));
+        if (alpha is { } a && !(a > 0)) throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "Dirichlet concentration must be positive");
+        var (sites, classes) = (siteWeights.Count, classPrior.Count);
+        // Floor each draw: Dirichlet shares underflow to exact zeros at small α, which scaling cannot move.
+        var m = Enumerable.Range(0, classes).Select(_ =>
+            alpha is { } a ? Dirichlet(sites, a, rng).Select(x => Math.Max(x, 1e-6)).ToArray() : Enumerable.Repeat(1.0, sites).ToArray()).ToArray();
+        var rows = siteWeights.Select(w => w / siteWeights.Sum()).ToArray();
+        var columns = classPrior.Select(p => p / classPrior.Sum()).ToArray();
+        for (var iteration = 0; iteration < 500; iteration++)
+        {
+            for (var c = 0; c < classes; c++)
+            {
+                var total = m[c].Sum();
+                for (var i = 0; i < sites; i++) m[c][i] *= columns[c] / total;
+            }
+            for (var i = 0; i < sites; i++)
+            {
+                var total = Enumerable.Range(0, classes).Sum(c => m[c][i]);
+                for (var c = 0; c < classes; c++) m[c][i] *= rows[i] / total;
+            }
+        }
+        return m.Select(row => row.Sum() is var total && total > 0 ? row.Select(x => x / total).ToArray() : rows.ToArray()).ToArray();
+    }
+
+    /// <summary>counts[i][c]: class c's <paramref name="classTotals"/> cut by <see cref="SizedLabelSkew"/>'s shares (largest remainder).</summary>
+    public static int[][] CountsOf(IReadOnlyList<int> classTotals, double[][] shares)
+    {
+        if (classTotals.Count != shares.Length) throw new ArgumentException($"{classTotals.Count} class totals for {shares.Length} classes of shares.");
+        var sites = shares[0].Length;
+        var counts = Enumerable.Range(0, sites).Select(_ => new int[classTotals.Count]).ToArray();
+        for (var c = 0; c < classTotals.Count; c++)
+        {
+            var cuts = Cuts(classTotals[c], shares[c]);
+            for (var i = 0; i < sites; i++) counts[i][c] = cuts[i + 1] - cuts[i];
+        }
+        return counts;
+    }
+
+    /// <summary>Deals each class's samples (shuffled) to the sites by <paramref name="counts"/>[site][class]; the counts must use every sample.</summary>
+    public static int[][] Deal(IReadOnlyList<int> labels, int[][] counts, SeededRandom rng)
+    {
+        var classes = counts[0].Length;
+        var byClass = Enumerable.Range(0, classes).Select(c => Enumerable.Range(0, labels.Count).Where(i => labels[i] == c).ToArray()).ToArray();
+        for (var c = 0; c < classes; c++)
+        {
+            if (byClass[c].Length != counts.Sum(site => site[c]))
+                throw new ArgumentException($"Class {c} has {byClass[c].Length} samples, the counts deal {counts.Sum(site => site[c])}.");
+            rng.Shuffle(byClass[c]);
+        }
+        var taken = new int[classes];
+        return counts.Select(site => Enumerable.Range(0, classes).SelectMany(c =>
+        {
+            var part = byClass[c][taken[c]..(taken[c] + site[c])];
+            taken[c] += site[c];
+            return part;
+        }).Order().ToArray()).ToArray();
+    }
+
     /// <summary>Quantity skew: site k (in a shuffled order) gets a share ∝ (k+1)^(−exponent); labels stay IID.</summary>
     public static int[][] PowerLawQuantitySkew(int count, int sites, double exponent, SeededRandom rng, int minPerSite = 1)
     {

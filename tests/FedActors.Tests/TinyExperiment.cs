@@ -21,6 +21,18 @@ public static class TinyExperiment
         Probe = new LinearProbeOptions { Steps = 30 },
     };
 
+    /// <summary>Long-tailed synthetic RGB lesions of 4 classes over unequal, label-skewed sites: a Fed-MAS experiment.</summary>
+    public static ExperimentSettings Skewed(int hospitals = 3, ulong seed = 7) => Settings(hospitals, seed) with
+    {
+        DataSource = ExperimentSettings.SyntheticSkinSource,
+        Classes = 4,
+        ImbalanceRatio = 10,
+        SiteSizes = [.. Enumerable.Range(0, hospitals).Select(i => 4.0 - i)],
+        LabelSkewAlpha = 1,
+        TrainImagesPerHospital = 40,
+        TestImagesPerHospital = 12,
+    };
+
     /// <summary>Synthetic cardiac volumes cut into 32×32 slices in 4 partitions, a tiny U-Net encoder: a volumetric experiment for FCL specs.</summary>
     public static ExperimentSettings Volumetric(int hospitals = 3, ulong seed = 7) => Settings(hospitals, seed) with
     {

@@ -3,8 +3,8 @@ using static TorchSharp.torch;
 
 namespace FedActors.Training.Objectives;
 
-/// <summary>SGD with momentum over a module whose parameters move between devices.</summary>
-internal static class SgdOptimizer
+/// <summary>An optimiser's state (SGD's momentum, Adam's moments) saved with a learner and carried when its module moves between devices.</summary>
+internal static class Optimizers
 {
     /// <summary>
     /// Call after <c>module.to(device)</c>. TorchSharp's <c>Module.to</c> swaps in new Parameter
@@ -24,8 +24,22 @@ internal static class SgdOptimizer
         return optimizer;
     }
 
+    /// <summary>
+    /// The same for any optimiser (Adam): its state dict travels as bytes into one built over the moved
+    /// parameters, then follows them to <paramref name="device"/>.
+    /// </summary>
+    public static OptimizerHelper Rehome(nn.Module module, OptimizerHelper old, Device device, Func<IEnumerable<Parameter>, OptimizerHelper> create)
+    {
+        if (old is SGD sgd) return Rehome(module, sgd, device, p => (SGD)create(p));
+        var state = Save(old);
+        var optimizer = create(module.parameters());
+        Restore("moved optimiser", optimizer, state, device);
+        old.Dispose();
+        return optimizer;
+    }
+
     /// <summary>The optimiser's state dict as bytes, for a learner's saved state.</summary>
-    public static byte[] Save(SGD optimizer)
+    public static byte[] Save(OptimizerHelper optimizer)
     {
         using var buffer = new MemoryStream();
         using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
@@ -34,7 +48,7 @@ internal static class SgdOptimizer
     }
 
     /// <summary>Loads <see cref="Save"/>'s bytes, which must be used up exactly; errors name the source. Not in a dispose scope: loading allocates the momentum buffers.</summary>
-    public static void Restore(string source, SGD optimizer, byte[] state, Device device) =>
+    public static void Restore(string source, OptimizerHelper optimizer, byte[] state, Device device) =>
         LearnerStateFormat.Restore(source, "optimizer state", () =>
         {
             using var reader = new BinaryReader(new MemoryStream(state, writable: false));

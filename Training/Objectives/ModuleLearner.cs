@@ -9,16 +9,20 @@ using static TorchSharp.torch;
 namespace FedActors.Training.Objectives;
 
 /// <summary>
-/// A client whose whole federated state is one module trained by SGD with momentum: the module,
-/// the optimiser state, the step count and the RNG persist across rounds, are saved in one
-/// versioned, hashed state and move between devices together. Subclasses say how a round trains.
+/// A client whose whole federated state is one module trained by one optimiser (SGD with momentum
+/// unless the subclass gives another): the module, the optimiser state, the step count and the RNG
+/// persist across rounds, are saved in one versioned, hashed state and move between devices
+/// together. Subclasses say how a round trains.
 /// </summary>
-public abstract class SgdModuleLearner : ILocalLearner
+public abstract class ModuleLearner : ILocalLearner
 {
     private readonly string _stateKind;
-    private SGD _optimizer;
+    private readonly Func<IEnumerable<Parameter>, OptimizerHelper> _newOptimizer;
+    private OptimizerHelper _optimizer;
 
-    protected SgdModuleLearner(string stateKind, nn.Module<Tensor, Tensor> module, SimClrOptions sgd, SeededRandom rng, Device device)
+    /// <param name="optimizer">Builds the optimiser over the module's parameters; null: SGD with <paramref name="sgd"/>'s settings.</param>
+    protected ModuleLearner(string stateKind, nn.Module<Tensor, Tensor> module, SimClrOptions sgd, SeededRandom rng, Device device,
+        Func<IEnumerable<Parameter>, OptimizerHelper>? optimizer = null)
     {
         _stateKind = stateKind;
         Options = sgd;
@@ -26,11 +30,15 @@ public abstract class SgdModuleLearner : ILocalLearner
         Rng = rng;
         Device = device;
         module.to(device);
-        _optimizer = NewOptimizer(module.parameters());
+        _newOptimizer = optimizer ?? (parameters => optim.SGD(parameters, Options.LearningRate, Options.SgdMomentum, weight_decay: Options.WeightDecay));
+        _optimizer = _newOptimizer(module.parameters());
     }
 
+    /// <summary>When set, each step clips the gradients' global L2 norm to this before the update.</summary>
+    protected double? GradientClipNorm { get; init; }
+
     protected nn.Module<Tensor, Tensor> Module { get; }
-    /// <summary>The SGD, batch and epoch settings.</summary>
+    /// <summary>The batch and epoch settings (and SGD's, for the default optimiser).</summary>
     protected SimClrOptions Options { get; }
     protected SeededRandom Rng { get; private set; }
     protected Device Device { get; private set; }
@@ -71,6 +79,7 @@ public abstract class SgdModuleLearner : ILocalLearner
     {
         _optimizer.zero_grad();
         loss.backward();
+        if (GradientClipNorm is { } clip) nn.utils.clip_grad_norm_(Module.parameters(), clip);
         _optimizer.step();
         Steps++;
         return loss.item<float>();
@@ -113,7 +122,7 @@ public abstract class SgdModuleLearner : ILocalLearner
             restoreExtra = ReadExtra(r);
         });
         LearnerStateFormat.Restore(source, "weights", () => weights.LoadInto(Module));
-        SgdOptimizer.Restore(source, _optimizer, optimizer, Device);
+        Optimizers.Restore(source, _optimizer, optimizer, Device);
         Steps = steps;
         Rng = SeededRandom.FromState(rng);
         restoreExtra?.Invoke();
@@ -129,7 +138,7 @@ public abstract class SgdModuleLearner : ILocalLearner
     {
         if (MoCoV2Learner.SameDevice(device, Device)) return;
         Module.to(device);
-        _optimizer = SgdOptimizer.Rehome(Module, _optimizer, device, NewOptimizer);
+        _optimizer = Optimizers.Rehome(Module, _optimizer, device, _newOptimizer);
         Device = device;
         OnMoved(device);
     }
@@ -140,10 +149,7 @@ public abstract class SgdModuleLearner : ILocalLearner
     /// <summary>For state beside the module: release it.</summary>
     protected virtual void OnDispose() { }
 
-    private SGD NewOptimizer(IEnumerable<Parameter> parameters) =>
-        optim.SGD(parameters, Options.LearningRate, Options.SgdMomentum, weight_decay: Options.WeightDecay);
-
-    private byte[] OptimizerState() => SgdOptimizer.Save(_optimizer);
+    private byte[] OptimizerState() => Optimizers.Save(_optimizer);
 
     public void Dispose()
     {

@@ -1,0 +1,56 @@
+using FedActors.Training.Data;
+using FedActors.Training.Models;
+using FedActors.Training.Weights;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FedActors.Training.Evaluation;
+
+/// <summary>One round's global classifier on the validation and test images.</summary>
+public sealed record ClassifierRound(int Round, double ValidationBalancedAccuracy, double TestBalancedAccuracy, double TestAccuracy);
+
+/// <summary>
+/// A federated classifier judged the way ALGORITHMS.md §4 asks: every round's global model scored, the round
+/// chosen on validation balanced accuracy (the earliest of ties; never on the test split), and that round's
+/// test figures, overall and per hospital (NaN for a hospital without test images).
+/// </summary>
+public sealed record ClassifierEvaluation(IReadOnlyList<ClassifierRound> Rounds, ClassifierRound Chosen, IReadOnlyDictionary<string, double> SiteBalancedAccuracy)
+{
+    public const string Protocol = "global-classifier";
+
+    public static ClassifierEvaluation Evaluate(Func<FedMasModel> create, IReadOnlyList<(int Round, ModelWeights Global)> globals, ImageShard validation,
+        ImageShard test, IReadOnlyList<(string HospitalId, ImageShard Test)> sites, int classes, Device device)
+    {
+        if (globals.Count == 0) throw new ArgumentException("No global model to evaluate.", nameof(globals));
+        using var model = create();
+        model.to(device);
+        model.eval();
+        double Balanced(ImageShard shard) => shard.Count == 0 ? double.NaN : ClassificationMetrics.BalancedAccuracy(Predict(model, shard, device), shard.Labels, classes);
+        var rounds = new List<ClassifierRound>();
+        foreach (var (round, global) in globals)
+        {
+            global.LoadInto(model);
+            var predicted = Predict(model, test, device);
+            rounds.Add(new ClassifierRound(round, Balanced(validation),
+                ClassificationMetrics.BalancedAccuracy(predicted, test.Labels, classes), ClassificationMetrics.Accuracy(predicted, test.Labels)));
+        }
+        var chosen = rounds.OrderByDescending(r => r.ValidationBalancedAccuracy).ThenBy(r => r.Round).First();
+        globals.First(g => g.Round == chosen.Round).Global.LoadInto(model);
+        var perSite = sites.ToDictionary(s => s.HospitalId, s => Balanced(s.Test), StringComparer.Ordinal);
+        return new ClassifierEvaluation(rounds, chosen, perSite);
+    }
+
+    /// <summary>The arg-max class of each image, in batches, without gradient.</summary>
+    public static long[] Predict(nn.Module<Tensor, Tensor> model, ImageShard shard, Device device, int batchSize = 256)
+    {
+        var predicted = new long[shard.Count];
+        using var _ = no_grad();
+        for (var start = 0; start < shard.Count; start += batchSize)
+        {
+            using var scope = NewDisposeScope();
+            var indices = Enumerable.Range(start, Math.Min(batchSize, shard.Count - start)).ToArray();
+            model.forward(shard.Images(indices, device)).argmax(1).cpu().data<long>().CopyTo(predicted, start);
+        }
+        return predicted;
+    }
+}

@@ -66,11 +66,44 @@ public class ExperimentConfigSpecs
     [InlineData("data.source=synthetic-cardiac;model.encoder=unet;data.slice-size=36", "fedactors.data.slice-size", "cannot halve")]
     [InlineData("method=fcl;fcl.negatives=0", "fedactors.fcl.negatives", "between")]
     [InlineData("fedema.lambda=much", "fedactors.fedema.lambda", "must be a number")]
+    [InlineData("method=fedmas;data.source=synthetic-skin", "fedactors.fedmas.auxiliary", "fedactors auxiliary")]
+    [InlineData("method=fedmas;data.source=synthetic-skin;fedmas.auxiliary=/no/such/file.weights", "fedactors.fedmas.auxiliary", "does not exist")]
+    [InlineData("data.source=synthetic-skin;data.site-sizes=[3,2,1]", "fedactors.data.site-sizes", "3 sizes for 8 hospitals")]
+    [InlineData("data.classes=6", "fedactors.data.classes", "4 classes at most")]
+    [InlineData("method=fedavg-bsm;data.source=synthetic-cardiac;model.encoder=unet", "fedactors.method", "classification method")]
     public void Should_name_the_key_a_method_or_data_source_cannot_work_with(string settings, string key, string problem)
     {
         var e = Assert.Throws<ConfigError>(() => ExperimentConfig.Load(null, settings.Split(';')));
         Assert.Contains(key, e.Message);
         Assert.Contains(problem, e.Message);
+    }
+
+    [Fact]
+    public void Should_read_a_fedmas_experiment_with_its_auxiliary_encoder_by_full_path_and_hash()
+    {
+        var directory = Directory.CreateTempSubdirectory("fedactors-config-").FullName;
+        try
+        {
+            var encoder = Path.Combine(directory, "aux.weights");
+            File.WriteAllText(encoder, "");
+            var hash = new string('a', 64);
+            var file = Path.Combine(directory, "fedmas.conf");
+            File.WriteAllText(file, $"fedactors {{\n  method = fedmas\n  data {{ source = synthetic-skin, classes = 8, hospitals = 6, site-sizes = [9930, 3163, 2691, 1807, 655, 351] }}\n" +
+                                    $"  fedmas {{ auxiliary = aux.weights, auxiliary-hash = {hash}, lambda = 2 }}\n  classifier.learning-rate = 1e-3\n}}\n");
+
+            var config = ExperimentConfig.Load(file, []);
+
+            Assert.Equal(new FedActors.Training.Methods.AuxiliaryEncoderFile(encoder, hash), config.Method.Auxiliary);
+            Assert.Equal(2, config.Method.Classifier!.Lambda);
+            Assert.Equal(1e-3, config.Method.Classifier.LearningRate);
+            Assert.Equal([9930, 3163, 2691, 1807, 655, 351], config.Experiment.SiteSizes);
+            Assert.True(config.Experiment.IsSkewedClassification);
+            // The resolved config names the encoder by its full path, so the run directory runs again anywhere.
+            Assert.Contains(encoder, config.ResolvedHocon);
+            var badHash = Assert.Throws<ConfigError>(() => ExperimentConfig.Load(file, ["fedmas.auxiliary-hash=abc"]));
+            Assert.Contains("fedactors.fedmas.auxiliary-hash", badHash.Message);
+        }
+        finally { Directory.Delete(directory, recursive: true); }
     }
 
     [Fact]

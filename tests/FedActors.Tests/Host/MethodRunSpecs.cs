@@ -134,6 +134,46 @@ public sealed class MethodRunSpecs : IDisposable
         if (method == "local-cl") Assert.Equal(4, rows[1].Split(',').Skip(4).Take(4).Count(v => v.Length > 0));
     }
 
+    private static readonly string[] Skewed =
+    [
+        "data.source=synthetic-skin", "data.classes=4", "data.imbalance-ratio=10", "data.site-sizes=[4,3,2,1]", "data.label-skew=1.0",
+        "classifier.batch-size=8", "model.projection-dim=16",
+    ];
+
+    [Theory]
+    [InlineData("fedmas")]
+    [InlineData("fedavg-ce")]
+    [InlineData("fedavg-bsm")]
+    [InlineData("fedprox-ce")]
+    public async Task Should_run_the_imbalanced_classification_methods_and_judge_the_global_classifier(string method)
+    {
+        List<string> settings = [$"method={method}", .. Skewed];
+        if (method == "fedmas")
+        {
+            // The frozen encoder, pre-trained on the same experiment's training images by the command users run.
+            var encoder = Path.Combine(_runsRoot, "auxiliary.weights");
+            var printed = new StringWriter();
+            AuxiliaryCommand.Execute(ExperimentConfig.Load(null, [.. TinyRun.Overrides(_runsRoot, 5), .. Skewed]), new AuxiliaryCommand.Options(encoder, 1), printed);
+            var hash = printed.ToString().Split('\n').Single(l => l.StartsWith("fedactors.fedmas.auxiliary-hash = ", StringComparison.Ordinal)).Split(" = ")[1].Trim();
+            Assert.Equal(FedActors.Training.Weights.ModelWeights.Load(encoder).ContentHash, hash);
+            settings.AddRange([$"fedmas.auxiliary=\"{encoder}\"", $"fedmas.auxiliary-hash={hash}"]);
+        }
+
+        var result = await Run([.. settings]);
+
+        var rows = File.ReadAllLines(Path.Combine(result.Directory.Path, FedActors.Host.Runs.RunDirectory.EvaluationFile));
+        Assert.StartsWith("protocol,label_fraction,round,accuracy,balanced_accuracy,validation_balanced_accuracy,balanced_accuracy_hospital-01,", rows[0]);
+        var cells = rows[1].Split(',');
+        Assert.Equal("global-classifier", cells[0]);
+        Assert.Contains(cells[2], new[] { "1", "2" });
+        Assert.All(cells[3..], v => Assert.InRange(double.Parse(v, System.Globalization.CultureInfo.InvariantCulture), 0, 1));
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(result.Directory.Path, FedActors.Host.Runs.RunDirectory.ClassifierFile)).Length);
+        // Fed-MAS uploads a robust factor per hospital and weighs by it; the baselines by sample counts.
+        var scalars = result.Completed.Rounds.SelectMany(r => r.Traffic!).Count(t => t.Kind == PayloadKinds.Scalar && t.Direction == ClientTraffic.Up);
+        Assert.Equal(method == "fedmas" ? 8 : 0, scalars);
+        foreach (var round in result.Completed.Rounds) Assert.Equal(1, round.AggregationWeights!.Values.Sum(), 9);
+    }
+
     [Fact]
     public async Task Should_run_supervised_fedavg_and_judge_its_encoder_like_the_others()
     {

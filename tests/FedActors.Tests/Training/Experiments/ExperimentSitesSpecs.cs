@@ -44,4 +44,32 @@ public sealed class ExperimentSitesSpecs
         Assert.True(normalShare.Max() - normalShare.Min() < 0.05, $"IID normal shares [{string.Join(", ", normalShare)}]");
         Assert.Equal(first.Sites.Select(s => s.Train.Pixels), again.Sites.Select(s => s.Train.Pixels));
     }
+
+    [Fact]
+    public void Should_deal_the_isic_images_to_flamby_sized_sites_with_their_own_test_sets_and_hold_out_validation()
+    {
+        double[] flamby = [9930, 3163, 2691, 1807, 655, 351];
+        var settings = TinyExperiment.Settings(hospitals: 6) with
+        {
+            DataSource = SharedData.PathOf("isic2018_melanoma"), SiteSizes = flamby, LabelSkewAlpha = 1, ImageSize = 16,
+        };
+        Assert.True(settings.IsImageFolder);
+        Assert.False(settings.IsVolumetric);
+
+        var sites = ExperimentSites.Create(settings);
+
+        Assert.Equal(3, sites.Channels);
+        Assert.Equal(2, sites.Classes);
+        // 530 isic2018_test rows judge; the 2,118 ham10000_train rows are trained on or held out for validation.
+        Assert.Equal(530, sites.Test.Count);
+        Assert.Equal(530, sites.Sites.Sum(s => s.Test.Count));
+        Assert.Equal(2118, sites.Sites.Sum(s => s.Train.Count) + sites.Validation.Count);
+        Assert.InRange(sites.Validation.Count, 180, 240);
+        // Site sizes follow FLamby's proportions (train + validation within a few images of their share).
+        var trained = sites.Sites.Select(s => s.Train.Count / 0.9).ToList();
+        for (var i = 0; i < 6; i++) Assert.InRange(trained[i], 2118 * flamby[i] / flamby.Sum() * 0.9 - 5, 2118 * flamby[i] / flamby.Sum() * 1.1 + 5);
+        // Label skew: the melanoma share differs between sites.
+        var melanoma = sites.Sites.Select(s => s.Train.Labels.Average()).ToList();
+        Assert.True(melanoma.Max() - melanoma.Min() > 0.1, string.Join(", ", melanoma));
+    }
 }

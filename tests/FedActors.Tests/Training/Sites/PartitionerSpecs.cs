@@ -56,6 +56,40 @@ public class PartitionerSpecs
     }
 
     [Fact]
+    public void Should_keep_site_sizes_proportional_while_skewing_each_sites_labels()
+    {
+        double[] weights = [9930, 3163, 2691, 1807, 655, 351];
+        double[] prior = [0.5, 0.25, 0.15, 0.1];
+        int[] totals = [5000, 2500, 1500, 1000];
+
+        var shares = Partitioners.SizedLabelSkew(weights, prior, alpha: 0.5, new SeededRandom(3));
+        var counts = Partitioners.CountsOf(totals, shares);
+
+        Assert.All(shares, row => Assert.Equal(1, row.Sum(), 9));
+        // Every image dealt once per class; each site's size within 1 % of its weight's share of 10,000.
+        for (var c = 0; c < totals.Length; c++) Assert.Equal(totals[c], counts.Sum(site => site[c]));
+        for (var i = 0; i < weights.Length; i++) Assert.InRange(counts[i].Sum(), 10_000 * weights[i] / weights.Sum() - 100, 10_000 * weights[i] / weights.Sum() + 100);
+        // Skewed: the sites' label mixes differ from the pool's (class 0 is half the pool), unlike without skew.
+        var classZero = counts.Select(site => site[0] / (double)site.Sum()).ToList();
+        Assert.True(classZero.Max() - classZero.Min() > 0.2, $"class-0 shares {string.Join(", ", classZero)}");
+        var even = Partitioners.CountsOf(totals, Partitioners.SizedLabelSkew(weights, prior, alpha: null, new SeededRandom(3)));
+        Assert.All(even, site => Assert.InRange(site[0] / (double)site.Sum(), 0.49, 0.51));
+    }
+
+    [Fact]
+    public void Should_deal_every_sample_once_by_the_counts_and_refuse_counts_that_do_not_add_up()
+    {
+        int[] labels = [0, 1, 0, 2, 1, 0, 2, 2, 0];
+        int[][] counts = [[3, 1, 0], [1, 1, 3]];
+
+        var sites = Partitioners.Deal(labels, counts, new SeededRandom(5));
+
+        Assert.Equal(Enumerable.Range(0, labels.Length), sites.SelectMany(s => s).Order());
+        Assert.Equal([3, 1, 0], Enumerable.Range(0, 3).Select(c => sites[0].Count(i => labels[i] == c)));
+        Assert.Throws<ArgumentException>(() => Partitioners.Deal(labels, [[3, 1, 0], [1, 1, 2]], new SeededRandom(5)));
+    }
+
+    [Fact]
     public void Should_group_by_given_site_labels_and_name_an_unknown_site()
     {
         string[] centre = ["b", "a", "b", "c", "a"];

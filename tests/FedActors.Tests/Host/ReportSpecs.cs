@@ -115,6 +115,40 @@ public sealed class ReportSpecs : IDisposable
     }
 
     [Fact]
+    public void Should_tabulate_the_global_classifier_per_hospital_and_the_aggregation_weights_per_round()
+    {
+        string Classifier(string name, string method, int seed, double balanced, double site1, string weights)
+        {
+            var dir = Run(name, method, seed, 0, 0);
+            File.WriteAllText(Path.Combine(dir, RunDirectory.EvaluationFile),
+                "protocol,label_fraction,round,accuracy,balanced_accuracy,validation_balanced_accuracy,balanced_accuracy_hospital-01,balanced_accuracy_hospital-02\n" +
+                $"global-classifier,1,2,0.9,{balanced},0.5,{site1},0.4\n");
+            File.WriteAllText(Path.Combine(dir, RunDirectory.AggregationFile), "round,hospital,weight\n" + weights);
+            return dir;
+        }
+        const string samples = "1,hospital-01,0.75\n1,hospital-02,0.25\n2,hospital-01,0.75\n2,hospital-02,0.25\n";
+        ReportedRun[] runs =
+        [
+            ReportedRun.Read(Classifier("m1", "fedmas", 1, 0.6, 0.5, "1,hospital-01,0.4\n1,hospital-02,0.6\n2,hospital-01,0.2\n2,hospital-02,0.8\n")),
+            ReportedRun.Read(Classifier("m2", "fedmas", 2, 0.8, 0.7, "1,hospital-01,0.6\n1,hospital-02,0.4\n2,hospital-01,0.4\n2,hospital-02,0.6\n")),
+            ReportedRun.Read(Classifier("c1", "fedavg-ce", 1, 0.5, 0.5, samples)),
+        ];
+
+        var markdown = RunReport.Markdown("t", runs, "balanced_accuracy", "fedactors report").Replace("\r\n", "\n");
+
+        Assert.Contains("| variant | seeds | global-classifier | MB up / round |", markdown);
+        Assert.Contains("| method=fedmas | 1, 2 | 0.700 ± 0.141 |", markdown);
+        Assert.Contains("| variant | hospital-01 | hospital-02 |\n|---|---|---|\n| method=fedmas | 0.600 ± 0.141 | 0.400 ± 0.000 |", markdown);
+        // Mean over rounds, then over seeds: hospital-01 (0.3 and 0.5) → 0.4 ± 0.141; FedAvg keeps its sample shares.
+        Assert.Contains("| method=fedmas | 0.400 ± 0.141 | 0.600 ± 0.141 |", markdown);
+        Assert.Contains("| method=fedavg-ce | 0.750 ± 0.000 | 0.250 ± 0.000 |", markdown);
+        // Per round only for the method whose weights move: round 2 is (0.2 + 0.4) / 2 and (0.8 + 0.6) / 2.
+        Assert.Contains("method=fedmas: aggregation weight per round, mean over seeds:", markdown);
+        Assert.Contains("| 2 | 0.300 | 0.700 |", markdown);
+        Assert.DoesNotContain("method=fedavg-ce: aggregation weight per round", markdown);
+    }
+
+    [Fact]
     public void Should_give_each_metric_asked_for_its_own_table()
     {
         var run = ReportedRun.Read(Run("one", "fedmoco", 1, 0.7, 0.8));

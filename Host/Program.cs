@@ -129,7 +129,7 @@ public static class Program
                     catch (ArgumentException e) { throw new UsageException(e.Message); }
                     var (auxiliaryFile, auxiliaryOverrides, _) = ParseRunArguments(auxiliaryArgs, allowResume: false);
                     // The experiment's data and network, trained by MoCo v2 whatever method the file names (fedmas would need this very encoder).
-                    return AuxiliaryCommand.Execute(ExperimentConfig.Load(auxiliaryFile, [.. auxiliaryOverrides, $"method={FedActors.Training.Methods.FedMoCoPlainMethod.MethodName}"]),
+                    return AuxiliaryCommand.Execute(ExperimentConfig.Load(auxiliaryFile, [.. auxiliaryOverrides, $"method={FedActors.Training.Methods.FedMoCo.FedMoCoPlainMethod.MethodName}"]),
                         auxiliaryOptions, Console.Out);
                 case "bench":
                     try { return BenchCommand.Execute(args.Skip(1).ToList(), Console.Out); }

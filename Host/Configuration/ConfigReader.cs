@@ -73,9 +73,6 @@ internal sealed class ConfigReader(Config config, KeySources sources, string pre
         return raw;
     }
 
-    /// <summary>The text of <paramref name="key"/>, empty allowed (a path not given yet).</summary>
-    public string StringOrEmpty(string key) => Raw(key)?.Trim() ?? "";
-
     public string OneOf(string key, params string[] allowed)
     {
         var value = String(key);

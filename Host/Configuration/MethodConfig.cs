@@ -112,11 +112,11 @@ internal static class MethodConfig
     /// <summary>Fed-MAS's frozen encoder: a file that exists, and the hash every hospital will check it against.</summary>
     private static AuxiliaryEncoderFile Auxiliary(ConfigReader r, string relativeTo)
     {
-        var path = r.StringOrEmpty(AuxiliaryKey);
-        if (path.Length == 0) throw r.Error(AuxiliaryKey, "is empty, but fedmas needs its auxiliary encoder: make one with `fedactors auxiliary` and give its path");
+        var path = r.String(AuxiliaryKey);
+        if (path == "none") throw r.Error(AuxiliaryKey, "is none, but fedmas needs its auxiliary encoder: make one with `fedactors auxiliary` and give its path");
         var full = Path.GetFullPath(path, relativeTo);
         if (!File.Exists(full)) throw r.Error(AuxiliaryKey, $"names '{full}', which does not exist; make it with `fedactors auxiliary`");
-        var hash = r.StringOrEmpty(AuxiliaryHashKey);
+        var hash = r.String(AuxiliaryHashKey);
         if (hash.Length != 64 || !hash.All(Uri.IsHexDigit))
             throw r.Error(AuxiliaryHashKey, $"is '{hash}', not a SHA-256 (64 hex digits); `fedactors auxiliary` prints the encoder's");
         return new AuxiliaryEncoderFile(full, hash);

@@ -7,7 +7,7 @@
 # round, findings from fedmas.notes.md). Run after the build:
 #   bash cluster-config/experiments/fedmas.sh      (SEEDS="1 2 3" by default)
 # REPORT_ONLY=1 regenerates the document from the run directories without running anything;
-# EXPERIMENTS="synthetic" or "isic" runs one of the two; AUXILIARY_EPOCHS (default 15).
+# EXPERIMENTS="synthetic" or "isic" runs one of the two; AUXILIARY_EPOCHS (default 10).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 fedactors=(dotnet Host/bin/Release/net10.0/fedactors.dll)
@@ -19,7 +19,7 @@ if [ -z "${REPORT_ONLY:-}" ]; then
     for seed in ${SEEDS:-1 2 3}; do
       encoder="runs/fedmas-auxiliary/$experiment-seed$seed.weights"
       "${fedactors[@]}" auxiliary "$here/fedmas-$experiment.conf" --set "seed=$seed" --out "$encoder" \
-        --epochs "${AUXILIARY_EPOCHS:-15}" | tee "$encoder.log"
+        --epochs "${AUXILIARY_EPOCHS:-10}" | tee "$encoder.log"
       hash=$(sed -n 's/^fedactors.fedmas.auxiliary-hash = //p' "$encoder.log")
       for method in "${methods[@]}"; do
         "${fedactors[@]}" run "$here/fedmas-$experiment.conf" --set "seed=$seed" --set "method=$method" \

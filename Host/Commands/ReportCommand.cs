@@ -45,7 +45,14 @@ public static class ReportCommand
         var directory = Path.GetDirectoryName(Path.GetFullPath(options.Out));
         if (directory is not null) Directory.CreateDirectory(directory);
         var plot = Path.ChangeExtension(options.Out, ".png");
-        if (RunReport.WritePlot(plot, runs, "probe_accuracy"))
+        // Classifiers are followed by their test balanced accuracy each round, encoders by the linear probe.
+        if (runs.Any(r => r.ClassifierRounds.Count > 0))
+        {
+            if (RunReport.WritePlot(plot, runs, "test_balanced_accuracy", fromClassifier: true))
+                markdown = markdown.Replace("\n## Runs",
+                    $"\nTest balanced accuracy of each round's global classifier (classifier.csv; shown, never used to choose), mean over seeds:\n\n![test balanced accuracy per round, mean over seeds]({Path.GetFileName(plot)})\n\n## Runs");
+        }
+        else if (RunReport.WritePlot(plot, runs, "probe_accuracy"))
             markdown = markdown.Replace("\n## Runs",
                 $"\nLinear-probe accuracy of the global encoder during training (metrics.csv), mean over seeds:\n\n![probe accuracy per round, mean over seeds]({Path.GetFileName(plot)})\n\n## Runs");
         File.WriteAllText(options.Out, markdown);

@@ -12,6 +12,9 @@ public sealed record ReportedRun(
 {
     public string Seed => Config.GetValueOrDefault(SeedKey, "?");
 
+    /// <summary>classifier.csv's rows (round, validation and test balanced accuracy, test accuracy), if the run wrote one.</summary>
+    public IReadOnlyList<IReadOnlyDictionary<string, string>> ClassifierRounds { get; init; } = [];
+
     /// <summary>aggregation.csv's rows (round, hospital, weight), if the run wrote one.</summary>
     public IReadOnlyList<IReadOnlyDictionary<string, string>> Aggregation { get; init; } = [];
 
@@ -33,11 +36,13 @@ public sealed record ReportedRun(
         var evaluation = Path.Combine(directory, RunDirectory.EvaluationFile);
         var traffic = Path.Combine(directory, RunDirectory.TrafficFile);
         var aggregation = Path.Combine(directory, RunDirectory.AggregationFile);
+        var classifier = Path.Combine(directory, RunDirectory.ClassifierFile);
         return new ReportedRun(directory, ExperimentConfig.Flatten(File.ReadAllText(resolved), resolved), rounds,
             File.Exists(evaluation) ? Csv(evaluation) : [])
         {
             Traffic = File.Exists(traffic) ? Csv(traffic) : [],
             Aggregation = File.Exists(aggregation) ? Csv(aggregation) : [],
+            ClassifierRounds = File.Exists(classifier) ? Csv(classifier) : [],
         };
     }
 
@@ -243,13 +248,15 @@ public static class RunReport
     }
 
     /// <summary>The comparison plot: each variant's <paramref name="column"/> per round (mean over its seeds, rounds all of them evaluated).</summary>
-    public static bool WritePlot(string file, IReadOnlyList<ReportedRun> runs, string column)
+    /// <param name="fromClassifier">Read <paramref name="column"/> from classifier.csv (every round's global classifier) rather than metrics.csv.</param>
+    public static bool WritePlot(string file, IReadOnlyList<ReportedRun> runs, string column, bool fromClassifier = false)
     {
+        IReadOnlyList<IReadOnlyDictionary<string, string>> RowsOf(ReportedRun r) => fromClassifier ? r.ClassifierRounds : r.Rounds;
         var series = Group(runs.Where(r => r.Finished).ToList()).Select(v =>
         {
-            var rounds = v.Runs.Select(r => r.Rounds.Where(x => double.IsFinite(r.Number(x, column))).Select(x => r.Number(x, "round")).ToHashSet())
+            var rounds = v.Runs.Select(r => RowsOf(r).Where(x => double.IsFinite(r.Number(x, column))).Select(x => r.Number(x, "round")).ToHashSet())
                 .Aggregate((a, b) => a.Intersect(b).ToHashSet()).Order().ToArray();
-            var means = rounds.Select(round => v.Runs.Average(r => r.Number(r.Rounds.First(x => r.Number(x, "round") == round), column))).ToArray();
+            var means = rounds.Select(round => v.Runs.Average(r => r.Number(RowsOf(r).First(x => r.Number(x, "round") == round), column))).ToArray();
             return (v.Name, rounds, means);
         }).Where(s => s.rounds.Length > 0).ToList();
         if (series.Count == 0) return false;

@@ -124,6 +124,8 @@ public sealed class ReportSpecs : IDisposable
                 "protocol,label_fraction,round,accuracy,balanced_accuracy,validation_balanced_accuracy,balanced_accuracy_hospital-01,balanced_accuracy_hospital-02\n" +
                 $"global-classifier,1,2,0.9,{balanced},0.5,{site1},0.4\n");
             File.WriteAllText(Path.Combine(dir, RunDirectory.AggregationFile), "round,hospital,weight\n" + weights);
+            File.WriteAllText(Path.Combine(dir, RunDirectory.ClassifierFile),
+                $"round,validation_balanced_accuracy,test_balanced_accuracy,test_accuracy\n1,0.3,0.3,0.5\n2,0.5,{balanced},0.9\n");
             return dir;
         }
         const string samples = "1,hospital-01,0.75\n1,hospital-02,0.25\n2,hospital-01,0.75\n2,hospital-02,0.25\n";
@@ -146,6 +148,11 @@ public sealed class ReportSpecs : IDisposable
         Assert.Contains("method=fedmas: aggregation weight per round, mean over seeds:", markdown);
         Assert.Contains("| 2 | 0.300 | 0.700 |", markdown);
         Assert.DoesNotContain("method=fedavg-ce: aggregation weight per round", markdown);
+        // The plot follows each round's global classifier, not a linear probe.
+        var report = Path.Combine(_root, "docs", "fedmas.md");
+        ReportCommand.Execute(ReportCommand.Parse([.. runs.Select(r => r.Directory), "--out", report, "--metric", "balanced_accuracy"]), ["report"], TextWriter.Null);
+        PngFiles.AssertValid(Path.Combine(_root, "docs", "fedmas.png"), 900, 500);
+        Assert.Contains("![test balanced accuracy per round, mean over seeds](fedmas.png)", File.ReadAllLines(report));
     }
 
     [Fact]

@@ -9,7 +9,7 @@ namespace FedActors.Host.Commands;
 /// <summary><c>fedactors bench [name]</c>: measures and records into docs/benchmarks.md.</summary>
 public static class BenchCommand
 {
-    public static readonly string[] Names = ["encoders"];
+    public static readonly string[] Names = ["encoders", "aggregation"];
 
     public static int Execute(IReadOnlyList<string> args, TextWriter output)
     {
@@ -22,6 +22,9 @@ public static class BenchCommand
         {
             case "encoders":
                 Encoders(batches, output, outPath, args);
+                return 0;
+            case "aggregation":
+                Aggregation(int.Parse(Option(args, "--uploads") ?? "100", CultureInfo.InvariantCulture), output, outPath, args);
                 return 0;
             default:
                 throw new ArgumentException($"unknown benchmark '{name}' (known: {string.Join(", ", Names)})");
@@ -51,6 +54,34 @@ public static class BenchCommand
                 $"| {row.Model} | {row.ImageSize}×{row.ImageSize} | {row.BatchSize} | {row.ImagesPerSecond:F1} | {row.PeakMemoryMb:F0} |"));
         }
         BenchmarkReport.WriteSection(outPath, "encoders", body.ToString());
+        output.WriteLine($"wrote {outPath}");
+    }
+
+    /// <summary>Issue target: the weighted mean reads uploads at no less than half the speed of copying them.</summary>
+    private const double AggregationTarget = 0.5;
+
+    private static void Aggregation(int uploads, TextWriter output, string outPath, IReadOnlyList<string> args)
+    {
+        var row = AggregationThroughput.Run(uploads);
+        var verdict = row.Ratio >= AggregationTarget ? "meets" : "MISSES";
+        var line = string.Create(CultureInfo.InvariantCulture,
+            $"aggregation: weighted mean of {row.Uploads} ResNet-18 updates ({row.BytesPerUpload / 1e6:F1} MB each) {row.MeanGigabytesPerSecond:F2} GB/s, copy {row.CopyGigabytesPerSecond:F2} GB/s, ratio {row.Ratio:F2} ({verdict} the {AggregationTarget} target)");
+        output.WriteLine(line);
+        var body = new StringBuilder();
+        body.AppendLine("## Aggregation");
+        body.AppendLine();
+        body.AppendLine($"Command: `{$"fedactors bench {string.Join(' ', args)}".TrimEnd()}`");
+        body.AppendLine();
+        body.AppendLine($"Machine: {BenchmarkReport.Machine()}");
+        body.AppendLine();
+        body.AppendLine("The server's weighted mean (FedAvg, Fed-MAS, FedMoCo all use it) over distinct updates of ResNet-18's shapes, against a plain copy " +
+                        "of the same tensors measured in the same run; GB/s of upload bytes read, best of 3 each. Target: ratio ≥ 0.5.");
+        body.AppendLine();
+        body.AppendLine("| uploads | MB each | weighted mean GB/s | copy GB/s | ratio | target |");
+        body.AppendLine("|---|---|---|---|---|---|");
+        body.AppendLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {row.Uploads} | {row.BytesPerUpload / 1e6:F1} | {row.MeanGigabytesPerSecond:F2} | {row.CopyGigabytesPerSecond:F2} | {row.Ratio:F2} | {verdict} |"));
+        BenchmarkReport.WriteSection(outPath, "aggregation", body.ToString());
         output.WriteLine($"wrote {outPath}");
     }
 

@@ -64,7 +64,7 @@ public sealed class RunCommandSpecs : IDisposable
         // Each hospital's round-end state is snapshotted inside this run's directory.
         var snapshots = Path.Combine(result.Directory.Path, RunDirectory.SnapshotsDirectory);
         foreach (var hospital in result.Completed.Rounds[0].Selected)
-            Assert.NotEmpty(Directory.GetFiles(snapshots, $"snapshot-hospital-{hospital}-*").Where(f => !f.EndsWith(".tmp")));
+            Assert.Contains(Directory.GetFiles(snapshots, $"snapshot-hospital-{hospital}-*"), f => !f.EndsWith(".tmp"));
     }
 
     [Fact]

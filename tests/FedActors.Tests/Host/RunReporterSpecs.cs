@@ -52,7 +52,7 @@ public sealed class RunReporterSpecs(ITestOutputHelper output) : Akka.TestKit.Xu
     }
 
     [Fact]
-    public void Should_print_exactly_one_line_per_round_when_output_is_not_a_terminal()
+    public async Task Should_print_exactly_one_line_per_round_when_output_is_not_a_terminal()
     {
         var (_, reporter, text, finished) = Start(resumed: false);
         reporter.Tell(new RoundProgress(1, 1, 2, 2, 0, 0));
@@ -60,7 +60,7 @@ public sealed class RunReporterSpecs(ITestOutputHelper output) : Akka.TestKit.Xu
         reporter.Tell(new RoundProgress(2, 1, 2, 1, 1, 0));
         reporter.Tell(new RoundClosed(Round(2)));
         reporter.Tell(new RunCompleted(new ModelWeights([]), [Round(1), Round(2)]));
-        finished.Task.Wait(TimeSpan.FromSeconds(10));
+        await finished.Task.WaitAsync(TimeSpan.FromSeconds(10));
 
         var lines = text.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(["round 1/4", "round 2/4"], lines.Select(l => l[..9]));

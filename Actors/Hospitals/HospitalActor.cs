@@ -41,6 +41,7 @@ public sealed class HospitalActor : ReceivePersistentActor
     private readonly IActorRef? _transfer;
     private string? _offeredHash; // the upload this hospital keeps offered, released when the next is offered
     private readonly bool _persist;
+    private readonly bool _passivate; // tell the parent (a HospitalHost) when idle, so it can stop this hospital
     private readonly ILoggingAdapter _log = Context.GetLogger();
     // Rounds whose snapshots are in flight, oldest first (saves normally complete in order).
     private readonly Queue<int> _saving = new();
@@ -54,9 +55,10 @@ public sealed class HospitalActor : ReceivePersistentActor
     // every answer is in, so a resumed run never finds a hospital behind the round it resumes after.
     private readonly List<(LocalUpdate Update, IActorRef ReplyTo, bool ByRef)> _awaitingSave = new();
 
-    public HospitalActor(HospitalDefinition definition, IActorRef? deviceSlots = null, IActorRef? transfer = null)
+    public HospitalActor(HospitalDefinition definition, IActorRef? deviceSlots = null, IActorRef? transfer = null, bool passivate = false)
     {
         _definition = definition;
+        _passivate = passivate;
         _deviceSlots = deviceSlots;
         _transfer = transfer;
         _persist = HospitalPersistence.IsEnabled(Context.System);
@@ -68,8 +70,9 @@ public sealed class HospitalActor : ReceivePersistentActor
 
     /// <param name="deviceSlots">This node's <c>DeviceSlots</c>; without one the hospital trains at once, where its learner was built.</param>
     /// <param name="transfer">This node's <c>WeightsTransfer</c>, needed to answer <see cref="TrainRoundByRef"/>.</param>
-    public static Props Props(HospitalDefinition definition, IActorRef? deviceSlots = null, IActorRef? transfer = null) =>
-        Akka.Actor.Props.Create(() => new HospitalActor(definition, deviceSlots, transfer))
+    /// <param name="passivate">Under a <see cref="HospitalHost"/>: report <see cref="HospitalIdle"/> once a round is answered and snapshotted.</param>
+    public static Props Props(HospitalDefinition definition, IActorRef? deviceSlots = null, IActorRef? transfer = null, bool passivate = false) =>
+        Akka.Actor.Props.Create(() => new HospitalActor(definition, deviceSlots, transfer, passivate))
             .WithDispatcher(Dispatchers.Training);
 
     public override string PersistenceId => $"hospital-{_definition.HospitalId}";
@@ -82,6 +85,7 @@ public sealed class HospitalActor : ReceivePersistentActor
             {
                 // A resent request (the coordinator did not hear back): answer again, never retrain.
                 if (request.Round == _lastRound && _lastUpdate is not null) Answer(_lastUpdate, Sender, byRef: false);
+                ReportIdleIfDone();
                 return;
             }
             StartTraining(request, Sender, byRef: false);
@@ -108,7 +112,10 @@ public sealed class HospitalActor : ReceivePersistentActor
             else _stopWhenSaved = true;
         });
         Command<GetLocalState>(_ =>
-            Sender.Tell(new LocalStateReport(_definition.HospitalId, _lastRound, _savedRound, _learner?.DescribeState())));
+        {
+            Sender.Tell(new LocalStateReport(_definition.HospitalId, _lastRound, _savedRound, _learner?.DescribeState()));
+            ReportIdleIfDone();
+        });
         SnapshotBookkeeping();
     }
 
@@ -272,10 +279,18 @@ public sealed class HospitalActor : ReceivePersistentActor
         {
             _savedRound = Math.Max(_savedRound, round);
             AnswerSaved(round);
+            ReportIdleIfDone();
         }
         // Keep only the latest: every snapshot has sequence number 0 (nothing is journalled), so select by time.
         DeleteSnapshots(new SnapshotSelectionCriteria(long.MaxValue, success.Metadata.Timestamp.AddTicks(-1)));
         StopIfHandedOff();
+    }
+
+    /// <summary>Under a passivating host: everything it holds is on disk and answered, so it may be stopped until needed again.</summary>
+    private void ReportIdleIfDone()
+    {
+        if (_passivate && _saving.Count == 0 && _awaitingSave.Count == 0 && !_stopWhenSaved)
+            Context.Parent.Tell(new HospitalIdle(_definition.HospitalId));
     }
 
     private void StopIfHandedOff()

@@ -27,4 +27,11 @@ public sealed record FederatedRun(
     string? SnapshotDirectory = null,
     DeviceSlotsSettings? Devices = null,
     bool CheckpointRounds = false,
-    Func<IFederatedServer>? CreateServer = null);
+    Func<IFederatedServer>? CreateServer = null)
+{
+    /// <summary>
+    /// Keep only working hospitals in memory (<see cref="HospitalHost"/>): each stops once its round is answered and
+    /// snapshotted, and restores from the snapshot when next selected. Needs <see cref="SnapshotDirectory"/>.
+    /// </summary>
+    public bool PassivateHospitals { get; init; }
+}

@@ -72,3 +72,15 @@ public sealed record StopHospital : IFedActorsMessage
 {
     public static StopHospital Instance { get; } = new();
 }
+
+/// <summary>
+/// To the hospital <paramref name="HospitalId"/> through this node's <see cref="Hospitals.HospitalHost"/>, which starts it
+/// (restored from its snapshot) if it is passivated. Local to the node: never serialized.
+/// </summary>
+public sealed record ToHospital(string HospitalId, object Message) : Akka.Actor.INoSerializationVerificationNeeded;
+
+/// <summary>
+/// From a hospital that passivates to its host: its last round is answered and snapshotted, so it can stop, keeping
+/// nothing in memory, and be started again from the snapshot when next needed. Local to the node.
+/// </summary>
+public sealed record HospitalIdle(string HospitalId) : Akka.Actor.INoSerializationVerificationNeeded;

@@ -13,6 +13,9 @@ namespace FedActors.Host.Configuration;
 /// <summary>Process-level options of a run that do not change its numbers.</summary>
 public sealed record HostSettings(int TrainingThreads, int TorchThreads, string RunsDirectory, ClusterSettings Cluster, DeviceSlotsSettings Devices)
 {
+    /// <summary>Only working hospitals stay in memory (in-process runs): see <see cref="FedActors.Actors.Hosting.FederatedRun.PassivateHospitals"/>.</summary>
+    public bool PassivateHospitals { get; init; }
+
     public CheckpointSettings Checkpoints { get; init; } = new(1, 0);
 }
 
@@ -107,6 +110,7 @@ public sealed record ExperimentConfig(
                 reader.Long("fedactors.cluster.maximum-frame-size", 32_000, 1_000_000)),
             ReadDevices(reader))
         {
+            PassivateHospitals = reader.Bool("fedactors.passivate-hospitals"),
             Checkpoints = new CheckpointSettings(reader.Int("fedactors.checkpoints.every", 0, 1_000_000), reader.Int("fedactors.checkpoints.keep-last", 0, 1_000_000)),
         };
         // The resolved config runs again as it is (fedactors run --resume): the trace by its full

@@ -62,7 +62,7 @@ public sealed class PreparedRun
                 [EvaluationKeys.ProbeBalancedAccuracy] = probe.BalancedAccuracy,
             };
         }, TrainingThreads: config.Host.TrainingThreads, SnapshotDirectory: snapshotDirectory, Devices: config.Host.Devices,
-            CheckpointRounds: checkpointRounds, CreateServer: () => server = method.CreateServer());
+            CheckpointRounds: checkpointRounds, CreateServer: () => server = method.CreateServer()) { PassivateHospitals = config.Host.PassivateHospitals };
         return new PreparedRun(config, experiment, initialGlobal, run, () => server) { MethodKeepsLocalModels = method.CreateServer() is IKeepsLocalModels };
     }
 

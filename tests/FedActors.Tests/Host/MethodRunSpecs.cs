@@ -175,6 +175,19 @@ public sealed class MethodRunSpecs : IDisposable
     }
 
     [Fact]
+    public async Task Should_end_with_the_same_global_model_when_idle_hospitals_are_passivated()
+    {
+        // Two of four hospitals per round: the others sit in their snapshots between their rounds.
+        string[] fewPerRound = ["rounds.sample-fraction=0.5", "rounds.min-participants=2", "rounds.count=3"];
+
+        var resident = await Run([.. fewPerRound]);
+        var passivated = await Run([.. fewPerRound, "passivate-hospitals=on"]);
+
+        Assert.Equal(resident.Completed.Rounds.Select(r => r.GlobalHash), passivated.Completed.Rounds.Select(r => r.GlobalHash));
+        Assert.Equal(resident.Completed.FinalGlobal.ContentHash, passivated.Completed.FinalGlobal.ContentHash);
+    }
+
+    [Fact]
     public async Task Should_run_supervised_fedavg_and_judge_its_encoder_like_the_others()
     {
         var result = await Run("method=fedavg-supervised", "supervised.label-fraction=0.5");

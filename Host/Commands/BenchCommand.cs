@@ -9,7 +9,7 @@ namespace FedActors.Host.Commands;
 /// <summary><c>fedactors bench [name]</c>: measures and records into docs/benchmarks.md.</summary>
 public static class BenchCommand
 {
-    public static readonly string[] Names = ["encoders", "aggregation"];
+    public static readonly string[] Names = ["encoders", "aggregation", "scale"];
 
     public static int Execute(IReadOnlyList<string> args, TextWriter output)
     {
@@ -22,6 +22,10 @@ public static class BenchCommand
         {
             case "encoders":
                 Encoders(batches, output, outPath, args);
+                return 0;
+            case "scale":
+                Scale(int.Parse(Option(args, "--rounds") ?? "5", CultureInfo.InvariantCulture),
+                    int.Parse(Option(args, "--drift-rounds") ?? "50", CultureInfo.InvariantCulture), output, outPath, args);
                 return 0;
             case "aggregation":
                 Aggregation(int.Parse(Option(args, "--uploads") ?? "100", CultureInfo.InvariantCulture), output, outPath, args);
@@ -83,6 +87,59 @@ public static class BenchCommand
             $"| {row.Uploads} | {row.BytesPerUpload / 1e6:F1} | {row.MeanGigabytesPerSecond:F2} | {row.CopyGigabytesPerSecond:F2} | {row.Ratio:F2} | {verdict} |"));
         BenchmarkReport.WriteSection(outPath, "aggregation", body.ToString());
         output.WriteLine($"wrote {outPath}");
+    }
+
+    /// <summary>Issue targets: under 100 KB per idle hospital; resident memory flat over a long run.</summary>
+    private const double IdleHospitalTargetBytes = 100 * 1024, DriftTargetMbPerRound = 0.5;
+
+    private static void Scale(int rounds, int driftRounds, TextWriter output, string outPath, IReadOnlyList<string> args)
+    {
+        const int perRound = 100;
+        var runs = Directory.CreateTempSubdirectory("fedactors-bench-scale-").FullName;
+        try
+        {
+            var rows = new List<ScaleRow>();
+            foreach (var registered in new[] { 100, 1000, 10_000 })
+            {
+                rows.Add(ScaleBenchmark.Measure(runs, registered, perRound, rounds));
+                output.WriteLine(ScaleBenchmark.Format(rows[^1]));
+            }
+            var perIdle = ScaleBenchmark.BytesPerIdleHospital(rows);
+            var idleVerdict = perIdle < IdleHospitalTargetBytes ? "meets" : "MISSES";
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"scale: {perIdle / 1024:F1} KB per idle hospital ({idleVerdict} the 100 KB target)"));
+            var drift = ScaleBenchmark.Drift(runs, 1000, perRound, driftRounds);
+            // From a tenth of the way in (caches, pools and the JIT have warmed) to the end.
+            var from = Math.Max(0, drift.ResidentMbAfterRound.Count / 10 - 1);
+            var perRoundDrift = (drift.ResidentMbAfterRound[^1] - drift.ResidentMbAfterRound[from]) / Math.Max(1, drift.ResidentMbAfterRound.Count - 1 - from);
+            var driftVerdict = perRoundDrift < DriftTargetMbPerRound ? "meets" : "MISSES";
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"scale: resident {drift.ResidentMbAfterRound[from]:F0} MB after round {from + 1}, {drift.ResidentMbAfterRound[^1]:F0} MB after round {drift.ResidentMbAfterRound.Count}: {perRoundDrift:F3} MB per round ({driftVerdict} the flat target, < {DriftTargetMbPerRound} MB per round)"));
+
+            var body = new StringBuilder();
+            body.AppendLine("## Scale");
+            body.AppendLine();
+            body.AppendLine($"Command: `{$"fedactors bench {string.Join(' ', args)}".TrimEnd()}`");
+            body.AppendLine();
+            body.AppendLine($"Machine: {BenchmarkReport.Machine()}");
+            body.AppendLine();
+            body.AppendLine($"Whole in-process runs through the actors, {perRound} hospitals per round, idle hospitals passivated (`passivate-hospitals = on`), " +
+                            "FedMoCo-plain on a small CNN (8, 8, 16, 16) with 16 images of 16 px per hospital; one process, smallest count first; peak = VmHWM of the run.");
+            body.AppendLine();
+            body.AppendLine("| registered | per round | rounds | peak MB | s / round |");
+            body.AppendLine("|---|---|---|---|---|");
+            foreach (var r in rows)
+                body.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {r.Registered} | {r.PerRound} | {r.Rounds} | {r.PeakMb:F0} | {r.SecondsPerRound:F2} |"));
+            body.AppendLine();
+            body.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"Per idle hospital: {perIdle / 1024:F1} KB (peak growth from {rows[0].Registered} to {rows[^1].Registered} registered; target < 100 KB: {idleVerdict})."));
+            body.AppendLine();
+            body.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"Drift over {drift.ResidentMbAfterRound.Count} rounds at 1000 registered: resident {drift.ResidentMbAfterRound[from]:F0} MB after round {from + 1}, " +
+                $"{drift.ResidentMbAfterRound[^1]:F0} MB after the last, {perRoundDrift:F3} MB per round (target flat, < {DriftTargetMbPerRound} MB per round: {driftVerdict})."));
+            BenchmarkReport.WriteSection(outPath, "scale", body.ToString());
+            output.WriteLine($"wrote {outPath}");
+        }
+        finally { Directory.Delete(runs, recursive: true); }
     }
 
     private static string? Option(IReadOnlyList<string> args, string name)

@@ -51,7 +51,7 @@ public static class EncoderThroughput
 
     private static ThroughputRow Measure(ThroughputCase c, int warmupSteps, int measuredSteps, ulong seed)
     {
-        ResetPeakMemory();
+        ProcessMemory.ResetPeak();
         using var model = TorchRuntime.Seeded(seed, c.Create);
         model.train();
         using var optimizer = optim.SGD(model.parameters(), 0.01, momentum: 0.9);
@@ -60,7 +60,7 @@ public static class EncoderThroughput
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < measuredSteps; i++) Step(model, optimizer, images);
         var seconds = clock.Elapsed.TotalSeconds;
-        return new ThroughputRow(c.Model, c.ImageSize, c.BatchSize, c.BatchSize * measuredSteps / seconds, PeakMemoryMb());
+        return new ThroughputRow(c.Model, c.ImageSize, c.BatchSize, c.BatchSize * measuredSteps / seconds, ProcessMemory.PeakMb());
     }
 
     private static void Step(nn.Module<Tensor, Tensor> model, optim.Optimizer optimizer, Tensor images)
@@ -69,25 +69,5 @@ public static class EncoderThroughput
         optimizer.zero_grad();
         model.forward(images).square().mean().backward();
         optimizer.step();
-    }
-
-    // Writing 5 to clear_refs resets VmHWM to the current RSS (Linux ≥ 4.0), so each case
-    // reports its own peak; elsewhere, or if refused, peaks are cumulative.
-    private static void ResetPeakMemory()
-    {
-        try { File.WriteAllText("/proc/self/clear_refs", "5"); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
-    }
-
-    private static double PeakMemoryMb()
-    {
-        const string status = "/proc/self/status";
-        if (File.Exists(status))
-        {
-            var line = File.ReadLines(status).FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-            if (line is not null) return long.Parse(line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)[1]) / 1024.0;
-        }
-        using var self = Process.GetCurrentProcess();
-        return self.PeakWorkingSet64 / (1024.0 * 1024.0);
     }
 }

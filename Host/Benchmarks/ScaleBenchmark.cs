@@ -1,0 +1,66 @@
+using System.Globalization;
+using System.Text;
+using FedActors.Host.Commands;
+using FedActors.Host.Configuration;
+using FedActors.Training.Benchmarks;
+
+namespace FedActors.Host.Benchmarks;
+
+/// <summary>One registered-hospital count: peak resident memory and seconds per round with 100 hospitals per round.</summary>
+public sealed record ScaleRow(int Registered, int PerRound, int Rounds, double PeakMb, double SecondsPerRound);
+
+/// <summary>Resident memory after each round of a long run.</summary>
+public sealed record DriftRow(int Registered, IReadOnlyList<double> ResidentMbAfterRound);
+
+/// <summary>
+/// The scale figures of issue 10: whole in-process runs (actors, passivated hospitals, small CNN, 16 images of 16 px per
+/// hospital) at several registered counts with the same number selected per round, one after the other in this process,
+/// smallest first; and one long run whose resident memory is read after every round.
+/// </summary>
+public static class ScaleBenchmark
+{
+    /// <summary>The tiny experiment every figure runs, as <c>--set</c> overrides.</summary>
+    public static List<string> Overrides(string runsDirectory, int registered, int perRound, int rounds) =>
+    [
+        $"runs-dir=\"{runsDirectory}\"", $"data.hospitals={registered}", $"rounds.count={rounds}",
+        $"rounds.sample-fraction={(double)perRound / registered:R}", $"rounds.min-participants={perRound}",
+        "data.train-images-per-hospital=16", "data.test-images-per-hospital=2", "data.image-size=16",
+        "model.encoder-widths=[8,8,16,16]", "model.projection-dim=16", "moco.batch-size=8", "moco.queue-size=32",
+        "rounds.evaluate-every=0", "passivate-hospitals=on", "checkpoints.every=0", "probe.steps=10",
+    ];
+
+    public static ScaleRow Measure(string runsDirectory, int registered, int perRound, int rounds)
+    {
+        var config = ExperimentConfig.Load(null, Overrides(runsDirectory, registered, perRound, rounds));
+        ProcessMemory.ResetPeak();
+        var result = RunCommand.ExecuteAsync(config, TextWriter.Null).GetAwaiter().GetResult();
+        return new ScaleRow(registered, perRound, rounds, ProcessMemory.PeakMb(), result.Completed.Rounds.Average(r => r.WallSeconds));
+    }
+
+    public static DriftRow Drift(string runsDirectory, int registered, int perRound, int rounds)
+    {
+        var config = ExperimentConfig.Load(null, Overrides(runsDirectory, registered, perRound, rounds));
+        var sampler = new RoundSampler();
+        RunCommand.ExecuteAsync(config, sampler).GetAwaiter().GetResult();
+        return new DriftRow(registered, sampler.Resident);
+    }
+
+    /// <summary>Reads the resident size whenever the run prints a round's line.</summary>
+    private sealed class RoundSampler : TextWriter
+    {
+        public List<double> Resident { get; } = [];
+        public override Encoding Encoding => Encoding.UTF8;
+
+        public override void WriteLine(string? value)
+        {
+            if (value is not null && value.StartsWith("round ", StringComparison.Ordinal)) Resident.Add(ProcessMemory.ResidentMb());
+        }
+    }
+
+    /// <summary>Bytes of resident memory each registered but idle hospital adds: the peak's growth per hospital between the smallest and largest count.</summary>
+    public static double BytesPerIdleHospital(IReadOnlyList<ScaleRow> rows) =>
+        (rows[^1].PeakMb - rows[0].PeakMb) * 1024 * 1024 / (rows[^1].Registered - rows[0].Registered);
+
+    public static string Format(ScaleRow r) => string.Create(CultureInfo.InvariantCulture,
+        $"scale: {r.Registered} registered, {r.PerRound} per round, {r.Rounds} rounds: peak {r.PeakMb:F0} MB, {r.SecondsPerRound:F2} s per round");
+}

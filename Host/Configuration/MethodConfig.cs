@@ -9,7 +9,8 @@ namespace FedActors.Host.Configuration;
 /// <summary>The method an experiment runs (<c>fedactors.method</c>) and its options beside it.</summary>
 public sealed record MethodSettings(string Name, FedMoCoOptions FedMoCo, double SimClrTemperature = Training.Objectives.NtXentLoss.DefaultTemperature,
     double SupervisedLabelFraction = 0.1, FedEmaOptions? FedEma = null, double FedProxMu = 0.01, double FedUThreshold = 1,
-    FclOptions? Fcl = null, FclOptOptions? FclOpt = null, ImbalancedClassifierOptions? Classifier = null, AuxiliaryEncoderFile? Auxiliary = null)
+    FclOptions? Fcl = null, FclOptOptions? FclOpt = null, ImbalancedClassifierOptions? Classifier = null, AuxiliaryEncoderFile? Auxiliary = null,
+    FedMasAggregation FedMasAggregation = FedMasAggregation.RobustFactor)
 {
     public static MethodSettings Default { get; } = new(FedMoCoPlainMethod.MethodName, new FedMoCoOptions());
 
@@ -49,7 +50,8 @@ public static class MethodCatalog
         });
 
     private static Func<FederatedMoCoExperiment, MethodSettings, IFederatedMethod> Classification(string name) => (experiment, settings) =>
-        ImbalancedClassificationMethod.Create(name, experiment, settings.Classifier ?? new ImbalancedClassifierOptions(), settings.FedProxMu, settings.Auxiliary);
+        ImbalancedClassificationMethod.Create(name, experiment, settings.Classifier ?? new ImbalancedClassifierOptions(), settings.FedProxMu, settings.Auxiliary,
+            settings.FedMasAggregation);
 
     private static readonly HashSet<string> VolumeMethods = [FclServer.Name, FclOptServer.Name, LocalClMethod.MethodName];
 
@@ -93,7 +95,8 @@ internal static class MethodConfig
         return new MethodSettings(name, fedmoco, r.Double("fedactors.simclr.temperature", 1e-3, 100),
             r.Double("fedactors.supervised.label-fraction", 1e-6, 1), FedEma(r),
             r.Double("fedactors.fedprox.mu", 0, 1e6), r.Double("fedactors.fedu.threshold", 0, 1e9), Fcl(r), FclOpt(r), Classifier(r),
-            name == ImbalancedClassificationMethod.FedMas ? Auxiliary(r, relativeTo) : null);
+            name == ImbalancedClassificationMethod.FedMas ? Auxiliary(r, relativeTo) : null,
+            r.OneOf("fedactors.fedmas.aggregation", "robust-factor", "samples") == "samples" ? FedMasAggregation.Samples : FedMasAggregation.RobustFactor);
     }
 
     private static ImbalancedClassifierOptions Classifier(ConfigReader r)

@@ -69,8 +69,15 @@ public sealed record ReportedRun(
 /// </summary>
 public static class RunReport
 {
-    /// <summary>Keys that differ between runs without making them different experiments.</summary>
-    private static readonly HashSet<string> Incidental = [ReportedRun.SeedKey, "fedactors.runs-dir", "fedactors.torch-threads", "fedactors.training-threads"];
+    /// <summary>
+    /// Keys that differ between runs without making them different experiments: the seed, where runs go, threads, and
+    /// Fed-MAS's auxiliary encoder, which is pre-trained per seed on that seed's training images.
+    /// </summary>
+    private static readonly HashSet<string> Incidental =
+    [
+        ReportedRun.SeedKey, "fedactors.runs-dir", "fedactors.torch-threads", "fedactors.training-threads",
+        "fedactors.fedmas.auxiliary", "fedactors.fedmas.auxiliary-hash",
+    ];
 
     public sealed record Variant(string Name, IReadOnlyList<ReportedRun> Runs);
 

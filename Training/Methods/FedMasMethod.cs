@@ -10,6 +10,13 @@ namespace FedActors.Training.Methods;
 /// <summary>Where Fed-MAS's frozen auxiliary encoder is, and the content hash every hospital checks it against.</summary>
 public sealed record AuxiliaryEncoderFile(string Path, string ContentHash);
 
+/// <summary>How the Fed-MAS server weighs uploads: by robust factor (the method), or by sample count (an ablation that keeps its local loss).</summary>
+public enum FedMasAggregation
+{
+    RobustFactor,
+    Samples,
+}
+
 /// <summary>
 /// Supervised federated classification on imbalanced, heterogeneous sites (ALGORITHMS.md §4), one family on
 /// the two-head <see cref="FedMasModel"/> and <see cref="ImbalancedClassifierLearner"/>:
@@ -28,6 +35,7 @@ public sealed class ImbalancedClassificationMethod : IFederatedMethod
     private readonly FederatedMoCoExperiment _experiment;
     private readonly ImbalancedClassifierOptions _options;
     private readonly AuxiliaryEncoderFile? _auxiliary;
+    private FedMasAggregation _aggregation = FedMasAggregation.RobustFactor;
 
     private ImbalancedClassificationMethod(string name, FederatedMoCoExperiment experiment, ImbalancedClassifierOptions options, AuxiliaryEncoderFile? auxiliary)
     {
@@ -39,11 +47,15 @@ public sealed class ImbalancedClassificationMethod : IFederatedMethod
 
     /// <param name="options">The shared training settings; each method sets its own loss, λ and μ on them.</param>
     /// <param name="auxiliary">Fed-MAS only, and required for it.</param>
+    /// <param name="aggregation">Fed-MAS only: <see cref="FedMasAggregation.Samples"/> isolates its local loss from its aggregation.</param>
     public static ImbalancedClassificationMethod Create(string name, FederatedMoCoExperiment experiment, ImbalancedClassifierOptions options,
-        double proximalMu, AuxiliaryEncoderFile? auxiliary) => name switch
+        double proximalMu, AuxiliaryEncoderFile? auxiliary, FedMasAggregation aggregation = FedMasAggregation.RobustFactor) => name switch
     {
         FedMas => new(name, experiment, options with { BalancedSoftmax = true, ProximalMu = 0 },
-            auxiliary ?? throw new ArgumentException("Fed-MAS needs its auxiliary encoder file (fedmas.auxiliary, fedmas.auxiliary-hash).", nameof(auxiliary))),
+            auxiliary ?? throw new ArgumentException("Fed-MAS needs its auxiliary encoder file (fedmas.auxiliary, fedmas.auxiliary-hash).", nameof(auxiliary)))
+        {
+            _aggregation = aggregation,
+        },
         FedAvgCe => new(name, experiment, options with { BalancedSoftmax = false, ProximalMu = 0 }, null),
         FedAvgBsm => new(name, experiment, options with { BalancedSoftmax = true, ProximalMu = 0 }, null),
         FedProxCe => new(name, experiment, options with { BalancedSoftmax = false, ProximalMu = proximalMu }, null),
@@ -68,7 +80,7 @@ public sealed class ImbalancedClassificationMethod : IFederatedMethod
         }
     }
 
-    public IFederatedServer CreateServer() => _auxiliary is null ? new FederatedAveragingServer(Name) : new FedMasServer();
+    public IFederatedServer CreateServer() => _auxiliary is null ? new FederatedAveragingServer(Name) : new FedMasServer(_aggregation);
 
     public ModelWeights InitialGlobal()
     {
@@ -80,9 +92,10 @@ public sealed class ImbalancedClassificationMethod : IFederatedMethod
 /// <summary>
 /// Fed-MAS's server (ALGORITHMS.md §4, step 5): θ_g = Σ a_i θ_i with a_i = RF_i / Σ_j RF_j over every state entry,
 /// batch-norm buffers included. If every robust factor is 0 (no class measured anywhere) there is no evidence to
-/// weigh by, and it falls back to sample counts, as FedAvg. Keeps no state across rounds.
+/// weigh by, and it falls back to sample counts, as FedAvg. Keeps no state across rounds. With
+/// <see cref="FedMasAggregation.Samples"/> (ablation) it weighs by sample counts always, the robust factors still checked.
 /// </summary>
-public sealed class FedMasServer : IFederatedServer
+public sealed class FedMasServer(FedMasAggregation aggregation = FedMasAggregation.RobustFactor) : IFederatedServer
 {
     public string Method => ImbalancedClassificationMethod.FedMas;
 
@@ -98,7 +111,8 @@ public sealed class FedMasServer : IFederatedServer
     public ServerAggregate Aggregate(int round, ModelWeights previousGlobal, IReadOnlyList<ClientContribution> accepted)
     {
         var factors = accepted.Select(u => u.Extras.Get<ScalarPayload>(ImbalancedClassifierLearner.RobustFactorPayload, u.HospitalId).Value).ToArray();
-        return FederatedAveragingServer.Weighted(accepted, factors.Sum() > 0 ? factors : accepted.Select(u => (double)u.Samples).ToArray());
+        var bySamples = aggregation == FedMasAggregation.Samples || !(factors.Sum() > 0);
+        return FederatedAveragingServer.Weighted(accepted, bySamples ? accepted.Select(u => (double)u.Samples).ToArray() : factors);
     }
 
     public byte[] SaveState() => [];

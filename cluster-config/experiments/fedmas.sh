@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Fed-MAS experiments: for each experiment (fedmas-synthetic.conf, fedmas-isic.conf) and seed,
 # `fedactors auxiliary` pre-trains the frozen MoCo v2 encoder on that run's training images (into
-# runs/fedmas-auxiliary/), then Fed-MAS and its baselines run with it, one `fedactors run` each,
+# runs/fedmas-auxiliary/), then Fed-MAS, Fed-MAS weighing by samples (an ablation) and the baselines
+# run with it, one `fedactors run` each,
 # into runs/fedmas-synthetic/ and runs/fedmas-isic/; then `fedactors report` over every finished run
 # writes docs/results/fedmas.md (balanced accuracy mean ± std, per hospital, aggregation weights per
 # round, findings from fedmas.notes.md). Run after the build:
@@ -12,7 +13,13 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 fedactors=(dotnet Host/bin/Release/net10.0/fedactors.dll)
 here=cluster-config/experiments
-methods=(fedmas fedavg-ce fedavg-bsm fedprox-ce)
+variants=(
+  "method=fedmas"
+  "method=fedmas fedmas.aggregation=samples"   # ablation: Fed-MAS's local loss with FedAvg's weights
+  "method=fedavg-ce"
+  "method=fedavg-bsm"
+  "method=fedprox-ce"
+)
 if [ -z "${REPORT_ONLY:-}" ]; then
   mkdir -p runs/fedmas-auxiliary
   for experiment in ${EXPERIMENTS:-synthetic isic}; do
@@ -21,9 +28,10 @@ if [ -z "${REPORT_ONLY:-}" ]; then
       "${fedactors[@]}" auxiliary "$here/fedmas-$experiment.conf" --set "seed=$seed" --out "$encoder" \
         --epochs "${AUXILIARY_EPOCHS:-10}" | tee "$encoder.log"
       hash=$(sed -n 's/^fedactors.fedmas.auxiliary-hash = //p' "$encoder.log")
-      for method in "${methods[@]}"; do
-        "${fedactors[@]}" run "$here/fedmas-$experiment.conf" --set "seed=$seed" --set "method=$method" \
-          --set "fedmas.auxiliary=\"$PWD/$encoder\"" --set "fedmas.auxiliary-hash=$hash"
+      for variant in "${variants[@]}"; do
+        args=(--set "seed=$seed" --set "fedmas.auxiliary=\"$PWD/$encoder\"" --set "fedmas.auxiliary-hash=$hash")
+        for kv in $variant; do args+=(--set "$kv"); done
+        "${fedactors[@]}" run "$here/fedmas-$experiment.conf" "${args[@]}"
       done
     done
   done

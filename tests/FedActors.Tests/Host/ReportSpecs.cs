@@ -123,6 +123,8 @@ public sealed class ReportSpecs : IDisposable
             File.WriteAllText(Path.Combine(dir, RunDirectory.EvaluationFile),
                 "protocol,label_fraction,round,accuracy,balanced_accuracy,validation_balanced_accuracy,balanced_accuracy_hospital-01,balanced_accuracy_hospital-02\n" +
                 $"global-classifier,1,2,0.9,{balanced},0.5,{site1},0.4\n");
+            // Each seed pre-trains its own auxiliary encoder: that does not make it another variant.
+            File.AppendAllText(Path.Combine(dir, RunDirectory.ResolvedConfigFile), $"fedactors.fedmas {{ auxiliary = \"/aux-{seed}.weights\", auxiliary-hash = h{seed} }}\n");
             File.WriteAllText(Path.Combine(dir, RunDirectory.AggregationFile), "round,hospital,weight\n" + weights);
             File.WriteAllText(Path.Combine(dir, RunDirectory.ClassifierFile),
                 $"round,validation_balanced_accuracy,test_balanced_accuracy,test_accuracy\n1,0.3,0.3,0.5\n2,0.5,{balanced},0.9\n");

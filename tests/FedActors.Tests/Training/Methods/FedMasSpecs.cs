@@ -121,6 +121,9 @@ public sealed class FedMasSpecs : IDisposable
         // No evidence at all (every factor 0): FedAvg's sample shares.
         var fallback = server.Aggregate(1, Weights(0), [Upload("a", 1, 30, 0), Upload("b", 4, 10, 0)]);
         Assert.Equal(0.75, fallback.ClientWeights["a"], 12);
+        // The ablation weighs by samples whatever the factors: 100 and 10 → 10/11 and 1/11.
+        var ablation = new FedMasServer(FedMasAggregation.Samples).Aggregate(1, Weights(0), uploads);
+        Assert.Equal(100.0 / 110, ablation.ClientWeights["a"], 12);
     }
 
     [Fact]

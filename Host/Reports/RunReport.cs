@@ -37,13 +37,24 @@ public sealed record ReportedRun(
         var traffic = Path.Combine(directory, RunDirectory.TrafficFile);
         var aggregation = Path.Combine(directory, RunDirectory.AggregationFile);
         var classifier = Path.Combine(directory, RunDirectory.ClassifierFile);
-        return new ReportedRun(directory, ExperimentConfig.Flatten(File.ReadAllText(resolved), resolved), rounds,
+        return new ReportedRun(directory, WithDefaults(ExperimentConfig.Flatten(File.ReadAllText(resolved), resolved)), rounds,
             File.Exists(evaluation) ? Csv(evaluation) : [])
         {
             Traffic = File.Exists(traffic) ? Csv(traffic) : [],
             Aggregation = File.Exists(aggregation) ? Csv(aggregation) : [],
             ClassifierRounds = File.Exists(classifier) ? Csv(classifier) : [],
         };
+    }
+
+    private static readonly Lazy<IReadOnlyDictionary<string, string>> Defaults =
+        new(() => ExperimentConfig.Flatten(ExperimentConfig.EmbeddedDefaultText(), "embedded default"));
+
+    /// <summary>A run made before a key existed ran as its default does: filled in, so it is not told apart by that key alone.</summary>
+    private static IReadOnlyDictionary<string, string> WithDefaults(IReadOnlyDictionary<string, string> config)
+    {
+        var all = new Dictionary<string, string>(config, StringComparer.Ordinal);
+        foreach (var (key, value) in Defaults.Value) all.TryAdd(key, value);
+        return all;
     }
 
     private static List<IReadOnlyDictionary<string, string>> Csv(string path)

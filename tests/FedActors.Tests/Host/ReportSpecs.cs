@@ -125,6 +125,8 @@ public sealed class ReportSpecs : IDisposable
                 $"global-classifier,1,2,0.9,{balanced},0.5,{site1},0.4\n");
             // Each seed pre-trains its own auxiliary encoder: that does not make it another variant.
             File.AppendAllText(Path.Combine(dir, RunDirectory.ResolvedConfigFile), $"fedactors.fedmas {{ auxiliary = \"/aux-{seed}.weights\", auxiliary-hash = h{seed} }}\n");
+            // A run made before a key existed ran as its default: it is the same variant as one that names it.
+            if (seed == 2) File.AppendAllText(Path.Combine(dir, RunDirectory.ResolvedConfigFile), "fedactors.fedmas.aggregation = robust-factor\n");
             File.WriteAllText(Path.Combine(dir, RunDirectory.AggregationFile), "round,hospital,weight\n" + weights);
             File.WriteAllText(Path.Combine(dir, RunDirectory.ClassifierFile),
                 $"round,validation_balanced_accuracy,test_balanced_accuracy,test_accuracy\n1,0.3,0.3,0.5\n2,0.5,{balanced},0.9\n");

@@ -119,6 +119,7 @@ public static class RunReport
         ["fedactors.fedu."] = ["fedu"],
         ["fedactors.fcl."] = ["fcl", "local-cl"],
         ["fedactors.fclopt."] = ["fclopt"],
+        ["fedactors.fedmas."] = ["fedmas"],
     };
 
     private static string Short(string key) => key.StartsWith("fedactors.", StringComparison.Ordinal) ? key["fedactors.".Length..] : key;

@@ -127,6 +127,7 @@ public sealed class ReportSpecs : IDisposable
             File.AppendAllText(Path.Combine(dir, RunDirectory.ResolvedConfigFile), $"fedactors.fedmas {{ auxiliary = \"/aux-{seed}.weights\", auxiliary-hash = h{seed} }}\n");
             // A run made before a key existed ran as its default: it is the same variant as one that names it.
             if (seed == 2) File.AppendAllText(Path.Combine(dir, RunDirectory.ResolvedConfigFile), "fedactors.fedmas.aggregation = robust-factor\n");
+            if (method != "fedmas") File.AppendAllText(Path.Combine(dir, RunDirectory.ResolvedConfigFile), "fedactors.fedmas.aggregation = samples\n");
             File.WriteAllText(Path.Combine(dir, RunDirectory.AggregationFile), "round,hospital,weight\n" + weights);
             File.WriteAllText(Path.Combine(dir, RunDirectory.ClassifierFile),
                 $"round,validation_balanced_accuracy,test_balanced_accuracy,test_accuracy\n1,0.3,0.3,0.5\n2,0.5,{balanced},0.9\n");
@@ -148,6 +149,8 @@ public sealed class ReportSpecs : IDisposable
         // Mean over rounds, then over seeds: hospital-01 (0.3 and 0.5) → 0.4 ± 0.141; FedAvg keeps its sample shares.
         Assert.Contains("| method=fedmas | 0.400 ± 0.141 | 0.600 ± 0.141 |", markdown);
         Assert.Contains("| method=fedavg-ce | 0.750 ± 0.000 | 0.250 ± 0.000 |", markdown);
+        // Fed-MAS's own options never name another method's variant.
+        Assert.DoesNotContain("method=fedavg-ce, fedmas", markdown);
         // Per round only for the method whose weights move: round 2 is (0.2 + 0.4) / 2 and (0.8 + 0.6) / 2.
         Assert.Contains("method=fedmas: aggregation weight per round, mean over seeds:", markdown);
         Assert.Contains("| 2 | 0.300 | 0.700 |", markdown);

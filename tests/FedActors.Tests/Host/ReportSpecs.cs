@@ -144,15 +144,15 @@ public sealed class ReportSpecs : IDisposable
         var markdown = RunReport.Markdown("t", runs, "balanced_accuracy", "fedactors report").Replace("\r\n", "\n");
 
         Assert.Contains("| variant | seeds | global-classifier | MB up / round |", markdown);
-        Assert.Contains("| method=fedmas | 1, 2 | 0.700 ± 0.141 |", markdown);
-        Assert.Contains("| variant | hospital-01 | hospital-02 |\n|---|---|---|\n| method=fedmas | 0.600 ± 0.141 | 0.400 ± 0.000 |", markdown);
+        Assert.Contains("| method=fedmas, fedmas.aggregation=robust-factor | 1, 2 | 0.700 ± 0.141 |", markdown);
+        Assert.Contains("| variant | hospital-01 | hospital-02 |\n|---|---|---|\n| method=fedmas, fedmas.aggregation=robust-factor | 0.600 ± 0.141 | 0.400 ± 0.000 |", markdown);
         // Mean over rounds, then over seeds: hospital-01 (0.3 and 0.5) → 0.4 ± 0.141; FedAvg keeps its sample shares.
-        Assert.Contains("| method=fedmas | 0.400 ± 0.141 | 0.600 ± 0.141 |", markdown);
+        Assert.Contains("| method=fedmas, fedmas.aggregation=robust-factor | 0.400 ± 0.141 | 0.600 ± 0.141 |", markdown);
         Assert.Contains("| method=fedavg-ce | 0.750 ± 0.000 | 0.250 ± 0.000 |", markdown);
         // Fed-MAS's own options never name another method's variant.
         Assert.DoesNotContain("method=fedavg-ce, fedmas", markdown);
         // Per round only for the method whose weights move: round 2 is (0.2 + 0.4) / 2 and (0.8 + 0.6) / 2.
-        Assert.Contains("method=fedmas: aggregation weight per round, mean over seeds:", markdown);
+        Assert.Contains("method=fedmas, fedmas.aggregation=robust-factor: aggregation weight per round, mean over seeds:", markdown);
         Assert.Contains("| 2 | 0.300 | 0.700 |", markdown);
         Assert.DoesNotContain("method=fedavg-ce: aggregation weight per round", markdown);
         // The plot follows each round's global classifier, not a linear probe.

@@ -27,6 +27,12 @@ public static class BenchmarkReport
         File.WriteAllText(path, text);
     }
 
+    /// <summary>A section's start: its title, the command that wrote it and the machine, each followed by a blank line.</summary>
+    public static StringBuilder Section(string title, IReadOnlyList<string> args) =>
+        new StringBuilder().AppendLine($"## {title}").AppendLine()
+            .AppendLine($"Command: `{$"fedactors bench {string.Join(' ', args)}".TrimEnd()}`").AppendLine()
+            .AppendLine($"Machine: {Machine()}").AppendLine();
+
     /// <summary>What the figures were measured on.</summary>
     public static string Machine()
     {

@@ -37,13 +37,7 @@ public static class BenchCommand
 
     private static void Encoders(int[] batches, TextWriter output, string outPath, IReadOnlyList<string> args)
     {
-        var body = new StringBuilder();
-        body.AppendLine("## Encoder training throughput");
-        body.AppendLine();
-        body.AppendLine($"Command: `{$"fedactors bench {string.Join(' ', args)}".TrimEnd()}`");
-        body.AppendLine();
-        body.AppendLine($"Machine: {BenchmarkReport.Machine()}");
-        body.AppendLine();
+        var body = BenchmarkReport.Section("Encoder training throughput", args);
         body.AppendLine("Forward + backward + SGD step on random single-channel images; peak = process VmHWM during the case.");
         body.AppendLine();
         body.AppendLine("| model | input | batch | images/s | peak MB |");
@@ -71,13 +65,7 @@ public static class BenchCommand
         var line = string.Create(CultureInfo.InvariantCulture,
             $"aggregation: weighted mean of {row.Uploads} ResNet-18 updates ({row.BytesPerUpload / 1e6:F1} MB each) {row.MeanGigabytesPerSecond:F2} GB/s, copy {row.CopyGigabytesPerSecond:F2} GB/s, ratio {row.Ratio:F2} ({verdict} the {AggregationTarget} target)");
         output.WriteLine(line);
-        var body = new StringBuilder();
-        body.AppendLine("## Aggregation");
-        body.AppendLine();
-        body.AppendLine($"Command: `{$"fedactors bench {string.Join(' ', args)}".TrimEnd()}`");
-        body.AppendLine();
-        body.AppendLine($"Machine: {BenchmarkReport.Machine()}");
-        body.AppendLine();
+        var body = BenchmarkReport.Section("Aggregation", args);
         body.AppendLine("The server's weighted mean (FedAvg, Fed-MAS, FedMoCo all use it) over distinct updates of ResNet-18's shapes, against a plain copy " +
                         "of the same tensors measured in the same run; GB/s of upload bytes read, best of 3 each. Target: ratio ≥ 0.5.");
         body.AppendLine();
@@ -115,13 +103,7 @@ public static class BenchCommand
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"scale: resident {drift.ResidentMbAfterRound[from]:F0} MB after round {from + 1}, {drift.ResidentMbAfterRound[^1]:F0} MB after round {drift.ResidentMbAfterRound.Count}: {perRoundDrift:F3} MB per round ({driftVerdict} the flat target, < {DriftTargetMbPerRound} MB per round)"));
 
-            var body = new StringBuilder();
-            body.AppendLine("## Scale");
-            body.AppendLine();
-            body.AppendLine($"Command: `{$"fedactors bench {string.Join(' ', args)}".TrimEnd()}`");
-            body.AppendLine();
-            body.AppendLine($"Machine: {BenchmarkReport.Machine()}");
-            body.AppendLine();
+            var body = BenchmarkReport.Section("Scale", args);
             body.AppendLine($"Whole in-process runs through the actors, {perRound} hospitals per round, idle hospitals passivated (`passivate-hospitals = on`), " +
                             "FedMoCo-plain on a small CNN (8, 8, 16, 16) with 16 images of 16 px per hospital; one process, smallest count first; peak = VmHWM of the run.");
             body.AppendLine();

@@ -131,10 +131,11 @@ public sealed class ImbalancedClassifierLearner : ModuleLearner, IFederatedClien
         var sums = new double[_classes];
         var seen = new long[_classes];
         using var _ = no_grad();
+        var all = AllOf(shard);
         for (var start = 0; start < shard.Count; start += _options.BatchSize)
         {
             using var scope = NewDisposeScope();
-            var indices = new ArraySegment<int>(AllOf(shard), start, Math.Min(_options.BatchSize, shard.Count - start));
+            var indices = new ArraySegment<int>(all, start, Math.Min(_options.BatchSize, shard.Count - start));
             var images = _augmenter.Augment(shard.Images(indices, Device), Rng);
             Accumulate(FedMasDivergence.PerSample(Model.Heads(images).Projected, _auxiliary!.Features(images)), indices, shard, sums, seen);
         }

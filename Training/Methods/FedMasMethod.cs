@@ -35,10 +35,12 @@ public sealed class ImbalancedClassificationMethod : IFederatedMethod
     private readonly FederatedMoCoExperiment _experiment;
     private readonly ImbalancedClassifierOptions _options;
     private readonly AuxiliaryEncoderFile? _auxiliary;
-    private FedMasAggregation _aggregation = FedMasAggregation.RobustFactor;
+    private readonly FedMasAggregation _aggregation;
 
-    private ImbalancedClassificationMethod(string name, FederatedMoCoExperiment experiment, ImbalancedClassifierOptions options, AuxiliaryEncoderFile? auxiliary)
+    private ImbalancedClassificationMethod(string name, FederatedMoCoExperiment experiment, ImbalancedClassifierOptions options, AuxiliaryEncoderFile? auxiliary,
+        FedMasAggregation aggregation = FedMasAggregation.RobustFactor)
     {
+        _aggregation = aggregation;
         Name = name;
         _experiment = experiment;
         _options = options;
@@ -52,10 +54,8 @@ public sealed class ImbalancedClassificationMethod : IFederatedMethod
         double proximalMu, AuxiliaryEncoderFile? auxiliary, FedMasAggregation aggregation = FedMasAggregation.RobustFactor) => name switch
     {
         FedMas => new(name, experiment, options with { BalancedSoftmax = true, ProximalMu = 0 },
-            auxiliary ?? throw new ArgumentException("Fed-MAS needs its auxiliary encoder file (fedmas.auxiliary, fedmas.auxiliary-hash).", nameof(auxiliary)))
-        {
-            _aggregation = aggregation,
-        },
+            auxiliary ?? throw new ArgumentException("Fed-MAS needs its auxiliary encoder file (fedmas.auxiliary, fedmas.auxiliary-hash).", nameof(auxiliary)),
+            aggregation),
         FedAvgCe => new(name, experiment, options with { BalancedSoftmax = false, ProximalMu = 0 }, null),
         FedAvgBsm => new(name, experiment, options with { BalancedSoftmax = true, ProximalMu = 0 }, null),
         FedProxCe => new(name, experiment, options with { BalancedSoftmax = false, ProximalMu = proximalMu }, null),

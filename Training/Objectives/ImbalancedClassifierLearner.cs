@@ -45,7 +45,7 @@ public sealed class ImbalancedClassifierLearner : ModuleLearner, IFederatedClien
     private readonly AuxiliaryEncoder? _auxiliary;
     private readonly ViewAugmenter _augmenter;
     private readonly int _classes;
-    private List<Tensor>? _anchor; // the round's global parameters, for the proximal term
+    private ProximalAnchor? _anchor; // the round's global parameters, for the proximal term
     private double? _robustFactor;
 
     public ImbalancedClassifierLearner(Func<FedMasModel> model, ImbalancedClassifierOptions options, AuxiliaryEncoder? auxiliary,
@@ -69,11 +69,8 @@ public sealed class ImbalancedClassifierLearner : ModuleLearner, IFederatedClien
     public override void LoadGlobal(ModelWeights global)
     {
         base.LoadGlobal(global);
-        foreach (var t in _anchor ?? []) t.Dispose();
-        _anchor = null;
-        if (_options.ProximalMu > 0)
-            using (no_grad())
-                _anchor = Module.parameters().Select(p => p.detach().clone().DetachFromDisposeScope()).ToList();
+        _anchor?.Dispose();
+        _anchor = _options.ProximalMu > 0 ? ProximalAnchor.Capture(Module.parameters()) : null;
     }
 
     public override LocalTrainingResult Train(ImageShard shard)
@@ -117,12 +114,7 @@ public sealed class ImbalancedClassifierLearner : ModuleLearner, IFederatedClien
     private Tensor Classification(Tensor logits, Tensor labels, Tensor logPrior) =>
         _options.BalancedSoftmax ? BalancedSoftmaxLoss.Compute(logits, labels, logPrior) : F.cross_entropy(logits, labels);
 
-    private Tensor Proximal(Tensor loss)
-    {
-        if (_anchor is null) return loss;
-        var squared = Module.parameters().Zip(_anchor, (p, g) => (p - g).pow(2).sum()).Aggregate((a, b) => a + b);
-        return loss + _options.ProximalMu / 2 * squared;
-    }
+    private Tensor Proximal(Tensor loss) => _anchor is null ? loss : _anchor.AddTo(loss, Module.parameters(), _options.ProximalMu);
 
     /// <summary>W_c: per-class mean L_f of the model as loaded (the global), eval mode, one pass over augmented local data.</summary>
     private double[] MeasureDivergence(ImageShard shard)
@@ -169,13 +161,12 @@ public sealed class ImbalancedClassifierLearner : ModuleLearner, IFederatedClien
     protected override void OnMoved(Device device)
     {
         _auxiliary?.MoveTo(device);
-        if (_anchor is null) return;
-        _anchor = _anchor.Select(t => { var moved = t.to(device).DetachFromDisposeScope(); if (!ReferenceEquals(moved, t)) t.Dispose(); return moved; }).ToList();
+        _anchor?.MoveTo(device);
     }
 
     protected override void OnDispose()
     {
-        foreach (var t in _anchor ?? []) t.Dispose();
+        _anchor?.Dispose();
         _auxiliary?.Dispose();
     }
 }

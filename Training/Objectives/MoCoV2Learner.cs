@@ -79,28 +79,22 @@ public sealed class MoCoV2Learner : ILocalLearner
     /// </summary>
     public double ProximalMu { get; set; }
 
-    private List<Tensor>? _anchor; // the round's global parameters, for the proximal term
+    private ProximalAnchor? _anchor; // the round's global parameters, for the proximal term
 
     public void LoadGlobal(ModelWeights global)
     {
         global.LoadInto(_query);
         MomentumEncoder.CopyFrom(_key, _query);
         DisposeAnchor();
-        if (ProximalMu > 0)
-            using (no_grad())
-                _anchor = _query.parameters().Select(p => p.detach().clone().DetachFromDisposeScope()).ToList();
+        if (ProximalMu > 0) _anchor = ProximalAnchor.Capture(_query.parameters());
     }
 
-    private Tensor Proximal(Tensor loss)
-    {
-        if (_anchor is null || ProximalMu <= 0) return loss;
-        var squared = _query.parameters().Zip(_anchor, (p, g) => (p - g).pow(2).sum()).Aggregate((a, b) => a + b);
-        return loss + ProximalMu / 2 * squared;
-    }
+    private Tensor Proximal(Tensor loss) =>
+        _anchor is null || ProximalMu <= 0 ? loss : _anchor.AddTo(loss, _query.parameters(), ProximalMu);
 
     private void DisposeAnchor()
     {
-        foreach (var t in _anchor ?? []) t.Dispose();
+        _anchor?.Dispose();
         _anchor = null;
     }
 
@@ -233,7 +227,7 @@ public sealed class MoCoV2Learner : ILocalLearner
         var queue = _queue.to(device).DetachFromDisposeScope();
         _queue.Dispose();
         _queue = queue;
-        if (_anchor is not null) _anchor = _anchor.Select(a => { var moved = a.to(device).clone().DetachFromDisposeScope(); a.Dispose(); return moved; }).ToList();
+        _anchor?.MoveTo(device);
         _device = device;
     }
 

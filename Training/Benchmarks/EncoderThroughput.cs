@@ -1,3 +1,4 @@
+using FedActors.Training.Objectives;
 using System.Diagnostics;
 using FedActors.Training.Models;
 using static TorchSharp.torch;
@@ -54,7 +55,7 @@ public static class EncoderThroughput
         ProcessMemory.ResetPeak();
         using var model = TorchRuntime.Seeded(seed, c.Create);
         model.train();
-        using var optimizer = optim.SGD(model.parameters(), 0.01, momentum: 0.9);
+        using var optimizer = Optimizers.Sgd(model.parameters(), 0.01, momentum: 0.9);
         using var images = TorchRuntime.Seeded(seed, () => rand(c.BatchSize, 1, c.ImageSize, c.ImageSize));
         for (var i = 0; i < warmupSteps; i++) Step(model, optimizer, images);
         var clock = Stopwatch.StartNew();

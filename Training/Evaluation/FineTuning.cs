@@ -1,3 +1,4 @@
+using FedActors.Training.Objectives;
 using FedActors.Training.Data;
 using FedActors.Training.Randomness;
 using TorchSharp;
@@ -33,7 +34,7 @@ public static class FineTuning
         var head = TorchRuntime.Seeded(SeededRandom.DeriveSeed(seed, "finetune/head"), () => nn.Linear(featureDim, classes));
         head.to(device);
         var parameters = encoder.parameters().Concat(head.parameters()).ToList();
-        using var optimizer = optim.AdamW(parameters, options.LearningRate, weight_decay: options.WeightDecay);
+        using var optimizer = Optimizers.AdamW(parameters, options.LearningRate, options.WeightDecay);
 
         var best = (Epoch: -1, Accuracy: double.NegativeInfinity);
         ModuleSnapshot? bestEncoder = null, bestHead = null;

@@ -1,3 +1,4 @@
+using FedActors.Training.Objectives;
 using FedActors.Training.Data;
 using FedActors.Training.Randomness;
 using TorchSharp;
@@ -38,7 +39,7 @@ public static class LinearProbe
 
         var head = TorchRuntime.Seeded(seed, () => nn.Linear(trainX.shape[1], classes));
         head.to(device);
-        using var optimizer = optim.Adam(head.parameters(), options.LearningRate, weight_decay: options.WeightDecay);
+        using var optimizer = Optimizers.Adam(head.parameters(), options.LearningRate, options.WeightDecay);
         for (var step = 0; step < options.Steps; step++)
         {
             using var stepScope = NewDisposeScope();

@@ -1,3 +1,4 @@
+using FedActors.Training.Objectives;
 using FedActors.Training.Aggregation;
 using FedActors.Training.Data;
 using FedActors.Training.Models;
@@ -127,7 +128,7 @@ public static class SegmentationEvaluation
             {
                 state.LoadInto(global);
                 // A fresh AdamW each round: fine-tuning clients keep no optimiser state, as in plain FedAvg.
-                using var optimizer = optim.AdamW(global.parameters(), options.FineTune.LearningRate, weight_decay: options.FineTune.WeightDecay);
+                using var optimizer = Optimizers.AdamW(global.parameters(), options.FineTune.LearningRate, options.FineTune.WeightDecay);
                 var rng = SeededRandom.Derive(seed, $"{id}/segmentation/federated/{n}/{round}");
                 for (var e = 0; e < options.FederatedLocalEpochs; e++)
                     SegmentationFineTuning.TrainEpoch(global, optimizer, slices, device, options.FineTune.BatchSize, rng);

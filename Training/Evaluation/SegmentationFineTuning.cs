@@ -1,3 +1,4 @@
+using FedActors.Training.Objectives;
 using FedActors.Training.Data;
 using FedActors.Training.Models;
 using FedActors.Training.Randomness;
@@ -32,7 +33,7 @@ public static class SegmentationFineTuning
         options ??= new SegmentationFineTuneOptions();
         if (train.Count == 0) throw new ArgumentException("Segmentation fine-tuning needs at least one labelled slice.", nameof(train));
         var rng = SeededRandom.Derive(seed, "segmentation/order");
-        using var optimizer = optim.AdamW(model.parameters(), options.LearningRate, weight_decay: options.WeightDecay);
+        using var optimizer = Optimizers.AdamW(model.parameters(), options.LearningRate, options.WeightDecay);
         var best = (Epoch: -1, Dice: double.NegativeInfinity);
         ModuleSnapshot? bestState = null;
         for (var epoch = 0; epoch < options.Epochs; epoch++)

@@ -51,7 +51,7 @@ public sealed class ImbalancedClassifierLearner : ModuleLearner, IFederatedClien
     public ImbalancedClassifierLearner(Func<FedMasModel> model, ImbalancedClassifierOptions options, AuxiliaryEncoder? auxiliary,
         ViewAugmenter augmenter, ulong seed, Device device)
         : base(StateKind, TorchRuntime.Seeded(seed, model), new SimClrOptions { BatchSize = options.BatchSize, LocalEpochs = options.LocalEpochs },
-            SeededRandom.Derive(seed, "classifier"), device, parameters => optim.Adam(parameters, options.LearningRate))
+            SeededRandom.Derive(seed, "classifier"), device, parameters => Optimizers.Adam(parameters, options.LearningRate))
     {
         _options = options;
         _auxiliary = auxiliary;

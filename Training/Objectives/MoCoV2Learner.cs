@@ -236,7 +236,7 @@ public sealed class MoCoV2Learner : ILocalLearner
         a.type == b.type && (a.type != DeviceType.CUDA || Math.Max(0, a.index) == Math.Max(0, b.index));
 
     private SGD NewOptimizer(IEnumerable<Parameter> parameters) =>
-        optim.SGD(parameters, _options.LearningRate, _options.SgdMomentum, weight_decay: _options.WeightDecay);
+        Optimizers.Sgd(parameters, _options.LearningRate, _options.SgdMomentum, _options.WeightDecay);
 
 
 

@@ -30,7 +30,7 @@ public abstract class ModuleLearner : ILocalLearner
         Rng = rng;
         Device = device;
         module.to(device);
-        _newOptimizer = optimizer ?? (parameters => optim.SGD(parameters, Options.LearningRate, Options.SgdMomentum, weight_decay: Options.WeightDecay));
+        _newOptimizer = optimizer ?? (parameters => Optimizers.Sgd(parameters, Options.LearningRate, Options.SgdMomentum, Options.WeightDecay));
         _optimizer = _newOptimizer(module.parameters());
     }
 

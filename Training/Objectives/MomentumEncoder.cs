@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace FedActors.Training.Objectives;
@@ -17,6 +18,9 @@ public static class MomentumEncoder
     public static void Follow(nn.Module copy, nn.Module source, double momentum)
     {
         using var _ = no_grad();
-        foreach (var (c, s) in copy.parameters().Zip(source.parameters())) c.mul_(momentum).add_(s, alpha: 1 - momentum);
+        // Held for the whole loop: an implicit Scalar can be finalized while libtorch reads it (see ScalarSafeSgd).
+        using var keep = momentum.ToScalar();
+        using var take = (1 - momentum).ToScalar();
+        foreach (var (c, s) in copy.parameters().Zip(source.parameters())) c.mul_(keep).add_(s, take);
     }
 }

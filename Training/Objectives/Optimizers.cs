@@ -6,6 +6,18 @@ namespace FedActors.Training.Objectives;
 /// <summary>An optimiser's state (SGD's momentum, Adam's moments) saved with a learner and carried when its module moves between devices.</summary>
 internal static class Optimizers
 {
+    /// <summary>SGD with momentum and L2 weight decay, as <c>optim.SGD</c>, safe to step beside other threads (<see cref="ScalarSafeSgd"/>).</summary>
+    public static SGD Sgd(IEnumerable<Parameter> parameters, double learningRate, double momentum = 0, double weightDecay = 0) =>
+        new ScalarSafeSgd(parameters, learningRate, momentum, weight_decay: weightDecay);
+
+    /// <summary>Adam with L2 weight decay, as <c>optim.Adam</c>, safe to step beside other threads.</summary>
+    public static Adam Adam(IEnumerable<Parameter> parameters, double learningRate, double weightDecay = 0) =>
+        new ScalarSafeAdam(parameters, learningRate, weightDecay);
+
+    /// <summary>AdamW (decoupled weight decay), as <c>optim.AdamW</c>, safe to step beside other threads.</summary>
+    public static AdamW AdamW(IEnumerable<Parameter> parameters, double learningRate, double weightDecay = 0) =>
+        new ScalarSafeAdamW(parameters, learningRate, weightDecay);
+
     /// <summary>
     /// Call after <c>module.to(device)</c>. TorchSharp's <c>Module.to</c> swaps in new Parameter
     /// objects (PyTorch moves <c>.data</c> in place), so the old optimiser would keep stepping stale

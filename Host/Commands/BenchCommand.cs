@@ -9,7 +9,7 @@ namespace FedActors.Host.Commands;
 /// <summary><c>fedactors bench [name]</c>: measures and records into docs/benchmarks.md.</summary>
 public static class BenchCommand
 {
-    public static readonly string[] Names = ["encoders", "aggregation", "scale"];
+    public static readonly string[] Names = ["encoders", "engine", "aggregation", "scale"];
 
     public static int Execute(IReadOnlyList<string> args, TextWriter output)
     {
@@ -26,6 +26,11 @@ public static class BenchCommand
             case "scale":
                 Scale(int.Parse(Option(args, "--rounds") ?? "5", CultureInfo.InvariantCulture),
                     int.Parse(Option(args, "--drift-rounds") ?? "50", CultureInfo.InvariantCulture), output, outPath, args);
+                return 0;
+            case "engine":
+                Engine(int.Parse(Option(args, "--hospitals") ?? "100", CultureInfo.InvariantCulture),
+                    int.Parse(Option(args, "--rounds") ?? "5", CultureInfo.InvariantCulture),
+                    int.Parse(Option(args, "--images") ?? "32", CultureInfo.InvariantCulture), output, outPath, args);
                 return 0;
             case "aggregation":
                 Aggregation(int.Parse(Option(args, "--uploads") ?? "100", CultureInfo.InvariantCulture), output, outPath, args);
@@ -53,6 +58,38 @@ public static class BenchCommand
         }
         BenchmarkReport.WriteSection(outPath, "encoders", body.ToString());
         output.WriteLine($"wrote {outPath}");
+    }
+
+    /// <summary>Issue target: a round through the actors takes at most 5 % longer than the same work in a bare loop.</summary>
+    private const double EngineOverheadTarget = 1.05;
+
+    private static void Engine(int hospitals, int rounds, int images, TextWriter output, string outPath, IReadOnlyList<string> args)
+    {
+        const int imageSize = 32;
+        var runs = Directory.CreateTempSubdirectory("fedactors-bench-engine-").FullName;
+        try
+        {
+            var row = EngineOverheadBenchmark.Measure(runs, hospitals, rounds, images, imageSize);
+            var verdict = row.Ratio <= EngineOverheadTarget && row.SameModel ? $"meets the {EngineOverheadTarget} target" : $"MISSES the {EngineOverheadTarget} target";
+            output.WriteLine(EngineOverheadBenchmark.Format(row, verdict));
+            var body = BenchmarkReport.Section("Engine overhead", args);
+            body.AppendLine($"The same FedMoCo-plain rounds of {hospitals} hospitals ({images} images of {imageSize} px each, small CNN 16-16-32-32, batch 16, " +
+                            "one local epoch) two ways in one process: a whole run through the actors (coordinator, hospital actors with their snapshots, " +
+                            "run directory; one hospital training at a time), and a bare sequential loop making the same learner and server calls. " +
+                            "Both must end on the same global model. Seconds per round of rounds 2 to the last but one (round 1 also builds the learners, the last also " +
+                            "evaluates the final model). Target: ratio ≤ 1.05.");
+            body.AppendLine();
+            body.AppendLine("| hospitals per round | rounds | actors s / round | bare loop s / round | ratio | same final model | target |");
+            body.AppendLine("|---|---|---|---|---|---|---|");
+            body.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {row.Hospitals} | {row.Rounds} | {row.ActorSecondsPerRound:F2} | {row.LoopSecondsPerRound:F2} | {row.Ratio:F3} | {(row.SameModel ? "yes" : "NO")} | {verdict.Split(' ')[0]} |"));
+            body.AppendLine();
+            body.AppendLine("Per round, actors: " + string.Join(", ", row.ActorSeconds.Select(s => s.ToString("F2", CultureInfo.InvariantCulture))) +
+                            " s; bare loop: " + string.Join(", ", row.LoopSeconds.Select(s => s.ToString("F2", CultureInfo.InvariantCulture))) + " s.");
+            BenchmarkReport.WriteSection(outPath, "engine", body.ToString());
+            output.WriteLine($"wrote {outPath}");
+        }
+        finally { Directory.Delete(runs, recursive: true); }
     }
 
     /// <summary>Issue target: the weighted mean reads uploads at no less than half the speed of copying them.</summary>

@@ -1,3 +1,8 @@
+using Akka.Actor;
+using FedActors.Actors.Hospitals;
+using FedActors.Actors.Hosting;
+using FedActors.Host.Runs;
+using Microsoft.Extensions.DependencyInjection;
 using FedActors.Actors.Protocol;
 using FedActors.Host.Commands;
 using FedActors.Host.Configuration;
@@ -185,6 +190,27 @@ public sealed class MethodRunSpecs : IDisposable
 
         Assert.Equal(resident.Completed.Rounds.Select(r => r.GlobalHash), passivated.Completed.Rounds.Select(r => r.GlobalHash));
         Assert.Equal(resident.Completed.FinalGlobal.ContentHash, passivated.Completed.FinalGlobal.ContentHash);
+    }
+
+    [Theory]
+    [InlineData("on", true)]
+    [InlineData("off", false)]
+    public async Task Should_put_hospitals_under_a_passivating_host_only_when_configured(string setting, bool hosted)
+    {
+        // The run above ends the same either way, so this checks the key reaches the node: the host is there or not.
+        var config = ExperimentConfig.Load(null, [.. TinyRun.Overrides(_runsRoot, 5), $"passivate-hospitals={setting}"]);
+        var prepared = PreparedRun.Prepare(config, Path.Combine(_runsRoot, "snapshots"));
+        using var app = NodeHost.Build(akka => akka.WithFederatedRun(prepared.Run));
+        await app.StartAsync();
+        try
+        {
+            var system = app.Services.GetRequiredService<ActorSystem>();
+            var host = await system.ActorSelection("/user/hospitals").ResolveOne(TimeSpan.FromSeconds(3)).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : null);
+            Assert.Equal(hosted, host is not null);
+            if (host is not null)
+                Assert.Empty((await host.Ask<HospitalHost.LiveHospitals>(HospitalHost.GetLiveHospitals.Instance, TimeSpan.FromSeconds(3))).HospitalIds);
+        }
+        finally { await app.StopAsync(); }
     }
 
     [Fact]

@@ -1,0 +1,84 @@
+using Akka.Actor;
+using FedActors.Actors.Hospitals;
+using FedActors.Actors.Protocol;
+using FedActors.Training.Experiments;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace FedActors.Tests.Actors;
+
+/// <summary>Specs that count every live tensor of the process, so nothing else may create tensors while they run.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class TensorCounting
+{
+    public const string Name = "tensor counting";
+}
+
+[Collection(TensorCounting.Name)]
+public sealed class IdleHospitalTensorSpecs : ActorSpec
+{
+    private static readonly TimeSpan Training = TimeSpan.FromSeconds(60);
+    private readonly FederatedMoCoExperiment _experiment = new(TinyExperiment.Settings(hospitals: 2));
+    private readonly string _snapshots;
+
+    public IdleHospitalTensorSpecs(ITestOutputHelper output) : this(output, Directory.CreateTempSubdirectory("fedactors-idle-tensors-").FullName)
+    {
+    }
+
+    private IdleHospitalTensorSpecs(ITestOutputHelper output, string snapshots)
+        : base(1, output, HospitalPersistence.Hocon(snapshots)) => _snapshots = snapshots;
+
+    private HospitalDefinition Definition(int site) =>
+        new(_experiment.Sites.Sites[site].HospitalId, () => _experiment.Sites.Sites[site].Train, () => _experiment.CreateLearner(_experiment.Sites.Sites[site].HospitalId));
+
+    /// <summary>
+    /// Tensors alive in this process once everything unreachable is finalized (an undisposed tensor frees itself then),
+    /// by TorchSharp's own count. That count keeps one for every Parameter ever built (its constructor takes the source
+    /// tensor's handle without uncounting it), so a learner's lifetime leaves exactly its parameter count behind.
+    /// </summary>
+    private static long LiveTensors()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        return Tensor.TotalCount;
+    }
+
+    [Fact]
+    public void Should_hold_no_tensors_for_a_hospital_between_its_rounds()
+    {
+        var global = _experiment.InitialGlobal();
+        int parametersPerLearner;
+        using (var network = _experiment.CreateNetwork()) parametersPerLearner = 2 * network.parameters().Count(); // query and key encoders
+        var baseline = LiveTensors();
+
+        // Control: a resident hospital keeps its learner's tensors (two encoders, momentum buffers, queue) after
+        // answering, so the count does see a hospital's state; stopped, it disposes them all.
+        var resident = Sys.ActorOf(HospitalActor.Props(Definition(0)));
+        resident.Tell(new TrainRound(1, global));
+        ExpectMsg<LocalUpdate>(Training);
+        // Its encoders' parameters (and their counted sources), and the query encoder's momentum buffers.
+        Assert.True(LiveTensors() >= baseline + 2 * parametersPerLearner + parametersPerLearner / 2, "a resident hospital should hold its learner's tensors");
+        Watch(resident);
+        resident.Tell(PoisonPill.Instance);
+        ExpectTerminated(resident);
+        AwaitAssert(() => Assert.Equal(baseline + parametersPerLearner, LiveTensors()), TimeSpan.FromSeconds(10));
+
+        // A passivated hospital: trained, answered, snapshotted and stopped, it leaves no tensor behind either.
+        var host = Sys.ActorOf(HospitalHost.Props([Definition(1)]));
+        host.Tell(new ToHospital(_experiment.Sites.Sites[1].HospitalId, new TrainRound(1, global)));
+        ExpectMsg<LocalUpdate>(Training);
+        AwaitAssert(() =>
+        {
+            host.Tell(HospitalHost.GetLiveHospitals.Instance);
+            Assert.Empty(ExpectMsg<HospitalHost.LiveHospitals>().HospitalIds);
+        }, TimeSpan.FromSeconds(10));
+        AwaitAssert(() => Assert.Equal(baseline + 2 * parametersPerLearner, LiveTensors()), TimeSpan.FromSeconds(10));
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing && Directory.Exists(_snapshots)) Directory.Delete(_snapshots, recursive: true);
+    }
+}

@@ -10,24 +10,26 @@ using FedActors.Training.Weights;
 
 namespace FedActors.Host.Benchmarks;
 
-/// <summary>
-/// Seconds per round of the same rounds two ways: a whole run through the actors, and a bare sequential loop in
-/// this process making the same calls on the same clients. Both end on <see cref="ActorsFinal"/> and
-/// <see cref="LoopFinal"/>, which must be the same model for the comparison to be of identical work.
-/// </summary>
-public sealed record EngineOverheadRow(int Hospitals, int Rounds, IReadOnlyList<double> ActorSeconds, IReadOnlyList<double> LoopSeconds,
-    string ActorsFinal, string LoopFinal)
+/// <summary>Seconds of each round of one way of running them, and the global model they ended on.</summary>
+public sealed record TimedRounds(IReadOnlyList<double> Seconds, string FinalHash)
 {
     /// <summary>
-    /// Steady state: round 1 also builds every learner and warms the JIT, and the run's last round also evaluates the
+    /// Steady state: round 1 also builds every learner and warms the JIT, and a run's last round also evaluates the
     /// final model, so both are left out (needs at least 3 rounds).
     /// </summary>
-    private static double Steady(IReadOnlyList<double> seconds) => seconds.Skip(1).Take(seconds.Count - 2).Average();
+    public double SteadySecondsPerRound => Seconds.Skip(1).Take(Seconds.Count - 2).Average();
+}
 
-    public double ActorSecondsPerRound => Steady(ActorSeconds);
-    public double LoopSecondsPerRound => Steady(LoopSeconds);
-    public double Ratio => ActorSecondsPerRound / LoopSecondsPerRound;
-    public bool SameModel => ActorsFinal == LoopFinal;
+/// <summary>
+/// The same rounds three ways: a bare sequential loop in this process making the same calls on the same clients,
+/// and whole runs through the actors with hospitals resident and passivated. All must end on the same model for
+/// the comparison to be of identical work.
+/// </summary>
+public sealed record EngineOverheadRow(int Hospitals, int Rounds, TimedRounds Loop, TimedRounds Resident, TimedRounds Passivated)
+{
+    public double Ratio => Resident.SteadySecondsPerRound / Loop.SteadySecondsPerRound;
+    public double PassivatedRatio => Passivated.SteadySecondsPerRound / Loop.SteadySecondsPerRound;
+    public bool SameModel => Resident.FinalHash == Loop.FinalHash && Passivated.FinalHash == Loop.FinalHash;
 }
 
 public static class EngineOverheadBenchmark
@@ -39,24 +41,28 @@ public static class EngineOverheadBenchmark
         "rounds.sample-fraction=1", $"rounds.min-participants={hospitals}", "method=fedmoco-plain",
         $"data.train-images-per-hospital={imagesPerHospital}", "data.test-images-per-hospital=2", $"data.image-size={imageSize}",
         "model.encoder-widths=[16,16,32,32]", "model.projection-dim=32", "moco.batch-size=16", "moco.queue-size=64",
-        "rounds.evaluate-every=0", "checkpoints.every=0", "probe.steps=10", "training-threads=1", "passivate-hospitals=off",
+        "rounds.evaluate-every=0", "checkpoints.every=0", "probe.steps=10", "training-threads=1",
     ];
 
     public static EngineOverheadRow Measure(string runsDirectory, int hospitals, int rounds, int imagesPerHospital, int imageSize)
     {
         if (rounds < 3) throw new ArgumentOutOfRangeException(nameof(rounds), rounds, "at least 3 rounds: the first and the last are not steady state");
-        var config = ExperimentConfig.Load(null, Overrides(runsDirectory, hospitals, rounds, imagesPerHospital, imageSize));
-        var (loopSeconds, loopFinal) = BareLoop(config);
-        var result = RunCommand.ExecuteAsync(config, TextWriter.Null).GetAwaiter().GetResult();
-        return new EngineOverheadRow(hospitals, rounds, result.Completed.Rounds.Select(r => r.WallSeconds).ToList(), loopSeconds,
-            result.Completed.FinalGlobal.ContentHash, loopFinal);
+        var overrides = Overrides(runsDirectory, hospitals, rounds, imagesPerHospital, imageSize);
+        var loop = BareLoop(ExperimentConfig.Load(null, overrides));
+        return new EngineOverheadRow(hospitals, rounds, loop, ThroughActors([.. overrides, "passivate-hospitals=off"]), ThroughActors([.. overrides, "passivate-hospitals=on"]));
+    }
+
+    private static TimedRounds ThroughActors(List<string> overrides)
+    {
+        var result = RunCommand.ExecuteAsync(ExperimentConfig.Load(null, overrides), TextWriter.Null).GetAwaiter().GetResult();
+        return new TimedRounds(result.Completed.Rounds.Select(r => r.WallSeconds).ToList(), result.Completed.FinalGlobal.ContentHash);
     }
 
     /// <summary>
     /// What each hospital actor and the coordinator do in a round, as plain calls: broadcast, global in, local
     /// training, weights and extras out; the server's checks and aggregation. No snapshots, messages or run directory.
     /// </summary>
-    public static (List<double> Seconds, string FinalHash) BareLoop(ExperimentConfig config)
+    public static TimedRounds BareLoop(ExperimentConfig config)
     {
         TorchRuntime.ConfigureThreads(config.Host.TorchThreads);
         var experiment = new FederatedMoCoExperiment(config.Experiment);
@@ -89,7 +95,7 @@ public static class EngineOverheadBenchmark
                 global = server.Aggregate(round, global, accepted).Global;
                 seconds.Add(clock.Elapsed.TotalSeconds);
             }
-            return (seconds, global.ContentHash);
+            return new TimedRounds(seconds, global.ContentHash);
         }
         finally
         {
@@ -98,5 +104,5 @@ public static class EngineOverheadBenchmark
     }
 
     public static string Format(EngineOverheadRow r, string verdict) => string.Create(CultureInfo.InvariantCulture,
-        $"engine overhead: {r.Hospitals} hospitals per round, {r.Rounds} rounds: actors {r.ActorSecondsPerRound:F2} s per round, bare loop {r.LoopSecondsPerRound:F2} s, ratio {r.Ratio:F3} ({verdict}); same final model: {(r.SameModel ? "yes" : "NO")}");
+        $"engine overhead: {r.Hospitals} hospitals per round, {r.Rounds} rounds: actors {r.Resident.SteadySecondsPerRound:F2} s per round, bare loop {r.Loop.SteadySecondsPerRound:F2} s, ratio {r.Ratio:F3} ({verdict}); passivated {r.Passivated.SteadySecondsPerRound:F2} s, ratio {r.PassivatedRatio:F3}; same final model: {(r.SameModel ? "yes" : "NO")}");
 }

@@ -74,23 +74,26 @@ public static class BenchCommand
             output.WriteLine(EngineOverheadBenchmark.Format(row, verdict));
             var body = BenchmarkReport.Section("Engine overhead", args);
             body.AppendLine($"The same FedMoCo-plain rounds of {hospitals} hospitals ({images} images of {imageSize} px each, small CNN 16-16-32-32, batch 16, " +
-                            "one local epoch) two ways in one process: a whole run through the actors (coordinator, hospital actors with their snapshots, " +
-                            "run directory; one hospital training at a time), and a bare sequential loop making the same learner and server calls. " +
-                            "Both must end on the same global model. Seconds per round of rounds 2 to the last but one (round 1 also builds the learners, the last also " +
-                            "evaluates the final model). Target: ratio ≤ 1.05.");
+                            "one local epoch), every hospital selected every round, in one process: a bare sequential loop making the same learner and " +
+                            "server calls, then whole runs through the actors (coordinator, hospital actors with their snapshots, run directory; one " +
+                            "hospital training at a time) with hospitals resident and passivated. All must end on the same global model. Seconds per " +
+                            "round of rounds 2 to the last but one (round 1 also builds the learners, the last also evaluates the final model). " +
+                            "Target: resident ratio ≤ 1.05; the passivated ratio is what keeping idle hospitals out of memory costs when none is idle.");
             body.AppendLine();
-            body.AppendLine("| hospitals per round | rounds | actors s / round | bare loop s / round | ratio | same final model | target |");
-            body.AppendLine("|---|---|---|---|---|---|---|");
+            body.AppendLine("| hospitals per round | rounds | bare loop s / round | actors s / round | ratio | passivated s / round | ratio | same final model | target |");
+            body.AppendLine("|---|---|---|---|---|---|---|---|---|");
             body.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {row.Hospitals} | {row.Rounds} | {row.ActorSecondsPerRound:F2} | {row.LoopSecondsPerRound:F2} | {row.Ratio:F3} | {(row.SameModel ? "yes" : "NO")} | {verdict.Split(' ')[0]} |"));
+                $"| {row.Hospitals} | {row.Rounds} | {row.Loop.SteadySecondsPerRound:F2} | {row.Resident.SteadySecondsPerRound:F2} | {row.Ratio:F3} | {row.Passivated.SteadySecondsPerRound:F2} | {row.PassivatedRatio:F3} | {(row.SameModel ? "yes" : "NO")} | {verdict.Split(' ')[0]} |"));
             body.AppendLine();
-            body.AppendLine("Per round, actors: " + string.Join(", ", row.ActorSeconds.Select(s => s.ToString("F2", CultureInfo.InvariantCulture))) +
-                            " s; bare loop: " + string.Join(", ", row.LoopSeconds.Select(s => s.ToString("F2", CultureInfo.InvariantCulture))) + " s.");
+            body.AppendLine($"Per round, bare loop: {Seconds(row.Loop)}; actors: {Seconds(row.Resident)}; passivated: {Seconds(row.Passivated)}.");
             BenchmarkReport.WriteSection(outPath, "engine", body.ToString());
             output.WriteLine($"wrote {outPath}");
         }
         finally { Directory.Delete(runs, recursive: true); }
     }
+
+    private static string Seconds(TimedRounds rounds) =>
+        string.Join(", ", rounds.Seconds.Select(s => s.ToString("F2", CultureInfo.InvariantCulture))) + " s";
 
     /// <summary>Issue target: the weighted mean reads uploads at no less than half the speed of copying them.</summary>
     private const double AggregationTarget = 0.5;

@@ -14,10 +14,18 @@ namespace FedActors.Host.Benchmarks;
 public sealed record TimedRounds(IReadOnlyList<double> Seconds, string FinalHash)
 {
     /// <summary>
-    /// Steady state: round 1 also builds every learner and warms the JIT, and a run's last round also evaluates the
-    /// final model, so both are left out (needs at least 3 rounds).
+    /// The median of the steady rounds: round 1 also builds every learner and warms the JIT, and a run's last round
+    /// also evaluates the final model, so both are left out (needs at least 3 rounds); the median, so that one round
+    /// slowed by something else on the machine does not decide the figure.
     /// </summary>
-    public double SteadySecondsPerRound => Seconds.Skip(1).Take(Seconds.Count - 2).Average();
+    public double SteadySecondsPerRound
+    {
+        get
+        {
+            var steady = Seconds.Skip(1).Take(Seconds.Count - 2).Order().ToList();
+            return steady.Count % 2 == 1 ? steady[steady.Count / 2] : (steady[steady.Count / 2 - 1] + steady[steady.Count / 2]) / 2;
+        }
+    }
 }
 
 /// <summary>

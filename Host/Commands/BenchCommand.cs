@@ -29,7 +29,7 @@ public static class BenchCommand
                 return 0;
             case "engine":
                 Engine(int.Parse(Option(args, "--hospitals") ?? "100", CultureInfo.InvariantCulture),
-                    int.Parse(Option(args, "--rounds") ?? "5", CultureInfo.InvariantCulture),
+                    int.Parse(Option(args, "--rounds") ?? "7", CultureInfo.InvariantCulture),
                     int.Parse(Option(args, "--images") ?? "32", CultureInfo.InvariantCulture), output, outPath, args);
                 return 0;
             case "aggregation":
@@ -77,7 +77,7 @@ public static class BenchCommand
                             "one local epoch), every hospital selected every round, in one process: a bare sequential loop making the same learner and " +
                             "server calls, then whole runs through the actors (coordinator, hospital actors with their snapshots, run directory; one " +
                             "hospital training at a time) with hospitals resident and passivated. All must end on the same global model. Seconds per " +
-                            "round of rounds 2 to the last but one (round 1 also builds the learners, the last also evaluates the final model). " +
+                            "round: the median of rounds 2 to the last but one (round 1 also builds the learners, the last also evaluates the final model). " +
                             "Target: resident ratio ≤ 1.05; the passivated ratio is what keeping idle hospitals out of memory costs when none is idle.");
             body.AppendLine();
             body.AppendLine("| hospitals per round | rounds | bare loop s / round | actors s / round | ratio | passivated s / round | ratio | same final model | target |");

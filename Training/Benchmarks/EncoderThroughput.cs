@@ -1,4 +1,3 @@
-using FedActors.Training.Objectives;
 using System.Diagnostics;
 using FedActors.Training.Models;
 using static TorchSharp.torch;
@@ -53,22 +52,11 @@ public static class EncoderThroughput
     private static ThroughputRow Measure(ThroughputCase c, int warmupSteps, int measuredSteps, ulong seed)
     {
         ProcessMemory.ResetPeak();
-        using var model = TorchRuntime.Seeded(seed, c.Create);
-        model.train();
-        using var optimizer = Optimizers.Sgd(model.parameters(), 0.01, momentum: 0.9);
-        using var images = TorchRuntime.Seeded(seed, () => rand(c.BatchSize, 1, c.ImageSize, c.ImageSize));
-        for (var i = 0; i < warmupSteps; i++) Step(model, optimizer, images);
+        using var work = new FixedTrainingWork(c.Create, c.BatchSize, c.ImageSize, seed);
+        work.Run(warmupSteps);
         var clock = Stopwatch.StartNew();
-        for (var i = 0; i < measuredSteps; i++) Step(model, optimizer, images);
+        work.Run(measuredSteps);
         var seconds = clock.Elapsed.TotalSeconds;
         return new ThroughputRow(c.Model, c.ImageSize, c.BatchSize, c.BatchSize * measuredSteps / seconds, ProcessMemory.PeakMb());
-    }
-
-    private static void Step(nn.Module<Tensor, Tensor> model, optim.Optimizer optimizer, Tensor images)
-    {
-        using var scope = NewDisposeScope();
-        optimizer.zero_grad();
-        model.forward(images).square().mean().backward();
-        optimizer.step();
     }
 }

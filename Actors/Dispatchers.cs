@@ -17,9 +17,10 @@ public static class Dispatchers
 
     public static string Hocon(int trainingThreads) => $$"""
         fedactors.training-dispatcher {
-          type = ForkJoinDispatcher
+          type = Dispatcher
+          executor = "{{typeof(TrainingThreads.Configurator).AssemblyQualifiedName}}"
           throughput = 1
-          dedicated-thread-pool.thread-count = {{Math.Max(1, trainingThreads)}}
+          training-threads.thread-count = {{Math.Max(1, trainingThreads)}}
         }
         fedactors.coordinator-dispatcher {
           type = PinnedDispatcher

@@ -1,0 +1,53 @@
+using System.Collections.Concurrent;
+using Akka.Configuration;
+using Akka.Dispatch;
+
+namespace FedActors.Actors;
+
+/// <summary>
+/// The training dispatcher's executor: a fixed set of dedicated threads taking work from one shared blocking queue,
+/// so every idle thread wakes as soon as there is work for it. Akka's fork-join executor (Helios'
+/// DedicatedThreadPool) wakes at most about one sleeping thread per core: with four device slots on a two-core
+/// node, four hospitals granted leases at once started two at a time and left granted slots idle, which would
+/// starve a GPU node with fewer cores than slots. Training runs seconds per message, so a lock-protected
+/// queue costs nothing measurable here.
+/// </summary>
+public sealed class TrainingThreads : ExecutorService
+{
+    private readonly BlockingCollection<IRunnable> _work = new();
+    private readonly List<Thread> _threads;
+
+    public TrainingThreads(string id, int threadCount) : base(id)
+    {
+        if (threadCount < 1) throw new ArgumentOutOfRangeException(nameof(threadCount), threadCount, "at least one training thread");
+        _threads = Enumerable.Range(0, threadCount).Select(i => new Thread(Work) { IsBackground = true, Name = $"{id}-{i + 1}" }).ToList();
+        foreach (var thread in _threads) thread.Start();
+    }
+
+    public int ThreadCount => _threads.Count;
+
+    public override void Execute(IRunnable run)
+    {
+        if (_work.IsAddingCompleted) throw new RejectedExecutionException($"{Id} is shut down");
+        try { _work.Add(run); }
+        catch (InvalidOperationException) { throw new RejectedExecutionException($"{Id} is shut down"); } // shut down meanwhile
+    }
+
+    public override void Shutdown() => _work.CompleteAdding();
+
+    private void Work()
+    {
+        foreach (var run in _work.GetConsumingEnumerable())
+        {
+            // A mailbox run handles its actor's failures itself; anything escaping it must not take the thread with it.
+            try { run.Run(); }
+            catch (Exception e) { Console.Error.WriteLine($"{Thread.CurrentThread.Name}: {e}"); }
+        }
+    }
+
+    /// <summary>Named by the dispatcher's <c>executor</c> setting; reads <c>training-threads.thread-count</c>.</summary>
+    public sealed class Configurator(Config config, IDispatcherPrerequisites prerequisites) : ExecutorServiceConfigurator(config, prerequisites)
+    {
+        public override ExecutorService Produce(string id) => new TrainingThreads(id, config.GetInt("training-threads.thread-count", 1));
+    }
+}

@@ -62,9 +62,10 @@ public static class Program
               fedmas.auxiliary and fedmas.auxiliary-hash lines that make every hospital load it.
         """),
         ("bench", """
-          bench [encoders|engine|aggregation|scale|leases] [--threads N] [--out docs/benchmarks.md]
+          bench [encoders|engine|aggregation|scale|leases|transport] [--threads N] [--out docs/benchmarks.md]
               Measure and print one line per figure; record them in docs/benchmarks.md.
-              encoders: --batch 16,32; engine: --hospitals N --rounds N --images N; aggregation: --uploads N; scale: --rounds N --drift-rounds N;
+              encoders: --batch 16,32; engine: --hospitals N --rounds N --images N; aggregation: --uploads N;
+              scale: --rounds N --drift-rounds N; transport: --payload-mb N;
               leases: --slots 1,2,4 --jobs N --steps N --training-threads N (default: as many as slots;
               intra-op threads 1 unless --threads).
         """),

@@ -48,6 +48,17 @@ public static class ClusterHostingExtensions
         }
     }
 
+    /// <summary>
+    /// How a node moves messages and weights to other nodes: the protocol serializer, remoting on the node's
+    /// address with its frame limit, and the node's weights transfer. Weights exceed a remoting frame: rounds send
+    /// references, resolved in chunks by each node's transfer actor. (The transport benchmark's processes use this alone.)
+    /// </summary>
+    public static AkkaConfigurationBuilder WithNodeTransport(this AkkaConfigurationBuilder builder, ClusterNodeSettings node) =>
+        builder
+            .WithFedActorsSerialization()
+            .WithRemoting(new RemoteOptions { HostName = node.Hostname, Port = node.Port, MaxFrameSize = node.MaximumFrameBytes })
+            .WithWeightsTransfer();
+
     /// <param name="crashNode">
     /// What a scripted <c>crash-worker</c> does to this worker: by default it kills the process
     /// (<see cref="NodeFaultAgent.KillThisProcess"/>); in-process test clusters pass their own.
@@ -69,8 +80,7 @@ public static class ClusterHostingExtensions
         builder
             .AddHocon($"akka.cluster.split-brain-resolver.stable-after = {(int)node.StableAfter.TotalMilliseconds}ms", HoconAddMode.Prepend)
             .WithFedActorsDispatchers(run.TrainingThreads)
-            .WithFedActorsSerialization()
-            .WithRemoting(new RemoteOptions { HostName = node.Hostname, Port = node.Port, MaxFrameSize = node.MaximumFrameBytes })
+            .WithNodeTransport(node)
             .WithClustering(new ClusterOptions
             {
                 Roles = (node.Name is null ? node.Roles : node.Roles.Append(NodeRoles.Named(node.Name))).ToArray(),
@@ -80,9 +90,7 @@ public static class ClusterHostingExtensions
                     "keep-oldest" => new KeepOldestOption { DownIfAlone = true },
                     _ => new KeepMajorityOption(),
                 },
-            })
-            // Weights exceed a remoting frame: rounds send references, resolved in chunks by each node's transfer actor.
-            .WithWeightsTransfer();
+            });
 
         builder = node.IsWorker
             ? builder

@@ -21,8 +21,7 @@ public static class AggregationThroughput
 {
     public static AggregationRow Run(int uploads, int repeats = 3)
     {
-        using var model = new ResNet18Encoder(ResNetStem.Standard);
-        var shapes = ModelWeights.FromModule(model).Tensors;
+        var shapes = ResNet18Tensors();
         // Distinct arrays per upload, so nothing is served from a cache another upload warmed.
         var contributions = Enumerable.Range(0, uploads).Select(u => new WeightedContribution($"hospital-{u + 1:D3}",
             new ModelWeights(shapes.Select(t =>
@@ -45,7 +44,15 @@ public static class AggregationThroughput
         return new AggregationRow(uploads, bytesPerUpload, total / mean / 1e9, total / copy / 1e9);
     }
 
-    private static double Best(int repeats, Action work)
+    /// <summary>ResNet-18's tensors (names, shapes, initial values) in state_dict order: what one real upload holds.</summary>
+    public static IReadOnlyList<WeightTensor> ResNet18Tensors()
+    {
+        using var model = new ResNet18Encoder(ResNetStem.Standard);
+        return ModelWeights.FromModule(model).Tensors;
+    }
+
+    /// <summary>The shortest of <paramref name="repeats"/> runs of <paramref name="work"/>, in seconds.</summary>
+    public static double Best(int repeats, Action work)
     {
         var best = double.MaxValue;
         for (var i = 0; i < repeats; i++)

@@ -7,7 +7,7 @@ public class ProgramSpecs
     [InlineData("validate", "validate [experiment.conf]")]
     [InlineData("node", "--run-id ID")]
     [InlineData("report", "report RUN_DIR...")]
-    [InlineData("bench", "bench [encoders|engine|aggregation|scale|leases]")]
+    [InlineData("bench", "bench [encoders|engine|aggregation|scale|leases|transport]")]
     public async Task Should_print_one_commands_usage_for_its_help_and_exit_zero(string command, string expected)
     {
         var printed = new StringWriter();

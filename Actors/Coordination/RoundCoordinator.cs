@@ -6,6 +6,7 @@ using Akka.Persistence;
 using FedActors.Actors.Faults;
 using FedActors.Actors.Protocol;
 using FedActors.Actors.Simulation;
+using FedActors.Training;
 using FedActors.Training.Methods;
 using FedActors.Training.Randomness;
 using FedActors.Training.Weights;
@@ -634,7 +635,8 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
 
         var evaluate = _evaluate is not null && !skip &&
                        (_round == _settings.Rounds || (_settings.EvaluateEvery > 0 && _round % _settings.EvaluateEvery == 0));
-        var evaluation = evaluate ? _evaluate!(_global, _round) : new Dictionary<string, double>();
+        // Off this long-lived thread: libtorch's thread team for the evaluation would slow every training thread after it.
+        var evaluation = evaluate ? TorchRuntime.OnPassingThread(() => _evaluate!(_global, _round)) : new Dictionary<string, double>();
         var selected = _participants.Keys.OrderBy(id => id, StringComparer.Ordinal).ToList();
         var summary = new RoundSummary(
             _round, selected,

@@ -56,7 +56,8 @@ public static class EngineOverheadBenchmark
     {
         if (rounds < 3) throw new ArgumentOutOfRangeException(nameof(rounds), rounds, "at least 3 rounds: the first and the last are not steady state");
         var overrides = Overrides(runsDirectory, hospitals, rounds, imagesPerHospital, imageSize);
-        var loop = BareLoop(ExperimentConfig.Load(null, overrides));
+        // On a thread of its own, as a training thread is, and gone before the actors train (TorchRuntime.OnPassingThread).
+        var loop = TorchRuntime.OnPassingThread(() => BareLoop(ExperimentConfig.Load(null, overrides)));
         return new EngineOverheadRow(hospitals, rounds, loop, ThroughActors([.. overrides, "passivate-hospitals=off"]), ThroughActors([.. overrides, "passivate-hospitals=on"]));
     }
 

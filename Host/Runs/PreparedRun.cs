@@ -46,6 +46,12 @@ public sealed class PreparedRun
     public static PreparedRun Prepare(ExperimentConfig config, string snapshotDirectory, bool checkpointRounds = false)
     {
         TorchRuntime.ConfigureThreads(config.Host.TorchThreads);
+        // Building data and the initial model runs libtorch kernels; their thread team must not outlive them.
+        return TorchRuntime.OnPassingThread(() => PrepareHere(config, snapshotDirectory, checkpointRounds));
+    }
+
+    private static PreparedRun PrepareHere(ExperimentConfig config, string snapshotDirectory, bool checkpointRounds)
+    {
         var experiment = new FederatedMoCoExperiment(config.Experiment);
         IFederatedServer? server = null; // the coordinator's newest, when it runs in this process (Local CL's models are in it)
         var method = config.Method.Create(experiment);
@@ -103,8 +109,9 @@ public sealed class PreparedRun
         runDir.SaveFinalWeights(completed.FinalGlobal);
         var trained = completed.Rounds[^1].Evaluation.TryGetValue(EvaluationKeys.ProbeAccuracy, out var acc)
             ? acc
-            : Experiment.Probe(completed.FinalGlobal).Accuracy;
-        var random = Experiment.Probe(InitialGlobal).Accuracy;
+            : TorchRuntime.OnPassingThread(() => Experiment.Probe(completed.FinalGlobal)).Accuracy;
+        // Evaluations on passing threads, like the coordinator's (TorchRuntime.OnPassingThread): later runs in this process train at full speed.
+        var random = TorchRuntime.OnPassingThread(() => Experiment.Probe(InitialGlobal)).Accuracy;
         var perRound = completed.Rounds.Average(r => r.WallSeconds);
         var deviceSlots = ActorRegistry.For(system).TryGet<DeviceSlots>(out var slots) ? slots : null;
         var probed = settings.IsVolumetric ? $"slice-position partition of {Experiment.Sites.Classes}" : $"{Experiment.Sites.Classes} classes";
@@ -118,7 +125,7 @@ public sealed class PreparedRun
         }
         if (settings.EvaluationFractions.Count > 0)
         {
-            var evaluation = Experiment.EvaluateLabelEfficiency(completed.FinalGlobal, settings.EvaluationFractions, settings.FineTune);
+            var evaluation = TorchRuntime.OnPassingThread(() => Experiment.EvaluateLabelEfficiency(completed.FinalGlobal, settings.EvaluationFractions, settings.FineTune));
             runDir.WriteEvaluation(evaluation);
             foreach (var e in evaluation)
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -126,7 +133,7 @@ public sealed class PreparedRun
         }
         if (settings.IsVolumetric && settings.Segmentation.LabelledVolumes.Count > 0)
         {
-            var scores = Experiment.EvaluateSegmentation(completed.FinalGlobal, LocalModels());
+            var scores = TorchRuntime.OnPassingThread(() => Experiment.EvaluateSegmentation(completed.FinalGlobal, LocalModels()));
             runDir.WriteSegmentation(scores);
             foreach (var e in scores)
                 output.WriteLine(e.Skipped is not null
@@ -136,7 +143,7 @@ public sealed class PreparedRun
         }
         if (ImbalancedClassificationMethod.Names.Contains(Config.Method.Name))
         {
-            var classifier = Experiment.EvaluateClassifier(runDir.Checkpoints());
+            var classifier = TorchRuntime.OnPassingThread(() => Experiment.EvaluateClassifier(runDir.Checkpoints()));
             runDir.WriteClassifierEvaluation(classifier);
             var chosen = classifier.Chosen;
             var sites = string.Join(", ", classifier.SiteBalancedAccuracy.Select(kv => FormattableString.Invariant($"{kv.Key} {kv.Value:F3}")));

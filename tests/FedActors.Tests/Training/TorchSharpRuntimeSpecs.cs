@@ -48,4 +48,22 @@ public class TorchSharpRuntimeSpecs
             Assert.True(gradient.allclose(reference, 1e-4, 1e-4), $"trial {trial}: conv input gradient differs from the reference");
         }
     }
+
+    [Fact]
+    public void Should_run_work_on_a_thread_that_ends_with_it_and_pass_back_its_result_or_failure()
+    {
+        Thread? worker = null;
+        var sum = TorchRuntime.OnPassingThread(() =>
+        {
+            worker = Thread.CurrentThread;
+            using var x = torch.ones(3);
+            return x.sum().item<float>();
+        });
+
+        Assert.Equal(3f, sum);
+        Assert.NotSame(Thread.CurrentThread, worker);
+        Assert.False(worker!.IsAlive);
+        var failure = Assert.Throws<InvalidDataException>(() => TorchRuntime.OnPassingThread<int>(() => throw new InvalidDataException("bad shard")));
+        Assert.Equal("bad shard", failure.Message);
+    }
 }

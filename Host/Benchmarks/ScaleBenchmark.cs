@@ -10,7 +10,24 @@ namespace FedActors.Host.Benchmarks;
 public sealed record ScaleRow(int Registered, int PerRound, int Rounds, double PeakMb, double SecondsPerRound);
 
 /// <summary>Resident memory after each round of a long run.</summary>
-public sealed record DriftRow(int Registered, IReadOnlyList<double> ResidentMbAfterRound);
+public sealed record DriftRow(int Registered, IReadOnlyList<double> ResidentMbAfterRound)
+{
+    /// <summary>The first round of the second half: the first half lets pools, caches and the GC's budgets settle.</summary>
+    public int SteadyFromRound => ResidentMbAfterRound.Count / 2 + 1;
+
+    /// <summary>Least-squares slope of resident MB against round number over the second half.</summary>
+    public double SteadyMbPerRound
+    {
+        get
+        {
+            var points = ResidentMbAfterRound.Select((mb, i) => (Round: i + 1.0, Mb: mb)).Skip(SteadyFromRound - 1).ToList();
+            if (points.Count < 2) return 0;
+            var meanRound = points.Average(p => p.Round);
+            var meanMb = points.Average(p => p.Mb);
+            return points.Sum(p => (p.Round - meanRound) * (p.Mb - meanMb)) / points.Sum(p => (p.Round - meanRound) * (p.Round - meanRound));
+        }
+    }
+}
 
 /// <summary>
 /// The scale figures of issue 10: whole in-process runs (actors, passivated hospitals, small CNN, 16 images of 16 px per
@@ -40,6 +57,11 @@ public static class ScaleBenchmark
     public static DriftRow Drift(string runsDirectory, int registered, int perRound, int rounds)
     {
         var config = ExperimentConfig.Load(null, Overrides(runsDirectory, registered, perRound, rounds));
+        // What earlier runs in this process left for the collector is not this run's drift.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         var sampler = new RoundSampler();
         RunCommand.ExecuteAsync(config, sampler).GetAwaiter().GetResult();
         return new DriftRow(registered, sampler.Resident);

@@ -183,12 +183,10 @@ public static class BenchCommand
             var idleVerdict = perIdle < IdleHospitalTargetBytes ? "meets" : "MISSES";
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"scale: {perIdle / 1024:F1} KB per idle hospital ({idleVerdict} the 100 KB target)"));
             var drift = ScaleBenchmark.Drift(runs, 1000, perRound, driftRounds);
-            // From a tenth of the way in (caches, pools and the JIT have warmed) to the end.
-            var from = Math.Max(0, drift.ResidentMbAfterRound.Count / 10 - 1);
-            var perRoundDrift = (drift.ResidentMbAfterRound[^1] - drift.ResidentMbAfterRound[from]) / Math.Max(1, drift.ResidentMbAfterRound.Count - 1 - from);
-            var driftVerdict = perRoundDrift < DriftTargetMbPerRound ? "meets" : "MISSES";
+            var resident = drift.ResidentMbAfterRound;
+            var driftVerdict = drift.SteadyMbPerRound < DriftTargetMbPerRound ? "meets" : "MISSES";
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"scale: resident {drift.ResidentMbAfterRound[from]:F0} MB after round {from + 1}, {drift.ResidentMbAfterRound[^1]:F0} MB after round {drift.ResidentMbAfterRound.Count}: {perRoundDrift:F3} MB per round ({driftVerdict} the flat target, < {DriftTargetMbPerRound} MB per round)"));
+                $"scale: resident {resident[drift.SteadyFromRound - 1]:F0} MB after round {drift.SteadyFromRound}, {resident[^1]:F0} MB after round {resident.Count}: {drift.SteadyMbPerRound:F3} MB per round ({driftVerdict} the flat target, < {DriftTargetMbPerRound} MB per round)"));
 
             var body = BenchmarkReport.Section("Scale", args);
             body.AppendLine($"Whole in-process runs through the actors, {perRound} hospitals per round, idle hospitals passivated (`passivate-hospitals = on`), " +
@@ -203,8 +201,10 @@ public static class BenchCommand
                 $"Per idle hospital: {perIdle / 1024:F1} KB (peak growth from {rows[0].Registered} to {rows[^1].Registered} registered; target < 100 KB: {idleVerdict})."));
             body.AppendLine();
             body.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"Drift over {drift.ResidentMbAfterRound.Count} rounds at 1000 registered: resident {drift.ResidentMbAfterRound[from]:F0} MB after round {from + 1}, " +
-                $"{drift.ResidentMbAfterRound[^1]:F0} MB after the last, {perRoundDrift:F3} MB per round (target flat, < {DriftTargetMbPerRound} MB per round: {driftVerdict})."));
+                $"Drift over {resident.Count} rounds at 1000 registered, from a fully compacted heap: resident {resident[drift.SteadyFromRound - 1]:F0} MB after round {drift.SteadyFromRound}, " +
+                $"{resident[^1]:F0} MB after the last; least-squares slope over rounds {drift.SteadyFromRound}–{resident.Count}: {drift.SteadyMbPerRound:F3} MB per round " +
+                $"(target flat, < {DriftTargetMbPerRound} MB per round: {driftVerdict}). Resident MB after every 5th round: " +
+                $"{string.Join(", ", resident.Select((mb, i) => (mb, round: i + 1)).Where(x => x.round % 5 == 0).Select(x => $"{x.round}: {x.mb:F0}"))}."));
             BenchmarkReport.WriteSection(outPath, "scale", body.ToString());
             output.WriteLine($"wrote {outPath}");
         }

@@ -16,6 +16,12 @@ public sealed record HostSettings(int TrainingThreads, int TorchThreads, string 
     /// <summary>Only working hospitals stay in memory (in-process runs): see <see cref="FedActors.Actors.Hosting.FederatedRun.PassivateHospitals"/>.</summary>
     public bool PassivateHospitals { get; init; }
 
+    /// <summary>
+    /// <c>passivate-hospitals = auto</c> turns passivation on above this many registered hospitals: below it their
+    /// learners fit in memory and restoring one each round would only cost time (about 15 ms per small CNN here).
+    /// </summary>
+    public const int PassivateAboveHospitals = 100;
+
     public CheckpointSettings Checkpoints { get; init; } = new(1, 0);
 }
 
@@ -110,7 +116,11 @@ public sealed record ExperimentConfig(
                 reader.Long("fedactors.cluster.maximum-frame-size", 32_000, 1_000_000)),
             ReadDevices(reader))
         {
-            PassivateHospitals = reader.Bool("fedactors.passivate-hospitals"),
+            PassivateHospitals = reader.OneOf("fedactors.passivate-hospitals", "auto", "on", "off", "true", "false", "yes", "no") switch
+            {
+                "auto" => hospitals.Count > HostSettings.PassivateAboveHospitals,
+                var setting => setting is "on" or "true" or "yes",
+            },
             Checkpoints = new CheckpointSettings(reader.Int("fedactors.checkpoints.every", 0, 1_000_000), reader.Int("fedactors.checkpoints.keep-last", 0, 1_000_000)),
         };
         // The resolved config runs again as it is (fedactors run --resume): the trace by its full

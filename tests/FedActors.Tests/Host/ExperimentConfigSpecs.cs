@@ -52,6 +52,7 @@ public class ExperimentConfigSpecs
     [InlineData("devices.list=[gpu0]", "fedactors.devices.list", "gpu0")]
     [InlineData("devices.list=[cpu,cpu]", "fedactors.devices.list", "listed twice")]
     [InlineData("devices.slots-per-device=0", "fedactors.devices.slots-per-device", "between")]
+    [InlineData("passivate-hospitals=sometimes", "fedactors.passivate-hospitals", "auto")]
     public void Should_name_the_key_of_a_bad_value(string setting, string key, string problem)
     {
         var e = Assert.Throws<ConfigError>(() => ExperimentConfig.Load(null, [setting]));
@@ -181,4 +182,19 @@ public class ExperimentConfigSpecs
         var config = ExperimentConfig.Load(Path.Combine(SharedData.Repository, "cluster-config", file), []);
         Assert.True(config.Host.Cluster.MinWorkers >= 2);
     }
+
+    [Theory]
+    [InlineData("auto", 100, false)]
+    [InlineData("auto", 101, true)]
+    [InlineData("on", 2, true)]
+    [InlineData("off", 5000, false)]
+    public void Should_passivate_hospitals_when_on_or_when_auto_finds_many(string setting, int hospitals, bool passivated)
+    {
+        var config = ExperimentConfig.Load(null, [$"passivate-hospitals={setting}", $"data.hospitals={hospitals}", "rounds.min-participants=1"]);
+
+        Assert.Equal(passivated, config.Host.PassivateHospitals);
+    }
+
+    [Fact]
+    public void Should_leave_the_default_few_hospitals_resident() => Assert.False(ExperimentConfig.Load(null, []).Host.PassivateHospitals);
 }

@@ -57,7 +57,8 @@ public static class ClusterHostingExtensions
         builder
             .WithFedActorsSerialization()
             .WithRemoting(new RemoteOptions { HostName = node.Hostname, Port = node.Port, MaxFrameSize = node.MaximumFrameBytes })
-            .WithWeightsTransfer();
+            // Blobs beside remoting, over plain TCP on a free port that every WeightsRef names.
+            .WithWeightsTransfer(new WeightsTransferSettings { BulkHost = node.Hostname });
 
     /// <param name="crashNode">
     /// What a scripted <c>crash-worker</c> does to this worker: by default it kills the process

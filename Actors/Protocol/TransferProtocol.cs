@@ -7,8 +7,10 @@ namespace FedActors.Actors.Protocol;
 /// A reference to weights offered by the <c>WeightsTransfer</c> actor <paramref name="Owner"/>:
 /// small enough for any message, resolved by the receiver's own transfer actor.
 /// <paramref name="PayloadBytes"/> is what fetching it costs (for simulated bandwidth).
+/// <paramref name="BulkEndpoint"/> (<c>host:port</c>), when the owner's node serves blobs over plain TCP
+/// beside remoting (<c>BulkTransferServer</c>): fetched there first, in chunks over remoting if that fails.
 /// </summary>
-public sealed record WeightsRef(string ContentHash, long PayloadBytes, IActorRef Owner) : IFedActorsMessage;
+public sealed record WeightsRef(string ContentHash, long PayloadBytes, IActorRef Owner, string? BulkEndpoint = null) : IFedActorsMessage;
 
 /// <summary>Transfer → transfer: send bytes [<paramref name="Offset"/>, +<paramref name="Length"/>) of the blob of <paramref name="ContentHash"/>.</summary>
 public sealed record FetchChunk(string ContentHash, long Offset, int Length) : IFedActorsMessage;

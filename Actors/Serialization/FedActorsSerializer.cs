@@ -323,9 +323,11 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
         w.Write(m.ContentHash);
         w.Write(m.PayloadBytes);
         WriteRef(w, m.Owner);
+        w.Write(m.BulkEndpoint ?? "");
     }
 
-    private WeightsRef ReadWeightsRef(BinaryReader r) => new(r.ReadString(), r.ReadInt64(), ReadRef(r));
+    private WeightsRef ReadWeightsRef(BinaryReader r) =>
+        new(r.ReadString(), r.ReadInt64(), ReadRef(r), r.ReadString() is { Length: > 0 } bulk ? bulk : null);
 
     private static void WriteWeights(BinaryWriter w, ModelWeights weights)
     {

@@ -1,11 +1,13 @@
 using Akka.Actor;
+using Akka.Event;
 using FedActors.Actors.Protocol;
 using FedActors.Training.Weights;
 
 namespace FedActors.Actors.Transfer;
 
 /// <summary>
-/// Fetches one blob from its owner for <see cref="WeightsTransfer"/>: keeps at most
+/// Fetches one blob from its owner for <see cref="WeightsTransfer"/>: over the owner node's plain TCP side
+/// channel when the reference names one (<see cref="BulkTransferServer"/>), else, or if that fails, keeps at most
 /// <see cref="WeightsTransferSettings.Window"/> chunk requests in flight, re-asks when
 /// chunks stop coming, then parses the blob and checks its SHA-256 against the reference.
 /// Reports <see cref="Fetched"/> or <see cref="Failed"/> to its parent and stops.
@@ -19,6 +21,10 @@ internal sealed class WeightsFetch : ReceiveActor, IWithTimers
 
     private sealed record ChunkTimeout;
 
+    private sealed record BulkFetched(ModelWeights Weights);
+
+    private sealed record BulkFailed(string Reason);
+
     private readonly WeightsRef _ref;
     private readonly WeightsTransferSettings _settings;
     private readonly HashSet<long> _pending = new();
@@ -26,6 +32,8 @@ internal sealed class WeightsFetch : ReceiveActor, IWithTimers
     private long _nextOffset;
     private long _received;
     private int _attempts = 1;
+    private readonly CancellationTokenSource _bulk = new();
+    private readonly ILoggingAdapter _log = Context.GetLogger();
 
     public WeightsFetch(WeightsRef source, WeightsTransferSettings settings)
     {
@@ -35,6 +43,12 @@ internal sealed class WeightsFetch : ReceiveActor, IWithTimers
         Receive<WeightsNotOffered>(_ => Fail($"{_ref.Owner.Path} does not offer them (released?)"));
         Receive<Terminated>(_ => Fail($"their owner {_ref.Owner.Path} is gone"));
         Receive<ChunkTimeout>(_ => OnTimeout());
+        Receive<BulkFetched>(f => Verified(f.Weights));
+        Receive<BulkFailed>(f =>
+        {
+            _log.Warning("Weights {0} not fetched over {1} ({2}); fetching them in chunks over remoting", WeightsTransfer.Short(_ref.ContentHash), _ref.BulkEndpoint, f.Reason);
+            RequestChunks();
+        });
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -45,6 +59,20 @@ internal sealed class WeightsFetch : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         Context.Watch(_ref.Owner);
+        if (_ref.BulkEndpoint is { } endpoint)
+            BulkTransferServer.FetchAsync(endpoint, _ref.ContentHash, _settings.ChunkTimeout, _bulk.Token)
+                .PipeTo(Self, success: w => new BulkFetched(w), failure: e => new BulkFailed(e.GetBaseException().Message));
+        else RequestChunks();
+    }
+
+    protected override void PostStop()
+    {
+        _bulk.Cancel();
+        _bulk.Dispose();
+    }
+
+    private void RequestChunks()
+    {
         Request(0); // the first chunk also tells the blob's size
         _nextOffset = _settings.ChunkBytes;
     }
@@ -106,6 +134,12 @@ internal sealed class WeightsFetch : ReceiveActor, IWithTimers
             Fail(e.Message);
             return;
         }
+        Verified(weights);
+    }
+
+    /// <summary>Parsed and consistent with its own stored hash: it must also be the blob that was asked for.</summary>
+    private void Verified(ModelWeights weights)
+    {
         if (weights.ContentHash != _ref.ContentHash)
         {
             Fail($"the blob from {_ref.Owner.Path} holds weights {WeightsTransfer.Short(weights.ContentHash)}");

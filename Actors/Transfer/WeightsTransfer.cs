@@ -24,6 +24,15 @@ public sealed record WeightsTransferSettings
     /// <summary>Fetched (not offered) weights kept for repeat fetches on this node, least recently used dropped first.</summary>
     public int CacheCapacity { get; init; } = 4;
 
+    /// <summary>
+    /// The name other nodes reach this one by, to serve offered blobs over plain TCP beside remoting
+    /// (<see cref="BulkTransferServer"/>); null: chunks over remoting only.
+    /// </summary>
+    public string? BulkHost { get; init; }
+
+    /// <summary>The side channel's port; 0 = any free one (it travels in every <see cref="WeightsRef"/>).</summary>
+    public int BulkPort { get; init; }
+
     public void Validate()
     {
         if (ChunkBytes is <= 0 or > MaxChunkBytes) throw new ArgumentException($"ChunkBytes {ChunkBytes} must be in 1..{MaxChunkBytes}.");
@@ -31,6 +40,7 @@ public sealed record WeightsTransferSettings
         if (ChunkTimeout <= TimeSpan.Zero) throw new ArgumentException($"ChunkTimeout {ChunkTimeout} must be positive.");
         if (MaxAttempts <= 0) throw new ArgumentException($"MaxAttempts {MaxAttempts} must be positive.");
         if (CacheCapacity < 0) throw new ArgumentException($"CacheCapacity {CacheCapacity} must not be negative.");
+        if (BulkPort is < 0 or > 65535) throw new ArgumentException($"BulkPort {BulkPort} must be in 0..65535.");
     }
 }
 
@@ -50,7 +60,9 @@ public sealed class WeightsTransfer : ReceiveActor
     {
         public ModelWeights Weights { get; } = weights;
         public bool Offered { get; set; } = offered;
-        public byte[]? Bytes { get; set; }
+
+        /// <summary>Serialised when another node first asks, over remoting or the side channel (whose threads share it).</summary>
+        public Lazy<byte[]> Bytes { get; } = new(() => Serialise(weights));
     }
 
     private readonly WeightsTransferSettings _settings;
@@ -58,6 +70,7 @@ public sealed class WeightsTransfer : ReceiveActor
     private readonly Dictionary<string, Blob> _blobs = new();
     private readonly LinkedList<string> _cached = new(); // fetched blobs, most recently used first
     private readonly Dictionary<string, (IActorRef Fetch, List<IActorRef> Waiting)> _fetches = new();
+    private BulkTransferServer? _bulk;
 
     public WeightsTransfer(WeightsTransferSettings settings)
     {
@@ -80,6 +93,17 @@ public sealed class WeightsTransfer : ReceiveActor
         Akka.Actor.Props.Create(() => new WeightsTransfer(settings ?? new WeightsTransferSettings()))
             .WithDispatcher(Dispatchers.Transfer);
 
+    protected override void PreStart()
+    {
+        if (_settings.BulkHost is { } host)
+        {
+            _bulk = new BulkTransferServer(host, _settings.BulkPort);
+            _log.Info("Serving weights over plain TCP at {0}", _bulk.Endpoint);
+        }
+    }
+
+    protected override void PostStop() => _bulk?.Dispose();
+
     // A failing fetch reports its failure itself; restarting it would only repeat the transfer.
     protected override SupervisorStrategy SupervisorStrategy() => Akka.Actor.SupervisorStrategy.StoppingStrategy;
 
@@ -91,14 +115,16 @@ public sealed class WeightsTransfer : ReceiveActor
             blob.Offered = true;
             _cached.Remove(weights.ContentHash);
         }
-        else _blobs[weights.ContentHash] = new Blob(weights, offered: true);
-        Sender.Tell(new WeightsRef(weights.ContentHash, weights.PayloadBytes, Self));
+        else _blobs[weights.ContentHash] = blob = new Blob(weights, offered: true);
+        _bulk?.Served.TryAdd(weights.ContentHash, blob.Bytes);
+        Sender.Tell(new WeightsRef(weights.ContentHash, weights.PayloadBytes, Self, _bulk?.Endpoint));
     }
 
     private void Release(ReleaseWeights release)
     {
         // An offer ends; a copy fetched from another node is dropped early (a later fetch asks the owner again).
         if (_blobs.Remove(release.ContentHash, out var blob) && !blob.Offered) _cached.Remove(release.ContentHash);
+        _bulk?.Served.TryRemove(release.ContentHash, out _);
     }
 
     private void Fetch(FetchWeights fetch)
@@ -131,10 +157,10 @@ public sealed class WeightsTransfer : ReceiveActor
             Sender.Tell(new WeightsNotOffered(request.ContentHash));
             return;
         }
-        blob.Bytes ??= Serialise(blob.Weights);
-        var offset = (int)Math.Clamp(request.Offset, 0, blob.Bytes.Length);
-        var length = Math.Min(Math.Clamp(request.Length, 0, WeightsTransferSettings.MaxChunkBytes), blob.Bytes.Length - offset);
-        Sender.Tell(new WeightsChunk(request.ContentHash, offset, blob.Bytes.Length, blob.Bytes.AsSpan(offset, length).ToArray()));
+        var bytes = blob.Bytes.Value;
+        var offset = (int)Math.Clamp(request.Offset, 0, bytes.Length);
+        var length = Math.Min(Math.Clamp(request.Length, 0, WeightsTransferSettings.MaxChunkBytes), bytes.Length - offset);
+        Sender.Tell(new WeightsChunk(request.ContentHash, offset, bytes.Length, bytes.AsSpan(offset, length).ToArray()));
     }
 
     private void Fetched(WeightsFetch.Fetched fetched)

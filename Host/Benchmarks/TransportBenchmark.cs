@@ -20,20 +20,21 @@ using Microsoft.Extensions.Hosting;
 namespace FedActors.Host.Benchmarks;
 
 /// <summary>
-/// The transport figure: payload bytes per second of one weights fetch between two processes over the cluster transport,
-/// and of the same number of bytes read from a plain loopback TCP socket of the same peer, best of several each.
-/// <see cref="OfferedHash"/> is the payload built here, <see cref="FetchedHash"/> what arrived.
+/// The transport figure: payload bytes per second of one weights fetch between two processes over the cluster transport
+/// (the owner's side channel, as nodes fetch), of the same fetch in chunks over remoting (the fallback), and of the same
+/// number of bytes read from a plain loopback TCP socket of the same peer, best of several each. <see cref="OfferedHash"/>
+/// is the payload built here, <see cref="FetchedHash"/> and <see cref="ChunkedHash"/> what arrived each way.
 /// </summary>
-public sealed record TransportRow(long PayloadBytes, string OfferedHash, string FetchedHash, double TransportMegabytesPerSecond,
-    double TcpMegabytesPerSecond, TransportCosts Costs)
+public sealed record TransportRow(long PayloadBytes, string OfferedHash, string FetchedHash, string ChunkedHash, double TransportMegabytesPerSecond,
+    double ChunkedMegabytesPerSecond, double TcpMegabytesPerSecond, TransportCosts Costs)
 {
     public double Ratio => TransportMegabytesPerSecond / TcpMegabytesPerSecond;
 }
 
 /// <summary>
-/// Where a fetch's time goes, each part measured alone in the fetching process: the whole fetch; parsing the blob and checking
-/// its SHA-256 once the last chunk is in; serialising and deserialising every chunk message (one side's share each); the
-/// chunk requests made, <see cref="Window"/> at most in flight; and the bytes the fetching process allocated per fetch.
+/// Where a chunked fetch's time goes, each part measured alone in the fetching process: the whole fetch; parsing the blob and
+/// checking its SHA-256 once the last chunk is in; serialising and deserialising every chunk message (one side's share each);
+/// the chunk requests made, <see cref="Window"/> at most in flight; and the bytes the fetching process allocated per fetch.
 /// </summary>
 public sealed record TransportCosts(double FetchSeconds, double VerifySeconds, double ChunkCodecSeconds, int Chunks, int ChunkBytes, int Window,
     long AllocatedBytes)
@@ -108,20 +109,26 @@ public static class TransportBenchmark
             if (peer.Ready.ContentHash != payload.ContentHash)
                 throw new InvalidOperationException($"the peer offers weights {peer.Ready.ContentHash[..12]}…, not the payload built here ({payload.ContentHash[..12]}…)");
             var owner = system.ActorSelection(peer.Ready.OwnerPath).ResolveOne(Timeout).GetAwaiter().GetResult();
-            var reference = new WeightsRef(peer.Ready.ContentHash, peer.Ready.PayloadBytes, owner);
+            var reference = new WeightsRef(peer.Ready.ContentHash, peer.Ready.PayloadBytes, owner, peer.Ready.BulkEndpoint);
 
             ModelWeights? fetched = null;
-            void Fetch()
+            void Fetch(WeightsRef what)
             {
-                fetched = transfer.FetchAsync(reference, Timeout).GetAwaiter().GetResult();
+                fetched = transfer.FetchAsync(what, Timeout).GetAwaiter().GetResult();
                 // Drop this node's copy, so the next fetch crosses the wire again instead of hitting the cache.
-                transfer.Tell(new ReleaseWeights(reference.ContentHash));
+                transfer.Tell(new ReleaseWeights(what.ContentHash));
             }
-            Fetch(); // warm-up: the JIT, the association, and the owner serialising the blob once
-            var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
-            var fetchSeconds = AggregationThroughput.Best(repeats, Fetch);
-            var allocatedPerFetch = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / repeats;
+            Fetch(reference); // warm-up: the JIT, the connection, and the owner serialising the blob once
+            var transportSeconds = AggregationThroughput.Best(repeats, () => Fetch(reference));
             var fetchedHash = fetched!.ContentHash;
+
+            // The fallback, as when the side channel is unreachable: chunks over remoting.
+            var chunked = reference with { BulkEndpoint = null };
+            Fetch(chunked);
+            var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+            var fetchSeconds = AggregationThroughput.Best(repeats, () => Fetch(chunked));
+            var allocatedPerFetch = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / repeats;
+            var chunkedHash = fetched!.ContentHash;
 
             var raw = new byte[payload.PayloadBytes];
             void ReadRaw() => ReadFrom(peer.Ready.TcpPort, raw);
@@ -130,7 +137,8 @@ public static class TransportBenchmark
 
             var costs = Costs(system, payload, fetchSeconds, allocatedPerFetch, repeats);
             var megabytes = payload.PayloadBytes / 1e6;
-            return new TransportRow(payload.PayloadBytes, payload.ContentHash, fetchedHash, megabytes / fetchSeconds, megabytes / tcpSeconds, costs);
+            return new TransportRow(payload.PayloadBytes, payload.ContentHash, fetchedHash, chunkedHash, megabytes / transportSeconds, megabytes / fetchSeconds,
+                megabytes / tcpSeconds, costs);
         }
         finally
         {
@@ -179,12 +187,16 @@ public static class TransportBenchmark
     public static string WhereTimeGoes(TransportRow row)
     {
         var c = row.Costs;
+        var transportMs = row.PayloadBytes / 1e3 / row.TransportMegabytesPerSecond;
+        var tcpMs = row.PayloadBytes / 1e3 / row.TcpMegabytesPerSecond;
         return string.Create(CultureInfo.InvariantCulture,
-            $"Where a fetch's {c.FetchSeconds * 1e3:F0} ms go (parts measured alone in the fetching process): parsing the blob and checking its " +
-            $"SHA-256 after the last chunk {c.VerifySeconds * 1e3:F0} ms; serialising and deserialising its {c.Chunks} chunk messages of " +
-            $"{c.ChunkBytes / 1024} KB {c.ChunkCodecSeconds * 1e3:F0} ms; the rest, {c.RemotingSeconds * 1e3:F0} ms, is Akka.Remote (envelopes, " +
-            $"framing, the socket) and waiting on chunk round trips, at most {c.Window} chunks in flight. The fetching process allocates " +
-            $"{c.AllocatedBytes / 1e6:F0} MB per fetch, {(double)c.AllocatedBytes / row.PayloadBytes:F1} bytes per payload byte.");
+            $"Where the time goes. Over the side channel a fetch took {transportMs:F0} ms against the raw socket's {tcpMs:F0} ms: the owner writes " +
+            $"its serialised blob once, and the receiver parses it off the socket into the tensors and checks its SHA-256 (parse and check " +
+            $"alone, from memory: {c.VerifySeconds * 1e3:F0} ms). In chunks over remoting ({row.ChunkedMegabytesPerSecond:F1} MB/s, the " +
+            $"fallback) a fetch took {c.FetchSeconds * 1e3:F0} ms: the same parse and check after the last chunk; serialising and deserialising " +
+            $"its {c.Chunks} chunk messages of {c.ChunkBytes / 1024} KB {c.ChunkCodecSeconds * 1e3:F0} ms; the rest, {c.RemotingSeconds * 1e3:F0} ms, " +
+            $"is Akka.Remote (envelopes, framing, the socket) and waiting on chunk round trips, at most {c.Window} chunks in flight; and the " +
+            $"fetching process allocates {(double)c.AllocatedBytes / row.PayloadBytes:F1} bytes per payload byte.");
     }
 
     /// <summary>Why the transport misses the target, and what would close the gap, with this run's figures.</summary>
@@ -192,18 +204,10 @@ public static class TransportBenchmark
     {
         var tcpSeconds = row.PayloadBytes / 1e6 / row.TcpMegabytesPerSecond;
         return string.Create(CultureInfo.InvariantCulture,
-            $"Why it misses: each 256 KB chunk crosses as an actor message through Akka.Remote, and layer after layer copies it into new arrays " +
-            $"(DotNetty's read buffer, the protobuf remoting envelope, the message payload, the chunk the serializer reads, the fetch's blob buffer, " +
-            $"at the end the tensors), where the raw socket copies each byte once out of the kernel: hence the {(double)row.Costs.AllocatedBytes / row.PayloadBytes:F0} " +
-            $"bytes allocated per payload byte above. The owner copies too (its blob's slice, the serializer's buffer, the envelope), and both " +
-            $"processes compete for the same cores. " +
-            $"Chunk round trips are not the limit: when this benchmark was written, 8, 16 or 32 chunks in flight instead of 4, or 64 KB chunks " +
-            $"(below the large-object heap) instead of 256 KB, changed nothing beyond run-to-run noise, so the transfer settings stay as they are. " +
-            $"Nor would a free wire reach the target: the parse and hash check after the last chunk alone ({row.Costs.VerifySeconds * 1e3:F0} ms " +
-            $"against the raw socket's {tcpSeconds * 1e3:F0} ms for the whole payload) caps the ratio at {tcpSeconds / (tcpSeconds + row.Costs.VerifySeconds):F2}. " +
-            $"What would fix it: a side channel for the bytes (the design allows chunks or a side channel): the owner streams the blob over a plain " +
-            $"TCP connection named in the reference, the receiver reads it straight into its final buffer and hashes each tensor as it lands, and " +
-            $"Akka.Remote carries only references, control and failure detection.");
+            $"Why it misses: the raw socket only moves bytes, while a fetch must also turn them into tensors and prove them intact; the parse " +
+            $"and SHA-256 check alone ({row.Costs.VerifySeconds * 1e3:F0} ms against the raw socket's {tcpSeconds * 1e3:F0} ms for the whole " +
+            $"payload) cap the ratio at {tcpSeconds / (tcpSeconds + row.Costs.VerifySeconds):F2} when they follow the bytes. What would fix it: " +
+            $"hashing each tensor on a second core as it lands, so the check overlaps the transfer instead of following it.");
     }
 
     /// <summary>
@@ -229,7 +233,8 @@ public static class TransportBenchmark
             var transfer = app.Services.GetRequiredService<ActorRegistry>().Get<WeightsTransfer>();
             var offered = transfer.OfferAsync(payload, Timeout).GetAwaiter().GetResult();
             var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            output.WriteLine(new PeerReady(Akka.Serialization.Serialization.SerializedActorPath(offered.Owner), offered.ContentHash, offered.PayloadBytes, port).Format());
+            output.WriteLine(new PeerReady(Akka.Serialization.Serialization.SerializedActorPath(offered.Owner), offered.ContentHash, offered.PayloadBytes, port,
+                offered.BulkEndpoint).Format());
             output.Flush();
             input.ReadToEnd(); // until the parent closes it, or dies
             return Program.Ok;
@@ -258,19 +263,23 @@ public static class TransportBenchmark
     }
 }
 
-/// <summary>The peer's one line to its parent: where its weights transfer is, what it offers, and its raw socket's port.</summary>
-public sealed record PeerReady(string OwnerPath, string ContentHash, long PayloadBytes, int TcpPort)
+/// <summary>
+/// The peer's one line to its parent: where its weights transfer is, what it offers, its raw socket's port, and its weights
+/// transfer's side channel (as the offer's reference names it).
+/// </summary>
+public sealed record PeerReady(string OwnerPath, string ContentHash, long PayloadBytes, int TcpPort, string? BulkEndpoint)
 {
     private const string Prefix = "transport peer ready:";
 
-    public string Format() => string.Create(CultureInfo.InvariantCulture, $"{Prefix} {OwnerPath} {ContentHash} {PayloadBytes} {TcpPort}");
+    public string Format() => string.Create(CultureInfo.InvariantCulture, $"{Prefix} {OwnerPath} {ContentHash} {PayloadBytes} {TcpPort} {BulkEndpoint ?? "-"}");
 
     public static PeerReady? Parse(string line)
     {
         if (!line.StartsWith(Prefix, StringComparison.Ordinal)) return null;
         var parts = line[Prefix.Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        return parts.Length == 4
-            ? new PeerReady(parts[0], parts[1], long.Parse(parts[2], CultureInfo.InvariantCulture), int.Parse(parts[3], CultureInfo.InvariantCulture))
+        return parts.Length == 5
+            ? new PeerReady(parts[0], parts[1], long.Parse(parts[2], CultureInfo.InvariantCulture), int.Parse(parts[3], CultureInfo.InvariantCulture),
+                parts[4] == "-" ? null : parts[4])
             : throw new FormatException($"malformed peer line '{line}'");
     }
 }

@@ -179,7 +179,13 @@ public sealed class ModelWeights
                 for (var k = 0; k < shape.Length; k++) shape[k] = r.ReadInt64();
                 var values = new float[CheckedLength(r, sizeof(float))];
                 var bytes = MemoryMarshal.AsBytes(values.AsSpan());
-                if (r.Read(bytes) != bytes.Length) throw new EndOfStreamException();
+                // A socket hands over what has arrived so far: read until the tensor is complete.
+                for (var filled = 0; filled < bytes.Length;)
+                {
+                    var read = r.Read(bytes[filled..]);
+                    if (read == 0) throw new EndOfStreamException();
+                    filled += read;
+                }
                 list.Add(new WeightTensor(name, shape, values));
             }
             var weights = new ModelWeights(list);

@@ -17,6 +17,8 @@ public class TransportBenchmarkSpecs
         Assert.InRange(row.PayloadBytes, 500_000, 1_000_000);
         Assert.Equal(TransportBenchmark.Payload(1).ContentHash, row.OfferedHash);
         Assert.Equal(row.OfferedHash, row.FetchedHash);
+        Assert.Equal(row.OfferedHash, row.ChunkedHash);
+        Assert.True(row.ChunkedMegabytesPerSecond > 0, $"chunks {row.ChunkedMegabytesPerSecond} MB/s");
         Assert.True(row.TransportMegabytesPerSecond > 0, $"transport {row.TransportMegabytesPerSecond} MB/s");
         Assert.True(row.TcpMegabytesPerSecond > 0, $"TCP {row.TcpMegabytesPerSecond} MB/s");
         Assert.True(row.Costs.Chunks >= 1);

@@ -132,4 +132,69 @@ public class WeightsTransferRemoteSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Contains(weights.ContentHash[..12], e.Message);
         Assert.Contains("hash mismatch", e.Message);
     }
+
+    /// <summary>A small blob, several side-channel buffers and remoting chunks long.</summary>
+    private static ModelWeights ThreeMegabytes()
+    {
+        var rng = new Random(3);
+        var values = new float[750_000];
+        for (var k = 0; k < values.Length; k++) values[k] = rng.NextSingle();
+        return new ModelWeights([new WeightTensor("w", [values.Length], values), new WeightTensor("b", [7], new float[7])]);
+    }
+
+    [Fact]
+    public async Task Should_fetch_over_the_owners_side_channel_without_a_single_remoting_chunk()
+    {
+        var weights = ThreeMegabytes();
+        var ownerTransfer = _owner.ActorOf(WeightsTransfer.Props(new WeightsTransferSettings { BulkHost = "127.0.0.1" }), "weights-transfer");
+        var chunks = CreateTestProbe();
+        var tap = _owner.ActorOf(ChunkTap.Props(ownerTransfer, chunks), "tap");
+        var offered = await ownerTransfer.OfferAsync(weights, Timeout);
+        Assert.StartsWith("127.0.0.1:", offered.BulkEndpoint);
+        var reference = ShipToReceiver(offered with { Owner = tap });
+        Assert.Equal(offered.BulkEndpoint, reference.BulkEndpoint); // the endpoint travels with the reference
+        var transfer = Sys.ActorOf(WeightsTransfer.Props(), "weights-transfer");
+
+        var fetched = await transfer.FetchAsync(reference, Timeout);
+
+        Assert.Equal(weights.ContentHash, fetched.ContentHash);
+        Assert.Equal(weights.Tensors[0].Values, fetched.Tensors[0].Values);
+        chunks.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public async Task Should_fall_back_to_remoting_chunks_when_the_side_channel_cannot_serve()
+    {
+        var weights = ThreeMegabytes();
+        var ownerTransfer = _owner.ActorOf(WeightsTransfer.Props(new WeightsTransferSettings { BulkHost = "127.0.0.1" }), "weights-transfer");
+        var chunks = CreateTestProbe();
+        var tap = _owner.ActorOf(ChunkTap.Props(ownerTransfer, chunks), "tap");
+        var offered = await ownerTransfer.OfferAsync(weights, Timeout);
+        // Nothing listens there (a firewall, a node behind NAT): the fetch must still succeed.
+        using var closed = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        closed.Start();
+        var deadPort = ((System.Net.IPEndPoint)closed.LocalEndpoint).Port;
+        closed.Stop();
+        var reference = ShipToReceiver(offered with { Owner = tap, BulkEndpoint = $"127.0.0.1:{deadPort}" });
+        var transfer = Sys.ActorOf(WeightsTransfer.Props(), "weights-transfer");
+
+        var fetched = await transfer.FetchAsync(reference, Timeout);
+
+        Assert.Equal(weights.ContentHash, fetched.ContentHash);
+        chunks.ExpectMsg<FetchChunk>(Timeout);
+    }
+
+    [Fact]
+    public async Task Should_stop_serving_released_weights_over_the_side_channel()
+    {
+        var weights = ThreeMegabytes();
+        var ownerTransfer = _owner.ActorOf(WeightsTransfer.Props(new WeightsTransferSettings { BulkHost = "127.0.0.1" }), "weights-transfer");
+        var offered = await ownerTransfer.OfferAsync(weights, Timeout);
+        ownerTransfer.Tell(new ReleaseWeights(offered.ContentHash));
+        await ownerTransfer.Ask<ActorIdentity>(new Identify(null), Timeout); // the release is handled
+
+        var e = await Assert.ThrowsAsync<WeightsTransferException>(() =>
+            BulkTransferServer.FetchAsync(offered.BulkEndpoint!, offered.ContentHash, Timeout, CancellationToken.None));
+        Assert.Contains("does not offer", e.Message);
+    }
 }

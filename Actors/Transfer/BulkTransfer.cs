@@ -1,0 +1,138 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using FedActors.Training.Weights;
+
+namespace FedActors.Actors.Transfer;
+
+/// <summary>
+/// A node's side channel for weight blobs: a plain TCP listener that, asked for a content hash, writes the
+/// offered blob's length and bytes straight from the serialised copy. Remoting copies every chunk through
+/// several buffers and paces it with round trips (about 0.05 of loopback TCP's rate was measured); this
+/// writes each byte once. Blobs are looked up in <see cref="Served"/>, which the node's
+/// <see cref="WeightsTransfer"/> fills when it offers weights and empties when it releases them.
+/// </summary>
+public sealed class BulkTransferServer : IDisposable
+{
+    private readonly TcpListener _listener;
+    private readonly CancellationTokenSource _stop = new();
+
+    /// <param name="advertisedHost">The name other nodes reach this one by (the node's remoting hostname).</param>
+    public BulkTransferServer(string advertisedHost, int port)
+    {
+        _listener = new TcpListener(IPAddress.Any, port);
+        _listener.Start();
+        Endpoint = $"{advertisedHost}:{((IPEndPoint)_listener.LocalEndpoint).Port}";
+        _ = AcceptAsync();
+    }
+
+    /// <summary>Serialised blobs by content hash, built on first request.</summary>
+    public ConcurrentDictionary<string, Lazy<byte[]>> Served { get; } = new();
+
+    /// <summary><c>host:port</c>, as a <c>WeightsRef</c> carries it.</summary>
+    public string Endpoint { get; }
+
+    private async Task AcceptAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            TcpClient client;
+            try { client = await _listener.AcceptTcpClientAsync(_stop.Token); }
+            catch (Exception) when (_stop.IsCancellationRequested) { return; }
+            catch (SocketException) { continue; }
+            _ = Task.Run(() => Serve(client));
+        }
+    }
+
+    private void Serve(TcpClient client)
+    {
+        using (client)
+        {
+            try
+            {
+                client.NoDelay = true;
+                var stream = client.GetStream();
+                using var reader = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+                using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+                var hash = reader.ReadString();
+                if (!Served.TryGetValue(hash, out var blob))
+                {
+                    writer.Write(-1L);
+                    return;
+                }
+                var bytes = blob.Value;
+                writer.Write((long)bytes.Length);
+                writer.Flush();
+                stream.Write(bytes);
+            }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+            {
+                // The fetching side went away or gave up: it falls back to chunks over remoting.
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _listener.Stop();
+        _stop.Dispose();
+    }
+
+    /// <summary>
+    /// Fetches the blob of <paramref name="contentHash"/> from <paramref name="endpoint"/> and parses it as it
+    /// arrives (no intermediate copy), checking its hash; throws <see cref="WeightsTransferException"/> if the
+    /// owner does not offer it, and I/O or format errors as they come.
+    /// </summary>
+    public static async Task<ModelWeights> FetchAsync(string endpoint, string contentHash, TimeSpan stallTimeout, CancellationToken cancel)
+    {
+        var colon = endpoint.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(endpoint[(colon + 1)..], out var port))
+            throw new WeightsTransferException($"bad bulk endpoint '{endpoint}'");
+        using var client = new TcpClient { NoDelay = true, ReceiveTimeout = (int)stallTimeout.TotalMilliseconds, ReceiveBufferSize = 1 << 20 };
+        await client.ConnectAsync(endpoint[..colon], port, cancel);
+        var stream = client.GetStream();
+        using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+        writer.Write(contentHash);
+        writer.Flush();
+        using var reader = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+        var length = reader.ReadInt64();
+        if (length < 0) throw new WeightsTransferException($"{endpoint} does not offer weights {WeightsTransfer.Short(contentHash)} (released?)");
+        // Parsing straight off the socket; the stream is bounded so a short or long blob is a format error, not a hang.
+        using var blob = new BoundedStream(new BufferedStream(stream, 1 << 20), length);
+        var weights = ModelWeights.ReadFrom(blob, $"blob from {endpoint}");
+        if (blob.Remaining != 0) throw new InvalidDataException($"blob from {endpoint}: {blob.Remaining} bytes after the weights");
+        return weights;
+    }
+
+    /// <summary>
+    /// Reads at most <c>length</c> bytes of the inner stream. It reports a length and position (and so "can seek",
+    /// though it never seeks) so that the weights reader refuses a corrupted length prefix the blob cannot hold.
+    /// </summary>
+    private sealed class BoundedStream(Stream inner, long length) : Stream
+    {
+        private readonly long _length = length;
+        public long Remaining { get; private set; } = length;
+        public override bool CanRead => true;
+        public override bool CanSeek => true;
+        public override bool CanWrite => false;
+        public override long Length => _length;
+        public override long Position { get => _length - Remaining; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            if (Remaining == 0) return 0;
+            var read = inner.Read(buffer[..(int)Math.Min(buffer.Length, Remaining)]);
+            if (read == 0) throw new EndOfStreamException($"connection closed with {Remaining} bytes of the blob still to come");
+            Remaining -= read;
+            return read;
+        }
+
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}

@@ -48,6 +48,6 @@ public sealed class TrainingThreads : ExecutorService
     /// <summary>Named by the dispatcher's <c>executor</c> setting; reads <c>training-threads.thread-count</c>.</summary>
     public sealed class Configurator(Config config, IDispatcherPrerequisites prerequisites) : ExecutorServiceConfigurator(config, prerequisites)
     {
-        public override ExecutorService Produce(string id) => new TrainingThreads(id, config.GetInt("training-threads.thread-count", 1));
+        public override ExecutorService Produce(string id) => new TrainingThreads(id, Config.GetInt("training-threads.thread-count", 1));
     }
 }

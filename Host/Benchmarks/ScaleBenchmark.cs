@@ -12,6 +12,9 @@ public sealed record ScaleRow(int Registered, int PerRound, int Rounds, double P
 /// <summary>Resident memory after each round of a long run.</summary>
 public sealed record DriftRow(int Registered, IReadOnlyList<double> ResidentMbAfterRound)
 {
+    /// <summary>The managed heap after each round (what the GC holds, collected or not yet), to tell a managed leak from a native one.</summary>
+    public IReadOnlyList<double> ManagedMbAfterRound { get; init; } = [];
+
     /// <summary>The first round of the second half: the first half lets pools, caches and the GC's budgets settle.</summary>
     public int SteadyFromRound => ResidentMbAfterRound.Count / 2 + 1;
 
@@ -64,18 +67,21 @@ public static class ScaleBenchmark
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         var sampler = new RoundSampler();
         RunCommand.ExecuteAsync(config, sampler).GetAwaiter().GetResult();
-        return new DriftRow(registered, sampler.Resident);
+        return new DriftRow(registered, sampler.Resident) { ManagedMbAfterRound = sampler.Managed };
     }
 
     /// <summary>Reads the resident size whenever the run prints a round's line.</summary>
     private sealed class RoundSampler : TextWriter
     {
         public List<double> Resident { get; } = [];
+        public List<double> Managed { get; } = [];
         public override Encoding Encoding => Encoding.UTF8;
 
         public override void WriteLine(string? value)
         {
-            if (value is not null && value.StartsWith("round ", StringComparison.Ordinal)) Resident.Add(ProcessMemory.ResidentMb());
+            if (value is null || !value.StartsWith("round ", StringComparison.Ordinal)) return;
+            Resident.Add(ProcessMemory.ResidentMb());
+            Managed.Add(GC.GetTotalMemory(forceFullCollection: false) / (1024.0 * 1024));
         }
     }
 

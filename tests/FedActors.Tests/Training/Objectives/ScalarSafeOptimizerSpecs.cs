@@ -82,7 +82,7 @@ public class ScalarSafeOptimizerSpecs
     }
 
     [Fact]
-    public void Should_step_while_the_garbage_collector_finalizes_beside_it()
+    public async Task Should_step_while_the_garbage_collector_finalizes_beside_it()
     {
         // TorchSharp's own steps fail here within a few thousand steps ("Expected false to be true" from
         // c10's Scalar): a collection finalizes the step's temporary Scalars while libtorch reads them.
@@ -101,7 +101,7 @@ public class ScalarSafeOptimizerSpecs
         finally
         {
             done.Cancel();
-            collector.Wait();
+            await collector; // its loop ends with the cancellation
             foreach (var o in optimizers) o.Dispose();
         }
         Assert.All(parameters, p => Assert.True(p.isfinite().all().item<bool>()));

@@ -12,6 +12,9 @@ public sealed record ScaleRow(int Registered, int PerRound, int Rounds, double P
 /// <summary>Resident memory after each round of a long run.</summary>
 public sealed record DriftRow(int Registered, IReadOnlyList<double> ResidentMbAfterRound)
 {
+    /// <summary>Whether idle hospitals were passivated (each restore rebuilds a learner) or stayed resident.</summary>
+    public bool Passivated { get; init; } = true;
+
     /// <summary>The managed heap after each round (what the GC holds, collected or not yet), to tell a managed leak from a native one.</summary>
     public IReadOnlyList<double> ManagedMbAfterRound { get; init; } = [];
 
@@ -40,13 +43,13 @@ public sealed record DriftRow(int Registered, IReadOnlyList<double> ResidentMbAf
 public static class ScaleBenchmark
 {
     /// <summary>The tiny experiment every figure runs, as <c>--set</c> overrides.</summary>
-    public static List<string> Overrides(string runsDirectory, int registered, int perRound, int rounds) =>
+    public static List<string> Overrides(string runsDirectory, int registered, int perRound, int rounds, bool passivate = true) =>
     [
         $"runs-dir=\"{runsDirectory}\"", $"data.hospitals={registered}", $"rounds.count={rounds}",
         $"rounds.sample-fraction={(double)perRound / registered:R}", $"rounds.min-participants={perRound}",
         "data.train-images-per-hospital=16", "data.test-images-per-hospital=2", "data.image-size=16",
         "model.encoder-widths=[8,8,16,16]", "model.projection-dim=16", "moco.batch-size=8", "moco.queue-size=32",
-        "rounds.evaluate-every=0", "passivate-hospitals=on", "checkpoints.every=0", "probe.steps=10",
+        "rounds.evaluate-every=0", $"passivate-hospitals={(passivate ? "on" : "off")}", "checkpoints.every=0", "probe.steps=10",
     ];
 
     public static ScaleRow Measure(string runsDirectory, int registered, int perRound, int rounds)
@@ -57,9 +60,9 @@ public static class ScaleBenchmark
         return new ScaleRow(registered, perRound, rounds, ProcessMemory.PeakMb(), result.Completed.Rounds.Average(r => r.WallSeconds));
     }
 
-    public static DriftRow Drift(string runsDirectory, int registered, int perRound, int rounds)
+    public static DriftRow Drift(string runsDirectory, int registered, int perRound, int rounds, bool passivate = true)
     {
-        var config = ExperimentConfig.Load(null, Overrides(runsDirectory, registered, perRound, rounds));
+        var config = ExperimentConfig.Load(null, Overrides(runsDirectory, registered, perRound, rounds, passivate));
         // What earlier runs in this process left for the collector is not this run's drift.
         GC.Collect();
         GC.WaitForPendingFinalizers();
@@ -67,7 +70,7 @@ public static class ScaleBenchmark
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         var sampler = new RoundSampler();
         RunCommand.ExecuteAsync(config, sampler).GetAwaiter().GetResult();
-        return new DriftRow(registered, sampler.Resident) { ManagedMbAfterRound = sampler.Managed };
+        return new DriftRow(registered, sampler.Resident) { ManagedMbAfterRound = sampler.Managed, Passivated = passivate };
     }
 
     /// <summary>Reads the resident size whenever the run prints a round's line.</summary>

@@ -36,6 +36,16 @@ public sealed class HospitalActor : ReceivePersistentActor
     private sealed record GlobalFetched(TrainRoundByRef Request, IActorRef ReplyTo, ModelWeights? Weights, Exception? Cause) : INoSerializationVerificationNeeded;
     private sealed record UploadOffered(LocalUpdate Upload, IActorRef ReplyTo, WeightsRef? Ref, Exception? Cause) : INoSerializationVerificationNeeded;
 
+    /// <summary>To itself across a restart: the round whose training threw, to train again from the restored state.</summary>
+    private sealed record RetryTraining(TrainRound Request, bool ByRef, int Attempt) : INoSerializationVerificationNeeded;
+
+    /// <summary>
+    /// Trainings that throw are retried at once this many times, each from the state the restart restored; after that
+    /// the coordinator's resend asks again. A transient native failure (see ScalarSafeSgd) then costs one round's
+    /// training, not a resend interval.
+    /// </summary>
+    private const int ImmediateRetries = 2;
+
     private readonly HospitalDefinition _definition;
     private readonly IActorRef? _deviceSlots;
     private readonly IActorRef? _transfer;
@@ -51,6 +61,8 @@ public sealed class HospitalActor : ReceivePersistentActor
     private int _savedRound;
     private LocalUpdate? _lastUpdate;
     private bool _stopWhenSaved;
+    private (TrainRound Request, IActorRef ReplyTo, bool ByRef, int Attempt)? _training; // the round being trained, for a retry
+    private int _attempt; // of the next training: above 0 when it is a retry
     // Answers held until their round's snapshot is written: the coordinator checkpoints a round once
     // every answer is in, so a resumed run never finds a hospital behind the round it resumes after.
     private readonly List<(LocalUpdate Update, IActorRef ReplyTo, bool ByRef)> _awaitingSave = new();
@@ -79,6 +91,11 @@ public sealed class HospitalActor : ReceivePersistentActor
 
     private void Ready()
     {
+        Command<RetryTraining>(retry =>
+        {
+            _attempt = retry.Attempt;
+            if (retry.Request.Round > _lastRound) StartTraining(retry.Request, Sender, retry.ByRef);
+        });
         Command<TrainRound>(request =>
         {
             if (request.Round <= _lastRound)
@@ -227,6 +244,8 @@ public sealed class HospitalActor : ReceivePersistentActor
 
     private void Train(TrainRound request, IActorRef replyTo, TorchSharp.torch.Device? device, bool byRef = false)
     {
+        _training = (request, replyTo, byRef, _attempt);
+        _attempt = 0;
         var clock = Stopwatch.StartNew();
         _shard ??= _definition.LoadShard();
         _learner ??= _definition.CreateLearner();
@@ -241,8 +260,20 @@ public sealed class HospitalActor : ReceivePersistentActor
         _lastRound = request.Round;
         _lastUpdate = new LocalUpdate(request.Round, _definition.HospitalId, weights, result.Samples, result.MeanLoss,
             result.Steps, clock.Elapsed.TotalSeconds, extras);
+        _training = null;
         if (_persist) Snapshot(_lastUpdate);
         Answer(_lastUpdate, replyTo, byRef);
+    }
+
+    protected override void PreRestart(Exception reason, object message)
+    {
+        // The restarted hospital restores its last snapshot, then trains this round again from there.
+        if (_training is { } t && t.Attempt < ImmediateRetries)
+        {
+            _log.Warning("{0}: training round {1} failed ({2}); training it again from the restored state", _definition.HospitalId, t.Request.Round, reason.Message);
+            Self.Tell(new RetryTraining(t.Request, t.ByRef, t.Attempt + 1), t.ReplyTo);
+        }
+        base.PreRestart(reason, message);
     }
 
     /// <summary>Sends <paramref name="update"/> now, or once its round's snapshot is written when one is in flight.</summary>

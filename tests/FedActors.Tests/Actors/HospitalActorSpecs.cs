@@ -50,4 +50,56 @@ public class HospitalActorSpecs(ITestOutputHelper output) : ActorSpec(1, output)
         fresh.Tell(new TrainRound(2, global));
         Assert.Equal(first.Weights.ContentHash, ExpectMsg<LocalUpdate>(TimeSpan.FromSeconds(60)).Weights.ContentHash);
     }
+
+    /// <summary>A learner whose training throws while <c>failures</c> lasts, as a transient native failure would.</summary>
+    private sealed class FailingLearner(FedActors.Training.Objectives.ILocalLearner inner, Func<bool> fail) : FedActors.Training.Objectives.ILocalLearner
+    {
+        public void LoadGlobal(FedActors.Training.Weights.ModelWeights global) => inner.LoadGlobal(global);
+        public FedActors.Training.Objectives.LocalTrainingResult Train(FedActors.Training.Data.ImageShard shard) =>
+            fail() ? throw new System.Runtime.InteropServices.ExternalException("Expected false to be true, but got false.") : inner.Train(shard);
+        public FedActors.Training.Weights.ModelWeights ExportWeights() => inner.ExportWeights();
+        public FedActors.Training.Objectives.LocalStateSummary DescribeState() => inner.DescribeState();
+        public void SaveState(Stream stream) => inner.SaveState(stream);
+        public void LoadState(Stream stream, string source) => inner.LoadState(stream, source);
+        public void MoveTo(TorchSharp.torch.Device device) => inner.MoveTo(device);
+        public void Dispose() => inner.Dispose();
+    }
+
+    private IActorRef Hospital(Func<bool> fail)
+    {
+        var site = _experiment.Sites.Sites[0];
+        return Sys.ActorOf(HospitalActor.Props(new HospitalDefinition(site.HospitalId, () => site.Train,
+            () => new FailingLearner(_experiment.CreateLearner(site.HospitalId), fail))));
+    }
+
+    [Fact]
+    public void Should_train_a_round_again_at_once_when_its_training_throws()
+    {
+        var global = _experiment.InitialGlobal();
+        var reference = Hospital(() => false);
+        reference.Tell(new TrainRound(1, global));
+        var expected = ExpectMsg<LocalUpdate>(TimeSpan.FromSeconds(60));
+        var attempts = 0;
+        var hospital = Hospital(() => Interlocked.Increment(ref attempts) == 1);
+
+        hospital.Tell(new TrainRound(1, global));
+
+        // No coordinator resends here: the answer comes from the hospital's own retry, from a clean learner.
+        var answer = ExpectMsg<LocalUpdate>(TimeSpan.FromSeconds(60));
+        Assert.Equal(2, attempts);
+        Assert.Equal(expected.Weights.ContentHash, answer.Weights.ContentHash);
+        Assert.Equal(expected.Steps, answer.Steps);
+    }
+
+    [Fact]
+    public void Should_leave_a_round_whose_training_keeps_failing_to_the_coordinators_resend()
+    {
+        var attempts = 0;
+        var hospital = Hospital(() => { Interlocked.Increment(ref attempts); return true; });
+
+        hospital.Tell(new TrainRound(1, _experiment.InitialGlobal()));
+
+        ExpectNoMsg(TimeSpan.FromSeconds(3));
+        Assert.Equal(3, attempts); // the first try and two immediate retries, then it waits to be asked again
+    }
 }

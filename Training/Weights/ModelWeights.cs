@@ -172,6 +172,8 @@ public sealed class ModelWeights
             if (version != FormatVersion) throw new InvalidDataException($"{source}: weights format version {version}, expected {FormatVersion}.");
             var count = CheckedLength(r, 1); // every tensor takes at least a byte
             var list = new List<WeightTensor>(count);
+            // The content hash as the tensors arrive (what ComputeHash does afterwards): from a socket it runs while the next bytes come in.
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             for (var i = 0; i < count; i++)
             {
                 var name = r.ReadString();
@@ -187,8 +189,11 @@ public sealed class ModelWeights
                     filled += read;
                 }
                 list.Add(new WeightTensor(name, shape, values));
+                hash.AppendData(Encoding.UTF8.GetBytes(name));
+                foreach (var d in shape) hash.AppendData(BitConverter.GetBytes(d));
+                hash.AppendData(bytes);
             }
-            var weights = new ModelWeights(list);
+            var weights = new ModelWeights(list) { _hash = Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant() };
             var stored = r.ReadString();
             if (!verifyHash)
             {

@@ -87,6 +87,7 @@ public static class BenchCommand
         var libtorchDefault = TorchSharp.torch.get_num_threads();
         int[] intraOp = threads > 0 ? [threads] : libtorchDefault > 1 ? [libtorchDefault, 1] : [1];
         var runs = Directory.CreateTempSubdirectory("fedactors-bench-engine-").FullName;
+        var body = BenchmarkReport.Section("Engine overhead", args); // the machine as it was, before the runs change the intra-op threads
         try
         {
             var rows = new List<(int IntraOp, EngineOverheadRow Row, string Verdict)>();
@@ -98,7 +99,6 @@ public static class BenchCommand
                 rows.Add((t, row, verdict));
                 output.WriteLine($"{EngineOverheadBenchmark.Format(row, verdict)}; intra-op threads {t}");
             }
-            var body = BenchmarkReport.Section("Engine overhead", args);
             body.AppendLine($"The same FedMoCo-plain rounds of {hospitals} hospitals ({images} images of {imageSize} px each, small CNN 16-16-32-32, batch 16, " +
                             "one local epoch), every hospital selected every round, in one process: a bare sequential loop making the same learner and " +
                             "server calls (on a thread of its own, as a training thread is), then whole runs through the actors (coordinator, hospital " +

@@ -93,8 +93,9 @@ public sealed class HospitalActor : ReceivePersistentActor
     {
         Command<RetryTraining>(retry =>
         {
+            if (retry.Request.Round <= _lastRound) return; // answered meanwhile (a resend got there first)
             _attempt = retry.Attempt;
-            if (retry.Request.Round > _lastRound) StartTraining(retry.Request, Sender, retry.ByRef);
+            StartTraining(retry.Request, Sender, retry.ByRef);
         });
         Command<TrainRound>(request =>
         {

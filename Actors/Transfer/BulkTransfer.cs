@@ -39,7 +39,7 @@ public sealed class BulkTransferServer : IDisposable
             TcpClient client;
             try { client = await _listener.AcceptTcpClientAsync(_stop.Token); }
             catch (Exception) when (_stop.IsCancellationRequested) { return; }
-            catch (SocketException) { continue; }
+            catch (SocketException) { await Task.Delay(100); continue; } // out of descriptors, say: do not spin
             _ = Task.Run(() => Serve(client));
         }
     }

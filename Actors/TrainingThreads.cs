@@ -16,9 +16,12 @@ public sealed class TrainingThreads : ExecutorService
 {
     private readonly BlockingCollection<IRunnable> _work = new();
     private readonly List<Thread> _threads;
+    private readonly Action<Exception> _escaped;
 
-    public TrainingThreads(string id, int threadCount) : base(id)
+    /// <param name="escaped">Told of anything that escapes a mailbox run (the actor system's event stream, in a node).</param>
+    public TrainingThreads(string id, int threadCount, Action<Exception>? escaped = null) : base(id)
     {
+        _escaped = escaped ?? (e => Console.Error.WriteLine($"{Thread.CurrentThread.Name}: {e}"));
         if (threadCount < 1) throw new ArgumentOutOfRangeException(nameof(threadCount), threadCount, "at least one training thread");
         _threads = Enumerable.Range(0, threadCount).Select(i => new Thread(Work) { IsBackground = true, Name = $"{id}-{i + 1}" }).ToList();
         foreach (var thread in _threads) thread.Start();
@@ -41,13 +44,14 @@ public sealed class TrainingThreads : ExecutorService
         {
             // A mailbox run handles its actor's failures itself; anything escaping it must not take the thread with it.
             try { run.Run(); }
-            catch (Exception e) { Console.Error.WriteLine($"{Thread.CurrentThread.Name}: {e}"); }
+            catch (Exception e) { _escaped(e); }
         }
     }
 
     /// <summary>Named by the dispatcher's <c>executor</c> setting; reads <c>training-threads.thread-count</c>.</summary>
     public sealed class Configurator(Config config, IDispatcherPrerequisites prerequisites) : ExecutorServiceConfigurator(config, prerequisites)
     {
-        public override ExecutorService Produce(string id) => new TrainingThreads(id, Config.GetInt("training-threads.thread-count", 1));
+        public override ExecutorService Produce(string id) => new TrainingThreads(id, Config.GetInt("training-threads.thread-count", 1),
+            e => Prerequisites.EventStream.Publish(new Akka.Event.Error(e, id, typeof(TrainingThreads), "escaped a mailbox run")));
     }
 }

@@ -24,7 +24,7 @@ public static class TorchRuntime
         }
     }
 
-    /// <summary>Sets libtorch's intra-op thread count once per process (0 = leave default).</summary>
+    /// <summary>Sets libtorch's intra-op thread count (0 = leave it); threads that start libtorch work afterwards take it.</summary>
     public static void ConfigureThreads(int intraOpThreads)
     {
         if (intraOpThreads > 0 && get_num_threads() != intraOpThreads) set_num_threads(intraOpThreads);

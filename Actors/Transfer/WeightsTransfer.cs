@@ -51,7 +51,8 @@ public sealed class WeightsTransferException(string message) : Exception(message
 /// One per node: a content-addressed store of weights. Offered weights stay here (as the
 /// object, serialised only when another node first asks) and travel as a small
 /// <see cref="WeightsRef"/>; a node resolving a reference fetches the blob from the owner
-/// in chunks of at most 256 KB and checks its SHA-256 before anyone sees it. A reference
+/// over the owner node's plain TCP side channel (<see cref="BulkTransferServer"/>) when it has one, else
+/// in chunks of at most 256 KB over remoting, and checks its SHA-256 before anyone sees it. A reference
 /// held on the node that resolves it returns the same object, without copying.
 /// </summary>
 public sealed class WeightsTransfer : ReceiveActor

@@ -51,18 +51,11 @@ public class HospitalActorSpecs(ITestOutputHelper output) : ActorSpec(1, output)
         Assert.Equal(first.Weights.ContentHash, ExpectMsg<LocalUpdate>(TimeSpan.FromSeconds(60)).Weights.ContentHash);
     }
 
-    /// <summary>A learner whose training throws while <c>failures</c> lasts, as a transient native failure would.</summary>
-    private sealed class FailingLearner(FedActors.Training.Objectives.ILocalLearner inner, Func<bool> fail) : FedActors.Training.Objectives.ILocalLearner
+    /// <summary>A learner whose training throws while <c>fail</c> says so, as a transient native failure would.</summary>
+    private sealed class FailingLearner(FedActors.Training.Objectives.ILocalLearner inner, Func<bool> fail) : LearnerDecorator(inner)
     {
-        public void LoadGlobal(FedActors.Training.Weights.ModelWeights global) => inner.LoadGlobal(global);
-        public FedActors.Training.Objectives.LocalTrainingResult Train(FedActors.Training.Data.ImageShard shard) =>
-            fail() ? throw new System.Runtime.InteropServices.ExternalException("Expected false to be true, but got false.") : inner.Train(shard);
-        public FedActors.Training.Weights.ModelWeights ExportWeights() => inner.ExportWeights();
-        public FedActors.Training.Objectives.LocalStateSummary DescribeState() => inner.DescribeState();
-        public void SaveState(Stream stream) => inner.SaveState(stream);
-        public void LoadState(Stream stream, string source) => inner.LoadState(stream, source);
-        public void MoveTo(TorchSharp.torch.Device device) => inner.MoveTo(device);
-        public void Dispose() => inner.Dispose();
+        public override FedActors.Training.Objectives.LocalTrainingResult Train(FedActors.Training.Data.ImageShard shard) =>
+            fail() ? throw new System.Runtime.InteropServices.ExternalException("Expected false to be true, but got false.") : base.Train(shard);
     }
 
     private IActorRef Hospital(Func<bool> fail)

@@ -102,19 +102,11 @@ public sealed class HospitalHostSpecs : ActorSpec
 }
 
 /// <summary>A learner that reports its disposal, so a spec can count the learners (and so the tensors) alive.</summary>
-internal sealed class CountingLearner(ILocalLearner inner, Action disposed) : ILocalLearner
+internal sealed class CountingLearner(ILocalLearner inner, Action disposed) : LearnerDecorator(inner)
 {
-    public void LoadGlobal(ModelWeights global) => inner.LoadGlobal(global);
-    public LocalTrainingResult Train(ImageShard shard) => inner.Train(shard);
-    public ModelWeights ExportWeights() => inner.ExportWeights();
-    public LocalStateSummary DescribeState() => inner.DescribeState();
-    public void SaveState(Stream stream) => inner.SaveState(stream);
-    public void LoadState(Stream stream, string source) => inner.LoadState(stream, source);
-    public void MoveTo(TorchSharp.torch.Device device) => inner.MoveTo(device);
-
-    public void Dispose()
+    public override void Dispose()
     {
-        inner.Dispose();
+        base.Dispose();
         disposed();
     }
 }

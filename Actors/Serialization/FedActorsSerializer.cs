@@ -344,7 +344,7 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
     {
         try
         {
-            return ModelWeights.ReadFrom(r.BaseStream, messageKind, verifyHash);
+            return ModelWeights.ReadFrom(r.BaseStream, messageKind, verifyHash ? StoredHash.Verify : StoredHash.Declare);
         }
         catch (Exception e) when (e is InvalidDataException or ArgumentException)
         {

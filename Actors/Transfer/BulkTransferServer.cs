@@ -1,16 +1,26 @@
 using System.Collections.Concurrent;
+using System.IO.Hashing;
 using System.Net;
 using System.Net.Sockets;
 using FedActors.Training.Weights;
 
 namespace FedActors.Actors.Transfer;
 
+/// <summary>A serialised weights blob as the side channel serves it, with the XxHash3 of its bytes.</summary>
+public sealed record ServedBlob(byte[] Bytes, ulong Checksum)
+{
+    public static ServedBlob Of(byte[] bytes) => new(bytes, XxHash3.HashToUInt64(bytes));
+}
+
 /// <summary>
 /// A node's side channel for weight blobs: a plain TCP listener that, asked for a content hash, writes the
-/// offered blob's length and bytes straight from the serialised copy. Remoting copies every chunk through
-/// several buffers and paces it with round trips (about 0.05 of loopback TCP's rate was measured); this
-/// writes each byte once. Blobs are looked up in <see cref="Served"/>, which the node's
+/// offered blob's length, its bytes straight from the serialised copy, and their XxHash3. Remoting copies every
+/// chunk through several buffers and paces it with round trips (about 0.05 of loopback TCP's rate was measured);
+/// this writes each byte once. Blobs are looked up in <see cref="Served"/>, which the node's
 /// <see cref="WeightsTransfer"/> fills when it offers weights and empties when it releases them.
+/// The receiver checks the XxHash3 instead of recomputing the SHA-256 content hash, which took longer than the
+/// bytes took to arrive: the checksum proves it holds exactly the bytes the owner wrote, and the owner computed the
+/// content hash written in them from those very tensors (or received them proven the same way).
 /// </summary>
 public sealed class BulkTransferServer : IDisposable
 {
@@ -27,7 +37,7 @@ public sealed class BulkTransferServer : IDisposable
     }
 
     /// <summary>Serialised blobs by content hash, built on first request.</summary>
-    public ConcurrentDictionary<string, Lazy<byte[]>> Served { get; } = new();
+    public ConcurrentDictionary<string, Lazy<ServedBlob>> Served { get; } = new();
 
     /// <summary><c>host:port</c>, as a <c>WeightsRef</c> carries it.</summary>
     public string Endpoint { get; }
@@ -60,10 +70,11 @@ public sealed class BulkTransferServer : IDisposable
                     writer.Write(-1L);
                     return;
                 }
-                var bytes = blob.Value;
-                writer.Write((long)bytes.Length);
+                var served = blob.Value;
+                writer.Write((long)served.Bytes.Length);
                 writer.Flush();
-                stream.Write(bytes);
+                stream.Write(served.Bytes);
+                writer.Write(served.Checksum);
             }
             catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
             {
@@ -81,7 +92,7 @@ public sealed class BulkTransferServer : IDisposable
 
     /// <summary>
     /// Fetches the blob of <paramref name="contentHash"/> from <paramref name="endpoint"/> and parses it as it
-    /// arrives (no intermediate copy), checking its hash; throws <see cref="WeightsTransferException"/> if the
+    /// arrives (no intermediate copy), checking the checksum of its bytes and the content hash they carry; throws <see cref="WeightsTransferException"/> if the
     /// owner does not offer it, and I/O or format errors as they come.
     /// </summary>
     public static async Task<ModelWeights> FetchAsync(string endpoint, string contentHash, TimeSpan stallTimeout, CancellationToken cancel)
@@ -99,20 +110,30 @@ public sealed class BulkTransferServer : IDisposable
         var length = reader.ReadInt64();
         if (length < 0) throw new WeightsTransferException($"{endpoint} does not offer weights {WeightsTransfer.Short(contentHash)} (released?)");
         // Parsing straight off the socket; the stream is bounded so a short or long blob is a format error, not a hang.
-        using var blob = new BoundedStream(new BufferedStream(stream, 1 << 20), length);
-        var weights = ModelWeights.ReadFrom(blob, $"blob from {endpoint}");
-        if (blob.Remaining != 0) throw new InvalidDataException($"blob from {endpoint}: {blob.Remaining} bytes after the weights");
+        using var buffered = new BufferedStream(stream, 1 << 20);
+        using var blob = new BoundedStream(buffered, length);
+        var source = $"blob from {endpoint}";
+        var weights = ModelWeights.ReadFrom(blob, source, StoredHash.Trust);
+        if (blob.Remaining != 0) throw new InvalidDataException($"{source}: {blob.Remaining} bytes after the weights");
+        var checksum = new BinaryReader(buffered).ReadUInt64();
+        if (checksum != blob.Checksum)
+            throw new InvalidDataException($"{source}: checksum mismatch (sent {checksum:x16}, received bytes {blob.Checksum:x16})");
+        if (weights.ContentHash != contentHash)
+            throw new InvalidDataException($"{source}: carries weights {WeightsTransfer.Short(weights.ContentHash)}, not {WeightsTransfer.Short(contentHash)}");
         return weights;
     }
 
     /// <summary>
-    /// Reads at most <c>length</c> bytes of the inner stream. It reports a length and position (and so "can seek",
-    /// though it never seeks) so that the weights reader refuses a corrupted length prefix the blob cannot hold.
+    /// Reads at most <c>length</c> bytes of the inner stream, taking the XxHash3 of what it reads. It reports a length
+    /// and position (and so "can seek", though it never seeks) so that the weights reader refuses a corrupted length
+    /// prefix the blob cannot hold.
     /// </summary>
     private sealed class BoundedStream(Stream inner, long length) : Stream
     {
         private readonly long _length = length;
+        private readonly XxHash3 _checksum = new();
         public long Remaining { get; private set; } = length;
+        public ulong Checksum => _checksum.GetCurrentHashAsUInt64();
         public override bool CanRead => true;
         public override bool CanSeek => true;
         public override bool CanWrite => false;
@@ -127,6 +148,7 @@ public sealed class BulkTransferServer : IDisposable
             var read = inner.Read(buffer[..(int)Math.Min(buffer.Length, Remaining)]);
             if (read == 0) throw new EndOfStreamException($"connection closed with {Remaining} bytes of the blob still to come");
             Remaining -= read;
+            _checksum.Append(buffer[..read]);
             return read;
         }
 

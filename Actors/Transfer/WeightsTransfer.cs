@@ -52,7 +52,8 @@ public sealed class WeightsTransferException(string message) : Exception(message
 /// object, serialised only when another node first asks) and travel as a small
 /// <see cref="WeightsRef"/>; a node resolving a reference fetches the blob from the owner
 /// over the owner node's plain TCP side channel (<see cref="BulkTransferServer"/>) when it has one, else
-/// in chunks of at most 256 KB over remoting, and checks its SHA-256 before anyone sees it. A reference
+/// in chunks of at most 256 KB over remoting, and checks it before anyone sees it (the side channel's checksum, or
+/// the SHA-256 content hash recomputed from the chunks). A reference
 /// held on the node that resolves it returns the same object, without copying.
 /// </summary>
 public sealed class WeightsTransfer : ReceiveActor
@@ -64,6 +65,11 @@ public sealed class WeightsTransfer : ReceiveActor
 
         /// <summary>Serialised when another node first asks, over remoting or the side channel (whose threads share it).</summary>
         public Lazy<byte[]> Bytes { get; } = new(() => Serialise(weights));
+
+        /// <summary>The same bytes with their checksum, as the side channel serves them.</summary>
+        public Lazy<ServedBlob> Served => _served ??= new(() => ServedBlob.Of(Bytes.Value));
+
+        private Lazy<ServedBlob>? _served;
     }
 
     private readonly WeightsTransferSettings _settings;
@@ -117,7 +123,7 @@ public sealed class WeightsTransfer : ReceiveActor
             _cached.Remove(weights.ContentHash);
         }
         else _blobs[weights.ContentHash] = blob = new Blob(weights, offered: true);
-        _bulk?.Served.TryAdd(weights.ContentHash, blob.Bytes);
+        _bulk?.Served.TryAdd(weights.ContentHash, blob.Served);
         Sender.Tell(new WeightsRef(weights.ContentHash, weights.PayloadBytes, Self, _bulk?.Endpoint));
     }
 

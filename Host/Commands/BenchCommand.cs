@@ -187,9 +187,10 @@ public static class BenchCommand
             "One weights payload of ResNet-18's tensors between two processes on this machine: the second, started by the benchmark, " +
             "offers it through its weights transfer on a node's transport (the protocol serializer, Akka.Remote with the default 1 MB " +
             "frame, and the transfer's side channel: the blob over plain TCP, on a port the weights reference names); this one fetches it " +
-            "as a hospital does and checks its content hash, first as nodes do (side channel), then as they fall back to when the side " +
-            "channel is unreachable (256 KB chunks over remoting). Against it, the same number of bytes read from a plain loopback TCP " +
-            "socket of the same process, measured in the same run. MB/s of payload bytes, after one warm-up, best of 3 each. Target: ratio ≥ 0.5.",
+            "as a hospital does and checks it, first as nodes do (side channel: the XxHash3 of the bytes against the one the owner sends after " +
+            "them, and the content hash they carry against the reference), then as they fall back to when the side " +
+            "channel is unreachable (256 KB chunks over remoting, the SHA-256 content hash recomputed). Against it, the same number of bytes read from a plain loopback TCP " +
+            $"socket of the same process, measured in the same run. MB/s of payload bytes, after one warm-up, best of {TransportBenchmark.Repeats} each (this machine's loopback varies by half from one read to the next). Target: ratio ≥ 0.5.",
             ["payload MB", "transport MB/s", "chunks over remoting MB/s", "TCP MB/s", "ratio", "target"],
             string.Create(CultureInfo.InvariantCulture,
                 $"| {row.PayloadBytes / 1e6:F1} | {row.TransportMegabytesPerSecond:F1} | {row.ChunkedMegabytesPerSecond:F1} | {row.TcpMegabytesPerSecond:F1} | {row.Ratio:F2} | {verdict} |"),

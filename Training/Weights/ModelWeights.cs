@@ -6,6 +6,22 @@ using static TorchSharp.torch;
 
 namespace FedActors.Training.Weights;
 
+/// <summary>What <see cref="ModelWeights.ReadFrom"/> does with the content hash stored after the tensors.</summary>
+public enum StoredHash
+{
+    /// <summary>Recompute it, and refuse a payload that does not match.</summary>
+    Verify,
+
+    /// <summary>Recompute it, and keep the stored one as <see cref="ModelWeights.DeclaredHash"/> for the receiver to judge.</summary>
+    Declare,
+
+    /// <summary>
+    /// Take it as the content hash without recomputing: for bytes proven identical to what the sender wrote by other
+    /// means (a checksum over the whole payload), so that the sender's hash, computed from these very tensors, holds.
+    /// </summary>
+    Trust,
+}
+
 /// <summary>One named tensor of a model as a flat float buffer (row-major).</summary>
 public sealed record WeightTensor(string Name, long[] Shape, float[] Values)
 {
@@ -73,7 +89,7 @@ public sealed class ModelWeights
 
     /// <summary>
     /// The hash that came with these weights when they were read without verification
-    /// (<see cref="ReadFrom(Stream, string, bool)"/>), so the receiver can reject a corrupted
+    /// (<see cref="StoredHash.Declare"/>), so the receiver can reject a corrupted
     /// payload with a reason instead of losing the message; null otherwise.
     /// </summary>
     public string? DeclaredHash { get; private set; }
@@ -157,11 +173,8 @@ public sealed class ModelWeights
     }
 
     /// <param name="source">Named in errors (a file path, a message kind).</param>
-    /// <param name="verifyHash">
-    /// True: a content that does not match its stored hash is an error. False: it is read, and the
-    /// stored hash kept as <see cref="DeclaredHash"/> for the receiver to check.
-    /// </param>
-    public static ModelWeights ReadFrom(Stream stream, string source, bool verifyHash = true)
+    /// <param name="check">What to do with the stored hash: by default a content that does not match it is an error.</param>
+    public static ModelWeights ReadFrom(Stream stream, string source, StoredHash check = StoredHash.Verify)
     {
         using var r = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
         try
@@ -173,13 +186,13 @@ public sealed class ModelWeights
             var count = CheckedLength(r, 1); // every tensor takes at least a byte
             var list = new List<WeightTensor>(count);
             // The content hash as the tensors arrive (what ComputeHash does afterwards): from a socket it runs while the next bytes come in.
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            using var hash = check == StoredHash.Trust ? null : IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             for (var i = 0; i < count; i++)
             {
                 var name = r.ReadString();
                 var shape = new long[CheckedLength(r, sizeof(long))];
                 for (var k = 0; k < shape.Length; k++) shape[k] = r.ReadInt64();
-                var values = new float[CheckedLength(r, sizeof(float))];
+                var values = GC.AllocateUninitializedArray<float>(CheckedLength(r, sizeof(float))); // every byte is read into it: zeroing 45 MB first cost more than the parse
                 var bytes = MemoryMarshal.AsBytes(values.AsSpan());
                 // A socket hands over what has arrived so far: read until the tensor is complete.
                 for (var filled = 0; filled < bytes.Length;)
@@ -189,13 +202,15 @@ public sealed class ModelWeights
                     filled += read;
                 }
                 list.Add(new WeightTensor(name, shape, values));
+                if (hash is null) continue;
                 hash.AppendData(Encoding.UTF8.GetBytes(name));
                 foreach (var d in shape) hash.AppendData(BitConverter.GetBytes(d));
                 hash.AppendData(bytes);
             }
-            var weights = new ModelWeights(list) { _hash = Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant() };
             var stored = r.ReadString();
-            if (!verifyHash)
+            if (hash is null) return new ModelWeights(list) { _hash = stored };
+            var weights = new ModelWeights(list) { _hash = Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant() };
+            if (check == StoredHash.Declare)
             {
                 weights.DeclaredHash = stored;
                 return weights;

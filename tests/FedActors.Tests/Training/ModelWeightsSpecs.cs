@@ -36,6 +36,24 @@ public class ModelWeightsSpecs
     }
 
     [Fact]
+    public void Should_take_the_stored_hash_unchecked_only_when_told_to_trust_it()
+    {
+        var weights = new ModelWeights([new WeightTensor("w", [3], [1, 2, 3])]);
+        using var buffer = new MemoryStream();
+        weights.WriteTo(buffer);
+        var bytes = buffer.ToArray();
+        bytes[^70] ^= 0x40;
+
+        // Trust is for bytes a checksum already proved (the side channel): nothing is recomputed.
+        var trusted = ModelWeights.ReadFrom(new MemoryStream(bytes), "upload.bin", StoredHash.Trust);
+        Assert.Equal(weights.ContentHash, trusted.ContentHash);
+        Assert.NotEqual(weights.Tensors[0].Values, trusted.Tensors[0].Values);
+        var declared = ModelWeights.ReadFrom(new MemoryStream(bytes), "upload.bin", StoredHash.Declare);
+        Assert.Equal(weights.ContentHash, declared.DeclaredHash);
+        Assert.False(declared.MatchesDeclaredHash);
+    }
+
+    [Fact]
     public void Should_reject_a_corrupted_length_prefix_without_allocating_it()
     {
         var weights = new ModelWeights([new WeightTensor("w", [3], [1, 2, 3])]);

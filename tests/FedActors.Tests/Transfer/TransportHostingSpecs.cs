@@ -28,8 +28,8 @@ public class TransportHostingSpecs
             Assert.IsType<FedActorsSerializer>(system.Serialization.FindSerializerForType(typeof(TrainRound)));
             var transfer = await host.Services.GetRequiredService<ActorRegistry>().GetAsync<WeightsTransfer>();
             var weights = new ModelWeights([new WeightTensor("w", [2], [1, 2])]);
-            var reference = await transfer.OfferAsync(weights, TimeSpan.FromSeconds(5));
-            Assert.Same(weights, await transfer.FetchAsync(reference, TimeSpan.FromSeconds(5)));
+            var reference = await transfer.OfferAsync(weights, TimeSpan.FromSeconds(30));
+            Assert.Same(weights, await transfer.FetchAsync(reference, TimeSpan.FromSeconds(30)));
         }
         finally
         {

@@ -34,6 +34,9 @@ public sealed class ViewAugmenter(AugmentationOptions options)
 {
     private const int BlurKernel = 5;
 
+    // The clamp's bounds as held Scalars, never finalised (numbers converted at the call can be freed mid-call: ScalarSafeSgd).
+    private static readonly Scalar Black = 0.ToScalar(), White = 1.ToScalar();
+
     public AugmentationOptions Options { get; } = options;
 
     /// <param name="images">[B, 1, H, W] in [0, 1].</param>
@@ -77,13 +80,13 @@ public sealed class ViewAugmenter(AugmentationOptions options)
         }
         var mean = x.mean([1, 2, 3], keepdim: true);
         x = (x - mean) * PerImage(contrast, device) + mean + PerImage(brightness, device);
-        x = x.clamp(0, 1).pow(PerImage(gamma, device));
+        x = x.clamp(Black, White).pow(PerImage(gamma, device));
 
         x = Blur(x, rng);
 
         using var generator = new Generator(rng.NextUInt64() >> 1, device);
         x = x + randn(x.shape, generator: generator, device: device) * PerImage(noise, device);
-        return x.clamp_(0, 1).MoveToOuterDisposeScope();
+        return x.clamp_(Black, White).MoveToOuterDisposeScope();
     }
 
     /// <summary>Per-image Gaussian blur as one grouped convolution (identity kernel where not blurred).</summary>

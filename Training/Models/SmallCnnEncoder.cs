@@ -14,8 +14,9 @@ namespace FedActors.Training.Models;
 /// </summary>
 public sealed class SmallCnnEncoder : Module<Tensor, Tensor>
 {
-    // Fixed input standardisation: [0, 1] grey values → roughly zero mean, unit scale.
-    private const float InputMean = 0.5f, InputScale = 0.25f;
+    // Fixed input standardisation: [0, 1] grey values → roughly zero mean, unit scale. Held Scalars, never
+    // finalised: a number converted at the call could be freed by the finaliser while libtorch reads it (ScalarSafeSgd).
+    private static readonly Scalar InputMean = 0.5f.ToScalar(), InputScale = 0.25f.ToScalar();
 
     private readonly Sequential features;
 

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -18,7 +19,8 @@ public static class ContrastiveLosses
         using var scope = NewDisposeScope();
         var positive = (queries * positiveKeys).sum(1, keepdim: true);
         var negative = queries.matmul(negatives.t());
-        var logits = cat([positive, negative], 1) / temperature;
+        using var tau = temperature.ToScalar(); // held for the call (see ScalarSafeSgd)
+        var logits = cat([positive, negative], 1) / tau;
         var target = zeros(queries.shape[0], dtype: ScalarType.Int64, device: queries.device);
         return F.cross_entropy(logits, target).MoveToOuterDisposeScope();
     }

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -25,7 +26,8 @@ public static class NtXentLoss
         var z = F.normalize(cat([view1, view2], 0), p: 2, dim: 1);
         var self = eye(2 * n, dtype: ScalarType.Bool, device: z.device);
         // −∞ drops each anchor's similarity to itself from the denominator.
-        var logits = (z.matmul(z.t()) / temperature).masked_fill(self, double.NegativeInfinity);
+        using var tau = temperature.ToScalar(); // held for the call (see ScalarSafeSgd)
+        var logits = (z.matmul(z.t()) / tau).masked_fill(self, double.NegativeInfinity);
         var partner = cat([arange(n, 2 * n, device: z.device), arange(0, n, device: z.device)], 0);
         return F.cross_entropy(logits, partner).MoveToOuterDisposeScope();
     }

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -63,9 +64,10 @@ public static class PartitionContrastiveLoss
         using var scope = NewDisposeScope();
         var q = queries.Features;
         var queryPartition = queries.Partitions.unsqueeze(1);
-        var positiveLogits = q.matmul(positives.Features.t()) / temperature;                       // [B, P]
+        using var tau = temperature.ToScalar(); // held for the calls (see ScalarSafeSgd)
+        var positiveLogits = q.matmul(positives.Features.t()) / tau;                               // [B, P]
         var isPositive = queryPartition.eq(positives.Partitions.unsqueeze(0)).to_type(q.dtype);    // [B, P]
-        var negativeLogits = (q.matmul(negatives.Features.t()) / temperature)
+        var negativeLogits = (q.matmul(negatives.Features.t()) / tau)
             .masked_fill(queryPartition.eq(negatives.Partitions.unsqueeze(0)), ExcludedLogit);     // [B, M]
         var negativeLse = negatives.Count == 0
             ? full(q.shape[0], 1, ExcludedLogit, dtype: q.dtype, device: q.device)

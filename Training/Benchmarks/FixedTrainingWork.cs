@@ -47,6 +47,6 @@ public sealed class FixedTrainingWork : IDisposable
     {
         _images.Dispose();
         _optimizer.Dispose();
-        _model.Dispose();
+        _model.DisposeTree();
     }
 }

@@ -65,5 +65,5 @@ public sealed class AuxiliaryEncoder : IDisposable
 
     public void MoveTo(Device device) => _network.to(device);
 
-    public void Dispose() => _network.Dispose();
+    public void Dispose() => _network.DisposeTree();
 }

@@ -97,5 +97,5 @@ public sealed class ByolLearner : ModuleLearner
         foreach (var p in _target.parameters()) p.requires_grad = false;
     }
 
-    protected override void OnDispose() => _target.Dispose();
+    protected override void OnDispose() => _target.DisposeTree();
 }

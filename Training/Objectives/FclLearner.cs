@@ -268,6 +268,6 @@ public sealed class FclLearner : ModuleLearner
         DisposeRemote();
         _bank.Dispose();
         _bankPartitions.Dispose();
-        _key.Dispose();
+        _key.DisposeTree();
     }
 }

@@ -119,5 +119,5 @@ public sealed class FclOptLearner : ModuleLearner
         foreach (var p in _target.parameters()) p.requires_grad = false;
     }
 
-    protected override void OnDispose() => _target.Dispose();
+    protected override void OnDispose() => _target.DisposeTree();
 }

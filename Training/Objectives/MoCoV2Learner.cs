@@ -255,7 +255,7 @@ public sealed class MoCoV2Learner : ILocalLearner
         DisposeAnchor();
         _optimizer.Dispose();
         _queue.Dispose();
-        _query.Dispose();
-        _key.Dispose();
+        _query.DisposeTree();
+        _key.DisposeTree();
     }
 }

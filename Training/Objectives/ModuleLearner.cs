@@ -5,6 +5,7 @@ using FedActors.Training.Weights;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using FedActors.Training.Models;
 
 namespace FedActors.Training.Objectives;
 
@@ -155,7 +156,7 @@ public abstract class ModuleLearner : ILocalLearner
     {
         OnDispose();
         _optimizer.Dispose();
-        Module.Dispose();
+        Module.DisposeTree();
         GC.SuppressFinalize(this);
     }
 }

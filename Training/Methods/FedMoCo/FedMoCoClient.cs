@@ -100,7 +100,7 @@ public sealed class FedMoCoClient : IFederatedClient
 
     public void Dispose()
     {
-        _globalNetwork?.Dispose();
+        _globalNetwork?.DisposeTree();
         _learner.Dispose();
     }
 }

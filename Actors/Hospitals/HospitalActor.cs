@@ -6,6 +6,7 @@ using FedActors.Actors.Protocol;
 using FedActors.Training;
 using FedActors.Training.Data;
 using FedActors.Training.Methods;
+using FedActors.Training.Models;
 using FedActors.Training.Objectives;
 using FedActors.Training.Weights;
 
@@ -57,6 +58,8 @@ public sealed class HospitalActor : ReceivePersistentActor
     private readonly Queue<int> _saving = new();
     private ImageShard? _shard;
     private ILocalLearner? _learner;
+    // Passivating: the snapshot recovered but not yet loaded, until the learner is needed (see Restore).
+    private (HospitalSnapshot Snapshot, string Source)? _unloaded;
     private int _lastRound;
     private int _savedRound;
     private LocalUpdate? _lastUpdate;
@@ -102,7 +105,7 @@ public sealed class HospitalActor : ReceivePersistentActor
             if (request.Round <= _lastRound)
             {
                 // A resent request (the coordinator did not hear back): answer again, never retrain.
-                if (request.Round == _lastRound && _lastUpdate is not null) Answer(_lastUpdate, Sender, byRef: false);
+                if (request.Round == _lastRound && LastUpdate() is { } last) Answer(last, Sender, byRef: false);
                 ReportIdleIfDone();
                 return;
             }
@@ -118,7 +121,7 @@ public sealed class HospitalActor : ReceivePersistentActor
             if (request.Round <= _lastRound)
             {
                 // A resent request, as above: answer again, by reference.
-                if (request.Round == _lastRound && _lastUpdate is not null) Answer(_lastUpdate, Sender, byRef: true);
+                if (request.Round == _lastRound && LastUpdate() is { } last) Answer(last, Sender, byRef: true);
                 return;
             }
             AwaitGlobal(_transfer, request, Sender);
@@ -131,7 +134,7 @@ public sealed class HospitalActor : ReceivePersistentActor
         });
         Command<GetLocalState>(_ =>
         {
-            Sender.Tell(new LocalStateReport(_definition.HospitalId, _lastRound, _savedRound, _learner?.DescribeState()));
+            Sender.Tell(new LocalStateReport(_definition.HospitalId, _lastRound, _savedRound, (_unloaded is null ? _learner : Learner())?.DescribeState()));
             ReportIdleIfDone();
         });
         SnapshotBookkeeping();
@@ -234,13 +237,37 @@ public sealed class HospitalActor : ReceivePersistentActor
         if (snapshot.HospitalId != _definition.HospitalId)
             throw new InvalidDataException($"{source}: belongs to hospital '{snapshot.HospitalId}'.");
         _learner?.Dispose();
-        _learner = _definition.CreateLearner();
-        _learner.LoadState(new MemoryStream(snapshot.LearnerState, writable: false), source);
+        _learner = null;
+        _lastUpdate = null;
         _lastRound = _savedRound = snapshot.LastRound;
-        // The restored learner's weights are exactly what that round uploaded.
-        _lastUpdate = new LocalUpdate(snapshot.LastRound, _definition.HospitalId, _learner.ExportWeights(), snapshot.Samples,
-            snapshot.MeanLoss, snapshot.Steps, snapshot.ComputeSeconds, snapshot.Extras);
+        _unloaded = (snapshot, source);
+        // A resident hospital loads at once, so a damaged snapshot fails its start. A passivated one is restored every
+        // time it is selected: it loads when it trains, into networks its predecessors parked (Learner()).
+        if (!_passivate) Learner();
         _log.Info("{0}: restored local state after round {1}", PersistenceId, snapshot.LastRound);
+    }
+
+    /// <summary>The learner, built (and loaded from the recovered snapshot, if one waits) on first use.</summary>
+    private ILocalLearner Learner()
+    {
+        if (_learner is not null) return _learner;
+        if (_unloaded is not { } restore) return _learner = _definition.CreateLearner();
+        // Every parameter and buffer is overwritten by the snapshot: parked networks serve as well as new ones.
+        using (NetworkPool.Reusing()) _learner = _definition.CreateLearner();
+        _learner.LoadState(new MemoryStream(restore.Snapshot.LearnerState, writable: false), restore.Source);
+        _unloaded = null;
+        var s = restore.Snapshot;
+        // The restored learner's weights are exactly what that round uploaded.
+        _lastUpdate ??= new LocalUpdate(s.LastRound, _definition.HospitalId, _learner.ExportWeights(), s.Samples, s.MeanLoss, s.Steps,
+            s.ComputeSeconds, s.Extras);
+        return _learner;
+    }
+
+    /// <summary>The answer to the last round trained, from the recovered snapshot if it has not been loaded yet.</summary>
+    private LocalUpdate? LastUpdate()
+    {
+        if (_lastUpdate is null && _unloaded is not null) Learner();
+        return _lastUpdate;
     }
 
     private void Train(TrainRound request, IActorRef replyTo, TorchSharp.torch.Device? device, bool byRef = false)
@@ -249,14 +276,14 @@ public sealed class HospitalActor : ReceivePersistentActor
         _attempt = 0;
         var clock = Stopwatch.StartNew();
         _shard ??= _definition.LoadShard();
-        _learner ??= _definition.CreateLearner();
-        if (device is not null) _learner.MoveTo(device);
+        var learner = Learner();
+        if (device is not null) learner.MoveTo(device);
         // The method's hooks, if its learner has any: the broadcast before the global, the extras after training.
-        var client = _learner as IFederatedClient;
+        var client = learner as IFederatedClient;
         client?.ReceiveBroadcast(request.Round, request.Broadcast ?? MethodPayloads.Empty);
-        _learner.LoadGlobal(request.Global);
-        var result = _learner.Train(_shard);
-        var weights = _learner.ExportWeights();
+        learner.LoadGlobal(request.Global);
+        var result = learner.Train(_shard);
+        var weights = learner.ExportWeights();
         var extras = client?.CollectUpload(request.Round, _shard) ?? MethodPayloads.Empty;
         _lastRound = request.Round;
         _lastUpdate = new LocalUpdate(request.Round, _definition.HospitalId, weights, result.Samples, result.MeanLoss,
@@ -332,7 +359,8 @@ public sealed class HospitalActor : ReceivePersistentActor
 
     protected override void PostStop()
     {
-        _learner?.Dispose();
+        // Passivated: the networks are parked for the next hospital restored in this process (Learner()).
+        using (_passivate ? NetworkPool.Reusing() : null) _learner?.Dispose();
         base.PostStop();
     }
 }

@@ -41,7 +41,12 @@ public sealed class FederatedMoCoExperiment
     public Device Device { get; }
     public ExperimentSites Sites { get; }
 
-    public ProjectedEncoder CreateNetwork()
+    /// <summary>Networks this experiment's learners park and reuse when rebuilt for a restore (<see cref="NetworkPool.Reusing"/>).</summary>
+    public NetworkPool Networks { get; } = new();
+
+    public ProjectedEncoder CreateNetwork() => Networks.Build(nameof(CreateNetwork), BuildNetwork);
+
+    private ProjectedEncoder BuildNetwork()
     {
         if (Settings.Encoder != ExperimentSettings.UNetEncoder) return ProjectedEncoder.SmallCnn(Settings.EncoderWidths, Settings.ProjectionDim, Sites.Channels);
         var backbone = new UNetEncoder(Settings.UNetWidth, Settings.UNetDepth);
@@ -52,7 +57,9 @@ public sealed class FederatedMoCoExperiment
     /// The imbalanced-classification family's model: the experiment's backbone with a projector as wide as its own
     /// pooled features (d_aux, the width of an auxiliary encoder of the same architecture) and two classifiers.
     /// </summary>
-    public FedMasModel CreateClassifier()
+    public FedMasModel CreateClassifier() => Networks.Build(nameof(CreateClassifier), BuildClassifier);
+
+    private FedMasModel BuildClassifier()
     {
         if (Settings.Encoder != ExperimentSettings.SmallCnnEncoder) throw new InvalidOperationException("Classification uses the small-CNN encoder.");
         var auxiliaryWidth = Settings.EncoderWidths[^1];

@@ -17,7 +17,7 @@ public sealed class SupervisedFedAvgMethod(FederatedMoCoExperiment experiment, d
 
     public string Name => MethodName;
 
-    private SupervisedModel CreateModel() => new(experiment.CreateNetwork(), experiment.Sites.Classes);
+    private SupervisedModel CreateModel() => experiment.Networks.Build(nameof(SupervisedModel), () => new SupervisedModel(experiment.CreateNetwork(), experiment.Sites.Classes));
 
     public ILocalLearner CreateClient(string hospitalId) =>
         new SupervisedLearner(CreateModel, FedSimClrMethod.OptionsLike(experiment.Settings.MoCo, Objectives.NtXentLoss.DefaultTemperature),

@@ -21,8 +21,17 @@ public static class ModuleDisposal
     private static readonly FieldInfo Boxed = typeof(nn.Module).GetField("boxedModule", Internal)
         ?? throw new MissingFieldException("TorchSharp's nn.Module has no 'boxedModule' field: check ModuleDisposal against this TorchSharp version.");
 
-    /// <summary>Disposes <paramref name="module"/> as <c>Dispose</c> does, then frees every native handle in its tree that TorchSharp left.</summary>
+    /// <summary>
+    /// Disposes <paramref name="module"/> as <c>Dispose</c> does, then frees every native handle in its tree that TorchSharp
+    /// left; or parks it in the <see cref="NetworkPool"/> it came from, within <see cref="NetworkPool.Reusing"/>.
+    /// </summary>
     public static void DisposeTree(this nn.Module module)
+    {
+        if (!NetworkPool.TryPark(module)) FreeTree(module);
+    }
+
+    /// <summary><see cref="DisposeTree"/> without parking.</summary>
+    internal static void FreeTree(nn.Module module)
     {
         var tree = new List<nn.Module> { module };
         tree.AddRange(module.modules());

@@ -213,6 +213,9 @@ public sealed class FclLearner : ModuleLearner
         w.Write(MemoryMarshal.AsBytes(partitions.AsSpan()));
         w.Write(_bankCount);
         w.Write(_bankPointer);
+        // The key encoder too: Local CL loads the global only once, so its key follows the query across rounds.
+        w.Flush();
+        ModelWeights.FromModule(_key).WriteTo(w.BaseStream);
     }
 
     protected override Action ReadExtra(LearnerStateReader r)
@@ -228,8 +231,10 @@ public sealed class FclLearner : ModuleLearner
         var pointer = r.At("bank pointer").ReadInt64();
         if (count < 0 || count > rows || pointer < 0 || pointer >= rows) throw r.Error($"count {count} and pointer {pointer} do not fit a bank of {rows}");
         if (partitions.Any(p => p < 0 || p >= _fcl.Partitions)) throw r.Error($"a partition id outside [0, {_fcl.Partitions})");
+        var key = LearnerStateFormat.ReadWeights(r, "key weights");
         return () =>
         {
+            LearnerStateFormat.Restore(r.Source, "key weights", () => key.LoadInto(_key));
             using var scope = NewDisposeScope();
             using (no_grad())
             {

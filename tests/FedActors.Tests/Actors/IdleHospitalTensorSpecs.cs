@@ -73,6 +73,10 @@ public sealed class IdleHospitalTensorSpecs : ActorSpec
             host.Tell(HospitalHost.GetLiveHospitals.Instance);
             Assert.Empty(ExpectMsg<HospitalHost.LiveHospitals>().HospitalIds);
         }, TimeSpan.FromSeconds(10));
+        // Its two encoders are parked in the experiment's pool for the next hospital restored (at most a few, however
+        // many hospitals are idle); the hospital itself holds nothing.
+        Assert.Equal(2, _experiment.Networks.Parked);
+        _experiment.Networks.Clear();
         AwaitAssert(() => Assert.Equal(baseline + 2 * parametersPerLearner, LiveTensors()), TimeSpan.FromSeconds(10));
     }
 

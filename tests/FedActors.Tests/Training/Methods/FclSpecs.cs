@@ -144,6 +144,35 @@ public sealed class FclSpecs
     }
 
     [Fact]
+    public void Should_continue_local_cl_bit_identically_after_a_save_and_load_key_encoder_included()
+    {
+        // Local CL loads the global once: from then on its key encoder follows its own query, so the key is state.
+        var method = new LocalClMethod(Experiment, Options);
+        var hospital = Experiment.Sites.Sites[0].HospitalId;
+        var shard = Experiment.Sites.Sites[0].Train;
+        using var a = method.CreateClient(hospital);
+        a.LoadGlobal(Experiment.InitialGlobal());
+        a.Train(shard);
+        using var state = new MemoryStream();
+        a.SaveState(state);
+
+        using var b = method.CreateClient(hospital);
+        b.LoadState(new MemoryStream(state.ToArray()), "snapshot of hospital-01");
+        foreach (var c in new[] { a, b })
+        {
+            c.LoadGlobal(Experiment.InitialGlobal());
+            c.Train(shard);
+        }
+
+        Assert.Equal(a.ExportWeights().ContentHash, b.ExportWeights().ContentHash);
+        using var after = new MemoryStream();
+        a.SaveState(after);
+        using var afterB = new MemoryStream();
+        b.SaveState(afterB);
+        Assert.Equal(after.ToArray(), afterB.ToArray());
+    }
+
+    [Fact]
     public void Should_take_the_global_only_before_its_first_training_in_local_cl()
     {
         using var client = new LocalOnlyClient(new FedActors.Tests.Actors.DriftLearner(7, "hospital-001"));

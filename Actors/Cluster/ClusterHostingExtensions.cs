@@ -68,6 +68,8 @@ public static class ClusterHostingExtensions
         Action<ActorSystem>? crashNode = null)
     {
         node.Validate();
+        if (run.PassivateHospitals && run.SnapshotDirectory is null)
+            throw new ArgumentException("Passivating hospitals need the run's snapshot directory, or a stopped hospital would lose its state.", nameof(run));
         var hospitals = run.Hospitals.ToDictionary(h => h.HospitalId);
         var ids = run.Hospitals.Select(h => h.HospitalId).ToList();
         var extractor = HashCodeMessageExtractor.Create(MaxShards,
@@ -104,7 +106,8 @@ public static class ClusterHostingExtensions
                         var deviceSlots = registry.Get<DeviceSlots>();
                         var transfer = registry.Get<WeightsTransfer>();
                         return id => hospitals.TryGetValue(id, out var definition)
-                            ? HospitalActor.Props(definition, deviceSlots, transfer)
+                            ? HospitalActor.Props(definition, deviceSlots, transfer,
+                                run.PassivateHospitals ? HospitalPassivation.BySharding : HospitalPassivation.Off)
                             : throw new ArgumentException($"No hospital '{id}' in this node's experiment; are all nodes running the same config?");
                     },
                     extractor,

@@ -113,7 +113,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
     private readonly IActorRef? _transfer;
     private WeightsRef? _globalRef; // this round's offered global; null until the transfer answers
     private readonly HashSet<(string HospitalId, string Hash)> _fetching = new();
-    private readonly List<WeightsRef> _fetched = new(); // copies of remote uploads, dropped after aggregation
+    private readonly List<WeightsRef> _fetched = new(); // uploads fetched this round, released here and at their owners after aggregation
 
     public RoundCoordinator(CoordinatorSettings settings, IHospitalDirectory hospitals, ModelWeights initialGlobal,
         GlobalModelEvaluator? evaluate, IActorRef? transfer = null, IWorkerNodes? workers = null, string persistenceId = DefaultPersistenceId,
@@ -168,7 +168,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         Command<UploadFetched>(f =>
         {
             _fetching.Remove((f.Upload.HospitalId, f.Upload.Weights.ContentHash));
-            if (!f.Upload.Weights.Owner.Equals(_transfer)) _fetched.Add(f.Upload.Weights);
+            _fetched.Add(f.Upload.Weights);
             var u = f.Upload;
             Collect(new LocalUpdate(u.Round, u.HospitalId, f.Weights, u.Samples, u.MeanLoss, u.Steps, u.ComputeSeconds, u.Extras));
         });
@@ -609,9 +609,14 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
     {
         if (previousGlobal.ContentHash != _global.ContentHash) _transfer!.Tell(new ReleaseWeights(previousGlobal.ContentHash));
         _globalRef = null;
-        // Never an upload this node's hospitals offered themselves (they release those), nor the new global.
-        foreach (var copy in _fetched.Where(r => r.ContentHash != _global.ContentHash && r.ContentHash != previousGlobal.ContentHash))
-            _transfer!.Tell(new ReleaseWeights(copy.ContentHash));
+        // Each upload's offer too, at its owner: a passivated hospital is gone before its next offer would release it,
+        // and a resident one asked again re-offers the same weights. Never this node's own global offers.
+        var globals = new[] { _global.ContentHash, previousGlobal.ContentHash };
+        foreach (var upload in _fetched)
+        {
+            if (!upload.Owner.Equals(_transfer)) upload.Owner.Tell(new ReleaseWeights(upload.ContentHash));
+            if (!globals.Contains(upload.ContentHash)) _transfer!.Tell(new ReleaseWeights(upload.ContentHash));
+        }
         _fetched.Clear();
     }
 

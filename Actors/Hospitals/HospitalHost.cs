@@ -64,7 +64,7 @@ public sealed class HospitalHost : ReceiveActor
 
     private IActorRef Start(string id)
     {
-        var hospital = Context.ActorOf(HospitalActor.Props(_definitions[id], _deviceSlots, passivate: true), id);
+        var hospital = Context.ActorOf(HospitalActor.Props(_definitions[id], _deviceSlots, passivation: HospitalPassivation.ByHost), id);
         Context.Watch(hospital);
         _live[id] = hospital;
         _ids[hospital] = id;

@@ -30,8 +30,9 @@ public sealed record FederatedRun(
     Func<IFederatedServer>? CreateServer = null)
 {
     /// <summary>
-    /// Keep only working hospitals in memory (<see cref="HospitalHost"/>): each stops once its round is answered and
-    /// snapshotted, and restores from the snapshot when next selected. Needs <see cref="SnapshotDirectory"/>.
+    /// Keep only working hospitals in memory: each stops once its round is answered and snapshotted, and restores from
+    /// the snapshot when next selected (in one process under a <see cref="HospitalHost"/>; in a cluster, passivated by
+    /// its shard). Needs <see cref="SnapshotDirectory"/>.
     /// </summary>
     public bool PassivateHospitals { get; init; }
 }

@@ -36,5 +36,15 @@ public sealed record WeightsFetched(WeightsRef Ref, ModelWeights Weights) : INoS
 /// <summary>
 /// Drops offered weights of <paramref name="ContentHash"/> (later fetches of them fail), or this
 /// node's cached copy of weights fetched from another node (a later fetch asks their owner again).
+/// Also from another node: the coordinator releases each upload at its owner once its round is closed.
 /// </summary>
-public sealed record ReleaseWeights(string ContentHash) : INoSerializationVerificationNeeded;
+public sealed record ReleaseWeights(string ContentHash) : IFedActorsMessage;
+
+/// <summary>Asks a node's weights transfer what it holds; answered with <see cref="WeightsHeld"/>. Local to the node.</summary>
+public sealed record GetWeightsHeld : INoSerializationVerificationNeeded
+{
+    public static GetWeightsHeld Instance { get; } = new();
+}
+
+/// <summary>Weights a node's transfer holds: offered ones (until released) and copies fetched from other nodes, and their payload bytes.</summary>
+public sealed record WeightsHeld(int Offered, int Cached, long PayloadBytes) : INoSerializationVerificationNeeded;

@@ -178,6 +178,7 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
             },
             r => new WeightsChunk(r.ReadString(), r.ReadInt64(), r.ReadInt64(), ReadBytes(r)));
         Register<WeightsNotOffered>("WN1", (w, m) => w.Write(m.ContentHash), r => new WeightsNotOffered(r.ReadString()));
+        Register<ReleaseWeights>("WX1", (w, m) => w.Write(m.ContentHash), r => new ReleaseWeights(r.ReadString()));
         Register<RequestLease>("RL1", (w, m) => w.Write(m.RequesterId), r => new RequestLease(r.ReadString()));
         Register<LeaseGranted>("LG1",
             (w, m) =>

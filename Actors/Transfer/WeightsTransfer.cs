@@ -89,6 +89,8 @@ public sealed class WeightsTransfer : ReceiveActor
         Receive<FetchChunk>(Serve);
         Receive<WeightsFetch.Fetched>(Fetched);
         Receive<WeightsFetch.Failed>(f => FailWaiters(f.ContentHash, f.Reason));
+        Receive<GetWeightsHeld>(_ => Sender.Tell(new WeightsHeld(_blobs.Values.Count(b => b.Offered), _blobs.Values.Count(b => !b.Offered),
+            _blobs.Values.Sum(b => b.Weights.PayloadBytes))));
         Receive<Terminated>(t =>
         {
             var lost = _fetches.FirstOrDefault(kv => kv.Value.Fetch.Equals(t.ActorRef));

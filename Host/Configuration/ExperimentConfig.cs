@@ -13,7 +13,7 @@ namespace FedActors.Host.Configuration;
 /// <summary>Process-level options of a run that do not change its numbers.</summary>
 public sealed record HostSettings(int TrainingThreads, int TorchThreads, string RunsDirectory, ClusterSettings Cluster, DeviceSlotsSettings Devices)
 {
-    /// <summary>Only working hospitals stay in memory (in-process runs): see <see cref="FedActors.Actors.Hosting.FederatedRun.PassivateHospitals"/>.</summary>
+    /// <summary>Only working hospitals stay in memory (in one process and on cluster workers): see <see cref="FedActors.Actors.Hosting.FederatedRun.PassivateHospitals"/>.</summary>
     public bool PassivateHospitals { get; init; }
 
     /// <summary>

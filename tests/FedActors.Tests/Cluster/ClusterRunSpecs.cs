@@ -4,6 +4,7 @@ using FedActors.Actors.Cluster;
 using FedActors.Actors.Coordination;
 using FedActors.Actors.Hosting;
 using FedActors.Actors.Protocol;
+using FedActors.Actors.Transfer;
 using FedActors.Training.Experiments;
 
 namespace FedActors.Tests.Cluster;
@@ -76,5 +77,62 @@ public class ClusterRunSpecs
             Assert.Equal(4 * completed.FinalGlobal.PayloadBytes, r.BytesUp);
         });
         Assert.Equal(4, (await HostedHospitals(worker)).Count);
+    }
+
+    /// <summary>One coordinator and one worker, hospitals snapshotting into <paramref name="snapshots"/>; the run's final global model.</summary>
+    private static async Task<(string FinalHash, IReadOnlySet<string> HostedAfter, WeightsHeld WorkerHolds)> RunOnTwoNodes(FederatedRun run, string snapshots)
+    {
+        await using var cluster = new LoopbackCluster();
+        var seedPort = LoopbackCluster.FreePort();
+        var seeds = new[] { LoopbackCluster.Address(seedPort) };
+        run = run with { SnapshotDirectory = snapshots };
+        var coordinator = await cluster.StartNode(new ClusterNodeSettings { Port = seedPort, Roles = [NodeRoles.Coordinator], SeedNodes = seeds }, run);
+        var worker = await cluster.StartNode(new ClusterNodeSettings { Roles = [NodeRoles.Worker], SeedNodes = seeds }, run);
+        await cluster.WaitForUp(2, TimeSpan.FromSeconds(30));
+        await cluster.WaitForRegions(LoopbackCluster.Registry(coordinator).Get<HospitalRegion>(), 1, TimeSpan.FromSeconds(30));
+        var completed = await LoopbackCluster.Registry(coordinator).Get<RoundCoordinator>().Ask<RunCompleted>(StartRun.Instance, TimeSpan.FromMinutes(3));
+        Assert.All(completed.Rounds, r => Assert.Equal(run.Hospitals.Count, r.Aggregated.Count));
+        // A passivated hospital asks its shard to stop it once its last answer is out and its snapshot written.
+        var hosted = await HostedHospitals(worker);
+        for (var wait = 0; wait < 100 && run.PassivateHospitals && hosted.Count > 0; wait++)
+        {
+            await Task.Delay(100);
+            hosted = await HostedHospitals(worker);
+        }
+        // The coordinator's releases of the last round's uploads travel to the worker after the run has completed.
+        var transfer = LoopbackCluster.Registry(worker).Get<WeightsTransfer>();
+        var held = await transfer.Ask<WeightsHeld>(GetWeightsHeld.Instance, TimeSpan.FromSeconds(10));
+        for (var wait = 0; wait < 50 && held.Offered > 0; wait++)
+        {
+            await Task.Delay(100);
+            held = await transfer.Ask<WeightsHeld>(GetWeightsHeld.Instance, TimeSpan.FromSeconds(10));
+        }
+        return (completed.FinalGlobal.ContentHash, hosted, held);
+    }
+
+    [Fact]
+    public async Task Should_passivate_sharded_hospitals_between_rounds_and_end_on_the_resident_runs_model()
+    {
+        var experiment = new FederatedMoCoExperiment(TinyExperiment.Settings(hospitals: 4));
+        var run = Run(experiment, rounds: 3);
+        var snapshots = Directory.CreateTempSubdirectory("fedactors-cluster-passivation-").FullName;
+        try
+        {
+            var resident = await RunOnTwoNodes(run, Path.Combine(snapshots, "resident"));
+            var passivated = await RunOnTwoNodes(run with { PassivateHospitals = true }, Path.Combine(snapshots, "passivated"));
+
+            Assert.Equal(4, resident.HostedAfter.Count);
+            Assert.Empty(passivated.HostedAfter);
+            // The coordinator released every upload at its owner once the round closed: nothing offered is left behind
+            // by hospitals that are gone (only the last global, fetched for them, stays cached).
+            Assert.Equal(0, passivated.WorkerHolds.Offered);
+            Assert.Equal(0, resident.WorkerHolds.Offered);
+            // Every round restored each hospital from its snapshot, in networks parked by another: the same model all the same.
+            Assert.Equal(resident.FinalHash, passivated.FinalHash);
+        }
+        finally
+        {
+            Directory.Delete(snapshots, recursive: true);
+        }
     }
 }

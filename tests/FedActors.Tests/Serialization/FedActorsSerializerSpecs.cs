@@ -59,6 +59,7 @@ public class FedActorsSerializerSpecs(ITestOutputHelper output) : ActorSpec(1, o
         new FetchChunk(Weights.ContentHash, 262144, 1024),
         new WeightsChunk(Weights.ContentHash, 5, 100, [1, 2, 3]),
         new WeightsNotOffered(Weights.ContentHash),
+        new ReleaseWeights(Weights.ContentHash),
         new RequestLease("hospital-01"),
         new LeaseGranted(41, "cuda:1"),
         new ReleaseLease(41),

@@ -78,6 +78,7 @@ public sealed class HospitalActor : ReceivePersistentActor
     private (HospitalSnapshot Snapshot, string Source)? _unloaded;
     private int _lastRound;
     private int _savedRound;
+    private int _stateBytes; // of the last snapshot's learner state
     private LocalUpdate? _lastUpdate;
     private bool _stopWhenSaved;
     private (TrainRound Request, IActorRef ReplyTo, bool ByRef, int Attempt)? _training; // the round being trained, for a retry
@@ -276,6 +277,7 @@ public sealed class HospitalActor : ReceivePersistentActor
         _lastUpdate = null;
         _lastRound = _savedRound = snapshot.LastRound;
         _unloaded = (snapshot, source);
+        _stateBytes = snapshot.LearnerState.Length;
         // A resident hospital loads at once, so a damaged snapshot fails its start. A passivated one is restored every
         // time it is selected: it loads when it trains, into networks its predecessors parked (Learner()).
         if (!Passivates) Learner();
@@ -364,10 +366,13 @@ public sealed class HospitalActor : ReceivePersistentActor
     /// <summary>Captures the learner now; the store writes it asynchronously, and the round's answer waits for it (<see cref="Answer"/>).</summary>
     private void Snapshot(LocalUpdate upload)
     {
-        using var state = new MemoryStream();
+        // Sized as the last one was: a state is the same size every round, so it is written into one array, not grown and copied.
+        using var state = new MemoryStream(_stateBytes);
         _learner!.SaveState(state);
+        _stateBytes = (int)state.Length;
+        var bytes = state.Length == state.Capacity ? state.GetBuffer() : state.ToArray();
         _saving.Enqueue(_lastRound);
-        SaveSnapshot(new HospitalSnapshot(_definition.HospitalId, _lastRound, state.ToArray(),
+        SaveSnapshot(new HospitalSnapshot(_definition.HospitalId, _lastRound, bytes,
             upload.Samples, upload.MeanLoss, upload.Steps, upload.ComputeSeconds, upload.Extras));
     }
 

@@ -26,6 +26,9 @@ public sealed record TimedRounds(IReadOnlyList<double> Seconds, string FinalHash
             return steady.Count % 2 == 1 ? steady[steady.Count / 2] : (steady[steady.Count / 2 - 1] + steady[steady.Count / 2]) / 2;
         }
     }
+
+    /// <summary>The fastest steady round: what a round costs undisturbed, since other load on the machine only ever adds time.</summary>
+    public double BestSteadySecondsPerRound => Seconds.Skip(1).Take(Seconds.Count - 2).Min();
 }
 
 /// <summary>
@@ -37,6 +40,8 @@ public sealed record EngineOverheadRow(int Hospitals, int Rounds, TimedRounds Lo
 {
     public double Ratio => Resident.SteadySecondsPerRound / Loop.SteadySecondsPerRound;
     public double PassivatedRatio => Passivated.SteadySecondsPerRound / Loop.SteadySecondsPerRound;
+    public double BestRoundRatio => Resident.BestSteadySecondsPerRound / Loop.BestSteadySecondsPerRound;
+    public double BestRoundPassivatedRatio => Passivated.BestSteadySecondsPerRound / Loop.BestSteadySecondsPerRound;
     public bool SameModel => Resident.FinalHash == Loop.FinalHash && Passivated.FinalHash == Loop.FinalHash;
 }
 

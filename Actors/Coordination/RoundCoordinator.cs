@@ -410,6 +410,9 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         {
             if (_fetching.Contains((upload.HospitalId, hash))) return; // the answer to a resent request, already on its way
             Judge(upload.Round, upload.HospitalId, hash, upload.Weights.PayloadBytes);
+            // Never fetched, so never released with the round's uploads: its owner may drop it now (a passivated hospital
+            // would never release it), unless the same weights are a global here or on their way in for someone else.
+            if (hash != _global.ContentHash && !_fetching.Any(f => f.Hash == hash)) upload.Weights.Owner.Tell(new ReleaseWeights(hash));
             return;
         }
         _transfer.Ask<WeightsFetched>(new FetchWeights(upload.Weights), _settings.RoundTimeout)

@@ -48,7 +48,7 @@ public sealed class HospitalActor : ReceivePersistentActor
 
     // Local replies of this node's transfer actor, piped back with what they are for.
     private sealed record GlobalFetched(TrainRoundByRef Request, IActorRef ReplyTo, ModelWeights? Weights, Exception? Cause) : INoSerializationVerificationNeeded;
-    private sealed record UploadOffered(LocalUpdate Upload, IActorRef ReplyTo, WeightsRef? Ref, Exception? Cause) : INoSerializationVerificationNeeded;
+    private sealed record UploadOffered(LocalUpdate Upload, IActorRef ReplyTo, WeightsRef? Ref, Exception? Cause, object Incarnation) : INoSerializationVerificationNeeded;
 
     /// <summary>To itself across a restart: the round whose training threw, to train again from the restored state.</summary>
     private sealed record RetryTraining(TrainRound Request, bool ByRef, int Attempt) : INoSerializationVerificationNeeded;
@@ -68,7 +68,8 @@ public sealed class HospitalActor : ReceivePersistentActor
     private readonly HospitalPassivation _passivation;
     private bool Passivates => _passivation != HospitalPassivation.Off;
     private bool _passivating; // asked to be stopped: asked once
-    private int _offering; // uploads being offered on the node's transfer, whose answers are still to go
+    private int _offering; // uploads this incarnation is offering on the node's transfer, whose answers are still to go
+    private readonly object _incarnation = new(); // an offer made before a restart is answered, but not counted here
     private readonly ILoggingAdapter _log = Context.GetLogger();
     // Rounds whose snapshots are in flight, oldest first (saves normally complete in order).
     private readonly Queue<int> _saving = new();
@@ -76,6 +77,7 @@ public sealed class HospitalActor : ReceivePersistentActor
     private ILocalLearner? _learner;
     // Passivating: the snapshot recovered but not yet loaded, until the learner is needed (see Restore).
     private (HospitalSnapshot Snapshot, string Source)? _unloaded;
+    private HospitalSnapshot? _restored; // the round it was restored after, for answering that round again (LastUpdate)
     private int _lastRound;
     private int _savedRound;
     private int _stateBytes; // of the last snapshot's learner state
@@ -141,14 +143,15 @@ public sealed class HospitalActor : ReceivePersistentActor
             {
                 // A resent request, as above: answer again, by reference.
                 if (request.Round == _lastRound && LastUpdate() is { } last) Answer(last, Sender, byRef: true);
+                ReportIdleIfDone();
                 return;
             }
             AwaitGlobal(_transfer, request, Sender);
         });
         Command<StopHospital>(_ =>
         {
-            // Hand-off: stop at once unless a snapshot is still being written, then once it is.
-            if (_saving.Count == 0) Context.Stop(Self);
+            // Hand-off or passivation: stop at once unless a snapshot or an answer is still on its way, then once it is.
+            if (NothingPending) Context.Stop(Self);
             else _stopWhenSaved = true;
         });
         Command<GetLocalState>(_ =>
@@ -181,6 +184,7 @@ public sealed class HospitalActor : ReceivePersistentActor
                 {
                     // No answer: the coordinator resends the request, and the next one fetches again.
                     _log.Warning("{0}: global weights of round {1} not fetched: {2}", _definition.HospitalId, request.Round, fetched.Cause?.Message);
+                    ReportIdleIfDone();
                     return;
                 }
                 StartTraining(new TrainRound(request.Round, fetched.Weights, request.Broadcast), replyTo, byRef: true);
@@ -236,14 +240,19 @@ public sealed class HospitalActor : ReceivePersistentActor
     {
         _offering++;
         _transfer!.Ask<WeightsRef>(new OfferWeights(upload.Weights), TransferTimeout)
-            .PipeTo(Self, success: r => new UploadOffered(upload, replyTo, r, null), failure: e => new UploadOffered(upload, replyTo, null, e));
+            .PipeTo(Self, success: r => new UploadOffered(upload, replyTo, r, null, _incarnation),
+                failure: e => new UploadOffered(upload, replyTo, null, e, _incarnation));
     }
 
     private void Offered(UploadOffered offered)
     {
-        _offering--;
+        if (ReferenceEquals(offered.Incarnation, _incarnation)) _offering--;
         try { Reply(offered); }
-        finally { ReportIdleIfDone(); }
+        finally
+        {
+            ReportIdleIfDone();
+            StopIfHandedOff();
+        }
     }
 
     private void Reply(UploadOffered offered)
@@ -277,6 +286,7 @@ public sealed class HospitalActor : ReceivePersistentActor
         _lastUpdate = null;
         _lastRound = _savedRound = snapshot.LastRound;
         _unloaded = (snapshot, source);
+        _restored = snapshot with { LearnerState = [] }; // what its answer needs; the state itself is in _unloaded until loaded
         _stateBytes = snapshot.LearnerState.Length;
         // A resident hospital loads at once, so a damaged snapshot fails its start. A passivated one is restored every
         // time it is selected: it loads when it trains, into networks its predecessors parked (Learner()).
@@ -289,21 +299,29 @@ public sealed class HospitalActor : ReceivePersistentActor
     {
         if (_learner is not null) return _learner;
         if (_unloaded is not { } restore) return _learner = _definition.CreateLearner();
+        ILocalLearner learner;
         // Every parameter and buffer is overwritten by the snapshot: parked networks serve as well as new ones.
-        using (NetworkPool.Reusing()) _learner = _definition.CreateLearner();
-        _learner.LoadState(new MemoryStream(restore.Snapshot.LearnerState, writable: false), restore.Source);
+        using (NetworkPool.Reusing()) learner = _definition.CreateLearner();
+        try
+        {
+            learner.LoadState(new MemoryStream(restore.Snapshot.LearnerState, writable: false), restore.Source);
+        }
+        catch
+        {
+            learner.Dispose(); // half loaded: never used, never parked
+            throw;
+        }
         _unloaded = null;
-        var s = restore.Snapshot;
-        // The restored learner's weights are exactly what that round uploaded.
-        _lastUpdate ??= new LocalUpdate(s.LastRound, _definition.HospitalId, _learner.ExportWeights(), s.Samples, s.MeanLoss, s.Steps,
-            s.ComputeSeconds, s.Extras);
-        return _learner;
+        return _learner = learner;
     }
 
-    /// <summary>The answer to the last round trained, from the recovered snapshot if it has not been loaded yet.</summary>
+    /// <summary>The answer to the last round trained: after a restore, built from its snapshot (loading the learner) when first asked for.</summary>
     private LocalUpdate? LastUpdate()
     {
-        if (_lastUpdate is null && _unloaded is not null) Learner();
+        if (_lastUpdate is null && _restored is { } s)
+            // The restored learner's weights are exactly what that round uploaded.
+            _lastUpdate = new LocalUpdate(s.LastRound, _definition.HospitalId, Learner().ExportWeights(), s.Samples, s.MeanLoss, s.Steps,
+                s.ComputeSeconds, s.Extras);
         return _lastUpdate;
     }
 
@@ -329,6 +347,7 @@ public sealed class HospitalActor : ReceivePersistentActor
         _lastRound = request.Round;
         _lastUpdate = new LocalUpdate(request.Round, _definition.HospitalId, weights, result.Samples, result.MeanLoss,
             result.Steps, clock.Elapsed.TotalSeconds, extras);
+        _restored = null;
         _training = null;
         if (_persist) Snapshot(_lastUpdate);
         Answer(_lastUpdate, replyTo, byRef);
@@ -392,7 +411,8 @@ public sealed class HospitalActor : ReceivePersistentActor
     /// <summary>Passivating: everything it holds is on disk and answered, so it may be stopped until needed again.</summary>
     private void ReportIdleIfDone()
     {
-        if (!Passivates || _saving.Count > 0 || _awaitingSave.Count > 0 || _offering > 0 || _stopWhenSaved) return;
+        // Not while the last round trained exists only in memory (its snapshot failed): stopped, it would be lost.
+        if (!Passivates || !NothingPending || _stopWhenSaved || _savedRound < _lastRound) return;
         if (_passivation == HospitalPassivation.ByHost) Context.Parent.Tell(new HospitalIdle(_definition.HospitalId));
         else if (!_passivating)
         {
@@ -404,8 +424,11 @@ public sealed class HospitalActor : ReceivePersistentActor
 
     private void StopIfHandedOff()
     {
-        if (_stopWhenSaved && _saving.Count == 0) Context.Stop(Self);
+        if (_stopWhenSaved && NothingPending) Context.Stop(Self);
     }
+
+    /// <summary>No snapshot being written, no answer held for one, no upload being offered for its answer.</summary>
+    private bool NothingPending => _saving.Count == 0 && _awaitingSave.Count == 0 && _offering == 0;
 
     protected override void PostStop()
     {

@@ -20,7 +20,8 @@ public sealed record ServedBlob(byte[] Bytes, ulong Checksum)
 /// <see cref="WeightsTransfer"/> fills when it offers weights and empties when it releases them.
 /// The receiver checks the XxHash3 instead of recomputing the SHA-256 content hash, which took longer than the
 /// bytes took to arrive: the checksum proves it holds exactly the bytes the owner wrote, and the owner computed the
-/// content hash written in them from those very tensors (or received them proven the same way).
+/// content hash written in them from those very tensors (or received them proven the same way). XxHash3 guards against
+/// damage, not against a malicious node: the cluster's nodes trust each other, as they do over remoting.
 /// </summary>
 public sealed class BulkTransferServer : IDisposable
 {

@@ -60,6 +60,7 @@ public sealed class NetworkPool
         lock (origin.Pool._parked)
         {
             if (!origin.Pool._parked.TryGetValue(origin.Kind, out var parked)) origin.Pool._parked[origin.Kind] = parked = new();
+            if (parked.Contains(network)) return true; // disposed twice: parked once, or two learners would share it
             if (parked.Count >= MaxParkedPerKind) return false;
             // What a new network has and a snapshot does not restore: training mode, gradients on and none held.
             network.train();

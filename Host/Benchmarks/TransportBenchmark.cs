@@ -122,14 +122,17 @@ public static class TransportBenchmark
                 transfer.Tell(new ReleaseWeights(what.ContentHash));
             }
             Fetch(reference); // warm-up: the JIT, the connection, and the owner serialising the blob once
-            var transportSeconds = AggregationThroughput.Best(repeats, () => Fetch(reference));
+            // Each fetch from a collected heap, as a node's steady state is (last round's weights collected, their memory kept
+            // for reuse), and as the raw read below reads into memory already in use: else the figure is the kernel faulting in
+            // 45 MB of new pages, which on this machine varies more than the transport does.
+            var transportSeconds = AggregationThroughput.Best(repeats, () => Fetch(reference), before: Collect);
             var fetchedHash = fetched!.ContentHash;
 
             // The fallback, as when the side channel is unreachable: chunks over remoting.
             var chunked = reference with { BulkEndpoint = null };
             Fetch(chunked);
             var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
-            var fetchSeconds = AggregationThroughput.Best(repeats, () => Fetch(chunked));
+            var fetchSeconds = AggregationThroughput.Best(repeats, () => Fetch(chunked), before: Collect);
             var allocatedPerFetch = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / repeats;
             var chunkedHash = fetched!.ContentHash;
 
@@ -147,6 +150,13 @@ public static class TransportBenchmark
         {
             app.StopAsync().GetAwaiter().GetResult();
         }
+    }
+
+    private static void Collect()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
     }
 
     /// <summary>Reads exactly <paramref name="into"/>'s length from a fresh connection to the peer's raw socket.</summary>

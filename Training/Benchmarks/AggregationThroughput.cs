@@ -52,11 +52,12 @@ public static class AggregationThroughput
     }
 
     /// <summary>The shortest of <paramref name="repeats"/> runs of <paramref name="work"/>, in seconds.</summary>
-    public static double Best(int repeats, Action work)
+    public static double Best(int repeats, Action work, Action? before = null)
     {
         var best = double.MaxValue;
         for (var i = 0; i < repeats; i++)
         {
+            before?.Invoke(); // untimed
             var watch = Stopwatch.StartNew();
             work();
             best = Math.Min(best, watch.Elapsed.TotalSeconds);

@@ -49,7 +49,7 @@ public sealed class IdleHospitalTensorSpecs : ActorSpec
     {
         var global = _experiment.InitialGlobal();
         int parametersPerLearner;
-        using (var network = _experiment.CreateNetwork()) parametersPerLearner = 2 * network.parameters().Count(); // query and key encoders
+        using (var network = FedActors.Training.TorchRuntime.Seeded(1, _experiment.CreateNetwork)) parametersPerLearner = 2 * network.parameters().Count(); // query and key encoders
         var baseline = LiveTensors();
 
         // Control: a resident hospital keeps its learner's tensors (two encoders, momentum buffers, queue) after

@@ -39,9 +39,10 @@ public class TorchSharpRuntimeSpecs
         for (var trial = 0; trial < 100; trial++)
         {
             using var scope = NewDisposeScope();
-            var input = randn(2, 16, 8, 8).requires_grad_();
+            // Seeded draws: the global generator is shared with every spec running beside this one.
+            var input = TorchRuntime.Seeded(2 + (ulong)trial, () => randn(2, 16, 8, 8)).requires_grad_();
             var output = conv.forward(input);
-            var upstream = randn_like(output);
+            var upstream = TorchRuntime.Seeded(1000 + (ulong)trial, () => randn_like(output));
             var gradient = autograd.grad([(output * upstream).sum()], [input])[0];
             using var _ = no_grad();
             var reference = nn.functional.conv_transpose2d(upstream, conv.weight!, padding: [1, 1]);

@@ -1,3 +1,4 @@
+using FedActors.Training;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using FedActors.Training.Models;
@@ -14,7 +15,7 @@ public class ModuleDisposalSpecs
     public void Should_leave_native_modules_behind_with_torchsharps_own_dispose()
     {
         // The TorchSharp behaviour DisposeTree works around: if this starts failing, TorchSharp frees them itself now.
-        var linear = nn.Linear(4, 4);
+        var linear = TorchRuntime.Seeded(1, () => nn.Linear(4, 4));
         linear.Dispose();
         Assert.True(HoldsNativeModule(linear));
     }
@@ -22,7 +23,7 @@ public class ModuleDisposalSpecs
     [Fact]
     public void Should_free_the_native_module_of_every_layer_in_the_tree()
     {
-        var network = ProjectedEncoder.SmallCnn([8, 8, 16, 16], 16);
+        var network = TorchRuntime.Seeded(1, () => ProjectedEncoder.SmallCnn([8, 8, 16, 16], 16));
         var tree = network.modules().Prepend(network).ToList();
         Assert.Contains(tree, m => m is TorchSharp.Modules.Conv2d);
         Assert.Contains(tree, m => m is TorchSharp.Modules.Linear);

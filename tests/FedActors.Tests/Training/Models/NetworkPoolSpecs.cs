@@ -1,3 +1,4 @@
+using FedActors.Training;
 using FedActors.Host.Configuration;
 using FedActors.Training.Data;
 using FedActors.Training.Experiments;
@@ -97,17 +98,17 @@ public sealed class NetworkPoolSpecs : IDisposable
     public void Should_build_new_networks_outside_a_reusing_scope_and_keep_a_few_parked_at_most()
     {
         var experiment = new FederatedMoCoExperiment(TinyExperiment.Settings(hospitals: 1));
-        var built = Enumerable.Range(0, NetworkPool.MaxParkedPerKind + 2).Select(_ => experiment.CreateNetwork()).ToList();
+        var built = Enumerable.Range(0, NetworkPool.MaxParkedPerKind + 2).Select(_ => TorchRuntime.Seeded(1, experiment.CreateNetwork)).ToList();
         using (NetworkPool.Reusing())
             foreach (var network in built) network.DisposeTree();
         Assert.Equal(NetworkPool.MaxParkedPerKind, experiment.Networks.Parked);
 
         // Without the scope a learner's initial values come from its seed, so nothing parked may be handed out.
-        using var outside = experiment.CreateNetwork();
+        using var outside = TorchRuntime.Seeded(1, experiment.CreateNetwork);
         Assert.DoesNotContain(outside, built);
         Assert.Equal(NetworkPool.MaxParkedPerKind, experiment.Networks.Parked);
         ProjectedEncoder inside;
-        using (NetworkPool.Reusing()) inside = experiment.CreateNetwork();
+        using (NetworkPool.Reusing()) inside = TorchRuntime.Seeded(1, experiment.CreateNetwork);
         Assert.Contains(inside, built);
         Assert.Equal(NetworkPool.MaxParkedPerKind - 1, experiment.Networks.Parked);
     }

@@ -16,7 +16,7 @@ public class UNetSpecs
     public void Should_give_skips_bottleneck_and_pooled_features(int size)
     {
         using var encoder = Encoder(1);
-        using var images = rand(2, 1, size, size);
+        using var images = TorchRuntime.Seeded(1, () => rand(2, 1, size, size));
         using var features = encoder.Encode(images);
 
         Assert.Equal([8, 16, 32, 64], encoder.LevelWidths);
@@ -32,7 +32,7 @@ public class UNetSpecs
     public void Should_give_per_pixel_logits_for_each_class(int size, NormKind norm)
     {
         using var unet = TorchRuntime.Seeded(1, () => new UNet2D(new UNetEncoder(8, 3, norm), classes: 4));
-        using var logits = unet.forward(rand(2, 1, size, size));
+        using var logits = unet.forward(TorchRuntime.Seeded(1, () => rand(2, 1, size, size)));
         Assert.Equal([2L, 4, size, size], logits.shape);
     }
 
@@ -40,7 +40,7 @@ public class UNetSpecs
     public void Should_name_the_size_a_deep_encoder_cannot_halve()
     {
         using var encoder = Encoder(1);
-        var e = Assert.Throws<ArgumentException>(() => encoder.Encode(rand(1, 1, 60, 60)));
+        var e = Assert.Throws<ArgumentException>(() => encoder.Encode(TorchRuntime.Seeded(1, () => rand(1, 1, 60, 60))));
         Assert.Contains("divisible by 8", e.Message);
     }
 
@@ -60,7 +60,7 @@ public class UNetSpecs
             var backbone = new UNetEncoder(8, 3);
             return new ProjectedEncoder(backbone, backbone.FeatureDim, 16);
         });
-        using (no_grad()) pretrained.forward(rand(4, 1, 32, 32)); // moves BN stats off their defaults
+        using (no_grad()) pretrained.forward(TorchRuntime.Seeded(1, () => rand(4, 1, 32, 32))); // moves BN stats off their defaults
         using var unet = TorchRuntime.Seeded(2, () => new UNet2D(new UNetEncoder(8, 3), classes: 2));
         var decoderBefore = ModelWeights.FromModule(unet).Tensors.Where(t => t.Name.StartsWith("decoder.")).ToList();
 
@@ -85,7 +85,7 @@ public class UNetSpecs
     public void Should_pass_gradients_to_every_parameter()
     {
         using var unet = TorchRuntime.Seeded(1, () => new UNet2D(new UNetEncoder(8, 2), classes: 3));
-        using var targets = randint(0, 3, [2, 16, 16]);
-        ModuleChecks.EveryParameterGetsAGradient(unet, nn.functional.cross_entropy(unet.forward(rand(2, 1, 16, 16)), targets));
+        using var targets = TorchRuntime.Seeded(1, () => randint(0, 3, [2, 16, 16]));
+        ModuleChecks.EveryParameterGetsAGradient(unet, nn.functional.cross_entropy(unet.forward(TorchRuntime.Seeded(1, () => rand(2, 1, 16, 16))), targets));
     }
 }

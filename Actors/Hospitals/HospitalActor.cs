@@ -38,6 +38,8 @@ public sealed record HospitalDefinition(string HospitalId, Func<ImageShard> Load
 /// another node), continues from there.
 /// Given its node's <c>WeightsTransfer</c> (cluster mode), it also answers <see cref="TrainRoundByRef"/>:
 /// fetches the global first, then trains as usual and replies <see cref="LocalUpdateByRef"/>.
+/// Passivating (<see cref="HospitalPassivation"/>), it stops once a round is answered and on disk; started again, it
+/// loads its snapshot only when it first needs its learner, into networks a stopped hospital parked.
 /// </summary>
 public sealed class HospitalActor : ReceivePersistentActor
 {

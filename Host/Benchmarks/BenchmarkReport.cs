@@ -33,6 +33,10 @@ public static class BenchmarkReport
             .AppendLine($"Command: `{$"fedactors bench {string.Join(' ', args)}".TrimEnd()}`").AppendLine()
             .AppendLine($"Machine: {Machine()}").AppendLine();
 
+    /// <summary>A markdown table's header row and separator; the caller appends the rows.</summary>
+    public static StringBuilder AppendTableHead(this StringBuilder body, params string[] columns) =>
+        body.AppendLine($"| {string.Join(" | ", columns)} |").AppendLine("|" + string.Concat(columns.Select(_ => "---|")));
+
     /// <summary>What the figures were measured on.</summary>
     public static string Machine()
     {

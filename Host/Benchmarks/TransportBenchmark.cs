@@ -207,8 +207,8 @@ public static class TransportBenchmark
             $"its serialised blob once, with the XxHash3 of its bytes after it, and the receiver parses it off the socket into fresh tensors, " +
             $"hashing each read as it lands. The SHA-256 content hash is not recomputed there: parsing and recomputing it from memory alone " +
             $"take {c.VerifySeconds * 1e3:F0} ms. Two settings of the fedactors program count as much (FedActors.Host.csproj): loops compiled " +
-            $"optimised at their first call, and freed memory kept for reuse rather than faulted in afresh; without them this machine measured " +
-            $"0.2 to 0.45 of the raw socket. In chunks over remoting ({row.ChunkedMegabytesPerSecond:F1} MB/s, the fallback) a fetch took " +
+            $"optimised at their first call, and freed memory kept for reuse rather than faulted in afresh; without them a fetch here took " +
+            $"several times as long. In chunks over remoting ({row.ChunkedMegabytesPerSecond:F1} MB/s, the fallback) a fetch took " +
             $"{c.FetchSeconds * 1e3:F0} ms: that parse and SHA-256 after the last chunk; serialising and deserialising its {c.Chunks} chunk " +
             $"messages of {c.ChunkBytes / 1024} KB {c.ChunkCodecSeconds * 1e3:F0} ms; the rest, {c.RemotingSeconds * 1e3:F0} ms, is Akka.Remote " +
             $"(envelopes, framing, the socket) and waiting on chunk round trips, at most {c.Window} chunks in flight; and the fetching process " +

@@ -62,8 +62,7 @@ public static class BenchCommand
         var body = BenchmarkReport.Section("Encoder training throughput", args);
         body.AppendLine("Forward + backward + SGD step on random single-channel images; peak = process VmHWM during the case.");
         body.AppendLine();
-        body.AppendLine("| model | input | batch | images/s | peak MB |");
-        body.AppendLine("|---|---|---|---|---|");
+        body.AppendTableHead("model", "input", "batch", "images/s", "peak MB");
         foreach (var c in EncoderThroughput.StandardCases(batches))
         {
             var row = EncoderThroughput.Run([c], warmupSteps: 2, measuredSteps: 5)[0];
@@ -109,8 +108,7 @@ public static class BenchCommand
                             "threads and with one. Target: resident ratio ≤ 1.05; the passivated ratio is what keeping idle hospitals out of memory " +
                             "costs when none is idle.");
             body.AppendLine();
-            body.AppendLine("| intra-op threads | hospitals per round | rounds | bare loop s / round | actors s / round | ratio | best-round ratio | passivated s / round | ratio | best-round ratio | same final model | target |");
-            body.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
+            body.AppendTableHead("intra-op threads", "hospitals per round", "rounds", "bare loop s / round", "actors s / round", "ratio", "best-round ratio", "passivated s / round", "ratio", "best-round ratio", "same final model", "target");
             foreach (var (t, row, verdict) in rows)
                 body.AppendLine(string.Create(CultureInfo.InvariantCulture,
                     $"| {t} | {row.Hospitals} | {row.Rounds} | {row.Loop.SteadySecondsPerRound:F2} | {row.Resident.SteadySecondsPerRound:F2} | {row.Ratio:F3} | {row.BestRoundRatio:F3} | {row.Passivated.SteadySecondsPerRound:F2} | {row.PassivatedRatio:F3} | {row.BestRoundPassivatedRatio:F3} | {(row.SameModel ? "yes" : "NO")} | {verdict.Split(' ')[0]} |"));
@@ -128,10 +126,8 @@ public static class BenchCommand
                                 "regions then wait for the thread that lost it" +
                                 (rows.Count > 1 ? string.Create(CultureInfo.InvariantCulture,
                                     $"; with one intra-op thread the same work runs beside training instead (ratio {rows[^1].Row.Ratio:F3} against {rows[0].Row.Ratio:F3}). ") : ". ") +
-                                "Profiled on this machine (December 2026, one intra-op thread, 4 rounds), the training thread waited 0.3 % of the time " +
-                                "within rounds and about 3 % between them (the last snapshot, aggregation and the round's checkpoint); within rounds it " +
-                                "had waited 3.5 %, 3 ms per hospital for the device lease to change hands, until leases were returned before the snapshot " +
-                                "and `DeviceSlots` moved onto the training dispatcher. What would fix the rest: a core left to the engine (intra-op threads one fewer than cores, " +
+                                "A lease changes hands on the training thread that just trained (`DeviceSlots` runs on the training dispatcher), " +
+                                "and a hospital returns it before it snapshots, so hand-overs add no wait of their own. What would fix the rest: a core left to the engine (intra-op threads one fewer than cores, " +
                                 "`torch-threads`; on many-core machines it is left anyway), and cheaper snapshots (written every few rounds, or only what " +
                                 "changed).");
             }
@@ -172,9 +168,7 @@ public static class BenchCommand
     {
         body.AppendLine(description);
         body.AppendLine();
-        body.AppendLine($"| {string.Join(" | ", columns)} |");
-        body.AppendLine("|" + string.Concat(columns.Select(_ => "---|")));
-        body.AppendLine(row);
+        body.AppendTableHead(columns).AppendLine(row);
         foreach (var note in notes) body.AppendLine().AppendLine(note);
         BenchmarkReport.WriteSection(outPath, name, body.ToString());
         output.WriteLine($"wrote {outPath}");
@@ -231,8 +225,7 @@ public static class BenchCommand
             body.AppendLine($"Whole in-process runs through the actors, {perRound} hospitals per round, idle hospitals passivated (`passivate-hospitals = on`), " +
                             "FedMoCo-plain on a small CNN (8, 8, 16, 16) with 16 images of 16 px per hospital; one process, smallest count first; peak = VmHWM of the run.");
             body.AppendLine();
-            body.AppendLine("| registered | per round | rounds | peak MB | s / round |");
-            body.AppendLine("|---|---|---|---|---|");
+            body.AppendTableHead("registered", "per round", "rounds", "peak MB", "s / round");
             foreach (var r in rows)
                 body.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {r.Registered} | {r.PerRound} | {r.Rounds} | {r.PeakMb:F0} | {r.SecondsPerRound:F2} |"));
             body.AppendLine();
@@ -242,8 +235,7 @@ public static class BenchCommand
             body.AppendLine($"Drift over {driftRounds} rounds of {perRound} hospitals, each run from a fully compacted heap; slope = least squares of resident MB " +
                             $"against round over the second half (the first settles). Target: flat, < {DriftTargetMbPerRound} MB per round.");
             body.AppendLine();
-            body.AppendLine("| registered | idle hospitals | resident MB at the second half's start | at the end | MB per round | target |");
-            body.AppendLine("|---|---|---|---|---|---|");
+            body.AppendTableHead("registered", "idle hospitals", "resident MB at the second half's start", "at the end", "MB per round", "target");
             foreach (var d in drifts)
                 body.AppendLine(string.Create(CultureInfo.InvariantCulture,
                     $"| {d.Registered} | {(d.Passivated ? "passivated" : "resident")} | {d.ResidentMbAfterRound[d.SteadyFromRound - 1]:F0} (round {d.SteadyFromRound}) | {d.ResidentMbAfterRound[^1]:F0} | {d.SteadyMbPerRound:F3} | {DriftVerdict(d)} |"));
@@ -253,10 +245,8 @@ public static class BenchCommand
                                 $"managed heap MB (collected or not yet): {EveryFifth(d.ManagedMbAfterRound)}.").AppendLine();
             // Always said: what keeps the passivated line flat, and what it was without it.
             body.AppendLine("A passivated hospital is rebuilt at every restore, and TorchSharp 0.107 keeps native memory for every module it builds " +
-                            "(about 0.65 KB for each `Linear` or convolution disposed its own way, 0.15 KB for any module once `ModuleDisposal` frees " +
-                            "what it leaves). So a restored learner is built into networks a stopped hospital parked (`NetworkPool`), loaded from its " +
-                            "snapshot; built new each time, two small CNNs of about twenty modules each per restore and 100 restores a round grew the " +
-                            "process by 1.2 MB per round.");
+                            "(see `ModuleDisposal`). So a restored learner is built into networks a stopped hospital parked (`NetworkPool`), loaded " +
+                            "from its snapshot; with new networks at every restore the passivated line grew round after round.");
             if (drifts.Any(d => DriftVerdict(d) == "MISSES"))
                 body.AppendLine().AppendLine("Why a drift misses: the managed heap column shows whether the growth is managed; native growth with a flat " +
                                              "managed heap comes from libtorch or TorchSharp (modules built, tensors not freed), and a resident line that " +
@@ -303,8 +293,7 @@ public static class BenchCommand
                         "jobs share the cores and each lease is held longer), so jobs/s stays flat beyond that; the utilisation and idle-gap " +
                         "columns are the point there.");
         body.AppendLine();
-        body.AppendLine("| slots | training threads | jobs | wall s | jobs/s | utilisation | idle gap s | target |");
-        body.AppendLine("|---|---|---|---|---|---|---|---|");
+        body.AppendTableHead("slots", "training threads", "jobs", "wall s", "jobs/s", "utilisation", "idle gap s", "target");
         foreach (var r in rows)
             body.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {r.Slots} | {r.TrainingThreads} | {r.Jobs.Count} | {r.WallSeconds:F2} | {r.JobsPerSecond:F2} | {r.Utilisation:F3} | {r.Timeline.IdleGapSeconds:F3} ({r.IdleGapShare * 100:F2} %) | {(r.MeetsTarget ? "meets" : "MISSES")} |"));

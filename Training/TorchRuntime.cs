@@ -54,26 +54,58 @@ public static class TorchRuntime
         return result;
     }
 
+    /// <summary>
+    /// Set to <c>on</c> to let libtorch run CPU convolutions through oneDNN (faster for wide models, not
+    /// exact on every CPU: see <see cref="CpuConvolutions"/>); anything else, or unset, keeps them exact.
+    /// </summary>
+    public const string OneDnnVariable = "FEDACTORS_ONEDNN";
+
+    /// <summary>oneDNN's own cap on the instruction sets its kernels may use; the fallback sets it when oneDNN cannot be switched off.</summary>
     public const string OneDnnIsaVariable = "ONEDNN_MAX_CPU_ISA";
 
     /// <summary>
-    /// Caps oneDNN at AVX2. Its AVX-512 convolution backward-data kernels in libtorch-cpu 2.10
-    /// return wrong input gradients (finite garbage, sometimes NaN, varying call to call) on
-    /// the AMD EPYC machines we run on, e.g. for a 16→8-channel 3×3 conv on 8×8 maps; capped at
-    /// AVX2 they are exact. oneDNN reads the variable once, at its first primitive, so it is set
-    /// in the native environment when this assembly loads; a value the user set is kept.
+    /// Which implementation runs float32 convolutions on the CPU in this process, in words for reports:
+    /// libtorch's own (im2col + GEMM, the default) or oneDNN's.
+    /// <para>
+    /// oneDNN's JIT convolution kernels in libtorch-cpu 2.10 return wrong results on the AMD EPYC (Zen 5)
+    /// machines we run on, for any layer whose channel count is not a multiple of the kernel's block: at
+    /// AVX-512, wrong input gradients for 16→8 channels on 8×8 maps; capped at AVX2 (this project's earlier
+    /// fix), the forward pass for 12 or 20 input channels and the input gradient for 2, 3, 4, 12 or 20
+    /// output channels; capped at AVX, the forward pass for 12 or 20 input channels. The values are
+    /// garbage (relative errors of 0.3 to 1, sometimes NaN) that change from call to call, so a U-Net of
+    /// width 4 neither trained correctly nor replayed. libtorch's own convolutions are exact and
+    /// deterministic on every shape checked (ConvolutionExactnessSpecs), at a cost in speed for wide models
+    /// (docs/benchmarks.md); FedActors therefore switches oneDNN off for the whole process when this assembly
+    /// loads, unless <see cref="OneDnnVariable"/> is <c>on</c>.
+    /// </para>
     /// </summary>
+    public static string CpuConvolutions { get; private set; } = "libtorch";
+
+    /// <summary>Whether libtorch may hand CPU convolutions to oneDNN in this process (libtorch's own flag, read back).</summary>
+    public static bool OneDnnEnabled => TorchContext.TryOneDnnEnabled() ?? true;
+
 #pragma warning disable CA2255 // deliberate: must run before any code of this library can reach libtorch
     [ModuleInitializer]
-    internal static void CapOneDnnIsa()
+    internal static void KeepCpuConvolutionsExact()
 #pragma warning restore CA2255
     {
-        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64) return;
-        if (Environment.GetEnvironmentVariable(OneDnnIsaVariable) is not null) return;
-        // .NET keeps its own copy of the environment on Unix: set both, so oneDNN sees the cap
-        // and managed code (reports, child processes) sees it too.
-        _ = setenv(OneDnnIsaVariable, "AVX2", overwrite: 0);
-        Environment.SetEnvironmentVariable(OneDnnIsaVariable, "AVX2");
+        if (string.Equals(Environment.GetEnvironmentVariable(OneDnnVariable), "on", StringComparison.OrdinalIgnoreCase))
+        {
+            CpuConvolutions = $"oneDNN ({OneDnnVariable}=on, {OneDnnIsaVariable}={Environment.GetEnvironmentVariable(OneDnnIsaVariable) ?? "unset"})";
+            return;
+        }
+        if (TorchContext.TrySetOneDnn(false) is { } failure)
+        {
+            // libtorch's flag is out of reach (another platform's symbol names): oneDNN's SSE4.1 kernels were
+            // exact on every shape checked, unlike its AVX, AVX2 and AVX-512 ones. The variable is read once, at
+            // oneDNN's first primitive, so it is set now; a value the user set is kept.
+            if (Environment.GetEnvironmentVariable(OneDnnIsaVariable) is null && OperatingSystem.IsLinux())
+            {
+                _ = setenv(OneDnnIsaVariable, "SSE41", overwrite: 0);
+                Environment.SetEnvironmentVariable(OneDnnIsaVariable, "SSE41");
+            }
+            CpuConvolutions = $"oneDNN, {OneDnnIsaVariable}={Environment.GetEnvironmentVariable(OneDnnIsaVariable)} (could not switch oneDNN off: {failure})";
+        }
     }
 
     [DllImport("libc", EntryPoint = "setenv")]

@@ -48,7 +48,7 @@ public static class BenchmarkReport
         sb.Append($"{cpu ?? RuntimeInformation.ProcessArchitecture.ToString()}, {Environment.ProcessorCount} cores, {memory:F0} GiB; ");
         sb.Append($"{RuntimeInformation.OSDescription}; .NET {Environment.Version}; ");
         sb.Append($"libtorch intra-op threads {TorchSharp.torch.get_num_threads()}; ");
-        sb.Append($"{TorchRuntime.OneDnnIsaVariable}={Environment.GetEnvironmentVariable(TorchRuntime.OneDnnIsaVariable) ?? "(unset)"}");
+        sb.Append($"CPU convolutions: {TorchRuntime.CpuConvolutions}");
         return sb.ToString();
     }
 }

@@ -25,7 +25,7 @@ public sealed class ImageFolderReaderSpecs : IDisposable
         foreach (var id in ids) File.Copy(Path.Combine(IsicFolder, id + ".jpg"), Path.Combine(_dir, id + ".jpg"));
     }
 
-    [Fact]
+    [SharedDataFact("isic2018_melanoma/labels.csv")]
     public void Should_read_the_isic_labels_with_the_readme_counts()
     {
         var csv = CsvTable.Read(IsicCsv);
@@ -36,7 +36,7 @@ public sealed class ImageFolderReaderSpecs : IDisposable
         Assert.Equal(2, csv.Rows[0].Line);
     }
 
-    [Fact]
+    [SharedDataFact("isic2018_melanoma/images", "isic2018_melanoma/labels.csv")]
     public void Should_decode_every_isic_image_at_the_requested_size_in_csv_order()
     {
         var set = ImageFolderReader.Load(new ImageFolderRequest(IsicFolder, IsicCsv, "isic_id", ["melanoma"], 32, 40));
@@ -52,7 +52,7 @@ public sealed class ImageFolderReaderSpecs : IDisposable
         Assert.InRange(shard.Pixels.Average(p => p), 40, 220);
     }
 
-    [Fact]
+    [SharedDataFact("isic2018_melanoma/images")]
     public void Should_keep_only_filtered_rows_and_convert_to_grey_luma()
     {
         CopyIsic("ISIC_0024307", "ISIC_0024309", "ISIC_0024329");
@@ -137,7 +137,7 @@ public sealed class ImageFolderReaderSpecs : IDisposable
         Assert.Contains(Path.Combine(IsicFolder, "ISIC_9999999"), e.Message);
     }
 
-    [Fact]
+    [SharedDataFact("isic2018_melanoma/images")]
     public void Should_name_a_corrupt_jpeg()
     {
         CopyIsic("ISIC_0024307");

@@ -13,7 +13,7 @@ public sealed class MedMnistReaderSpecs : IDisposable
 
     private string TempFile(string name) => Path.Combine(_dir, name);
 
-    [Fact]
+    [SharedDataFact("pneumoniamnist.npz")]
     public void Should_load_every_pneumoniamnist_split_with_the_readme_label_counts()
     {
         var data = MedMnistReader.Load(SharedData.PathOf("pneumoniamnist.npz"));
@@ -29,7 +29,7 @@ public sealed class MedMnistReaderSpecs : IDisposable
         Assert.Equal(166, train.Pixels[^1]);
     }
 
-    [Fact]
+    [SharedDataFact("adrenalmnist3d.npz")]
     public void Should_load_adrenalmnist3d_as_28_cubed_volumes()
     {
         var data = MedMnistReader.Load(SharedData.PathOf("adrenalmnist3d.npz"));
@@ -84,7 +84,7 @@ public sealed class MedMnistReaderSpecs : IDisposable
         Assert.Contains("missing", e.Message);
     }
 
-    [Fact]
+    [SharedDataFact("pneumoniamnist.npz")]
     public void Should_name_the_split_asked_for_that_the_file_lacks()
     {
         var data = MedMnistReader.Load(SharedData.PathOf("pneumoniamnist.npz"));
@@ -104,7 +104,7 @@ public sealed class MedMnistReaderSpecs : IDisposable
         Assert.Equal((path, "file"), (e.File, e.Field));
     }
 
-    [Fact]
+    [SharedDataFact("pneumoniamnist.npz")]
     public void Should_reject_a_truncated_npz()
     {
         var bytes = File.ReadAllBytes(SharedData.PathOf("pneumoniamnist.npz"));

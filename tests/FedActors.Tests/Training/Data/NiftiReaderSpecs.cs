@@ -35,7 +35,7 @@ public sealed class NiftiReaderSpecs : IDisposable
         _ => throw new ArgumentOutOfRangeException(nameof(datatype)),
     }).ToArray();
 
-    [Fact]
+    [SharedDataFact("la2018")]
     public void Should_load_every_la2018_pair_with_matching_grids_scaled_values_and_binary_masks()
     {
         var ids = La2018Ids().ToList();
@@ -52,7 +52,7 @@ public sealed class NiftiReaderSpecs : IDisposable
         }
     }
 
-    [Fact]
+    [SharedDataFact("la2018/06SR5RBREL16DQ6M8LWS.nii.gz")]
     public void Should_scale_stored_int16_by_the_slope_in_x_fastest_order()
     {
         var path = SharedData.PathOf("la2018/06SR5RBREL16DQ6M8LWS.nii.gz");
@@ -133,7 +133,7 @@ public sealed class NiftiReaderSpecs : IDisposable
         Assert.Contains("needs 24 bytes after vox_offset 352, found 19", e.Message);
     }
 
-    [Fact]
+    [SharedDataFact("la2018/06SR5RBREL16DQ6M8LWS_gt.nii.gz")]
     public void Should_reject_a_truncated_gzip_file()
     {
         var bytes = File.ReadAllBytes(SharedData.PathOf("la2018/06SR5RBREL16DQ6M8LWS_gt.nii.gz"));

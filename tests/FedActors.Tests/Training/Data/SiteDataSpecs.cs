@@ -88,7 +88,7 @@ public class SiteDataSpecs
         Assert.Contains("scan-7", e.Message);
     }
 
-    [Fact]
+    [SharedDataFact("la2018")]
     public void Should_slice_a_real_left_atrium_scan_into_partitions_with_its_mask()
     {
         var image = Directory.GetFiles(SharedData.PathOf("la2018"), "*_gt.nii.gz").Order().First().Replace("_gt.nii.gz", ".nii.gz");
@@ -122,7 +122,7 @@ public class SiteDataSpecs
         Assert.Equal(lesions.Pixels, SyntheticSkinLesions.Generate(counts, 24, ScannerProfile.Identity, (1, 1, 1), new SeededRandom(4)).Pixels);
     }
 
-    [Fact]
+    [SharedDataFact("pneumoniamnist.npz")]
     public void Should_apply_a_scanner_to_real_images_deterministically()
     {
         var real = FedActors.Training.Data.Formats.MedMnistReader.Load(SharedData.PathOf("pneumoniamnist.npz"))["test"].ToShard()

@@ -12,7 +12,7 @@ public sealed class ExperimentSitesSpecs
         LabelSkewAlpha = alpha,
     };
 
-    [Fact]
+    [SharedDataFact("pneumoniamnist.npz")]
     public void Should_share_the_real_train_split_over_the_hospitals_with_label_skew_and_judge_on_the_official_test_split()
     {
         var sites = ExperimentSites.Create(PneumoniaSettings(alpha: 0.3));
@@ -34,7 +34,7 @@ public sealed class ExperimentSitesSpecs
         Assert.Equal(4, means.Distinct().Count());
     }
 
-    [Fact]
+    [SharedDataFact("pneumoniamnist.npz")]
     public void Should_split_iid_without_label_skew_and_give_the_same_sites_for_the_same_seed()
     {
         var first = ExperimentSites.Create(PneumoniaSettings(alpha: null));
@@ -45,7 +45,7 @@ public sealed class ExperimentSitesSpecs
         Assert.Equal(first.Sites.Select(s => s.Train.Pixels), again.Sites.Select(s => s.Train.Pixels));
     }
 
-    [Fact]
+    [SharedDataFact("isic2018_melanoma")]
     public void Should_deal_the_isic_images_to_flamby_sized_sites_with_their_own_test_sets_and_hold_out_validation()
     {
         double[] flamby = [9930, 3163, 2691, 1807, 655, 351];

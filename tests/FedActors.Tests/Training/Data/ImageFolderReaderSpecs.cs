@@ -20,6 +20,14 @@ public sealed class ImageFolderReaderSpecs : IDisposable
     private ImageFolderRequest Request(string csv, string folder, int height = 16, int width = 16, ColorMode color = ColorMode.Rgb) =>
         new(folder, csv, "isic_id", ["melanoma"], height, width, color);
 
+    private void WriteGreyPng(string name, byte grey)
+    {
+        using var bitmap = new SKBitmap(new SKImageInfo(2, 2, SKColorType.Gray8));
+        bitmap.Erase(new SKColor(grey, grey, grey));
+        using var png = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+        File.WriteAllBytes(Path.Combine(_dir, name), png.ToArray());
+    }
+
     private void CopyIsic(params string[] ids)
     {
         foreach (var id in ids) File.Copy(Path.Combine(IsicFolder, id + ".jpg"), Path.Combine(_dir, id + ".jpg"));
@@ -77,12 +85,7 @@ public sealed class ImageFolderReaderSpecs : IDisposable
     [Fact]
     public void Should_read_grey_png_files_as_rgb()
     {
-        using (var bitmap = new SKBitmap(new SKImageInfo(2, 2, SKColorType.Gray8)))
-        {
-            bitmap.Erase(new SKColor(90, 90, 90));
-            using var png = bitmap.Encode(SKEncodedImageFormat.Png, 100);
-            File.WriteAllBytes(Path.Combine(_dir, "g.png"), png.ToArray());
-        }
+        WriteGreyPng("g.png", 90);
         var csv = Csv("isic_id,melanoma", "\"g.png\",1");
 
         var set = ImageFolderReader.Load(Request(csv, _dir, 2, 2));
@@ -95,7 +98,7 @@ public sealed class ImageFolderReaderSpecs : IDisposable
     {
         var csv = Csv("isic_id,melanoma", "ISIC_0024307,0");
 
-        var e = Assert.Throws<DataFormatException>(() => ImageFolderReader.Load(Request(csv, IsicFolder) with { LabelColumns = ["nevus"] }));
+        var e = Assert.Throws<DataFormatException>(() => ImageFolderReader.Load(Request(csv, _dir) with { LabelColumns = ["nevus"] }));
 
         Assert.Equal(csv, e.File);
         Assert.Equal("column 'nevus'", e.Field);
@@ -107,7 +110,7 @@ public sealed class ImageFolderReaderSpecs : IDisposable
     {
         var csv = Csv("isic_id,melanoma", "ISIC_0024307,0", "ISIC_0024309,maybe");
 
-        var e = Assert.Throws<DataFormatException>(() => ImageFolderReader.Load(Request(csv, IsicFolder)));
+        var e = Assert.Throws<DataFormatException>(() => ImageFolderReader.Load(Request(csv, _dir)));
 
         Assert.Equal(csv, e.File);
         Assert.Equal("line 3, column 'melanoma'", e.Field);
@@ -119,7 +122,7 @@ public sealed class ImageFolderReaderSpecs : IDisposable
     {
         var csv = Csv("isic_id,melanoma", "ISIC_0024307");
 
-        var e = Assert.Throws<DataFormatException>(() => ImageFolderReader.Load(Request(csv, IsicFolder)));
+        var e = Assert.Throws<DataFormatException>(() => ImageFolderReader.Load(Request(csv, _dir)));
 
         Assert.Equal("line 2", e.Field);
         Assert.Contains("expected 2 fields as in the header, found 1", e.Message);
@@ -128,13 +131,14 @@ public sealed class ImageFolderReaderSpecs : IDisposable
     [Fact]
     public void Should_name_the_row_and_the_expected_path_of_a_missing_image()
     {
-        var csv = Csv("isic_id,melanoma", "ISIC_0024307,0", "ISIC_9999999,1");
+        WriteGreyPng("ISIC_0024307.png", 90);
+        var csv = Csv("isic_id,melanoma", "ISIC_0024307.png,0", "ISIC_9999999,1");
 
-        var e = Assert.Throws<DataFormatException>(() => ImageFolderReader.Load(Request(csv, IsicFolder)));
+        var e = Assert.Throws<DataFormatException>(() => ImageFolderReader.Load(Request(csv, _dir)));
 
         Assert.Equal(csv, e.File);
         Assert.Equal("line 3, column 'isic_id'", e.Field);
-        Assert.Contains(Path.Combine(IsicFolder, "ISIC_9999999"), e.Message);
+        Assert.Contains(Path.Combine(_dir, "ISIC_9999999"), e.Message);
     }
 
     [SharedDataFact("isic2018_melanoma/images")]

@@ -13,19 +13,26 @@ internal static unsafe class TorchContext
     private const string GlobalContext = "_ZN2at13globalContextEv";
     private const string SetUserEnabledMkldnn = "_ZN2at7Context20setUserEnabledMkldnnEb";
     private const string UserEnabledMkldnn = "_ZNK2at7Context17userEnabledMkldnnEv";
+    private const string SetUserEnabledNnpack = "_ZN2at7Context20setUserEnabledNNPACKEb";
+    private const string UserEnabledNnpack = "_ZNK2at7Context17userEnabledNNPACKEv";
 
     /// <summary>Sets libtorch's "use oneDNN" flag; null on success, else why it could not.</summary>
-    public static string? TrySetOneDnn(bool enabled)
+    public static string? TrySetOneDnn(bool enabled) => TrySet("oneDNN", SetUserEnabledMkldnn, UserEnabledMkldnn, enabled);
+
+    /// <summary>Sets libtorch's "use NNPACK" flag; null on success, else why it could not.</summary>
+    public static string? TrySetNnpack(bool enabled) => TrySet("NNPACK", SetUserEnabledNnpack, UserEnabledNnpack, enabled);
+
+    private static string? TrySet(string what, string setter, string getter, bool enabled)
     {
         if (!TryResolve(out var library, out var failure)) return failure;
         if (!NativeLibrary.TryGetExport(library, GlobalContext, out var context) ||
-            !NativeLibrary.TryGetExport(library, SetUserEnabledMkldnn, out var set) ||
-            !NativeLibrary.TryGetExport(library, UserEnabledMkldnn, out var get))
-            return "libtorch_cpu does not export at::Context's oneDNN flag under its Itanium names";
+            !NativeLibrary.TryGetExport(library, setter, out var set) ||
+            !NativeLibrary.TryGetExport(library, getter, out var get))
+            return $"libtorch_cpu does not export at::Context's {what} flag under its Itanium names";
         var ctx = ((delegate* unmanaged<IntPtr>)context)();
         ((delegate* unmanaged<IntPtr, byte, void>)set)(ctx, enabled ? (byte)1 : (byte)0);
         var now = ((delegate* unmanaged<IntPtr, byte>)get)(ctx) != 0;
-        return now == enabled ? null : $"libtorch kept oneDNN {(now ? "on" : "off")}";
+        return now == enabled ? null : $"libtorch kept {what} {(now ? "on" : "off")}";
     }
 
     /// <summary>libtorch's "use oneDNN" flag, or null where it cannot be read.</summary>

@@ -65,7 +65,7 @@ public static class TorchRuntime
 
     /// <summary>
     /// Which implementation runs float32 convolutions on the CPU in this process, in words for reports:
-    /// libtorch's own (im2col + GEMM, the default) or oneDNN's.
+    /// libtorch's own (im2col + GEMM, the default; NNPACK is switched off too) or oneDNN's.
     /// <para>
     /// oneDNN's JIT convolution kernels in libtorch-cpu 2.10 return wrong results on the AMD EPYC (Zen 5)
     /// machines we run on, for any layer whose channel count is not a multiple of the kernel's block: at
@@ -94,6 +94,9 @@ public static class TorchRuntime
             CpuConvolutions = $"oneDNN ({OneDnnVariable}=on, {OneDnnIsaVariable}={Environment.GetEnvironmentVariable(OneDnnIsaVariable) ?? "unset"})";
             return;
         }
+        // NNPACK is libtorch's next choice for batches of 16 or more: Winograd transforms, not exact, and where
+        // it cannot start (this machine: "unsupported hardware") libtorch warns on every convolution.
+        _ = TorchContext.TrySetNnpack(false);
         if (TorchContext.TrySetOneDnn(false) is { } failure)
         {
             // libtorch's flag is out of reach (another platform's symbol names): oneDNN's SSE4.1 kernels were

@@ -19,7 +19,9 @@ public static class TorchRuntime
     {
         lock (ConstructionLock)
         {
+#pragma warning disable RS0030 // the one sanctioned reseed of torch's global generator: module initialisers draw from it, under this lock
             manual_seed((long)(seed >> 1));
+#pragma warning restore RS0030
             return create();
         }
     }

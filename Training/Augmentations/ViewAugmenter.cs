@@ -85,7 +85,7 @@ public sealed class ViewAugmenter(AugmentationOptions options)
         x = Blur(x, rng);
 
         using var generator = new Generator(rng.NextUInt64() >> 1, device);
-        x = x + randn(x.shape, generator: generator, device: device) * PerImage(noise, device);
+        x = x + TorchDraws.Randn(generator, x.shape, device: device) * PerImage(noise, device);
         return x.clamp_(Black, White).MoveToOuterDisposeScope();
     }
 

@@ -1,5 +1,6 @@
 using FedActors.Training.Models;
 using FedActors.Training.Objectives;
+using FedActors.Training.Randomness;
 using static TorchSharp.torch;
 
 namespace FedActors.Training.Benchmarks;
@@ -21,7 +22,9 @@ public sealed class FixedTrainingWork : IDisposable
         _model = TorchRuntime.Seeded(seed, create);
         _model.train();
         _optimizer = Optimizers.Sgd(_model.parameters(), 0.01, momentum: 0.9);
-        _images = TorchRuntime.Seeded(seed, () => rand(batchSize, 1, imageSize, imageSize));
+        // seed >> 1: the seed TorchRuntime.Seeded gives torch's global generator, so the images stay the same.
+        using var generator = new Generator(seed >> 1);
+        _images = TorchDraws.Rand(generator, [batchSize, 1, imageSize, imageSize]);
     }
 
     /// <summary>The small CNN of the given widths on <paramref name="batchSize"/> images of <paramref name="imageSize"/> px.</summary>

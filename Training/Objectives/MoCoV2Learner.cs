@@ -59,7 +59,7 @@ public sealed class MoCoV2Learner : ILocalLearner
         MomentumEncoder.CopyFrom(_key, _query);
         _optimizer = NewOptimizer(_query.parameters());
         using var generator = new Generator(Rng.NextUInt64() >> 1, device);
-        _queue = nn.functional.normalize(randn([options.QueueSize, _query.ProjectionDim], generator: generator, device: device), p: 2, dim: 1);
+        _queue = nn.functional.normalize(TorchDraws.Randn(generator, [options.QueueSize, _query.ProjectionDim], device: device), p: 2, dim: 1);
     }
 
     /// <summary>The client's RNG; replaced (not mutated) by <see cref="LoadState"/>.</summary>

@@ -23,7 +23,9 @@ public sealed class TrainingThreadsSpecs(ITestOutputHelper output) : ActorSpec(4
 
         // Each trainer has started; let every pool thread go idle and fall asleep, as between rounds.
         foreach (var t in trainers) { t.Tell(new Identify(null)); ExpectMsg<ActorIdentity>(); }
+#pragma warning disable RS0030 // TODO(waits): replaced by the waits rework
         Thread.Sleep(TimeSpan.FromSeconds(2));
+#pragma warning restore RS0030
         foreach (var t in trainers) t.Tell("train");
 
         Assert.All(Enumerable.Range(0, 4), _ => Assert.True(ExpectMsg<bool>(TimeSpan.FromSeconds(30)), "a trainer waited for the others in vain"));

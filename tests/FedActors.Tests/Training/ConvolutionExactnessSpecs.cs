@@ -1,5 +1,6 @@
 using FedActors.Training;
 using FedActors.Training.Models;
+using FedActors.Training.Randomness;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -45,7 +46,7 @@ public sealed class ConvolutionExactnessSpecs
     {
         var (channels, size, create) = ModelCases[model];
         using var gen = new Generator(17);
-        using var images = randn([4, channels, size, size], generator: gen);
+        using var images = TorchDraws.Randn(gen, [4, channels, size, size]);
         var (output, inputGradient, gradients) = Pass(create, images, ScalarType.Float32, gen.get_state());
         var again = Pass(create, images, ScalarType.Float32, gen.get_state());
         var exact = Pass(create, images, ScalarType.Float64, gen.get_state());
@@ -81,13 +82,13 @@ public sealed class ConvolutionExactnessSpecs
     {
         using var scope = NewDisposeScope();
         using var gen = new Generator(29);
-        var input = randn([16, inChannels, 16, 16], generator: gen); // 16: where libtorch would try NNPACK
-        var weight = 0.2 * (transposed ? randn([inChannels, outChannels, kernel, kernel], generator: gen) : randn([outChannels, inChannels, kernel, kernel], generator: gen));
+        var input = TorchDraws.Randn(gen, [16, inChannels, 16, 16]); // 16: where libtorch would try NNPACK
+        var weight = 0.2 * (transposed ? TorchDraws.Randn(gen, [inChannels, outChannels, kernel, kernel]) : TorchDraws.Randn(gen, [outChannels, inChannels, kernel, kernel]));
         var padding = kernel == 3 ? 1 : 0;
         Tensor Layer(Tensor x, Tensor w) => transposed
             ? F.conv_transpose2d(x, w, strides: [stride, stride])
             : F.conv2d(x, w, strides: [stride, stride], padding: [padding, padding]);
-        var upstream = randn(Layer(input, weight).shape, generator: gen);
+        var upstream = TorchDraws.Randn(gen, Layer(input, weight).shape);
 
         (Tensor Y, Tensor Dx, Tensor Dw) Run(ScalarType type)
         {
@@ -123,7 +124,7 @@ public sealed class ConvolutionExactnessSpecs
             var output = model.forward(x);
             using var gen = new Generator(0);
             gen.set_state(state);
-            var upstream = randn(output.shape, generator: gen).to(type);
+            var upstream = TorchDraws.Randn(gen, output.shape).to(type);
             (output * upstream).sum().backward();
             var gradients = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!.detach().clone());
             return (output.detach(), x.grad!.detach(), gradients);

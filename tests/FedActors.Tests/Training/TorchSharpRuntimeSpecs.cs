@@ -1,4 +1,5 @@
 using FedActors.Training;
+using FedActors.Training.Randomness;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -12,7 +13,8 @@ public class TorchSharpRuntimeSpecs
         // On Debian 12 this fails to load libLibTorchSharp.so unless the build's GLIBCXX fix ran.
         var net = TorchRuntime.Seeded(1, () => nn.Sequential(
             nn.Conv2d(1, 4, 3, padding: 1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2)));
-        using var x = TorchRuntime.Seeded(2, () => randn(8, 1, 8, 8));
+        using var generator = new Generator(2);
+        using var x = TorchDraws.Randn(generator, [8, 1, 8, 8]);
         using var y = tensor(new long[] { 0, 1, 0, 1, 0, 1, 0, 1 });
         var conv = (TorchSharp.Modules.Conv2d)net.children().First();
         using var before = conv.weight!.detach().clone();

@@ -139,7 +139,9 @@ public class DeviceSlotsSpecs(ITestOutputHelper output) : ActorSpec(1, output)
 
         var holder = CreateTestProbe();
         var lease = Request(holder, slots, "holder");
+#pragma warning disable RS0030 // TODO(waits): replaced by the waits rework
         Thread.Sleep(300);
+#pragma warning restore RS0030
         holder.Send(slots, new ReleaseLease(lease.LeaseId));
 
         var used = Assert.Single(Utilisation(slots).Devices);

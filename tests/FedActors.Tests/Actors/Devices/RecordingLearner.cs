@@ -21,7 +21,9 @@ public sealed class RecordingLearner(string hospitalId, ILocalLearner inner, Con
     public LocalTrainingResult Train(ImageShard shard)
     {
         var start = Stopwatch.GetTimestamp();
+#pragma warning disable RS0030 // TODO(waits): replaced by the waits rework
         Thread.Sleep(pad);
+#pragma warning restore RS0030
         var result = inner.Train(shard);
         log.Enqueue(new TrainingInterval(hospitalId, start, Stopwatch.GetTimestamp(), _device));
         return result;

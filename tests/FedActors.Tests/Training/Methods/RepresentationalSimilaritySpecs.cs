@@ -1,6 +1,7 @@
 using FedActors.Training;
 using FedActors.Training.Methods;
 using FedActors.Training.Models;
+using FedActors.Training.Randomness;
 using static TorchSharp.torch;
 
 namespace FedActors.Tests.Training.Methods;
@@ -10,7 +11,7 @@ public sealed class RepresentationalSimilaritySpecs
     private static Tensor ProbeImages(int batch, long seed)
     {
         using var generator = new Generator((ulong)seed);
-        return rand([batch, 1, 16, 16], generator: generator);
+        return TorchDraws.Rand(generator, [batch, 1, 16, 16]);
     }
 
     // Through TorchRuntime.Seeded: its lock keeps specs running beside this one off the global RNG meanwhile.
@@ -66,7 +67,7 @@ public sealed class RepresentationalSimilaritySpecs
         using var images = ProbeImages(64, 5);
         using var features = FeaturesOf(encoder, images);
         using var generator = new Generator(99);
-        using var unrelated = randn(features.shape, generator: generator);
+        using var unrelated = TorchDraws.Randn(generator, features.shape);
 
         var rho = RepresentationalSimilarity.Rho(features, unrelated);
 

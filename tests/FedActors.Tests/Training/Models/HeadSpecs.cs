@@ -1,6 +1,7 @@
 using FedActors.Training;
 using FedActors.Training.Models;
 using FedActors.Training.Weights;
+using FedActors.Training.Randomness;
 using static TorchSharp.torch;
 
 namespace FedActors.Tests.Training.Models;
@@ -18,7 +19,8 @@ public class HeadSpecs
              "norm.weight", "output.bias", "output.weight"],
             ModelWeights.FromModule(head).Tensors.Select(t => t.Name).Order());
 
-        using var output = head.forward(TorchRuntime.Seeded(1, () => rand(4, 16)));
+        using var generator = new Generator(1);
+        using var output = head.forward(TorchDraws.Rand(generator, [4, 16]));
         Assert.Equal([4L, 8], output.shape);
     }
 
@@ -26,7 +28,8 @@ public class HeadSpecs
     public void Should_map_features_to_class_logits()
     {
         using var classifier = TorchRuntime.Seeded(1, () => new LinearClassifier(16, 5));
-        using var logits = classifier.forward(TorchRuntime.Seeded(1, () => rand(3, 16)));
+        using var generator = new Generator(1);
+        using var logits = classifier.forward(TorchDraws.Rand(generator, [3, 16]));
         Assert.Equal([3L, 5], logits.shape);
         Assert.Equal(16 * 5 + 5, ModuleChecks.ParameterCount(classifier));
     }
@@ -36,6 +39,7 @@ public class HeadSpecs
     {
         using var head = TorchRuntime.Seeded(1, () => new ProjectionHead(8, 16, 4, "predictor"));
         // Training-mode BatchNorm subtracts the batch mean, so the bias before it has no effect.
-        ModuleChecks.EveryParameterGetsAGradient(head, head.forward(TorchRuntime.Seeded(1, () => rand(4, 8))).square().mean(), zeroByDesign: "hidden.bias");
+        using var generator = new Generator(1);
+        ModuleChecks.EveryParameterGetsAGradient(head, head.forward(TorchDraws.Rand(generator, [4, 8])).square().mean(), zeroByDesign: "hidden.bias");
     }
 }

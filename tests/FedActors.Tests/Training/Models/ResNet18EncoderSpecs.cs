@@ -1,6 +1,7 @@
 using FedActors.Training;
 using FedActors.Training.Models;
 using FedActors.Training.Weights;
+using FedActors.Training.Randomness;
 using static TorchSharp.torch;
 
 namespace FedActors.Tests.Training.Models;
@@ -16,7 +17,8 @@ public class ResNet18EncoderSpecs
     public void Should_give_pooled_features_of_FeatureDim(ResNetStem stem, int size)
     {
         using var model = Thin(1, stem);
-        using var features = model.forward(TorchRuntime.Seeded(1, () => rand(2, 1, size, size)));
+        using var generator = new Generator(1);
+        using var features = model.forward(TorchDraws.Rand(generator, [2, 1, size, size]));
         Assert.Equal(64, model.FeatureDim);
         Assert.Equal([2L, 64], features.shape);
     }
@@ -52,7 +54,8 @@ public class ResNet18EncoderSpecs
     public void Should_carry_batch_norm_buffers_through_model_weights()
     {
         using var trained = Thin(1);
-        using (no_grad()) trained.forward(TorchRuntime.Seeded(1, () => rand(4, 1, 16, 16))); // training mode: running stats move
+        using var generator = new Generator(1);
+        using (no_grad()) trained.forward(TorchDraws.Rand(generator, [4, 1, 16, 16])); // training mode: running stats move
         var weights = ModelWeights.FromModule(trained);
         Assert.Contains(weights.Tensors, t => t.Name == "layer1.0.bn1.running_mean");
         Assert.Contains(weights.Tensors, t => t.Name == "layer2.0.downsample.1.num_batches_tracked");
@@ -66,7 +69,7 @@ public class ResNet18EncoderSpecs
         Assert.Equal(1L, counter.item<long>());
         trained.eval();
         fresh.eval();
-        using var images = TorchRuntime.Seeded(1, () => rand(2, 1, 16, 16));
+        using var images = TorchDraws.Rand(generator, [2, 1, 16, 16]);
         Assert.True(trained.forward(images).allclose(fresh.forward(images)));
     }
 
@@ -74,6 +77,7 @@ public class ResNet18EncoderSpecs
     public void Should_pass_gradients_to_every_parameter()
     {
         using var model = Thin(1);
-        ModuleChecks.EveryParameterGetsAGradient(model, model.forward(TorchRuntime.Seeded(1, () => rand(2, 1, 16, 16))).square().mean());
+        using var generator = new Generator(1);
+        ModuleChecks.EveryParameterGetsAGradient(model, model.forward(TorchDraws.Rand(generator, [2, 1, 16, 16])).square().mean());
     }
 }

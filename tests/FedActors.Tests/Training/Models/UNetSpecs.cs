@@ -1,6 +1,7 @@
 using FedActors.Training;
 using FedActors.Training.Models;
 using FedActors.Training.Weights;
+using FedActors.Training.Randomness;
 using static TorchSharp.torch;
 
 namespace FedActors.Tests.Training.Models;
@@ -16,7 +17,8 @@ public class UNetSpecs
     public void Should_give_skips_bottleneck_and_pooled_features(int size)
     {
         using var encoder = Encoder(1);
-        using var images = TorchRuntime.Seeded(1, () => rand(2, 1, size, size));
+        using var generator = new Generator(1);
+        using var images = TorchDraws.Rand(generator, [2, 1, size, size]);
         using var features = encoder.Encode(images);
 
         Assert.Equal([8, 16, 32, 64], encoder.LevelWidths);
@@ -32,7 +34,8 @@ public class UNetSpecs
     public void Should_give_per_pixel_logits_for_each_class(int size, NormKind norm)
     {
         using var unet = TorchRuntime.Seeded(1, () => new UNet2D(new UNetEncoder(8, 3, norm), classes: 4));
-        using var logits = unet.forward(TorchRuntime.Seeded(1, () => rand(2, 1, size, size)));
+        using var generator = new Generator(1);
+        using var logits = unet.forward(TorchDraws.Rand(generator, [2, 1, size, size]));
         Assert.Equal([2L, 4, size, size], logits.shape);
     }
 
@@ -40,7 +43,8 @@ public class UNetSpecs
     public void Should_name_the_size_a_deep_encoder_cannot_halve()
     {
         using var encoder = Encoder(1);
-        var e = Assert.Throws<ArgumentException>(() => encoder.Encode(TorchRuntime.Seeded(1, () => rand(1, 1, 60, 60))));
+        using var generator = new Generator(1);
+        var e = Assert.Throws<ArgumentException>(() => encoder.Encode(TorchDraws.Rand(generator, [1, 1, 60, 60])));
         Assert.Contains("divisible by 8", e.Message);
     }
 
@@ -60,7 +64,8 @@ public class UNetSpecs
             var backbone = new UNetEncoder(8, 3);
             return new ProjectedEncoder(backbone, backbone.FeatureDim, 16);
         });
-        using (no_grad()) pretrained.forward(TorchRuntime.Seeded(1, () => rand(4, 1, 32, 32))); // moves BN stats off their defaults
+        using var generator = new Generator(1);
+        using (no_grad()) pretrained.forward(TorchDraws.Rand(generator, [4, 1, 32, 32])); // moves BN stats off their defaults
         using var unet = TorchRuntime.Seeded(2, () => new UNet2D(new UNetEncoder(8, 3), classes: 2));
         var decoderBefore = ModelWeights.FromModule(unet).Tensors.Where(t => t.Name.StartsWith("decoder.")).ToList();
 
@@ -85,7 +90,8 @@ public class UNetSpecs
     public void Should_pass_gradients_to_every_parameter()
     {
         using var unet = TorchRuntime.Seeded(1, () => new UNet2D(new UNetEncoder(8, 2), classes: 3));
-        using var targets = TorchRuntime.Seeded(1, () => randint(0, 3, [2, 16, 16]));
-        ModuleChecks.EveryParameterGetsAGradient(unet, nn.functional.cross_entropy(unet.forward(TorchRuntime.Seeded(1, () => rand(2, 1, 16, 16))), targets));
+        using var generator = new Generator(1);
+        using var targets = TorchDraws.Randint(generator, 0, 3, [2, 16, 16]);
+        ModuleChecks.EveryParameterGetsAGradient(unet, nn.functional.cross_entropy(unet.forward(TorchDraws.Rand(generator, [2, 1, 16, 16])), targets));
     }
 }

@@ -1,4 +1,5 @@
 using FedActors.Training.Objectives;
+using FedActors.Training.Randomness;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -25,7 +26,8 @@ public class BalancedSoftmaxLossSpecs
     {
         // The normalisation of π is a constant shift of every logit, which softmax ignores.
         long[] counts = [50, 7, 3, 1];
-        using var logits = randn(6, 4);
+        using var generator = new Generator(1);
+        using var logits = TorchDraws.Randn(generator, [6, 4]);
         using var labels = tensor(new long[] { 0, 1, 2, 3, 0, 1 });
         using var logCounts = tensor(counts.Select(c => (float)Math.Log(c)).ToArray());
         using var logPrior = BalancedSoftmaxLoss.LogPrior(counts);
@@ -38,7 +40,8 @@ public class BalancedSoftmaxLossSpecs
     [Fact]
     public void Should_equal_plain_cross_entropy_under_a_uniform_prior()
     {
-        using var logits = randn(5, 3);
+        using var generator = new Generator(2);
+        using var logits = TorchDraws.Randn(generator, [5, 3]);
         using var labels = tensor(new long[] { 0, 1, 2, 2, 1 });
         using var logPrior = BalancedSoftmaxLoss.LogPrior([4, 4, 4]);
         using var balanced = BalancedSoftmaxLoss.Compute(logits, labels, logPrior);

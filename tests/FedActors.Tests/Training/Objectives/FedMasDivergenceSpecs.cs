@@ -1,4 +1,5 @@
 using FedActors.Training.Objectives;
+using FedActors.Training.Randomness;
 using static TorchSharp.torch;
 
 namespace FedActors.Tests.Training.Objectives;
@@ -23,8 +24,9 @@ public class FedMasDivergenceSpecs
     [Fact]
     public void Should_train_the_projector_and_leave_the_frozen_encoder_alone()
     {
-        using var projected = randn(3, 4).requires_grad_();
-        using var auxiliary = randn(3, 4).requires_grad_();
+        using var generator = new Generator(1);
+        using var projected = TorchDraws.Randn(generator, [3, 4]).requires_grad_();
+        using var auxiliary = TorchDraws.Randn(generator, [3, 4]).requires_grad_();
         FedMasDivergence.PerSample(projected, auxiliary).mean().backward();
         Assert.True(projected.grad!.abs().sum().item<float>() > 0);
         Assert.Null(auxiliary.grad);

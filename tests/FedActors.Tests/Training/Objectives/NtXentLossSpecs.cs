@@ -1,5 +1,6 @@
 using FedActors.Training;
 using FedActors.Training.Objectives;
+using FedActors.Training.Randomness;
 using static TorchSharp.torch;
 
 namespace FedActors.Tests.Training.Objectives;
@@ -39,8 +40,9 @@ public class NtXentLossSpecs
     [Fact]
     public void Should_pass_finite_gradients_to_both_views()
     {
-        using var view1 = TorchRuntime.Seeded(1, () => randn(4, 8)).requires_grad_();
-        using var view2 = TorchRuntime.Seeded(2, () => randn(4, 8)).requires_grad_();
+        using var generator = new Generator(1);
+        using var view1 = TorchDraws.Randn(generator, [4, 8]).requires_grad_();
+        using var view2 = TorchDraws.Randn(generator, [4, 8]).requires_grad_();
         NtXentLoss.Compute(view1, view2).backward();
         Assert.True(view1.grad!.isfinite().all().item<bool>());
         Assert.True(view2.grad!.abs().sum().item<float>() > 0);

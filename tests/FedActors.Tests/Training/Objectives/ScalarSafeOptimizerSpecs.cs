@@ -1,5 +1,6 @@
 using FedActors.Training;
 using FedActors.Training.Objectives;
+using FedActors.Training.Randomness;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -18,8 +19,9 @@ public class ScalarSafeOptimizerSpecs
         for (var step = 0; step < steps; step++)
         {
             using var scope = NewDisposeScope();
-            var x = TorchRuntime.Seeded(10UL + (ulong)step, () => randn(8, 6));
-            var y = TorchRuntime.Seeded(20UL + (ulong)step, () => randint(0, 3, 8));
+            using var generator = new Generator(10UL + (ulong)step);
+            var x = TorchDraws.Randn(generator, [8, 6]);
+            var y = TorchDraws.Randint(generator, 0, 3, [8]);
             optimizer.zero_grad();
             nn.functional.cross_entropy(net.forward(x), y).backward();
             optimizer.step();
@@ -66,7 +68,8 @@ public class ScalarSafeOptimizerSpecs
         {
             using var scope = NewDisposeScope();
             o.zero_grad();
-            var x = TorchRuntime.Seeded((ulong)seed, () => randn(8, 6));
+            using var generator = new Generator((ulong)seed);
+            var x = TorchDraws.Randn(generator, [8, 6]);
             model.forward(x).pow(2).mean().backward();
             o.step();
         }

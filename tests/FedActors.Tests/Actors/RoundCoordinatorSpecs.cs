@@ -50,7 +50,7 @@ public class RoundCoordinatorSpecs(ITestOutputHelper output) : ActorSpec(2, outp
     {
         var (_, uploads) = StartTappedRun(new CoordinatorSettings { Rounds = 1, MinParticipants = 8, RoundTimeout = TimeSpan.FromMinutes(2), Seed = 7 });
 
-        var completed = ExpectMsg<RunCompleted>(TimeSpan.FromMinutes(2));
+        var completed = ExpectMsg<RunCompleted>(Dilated(TimeSpan.FromMinutes(2)));
         var received = uploads.ReceiveN(8).Cast<LocalUpdate>().ToList();
 
         var round = Assert.Single(completed.Rounds);
@@ -69,7 +69,7 @@ public class RoundCoordinatorSpecs(ITestOutputHelper output) : ActorSpec(2, outp
             new CoordinatorSettings { Rounds = 1, MinParticipants = 6, RoundTimeout = TimeSpan.FromSeconds(15), Seed = 7 },
             "hospital-03", "hospital-06");
 
-        var completed = ExpectMsg<RunCompleted>(TimeSpan.FromMinutes(2));
+        var completed = ExpectMsg<RunCompleted>(Dilated(TimeSpan.FromMinutes(2)));
         var received = uploads.ReceiveN(6).Cast<LocalUpdate>().ToList();
         uploads.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
 
@@ -88,7 +88,7 @@ public class RoundCoordinatorSpecs(ITestOutputHelper output) : ActorSpec(2, outp
         StartTappedRun(new CoordinatorSettings { Rounds = 1, MinParticipants = 2, RoundTimeout = TimeSpan.FromSeconds(5), Seed = 7 },
             Enumerable.Range(0, 7).Select(ExperimentSettings.HospitalId).ToArray());
 
-        var completed = ExpectMsg<RunCompleted>(TimeSpan.FromMinutes(1));
+        var completed = ExpectMsg<RunCompleted>(Dilated(TimeSpan.FromMinutes(1)));
         var round = Assert.Single(completed.Rounds);
         Assert.True(round.Skipped);
         Assert.Equal(7, round.Dropped.Count);

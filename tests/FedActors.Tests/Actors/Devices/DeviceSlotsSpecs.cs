@@ -146,6 +146,8 @@ public class DeviceSlotsSpecs(ITestOutputHelper output) : ActorSpec(1, output)
         var holding = Assert.Single(Utilisation(slots).Devices);
         Assert.Equal(3, holding.BusySeconds); // a lease still held counts up to now
         holder.Send(slots, new ReleaseLease(lease.LeaseId));
+        // Asked after the release was enqueued, answered after it was handled: the clock moves on only then.
+        Assert.Equal(0, Assert.Single(Utilisation(slots).Devices).Leased);
         clock.Advance(TimeSpan.FromSeconds(4));
 
         var used = Assert.Single(Utilisation(slots).Devices);

@@ -17,6 +17,7 @@ public sealed class TrainingThreads : ExecutorService
     private readonly BlockingCollection<IRunnable> _work = new();
     private readonly List<Thread> _threads;
     private readonly Action<Exception> _escaped;
+    private int _idle;
 
     /// <param name="escaped">Told of anything that escapes a mailbox run (the actor system's event stream, in a node).</param>
     public TrainingThreads(string id, int threadCount, Action<Exception>? escaped = null) : base(id)
@@ -29,6 +30,12 @@ public sealed class TrainingThreads : ExecutorService
 
     public int ThreadCount => _threads.Count;
 
+    /// <summary>
+    /// How many threads are waiting for work right now. A spec waits for all of them to be idle before it hands them
+    /// work at once, the case this executor exists for; it needs no sleep to get there.
+    /// </summary>
+    public int IdleThreads => Volatile.Read(ref _idle);
+
     public override void Execute(IRunnable run)
     {
         if (_work.IsAddingCompleted) throw new RejectedExecutionException($"{Id} is shut down");
@@ -40,10 +47,15 @@ public sealed class TrainingThreads : ExecutorService
 
     private void Work()
     {
-        foreach (var run in _work.GetConsumingEnumerable())
+        while (true)
         {
+            Interlocked.Increment(ref _idle);
+            // False once shut down and drained.
+            var got = _work.TryTake(out var run, Timeout.Infinite);
+            Interlocked.Decrement(ref _idle);
+            if (!got) return;
             // A mailbox run handles its actor's failures itself; anything escaping it must not take the thread with it.
-            try { run.Run(); }
+            try { run!.Run(); }
             catch (Exception e) { _escaped(e); }
         }
     }

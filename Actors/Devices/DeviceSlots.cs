@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
 using FedActors.Actors.Protocol;
@@ -26,7 +25,8 @@ public sealed class DeviceSlots : ReceiveActor, IWithTimers
     private readonly DeviceSlotsSettings _settings;
     private readonly IReadOnlyList<string> _devices;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly TimeProvider _time;
+    private readonly long _started;
     private readonly int[] _leased;
     private readonly long[] _grants;
     private readonly double[] _releasedBusySeconds;
@@ -35,10 +35,16 @@ public sealed class DeviceSlots : ReceiveActor, IWithTimers
     private long _lastLeaseId;
     private int _maxQueueLength;
 
-    public DeviceSlots(DeviceSlotsSettings settings, IReadOnlyList<string> devices)
+    /// <param name="time">
+    /// The clock busy and wall time are read from: the system clock unless given. Specs give a clock they move by hand,
+    /// so the busy seconds they check are exact instead of whatever the machine's load made of a sleep.
+    /// </param>
+    public DeviceSlots(DeviceSlotsSettings settings, IReadOnlyList<string> devices, TimeProvider? time = null)
     {
         _settings = settings;
         _devices = devices;
+        _time = time ?? TimeProvider.System;
+        _started = _time.GetTimestamp();
         _leased = new int[devices.Count];
         _grants = new long[devices.Count];
         _releasedBusySeconds = new double[devices.Count];
@@ -53,12 +59,15 @@ public sealed class DeviceSlots : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>Resolves the devices here, so a bad device list fails when the node starts, not at the first lease.</summary>
-    public static Props Props(DeviceSlotsSettings? settings = null)
+    /// <param name="time">The clock of the utilisation figures; the system clock unless given.</param>
+    public static Props Props(DeviceSlotsSettings? settings = null, TimeProvider? time = null)
     {
         settings ??= new DeviceSlotsSettings();
         var devices = settings.ResolveDevices();
-        return Akka.Actor.Props.Create(() => new DeviceSlots(settings, devices)).WithDispatcher(Dispatchers.Training);
+        return Akka.Actor.Props.Create(() => new DeviceSlots(settings, devices, time)).WithDispatcher(Dispatchers.Training);
     }
+
+    private TimeSpan Now => _time.GetElapsedTime(_started);
 
     private void Request(RequestLease request)
     {
@@ -111,7 +120,7 @@ public sealed class DeviceSlots : ReceiveActor, IWithTimers
     {
         if (!_leases.TryGetValue(overdue.LeaseId, out var lease)) return;
         _log.Warning("Lease {0} on {1} held by {2} for {3:F0} s, longer than the {4:F0} s expected; not revoked",
-            lease.Id, _devices[lease.Device], lease.HolderId, (_clock.Elapsed - lease.GrantedAt).TotalSeconds,
+            lease.Id, _devices[lease.Device], lease.HolderId, (Now - lease.GrantedAt).TotalSeconds,
             _settings.MaxLeaseHold.TotalSeconds);
     }
 
@@ -122,7 +131,7 @@ public sealed class DeviceSlots : ReceiveActor, IWithTimers
             var device = LeastLeasedDevice();
             if (_leased[device] >= _settings.SlotsPerDevice) return;
             _queue.RemoveFirst();
-            var lease = new Lease(++_lastLeaseId, device, head.Value.Requester, head.Value.RequesterId, _clock.Elapsed);
+            var lease = new Lease(++_lastLeaseId, device, head.Value.Requester, head.Value.RequesterId, Now);
             _leases.Add(lease.Id, lease);
             _leased[device]++;
             _grants[device]++;
@@ -144,7 +153,7 @@ public sealed class DeviceSlots : ReceiveActor, IWithTimers
     {
         _leases.Remove(lease.Id);
         _leased[lease.Device]--;
-        _releasedBusySeconds[lease.Device] += (_clock.Elapsed - lease.GrantedAt).TotalSeconds;
+        _releasedBusySeconds[lease.Device] += (Now - lease.GrantedAt).TotalSeconds;
         Timers.Cancel(lease.Id);
     }
 
@@ -157,7 +166,7 @@ public sealed class DeviceSlots : ReceiveActor, IWithTimers
 
     private DeviceUtilisation Report()
     {
-        var now = _clock.Elapsed;
+        var now = Now;
         var usage = _devices.Select((name, d) =>
         {
             var held = _leases.Values.Where(l => l.Device == d).Sum(l => (now - l.GrantedAt).TotalSeconds);

@@ -30,7 +30,7 @@ public sealed class FeatureExchangeSpecs(ITestOutputHelper output)
         var coordinator = Sys.ActorOf(RoundCoordinator.Props(new CoordinatorSettings { Rounds = 2, MinParticipants = 3, Seed = 7 }, hospitals,
             method.InitialGlobal(), persistenceId: "fcl", createServer: method.CreateServer), "fcl");
         coordinator.Tell(StartRun.Instance, TestActor);
-        var completed = ExpectMsg<RunCompleted>(TimeSpan.FromMinutes(2));
+        var completed = ExpectMsg<RunCompleted>(Dilated(TimeSpan.FromMinutes(2)));
         var seen = observer.ReceiveWhile<object>(TimeSpan.FromMilliseconds(500), m => m).ToList();
         var uploads = seen.OfType<LocalUpdate>().ToList();
         var requests = seen.OfType<TrainRound>().ToList();

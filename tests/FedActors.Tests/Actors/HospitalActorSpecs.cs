@@ -23,13 +23,13 @@ public class HospitalActorSpecs(ITestOutputHelper output) : ActorSpec(1, output)
         Assert.Null(ExpectMsg<LocalStateReport>().State);
 
         hospital.Tell(new TrainRound(1, global));
-        var first = ExpectMsg<LocalUpdate>(TimeSpan.FromSeconds(60));
+        var first = ExpectMsg<LocalUpdate>(Dilated(TimeSpan.FromSeconds(60)));
         hospital.Tell(GetLocalState.Instance);
         var afterFirst = ExpectMsg<LocalStateReport>().State!;
 
         // Round 2 starts again from the same global weights: only local state can make it differ.
         hospital.Tell(new TrainRound(2, global));
-        var second = ExpectMsg<LocalUpdate>(TimeSpan.FromSeconds(60));
+        var second = ExpectMsg<LocalUpdate>(Dilated(TimeSpan.FromSeconds(60)));
         hospital.Tell(GetLocalState.Instance);
         var afterSecond = ExpectMsg<LocalStateReport>().State!;
 
@@ -48,7 +48,7 @@ public class HospitalActorSpecs(ITestOutputHelper output) : ActorSpec(1, output)
         var fresh = Sys.ActorOf(HospitalActor.Props(
             new HospitalDefinition(site.HospitalId, () => site.Train, () => _experiment.CreateLearner(site.HospitalId))));
         fresh.Tell(new TrainRound(2, global));
-        Assert.Equal(first.Weights.ContentHash, ExpectMsg<LocalUpdate>(TimeSpan.FromSeconds(60)).Weights.ContentHash);
+        Assert.Equal(first.Weights.ContentHash, ExpectMsg<LocalUpdate>(Dilated(TimeSpan.FromSeconds(60))).Weights.ContentHash);
     }
 
     /// <summary>A learner whose training throws while <c>fail</c> says so, as a transient native failure would.</summary>
@@ -71,14 +71,14 @@ public class HospitalActorSpecs(ITestOutputHelper output) : ActorSpec(1, output)
         var global = _experiment.InitialGlobal();
         var reference = Hospital(() => false);
         reference.Tell(new TrainRound(1, global));
-        var expected = ExpectMsg<LocalUpdate>(TimeSpan.FromSeconds(60));
+        var expected = ExpectMsg<LocalUpdate>(Dilated(TimeSpan.FromSeconds(60)));
         var attempts = 0;
         var hospital = Hospital(() => Interlocked.Increment(ref attempts) == 1);
 
         hospital.Tell(new TrainRound(1, global));
 
         // No coordinator resends here: the answer comes from the hospital's own retry, from a clean learner.
-        var answer = ExpectMsg<LocalUpdate>(TimeSpan.FromSeconds(60));
+        var answer = ExpectMsg<LocalUpdate>(Dilated(TimeSpan.FromSeconds(60)));
         Assert.Equal(2, attempts);
         Assert.Equal(expected.Weights.ContentHash, answer.Weights.ContentHash);
         Assert.Equal(expected.Steps, answer.Steps);

@@ -59,8 +59,8 @@ public sealed class HospitalHostSpecs : ActorSpec
         ExpectMsg<LocalUpdate>(Training);
 
         // Answered and snapshotted, it passivates: no hospital actor and no learner (no tensors) remain.
-        AwaitAssert(() => Assert.Empty(Live(host)), TimeSpan.FromSeconds(10));
-        AwaitAssert(() => Assert.Equal(0, _liveLearners), TimeSpan.FromSeconds(10));
+        AwaitAssert(() => Assert.Empty(Live(host)), Dilated(TimeSpan.FromSeconds(10)));
+        AwaitAssert(() => Assert.Equal(0, _liveLearners), Dilated(TimeSpan.FromSeconds(10)));
 
         // Selected again, it restores from its snapshot and trains round 2 exactly as the one that never stopped.
         host.Tell(new ToHospital(ids[0], new TrainRound(2, global)));
@@ -82,7 +82,7 @@ public sealed class HospitalHostSpecs : ActorSpec
         var host = Sys.ActorOf(HospitalHost.Props([Definition(1, counted: true)]));
         host.Tell(new ToHospital(id, new TrainRound(1, global)));
         var first = ExpectMsg<LocalUpdate>(Training);
-        AwaitAssert(() => Assert.Empty(Live(host)), TimeSpan.FromSeconds(10));
+        AwaitAssert(() => Assert.Empty(Live(host)), Dilated(TimeSpan.FromSeconds(10)));
 
         host.Tell(new ToHospital(id, new TrainRound(1, global)));
 
@@ -90,8 +90,8 @@ public sealed class HospitalHostSpecs : ActorSpec
         Assert.Equal(first.Weights.ContentHash, again.Weights.ContentHash);
         Assert.Equal(first.Steps, again.Steps);
         // Having only answered again, it goes back to its snapshot.
-        AwaitAssert(() => Assert.Empty(Live(host)), TimeSpan.FromSeconds(10));
-        AwaitAssert(() => Assert.Equal(0, _liveLearners), TimeSpan.FromSeconds(10));
+        AwaitAssert(() => Assert.Empty(Live(host)), Dilated(TimeSpan.FromSeconds(10)));
+        AwaitAssert(() => Assert.Equal(0, _liveLearners), Dilated(TimeSpan.FromSeconds(10)));
     }
 
     protected override void Dispose(bool disposing)

@@ -37,7 +37,7 @@ public sealed class HospitalPersistenceSpecs : ActorSpec
     private LocalStateReport AwaitSaved(IActorRef hospital, int round)
     {
         LocalStateReport report = null!;
-        AwaitAssert(() => Assert.Equal(round, (report = StateOf(hospital)).SavedRound), TimeSpan.FromSeconds(10));
+        AwaitAssert(() => Assert.Equal(round, (report = StateOf(hospital)).SavedRound), Dilated(TimeSpan.FromSeconds(10)));
         return report;
     }
 
@@ -85,7 +85,7 @@ public sealed class HospitalPersistenceSpecs : ActorSpec
 
         // Only the latest snapshot is kept.
         AwaitSaved(restarted, 2);
-        AwaitAssert(() => Assert.Single(SnapshotFiles("h1")), TimeSpan.FromSeconds(10));
+        AwaitAssert(() => Assert.Single(SnapshotFiles("h1")), Dilated(TimeSpan.FromSeconds(10)));
     }
 
     [Fact]
@@ -106,7 +106,7 @@ public sealed class HospitalPersistenceSpecs : ActorSpec
         {
             var restarted = Sys.ActorOf(HospitalActor.Props(Definition("h1")));
             Watch(restarted);
-            ExpectTerminated(restarted, TimeSpan.FromSeconds(10));
+            ExpectTerminated(restarted, Dilated(TimeSpan.FromSeconds(10)));
         });
     }
 

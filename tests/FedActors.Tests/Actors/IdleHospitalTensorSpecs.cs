@@ -62,7 +62,7 @@ public sealed class IdleHospitalTensorSpecs : ActorSpec
         Watch(resident);
         resident.Tell(PoisonPill.Instance);
         ExpectTerminated(resident);
-        AwaitAssert(() => Assert.Equal(baseline + parametersPerLearner, LiveTensors()), TimeSpan.FromSeconds(10));
+        AwaitAssert(() => Assert.Equal(baseline + parametersPerLearner, LiveTensors()), Dilated(TimeSpan.FromSeconds(10)));
 
         // A passivated hospital: trained, answered, snapshotted and stopped, it leaves no tensor behind either.
         var host = Sys.ActorOf(HospitalHost.Props([Definition(1)]));
@@ -77,7 +77,7 @@ public sealed class IdleHospitalTensorSpecs : ActorSpec
         // many hospitals are idle); the hospital itself holds nothing.
         Assert.Equal(2, _experiment.Networks.Parked);
         _experiment.Networks.Clear();
-        AwaitAssert(() => Assert.Equal(baseline + 2 * parametersPerLearner, LiveTensors()), TimeSpan.FromSeconds(10));
+        AwaitAssert(() => Assert.Equal(baseline + 2 * parametersPerLearner, LiveTensors()), Dilated(TimeSpan.FromSeconds(10)));
     }
 
     protected override void Dispose(bool disposing)

@@ -38,7 +38,7 @@ public class ClusterRunSpecs
         await cluster.WaitForRegions(LoopbackCluster.Registry(coordinator).Get<HospitalRegion>(), 2, TimeSpan.FromSeconds(30));
 
         var singleton = LoopbackCluster.Registry(coordinator).Get<RoundCoordinator>();
-        var completed = await singleton.Ask<RunCompleted>(StartRun.Instance, TimeSpan.FromMinutes(3));
+        var completed = await singleton.AskWithin<RunCompleted>(StartRun.Instance, TimeSpan.FromMinutes(3), "the run completing");
 
         Assert.Equal(2, completed.Rounds.Count);
         Assert.All(completed.Rounds, r => Assert.Equal(8, r.Aggregated.Count));
@@ -67,7 +67,7 @@ public class ClusterRunSpecs
         await cluster.WaitForRegions(LoopbackCluster.Registry(coordinator).Get<HospitalRegion>(), 1, TimeSpan.FromSeconds(30));
 
         var singleton = LoopbackCluster.Registry(coordinator).Get<RoundCoordinator>();
-        var completed = await singleton.Ask<RunCompleted>(StartRun.Instance, TimeSpan.FromMinutes(2));
+        var completed = await singleton.AskWithin<RunCompleted>(StartRun.Instance, TimeSpan.FromMinutes(2), "the run completing");
 
         Assert.Equal(2, completed.Rounds.Count);
         Assert.All(completed.Rounds, r =>
@@ -90,23 +90,16 @@ public class ClusterRunSpecs
         var worker = await cluster.StartNode(new ClusterNodeSettings { Roles = [NodeRoles.Worker], SeedNodes = seeds }, run);
         await cluster.WaitForUp(2, TimeSpan.FromSeconds(30));
         await cluster.WaitForRegions(LoopbackCluster.Registry(coordinator).Get<HospitalRegion>(), 1, TimeSpan.FromSeconds(30));
-        var completed = await LoopbackCluster.Registry(coordinator).Get<RoundCoordinator>().Ask<RunCompleted>(StartRun.Instance, TimeSpan.FromMinutes(3));
+        var completed = await LoopbackCluster.Registry(coordinator).Get<RoundCoordinator>().AskWithin<RunCompleted>(StartRun.Instance, TimeSpan.FromMinutes(3), "the run completing");
         Assert.All(completed.Rounds, r => Assert.Equal(run.Hospitals.Count, r.Aggregated.Count));
         // A passivated hospital asks its shard to stop it once its last answer is out and its snapshot written.
-        var hosted = await HostedHospitals(worker);
-        for (var wait = 0; wait < 100 && run.PassivateHospitals && hosted.Count > 0; wait++)
-        {
-            await Task.Delay(100);
-            hosted = await HostedHospitals(worker);
-        }
+        var hosted = run.PassivateHospitals
+            ? await TestTime.Until(() => HostedHospitals(worker), h => h.Count == 0, TimeSpan.FromSeconds(10), "every passivated hospital stopping after the run")
+            : await HostedHospitals(worker);
         // The coordinator's releases of the last round's uploads travel to the worker after the run has completed.
         var transfer = LoopbackCluster.Registry(worker).Get<WeightsTransfer>();
-        var held = await transfer.Ask<WeightsHeld>(GetWeightsHeld.Instance, TimeSpan.FromSeconds(10));
-        for (var wait = 0; wait < 50 && held.Offered > 0; wait++)
-        {
-            await Task.Delay(100);
-            held = await transfer.Ask<WeightsHeld>(GetWeightsHeld.Instance, TimeSpan.FromSeconds(10));
-        }
+        var held = await TestTime.Until(() => transfer.Ask<WeightsHeld>(GetWeightsHeld.Instance, TimeSpan.FromSeconds(10)), h => h.Offered == 0,
+            TimeSpan.FromSeconds(5), "the worker's transfer releasing every upload the coordinator released");
         return (completed.FinalGlobal.ContentHash, hosted, held);
     }
 

@@ -60,29 +60,20 @@ public sealed class HospitalMigrationSpecs : IDisposable
         var (cluster, coordinator, _, _, seeds) = await StartThreeNodes(run);
         await using var _ = cluster;
         var region = LoopbackCluster.Registry(coordinator).Get<HospitalRegion>();
-        await LoopbackCluster.Registry(coordinator).Get<RoundCoordinator>().Ask<RunCompleted>(StartRun.Instance, TimeSpan.FromMinutes(2));
+        await LoopbackCluster.Registry(coordinator).Get<RoundCoordinator>().AskWithin<RunCompleted>(StartRun.Instance, TimeSpan.FromMinutes(2), "the run completing");
 
         var ids = _experiment.Sites.Sites.Select(s => s.HospitalId).ToList();
         var before = new Dictionary<string, LocalStateReport>();
         foreach (var id in ids)
-        {
-            var report = await StateOf(region, id);
-            for (var i = 0; report.SavedRound < 1 && i < 50; i++) { await Task.Delay(100); report = await StateOf(region, id); }
-            Assert.Equal(1, report.SavedRound);
-            before[id] = report;
-        }
+            before[id] = await TestTime.Until(() => StateOf(region, id), r => r.SavedRound == 1, TimeSpan.FromSeconds(5), $"{id}'s round-1 snapshot being written");
 
         var c = await cluster.StartNode(Worker(seeds), run);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        IReadOnlySet<string> moved;
-        do
+        var moved = await TestTime.Until(async () =>
         {
-            await Task.Delay(500);
             foreach (var id in ids) await StateOf(region, id); // re-starts handed-off hospitals wherever they now live
-            moved = await HostedHospitals(c);
-        } while (moved.Count == 0 && DateTime.UtcNow < deadline);
+            return await HostedHospitals(c);
+        }, hosted => hosted.Count > 0, TimeSpan.FromSeconds(60), "the shard coordinator rebalancing hospitals onto the joining worker", TimeSpan.FromMilliseconds(500));
 
-        Assert.NotEmpty(moved);
         foreach (var id in moved)
         {
             var after = await StateOf(region, id);
@@ -98,17 +89,15 @@ public sealed class HospitalMigrationSpecs : IDisposable
         var (cluster, coordinator, a, b, _) = await StartThreeNodes(run);
         await using var _ = cluster;
         var region = LoopbackCluster.Registry(coordinator).Get<HospitalRegion>();
-        var completed = LoopbackCluster.Registry(coordinator).Get<RoundCoordinator>().Ask<RunCompleted>(StartRun.Instance, TimeSpan.FromMinutes(3));
+        var completed = LoopbackCluster.Registry(coordinator).Get<RoundCoordinator>().AskWithin<RunCompleted>(StartRun.Instance, TimeSpan.FromMinutes(3), "the run completing");
 
         // Once a hospital on A has finished round 1, take A down and stop it.
-        var onA = await HostedHospitals(a);
-        for (var i = 0; onA.Count == 0 && i < 100; i++) { await Task.Delay(100); onA = await HostedHospitals(a); }
-        Assert.NotEmpty(onA);
-        while ((await StateOf(region, onA.First())).SavedRound < 1) await Task.Delay(100);
+        var onA = await TestTime.Until(() => HostedHospitals(a), hosted => hosted.Count > 0, TimeSpan.FromSeconds(10), "a hospital starting on worker A");
+        await TestTime.Until(() => StateOf(region, onA.First()), r => r.SavedRound >= 1, TimeSpan.FromMinutes(2), $"{onA.First()} on worker A saving its round-1 snapshot");
         Akka.Cluster.Cluster.Get(LoopbackCluster.System(coordinator)).Down(Akka.Cluster.Cluster.Get(LoopbackCluster.System(a)).SelfAddress);
         await a.StopAsync();
 
-        var result = await completed;
+        var result = await completed; // bounded by AskWithin
         Assert.Equal(3, result.Rounds.Count);
         Assert.All(result.Rounds, r => Assert.Equal(8, r.Aggregated.Count));
         // A hospital restored from its snapshot keeps counting its optimiser steps; a fresh one would restart at 0.
@@ -131,12 +120,12 @@ public sealed class HospitalMigrationSpecs : IDisposable
         var singleton = LoopbackCluster.Registry(coordinator).Get<RoundCoordinator>();
         singleton.Tell(new SubscribeToRun(listener));
 
-        var result = await singleton.Ask<RunCompleted>(StartRun.Instance, TimeSpan.FromMinutes(3));
+        var result = await singleton.AskWithin<RunCompleted>(StartRun.Instance, TimeSpan.FromMinutes(3), "the run completing");
 
         Assert.Equal(3, result.Rounds.Count);
         Assert.All(result.Rounds, r => Assert.Equal(8, r.Aggregated.Count));
         lock (events) Assert.Contains(events, e => e is { Kind: RunEventKinds.WorkerCrash, Round: 2 } && e.Reason == "scripted crash of worker 'worker-a'");
-        await LoopbackCluster.System(a).WhenTerminated.WaitAsync(TimeSpan.FromSeconds(30)); // throws TimeoutException while worker-a still runs
+        await LoopbackCluster.System(a).WhenTerminated.Within(TimeSpan.FromSeconds(30), "worker-a's ActorSystem terminating after its scripted crash");
         // Hospitals that lived on A now live on B, restored from their snapshots: their optimiser steps kept counting.
         var region = LoopbackCluster.Registry(coordinator).Get<HospitalRegion>();
         foreach (var (id, i) in _experiment.Sites.Sites.Select((s, i) => (s.HospitalId, i)))

@@ -51,27 +51,15 @@ public sealed class LoopbackCluster : IAsyncDisposable
 
     public static ActorRegistry Registry(IHost host) => host.Services.GetRequiredService<ActorRegistry>();
 
-    /// <summary>Waits until every node sees <paramref name="members"/> members Up.</summary>
-    public async Task WaitForUp(int members, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (_hosts.Any(h => Akka.Cluster.Cluster.Get(System(h)).State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) < members))
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"cluster did not reach {members} members Up within {timeout}");
-            await Task.Delay(200);
-        }
-    }
+    /// <summary>Waits until every node sees <paramref name="members"/> members Up; fails past <paramref name="timeout"/> (dilated).</summary>
+    public Task WaitForUp(int members, TimeSpan timeout) =>
+        TestTime.Until(() => Task.FromResult(_hosts.Select(h => Akka.Cluster.Cluster.Get(System(h)).State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up)).Min()),
+            up => up >= members, timeout, $"every node seeing {members} members Up (the fewest any node sees is the value)", TimeSpan.FromMilliseconds(200));
 
-    /// <summary>Waits until <paramref name="region"/> knows <paramref name="regions"/> worker regions (where shards may be placed).</summary>
-    public async Task WaitForRegions(IActorRef region, int regions, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while ((await region.Ask<Akka.Cluster.Sharding.CurrentRegions>(Akka.Cluster.Sharding.GetCurrentRegions.Instance, TimeSpan.FromSeconds(10))).Regions.Count < regions)
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"fewer than {regions} shard regions registered within {timeout}");
-            await Task.Delay(200);
-        }
-    }
+    /// <summary>Waits until <paramref name="region"/> knows <paramref name="regions"/> worker regions (where shards may be placed); fails past <paramref name="timeout"/> (dilated).</summary>
+    public Task WaitForRegions(IActorRef region, int regions, TimeSpan timeout) =>
+        TestTime.Until(async () => (await region.Ask<Akka.Cluster.Sharding.CurrentRegions>(Akka.Cluster.Sharding.GetCurrentRegions.Instance, TimeSpan.FromSeconds(10))).Regions.Count,
+            known => known >= regions, timeout, $"{regions} shard regions registering (the value is how many are)", TimeSpan.FromMilliseconds(200));
 
     public async ValueTask DisposeAsync()
     {

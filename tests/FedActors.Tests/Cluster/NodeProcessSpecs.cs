@@ -48,10 +48,10 @@ public sealed class NodeProcessSpecs : IDisposable
 
         await coordinatorOutput.WaitFor("round 1/4", TimeSpan.FromMinutes(3));
         doomed.Kill(); // SIGKILL: no goodbye to the cluster
-        await coordinator.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromMinutes(4)).Token);
+        await coordinator.WaitForExitAsync().Within(TimeSpan.FromMinutes(4), "the coordinator process finishing the run");
 
         AssertEveryRoundAggregatedAll(coordinator, coordinatorOutput);
-        Assert.True(survivor.WaitForExit(TimeSpan.FromSeconds(60)), "the surviving worker did not leave after the run");
+        Assert.True(survivor.WaitForExit(TestTime.Dilated(TimeSpan.FromSeconds(60))), "the surviving worker did not leave after the run");
     }
 
     [Fact]
@@ -64,14 +64,14 @@ public sealed class NodeProcessSpecs : IDisposable
         var (doomed, _) = Start(["--roles", "worker", "--seed", seed, "--name", "doomed"], plan);
         var (survivor, _) = Start(["--roles", "worker", "--seed", seed, "--name", "survivor"], plan);
 
-        await coordinator.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromMinutes(5)).Token);
+        await coordinator.WaitForExitAsync().Within(TimeSpan.FromMinutes(5), "the coordinator process finishing the run");
 
         var runDir = AssertEveryRoundAggregatedAll(coordinator, coordinatorOutput);
         Assert.True(doomed.HasExited, "the worker the plan crashed is still running");
         Assert.NotEqual(0, doomed.ExitCode);
         var events = File.ReadAllLines(Path.Combine(runDir, RunDirectory.EventsFile));
         Assert.Contains(events, l => l.Contains("\"worker-crash\"") && l.Contains("scripted crash of worker 'doomed'") && l.Contains("\"round\":2"));
-        Assert.True(survivor.WaitForExit(TimeSpan.FromSeconds(60)), "the surviving worker did not leave after the run");
+        Assert.True(survivor.WaitForExit(TestTime.Dilated(TimeSpan.FromSeconds(60))), "the surviving worker did not leave after the run");
     }
 
     [Fact]
@@ -88,7 +88,7 @@ public sealed class NodeProcessSpecs : IDisposable
         await standbyOutput.WaitFor("standing by", TimeSpan.FromMinutes(3));
         await firstOutput.WaitFor("round 2/4", TimeSpan.FromMinutes(3));
         first.Kill(); // SIGKILL: the singleton must move
-        if (!standby.WaitForExit(TimeSpan.FromMinutes(4))) throw new TimeoutException($"the standby did not finish the run:\n{standbyOutput}");
+        if (!standby.WaitForExit(TestTime.Dilated(TimeSpan.FromMinutes(4)))) throw new TimeoutException($"the standby did not finish the run:\n{standbyOutput}");
 
         Assert.Contains("this node now hosts the round coordinator", standbyOutput.ToString());
         var runDir = AssertEveryRoundAggregatedAll(standby, standbyOutput);
@@ -96,7 +96,7 @@ public sealed class NodeProcessSpecs : IDisposable
         var recovered = File.ReadAllLines(Path.Combine(runDir, RunDirectory.EventsFile)).Where(l => l.Contains("\"coordinator-recovered\"")).ToList();
         Assert.Single(recovered);
         Assert.Matches("\"round\":[234],", recovered[0]); // killed mid-run, after round 2 closed: continued from its checkpoint or a later one
-        Assert.True(worker.WaitForExit(TimeSpan.FromSeconds(60)), "the worker did not leave after the run");
+        Assert.True(worker.WaitForExit(TestTime.Dilated(TimeSpan.FromSeconds(60))), "the worker did not leave after the run");
     }
 
     /// <returns>The run directory.</returns>
@@ -121,27 +121,38 @@ public sealed class NodeProcessSpecs : IDisposable
         Directory.Delete(_runs, recursive: true);
     }
 
-    /// <summary>Collects a process's lines and lets a spec wait for one.</summary>
+    /// <summary>Collects a process's lines and lets a spec wait for one: the line that arrives completes the wait.</summary>
     private sealed class StringWriterWithSignal
     {
         private readonly List<string> _lines = new();
+        private readonly List<(string Fragment, TaskCompletionSource Seen)> _waiting = new();
         private readonly object _gate = new();
 
         public void Line(string? line)
         {
             if (line is null) return;
-            lock (_gate) _lines.Add(line);
+            lock (_gate)
+            {
+                _lines.Add(line);
+                foreach (var w in _waiting.Where(w => line.Contains(w.Fragment)).ToList())
+                {
+                    w.Seen.TrySetResult();
+                    _waiting.Remove(w);
+                }
+            }
         }
 
+        /// <summary>Completes once a line with <paramref name="fragment"/> has come; fails past <paramref name="timeout"/> (dilated), with the output so far.</summary>
         public async Task WaitFor(string fragment, TimeSpan timeout)
         {
-            var deadline = DateTime.UtcNow + timeout;
-            while (true)
+            var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (_gate)
             {
-                lock (_gate) if (_lines.Any(l => l.Contains(fragment))) return;
-                if (DateTime.UtcNow > deadline) throw new TimeoutException($"no line with '{fragment}' within {timeout}:\n{this}");
-                await Task.Delay(200);
+                if (_lines.Any(l => l.Contains(fragment))) return;
+                _waiting.Add((fragment, seen));
             }
+            try { await seen.Task.WaitAsync(TestTime.Dilated(timeout)); }
+            catch (TimeoutException) { throw new TimeoutException($"no line with '{fragment}' within {TestTime.Dilated(timeout)}:\n{this}"); }
         }
 
         public override string ToString() { lock (_gate) return string.Join('\n', _lines); }

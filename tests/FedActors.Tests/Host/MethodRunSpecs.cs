@@ -25,7 +25,7 @@ public sealed class MethodRunSpecs : IDisposable
     [Fact]
     public async Task Should_run_fedmoco_sending_site_statistics_once_and_rho_every_round()
     {
-        var result = await Run("method=fedmoco");
+        var result = await Run("method=fedmoco").Within(TimeSpan.FromMinutes(3), "the run");
 
         var (first, second) = (result.Completed.Rounds[0], result.Completed.Rounds[1]);
         const long statistics = 2 * sizeof(float), rho = sizeof(double);
@@ -56,9 +56,9 @@ public sealed class MethodRunSpecs : IDisposable
     [Fact]
     public async Task Should_end_where_fedmoco_plain_ends_with_both_fedmoco_modules_off()
     {
-        var plain = await Run("method=fedmoco-plain");
-        var ablated = await Run("method=fedmoco", "fedmoco.metadata-transfer=off", "fedmoco.rsa-aggregation=off");
-        var full = await Run("method=fedmoco");
+        var plain = await Run("method=fedmoco-plain").Within(TimeSpan.FromMinutes(3), "the run");
+        var ablated = await Run("method=fedmoco", "fedmoco.metadata-transfer=off", "fedmoco.rsa-aggregation=off").Within(TimeSpan.FromMinutes(3), "the run");
+        var full = await Run("method=fedmoco").Within(TimeSpan.FromMinutes(3), "the run");
 
         Assert.Equal(plain.Completed.FinalGlobal.ContentHash, ablated.Completed.FinalGlobal.ContentHash);
         Assert.NotEqual(plain.Completed.FinalGlobal.ContentHash, full.Completed.FinalGlobal.ContentHash);
@@ -67,8 +67,8 @@ public sealed class MethodRunSpecs : IDisposable
     [Fact]
     public async Task Should_run_fedsimclr_with_simclr_clients_and_fedavg()
     {
-        var simclr = await Run("method=fedsimclr");
-        var plain = await Run("method=fedmoco-plain");
+        var simclr = await Run("method=fedsimclr").Within(TimeSpan.FromMinutes(3), "the run");
+        var plain = await Run("method=fedmoco-plain").Within(TimeSpan.FromMinutes(3), "the run");
 
         Assert.Equal(2, simclr.Completed.Rounds.Count);
         Assert.All(simclr.Completed.Rounds, r => Assert.Equal(4, r.Aggregated.Count));
@@ -82,7 +82,7 @@ public sealed class MethodRunSpecs : IDisposable
     [InlineData("fedu")]
     public async Task Should_run_the_byol_methods_and_judge_their_encoder_like_the_others(string method)
     {
-        var result = await Run($"method={method}");
+        var result = await Run($"method={method}").Within(TimeSpan.FromMinutes(3), "the run");
 
         Assert.All(result.Completed.Rounds, r => Assert.Equal(4, r.Aggregated.Count));
         Assert.All(result.Completed.Rounds, r => Assert.True(double.IsFinite(r.MeanLoss)));
@@ -92,8 +92,8 @@ public sealed class MethodRunSpecs : IDisposable
     [Fact]
     public async Task Should_run_fedprox_by_name_with_its_mu()
     {
-        var prox = await Run("method=fedprox", "fedprox.mu=1");
-        var plain = await Run("method=fedmoco-plain");
+        var prox = await Run("method=fedprox", "fedprox.mu=1").Within(TimeSpan.FromMinutes(3), "the run");
+        var plain = await Run("method=fedmoco-plain").Within(TimeSpan.FromMinutes(3), "the run");
 
         Assert.All(prox.Completed.Rounds, r => Assert.Equal(4, r.Aggregated.Count));
         Assert.NotEqual(plain.Completed.FinalGlobal.ContentHash, prox.Completed.FinalGlobal.ContentHash);
@@ -102,8 +102,8 @@ public sealed class MethodRunSpecs : IDisposable
     [Fact]
     public async Task Should_run_fedema_with_byol_clients_and_end_away_from_fedbyol()
     {
-        var ema = await Run("method=fedema");
-        var plain = await Run("method=fedbyol");
+        var ema = await Run("method=fedema").Within(TimeSpan.FromMinutes(3), "the run");
+        var plain = await Run("method=fedbyol").Within(TimeSpan.FromMinutes(3), "the run");
 
         Assert.All(ema.Completed.Rounds, r => Assert.Equal(4, r.Aggregated.Count));
         // BYOL clients: round 1 starts every client from the global, as FedBYOL does; from round 2
@@ -124,7 +124,7 @@ public sealed class MethodRunSpecs : IDisposable
             "data.source=synthetic-cardiac", "model.encoder=unet", "model.unet-width=4", "model.unet-depth=2", "data.slice-size=32",
             "data.volumes-per-hospital=2", "data.volume-depth=8", "data.test-volumes=2", "data.validation-volumes=2",
             "evaluation.labelled-volumes=[1]", "evaluation.segmentation.epochs=1", "evaluation.segmentation.federated-rounds=1",
-            "evaluation.segmentation.federated-local-epochs=1"]);
+            "evaluation.segmentation.federated-local-epochs=1"]).Within(TimeSpan.FromMinutes(3), "the run");
 
         var rows = File.ReadAllLines(Path.Combine(result.Directory.Path, FedActors.Host.Runs.RunDirectory.EvaluationFile));
         Assert.StartsWith("protocol,labelled_volumes,dice,dice_std_over_hospitals,dice_hospital-01,", rows[0]);
@@ -164,7 +164,7 @@ public sealed class MethodRunSpecs : IDisposable
             settings.AddRange([$"fedmas.auxiliary=\"{encoder}\"", $"fedmas.auxiliary-hash={hash}"]);
         }
 
-        var result = await Run([.. settings]);
+        var result = await Run([.. settings]).Within(TimeSpan.FromMinutes(3), "the run");
 
         var rows = File.ReadAllLines(Path.Combine(result.Directory.Path, FedActors.Host.Runs.RunDirectory.EvaluationFile));
         Assert.StartsWith("protocol,label_fraction,round,accuracy,balanced_accuracy,validation_balanced_accuracy,balanced_accuracy_hospital-01,", rows[0]);
@@ -185,8 +185,8 @@ public sealed class MethodRunSpecs : IDisposable
         // Two of four hospitals per round: the others sit in their snapshots between their rounds.
         string[] fewPerRound = ["rounds.sample-fraction=0.5", "rounds.min-participants=2", "rounds.count=3"];
 
-        var resident = await Run([.. fewPerRound]);
-        var passivated = await Run([.. fewPerRound, "passivate-hospitals=on"]);
+        var resident = await Run([.. fewPerRound]).Within(TimeSpan.FromMinutes(3), "the run");
+        var passivated = await Run([.. fewPerRound, "passivate-hospitals=on"]).Within(TimeSpan.FromMinutes(3), "the run");
 
         Assert.Equal(resident.Completed.Rounds.Select(r => r.GlobalHash), passivated.Completed.Rounds.Select(r => r.GlobalHash));
         Assert.Equal(resident.Completed.FinalGlobal.ContentHash, passivated.Completed.FinalGlobal.ContentHash);
@@ -206,11 +206,11 @@ public sealed class MethodRunSpecs : IDisposable
         {
             var system = app.Services.GetRequiredService<ActorSystem>();
             IActorRef? host;
-            try { host = await system.ActorSelection("/user/hospitals").ResolveOne(TimeSpan.FromSeconds(3)); }
-            catch (ActorNotFoundException) { host = null; } // not hosted here
+            try { host = await system.ActorSelection("/user/hospitals").ResolveOne(TestTime.Dilated(TimeSpan.FromSeconds(3))); }
+            catch (ActorNotFoundException) { host = null; }
             Assert.Equal(hosted, host is not null);
             if (host is not null)
-                Assert.Empty((await host.Ask<HospitalHost.LiveHospitals>(HospitalHost.GetLiveHospitals.Instance, TimeSpan.FromSeconds(3))).HospitalIds);
+                Assert.Empty((await host.AskWithin<HospitalHost.LiveHospitals>(HospitalHost.GetLiveHospitals.Instance, TimeSpan.FromSeconds(3), "the hospital host's live hospitals")).HospitalIds);
         }
         finally { await app.StopAsync(); }
     }
@@ -218,7 +218,7 @@ public sealed class MethodRunSpecs : IDisposable
     [Fact]
     public async Task Should_run_supervised_fedavg_and_judge_its_encoder_like_the_others()
     {
-        var result = await Run("method=fedavg-supervised", "supervised.label-fraction=0.5");
+        var result = await Run("method=fedavg-supervised", "supervised.label-fraction=0.5").Within(TimeSpan.FromMinutes(3), "the run");
 
         Assert.All(result.Completed.Rounds, r => Assert.Equal(4, r.Aggregated.Count));
         Assert.InRange(result.TrainedProbeAccuracy, 0, 1);
@@ -250,7 +250,7 @@ public sealed class MethodRunSpecs : IDisposable
     {
         MethodCatalog.Register("spec-weighted-by-index", (experiment, _) => new IndexWeightsMethod(experiment));
 
-        var result = await Run("method=spec-weighted-by-index");
+        var result = await Run("method=spec-weighted-by-index").Within(TimeSpan.FromMinutes(3), "the run");
 
         // Sample-weighted FedAvg would give each of TinyRun's equal shards 1/4; this server gives k/10.
         Assert.All(result.Completed.Rounds, r => Assert.All(r.AggregationWeights!, w => Assert.Equal(double.Parse(w.Key[^2..]) / 10, w.Value, 12)));

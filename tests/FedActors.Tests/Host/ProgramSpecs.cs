@@ -15,8 +15,8 @@ public class ProgramSpecs
         Console.SetOut(printed);
         try
         {
-            Assert.Equal(FedActors.Host.Program.Ok, await FedActors.Host.Program.Main([command, "--help"]));
-            Assert.Equal(FedActors.Host.Program.Ok, await FedActors.Host.Program.Main(["help", command]));
+            Assert.Equal(FedActors.Host.Program.Ok, await FedActors.Host.Program.Main([command, "--help"]).Within(TimeSpan.FromMinutes(1), "fedactors' answer"));
+            Assert.Equal(FedActors.Host.Program.Ok, await FedActors.Host.Program.Main(["help", command]).Within(TimeSpan.FromMinutes(1), "fedactors' answer"));
         }
         finally
         {
@@ -39,11 +39,11 @@ public class ProgramSpecs
         File.WriteAllText(bad, "fedactors.rounds.cuont = 3");
         try
         {
-            Assert.Equal(FedActors.Host.Program.Ok, await FedActors.Host.Program.Main(["validate", good]));
-            Assert.Equal(FedActors.Host.Program.UsageError, await FedActors.Host.Program.Main(["validate", bad]));
-            Assert.Equal(FedActors.Host.Program.UsageError, await FedActors.Host.Program.Main(["validate", good, "--set", "rounds.count=zero"]));
-            Assert.Equal(FedActors.Host.Program.UsageError, await FedActors.Host.Program.Main(["frobnicate"]));
-            Assert.Equal(FedActors.Host.Program.UsageError, await FedActors.Host.Program.Main(["node", "--roles", "chef"]));
+            Assert.Equal(FedActors.Host.Program.Ok, await FedActors.Host.Program.Main(["validate", good]).Within(TimeSpan.FromMinutes(1), "fedactors' answer"));
+            Assert.Equal(FedActors.Host.Program.UsageError, await FedActors.Host.Program.Main(["validate", bad]).Within(TimeSpan.FromMinutes(1), "fedactors' answer"));
+            Assert.Equal(FedActors.Host.Program.UsageError, await FedActors.Host.Program.Main(["validate", good, "--set", "rounds.count=zero"]).Within(TimeSpan.FromMinutes(1), "fedactors' answer"));
+            Assert.Equal(FedActors.Host.Program.UsageError, await FedActors.Host.Program.Main(["frobnicate"]).Within(TimeSpan.FromMinutes(1), "fedactors' answer"));
+            Assert.Equal(FedActors.Host.Program.UsageError, await FedActors.Host.Program.Main(["node", "--roles", "chef"]).Within(TimeSpan.FromMinutes(1), "fedactors' answer"));
         }
         finally
         {

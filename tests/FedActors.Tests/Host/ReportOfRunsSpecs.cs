@@ -17,7 +17,7 @@ public sealed class ReportOfRunsSpecs : IDisposable
         var runs = new List<RunResult>();
         foreach (var seed in new ulong[] { 1, 2 })
             runs.Add(await RunCommand.ExecuteAsync(ExperimentConfig.Load(null,
-                [.. TinyRun.Overrides(_runsRoot, seed), "evaluation.label-fractions=[0.5]"]), TextWriter.Null));
+                [.. TinyRun.Overrides(_runsRoot, seed), "evaluation.label-fractions=[0.5]"]), TextWriter.Null).Within(TimeSpan.FromMinutes(3), "the run"));
         var out_ = Path.Combine(_runsRoot, "report.md");
 
         ReportCommand.Execute(ReportCommand.Parse([.. runs.Select(r => r.Directory.Path), "--out", out_]), ["report"], TextWriter.Null);

@@ -47,18 +47,18 @@ public sealed class ResumeSpecs(ITestOutputHelper output) : IDisposable
     {
         var killedRoot = Path.Combine(_runsRoot, "killed");
         var (process, thirdRound, log) = Launch(["run", .. TinyRun.Arguments(SixRounds(killedRoot))], "round 3/6");
-        await thirdRound.WaitAsync(TimeSpan.FromMinutes(3));
+        await thirdRound.Within(TimeSpan.FromMinutes(3), "the killed run's process reporting round 3");
         Assert.False(process.HasExited, $"the run ended before it could be killed:\n{log}");
         process.Kill(); // SIGKILL: no chance to write anything more
-        await process.WaitForExitAsync();
+        await process.WaitForExitAsync().Within(TimeSpan.FromMinutes(1), "the killed process exiting");
         var runDir = Directory.GetDirectories(killedRoot).Single();
         Assert.False(File.Exists(Path.Combine(runDir, RunDirectory.FinalWeightsFile)));
         var eventsBefore = File.ReadAllLines(Path.Combine(runDir, RunDirectory.EventsFile)).Length;
         Assert.True(eventsBefore > 0);
 
         var resumedOutput = new StringWriter();
-        var resumed = await RunCommand.ResumeAsync(runDir, resumedOutput);
-        var uninterrupted = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, SixRounds(Path.Combine(_runsRoot, "whole"))), TextWriter.Null);
+        var resumed = await RunCommand.ResumeAsync(runDir, resumedOutput).Within(TimeSpan.FromMinutes(3), "the resumed run");
+        var uninterrupted = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, SixRounds(Path.Combine(_runsRoot, "whole"))), TextWriter.Null).Within(TimeSpan.FromMinutes(3), "the run");
 
         Assert.Equal(runDir, resumed.Directory.Path);
         Assert.Matches(@"resumed: continuing from round [3-6]/6", resumedOutput.ToString());
@@ -83,17 +83,17 @@ public sealed class ResumeSpecs(ITestOutputHelper output) : IDisposable
     {
         var root = Path.Combine(_runsRoot, "interrupted");
         var (process, firstRound, log) = Launch(["run", .. TinyRun.Arguments(SixRounds(root))], "round 1/6");
-        await firstRound.WaitAsync(TimeSpan.FromMinutes(3));
+        await firstRound.Within(TimeSpan.FromMinutes(3), "the interrupted run's process reporting round 1");
         // Straight from this process: spawning kill(1) on a loaded machine can take longer than the rest of the run.
         Assert.Equal(0, Kill(process.Id, SigInt));
-        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), $"fedactors did not stop after Ctrl+C:\n{log}");
-        process.WaitForExit(); // and its output is read to the end
+        // Once exited, with its output read to the end.
+        await process.WaitForExitAsync().Within(TimeSpan.FromMinutes(2), $"fedactors stopping after Ctrl+C");
 
         var runDir = Directory.GetDirectories(root).Single();
         Assert.True(process.ExitCode == FedActors.Host.Program.Interrupted, $"exit code {process.ExitCode}:\n{log}");
         Assert.Matches($@"interrupted after round [1-5]; continue with: fedactors run --resume {System.Text.RegularExpressions.Regex.Escape(runDir)}", log.ToString());
-        var resumed = await RunCommand.ResumeAsync(runDir, TextWriter.Null);
-        var uninterrupted = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, SixRounds(Path.Combine(_runsRoot, "straight"))), TextWriter.Null);
+        var resumed = await RunCommand.ResumeAsync(runDir, TextWriter.Null).Within(TimeSpan.FromMinutes(3), "the resumed run");
+        var uninterrupted = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, SixRounds(Path.Combine(_runsRoot, "straight"))), TextWriter.Null).Within(TimeSpan.FromMinutes(3), "the run");
         Assert.Equal(uninterrupted.Completed.FinalGlobal.ContentHash, resumed.Completed.FinalGlobal.ContentHash);
         Assert.Equal(["1", "2", "3", "4", "5", "6"], TinyRun.MetricsRounds(runDir));
     }
@@ -101,9 +101,9 @@ public sealed class ResumeSpecs(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task Should_answer_at_once_when_the_run_had_already_completed()
     {
-        var first = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, TinyRun.Overrides(_runsRoot, seed: 3)), TextWriter.Null);
+        var first = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, TinyRun.Overrides(_runsRoot, seed: 3)), TextWriter.Null).Within(TimeSpan.FromMinutes(3), "the run");
         var output = new StringWriter();
-        var again = await RunCommand.ResumeAsync(first.Directory.Path, output);
+        var again = await RunCommand.ResumeAsync(first.Directory.Path, output).Within(TimeSpan.FromMinutes(3), "the resumed run");
 
         Assert.Contains("resumed: all 2 rounds had already completed", output.ToString());
         Assert.DoesNotContain("round 1/2", output.ToString());
@@ -115,11 +115,11 @@ public sealed class ResumeSpecs(ITestOutputHelper output) : IDisposable
     public async Task Should_exit_two_for_a_resume_combined_with_a_config_or_of_a_directory_that_is_no_run()
     {
         var notARun = Directory.CreateDirectory(Path.Combine(_runsRoot, "empty")).FullName;
-        Assert.Equal(FedActors.Host.Program.UsageError, await FedActors.Host.Program.Main(["run", "--resume", notARun, "--set", "seed=3"]));
-        Assert.Equal(FedActors.Host.Program.UsageError, await FedActors.Host.Program.Main(["run", "exp.conf", "--resume", notARun]));
-        Assert.Equal(FedActors.Host.Program.UsageError, await FedActors.Host.Program.Main(["run", "--resume"]));
-        Assert.Equal(FedActors.Host.Program.UsageError, await FedActors.Host.Program.Main(["run", "--resume", notARun]));
-        Assert.Equal(FedActors.Host.Program.UsageError, await FedActors.Host.Program.Main(["run", "--resume", Path.Combine(_runsRoot, "missing")]));
+        Assert.Equal(FedActors.Host.Program.UsageError, await FedActors.Host.Program.Main(["run", "--resume", notARun, "--set", "seed=3"]).Within(TimeSpan.FromMinutes(1), "fedactors' answer"));
+        Assert.Equal(FedActors.Host.Program.UsageError, await FedActors.Host.Program.Main(["run", "exp.conf", "--resume", notARun]).Within(TimeSpan.FromMinutes(1), "fedactors' answer"));
+        Assert.Equal(FedActors.Host.Program.UsageError, await FedActors.Host.Program.Main(["run", "--resume"]).Within(TimeSpan.FromMinutes(1), "fedactors' answer"));
+        Assert.Equal(FedActors.Host.Program.UsageError, await FedActors.Host.Program.Main(["run", "--resume", notARun]).Within(TimeSpan.FromMinutes(1), "fedactors' answer"));
+        Assert.Equal(FedActors.Host.Program.UsageError, await FedActors.Host.Program.Main(["run", "--resume", Path.Combine(_runsRoot, "missing")]).Within(TimeSpan.FromMinutes(1), "fedactors' answer"));
 
         var e = await Assert.ThrowsAsync<ConfigError>(() => RunCommand.ResumeAsync(notARun, TextWriter.Null));
         Assert.Contains(notARun, e.Message);

@@ -21,9 +21,9 @@ public sealed class RunCommandSpecs : IDisposable
     [Fact]
     public async Task Should_give_identical_metrics_for_the_same_seed_and_config()
     {
-        var first = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, TinyOverrides(5)), TextWriter.Null);
-        var second = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, TinyOverrides(5)), TextWriter.Null);
-        var other = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, TinyOverrides(6)), TextWriter.Null);
+        var first = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, TinyOverrides(5)), TextWriter.Null).Within(TimeSpan.FromMinutes(3), "the run");
+        var second = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, TinyOverrides(5)), TextWriter.Null).Within(TimeSpan.FromMinutes(3), "the run");
+        var other = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, TinyOverrides(6)), TextWriter.Null).Within(TimeSpan.FromMinutes(3), "the run");
 
         Assert.Equal(MetricsWithoutTimings(first.Directory), MetricsWithoutTimings(second.Directory));
         Assert.Equal(first.Completed.FinalGlobal.ContentHash, second.Completed.FinalGlobal.ContentHash);
@@ -35,7 +35,7 @@ public sealed class RunCommandSpecs : IDisposable
     public async Task Should_print_one_line_per_round_and_write_the_run_directory()
     {
         var output = new StringWriter();
-        var result = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, TinyOverrides(5)), output);
+        var result = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, TinyOverrides(5)), output).Within(TimeSpan.FromMinutes(3), "the run");
 
         var roundLines = output.ToString().Split('\n').Where(l => l.StartsWith("round ")).ToList();
         Assert.Equal(["round 1/2", "round 2/2"], roundLines.Select(l => l[..9]));
@@ -71,7 +71,7 @@ public sealed class RunCommandSpecs : IDisposable
     public async Task Should_keep_the_global_model_of_the_newest_rounds_in_checkpoints()
     {
         var overrides = TinyRun.Overrides(_runsRoot, 5, rounds: 3).Concat(["checkpoints.every=1", "checkpoints.keep-last=2"]).ToList();
-        var result = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, overrides), TextWriter.Null);
+        var result = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, overrides), TextWriter.Null).Within(TimeSpan.FromMinutes(3), "the run");
 
         var checkpoints = Path.Combine(result.Directory.Path, RunDirectory.CheckpointsDirectory);
         Assert.Equal(["round-0002.weights", "round-0003.weights"], Directory.GetFiles(checkpoints).Select(Path.GetFileName).Order(StringComparer.Ordinal));
@@ -85,7 +85,7 @@ public sealed class RunCommandSpecs : IDisposable
     {
         var overrides = TinyRun.Overrides(_runsRoot, 5).Concat(["evaluation.label-fractions=[0.25, 1.0]", "evaluation.fine-tune=on",
             "evaluation.fine-tune-epochs=1"]).ToList();
-        var result = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, overrides), TextWriter.Null);
+        var result = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, overrides), TextWriter.Null).Within(TimeSpan.FromMinutes(3), "the run");
 
         var rows = File.ReadAllLines(Path.Combine(result.Directory.Path, RunDirectory.EvaluationFile)).Select(l => l.Split(',')).ToList();
         Assert.Equal(["protocol", "label_fraction", "labelled", "accuracy", "balanced_accuracy"], rows[0]);

@@ -18,7 +18,7 @@ public sealed class RunEventsSpecs : IDisposable
         var overrides = TinyRun.Overrides(_runsRoot, seed: 5, rounds: 2, minParticipants: 3);
         overrides.Add("faults.events=[{ kind = drop, hospital = hospital-02, round = 2, stage = during-training }]");
         var output = new StringWriter();
-        var result = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, overrides), output);
+        var result = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, overrides), output).Within(TimeSpan.FromMinutes(3), "the run");
 
         var events = File.ReadAllLines(Path.Combine(result.Directory.Path, RunDirectory.EventsFile))
             .Select(l => JsonDocument.Parse(l).RootElement).ToList();

@@ -8,7 +8,7 @@ using Xunit.Abstractions;
 namespace FedActors.Tests.Host;
 
 /// <summary>The reporter writes events.jsonl line by line and keeps metrics.csv at one row per round.</summary>
-public sealed class RunReporterSpecs(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit("", output), IDisposable
+public sealed class RunReporterSpecs(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(TestTime.AkkaTestHocon, output), IDisposable
 {
     private readonly string _runs = Directory.CreateTempSubdirectory("fedactors-reporter-").FullName;
 
@@ -60,7 +60,7 @@ public sealed class RunReporterSpecs(ITestOutputHelper output) : Akka.TestKit.Xu
         reporter.Tell(new RoundProgress(2, 1, 2, 1, 1, 0));
         reporter.Tell(new RoundClosed(Round(2)));
         reporter.Tell(new RunCompleted(new ModelWeights([]), [Round(1), Round(2)]));
-        await finished.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await finished.Task.Within(TimeSpan.FromSeconds(10), "the reporter finishing the run");
 
         var lines = text.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(["round 1/4", "round 2/4"], lines.Select(l => l[..9]));
@@ -97,7 +97,7 @@ public sealed class RunReporterSpecs(ITestOutputHelper output) : Akka.TestKit.Xu
         AwaitAssert(() => Assert.Equal(["1", "2", "3"], TinyRun.MetricsRounds(run.Path)));
         reporter.Tell(new RoundClosed(Round(4)));
         reporter.Tell(new RunCompleted(new ModelWeights([new WeightTensor("w", [1], [0f])]), [Round(1), Round(2), Round(3), Round(4)]));
-        await finished.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await finished.Task.Within(TimeSpan.FromSeconds(10), "the reporter finishing the run");
 
         Assert.Equal(["1", "2", "3", "4"], TinyRun.MetricsRounds(run.Path));
         Assert.Contains("resumed: continuing from round 3/4 (checkpoint after round 2 in snapshots/)", text.ToString());

@@ -10,8 +10,8 @@ public class DeviceSlotsSpecs(ITestOutputHelper output) : ActorSpec(1, output)
 {
     private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(300);
 
-    private IActorRef Slots(int slotsPerDevice = 1, TimeSpan? maxHold = null) =>
-        Sys.ActorOf(DeviceSlots.Props(new DeviceSlotsSettings { SlotsPerDevice = slotsPerDevice, MaxLeaseHold = maxHold ?? TimeSpan.FromMinutes(30) }));
+    private IActorRef Slots(int slotsPerDevice = 1, TimeSpan? maxHold = null, TimeProvider? time = null) =>
+        Sys.ActorOf(DeviceSlots.Props(new DeviceSlotsSettings { SlotsPerDevice = slotsPerDevice, MaxLeaseHold = maxHold ?? TimeSpan.FromMinutes(30) }, time));
 
     private static LeaseGranted Request(TestProbe probe, IActorRef slots, string id)
     {
@@ -123,7 +123,7 @@ public class DeviceSlotsSpecs(ITestOutputHelper output) : ActorSpec(1, output)
         var slots = Slots(maxHold: TimeSpan.FromMilliseconds(200));
         var (holder, other) = (CreateTestProbe(), CreateTestProbe());
 
-        EventFilter.Warning(contains: "longer than").ExpectOne(TimeSpan.FromSeconds(5), () => Request(holder, slots, "slow-hospital"));
+        EventFilter.Warning(contains: "longer than").ExpectOne(Dilated(TimeSpan.FromSeconds(5)), () => Request(holder, slots, "slow-hospital"));
 
         other.Send(slots, new RequestLease("other"));
         other.ExpectNoMsg(Quiet);
@@ -132,24 +132,30 @@ public class DeviceSlotsSpecs(ITestOutputHelper output) : ActorSpec(1, output)
     [Fact]
     public void Should_report_utilisation_between_zero_and_one_that_grows_with_leased_time()
     {
-        var slots = Slots(slotsPerDevice: 2);
+        // The slots read time from a clock moved here: the busy seconds are exact, not whatever a sleep came to.
+        var clock = new ManualClock();
+        var slots = Slots(slotsPerDevice: 2, time: clock);
         var idle = Assert.Single(Utilisation(slots).Devices);
         Assert.Equal(0, idle.Utilisation);
         Assert.Equal(0, idle.Grants);
 
+        clock.Advance(TimeSpan.FromSeconds(1));
         var holder = CreateTestProbe();
         var lease = Request(holder, slots, "holder");
-#pragma warning disable RS0030 // TODO(waits): replaced by the waits rework
-        Thread.Sleep(300);
-#pragma warning restore RS0030
+        clock.Advance(TimeSpan.FromSeconds(3));
+        var holding = Assert.Single(Utilisation(slots).Devices);
+        Assert.Equal(3, holding.BusySeconds); // a lease still held counts up to now
         holder.Send(slots, new ReleaseLease(lease.LeaseId));
+        // Asked after the release was enqueued, answered after it was handled: the clock moves on only then.
+        Assert.Equal(0, Assert.Single(Utilisation(slots).Devices).Leased);
+        clock.Advance(TimeSpan.FromSeconds(4));
 
         var used = Assert.Single(Utilisation(slots).Devices);
         Assert.Equal("cpu", used.Device);
         Assert.Equal(2, used.Slots);
         Assert.Equal(1, used.Grants);
-        Assert.True(used.BusySeconds >= 0.25, $"busy {used.BusySeconds:F3} s");
-        Assert.True(used.BusySeconds <= used.WallSeconds, $"busy {used.BusySeconds:F3} s of {used.WallSeconds:F3} s");
-        Assert.InRange(used.Utilisation, double.Epsilon, 0.5); // one slot of two, at most
+        Assert.Equal(3, used.BusySeconds); // released: idle time after it adds nothing
+        Assert.Equal(8, used.WallSeconds);
+        Assert.Equal(3.0 / (8 * 2), used.Utilisation, precision: 12); // one slot of two, busy 3 s of 8
     }
 }

@@ -61,7 +61,9 @@ public static class TestTime
             var value = await probe();
             if (done(value)) return value;
             if (clock.Elapsed > limit) throw new TimeoutException($"{what}: not the case within {limit} (last seen: {Describe(value)})");
+#pragma warning disable RS0030 // the one bounded poll (like TestKit's AwaitCondition): the pause between looks, not the synchronisation
             await Task.Delay(interval ?? TimeSpan.FromMilliseconds(100));
+#pragma warning restore RS0030
         }
     }
 

@@ -12,19 +12,19 @@ namespace FedActors.Training.Models;
 public sealed class BasicBlock : Module<Tensor, Tensor>
 {
     private readonly Conv2d conv1;
-    private readonly BatchNorm2d bn1;
+    private readonly HeldScalarBatchNorm bn1;
     private readonly Conv2d conv2;
-    private readonly BatchNorm2d bn2;
+    private readonly HeldScalarBatchNorm bn2;
     private readonly Sequential? downsample;
 
     public BasicBlock(int inChannels, int outChannels, int stride, string name = "basic_block") : base(name)
     {
         conv1 = Conv2d(inChannels, outChannels, 3, stride: stride, padding: 1, bias: false);
-        bn1 = BatchNorm2d(outChannels);
+        bn1 = Norms.BatchNorm2d(outChannels);
         conv2 = Conv2d(outChannels, outChannels, 3, padding: 1, bias: false);
-        bn2 = BatchNorm2d(outChannels);
+        bn2 = Norms.BatchNorm2d(outChannels);
         if (stride != 1 || inChannels != outChannels)
-            downsample = Sequential(Conv2d(inChannels, outChannels, 1, stride: stride, bias: false), BatchNorm2d(outChannels));
+            downsample = Sequential(Conv2d(inChannels, outChannels, 1, stride: stride, bias: false), Norms.BatchNorm2d(outChannels));
         RegisterComponents();
     }
 

@@ -28,6 +28,12 @@ public static class Norms
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
+    /// <summary>BatchNorm over [N, C, H, W] (TorchSharp's BatchNorm2d with held Scalars: <see cref="HeldScalarBatchNorm"/>).</summary>
+    public static HeldScalarBatchNorm BatchNorm2d(long channels) => new(channels, [4], "BatchNorm2d");
+
+    /// <summary>BatchNorm over [N, C] or [N, C, L] (TorchSharp's BatchNorm1d with held Scalars: <see cref="HeldScalarBatchNorm"/>).</summary>
+    public static HeldScalarBatchNorm BatchNorm1d(long features) => new(features, [2, 3], "BatchNorm1d");
+
     public static GroupNorm GroupNormWithDefaults(int channels)
     {
         if (channels % GroupCount != 0)

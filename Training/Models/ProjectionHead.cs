@@ -14,13 +14,13 @@ namespace FedActors.Training.Models;
 public sealed class ProjectionHead : Module<Tensor, Tensor>
 {
     private readonly Linear hidden;
-    private readonly BatchNorm1d norm;
+    private readonly HeldScalarBatchNorm norm;
     private readonly Linear output;
 
     public ProjectionHead(int inputDim, int hiddenDim, int outputDim, string name = "projection") : base(name)
     {
         hidden = Linear(inputDim, hiddenDim);
-        norm = BatchNorm1d(hiddenDim);
+        norm = Norms.BatchNorm1d(hiddenDim);
         output = Linear(hiddenDim, outputDim);
         RegisterComponents();
     }

@@ -28,7 +28,7 @@ public sealed class ResNet18Encoder : Module<Tensor, Tensor>
     private static readonly int[] StageWidths = [64, 128, 256, 512];
 
     private readonly Conv2d conv1;
-    private readonly BatchNorm2d bn1;
+    private readonly HeldScalarBatchNorm bn1;
     private readonly Sequential layer1;
     private readonly Sequential layer2;
     private readonly Sequential layer3;
@@ -44,7 +44,7 @@ public sealed class ResNet18Encoder : Module<Tensor, Tensor>
         conv1 = stem == ResNetStem.Standard
             ? Conv2d(inChannels, widths[0], 7, stride: 2, padding: 3, bias: false)
             : Conv2d(inChannels, widths[0], 3, stride: 1, padding: 1, bias: false);
-        bn1 = BatchNorm2d(widths[0]);
+        bn1 = Norms.BatchNorm2d(widths[0]);
         layer1 = Stage(widths[0], widths[0], 1);
         layer2 = Stage(widths[0], widths[1], 2);
         layer3 = Stage(widths[1], widths[2], 2);

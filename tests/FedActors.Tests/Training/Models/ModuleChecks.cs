@@ -9,7 +9,7 @@ internal static class ModuleChecks
     /// <summary>Every norm layer starts as the identity map (weight 1, bias 0; running stats 0 / 1).</summary>
     public static void NormsStartAsIdentity(nn.Module module)
     {
-        var norms = module.modules().Where(m => m is BatchNorm1d or BatchNorm2d or GroupNorm).ToList();
+        var norms = module.modules().Where(m => m is BatchNorm or GroupNorm).ToList();
         Assert.NotEmpty(norms);
         foreach (var norm in norms)
         {

@@ -18,7 +18,8 @@ internal static class SeededProperty
     public const ulong DefaultSeed = 20_240_917;
 
     /// <summary>Checks <paramref name="assert"/> on <paramref name="cases"/> values of <paramref name="gen"/> drawn from a PCG seeded with <paramref name="seed"/>.</summary>
-    public static void ForAll<T>(Gen<T> gen, Action<T> assert, int cases = 100, ulong seed = DefaultSeed)
+    /// <param name="print">How a failing case is shown (default CsCheck's <c>Check.Print</c>).</param>
+    public static void ForAll<T>(Gen<T> gen, Action<T> assert, int cases = 100, ulong seed = DefaultSeed, Func<T, string>? print = null)
     {
         var pcg = new PCG(stream: 1, seed);
         for (var i = 0; i < cases; i++)
@@ -30,10 +31,10 @@ internal static class SeededProperty
             catch (Exception e)
             {
                 var shrunk = "";
-                try { gen.Sample(assert, seed: caseSeed, iter: 500, threads: 1); }
+                try { gen.Sample(assert, seed: caseSeed, iter: 500, threads: 1, print: print); }
                 catch (CsCheckException c) { shrunk = $"\nCsCheck's shrink from it: {c.Message}"; }
                 throw new Xunit.Sdk.XunitException(
-                    $"Property failed on case {i} of {cases} (CsCheck seed \"{caseSeed}\", PCG stream 1, seed {seed}): {Check.Print(value)}\n{e.Message}{shrunk}");
+                    $"Property failed on case {i} of {cases} (CsCheck seed \"{caseSeed}\", PCG stream 1, seed {seed}): {(print is null ? Check.Print(value) : print(value))}\n{e.Message}{shrunk}");
             }
         }
     }

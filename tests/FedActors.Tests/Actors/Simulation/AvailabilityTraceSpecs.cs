@@ -75,7 +75,7 @@ public sealed class AvailabilityTraceSpecs : IDisposable
             // A hospital the file does not name is always on.
             Assert.True(trace.IsOn("hospital-99", 12.5));
             Assert.Equal(double.PositiveInfinity, trace.OnUntil("hospital-99", 12.5));
-        }, cases: 60);
+        }, cases: 60, print: t => string.Join("; ", t.Item1.Select(kv => $"{kv.Key}: {string.Join(" ", kv.Value.Select(i => $"[{i.Start}, {i.End})"))}")));
     }
 
     [Fact]

@@ -23,6 +23,9 @@ public sealed class HospitalHost : ReceiveActor
     // Hospitals asked to stop, with what arrived for them meanwhile.
     private readonly Dictionary<string, List<(object Message, IActorRef Sender)>> _stopping = new(StringComparer.Ordinal);
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    // Hospitals started at least once, so a later start is a restart from the snapshot; and the tallies a run reports.
+    private readonly HashSet<string> _everStarted = new(StringComparer.Ordinal);
+    private int _passivated, _restarted;
 
     public HospitalHost(IReadOnlyList<HospitalDefinition> definitions, IActorRef? deviceSlots)
     {
@@ -52,11 +55,13 @@ public sealed class HospitalHost : ReceiveActor
         {
             if (!_ids.Remove(t.ActorRef, out var id)) return;
             _live.Remove(id);
-            if (!_stopping.Remove(id, out var waiting) || waiting.Count == 0) return;
+            if (!_stopping.Remove(id, out var waiting)) return;
+            _passivated++;
+            if (waiting.Count == 0) return;
             var hospital = Start(id);
             foreach (var (message, sender) in waiting) hospital.Tell(message, sender);
         });
-        Receive<GetLiveHospitals>(_ => Sender.Tell(new LiveHospitals(_live.Keys.Order(StringComparer.Ordinal).ToList())));
+        Receive<GetLiveHospitals>(_ => Sender.Tell(new LiveHospitals(_live.Keys.Order(StringComparer.Ordinal).ToList(), new PassivationCounts(_passivated, _restarted))));
     }
 
     public static Props Props(IReadOnlyList<HospitalDefinition> definitions, IActorRef? deviceSlots = null) =>
@@ -64,6 +69,7 @@ public sealed class HospitalHost : ReceiveActor
 
     private IActorRef Start(string id)
     {
+        if (!_everStarted.Add(id)) _restarted++;
         var hospital = Context.ActorOf(HospitalActor.Props(_definitions[id], _deviceSlots, passivation: HospitalPassivation.ByHost), id);
         Context.Watch(hospital);
         _live[id] = hospital;
@@ -71,14 +77,22 @@ public sealed class HospitalHost : ReceiveActor
         return hospital;
     }
 
-    /// <summary>Which hospitals are in memory now (for specs and benchmarks).</summary>
+    /// <summary>Which hospitals are in memory now, and how often they were passivated and restarted (for run reports, specs and benchmarks).</summary>
     public sealed record GetLiveHospitals : INoSerializationVerificationNeeded
     {
         public static GetLiveHospitals Instance { get; } = new();
     }
 
-    public sealed record LiveHospitals(IReadOnlyList<string> HospitalIds) : INoSerializationVerificationNeeded;
+    /// <summary>The answer to <see cref="GetLiveHospitals"/>.</summary>
+    /// <param name="HospitalIds">The hospitals in memory now, in id order.</param>
+    /// <param name="Counts">Passivations and restarts since the host started.</param>
+    public sealed record LiveHospitals(IReadOnlyList<string> HospitalIds, PassivationCounts Counts) : INoSerializationVerificationNeeded;
 }
+
+/// <summary>What a <see cref="HospitalHost"/> did with its hospitals.</summary>
+/// <param name="Passivated">Times a hospital stopped because it was idle (answered and snapshotted).</param>
+/// <param name="Restarted">Times a hospital that had been stopped was started again, restoring itself from its snapshot.</param>
+public sealed record PassivationCounts(int Passivated, int Restarted);
 
 /// <summary>Hospitals behind this node's <see cref="HospitalHost"/>: in memory only while they work.</summary>
 public sealed class HostedHospitals(IActorRef host, IReadOnlyList<string> hospitalIds) : IHospitalDirectory

@@ -62,9 +62,15 @@ public static class FedActorsHostingExtensions
             .WithActors((system, registry) =>
             {
                 var deviceSlots = registry.Get<DeviceSlots>();
-                IHospitalDirectory hospitals = run.PassivateHospitals
-                    ? new HostedHospitals(system.ActorOf(HospitalHost.Props(run.Hospitals, deviceSlots), "hospitals"), run.Hospitals.Select(h => h.HospitalId).ToList())
-                    : new LocalHospitals(run.Hospitals.ToDictionary(h => h.HospitalId, h => system.ActorOf(HospitalActor.Props(h, deviceSlots), h.HospitalId)));
+                IHospitalDirectory hospitals;
+                if (run.PassivateHospitals)
+                {
+                    var host = system.ActorOf(HospitalHost.Props(run.Hospitals, deviceSlots), "hospitals");
+                    // Registered so the run's driver can report how often hospitals were passivated.
+                    registry.Register<HospitalHost>(host);
+                    hospitals = new HostedHospitals(host, run.Hospitals.Select(h => h.HospitalId).ToList());
+                }
+                else hospitals = new LocalHospitals(run.Hospitals.ToDictionary(h => h.HospitalId, h => system.ActorOf(HospitalActor.Props(h, deviceSlots), h.HospitalId)));
                 var coordinator = system.ActorOf(
                     RoundCoordinator.Props(run.Coordinator, hospitals, run.InitialGlobal, run.Evaluate, createServer: run.CreateServer), "coordinator");
                 registry.Register<RoundCoordinator>(coordinator);

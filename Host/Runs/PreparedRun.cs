@@ -16,7 +16,13 @@ using FedActors.Training.Weights;
 namespace FedActors.Host.Runs;
 
 /// <summary>The outcome of a run as the command reports it.</summary>
-public sealed record RunResult(RunDirectory Directory, RunCompleted Completed, double TrainedProbeAccuracy, double RandomProbeAccuracy);
+/// <param name="Passivation">
+/// How often idle hospitals were passivated and restarted from their snapshots, when this process hosted them under a
+/// <see cref="HospitalHost"/> (<c>passivate-hospitals = on</c>); null when hospitals stayed resident, or were passivated
+/// by a cluster's shards, which keep no such count.
+/// </param>
+public sealed record RunResult(RunDirectory Directory, RunCompleted Completed, double TrainedProbeAccuracy, double RandomProbeAccuracy,
+    PassivationCounts? Passivation = null);
 
 /// <summary>
 /// An experiment built from its config, the same way on every node: data, hospitals,
@@ -123,6 +129,12 @@ public sealed class PreparedRun
             output.WriteLine("device use: " + string.Join(", ", devices.Devices.Select(d => string.Create(CultureInfo.InvariantCulture,
                 $"{d.Device} {d.Utilisation:P0} of {d.Slots} slot(s), {d.Grants} leases"))));
         }
+        PassivationCounts? passivation = null;
+        if (ActorRegistry.For(system).TryGet<HospitalHost>(out var hospitalHost))
+        {
+            passivation = (await hospitalHost.Ask<HospitalHost.LiveHospitals>(HospitalHost.GetLiveHospitals.Instance, TimeSpan.FromSeconds(10), cancel)).Counts;
+            output.WriteLine($"passivation: idle hospitals stopped {passivation.Passivated} times, restarted from their snapshots {passivation.Restarted} times");
+        }
         if (settings.EvaluationFractions.Count > 0)
         {
             var evaluation = TorchRuntime.OnPassingThread(() => Experiment.EvaluateLabelEfficiency(completed.FinalGlobal, settings.EvaluationFractions, settings.FineTune));
@@ -153,6 +165,6 @@ public sealed class PreparedRun
         RunPlots.Write(runDir.Path, Experiment.Sites.Sites.Select(s => s.HospitalId).ToList());
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"done in {wall.Elapsed.TotalSeconds:F1} s ({perRound:F1} s per round); wrote {RunDirectory.ResolvedConfigFile}, {RunDirectory.MetricsFile}, {RunDirectory.EventsFile}, {RunDirectory.FinalWeightsFile}, {RunDirectory.CheckpointsDirectory}/, {RunPlots.Directory}/, {TensorBoardLog.Directory}/"));
-        return new RunResult(runDir, completed, trained, random);
+        return new RunResult(runDir, completed, trained, random, passivation);
     }
 }

@@ -18,38 +18,47 @@ public sealed class ResumeSpecs(ITestOutputHelper output) : IDisposable
     // thread count set here would change it for every spec running in this process.
     private static List<string> SixRounds(string runs) => TinyRun.Overrides(runs, seed: 7, rounds: 6);
 
-    /// <summary>Starts the <c>fedactors</c> executable; completes the task when a stdout line contains <paramref name="fragment"/>.</summary>
-    private (Process Process, Task<string> Seen, StringWriter Log) Launch(IEnumerable<string> args, string fragment)
+    /// <summary>
+    /// Starts the <c>fedactors</c> executable and, on the stdout line that contains <paramref name="fragment"/>, does
+    /// <paramref name="atFragment"/> to it at once, on the thread that read the line; the task completes with whether the
+    /// process was still running then. The line is read on a thread of its own rather than the thread pool's: the child
+    /// goes on to its next rounds as it prints, and a pool busy with other specs could let it finish before the signal.
+    /// </summary>
+    private (Process Process, Task<bool> SignalledWhileRunning, Task OutputEnded, StringWriter Log) Launch(IEnumerable<string> args, string fragment, Action<Process> atFragment)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "fedactors.dll"));
         foreach (var a in args) info.ArgumentList.Add(a);
-        var seen = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var signalled = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var log = new StringWriter();
-        _process = new Process { StartInfo = info };
-        _process.OutputDataReceived += (_, e) =>
+        var process = _process = new Process { StartInfo = info };
+        process.ErrorDataReceived += (_, e) => { lock (log) log.WriteLine(e.Data); };
+        process.Start();
+        process.BeginErrorReadLine();
+        new Thread(() =>
         {
-            if (e.Data is null) return;
-            lock (log) log.WriteLine(e.Data);
-            if (e.Data.Contains(fragment)) seen.TrySetResult(e.Data);
-        };
-        _process.ErrorDataReceived += (_, e) => { lock (log) log.WriteLine(e.Data); };
-        _process.Exited += (_, _) => seen.TrySetException(new InvalidOperationException($"fedactors exited before '{fragment}':\n{log}"));
-        _process.EnableRaisingEvents = true;
-        _process.Start();
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-        return (_process, seen.Task, log);
+            while (process.StandardOutput.ReadLine() is { } line)
+            {
+                lock (log) log.WriteLine(line);
+                if (signalled.Task.IsCompleted || !line.Contains(fragment)) continue;
+                var running = !process.HasExited;
+                if (running) atFragment(process);
+                signalled.TrySetResult(running);
+            }
+            signalled.TrySetException(new InvalidOperationException($"fedactors closed its output before '{fragment}':\n{log}"));
+            ended.TrySetResult();
+        }) { IsBackground = true, Name = "fedactors-stdout" }.Start();
+        return (process, signalled.Task, ended.Task, log);
     }
 
     [Fact]
     public async Task Should_finish_a_killed_run_with_the_weights_and_metrics_of_an_uninterrupted_one()
     {
         var killedRoot = Path.Combine(_runsRoot, "killed");
-        var (process, thirdRound, log) = Launch(["run", .. TinyRun.Arguments(SixRounds(killedRoot))], "round 3/6");
-        await thirdRound.Within(TimeSpan.FromMinutes(3), "the killed run's process reporting round 3");
-        Assert.False(process.HasExited, $"the run ended before it could be killed:\n{log}");
-        process.Kill(); // SIGKILL: no chance to write anything more
+        // SIGKILL: no chance to write anything more.
+        var (process, killed, _, log) = Launch(["run", .. TinyRun.Arguments(SixRounds(killedRoot))], "round 3/6", p => p.Kill());
+        Assert.True(await killed.Within(TimeSpan.FromMinutes(3), "the killed run's process reporting round 3"), $"the run ended before it could be killed:\n{log}");
         await process.WaitForExitAsync().Within(TimeSpan.FromMinutes(1), "the killed process exiting");
         var runDir = Directory.GetDirectories(killedRoot).Single();
         Assert.False(File.Exists(Path.Combine(runDir, RunDirectory.FinalWeightsFile)));
@@ -82,12 +91,14 @@ public sealed class ResumeSpecs(ITestOutputHelper output) : IDisposable
     public async Task Should_stop_at_ctrl_c_with_exit_130_and_resume_to_the_uninterrupted_result()
     {
         var root = Path.Combine(_runsRoot, "interrupted");
-        var (process, firstRound, log) = Launch(["run", .. TinyRun.Arguments(SixRounds(root))], "round 1/6");
-        await firstRound.Within(TimeSpan.FromMinutes(3), "the interrupted run's process reporting round 1");
         // Straight from this process: spawning kill(1) on a loaded machine can take longer than the rest of the run.
-        Assert.Equal(0, Kill(process.Id, SigInt));
+        var sent = -1;
+        var (process, interrupted, outputEnded, log) = Launch(["run", .. TinyRun.Arguments(SixRounds(root))], "round 1/6", p => sent = Kill(p.Id, SigInt));
+        Assert.True(await interrupted.Within(TimeSpan.FromMinutes(3), "the interrupted run's process reporting round 1"), $"the run ended before Ctrl+C:\n{log}");
+        Assert.Equal(0, sent);
         // Once exited, with its output read to the end.
         await process.WaitForExitAsync().Within(TimeSpan.FromMinutes(2), $"fedactors stopping after Ctrl+C");
+        await outputEnded.Within(TimeSpan.FromMinutes(1), "fedactors' output read to its end");
 
         var runDir = Directory.GetDirectories(root).Single();
         Assert.True(process.ExitCode == FedActors.Host.Program.Interrupted, $"exit code {process.ExitCode}:\n{log}");

@@ -28,11 +28,10 @@ public sealed class NodeProcessSpecs : IDisposable
         foreach (var a in nodeArgs.Concat(Experiment()).Concat(overrides.SelectMany(o => new[] { "--set", o }))) info.ArgumentList.Add(a);
         var output = new StringWriterWithSignal();
         var process = new Process { StartInfo = info };
-        process.OutputDataReceived += (_, e) => output.Line(e.Data);
         process.ErrorDataReceived += (_, e) => output.Line(e.Data);
         process.Start();
-        process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        output.ReadFrom(process.StandardOutput);
         _processes.Add(process);
         return (process, output);
     }
@@ -46,8 +45,10 @@ public sealed class NodeProcessSpecs : IDisposable
         var (doomed, _) = Start("--roles", "worker", "--seed", seed);
         var (survivor, _) = Start("--roles", "worker", "--seed", seed);
 
-        await coordinatorOutput.WaitFor("round 1/4", TimeSpan.FromMinutes(3));
-        doomed.Kill(); // SIGKILL: no goodbye to the cluster
+        var runStillGoing = false;
+        // SIGKILL (no goodbye to the cluster) on the coordinator's round-1 line, as it is read.
+        await coordinatorOutput.At("round 1/4", () => { runStillGoing = !coordinator.HasExited; doomed.Kill(); }).Within(TimeSpan.FromMinutes(3), "the coordinator reporting round 1");
+        Assert.True(runStillGoing, $"the run ended before the worker could be killed:\n{coordinatorOutput}");
         await coordinator.WaitForExitAsync().Within(TimeSpan.FromMinutes(4), "the coordinator process finishing the run");
 
         AssertEveryRoundAggregatedAll(coordinator, coordinatorOutput);
@@ -86,9 +87,12 @@ public sealed class NodeProcessSpecs : IDisposable
         var (worker, _) = Start(["--roles", "worker", "--seed", seed], slower);
 
         await standbyOutput.WaitFor("standing by", TimeSpan.FromMinutes(3));
-        await firstOutput.WaitFor("round 2/4", TimeSpan.FromMinutes(3));
-        first.Kill(); // SIGKILL: the singleton must move
+        var runStillGoing = false;
+        // SIGKILL (the singleton must move) on the first coordinator's round-2 line, as it is read.
+        await firstOutput.At("round 2/4", () => { runStillGoing = !first.HasExited; first.Kill(); }).Within(TimeSpan.FromMinutes(3), "the first coordinator reporting round 2");
+        Assert.True(runStillGoing, $"the first coordinator ended the run before it could be killed:\n{firstOutput}");
         if (!standby.WaitForExit(TestTime.Dilated(TimeSpan.FromMinutes(4)))) throw new TimeoutException($"the standby did not finish the run:\n{standbyOutput}");
+        await standbyOutput.Ended.Within(TimeSpan.FromMinutes(1), "the standby's output read to its end");
 
         Assert.Contains("this node now hosts the round coordinator", standbyOutput.ToString());
         var runDir = AssertEveryRoundAggregatedAll(standby, standbyOutput);
@@ -121,12 +125,42 @@ public sealed class NodeProcessSpecs : IDisposable
         Directory.Delete(_runs, recursive: true);
     }
 
-    /// <summary>Collects a process's lines and lets a spec wait for one: the line that arrives completes the wait.</summary>
+    /// <summary>
+    /// Collects a process's lines and lets a spec wait for one: the line that arrives completes the wait, and an action
+    /// tied to it runs at once on the thread that read it. Standard output is read on a thread of its own rather than
+    /// the thread pool's: the child goes on as it prints, and a pool busy with other specs could let it finish first.
+    /// </summary>
     private sealed class StringWriterWithSignal
     {
         private readonly List<string> _lines = new();
-        private readonly List<(string Fragment, TaskCompletionSource Seen)> _waiting = new();
+        private readonly List<(string Fragment, TaskCompletionSource Seen, Action? Act)> _waiting = new();
         private readonly object _gate = new();
+        private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Completes once standard output has been read to its end.</summary>
+        public Task Ended => _ended.Task;
+
+        public void ReadFrom(StreamReader output) => new Thread(() =>
+        {
+            while (output.ReadLine() is { } line) Line(line);
+            _ended.TrySetResult();
+        }) { IsBackground = true, Name = "fedactors-node-stdout" }.Start();
+
+        /// <summary>Runs <paramref name="act"/> on the line with <paramref name="fragment"/> as it is read (at once if it came already); completes then.</summary>
+        public Task At(string fragment, Action act)
+        {
+            var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (_gate)
+            {
+                if (_lines.Any(l => l.Contains(fragment)))
+                {
+                    act();
+                    seen.TrySetResult();
+                }
+                else _waiting.Add((fragment, seen, act));
+            }
+            return seen.Task;
+        }
 
         public void Line(string? line)
         {
@@ -136,6 +170,7 @@ public sealed class NodeProcessSpecs : IDisposable
                 _lines.Add(line);
                 foreach (var w in _waiting.Where(w => line.Contains(w.Fragment)).ToList())
                 {
+                    w.Act?.Invoke();
                     w.Seen.TrySetResult();
                     _waiting.Remove(w);
                 }
@@ -149,7 +184,7 @@ public sealed class NodeProcessSpecs : IDisposable
             lock (_gate)
             {
                 if (_lines.Any(l => l.Contains(fragment))) return;
-                _waiting.Add((fragment, seen));
+                _waiting.Add((fragment, seen, null));
             }
             try { await seen.Task.WaitAsync(TestTime.Dilated(timeout)); }
             catch (TimeoutException) { throw new TimeoutException($"no line with '{fragment}' within {TestTime.Dilated(timeout)}:\n{this}"); }

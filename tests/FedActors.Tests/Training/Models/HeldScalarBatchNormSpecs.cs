@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 
 namespace FedActors.Tests.Training.Models;
 
+[Collection(GarbageCollectorStress.Name)]
 public sealed class HeldScalarBatchNormSpecs
 {
     public static TheoryData<int> Dimensions => new() { 1, 2 };

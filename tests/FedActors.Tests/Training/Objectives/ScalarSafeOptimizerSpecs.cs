@@ -7,6 +7,7 @@ using static TorchSharp.torch;
 
 namespace FedActors.Tests.Training.Objectives;
 
+[Collection(GarbageCollectorStress.Name)]
 public class ScalarSafeOptimizerSpecs
 {
     private static Sequential Net() => TorchRuntime.Seeded(3, () => nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3)));

@@ -22,8 +22,25 @@ public static class TorchRuntime
 #pragma warning disable RS0030 // the one sanctioned reseed of torch's global generator: module initialisers draw from it, under this lock
             manual_seed((long)(seed >> 1));
 #pragma warning restore RS0030
-            return create();
+            _seededDepth++;
+            try { return create(); }
+            finally { _seededDepth--; }
         }
+    }
+
+    [ThreadStatic] private static int _seededDepth;
+
+    /// <summary>
+    /// Throws unless the calling thread is inside <see cref="Seeded"/>. The constructors of the models whose
+    /// initialisers draw from torch's global generator call it: built outside, such a model draws while another
+    /// thread may be between its seed and its own model, and neither replays (an in-process benchmark's
+    /// ResNet-18 built so changed a concurrent run's initial model).
+    /// </summary>
+    public static void RequireSeeded(string model)
+    {
+        if (_seededDepth == 0)
+            throw new InvalidOperationException(
+                $"{model} draws its initial parameters from torch's global generator: build it inside TorchRuntime.Seeded.");
     }
 
     /// <summary>Sets libtorch's intra-op thread count (0 = leave it); threads that start libtorch work afterwards take it.</summary>

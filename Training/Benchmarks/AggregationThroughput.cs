@@ -47,7 +47,7 @@ public static class AggregationThroughput
     /// <summary>ResNet-18's tensors (names, shapes, initial values) in state_dict order: what one real upload holds.</summary>
     public static IReadOnlyList<WeightTensor> ResNet18Tensors()
     {
-        using var model = new ResNet18Encoder(ResNetStem.Standard);
+        using var model = TorchRuntime.Seeded(18, () => new ResNet18Encoder(ResNetStem.Standard));
         return ModelWeights.FromModule(model).Tensors;
     }
 

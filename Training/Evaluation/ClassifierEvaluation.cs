@@ -22,7 +22,8 @@ public sealed record ClassifierEvaluation(IReadOnlyList<ClassifierRound> Rounds,
         ImageShard test, IReadOnlyList<(string HospitalId, ImageShard Test)> sites, int classes, Device device)
     {
         if (globals.Count == 0) throw new ArgumentException("No global model to evaluate.", nameof(globals));
-        using var model = create();
+        // Every tensor is overwritten by each global below; seeded only so its draws take the lock.
+        using var model = TorchRuntime.Seeded(0, create);
         model.to(device);
         model.eval();
         double Balanced(ImageShard shard) => shard.Count == 0 ? double.NaN : ClassificationMetrics.BalancedAccuracy(Predict(model, shard, device), shard.Labels, classes);

@@ -19,6 +19,8 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
 
     public BasicBlock(int inChannels, int outChannels, int stride, string name = "basic_block") : base(name)
     {
+
+        TorchRuntime.RequireSeeded(nameof(BasicBlock));
         conv1 = Conv2d(inChannels, outChannels, 3, stride: stride, padding: 1, bias: false);
         bn1 = Norms.BatchNorm2d(outChannels);
         conv2 = Conv2d(outChannels, outChannels, 3, padding: 1, bias: false);

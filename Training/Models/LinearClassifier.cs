@@ -11,6 +11,8 @@ public sealed class LinearClassifier : Module<Tensor, Tensor>
 
     public LinearClassifier(int featureDim, int classes, string name = "classifier") : base(name)
     {
+
+        TorchRuntime.RequireSeeded(nameof(LinearClassifier));
         if (classes < 1) throw new ArgumentOutOfRangeException(nameof(classes), classes, "must be at least 1");
         fc = Linear(featureDim, classes);
         Classes = classes;

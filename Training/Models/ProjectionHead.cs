@@ -19,6 +19,8 @@ public sealed class ProjectionHead : Module<Tensor, Tensor>
 
     public ProjectionHead(int inputDim, int hiddenDim, int outputDim, string name = "projection") : base(name)
     {
+
+        TorchRuntime.RequireSeeded(nameof(ProjectionHead));
         hidden = Linear(inputDim, hiddenDim);
         norm = Norms.BatchNorm1d(hiddenDim);
         output = Linear(hiddenDim, outputDim);

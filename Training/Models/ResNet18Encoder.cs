@@ -38,6 +38,7 @@ public sealed class ResNet18Encoder : Module<Tensor, Tensor>
     /// <param name="widthMultiplier">Scales every stage width (rounded, at least 1); 1 is the standard ResNet-18.</param>
     public ResNet18Encoder(ResNetStem stem, double widthMultiplier = 1.0, int inChannels = 1, string name = "resnet18") : base(name)
     {
+        TorchRuntime.RequireSeeded(nameof(ResNet18Encoder));
         if (widthMultiplier <= 0) throw new ArgumentOutOfRangeException(nameof(widthMultiplier), widthMultiplier, "must be positive");
         var widths = StageWidths.Select(w => Math.Max(1, (int)Math.Round(w * widthMultiplier))).ToArray();
         this.stem = stem;

@@ -22,6 +22,8 @@ public sealed class SmallCnnEncoder : Module<Tensor, Tensor>
 
     public SmallCnnEncoder(int[] widths, string name = "small_cnn", int inChannels = 1) : base(name)
     {
+
+        TorchRuntime.RequireSeeded(nameof(SmallCnnEncoder));
         if (widths.Length != 4 || widths.Any(w => w <= 0 || w % 8 != 0))
             throw new ArgumentException($"SmallCnnEncoder needs 4 positive widths divisible by 8, found [{string.Join(',', widths)}].", nameof(widths));
         FeatureDim = widths[^1];

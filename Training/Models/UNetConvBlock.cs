@@ -14,6 +14,8 @@ public sealed class UNetConvBlock : Module<Tensor, Tensor>
 
     public UNetConvBlock(int inChannels, int outChannels, NormKind norm, string name = "unet_conv_block") : base(name)
     {
+
+        TorchRuntime.RequireSeeded(nameof(UNetConvBlock));
         // No conv bias: the norm right after removes it.
         conv1 = Conv2d(inChannels, outChannels, 3, padding: 1, bias: false);
         norm1 = Norms.Create2d(norm, outChannels);

@@ -18,6 +18,7 @@ public sealed class UNetDecoder : Module<UNetFeatures, Tensor>
     /// <param name="levelWidths">The encoder's <see cref="UNetEncoder.LevelWidths"/>.</param>
     public UNetDecoder(IReadOnlyList<int> levelWidths, int classes, NormKind norm = NormKind.Batch, string name = "unet_decoder") : base(name)
     {
+        TorchRuntime.RequireSeeded(nameof(UNetDecoder));
         if (levelWidths.Count < 2) throw new ArgumentException("A U-Net decoder needs at least two levels.", nameof(levelWidths));
         if (classes < 1) throw new ArgumentOutOfRangeException(nameof(classes), classes, "must be at least 1");
         LevelWidths = levelWidths.ToArray();

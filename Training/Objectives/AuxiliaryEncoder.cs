@@ -37,7 +37,8 @@ public sealed class AuxiliaryEncoder : IDisposable
         var weights = ModelWeights.Load(path);
         if (!string.Equals(weights.ContentHash, expectedHash, StringComparison.OrdinalIgnoreCase))
             throw new InvalidDataException($"{path}: the auxiliary encoder's content hash is {weights.ContentHash}, but the experiment names {expectedHash}; every hospital must use the same file.");
-        var network = create();
+        // Overwritten by the file's weights; seeded only so its initialisers' draws take the lock.
+        var network = TorchRuntime.Seeded(0, create);
         try
         {
             weights.LoadInto(network);

@@ -32,6 +32,18 @@ public class TorchSharpRuntimeSpecs
     }
 
     [Fact]
+    public void Should_refuse_to_build_a_model_outside_Seeded_and_build_it_inside()
+    {
+        // Outside, its initialisers would draw from torch's global generator beside another thread's seeded build.
+        var e = Assert.Throws<InvalidOperationException>(() => new FedActors.Training.Models.SmallCnnEncoder([8, 8, 16, 16]));
+        Assert.Contains("SmallCnnEncoder", e.Message);
+        Assert.Contains("TorchRuntime.Seeded", e.Message);
+        using var first = TorchRuntime.Seeded(4, () => new FedActors.Training.Models.SmallCnnEncoder([8, 8, 16, 16]));
+        using var second = TorchRuntime.Seeded(4, () => new FedActors.Training.Models.SmallCnnEncoder([8, 8, 16, 16]));
+        Assert.Equal(FedActors.Training.Weights.ModelWeights.FromModule(first).ContentHash, FedActors.Training.Weights.ModelWeights.FromModule(second).ContentHash);
+    }
+
+    [Fact]
     public void Should_run_work_on_a_thread_that_ends_with_it_and_pass_back_its_result_or_failure()
     {
         Thread? worker = null;

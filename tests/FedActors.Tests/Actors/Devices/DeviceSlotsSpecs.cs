@@ -87,6 +87,9 @@ public class DeviceSlotsSpecs(ITestOutputHelper output) : ActorSpec(1, output)
         waiter.Send(slots, new RequestLease("waiter"));
 
         Sys.Stop(deadWaiter.Ref);
+        // Only once the slots have seen the waiter die: two deaths reach them in either order, and the holder's
+        // first would hand the freed slot to the dead waiter, queued before the live one.
+        AwaitAssert(() => Assert.Equal(1, Utilisation(slots).QueueLength));
         Sys.Stop(holder.Ref);
 
         waiter.ExpectMsg<LeaseGranted>();

@@ -25,25 +25,24 @@ internal static unsafe class TorchContext
     private static string? TrySet(string what, string setter, string getter, bool enabled)
     {
         if (!TryResolve(out var library, out var failure)) return failure;
-        if (!NativeLibrary.TryGetExport(library, GlobalContext, out var context) ||
-            !NativeLibrary.TryGetExport(library, setter, out var set) ||
-            !NativeLibrary.TryGetExport(library, getter, out var get))
+        if (!NativeLibrary.TryGetExport(library, setter, out var set) || TryRead(library, getter) is null)
             return $"libtorch_cpu does not export at::Context's {what} flag under its Itanium names";
-        var ctx = ((delegate* unmanaged<IntPtr>)context)();
-        ((delegate* unmanaged<IntPtr, byte, void>)set)(ctx, enabled ? (byte)1 : (byte)0);
-        var now = ((delegate* unmanaged<IntPtr, byte>)get)(ctx) != 0;
+        ((delegate* unmanaged<IntPtr, byte, void>)set)(Context(library), enabled ? (byte)1 : (byte)0);
+        var now = TryRead(library, getter)!.Value;
         return now == enabled ? null : $"libtorch kept {what} {(now ? "on" : "off")}";
     }
 
     /// <summary>libtorch's "use oneDNN" flag, or null where it cannot be read.</summary>
-    public static bool? TryOneDnnEnabled()
-    {
-        if (!TryResolve(out var library, out _) ||
-            !NativeLibrary.TryGetExport(library, GlobalContext, out var context) ||
-            !NativeLibrary.TryGetExport(library, UserEnabledMkldnn, out var get))
-            return null;
-        return ((delegate* unmanaged<IntPtr, byte>)get)(((delegate* unmanaged<IntPtr>)context)()) != 0;
-    }
+    public static bool? TryOneDnnEnabled() => TryResolve(out var library, out _) ? TryRead(library, UserEnabledMkldnn) : null;
+
+    /// <summary>One of at::Context's flags through its exported getter, or null where a symbol is missing.</summary>
+    private static bool? TryRead(IntPtr library, string getter) =>
+        NativeLibrary.TryGetExport(library, GlobalContext, out _) && NativeLibrary.TryGetExport(library, getter, out var get)
+            ? ((delegate* unmanaged<IntPtr, byte>)get)(Context(library)) != 0
+            : null;
+
+    /// <summary>at::globalContext(); call only once its export is known to exist.</summary>
+    private static IntPtr Context(IntPtr library) => ((delegate* unmanaged<IntPtr>)NativeLibrary.GetExport(library, GlobalContext))();
 
     private static bool TryResolve(out IntPtr library, out string failure)
     {

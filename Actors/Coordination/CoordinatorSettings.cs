@@ -1,4 +1,5 @@
 using FedActors.Actors.Faults;
+using FedActors.Actors.Rounds;
 using FedActors.Actors.Simulation;
 
 namespace FedActors.Actors.Coordination;
@@ -46,6 +47,17 @@ public sealed record CoordinatorSettings
     public FaultPlan Faults { get; init; } = FaultPlan.None;
     public Heterogeneity Heterogeneity { get; init; } = Heterogeneity.Uniform;
     public AvailabilityTrace Availability { get; init; } = AvailabilityTrace.AlwaysOn;
+    /// <summary>
+    /// Makes the strategy that selects, learns of failures and aggregates, given the rules these settings
+    /// configure (<see cref="Rules"/>); null is <see cref="FedAvgStrategy"/>. Called once per coordinator incarnation.
+    /// </summary>
+    public Func<RoundRules, IRoundStrategy>? Strategy { get; init; }
+
+    /// <summary>The round rules these settings configure, as a strategy receives them.</summary>
+    public RoundRules Rules => new(SampleFraction, MinParticipants, MinParticipantsFraction, OverSelection, DeadlineSeconds, OnTooFew, MaxRetries);
+
+    /// <summary>This run's strategy: <see cref="Strategy"/>'s, or FedAvg with <see cref="Rules"/>.</summary>
+    public IRoundStrategy CreateStrategy() => Strategy?.Invoke(Rules) ?? new FedAvgStrategy(Rules);
 
     public void Validate()
     {
@@ -62,11 +74,4 @@ public sealed record CoordinatorSettings
         Faults.Validate();
         Heterogeneity.Validate();
     }
-
-    /// <summary>How many hospitals a round wants out of <paramref name="registered"/>: the sample fraction, at least the minimum.</summary>
-    public int WantedParticipants(int registered) =>
-        Math.Clamp((int)Math.Ceiling(SampleFraction * registered), Math.Min(MinParticipants, registered), registered);
-
-    /// <summary>Accepted updates a round needs when it wanted <paramref name="wanted"/>.</summary>
-    public int RequiredUpdates(int wanted) => Math.Max(MinParticipants, (int)Math.Ceiling(MinParticipantsFraction * wanted - 1e-9));
 }

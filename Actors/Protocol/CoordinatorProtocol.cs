@@ -12,33 +12,67 @@ public sealed record StartRun : IFedActorsMessage
     public static StartRun Instance { get; } = new();
 }
 
-/// <summary>What happened in one round, as recorded in metrics.</summary>
-/// <param name="Traffic">Bytes per hospital, direction and payload kind (what <paramref name="BytesDown"/> and <paramref name="BytesUp"/> add up).</param>
-/// <param name="AggregationWeights">The weight each aggregated upload got (summing to 1); empty when the round was skipped.</param>
-/// <param name="Dropped">Selected hospitals whose update is not in the aggregate (dropped, lost, late, rejected or surplus).</param>
-/// <param name="SimulatedSeconds">The round's length on the simulated clock.</param>
-/// <param name="SimulatedClock">The simulated clock when the round closed.</param>
-/// <param name="Attempts">Selections the round made (more than one when it retried for too few updates).</param>
-public sealed record RoundSummary(
-    int Round,
-    IReadOnlyList<string> Selected,
-    IReadOnlyList<string> Aggregated,
-    IReadOnlyList<string> Dropped,
-    double MeanLoss,
-    long BytesDown,
-    long BytesUp,
-    double WallSeconds,
-    int LateReplies,
-    int RejectedReplies,
-    bool Skipped,
-    string GlobalHash,
-    IReadOnlyDictionary<string, double> Evaluation,
-    double SimulatedSeconds = 0,
-    double SimulatedClock = 0,
-    int DuplicateReplies = 0,
-    int Attempts = 1,
-    IReadOnlyList<ClientTraffic>? Traffic = null,
-    IReadOnlyDictionary<string, double>? AggregationWeights = null);
+/// <summary>
+/// What happened in one round, as recorded in metrics. Every selected hospital ends in exactly one of
+/// <see cref="Accepted"/>, <see cref="Dropped"/>, <see cref="Lost"/>, <see cref="Late"/>, <see cref="Rejected"/>
+/// and <see cref="Surplus"/> (each sorted by id), and each has its <see cref="RunEvent"/> of that kind in the round.
+/// Replies that belong to no selected hospital's outcome are counted apart: <see cref="StaleReplies"/>,
+/// <see cref="UnexpectedReplies"/>, <see cref="DuplicateReplies"/>, each matching the round's events of that kind.
+/// </summary>
+public sealed record RoundSummary
+{
+    /// <summary>The round, from 1.</summary>
+    public required int Round { get; init; }
+    /// <summary>Every hospital selected in any attempt of the round, by id.</summary>
+    public required IReadOnlyList<string> Selected { get; init; }
+    /// <summary>Selected hospitals whose update arrived on time and passed every check (aggregated unless the round was skipped).</summary>
+    public IReadOnlyList<string> Accepted { get; init; } = [];
+    /// <summary>Hospitals whose update is in the new global model, by id: <see cref="Accepted"/>, or none when <see cref="Skipped"/>.</summary>
+    public IReadOnlyList<string> Aggregated { get; init; } = [];
+    /// <summary>Selected hospitals that failed and sent nothing usable (an injected drop, the wall-clock timeout, offline on the trace).</summary>
+    public IReadOnlyList<string> Dropped { get; init; } = [];
+    /// <summary>Selected hospitals whose request or upload was lost in transit.</summary>
+    public IReadOnlyList<string> Lost { get; init; } = [];
+    /// <summary>Selected hospitals whose update arrived after the simulated deadline.</summary>
+    public IReadOnlyList<string> Late { get; init; } = [];
+    /// <summary>Selected hospitals whose update failed a check.</summary>
+    public IReadOnlyList<string> Rejected { get; init; } = [];
+    /// <summary>Selected hospitals on time but not among the first k to finish (over-selection).</summary>
+    public IReadOnlyList<string> Surplus { get; init; } = [];
+    /// <summary>Sample-weighted mean local loss of the accepted updates; NaN when none.</summary>
+    public double MeanLoss { get; init; } = double.NaN;
+    /// <summary>Bytes sent to hospitals this round: the global model and the method's broadcast.</summary>
+    public long BytesDown { get; init; }
+    /// <summary>Bytes of the updates received this round.</summary>
+    public long BytesUp { get; init; }
+    /// <summary>Wall-clock seconds from the round's start to its close.</summary>
+    public double WallSeconds { get; init; }
+    /// <summary>Updates for a round that had already closed, received while this round was open or about to open.</summary>
+    public int StaleReplies { get; init; }
+    /// <summary>Updates from hospitals not asked for one (not selected, or for a round not yet open).</summary>
+    public int UnexpectedReplies { get; init; }
+    /// <summary>Second updates from a hospital that already had an outcome (often the answer to a resent request).</summary>
+    public int DuplicateReplies { get; init; }
+    /// <summary>Too few updates were accepted: the global model was kept.</summary>
+    public bool Skipped { get; init; }
+    /// <summary>The content hash of the global model the round left.</summary>
+    public required string GlobalHash { get; init; }
+    /// <summary>Figures of the global model's evaluation, where the round evaluated.</summary>
+    public IReadOnlyDictionary<string, double> Evaluation { get; init; } = new Dictionary<string, double>();
+    /// <summary>The round's length on the simulated clock.</summary>
+    public double SimulatedSeconds { get; init; }
+    /// <summary>The simulated clock when the round closed.</summary>
+    public double SimulatedClock { get; init; }
+    /// <summary>Selections the round made (more than one when it retried for too few updates).</summary>
+    public int Attempts { get; init; } = 1;
+    /// <summary>Bytes per hospital, direction and payload kind (what <see cref="BytesDown"/> and <see cref="BytesUp"/> add up), by hospital, then direction.</summary>
+    public IReadOnlyList<ClientTraffic> Traffic { get; init; } = [];
+    /// <summary>The weight each aggregated upload got (summing to 1); empty when the round was skipped.</summary>
+    public IReadOnlyDictionary<string, double> AggregationWeights { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>Selected hospitals whose update is not in the global model, for whatever reason, by id.</summary>
+    public IReadOnlyList<string> NotAggregated => Selected.Except(Aggregated).ToList();
+}
 
 /// <summary>
 /// Bytes of one payload kind (<see cref="Training.Methods.PayloadKinds"/>) that went to
@@ -94,8 +128,13 @@ public static class RunEventKinds
     public const string Dropped = "dropped";
     /// <summary>A message lost in transit (request or upload).</summary>
     public const string Lost = "lost";
-    /// <summary>After the simulated deadline, or for a round already closed.</summary>
+    /// <summary>A selected hospital's update arrived after the simulated deadline.</summary>
     public const string Late = "late";
+    /// <summary>An update for a round that had already closed; counted in the round open (or next to open) when it came.</summary>
+    public const string Stale = "stale";
+    /// <summary>An update nobody asked for: from a hospital not selected, or for a round not yet open.</summary>
+    public const string Unexpected = "unexpected";
+    /// <summary>A second update from a hospital that already had an outcome this round.</summary>
     public const string Duplicate = "duplicate";
     public const string Rejected = "rejected";
     public const string Slowed = "slowed";

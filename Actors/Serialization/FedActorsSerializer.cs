@@ -252,15 +252,15 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
     private static void WriteSummary(BinaryWriter w, RoundSummary s)
     {
         w.Write(s.Round);
-        WriteList(w, s.Selected, (x, v) => x.Write(v));
-        WriteList(w, s.Aggregated, (x, v) => x.Write(v));
-        WriteList(w, s.Dropped, (x, v) => x.Write(v));
+        foreach (var list in new[] { s.Selected, s.Accepted, s.Aggregated, s.Dropped, s.Lost, s.Late, s.Rejected, s.Surplus })
+            WriteList(w, list, (x, v) => x.Write(v));
         w.Write(s.MeanLoss);
         w.Write(s.BytesDown);
         w.Write(s.BytesUp);
         w.Write(s.WallSeconds);
-        w.Write(s.LateReplies);
-        w.Write(s.RejectedReplies);
+        w.Write(s.StaleReplies);
+        w.Write(s.UnexpectedReplies);
+        w.Write(s.DuplicateReplies);
         w.Write(s.Skipped);
         w.Write(s.GlobalHash);
         WriteList(w, s.Evaluation.ToList(), (x, kv) =>
@@ -270,29 +270,37 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
         });
         w.Write(s.SimulatedSeconds);
         w.Write(s.SimulatedClock);
-        w.Write(s.DuplicateReplies);
         w.Write(s.Attempts);
-        WriteList(w, s.Traffic ?? [], (x, t) =>
+        WriteList(w, s.Traffic, (x, t) =>
         {
             x.Write(t.HospitalId);
             x.Write(t.Direction);
             x.Write(t.Kind);
             x.Write(t.Bytes);
         });
-        WriteList(w, (s.AggregationWeights ?? new Dictionary<string, double>()).OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList(), (x, kv) =>
+        WriteList(w, s.AggregationWeights.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList(), (x, kv) =>
         {
             x.Write(kv.Key);
             x.Write(kv.Value);
         });
     }
 
-    private static RoundSummary ReadSummary(BinaryReader r) => new(
-        r.ReadInt32(), ReadList(r, x => x.ReadString()), ReadList(r, x => x.ReadString()), ReadList(r, x => x.ReadString()),
-        r.ReadDouble(), r.ReadInt64(), r.ReadInt64(), r.ReadDouble(), r.ReadInt32(), r.ReadInt32(), r.ReadBoolean(), r.ReadString(),
-        ReadList(r, x => KeyValuePair.Create(x.ReadString(), x.ReadDouble())).ToDictionary(),
-        r.ReadDouble(), r.ReadDouble(), r.ReadInt32(), r.ReadInt32(),
-        ReadList(r, x => new ClientTraffic(x.ReadString(), x.ReadString(), x.ReadString(), x.ReadInt64())),
-        ReadList(r, x => KeyValuePair.Create(x.ReadString(), x.ReadDouble())).ToDictionary(StringComparer.Ordinal));
+    private static RoundSummary ReadSummary(BinaryReader r)
+    {
+        var round = r.ReadInt32();
+        var lists = Enumerable.Range(0, 8).Select(_ => ReadList(r, x => x.ReadString())).ToArray();
+        return new RoundSummary
+        {
+            Round = round, Selected = lists[0], Accepted = lists[1], Aggregated = lists[2], Dropped = lists[3], Lost = lists[4], Late = lists[5],
+            Rejected = lists[6], Surplus = lists[7],
+            MeanLoss = r.ReadDouble(), BytesDown = r.ReadInt64(), BytesUp = r.ReadInt64(), WallSeconds = r.ReadDouble(),
+            StaleReplies = r.ReadInt32(), UnexpectedReplies = r.ReadInt32(), DuplicateReplies = r.ReadInt32(), Skipped = r.ReadBoolean(),
+            GlobalHash = r.ReadString(), Evaluation = ReadList(r, x => KeyValuePair.Create(x.ReadString(), x.ReadDouble())).ToDictionary(),
+            SimulatedSeconds = r.ReadDouble(), SimulatedClock = r.ReadDouble(), Attempts = r.ReadInt32(),
+            Traffic = ReadList(r, x => new ClientTraffic(x.ReadString(), x.ReadString(), x.ReadString(), x.ReadInt64())),
+            AggregationWeights = ReadList(r, x => KeyValuePair.Create(x.ReadString(), x.ReadDouble())).ToDictionary(StringComparer.Ordinal),
+        };
+    }
 
     private static void WriteStateSummary(BinaryWriter w, LocalStateSummary s)
     {

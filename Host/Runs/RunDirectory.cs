@@ -26,9 +26,9 @@ public sealed class RunDirectory
 
     public static readonly string[] MetricsColumns =
     [
-        "round", "selected", "aggregated", "dropped", "skipped", "mean_loss", "bytes_down", "bytes_up",
-        "wall_seconds", "sim_seconds", "sim_clock", "late_replies", "rejected_replies", "duplicate_replies", "attempts",
-        "probe_accuracy", "probe_balanced_accuracy", "dropped_hospitals", "global_hash",
+        "round", "selected", "accepted", "aggregated", "dropped", "lost", "late", "rejected", "surplus", "skipped", "mean_loss",
+        "bytes_down", "bytes_up", "wall_seconds", "sim_seconds", "sim_clock", "stale_replies", "unexpected_replies", "duplicate_replies",
+        "attempts", "probe_accuracy", "probe_balanced_accuracy", "not_aggregated", "global_hash",
     ];
 
     private static readonly string MetricsHeader = string.Join(',', MetricsColumns) + "\n";
@@ -178,13 +178,20 @@ public sealed class RunDirectory
         string Eval(string key) => s.Evaluation.TryGetValue(key, out var v) ? Number(v) : "";
         var row = new[]
         {
-            I(s.Round), I(s.Selected.Count), I(s.Aggregated.Count), I(s.Dropped.Count), s.Skipped ? "1" : "0", Number(s.MeanLoss),
+            I(s.Round), I(s.Selected.Count), I(s.Accepted.Count), I(s.Aggregated.Count), I(s.Dropped.Count), I(s.Lost.Count), I(s.Late.Count),
+            I(s.Rejected.Count), I(s.Surplus.Count), s.Skipped ? "1" : "0", Number(s.MeanLoss),
             I(s.BytesDown), I(s.BytesUp), Number(s.WallSeconds), Number(s.SimulatedSeconds), Number(s.SimulatedClock),
-            I(s.LateReplies), I(s.RejectedReplies), I(s.DuplicateReplies), I(s.Attempts),
-            Eval(EvaluationKeys.ProbeAccuracy), Eval(EvaluationKeys.ProbeBalancedAccuracy), string.Join(';', s.Dropped), s.GlobalHash,
+            I(s.StaleReplies), I(s.UnexpectedReplies), I(s.DuplicateReplies), I(s.Attempts),
+            Eval(EvaluationKeys.ProbeAccuracy), Eval(EvaluationKeys.ProbeBalancedAccuracy), NotAggregated(s), s.GlobalHash,
         };
         return string.Join(',', row) + "\n";
     }
+
+    /// <summary>Each selected hospital left out of the aggregate with its outcome, e.g. <c>hospital-03:dropped;hospital-06:late</c>.</summary>
+    private static string NotAggregated(RoundSummary s) => string.Join(';',
+        new[] { (s.Accepted, "accepted"), (s.Dropped, "dropped"), (s.Lost, "lost"), (s.Late, "late"), (s.Rejected, "rejected"), (s.Surplus, "surplus") }
+            .SelectMany(o => o.Item1.Where(id => !s.Aggregated.Contains(id)).Select(id => (Id: id, Outcome: o.Item2)))
+            .OrderBy(x => x.Id, StringComparer.Ordinal).Select(x => $"{x.Id}:{x.Outcome}"));
 
     private static string Number(double v) => double.IsNaN(v) ? "" : v.ToString("R", CultureInfo.InvariantCulture);
 

@@ -77,10 +77,11 @@ public sealed class RunReporter : ReceiveActor
         var line = string.Create(CultureInfo.InvariantCulture,
             $"round {s.Round}/{totalRounds}  participants {s.Aggregated.Count}/{s.Selected.Count}  loss {s.MeanLoss:F4}  {s.WallSeconds:F1} s  sim {s.SimulatedSeconds:F1} s");
         if (s.Attempts > 1) line += $"  attempts {s.Attempts}";
-        if (s.Dropped.Count > 0) line += $"  dropped [{string.Join(", ", s.Dropped)}]";
+        foreach (var (ids, outcome) in new[] { (s.Dropped, "dropped"), (s.Lost, "lost"), (s.Late, "late"), (s.Rejected, "rejected"), (s.Surplus, "surplus") })
+            if (ids.Count > 0) line += $"  {outcome} [{string.Join(", ", ids)}]";
         if (s.Skipped) line += "  SKIPPED (too few updates)";
-        if (s.LateReplies + s.RejectedReplies + s.DuplicateReplies > 0)
-            line += $"  late {s.LateReplies} rejected {s.RejectedReplies} duplicate {s.DuplicateReplies}";
+        if (s.StaleReplies + s.UnexpectedReplies + s.DuplicateReplies > 0)
+            line += $"  replies: stale {s.StaleReplies} unexpected {s.UnexpectedReplies} duplicate {s.DuplicateReplies}";
         if (s.Evaluation.TryGetValue(EvaluationKeys.ProbeAccuracy, out var acc))
             line += string.Create(CultureInfo.InvariantCulture, $"  probe {acc:F3}");
         return line;

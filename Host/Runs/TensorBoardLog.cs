@@ -16,14 +16,14 @@ public sealed class TensorBoardLog(string directory)
 
     /// <summary>The tags a round writes; evaluation figures add <c>eval/NAME</c> when the round was evaluated.</summary>
     public static readonly string[] RoundTags =
-        ["round/mean_loss", "round/aggregated", "round/dropped", "traffic/bytes_up", "traffic/bytes_down", "time/sim_seconds", "time/wall_seconds"];
+        ["round/mean_loss", "round/aggregated", "round/not_aggregated", "traffic/bytes_up", "traffic/bytes_down", "time/sim_seconds", "time/wall_seconds"];
 
     public void Write(RoundSummary s)
     {
         _writer ??= tensorboard.SummaryWriter(directory);
         // TensorBoard's wall time is seconds since the Unix epoch.
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        double[] values = [s.MeanLoss, s.Aggregated.Count, s.Dropped.Count, s.BytesUp, s.BytesDown, s.SimulatedSeconds, s.WallSeconds];
+        double[] values = [s.MeanLoss, s.Aggregated.Count, s.NotAggregated.Count, s.BytesUp, s.BytesDown, s.SimulatedSeconds, s.WallSeconds];
         for (var i = 0; i < RoundTags.Length; i++)
             if (double.IsFinite(values[i])) _writer.add_scalar(RoundTags[i], (float)values[i], s.Round, now);
         foreach (var (name, value) in s.Evaluation.OrderBy(e => e.Key, StringComparer.Ordinal))

@@ -55,21 +55,22 @@ public class BadUpdateSpecs(ITestOutputHelper output) : ActorSpec(1, output)
         Assert.Equal(["future", "good", "twice"], round.Aggregated);
         // (30·3 + 10·7 + 20·8) / 60
         Assert.All(completed.FinalGlobal["w"].Values, v => Assert.Equal(320f / 60, v, 5));
-        Assert.Equal(6, round.RejectedReplies);
+        Assert.Equal(["corrupt", "names", "nan", "shape"], round.Rejected);
+        Assert.Equal(2, round.UnexpectedReplies); // "future" for round 2, and "stranger"
         Assert.Equal(1, round.DuplicateReplies);
 
         string ReasonFor(string id, string kind) => Assert.Single(handle.Of(kind), e => e.HospitalId == id).Reason;
         Assert.Contains("tensor 'w' holds NaN or Inf", ReasonFor("nan", RunEventKinds.Rejected));
         Assert.Contains("tensor 0 is 'v' [3,4], expected 'w' [3,4]", ReasonFor("names", RunEventKinds.Rejected));
         Assert.Contains("tensor 0 is 'w' [4,3], expected 'w' [3,4]", ReasonFor("shape", RunEventKinds.Rejected));
-        Assert.Contains("update for round 2, but round 1 is open", ReasonFor("future", RunEventKinds.Rejected));
+        Assert.Contains("update for round 2, but round 1 is open", ReasonFor("future", RunEventKinds.Unexpected));
         Assert.Contains("a second update", ReasonFor("twice", RunEventKinds.Duplicate));
         Assert.Contains("payload hash mismatch", ReasonFor("corrupt", RunEventKinds.Rejected));
-        Assert.Contains("not selected for this round", ReasonFor("stranger", RunEventKinds.Rejected));
+        Assert.Contains("not selected for this round", ReasonFor("stranger", RunEventKinds.Unexpected));
     }
 
     [Fact]
-    public void Should_count_an_update_for_a_closed_round_as_late_with_its_reason()
+    public void Should_count_an_update_for_a_closed_round_as_stale_in_the_round_it_came_in()
     {
         var hospital = CreateTestProbe();
         var (log, handle) = RunLog.Start(Sys, TestActor);
@@ -85,7 +86,12 @@ public class BadUpdateSpecs(ITestOutputHelper output) : ActorSpec(1, output)
         coordinator.Tell(update with { Round = 2 });
 
         var completed = ExpectMsg<RunCompleted>();
-        Assert.Equal(1, completed.Rounds[1].LateReplies);
-        Assert.Contains("update for round 1, which is closed", Assert.Single(handle.Of(RunEventKinds.Late)).Reason);
+        Assert.Equal(1, completed.Rounds[1].StaleReplies);
+        Assert.Equal(0, completed.Rounds[0].StaleReplies);
+        Assert.Empty(completed.Rounds[1].Late); // its hospital was on time in both rounds
+        var stale = Assert.Single(handle.Of(RunEventKinds.Stale));
+        Assert.Contains("update for round 1, which had closed", stale.Reason);
+        Assert.Equal(2, stale.Round); // the round whose metrics count it
+        Assert.Empty(handle.Of(RunEventKinds.Late));
     }
 }

@@ -35,7 +35,8 @@ public class WeightsByRefSpecs(ITestOutputHelper output) : ActorSpec(2, output)
         Assert.All(completed.Rounds, r =>
         {
             Assert.Equal(4, r.Aggregated.Count);
-            Assert.Equal(0, r.RejectedReplies);
+            Assert.Empty(r.Rejected);
+            Assert.Equal(0, r.UnexpectedReplies);
             Assert.Equal(4 * completed.FinalGlobal.PayloadBytes, r.BytesUp);
             Assert.Equal(4 * completed.FinalGlobal.PayloadBytes, r.BytesDown);
         });
@@ -95,7 +96,7 @@ public class WeightsByRefSpecs(ITestOutputHelper output) : ActorSpec(2, output)
         var round = Assert.Single(FishForMessage<RunCompleted>(_ => true, Timeout).Rounds);
         Assert.Equal(["b"], round.Aggregated);
         Assert.Equal(["a"], round.Dropped);
-        Assert.Equal(0, round.RejectedReplies);
+        Assert.Empty(round.Rejected);
         Assert.Equal(global.PayloadBytes, round.BytesUp);
     }
 }

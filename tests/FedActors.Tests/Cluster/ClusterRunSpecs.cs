@@ -73,7 +73,8 @@ public class ClusterRunSpecs
         Assert.All(completed.Rounds, r =>
         {
             Assert.Equal(4, r.Aggregated.Count);
-            Assert.Equal(0, r.RejectedReplies);
+            Assert.Empty(r.Rejected);
+            Assert.Equal(0, r.UnexpectedReplies);
             Assert.Equal(4 * completed.FinalGlobal.PayloadBytes, r.BytesUp);
         });
         Assert.Equal(4, (await HostedHospitals(worker)).Count);

@@ -13,8 +13,12 @@ public sealed class RunReporterSpecs(ITestOutputHelper output) : Akka.TestKit.Xu
     private readonly string _runs = Directory.CreateTempSubdirectory("fedactors-reporter-").FullName;
 
     private static RoundSummary Round(int round, string hash = "h") =>
-        new(round, ["hospital-01", "hospital-02"], ["hospital-01"], ["hospital-02"], 1.5, 10, 5, 0.25, 0, 0, false, $"{hash}{round}",
-            new Dictionary<string, double>(), SimulatedSeconds: 3.5, SimulatedClock: 3.5 * round, DuplicateReplies: 1, Attempts: 2);
+        new()
+        {
+            Round = round, Selected = ["hospital-01", "hospital-02"], Accepted = ["hospital-01"], Aggregated = ["hospital-01"], Dropped = ["hospital-02"],
+            MeanLoss = 1.5, BytesDown = 10, BytesUp = 5, WallSeconds = 0.25, GlobalHash = $"{hash}{round}",
+            SimulatedSeconds = 3.5, SimulatedClock = 3.5 * round, DuplicateReplies = 1, Attempts = 2,
+        };
 
     private (RunDirectory Run, IActorRef Reporter, StringWriter Output, TaskCompletionSource<RunCompleted> Finished) Start(bool resumed, params int[] roundsOnFile)
     {

@@ -20,12 +20,17 @@ public class FedActorsSerializerSpecs(ITestOutputHelper output) : ActorSpec(1, o
         new WeightTensor("encoder.bn.num_batches_tracked", [1], [7]),
     ]);
 
-    private static readonly RoundSummary Summary = new(
-        3, ["hospital-01", "hospital-02"], ["hospital-01"], ["hospital-02"], 0.25, 1000, 2000, 1.5, 1, 2, true,
-        Weights.ContentHash, new Dictionary<string, double> { ["probe-accuracy"] = 0.9, ["balanced-accuracy"] = 0.8 },
-        SimulatedSeconds: 12.5, SimulatedClock: 40.25, DuplicateReplies: 3, Attempts: 2,
-        Traffic: [new ClientTraffic("hospital-01", ClientTraffic.Down, PayloadKinds.Weights, 32), new ClientTraffic("hospital-01", ClientTraffic.Up, PayloadKinds.Scalar, 8)],
-        AggregationWeights: new Dictionary<string, double> { ["hospital-01"] = 1 });
+    private static readonly RoundSummary Summary = new()
+    {
+        Round = 3, Selected = ["hospital-01", "hospital-02", "hospital-03", "hospital-04", "hospital-05", "hospital-06", "hospital-07"],
+        Accepted = ["hospital-01"], Aggregated = [], Dropped = ["hospital-02"], Lost = ["hospital-03"], Late = ["hospital-04"],
+        Rejected = ["hospital-05"], Surplus = ["hospital-06", "hospital-07"], MeanLoss = 0.25, BytesDown = 1000, BytesUp = 2000, WallSeconds = 1.5,
+        StaleReplies = 1, UnexpectedReplies = 2, DuplicateReplies = 3, Skipped = true, GlobalHash = Weights.ContentHash,
+        Evaluation = new Dictionary<string, double> { ["probe-accuracy"] = 0.9, ["balanced-accuracy"] = 0.8 },
+        SimulatedSeconds = 12.5, SimulatedClock = 40.25, Attempts = 2,
+        Traffic = [new ClientTraffic("hospital-01", ClientTraffic.Down, PayloadKinds.Weights, 32), new ClientTraffic("hospital-01", ClientTraffic.Up, PayloadKinds.Scalar, 8)],
+        AggregationWeights = new Dictionary<string, double> { ["hospital-01"] = 1 },
+    };
 
     private static readonly MethodPayloads Broadcast = MethodPayloads.Of(
         ("site-statistics", new StatisticsPayload([new SiteStatistics("hospital-01", 0.4, 0.2), new SiteStatistics("hospital-02", 0.5, 0.1, [0.25, 0.75])])));

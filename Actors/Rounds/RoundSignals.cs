@@ -1,0 +1,93 @@
+using FedActors.Actors.Protocol;
+using FedActors.Training.Methods;
+using FedActors.Training.Weights;
+
+namespace FedActors.Actors.Rounds;
+
+/// <summary>Something that happened, as the round engine is told of it (<see cref="RoundEngine.Handle"/>).</summary>
+public abstract record RoundInput;
+
+/// <summary>Start the run, or continue it: after a recovery, from the round after the last completed one.</summary>
+public sealed record RunStartRequested : RoundInput;
+
+/// <summary>A hospital says its update for <paramref name="Round"/> is ready to fetch (by reference: the weights are not here yet).</summary>
+public sealed record UpdateAnnounced(int Round, string HospitalId, string ContentHash, long PayloadBytes) : RoundInput;
+
+/// <summary>A hospital's update, with its weights.</summary>
+/// <param name="Steps">Optimiser steps it took (the modelled compute clock).</param>
+/// <param name="ComputeSeconds">Wall-clock seconds its training took (the measured compute clock).</param>
+/// <param name="Extras">What the method uploads beside the weights.</param>
+public sealed record UpdateArrived(
+    int Round, string HospitalId, ModelWeights Weights, int Samples, double MeanLoss, int Steps, double ComputeSeconds, MethodPayloads Extras)
+    : RoundInput;
+
+/// <summary>An announced update's weights could not be fetched (its node may be gone): the hospital stays pending and is asked again.</summary>
+public sealed record UpdateUnavailable(int Round, string HospitalId, string Reason) : RoundInput;
+
+/// <summary>A selected hospital failed outside the fault plan (its process died, its training threw): it is dropped with the reason.</summary>
+public sealed record HospitalFailed(int Round, string HospitalId, string Reason) : RoundInput;
+
+/// <summary>A worker node left or was downed: its hospitals restart elsewhere, so the pending ones are asked again now.</summary>
+public sealed record NodeLost(string Node) : RoundInput;
+
+/// <summary>The wall-clock safety net of an attempt ran out (<see cref="Coordination.CoordinatorSettings.RoundTimeout"/>): who is still silent is dropped.</summary>
+public sealed record TimeoutElapsed(int Round, int Attempt) : RoundInput;
+
+/// <summary>The resend interval passed: pending hospitals are asked again.</summary>
+public sealed record ResendDue(int Round) : RoundInput;
+
+/// <summary>The checkpoint asked for by <see cref="SaveCheckpoint"/> is written (or could not be, and the run goes on).</summary>
+public sealed record CheckpointWritten : RoundInput;
+
+/// <summary>The coordinator's last checkpoint, read back after a crash, a singleton move or in a new process.</summary>
+/// <param name="Source">Where it came from, for error messages.</param>
+public sealed record RecoveredFromSnapshot(CoordinatorSnapshot Snapshot, string Source) : RoundInput;
+
+/// <summary>What the round engine decided; the coordinator actor carries each out, in order.</summary>
+public abstract record RoundDecision;
+
+/// <summary>Make this round's global model fetchable by reference; requests carry its reference.</summary>
+public sealed record OfferGlobal(int Round, ModelWeights Global) : RoundDecision;
+
+/// <summary>Ask <paramref name="HospitalId"/> for its update of <paramref name="Round"/>, sending the global model and <paramref name="Broadcast"/>.</summary>
+public sealed record SendRequest(int Round, string HospitalId, MethodPayloads Broadcast) : RoundDecision;
+
+/// <summary>Fetch an announced update's weights; the answer comes back as <see cref="UpdateArrived"/> or <see cref="UpdateUnavailable"/>.</summary>
+public sealed record FetchUpdate(int Round, string HospitalId, string ContentHash) : RoundDecision;
+
+/// <summary>An announced update that will not be fetched (stale, unexpected, a duplicate): its owner may drop it.</summary>
+public sealed record IgnoreUpdate(int Round, string HospitalId, string ContentHash) : RoundDecision;
+
+/// <summary>Publish a run event (events.jsonl); an attempt's events come in simulated-time order when it closes.</summary>
+public sealed record PublishEvent(RunEvent Event) : RoundDecision;
+
+/// <summary>Live counts of the open round, for progress displays.</summary>
+public sealed record ReportProgress(RoundProgress Progress) : RoundDecision;
+
+/// <summary>Start the wall-clock safety net of this attempt; <see cref="TimeoutElapsed"/> comes back when it runs out.</summary>
+public sealed record ArmTimeout(int Round, int Attempt, TimeSpan After) : RoundDecision;
+
+/// <summary>Every participant of the attempt has an outcome: the attempt's timeout is no longer needed.</summary>
+public sealed record DisarmTimeout : RoundDecision;
+
+/// <summary>Ask pending hospitals again every <paramref name="Every"/>: <see cref="ResendDue"/> comes back each time.</summary>
+public sealed record StartResending(int Round, TimeSpan Every) : RoundDecision;
+
+/// <summary>The round closed: stop the round's timers.</summary>
+public sealed record StopTimers : RoundDecision;
+
+/// <summary>A scripted crash of the coordinator itself: the actor throws, and recovers from its last checkpoint.</summary>
+public sealed record CrashCoordinator(int Round) : RoundDecision;
+
+/// <summary>The round closed with this summary and left this global model (unchanged if skipped).</summary>
+/// <param name="PreviousGlobal">The global the round started from, whose offer may now be withdrawn.</param>
+public sealed record CloseRound(RoundSummary Summary, ModelWeights Global, ModelWeights PreviousGlobal) : RoundDecision;
+
+/// <summary>Persist this checkpoint, then send <see cref="CheckpointWritten"/>: the next round begins only after it.</summary>
+public sealed record SaveCheckpoint(CoordinatorSnapshot Snapshot) : RoundDecision;
+
+/// <summary>Every round is done.</summary>
+public sealed record FinishRun(RunCompleted Completed) : RoundDecision;
+
+/// <summary>Something worth a line in the log, not an event of the run.</summary>
+public sealed record Notice(string Message) : RoundDecision;

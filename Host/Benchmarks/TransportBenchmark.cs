@@ -248,7 +248,7 @@ public static class TransportBenchmark
                 offered.BulkEndpoint).Format());
             output.Flush();
             input.ReadToEnd(); // until the parent closes it, or dies
-            return Program.Ok;
+            return 0; // Program.Ok: the peer ran and stopped as asked
         }
         finally
         {
@@ -363,7 +363,7 @@ public sealed class TransportPeer : IDisposable
 
     /// <summary>
     /// This very program, started again: the apphost when running as <c>fedactors</c>; otherwise (<c>dotnet fedactors.dll</c>,
-    /// a test host) the dotnet host with fedactors.dll, the assembly of this class.
+    /// a test host) the dotnet host with fedactors.dll, the <c>fedactors</c> command's assembly, beside this one.
     /// </summary>
     private static ProcessStartInfo ThisProgram()
     {
@@ -373,7 +373,7 @@ public sealed class TransportPeer : IDisposable
             ? self
             : Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
         var info = new ProcessStartInfo(dotnet);
-        info.ArgumentList.Add(typeof(Program).Assembly.Location);
+        info.ArgumentList.Add(Path.Combine(Path.GetDirectoryName(typeof(TransportPeer).Assembly.Location)!, "fedactors.dll"));
         return info;
     }
 

@@ -93,7 +93,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
             foreach (var l in c.Listeners.Where(l => !_listeners.Contains(l))) _listeners.Add(l);
             foreach (var l in c.GlobalListeners.Where(l => !_globalListeners.Contains(l))) _globalListeners.Add(l);
             _requester ??= c.Requester;
-            Apply(new RunStartRequested());
+            Apply(new RunStartRequested(AfterCrash: true));
         });
         Command<StartRun>(_ =>
         {

@@ -119,7 +119,10 @@ public sealed class RoundEngine
         _out.Clear();
         switch (input)
         {
-            case RunStartRequested: Start(); break;
+            case RunStartRequested s:
+                _resuming |= s.AfterCrash;
+                Start();
+                break;
             case UpdateAnnounced a: Announced(a); break;
             case UpdateArrived u: Collect(u); break;
             case UpdateUnavailable u: Unavailable(u); break;

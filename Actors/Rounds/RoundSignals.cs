@@ -8,7 +8,8 @@ namespace FedActors.Actors.Rounds;
 public abstract record RoundInput;
 
 /// <summary>Start the run, or continue it: after a recovery, from the round after the last completed one.</summary>
-public sealed record RunStartRequested : RoundInput;
+/// <param name="AfterCrash">A new incarnation of a coordinator that crashed: the run continues (a scripted crash does not fire again).</param>
+public sealed record RunStartRequested(bool AfterCrash = false) : RoundInput;
 
 /// <summary>A hospital says its update for <paramref name="Round"/> is ready to fetch (by reference: the weights are not here yet).</summary>
 public sealed record UpdateAnnounced(int Round, string HospitalId, string ContentHash, long PayloadBytes) : RoundInput;

@@ -26,8 +26,8 @@ public delegate IReadOnlyDictionary<string, double> GlobalModelEvaluator(ModelWe
 /// update is published as a <see cref="RunEvent"/>. The wall clock only guards against failures
 /// nobody injected (<see cref="CoordinatorSettings.RoundTimeout"/>).
 /// With <see cref="CoordinatorPersistence"/> configured it recovers after a crash (restart,
-/// singleton move, or a new process) from the last completed round. Given this node's
-/// <c>WeightsTransfer</c> (cluster mode), weights travel by reference.
+/// singleton move, or a new process) from the last completed round. Weights travel by reference through this
+/// node's <c>WeightsTransfer</c> (in one process, the hospitals' too).
 /// </summary>
 public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
 {
@@ -110,13 +110,13 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
     private long _bytesUp;
     private long _bytesDown;
 
-    private readonly IActorRef? _transfer;
+    private readonly IActorRef _transfer;
     private WeightsRef? _globalRef; // this round's offered global; null until the transfer answers
     private readonly HashSet<(string HospitalId, string Hash)> _fetching = new();
     private readonly List<WeightsRef> _fetched = new(); // uploads fetched this round, released here and at their owners after aggregation
 
-    public RoundCoordinator(CoordinatorSettings settings, IHospitalDirectory hospitals, ModelWeights initialGlobal,
-        GlobalModelEvaluator? evaluate, IActorRef? transfer = null, IWorkerNodes? workers = null, string persistenceId = DefaultPersistenceId,
+    public RoundCoordinator(CoordinatorSettings settings, IHospitalDirectory hospitals, ModelWeights initialGlobal, IActorRef transfer,
+        GlobalModelEvaluator? evaluate, IWorkerNodes? workers = null, string persistenceId = DefaultPersistenceId,
         Func<IFederatedServer>? createServer = null)
     {
         settings.Validate();
@@ -126,7 +126,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         _hospitals = hospitals;
         _global = initialGlobal;
         _evaluate = evaluate;
-        _transfer = transfer;
+        _transfer = transfer ?? throw new ArgumentNullException(nameof(transfer), "A run needs its node's weights transfer: weights travel by reference.");
         _workers = workers;
         _persistenceId = persistenceId;
         _persist = CoordinatorPersistence.IsEnabled(Context.System);
@@ -162,7 +162,6 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
             _requester = Sender;
             Start();
         });
-        Command<LocalUpdate>(Collect);
         Command<WeightsRef>(GlobalOffered);
         Command<LocalUpdateByRef>(FetchUpload);
         Command<UploadFetched>(f =>
@@ -185,7 +184,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         Command<ResendRequests>(r =>
         {
             if (r.Round != _round || !_roundOpen) return;
-            if (_transfer is not null && _globalRef is null) return; // the offer is still on its way; it sends the requests itself
+            if (_globalRef is null) return; // the offer is still on its way; it sends the requests itself
             foreach (var p in _participants.Values.Where(p => p.Requested && p.Outcome == Outcome.Pending)) _hospitals.Tell(p.Id, Request(p.Id)!, Self);
         });
         Command<SaveSnapshotSuccess>(s =>
@@ -206,19 +205,19 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
 
     public override string PersistenceId => _persistenceId;
 
-    /// <param name="transfer">This node's <c>WeightsTransfer</c>: weights then travel by reference (cluster mode); null sends them inline.</param>
+    /// <param name="transfer">This node's <c>WeightsTransfer</c>, where the global is offered and uploads are fetched.</param>
     /// <param name="workers">The cluster's worker nodes, for scripted worker crashes; null outside cluster mode.</param>
     /// <param name="createServer">The method's server side, made for each incarnation (its state comes back from the checkpoint); null is FedAvg.</param>
-    public static Props Props(CoordinatorSettings settings, IHospitalDirectory hospitals, ModelWeights initialGlobal,
-        GlobalModelEvaluator? evaluate = null, IActorRef? transfer = null, IWorkerNodes? workers = null, string persistenceId = DefaultPersistenceId,
+    public static Props Props(CoordinatorSettings settings, IHospitalDirectory hospitals, ModelWeights initialGlobal, IActorRef transfer,
+        GlobalModelEvaluator? evaluate = null, IWorkerNodes? workers = null, string persistenceId = DefaultPersistenceId,
         Func<IFederatedServer>? createServer = null) =>
-        Akka.Actor.Props.Create(() => new RoundCoordinator(settings, hospitals, initialGlobal, evaluate, transfer, workers, persistenceId, createServer))
+        Akka.Actor.Props.Create(() => new RoundCoordinator(settings, hospitals, initialGlobal, transfer, evaluate, workers, persistenceId, createServer))
             .WithDispatcher(Dispatchers.Coordinator);
 
     public static Props Props(CoordinatorSettings settings, IReadOnlyDictionary<string, IActorRef> hospitals,
-        ModelWeights initialGlobal, GlobalModelEvaluator? evaluate = null, IActorRef? transfer = null, string persistenceId = DefaultPersistenceId,
+        ModelWeights initialGlobal, IActorRef transfer, GlobalModelEvaluator? evaluate = null, string persistenceId = DefaultPersistenceId,
         Func<IFederatedServer>? createServer = null) =>
-        Props(settings, new LocalHospitals(hospitals), initialGlobal, evaluate, transfer, persistenceId: persistenceId, createServer: createServer);
+        Props(settings, new LocalHospitals(hospitals), initialGlobal, transfer, evaluate, persistenceId: persistenceId, createServer: createServer);
 
     /// <summary>A seeded sample of <paramref name="count"/> of <paramref name="eligible"/>, sorted by id; the same for any order of the input.</summary>
     public static List<string> SelectParticipants(IEnumerable<string> eligible, int count, ulong seed, int round, int attempt = 1)
@@ -299,7 +298,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         _attempt = 0;
         _wanted = _settings.WantedParticipants(_hospitals.HospitalIds.Count);
         _attemptStart = _clock;
-        if (_transfer is not null) _transfer.Tell(new OfferWeights(_global), Self); // requests go out when its WeightsRef comes back
+        _transfer.Tell(new OfferWeights(_global), Self); // requests go out when its WeightsRef comes back
         Timers.StartPeriodicTimer("resend", new ResendRequests(round), _settings.ResendInterval);
         StartAttempt(_wanted);
 
@@ -375,10 +374,9 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         Timers.StartSingleTimer("deadline", new RoundDeadline(_round, _attempt), _settings.RoundTimeout);
     }
 
-    /// <summary>This round's request to <paramref name="hospitalId"/>, or null in cluster mode until the transfer has offered the global.</summary>
+    /// <summary>This round's request to <paramref name="hospitalId"/>, or null until the transfer has offered the global.</summary>
     private object? Request(string hospitalId) =>
-        _transfer is null ? new TrainRound(_round, _global, BroadcastTo(hospitalId))
-        : _globalRef is null ? null : new TrainRoundByRef(_round, _globalRef, BroadcastTo(hospitalId));
+        _globalRef is null ? null : new TrainRoundByRef(_round, _globalRef, BroadcastTo(hospitalId));
 
     /// <summary>What the method's server sends <paramref name="hospitalId"/> beside this round's global: asked once per round and hospital, so resent requests carry the same.</summary>
     private MethodPayloads BroadcastTo(string hospitalId)
@@ -398,11 +396,6 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
 
     private void FetchUpload(LocalUpdateByRef upload)
     {
-        if (_transfer is null)
-        {
-            _log.Warning("Dropped an update by reference of {0}: this coordinator has no weights transfer", upload.HospitalId);
-            return;
-        }
         var hash = upload.Weights.ContentHash;
         var p = upload.Round == _round && _roundOpen ? _participants.GetValueOrDefault(upload.HospitalId) : null;
         // Only a pending participant's upload is worth fetching; anything else is judged (late, duplicate…) without its weights.
@@ -610,7 +603,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
     /// <summary>Once a round is aggregated neither its global nor the copies of its uploads are needed on this node.</summary>
     private void ReleaseTransfers(ModelWeights previousGlobal)
     {
-        if (previousGlobal.ContentHash != _global.ContentHash) _transfer!.Tell(new ReleaseWeights(previousGlobal.ContentHash));
+        if (previousGlobal.ContentHash != _global.ContentHash) _transfer.Tell(new ReleaseWeights(previousGlobal.ContentHash));
         _globalRef = null;
         // Each upload's offer too, at its owner: a passivated hospital is gone before its next offer would release it,
         // and a resident one asked again re-offers the same weights. Never this node's own global offers.
@@ -618,7 +611,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         foreach (var upload in _fetched)
         {
             if (!upload.Owner.Equals(_transfer)) upload.Owner.Tell(new ReleaseWeights(upload.ContentHash));
-            if (!globals.Contains(upload.ContentHash)) _transfer!.Tell(new ReleaseWeights(upload.ContentHash));
+            if (!globals.Contains(upload.ContentHash)) _transfer.Tell(new ReleaseWeights(upload.ContentHash));
         }
         _fetched.Clear();
     }
@@ -639,7 +632,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
             _global = aggregate.Global;
             weights = aggregate.ClientWeights;
         }
-        if (_transfer is not null) ReleaseTransfers(previous);
+        ReleaseTransfers(previous);
 
         var evaluate = _evaluate is not null && !skip &&
                        (_round == _settings.Rounds || (_settings.EvaluateEvery > 0 && _round % _settings.EvaluateEvery == 0));

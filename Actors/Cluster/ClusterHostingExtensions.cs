@@ -106,7 +106,7 @@ public static class ClusterHostingExtensions
                         var deviceSlots = registry.Get<DeviceSlots>();
                         var transfer = registry.Get<WeightsTransfer>();
                         return id => hospitals.TryGetValue(id, out var definition)
-                            ? HospitalActor.Props(definition, deviceSlots, transfer,
+                            ? HospitalActor.Props(definition, transfer, deviceSlots,
                                 run.PassivateHospitals ? HospitalPassivation.BySharding : HospitalPassivation.Off)
                             : throw new ArgumentException($"No hospital '{id}' in this node's experiment; are all nodes running the same config?");
                     },
@@ -122,7 +122,7 @@ public static class ClusterHostingExtensions
         return node.IsCoordinator
             ? builder.WithSingleton<RoundCoordinator>(CoordinatorSingletonName,
                 (system, registry, _) => RoundCoordinator.Props(run.Coordinator, new ShardedHospitals(registry.Get<HospitalRegion>(), ids),
-                    run.InitialGlobal, run.Evaluate, registry.Get<WeightsTransfer>(), new ClusterWorkerNodes(system), createServer: run.CreateServer),
+                    run.InitialGlobal, registry.Get<WeightsTransfer>(), run.Evaluate, new ClusterWorkerNodes(system), createServer: run.CreateServer),
                 singletonOptions, createProxyToo: true)
             : builder.WithSingletonProxy<RoundCoordinator>(CoordinatorSingletonName, singletonOptions);
     }

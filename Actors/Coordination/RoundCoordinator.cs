@@ -17,8 +17,8 @@ public delegate IReadOnlyDictionary<string, double> GlobalModelEvaluator(ModelWe
 /// the rounds. It turns messages (updates, timers, the transfer's answers, snapshots) into the engine's
 /// inputs, and the engine's decisions into messages, timers and persistence. With
 /// <see cref="CoordinatorPersistence"/> configured it checkpoints every round and recovers after a crash
-/// (restart, singleton move, or a new process) from the last completed one. Given this node's
-/// <c>WeightsTransfer</c> (cluster mode), weights travel by reference.
+/// (restart, singleton move, or a new process) from the last completed one. Weights travel by reference
+/// through this node's <c>WeightsTransfer</c> (in one process, the hospitals' too).
 /// </summary>
 public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
 {
@@ -40,7 +40,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
 
     private readonly RoundEngine _engine;
     private readonly IHospitalDirectory _hospitals;
-    private readonly IActorRef? _transfer;
+    private readonly IActorRef _transfer;
     private readonly TimeSpan _roundTimeout;
     private readonly bool _persist;
     private readonly string _persistenceId;
@@ -57,15 +57,15 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
     private readonly Dictionary<(string HospitalId, string Hash), LocalUpdateByRef> _fetching = new();
     private readonly List<WeightsRef> _fetched = new(); // uploads fetched this round, released here and at their owners after aggregation
 
-    /// <summary>Use <see cref="Props(CoordinatorSettings, IHospitalDirectory, ModelWeights, GlobalModelEvaluator?, IActorRef?, IWorkerNodes?, string, Func{IFederatedServer}?)"/>.</summary>
-    public RoundCoordinator(CoordinatorSettings settings, IHospitalDirectory hospitals, ModelWeights initialGlobal,
-        GlobalModelEvaluator? evaluate, IActorRef? transfer = null, IWorkerNodes? workers = null, string persistenceId = DefaultPersistenceId,
+    /// <summary>Use <see cref="Props(CoordinatorSettings, IHospitalDirectory, ModelWeights, IActorRef, GlobalModelEvaluator?, IWorkerNodes?, string, Func{IFederatedServer}?)"/>.</summary>
+    public RoundCoordinator(CoordinatorSettings settings, IHospitalDirectory hospitals, ModelWeights initialGlobal, IActorRef transfer,
+        GlobalModelEvaluator? evaluate, IWorkerNodes? workers = null, string persistenceId = DefaultPersistenceId,
         Func<IFederatedServer>? createServer = null)
     {
         _persist = CoordinatorPersistence.IsEnabled(Context.System);
         _engine = new RoundEngine(settings, hospitals.HospitalIds, initialGlobal, createServer?.Invoke(), evaluate, workers, checkpoints: _persist);
         _hospitals = hospitals;
-        _transfer = transfer;
+        _transfer = transfer ?? throw new ArgumentNullException(nameof(transfer), "A run needs its node's weights transfer: weights travel by reference.");
         _roundTimeout = settings.RoundTimeout;
         _persistenceId = persistenceId;
         JournalPluginId = CoordinatorPersistence.JournalPluginId;
@@ -100,7 +100,6 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
             _requester = Sender;
             Apply(new RunStartRequested());
         });
-        Command<LocalUpdate>(u => Apply(new UpdateArrived(u.Round, u.HospitalId, u.Weights, u.Samples, u.MeanLoss, u.Steps, u.ComputeSeconds, u.Extras ?? MethodPayloads.Empty)));
         Command<LocalUpdateByRef>(u =>
         {
             // The answer to a resent request whose weights are already on their way: nothing new.
@@ -147,20 +146,20 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
     /// <inheritdoc />
     public override string PersistenceId => _persistenceId;
 
-    /// <param name="transfer">This node's <c>WeightsTransfer</c>: weights then travel by reference (cluster mode); null sends them inline.</param>
+    /// <param name="transfer">This node's <c>WeightsTransfer</c>, where the global is offered and uploads are fetched.</param>
     /// <param name="workers">The cluster's worker nodes, for scripted worker crashes; null outside cluster mode.</param>
     /// <param name="createServer">The method's server side, made for each incarnation (its state comes back from the checkpoint); null is FedAvg.</param>
-    public static Props Props(CoordinatorSettings settings, IHospitalDirectory hospitals, ModelWeights initialGlobal,
-        GlobalModelEvaluator? evaluate = null, IActorRef? transfer = null, IWorkerNodes? workers = null, string persistenceId = DefaultPersistenceId,
+    public static Props Props(CoordinatorSettings settings, IHospitalDirectory hospitals, ModelWeights initialGlobal, IActorRef transfer,
+        GlobalModelEvaluator? evaluate = null, IWorkerNodes? workers = null, string persistenceId = DefaultPersistenceId,
         Func<IFederatedServer>? createServer = null) =>
-        Akka.Actor.Props.Create(() => new RoundCoordinator(settings, hospitals, initialGlobal, evaluate, transfer, workers, persistenceId, createServer))
+        Akka.Actor.Props.Create(() => new RoundCoordinator(settings, hospitals, initialGlobal, transfer, evaluate, workers, persistenceId, createServer))
             .WithDispatcher(Dispatchers.Coordinator);
 
     /// <summary>A coordinator of hospitals that are actors of this process.</summary>
     public static Props Props(CoordinatorSettings settings, IReadOnlyDictionary<string, IActorRef> hospitals,
-        ModelWeights initialGlobal, GlobalModelEvaluator? evaluate = null, IActorRef? transfer = null, string persistenceId = DefaultPersistenceId,
+        ModelWeights initialGlobal, IActorRef transfer, GlobalModelEvaluator? evaluate = null, string persistenceId = DefaultPersistenceId,
         Func<IFederatedServer>? createServer = null) =>
-        Props(settings, new LocalHospitals(hospitals), initialGlobal, evaluate, transfer, persistenceId: persistenceId, createServer: createServer);
+        Props(settings, new LocalHospitals(hospitals), initialGlobal, transfer, evaluate, persistenceId: persistenceId, createServer: createServer);
 
     /// <inheritdoc />
     protected override void PreRestart(Exception reason, object message)
@@ -186,16 +185,15 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
     {
         switch (decision)
         {
-            case OfferGlobal o when _transfer is not null:
+            case OfferGlobal o:
                 _globalRef = null;
                 _offeredHash = o.Global.ContentHash;
                 _transfer.Tell(new OfferWeights(o.Global), Self); // requests go out when its WeightsRef comes back
                 break;
-            case OfferGlobal: break;
             case SendRequest r: Send(r); break;
             case FetchUpdate f:
                 var upload = _fetching[(f.HospitalId, f.ContentHash)];
-                _transfer!.Ask<WeightsFetched>(new FetchWeights(upload.Weights), _roundTimeout)
+                _transfer.Ask<WeightsFetched>(new FetchWeights(upload.Weights), _roundTimeout)
                     .PipeTo(Self, success: w => new UploadFetched(upload, w.Weights), failure: e => new UploadFetchFailed(upload, e));
                 break;
             case IgnoreUpdate i:
@@ -217,7 +215,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
                 break;
             case CrashCoordinator c: throw new InjectedCrash($"Injected coordinator crash in round {c.Round}");
             case CloseRound c:
-                if (_transfer is not null) ReleaseTransfers(c.PreviousGlobal, c.Global);
+                ReleaseTransfers(c.PreviousGlobal, c.Global);
                 Broadcast(new RoundClosed(c.Summary));
                 foreach (var l in _globalListeners) l.Tell(new GlobalAfterRound(c.Summary.Round, c.Global));
                 break;
@@ -231,16 +229,16 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         }
     }
 
+    /// <summary>Sends a request once the global's reference is known; until then the offer's answer sends the outstanding ones.</summary>
     private void Send(SendRequest r)
     {
-        if (_transfer is null) _hospitals.Tell(r.HospitalId, new TrainRound(r.Round, _engine.Global, r.Broadcast), Self);
-        else if (_globalRef is not null) _hospitals.Tell(r.HospitalId, new TrainRoundByRef(r.Round, _globalRef, r.Broadcast), Self);
+        if (_globalRef is not null) _hospitals.Tell(r.HospitalId, new TrainRoundByRef(r.Round, _globalRef, r.Broadcast), Self);
     }
 
     /// <summary>Once a round is aggregated neither its global nor the copies of its uploads are needed on this node.</summary>
     private void ReleaseTransfers(ModelWeights previousGlobal, ModelWeights global)
     {
-        if (previousGlobal.ContentHash != global.ContentHash) _transfer!.Tell(new ReleaseWeights(previousGlobal.ContentHash));
+        if (previousGlobal.ContentHash != global.ContentHash) _transfer.Tell(new ReleaseWeights(previousGlobal.ContentHash));
         _globalRef = null;
         // Each upload's offer too, at its owner: a passivated hospital is gone before its next offer would release it,
         // and a resident one asked again re-offers the same weights. Never this node's own global offers.
@@ -248,7 +246,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         foreach (var upload in _fetched)
         {
             if (!upload.Owner.Equals(_transfer)) upload.Owner.Tell(new ReleaseWeights(upload.ContentHash));
-            if (!globals.Contains(upload.ContentHash)) _transfer!.Tell(new ReleaseWeights(upload.ContentHash));
+            if (!globals.Contains(upload.ContentHash)) _transfer.Tell(new ReleaseWeights(upload.ContentHash));
         }
         _fetched.Clear();
     }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
+using FedActors.Actors.Coordination;
 using FedActors.Actors.Protocol;
 using FedActors.Training;
 using FedActors.Training.Data;
@@ -31,13 +32,13 @@ public sealed record HospitalDefinition(string HospitalId, Func<ImageShard> Load
 /// <summary>
 /// One hospital: owns its data shard and its local learner (encoder, key encoder, queue,
 /// optimiser state, RNG), which persist across rounds. Trains on the dedicated training
-/// dispatcher; only weights leave it, as a <see cref="LocalUpdate"/>. Given a node's
+/// dispatcher; only weights leave it, offered on its node's <c>WeightsTransfer</c> and answered as a
+/// <see cref="LocalUpdateByRef"/>. A round's request (<see cref="TrainRoundByRef"/>) names the global weights by reference:
+/// it fetches them through the same transfer first (in one process, the very object the coordinator offered). Given a node's
 /// <c>DeviceSlots</c>, it trains only while holding one of its leases, on the leased device.
 /// With <see cref="HospitalPersistence"/> configured it snapshots the learner after every round,
 /// answers once that snapshot is written, and, started again with the same id (here or on
 /// another node), continues from there.
-/// Given its node's <c>WeightsTransfer</c> (cluster mode), it also answers <see cref="TrainRoundByRef"/>:
-/// fetches the global first, then trains as usual and replies <see cref="LocalUpdateByRef"/>.
 /// Passivating (<see cref="HospitalPassivation"/>), it stops once a round is answered and on disk; started again, it
 /// loads its snapshot only when it first needs its learner, into networks a stopped hospital parked.
 /// </summary>
@@ -52,8 +53,11 @@ public sealed class HospitalActor : ReceivePersistentActor
     private sealed record GlobalFetched(TrainRoundByRef Request, IActorRef ReplyTo, ModelWeights? Weights, Exception? Cause) : INoSerializationVerificationNeeded;
     private sealed record UploadOffered(LocalUpdate Upload, IActorRef ReplyTo, WeightsRef? Ref, Exception? Cause, object Incarnation) : INoSerializationVerificationNeeded;
 
+    /// <summary>A round to train, its global fetched.</summary>
+    private sealed record RoundWork(int Round, ModelWeights Global, MethodPayloads? Broadcast);
+
     /// <summary>To itself across a restart: the round whose training threw, to train again from the restored state.</summary>
-    private sealed record RetryTraining(TrainRound Request, bool ByRef, int Attempt) : INoSerializationVerificationNeeded;
+    private sealed record RetryTraining(RoundWork Request, int Attempt) : INoSerializationVerificationNeeded;
 
     /// <summary>
     /// Trainings that throw are retried at once this many times, each from the state the restart restored; after that
@@ -64,7 +68,7 @@ public sealed class HospitalActor : ReceivePersistentActor
 
     private readonly HospitalDefinition _definition;
     private readonly IActorRef? _deviceSlots;
-    private readonly IActorRef? _transfer;
+    private readonly IActorRef _transfer;
     private string? _offeredHash; // the upload this hospital keeps offered, released when the next is offered
     private readonly bool _persist;
     private readonly HospitalPassivation _passivation;
@@ -85,19 +89,20 @@ public sealed class HospitalActor : ReceivePersistentActor
     private int _stateBytes; // of the last snapshot's learner state
     private LocalUpdate? _lastUpdate;
     private bool _stopWhenSaved;
-    private (TrainRound Request, IActorRef ReplyTo, bool ByRef, int Attempt)? _training; // the round being trained, for a retry
+    private (RoundWork Request, IActorRef ReplyTo, int Attempt)? _training; // the round being trained, for a retry
     private int _attempt; // of the next training: above 0 when it is a retry
     // Answers held until their round's snapshot is written: the coordinator checkpoints a round once
     // every answer is in, so a resumed run never finds a hospital behind the round it resumes after.
-    private readonly List<(LocalUpdate Update, IActorRef ReplyTo, bool ByRef)> _awaitingSave = new();
+    private readonly List<(LocalUpdate Update, IActorRef ReplyTo)> _awaitingSave = new();
 
-    public HospitalActor(HospitalDefinition definition, IActorRef? deviceSlots = null, IActorRef? transfer = null,
+    /// <summary>Builds the hospital; see <see cref="Props"/> for the parameters.</summary>
+    public HospitalActor(HospitalDefinition definition, IActorRef transfer, IActorRef? deviceSlots = null,
         HospitalPassivation passivation = HospitalPassivation.Off)
     {
         _definition = definition;
         _passivation = passivation;
         _deviceSlots = deviceSlots;
-        _transfer = transfer;
+        _transfer = transfer ?? throw new ArgumentNullException(nameof(transfer), "A hospital needs its node's weights transfer: weights travel by reference.");
         _persist = HospitalPersistence.IsEnabled(Context.System);
         JournalPluginId = HospitalPersistence.JournalPluginId;
         if (!_persist) SnapshotPluginId = NoSnapshotStore; // else the configured default store
@@ -105,14 +110,17 @@ public sealed class HospitalActor : ReceivePersistentActor
         Ready();
     }
 
+    /// <summary>The hospital's props, on the training dispatcher.</summary>
+    /// <param name="definition">Its id, data shard and learner.</param>
+    /// <param name="transfer">This node's <c>WeightsTransfer</c>: where it fetches each round's global and offers its uploads.</param>
     /// <param name="deviceSlots">This node's <c>DeviceSlots</c>; without one the hospital trains at once, where its learner was built.</param>
-    /// <param name="transfer">This node's <c>WeightsTransfer</c>, needed to answer <see cref="TrainRoundByRef"/>.</param>
     /// <param name="passivation">Whether it stops once a round is answered and snapshotted, and whom it tells.</param>
-    public static Props Props(HospitalDefinition definition, IActorRef? deviceSlots = null, IActorRef? transfer = null,
+    public static Props Props(HospitalDefinition definition, IActorRef transfer, IActorRef? deviceSlots = null,
         HospitalPassivation passivation = HospitalPassivation.Off) =>
-        Akka.Actor.Props.Create(() => new HospitalActor(definition, deviceSlots, transfer, passivation))
+        Akka.Actor.Props.Create(() => new HospitalActor(definition, transfer, deviceSlots, passivation))
             .WithDispatcher(Dispatchers.Training);
 
+    /// <summary>"hospital-" and its id: the same wherever it is started, so it finds its snapshots.</summary>
     public override string PersistenceId => $"hospital-{_definition.HospitalId}";
 
     private void Ready()
@@ -121,30 +129,14 @@ public sealed class HospitalActor : ReceivePersistentActor
         {
             if (retry.Request.Round <= _lastRound) return; // answered meanwhile (a resend got there first)
             _attempt = retry.Attempt;
-            StartTraining(retry.Request, Sender, retry.ByRef);
+            StartTraining(retry.Request, Sender);
         });
-        Command<TrainRound>(request =>
+        Command<TrainRoundByRef>(request =>
         {
             if (request.Round <= _lastRound)
             {
                 // A resent request (the coordinator did not hear back): answer again, never retrain.
-                if (request.Round == _lastRound && LastUpdate() is { } last) Answer(last, Sender, byRef: false);
-                ReportIdleIfDone();
-                return;
-            }
-            StartTraining(request, Sender, byRef: false);
-        });
-        Command<TrainRoundByRef>(request =>
-        {
-            if (_transfer is null)
-            {
-                _log.Error("{0}: got round {1} by reference but has no weights transfer; not answering", _definition.HospitalId, request.Round);
-                return;
-            }
-            if (request.Round <= _lastRound)
-            {
-                // A resent request, as above: answer again, by reference.
-                if (request.Round == _lastRound && LastUpdate() is { } last) Answer(last, Sender, byRef: true);
+                if (request.Round == _lastRound && LastUpdate() is { } last) Answer(last, Sender);
                 ReportIdleIfDone();
                 return;
             }
@@ -164,10 +156,10 @@ public sealed class HospitalActor : ReceivePersistentActor
         SnapshotBookkeeping();
     }
 
-    private void StartTraining(TrainRound request, IActorRef replyTo, bool byRef)
+    private void StartTraining(RoundWork request, IActorRef replyTo)
     {
-        if (_deviceSlots is null) Train(request, replyTo, device: null, byRef);
-        else AwaitLease(_deviceSlots, request, replyTo, byRef);
+        if (_deviceSlots is null) Train(request, replyTo, device: null);
+        else AwaitLease(_deviceSlots, request, replyTo);
     }
 
     // The fetch step before a by-reference round: like the lease step, everything else waits in the stash.
@@ -189,7 +181,7 @@ public sealed class HospitalActor : ReceivePersistentActor
                     ReportIdleIfDone();
                     return;
                 }
-                StartTraining(new TrainRound(request.Round, fetched.Weights, request.Broadcast), replyTo, byRef: true);
+                StartTraining(new RoundWork(request.Round, fetched.Weights, request.Broadcast), replyTo);
             });
             SnapshotBookkeeping();
             CommandAny(_ => Stash.Stash());
@@ -197,7 +189,7 @@ public sealed class HospitalActor : ReceivePersistentActor
     }
 
     // The lease step before training: everything else waits in the stash until the slot is ours.
-    private void AwaitLease(IActorRef deviceSlots, TrainRound request, IActorRef replyTo, bool byRef)
+    private void AwaitLease(IActorRef deviceSlots, RoundWork request, IActorRef replyTo)
     {
         deviceSlots.Tell(new RequestLease(_definition.HospitalId));
         Become(() =>
@@ -211,7 +203,7 @@ public sealed class HospitalActor : ReceivePersistentActor
                     released = true;
                     deviceSlots.Tell(new ReleaseLease(lease.LeaseId));
                 }
-                try { Train(request, replyTo, TorchRuntime.ParseDevice(lease.Device), byRef, Release); }
+                try { Train(request, replyTo, TorchRuntime.ParseDevice(lease.Device), Release); }
                 finally { Release(); }
                 Become(Ready);
                 Stash.UnstashAll();
@@ -241,7 +233,7 @@ public sealed class HospitalActor : ReceivePersistentActor
     private void ReplyByRef(LocalUpdate upload, IActorRef replyTo)
     {
         _offering++;
-        _transfer!.Ask<WeightsRef>(new OfferWeights(upload.Weights), TransferTimeout)
+        _transfer.Ask<WeightsRef>(new OfferWeights(upload.Weights), TransferTimeout)
             .PipeTo(Self, success: r => new UploadOffered(upload, replyTo, r, null, _incarnation),
                 failure: e => new UploadOffered(upload, replyTo, null, e, _incarnation));
     }
@@ -269,11 +261,11 @@ public sealed class HospitalActor : ReceivePersistentActor
         if (hash != _offeredHash && u.Round == _lastRound)
         {
             // Only the last round's upload can still be asked for: the previous one is no longer needed.
-            if (_offeredHash is not null) _transfer!.Tell(new ReleaseWeights(_offeredHash));
+            if (_offeredHash is not null) _transfer.Tell(new ReleaseWeights(_offeredHash));
             _offeredHash = hash;
         }
         // Answered after a newer round trained: that round is closed, so nobody will fetch this upload.
-        else if (hash != _offeredHash) _transfer!.Tell(new ReleaseWeights(hash));
+        else if (hash != _offeredHash) _transfer.Tell(new ReleaseWeights(hash));
         offered.ReplyTo.Tell(new LocalUpdateByRef(u.Round, u.HospitalId, offered.Ref, u.Samples, u.MeanLoss, u.Steps, u.ComputeSeconds, u.Extras));
     }
 
@@ -328,9 +320,9 @@ public sealed class HospitalActor : ReceivePersistentActor
     }
 
     /// <param name="computed">Called once the device's work is done (training and the upload's extras), before the snapshot and the answer.</param>
-    private void Train(TrainRound request, IActorRef replyTo, TorchSharp.torch.Device? device, bool byRef = false, Action? computed = null)
+    private void Train(RoundWork request, IActorRef replyTo, TorchSharp.torch.Device? device, Action? computed = null)
     {
-        _training = (request, replyTo, byRef, _attempt);
+        _training = (request, replyTo, _attempt);
         _attempt = 0;
         var clock = Stopwatch.StartNew();
         _shard ??= _definition.LoadShard();
@@ -352,7 +344,7 @@ public sealed class HospitalActor : ReceivePersistentActor
         _restored = null;
         _training = null;
         if (_persist) Snapshot(_lastUpdate);
-        Answer(_lastUpdate, replyTo, byRef);
+        Answer(_lastUpdate, replyTo);
     }
 
     protected override void PreRestart(Exception reason, object message)
@@ -361,17 +353,16 @@ public sealed class HospitalActor : ReceivePersistentActor
         if (_training is { } t && t.Attempt < ImmediateRetries)
         {
             _log.Warning("{0}: training round {1} failed ({2}); training it again from the restored state", _definition.HospitalId, t.Request.Round, reason.Message);
-            Self.Tell(new RetryTraining(t.Request, t.ByRef, t.Attempt + 1), t.ReplyTo);
+            Self.Tell(new RetryTraining(t.Request, t.Attempt + 1), t.ReplyTo);
         }
         base.PreRestart(reason, message);
     }
 
     /// <summary>Sends <paramref name="update"/> now, or once its round's snapshot is written when one is in flight.</summary>
-    private void Answer(LocalUpdate update, IActorRef replyTo, bool byRef)
+    private void Answer(LocalUpdate update, IActorRef replyTo)
     {
-        if (_saving.Contains(update.Round)) _awaitingSave.Add((update, replyTo, byRef));
-        else if (byRef) ReplyByRef(update, replyTo);
-        else replyTo.Tell(update);
+        if (_saving.Contains(update.Round)) _awaitingSave.Add((update, replyTo));
+        else ReplyByRef(update, replyTo);
     }
 
     /// <summary>Sends the answers held for rounds up to <paramref name="round"/>, whose snapshot is written (or failed: the run goes on).</summary>
@@ -380,7 +371,7 @@ public sealed class HospitalActor : ReceivePersistentActor
         foreach (var held in _awaitingSave.Where(a => a.Update.Round <= round).ToList())
         {
             _awaitingSave.Remove(held);
-            Answer(held.Update, held.ReplyTo, held.ByRef);
+            Answer(held.Update, held.ReplyTo);
         }
     }
 
@@ -432,6 +423,7 @@ public sealed class HospitalActor : ReceivePersistentActor
     /// <summary>No snapshot being written, no answer held for one, no upload being offered for its answer.</summary>
     private bool NothingPending => _saving.Count == 0 && _awaitingSave.Count == 0 && _offering == 0;
 
+    /// <summary>Parks a passivated hospital's networks for the next one restored in this process, else frees them.</summary>
     protected override void PostStop()
     {
         // Passivated: the networks are parked for the next hospital restored in this process (Learner()).

@@ -17,6 +17,7 @@ namespace FedActors.Actors.Hospitals;
 public sealed class HospitalHost : ReceiveActor
 {
     private readonly IReadOnlyDictionary<string, HospitalDefinition> _definitions;
+    private readonly IActorRef _transfer;
     private readonly IActorRef? _deviceSlots;
     private readonly Dictionary<string, IActorRef> _live = new(StringComparer.Ordinal);
     private readonly Dictionary<IActorRef, string> _ids = new();
@@ -27,9 +28,11 @@ public sealed class HospitalHost : ReceiveActor
     private readonly HashSet<string> _everStarted = new(StringComparer.Ordinal);
     private int _passivated, _restarted;
 
-    public HospitalHost(IReadOnlyList<HospitalDefinition> definitions, IActorRef? deviceSlots)
+    /// <summary>Hosts <paramref name="definitions"/>; see <see cref="Props"/>.</summary>
+    public HospitalHost(IReadOnlyList<HospitalDefinition> definitions, IActorRef transfer, IActorRef? deviceSlots)
     {
         _definitions = definitions.ToDictionary(d => d.HospitalId, StringComparer.Ordinal);
+        _transfer = transfer ?? throw new ArgumentNullException(nameof(transfer));
         _deviceSlots = deviceSlots;
         if (!HospitalPersistence.IsEnabled(Context.System))
             throw new InvalidOperationException("Passivating hospitals need hospital snapshots (HospitalPersistence), or a stopped hospital would lose its state.");
@@ -64,13 +67,17 @@ public sealed class HospitalHost : ReceiveActor
         Receive<GetLiveHospitals>(_ => Sender.Tell(new LiveHospitals(_live.Keys.Order(StringComparer.Ordinal).ToList(), new PassivationCounts(_passivated, _restarted))));
     }
 
-    public static Props Props(IReadOnlyList<HospitalDefinition> definitions, IActorRef? deviceSlots = null) =>
-        Akka.Actor.Props.Create(() => new HospitalHost(definitions, deviceSlots));
+    /// <summary>The host's props.</summary>
+    /// <param name="definitions">The node's hospitals.</param>
+    /// <param name="transfer">This node's <c>WeightsTransfer</c>, handed to every hospital (weights travel by reference).</param>
+    /// <param name="deviceSlots">This node's <c>DeviceSlots</c>, handed to every hospital; null: they train at once.</param>
+    public static Props Props(IReadOnlyList<HospitalDefinition> definitions, IActorRef transfer, IActorRef? deviceSlots = null) =>
+        Akka.Actor.Props.Create(() => new HospitalHost(definitions, transfer, deviceSlots));
 
     private IActorRef Start(string id)
     {
         if (!_everStarted.Add(id)) _restarted++;
-        var hospital = Context.ActorOf(HospitalActor.Props(_definitions[id], _deviceSlots, passivation: HospitalPassivation.ByHost), id);
+        var hospital = Context.ActorOf(HospitalActor.Props(_definitions[id], _transfer, _deviceSlots, HospitalPassivation.ByHost), id);
         Context.Watch(hospital);
         _live[id] = hospital;
         _ids[hospital] = id;

@@ -33,7 +33,12 @@ public static class FedActorsHostingExtensions
     public static AkkaConfigurationBuilder WithCoordinatorCheckpoints(this AkkaConfigurationBuilder builder, string snapshotDirectory) =>
         builder.AddHocon(CoordinatorPersistence.Hocon(snapshotDirectory), HoconAddMode.Prepend);
 
-    /// <summary>Starts this node's <see cref="WeightsTransfer"/>, registered in the <see cref="ActorRegistry"/> under its type.</summary>
+    /// <summary>
+    /// Starts this node's <see cref="WeightsTransfer"/>, registered in the <see cref="ActorRegistry"/> under its type. Every run
+    /// has one: weights always travel by reference. Without <see cref="WeightsTransferSettings.BulkHost"/> it keeps offered
+    /// weights in memory only (no TCP side channel), which is all one process needs: a fetch of its own offer returns the
+    /// offered object itself, neither copied nor serialised.
+    /// </summary>
     public static AkkaConfigurationBuilder WithWeightsTransfer(this AkkaConfigurationBuilder builder, WeightsTransferSettings? settings = null) =>
         builder.WithActors((system, registry) =>
             registry.Register<WeightsTransfer>(system.ActorOf(WeightsTransfer.Props(settings), "weights-transfer")));
@@ -47,8 +52,9 @@ public static class FedActorsHostingExtensions
             registry.Register<DeviceSlots>(system.ActorOf(DeviceSlots.Props(settings), "device-slots")));
 
     /// <summary>
-    /// Starts this node's <see cref="DeviceSlots"/>, one hospital actor per definition, leasing
-    /// from it, and the round coordinator (registered in the <see cref="ActorRegistry"/> under
+    /// Starts this node's <see cref="DeviceSlots"/>, its in-memory <see cref="WeightsTransfer"/> (the one store through which
+    /// the global and the uploads travel by reference), one hospital actor per definition, leasing
+    /// from the slots, and the round coordinator (registered in the <see cref="ActorRegistry"/> under
     /// <see cref="RoundCoordinator"/>); send it <c>StartRun</c> to begin. Hospitals snapshot into
     /// <see cref="FederatedRun.SnapshotDirectory"/> when it is set.
     /// </summary>
@@ -59,20 +65,22 @@ public static class FedActorsHostingExtensions
             .WithFedActorsSerialization()
             // Without a device list: one CPU slot per training thread, as many hospitals at once as before leases.
             .WithDeviceSlots(run.Devices ?? new DeviceSlotsSettings { SlotsPerDevice = Math.Max(1, run.TrainingThreads) })
+            .WithWeightsTransfer()
             .WithActors((system, registry) =>
             {
                 var deviceSlots = registry.Get<DeviceSlots>();
+                var transfer = registry.Get<WeightsTransfer>();
                 IHospitalDirectory hospitals;
                 if (run.PassivateHospitals)
                 {
-                    var host = system.ActorOf(HospitalHost.Props(run.Hospitals, deviceSlots), "hospitals");
+                    var host = system.ActorOf(HospitalHost.Props(run.Hospitals, transfer, deviceSlots), "hospitals");
                     // Registered so the run's driver can report how often hospitals were passivated.
                     registry.Register<HospitalHost>(host);
                     hospitals = new HostedHospitals(host, run.Hospitals.Select(h => h.HospitalId).ToList());
                 }
-                else hospitals = new LocalHospitals(run.Hospitals.ToDictionary(h => h.HospitalId, h => system.ActorOf(HospitalActor.Props(h, deviceSlots), h.HospitalId)));
+                else hospitals = new LocalHospitals(run.Hospitals.ToDictionary(h => h.HospitalId, h => system.ActorOf(HospitalActor.Props(h, transfer, deviceSlots), h.HospitalId)));
                 var coordinator = system.ActorOf(
-                    RoundCoordinator.Props(run.Coordinator, hospitals, run.InitialGlobal, run.Evaluate, createServer: run.CreateServer), "coordinator");
+                    RoundCoordinator.Props(run.Coordinator, hospitals, run.InitialGlobal, transfer, run.Evaluate, createServer: run.CreateServer), "coordinator");
                 registry.Register<RoundCoordinator>(coordinator);
             });
 

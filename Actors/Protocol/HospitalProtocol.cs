@@ -1,36 +1,22 @@
 using FedActors.Training.Methods;
 using FedActors.Training.Objectives;
-using FedActors.Training.Weights;
 
 namespace FedActors.Actors.Protocol;
 
 /// <summary>
-/// Coordinator → hospital: train round <paramref name="Round"/> starting from <paramref name="Global"/>;
-/// <paramref name="Broadcast"/> is what the method's server sends beside it (null: nothing).
-/// </summary>
-public sealed record TrainRound(int Round, ModelWeights Global, MethodPayloads? Broadcast = null) : IFedActorsMessage;
-
-/// <summary>
-/// Hospital → coordinator: the result of local training for one round; <paramref name="Extras"/> is
-/// what the method uploads beside the weights (null: nothing).
-/// </summary>
-public sealed record LocalUpdate(
-    int Round,
-    string HospitalId,
-    ModelWeights Weights,
-    int Samples,
-    double MeanLoss,
-    int Steps,
-    double ComputeSeconds,
-    MethodPayloads? Extras = null) : IFedActorsMessage;
-
-/// <summary>
-/// Coordinator → hospital in cluster mode: <see cref="TrainRound"/> with the global weights by
-/// reference, so a model larger than a remoting frame travels through the chunked weights transfer.
+/// Coordinator → hospital: train round <paramref name="Round"/> starting from the global weights <paramref name="Global"/>,
+/// offered on the coordinator's node's <c>WeightsTransfer</c>; <paramref name="Broadcast"/> is what the method's server sends
+/// beside it (null: nothing). Weights always travel by reference: between nodes the hospital's transfer fetches them (over
+/// the side channel or in chunks, so a model larger than a remoting frame is no problem); in one process the same transfer
+/// holds them, and the fetch returns the very object offered.
 /// </summary>
 public sealed record TrainRoundByRef(int Round, WeightsRef Global, MethodPayloads? Broadcast = null) : IFedActorsMessage;
 
-/// <summary>Hospital → coordinator in cluster mode: <see cref="LocalUpdate"/> with the weights by reference.</summary>
+/// <summary>
+/// Hospital → coordinator: the result of local training for one round, its weights offered on the hospital's node's
+/// <c>WeightsTransfer</c> (<paramref name="Weights"/>); <paramref name="Extras"/> is what the method uploads beside them
+/// (null: nothing). The coordinator fetches the weights and judges the resolved <c>LocalUpdate</c>.
+/// </summary>
 public sealed record LocalUpdateByRef(
     int Round,
     string HospitalId,

@@ -1,23 +1,46 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Runtime.Serialization;
-using System.Text;
+using System.Text.RegularExpressions;
 using Akka.Actor;
 using Akka.Serialization;
 using FedActors.Actors.Protocol;
+using FedActors.Training.Data;
 using FedActors.Training.Methods;
 using FedActors.Training.Objectives;
 using FedActors.Training.Weights;
+using Google.Protobuf;
+using Google.Protobuf.Collections;
+using W = FedActors.Actors.Serialization.Wire;
 
 namespace FedActors.Actors.Serialization;
 
 /// <summary>
-/// Binary serializer for every <see cref="IFedActorsMessage"/>. Each message type has a
-/// short manifest ending in its format version ("TR1"); a changed layout gets a new
-/// manifest, so nodes of different builds fail loudly instead of misreading each other.
-/// Weights use their own versioned, hash-checked format (<see cref="ModelWeights.WriteTo"/>).
+/// Serializer for every <see cref="IFedActorsMessage"/>, from the versioned wire schema
+/// <c>Schema/fedactors_wire_v1.proto</c> (Protocol Buffers, package <c>fedactors.wire.v1</c>): each protocol record maps to
+/// and from its generated message, field by name and number, and the manifest is that message's full name
+/// (e.g. <c>fedactors.wire.v1.TrainRound</c>). A field added in a newer schema is skipped by older readers, so nodes of
+/// neighbouring builds still understand each other; a change that must not be skipped gets a new schema version and new
+/// manifests. An unknown manifest, a malformed or truncated payload, a length larger than what follows, or a message over
+/// <see cref="MaxMessageBytesKey"/> is refused with a <see cref="SerializationException"/> naming the manifest and the
+/// problem (Akka.Remote logs it and drops the message), never a crash and never an allocation of a declared size.
+/// Weights travel as named tensors whose values are little-endian float32 <c>bytes</c>, with their content hash, checked
+/// on arrival.
 /// </summary>
 public sealed class FedActorsSerializer : SerializerWithStringManifest
 {
+    /// <summary>The serializer's identifier in Akka's serialization registry.</summary>
     public const int Id = 417;
+
+    /// <summary>The largest message it reads, in bytes (config key; default <see cref="DefaultMaxMessageBytes"/>).</summary>
+    public const string MaxMessageBytesKey = "fedactors.serialization.max-message-bytes";
+
+    /// <summary>
+    /// 1 GiB: far above any remoting frame, enough for a snapshot of a ResNet-18 hospital's state (over 100 MB), far
+    /// below what a corrupted length could ask for.
+    /// </summary>
+    public const long DefaultMaxMessageBytes = 1L << 30;
 
     /// <summary>Binds the serializer to the marker interface; include it in every ActorSystem.</summary>
     public const string Hocon = """
@@ -29,370 +52,403 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
         }
         """;
 
-    private readonly Dictionary<Type, (string Manifest, Action<BinaryWriter, object> Write)> _writers = new();
-    private readonly Dictionary<string, Func<BinaryReader, object>> _readers = new();
+    private sealed record Binding(string Manifest, Func<object, IMessage> ToWire, MessageParser Parser, Func<IMessage, object> FromWire);
 
+    private readonly Dictionary<Type, Binding> _byType = new();
+    private readonly Dictionary<string, Binding> _byManifest = new(StringComparer.Ordinal);
+    private readonly long _maxMessageBytes;
+
+    /// <summary>Made by Akka's serialization extension, once per ActorSystem.</summary>
     public FedActorsSerializer(ExtendedActorSystem system) : base(system)
     {
-        Register<StartRun>("SR1", (_, _) => { }, _ => StartRun.Instance);
-        Register<RoundProgress>("RP1",
-            (w, m) =>
+        _maxMessageBytes = system.Settings.Config.GetLong(MaxMessageBytesKey, DefaultMaxMessageBytes);
+        if (_maxMessageBytes <= 0) throw new ArgumentException($"{MaxMessageBytesKey} = {_maxMessageBytes}: must be positive.");
+
+        Register<StartRun, W.Empty>(W.Empty.Parser, _ => new W.Empty(), _ => StartRun.Instance, "StartRun");
+        Register<RoundProgress, W.RoundProgress>(W.RoundProgress.Parser,
+            m => new W.RoundProgress
             {
-                w.Write(m.Round);
-                w.Write(m.Attempt);
-                w.Write(m.Selected);
-                w.Write(m.Training);
-                w.Write(m.Accepted);
-                w.Write(m.Dropped);
+                Round = m.Round, Attempt = m.Attempt, Selected = m.Selected, Training = m.Training, Accepted = m.Accepted, Dropped = m.Dropped,
             },
-            r => new RoundProgress(r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32()));
-        Register<RoundClosed>("RC3", (w, m) => WriteSummary(w, m.Summary), r => new RoundClosed(ReadSummary(r)));
-        Register<RunCompleted>("RD3",
-            (w, m) =>
+            p => new RoundProgress(p.Round, p.Attempt, p.Selected, p.Training, p.Accepted, p.Dropped));
+        Register<RoundClosed, W.RoundClosed>(W.RoundClosed.Parser,
+            m => new W.RoundClosed { Summary = ToWire(m.Summary) },
+            p => new RoundClosed(FromWire(Required(p.Summary, "summary"))));
+        Register<RunCompleted, W.RunCompleted>(W.RunCompleted.Parser,
+            m => new W.RunCompleted { FinalGlobal = ToWire(m.FinalGlobal), Rounds = { m.Rounds.Select(ToWire) } },
+            p => new RunCompleted(FromWire(Required(p.FinalGlobal, "final_global"), "final_global"), p.Rounds.Select(FromWire).ToList()));
+        Register<RunEvent, W.RunEvent>(W.RunEvent.Parser,
+            m =>
             {
-                WriteWeights(w, m.FinalGlobal);
-                WriteList(w, m.Rounds, WriteSummary);
+                var e = new W.RunEvent { Round = m.Round, Attempt = m.Attempt, Kind = m.Kind, Reason = m.Reason, SimulatedSeconds = m.SimulatedSeconds };
+                if (m.HospitalId is not null) e.HospitalId = m.HospitalId;
+                return e;
             },
-            r => new RunCompleted(ReadWeights(r, "RunCompleted"), ReadList(r, ReadSummary)));
-        Register<RunEvent>("EV1",
-            (w, m) =>
+            p => new RunEvent(p.Round, p.Attempt, p.Kind, p.HasHospitalId ? p.HospitalId : null, p.Reason, p.SimulatedSeconds));
+        Register<CoordinatorSnapshot, W.CoordinatorSnapshot>(W.CoordinatorSnapshot.Parser,
+            m => new W.CoordinatorSnapshot
             {
-                w.Write(m.Round);
-                w.Write(m.Attempt);
-                w.Write(m.Kind);
-                WriteOptional(w, m.HospitalId, (x, v) => x.Write(v));
-                w.Write(m.Reason);
-                w.Write(m.SimulatedSeconds);
+                CompletedRound = m.CompletedRound, Global = ToWire(m.Global), SimulatedClock = m.SimulatedClock, History = { m.History.Select(ToWire) },
+                Method = m.Method, MethodState = UnsafeByteOperations.UnsafeWrap(m.MethodState),
             },
-            r => new RunEvent(r.ReadInt32(), r.ReadInt32(), r.ReadString(), ReadOptional(r, x => x.ReadString()), r.ReadString(), r.ReadDouble()));
-        // Snapshots outlive the process that wrote them: a changed layout gets a new manifest.
-        Register<CoordinatorSnapshot>("CS2",
-            (w, m) =>
+            p => new CoordinatorSnapshot(p.CompletedRound, FromWire(Required(p.Global, "global"), "global"), p.SimulatedClock,
+                p.History.Select(FromWire).ToList(), p.Method, Bytes(p.MethodState)));
+        Register<CrashNode, W.CrashNode>(W.CrashNode.Parser, m => new W.CrashNode { Node = m.Node, Round = m.Round }, p => new CrashNode(p.Node, p.Round));
+        Register<SubscribeToRun, W.SubscribeToRun>(W.SubscribeToRun.Parser,
+            m => new W.SubscribeToRun { Listener = PathOf(m.Listener) }, p => new SubscribeToRun(Resolve(p.Listener)));
+        Register<TrainRoundByRef, W.TrainRound>(W.TrainRound.Parser,
+            m => new W.TrainRound { Round = m.Round, Global = ToWire(m.Global), Broadcast = { ToWire(m.Broadcast) } },
+            p => new TrainRoundByRef(p.Round, FromWire(Required(p.Global, "global")), FromWire(p.Broadcast, "broadcast")));
+        Register<LocalUpdateByRef, W.LocalUpdate>(W.LocalUpdate.Parser,
+            m => new W.LocalUpdate
             {
-                w.Write(m.CompletedRound);
-                WriteWeights(w, m.Global);
-                w.Write(m.SimulatedClock);
-                WriteList(w, m.History, WriteSummary);
-                w.Write(m.Method);
-                w.Write(m.MethodState.Length);
-                w.Write(m.MethodState);
+                Round = m.Round, HospitalId = m.HospitalId, Weights = ToWire(m.Weights), Samples = m.Samples, MeanLoss = m.MeanLoss, Steps = m.Steps,
+                ComputeSeconds = m.ComputeSeconds, Extras = { ToWire(m.Extras) },
             },
-            r => new CoordinatorSnapshot(r.ReadInt32(), ReadWeights(r, "CoordinatorSnapshot"), r.ReadDouble(), ReadList(r, ReadSummary),
-                r.ReadString(), ReadBytes(r)));
-        Register<CrashNode>("CN1",
-            (w, m) =>
+            p => new LocalUpdateByRef(p.Round, p.HospitalId, FromWire(Required(p.Weights, "weights")), p.Samples, p.MeanLoss, p.Steps, p.ComputeSeconds,
+                FromWire(p.Extras, "extras")));
+        Register<GetLocalState, W.Empty>(W.Empty.Parser, _ => new W.Empty(), _ => GetLocalState.Instance, "GetLocalState");
+        Register<StopHospital, W.Empty>(W.Empty.Parser, _ => new W.Empty(), _ => StopHospital.Instance, "StopHospital");
+        Register<LocalStateReport, W.LocalStateReport>(W.LocalStateReport.Parser,
+            m => new W.LocalStateReport
             {
-                w.Write(m.Node);
-                w.Write(m.Round);
+                HospitalId = m.HospitalId, LastRound = m.LastRound, SavedRound = m.SavedRound,
+                State = m.State is { } s
+                    ? new W.LocalStateSummary
+                    {
+                        OptimizerSteps = s.OptimizerSteps, QueuePointer = s.QueuePointer, QueueChecksum = s.QueueChecksum,
+                        OptimizerStateChecksum = s.OptimizerStateChecksum, RngState = { s.RngState },
+                    }
+                    : null,
             },
-            r => new CrashNode(r.ReadString(), r.ReadInt32()));
-        Register<SubscribeToRun>("SU1", (w, m) => WriteRef(w, m.Listener), r => new SubscribeToRun(ReadRef(r)));
-        Register<TrainRound>("TR2",
-            (w, m) =>
+            p => new LocalStateReport(p.HospitalId, p.LastRound, p.SavedRound, p.State is { } s
+                ? new LocalStateSummary(s.OptimizerSteps, s.QueuePointer, s.QueueChecksum, s.OptimizerStateChecksum, s.RngState.ToArray())
+                : null));
+        Register<HospitalSnapshot, W.HospitalSnapshot>(W.HospitalSnapshot.Parser,
+            m => new W.HospitalSnapshot
             {
-                w.Write(m.Round);
-                WriteWeights(w, m.Global);
-                PayloadFormat.Write(w, m.Broadcast ?? MethodPayloads.Empty);
+                HospitalId = m.HospitalId, LastRound = m.LastRound, LearnerState = UnsafeByteOperations.UnsafeWrap(m.LearnerState), Samples = m.Samples,
+                MeanLoss = m.MeanLoss, Steps = m.Steps, ComputeSeconds = m.ComputeSeconds, Extras = { ToWire(m.Extras) },
             },
-            r => new TrainRound(r.ReadInt32(), ReadWeights(r, "TrainRound"), PayloadFormat.Read(r, "TrainRound broadcast")));
-        Register<LocalUpdate>("LU2",
-            (w, m) =>
+            p => new HospitalSnapshot(p.HospitalId, p.LastRound, Bytes(p.LearnerState), p.Samples, p.MeanLoss, p.Steps, p.ComputeSeconds,
+                FromWire(p.Extras, "extras")));
+        Register<WeightsRef, W.WeightsRef>(W.WeightsRef.Parser, ToWire, FromWire);
+        Register<FetchChunk, W.FetchChunk>(W.FetchChunk.Parser,
+            m => new W.FetchChunk { ContentHash = m.ContentHash, Offset = m.Offset, Length = m.Length },
+            p => new FetchChunk(p.ContentHash, p.Offset, p.Length));
+        Register<WeightsChunk, W.WeightsChunk>(W.WeightsChunk.Parser,
+            m => new W.WeightsChunk { ContentHash = m.ContentHash, Offset = m.Offset, TotalBytes = m.TotalBytes, Data = UnsafeByteOperations.UnsafeWrap(m.Data) },
+            p => new WeightsChunk(p.ContentHash, p.Offset, p.TotalBytes, Bytes(p.Data)));
+        Register<WeightsNotOffered, W.WeightsNotOffered>(W.WeightsNotOffered.Parser,
+            m => new W.WeightsNotOffered { ContentHash = m.ContentHash }, p => new WeightsNotOffered(p.ContentHash));
+        Register<ReleaseWeights, W.ReleaseWeights>(W.ReleaseWeights.Parser,
+            m => new W.ReleaseWeights { ContentHash = m.ContentHash }, p => new ReleaseWeights(p.ContentHash));
+        Register<RequestLease, W.RequestLease>(W.RequestLease.Parser,
+            m => new W.RequestLease { RequesterId = m.RequesterId }, p => new RequestLease(p.RequesterId));
+        Register<LeaseGranted, W.LeaseGranted>(W.LeaseGranted.Parser,
+            m => new W.LeaseGranted { LeaseId = m.LeaseId, Device = m.Device }, p => new LeaseGranted(p.LeaseId, p.Device));
+        Register<ReleaseLease, W.ReleaseLease>(W.ReleaseLease.Parser, m => new W.ReleaseLease { LeaseId = m.LeaseId }, p => new ReleaseLease(p.LeaseId));
+        Register<GetDeviceUtilisation, W.Empty>(W.Empty.Parser, _ => new W.Empty(), _ => GetDeviceUtilisation.Instance, "GetDeviceUtilisation");
+        Register<DeviceUtilisation, W.DeviceUtilisation>(W.DeviceUtilisation.Parser,
+            m => new W.DeviceUtilisation
             {
-                w.Write(m.Round);
-                w.Write(m.HospitalId);
-                WriteWeights(w, m.Weights);
-                w.Write(m.Samples);
-                w.Write(m.MeanLoss);
-                w.Write(m.Steps);
-                w.Write(m.ComputeSeconds);
-                PayloadFormat.Write(w, m.Extras ?? MethodPayloads.Empty);
+                Devices =
+                {
+                    m.Devices.Select(d => new W.DeviceUsage
+                    {
+                        Device = d.Device, Slots = d.Slots, Leased = d.Leased, Grants = d.Grants, BusySeconds = d.BusySeconds, WallSeconds = d.WallSeconds,
+                    }),
+                },
+                QueueLength = m.QueueLength, MaxQueueLength = m.MaxQueueLength,
             },
-            r => new LocalUpdate(r.ReadInt32(), r.ReadString(), ReadWeights(r, "LocalUpdate", verifyHash: false), r.ReadInt32(),
-                r.ReadDouble(), r.ReadInt32(), r.ReadDouble(), PayloadFormat.Read(r, "LocalUpdate extras")));
-        Register<TrainRoundByRef>("TRR2",
-            (w, m) =>
-            {
-                w.Write(m.Round);
-                WriteWeightsRef(w, m.Global);
-                PayloadFormat.Write(w, m.Broadcast ?? MethodPayloads.Empty);
-            },
-            r => new TrainRoundByRef(r.ReadInt32(), ReadWeightsRef(r), PayloadFormat.Read(r, "TrainRoundByRef broadcast")));
-        Register<LocalUpdateByRef>("LUR2",
-            (w, m) =>
-            {
-                w.Write(m.Round);
-                w.Write(m.HospitalId);
-                WriteWeightsRef(w, m.Weights);
-                w.Write(m.Samples);
-                w.Write(m.MeanLoss);
-                w.Write(m.Steps);
-                w.Write(m.ComputeSeconds);
-                PayloadFormat.Write(w, m.Extras ?? MethodPayloads.Empty);
-            },
-            r => new LocalUpdateByRef(r.ReadInt32(), r.ReadString(), ReadWeightsRef(r), r.ReadInt32(),
-                r.ReadDouble(), r.ReadInt32(), r.ReadDouble(), PayloadFormat.Read(r, "LocalUpdateByRef extras")));
-        Register<GetLocalState>("GS1", (_, _) => { }, _ => GetLocalState.Instance);
-        Register<StopHospital>("SH1", (_, _) => { }, _ => StopHospital.Instance);
-        Register<LocalStateReport>("LS2",
-            (w, m) =>
-            {
-                w.Write(m.HospitalId);
-                w.Write(m.LastRound);
-                w.Write(m.SavedRound);
-                WriteOptional(w, m.State, WriteStateSummary);
-            },
-            r => new LocalStateReport(r.ReadString(), r.ReadInt32(), r.ReadInt32(), ReadOptional(r, ReadStateSummary)));
-        // Snapshots outlive the process that wrote them: the learner bytes carry their own version and hash.
-        Register<HospitalSnapshot>("HS2",
-            (w, m) =>
-            {
-                w.Write(m.HospitalId);
-                w.Write(m.LastRound);
-                w.Write(m.LearnerState.Length);
-                w.Write(m.LearnerState);
-                w.Write(m.Samples);
-                w.Write(m.MeanLoss);
-                w.Write(m.Steps);
-                w.Write(m.ComputeSeconds);
-                PayloadFormat.Write(w, m.Extras ?? MethodPayloads.Empty);
-            },
-            r => new HospitalSnapshot(r.ReadString(), r.ReadInt32(), ReadBytes(r), r.ReadInt32(), r.ReadDouble(), r.ReadInt32(), r.ReadDouble(),
-                PayloadFormat.Read(r, "HospitalSnapshot extras")));
-        Register<WeightsRef>("WR1", WriteWeightsRef, ReadWeightsRef);
-        Register<FetchChunk>("FC1",
-            (w, m) =>
-            {
-                w.Write(m.ContentHash);
-                w.Write(m.Offset);
-                w.Write(m.Length);
-            },
-            r => new FetchChunk(r.ReadString(), r.ReadInt64(), r.ReadInt32()));
-        Register<WeightsChunk>("WC1",
-            (w, m) =>
-            {
-                w.Write(m.ContentHash);
-                w.Write(m.Offset);
-                w.Write(m.TotalBytes);
-                w.Write(m.Data.Length);
-                w.Write(m.Data);
-            },
-            r => new WeightsChunk(r.ReadString(), r.ReadInt64(), r.ReadInt64(), ReadBytes(r)));
-        Register<WeightsNotOffered>("WN1", (w, m) => w.Write(m.ContentHash), r => new WeightsNotOffered(r.ReadString()));
-        Register<ReleaseWeights>("WX1", (w, m) => w.Write(m.ContentHash), r => new ReleaseWeights(r.ReadString()));
-        Register<RequestLease>("RL1", (w, m) => w.Write(m.RequesterId), r => new RequestLease(r.ReadString()));
-        Register<LeaseGranted>("LG1",
-            (w, m) =>
-            {
-                w.Write(m.LeaseId);
-                w.Write(m.Device);
-            },
-            r => new LeaseGranted(r.ReadInt64(), r.ReadString()));
-        Register<ReleaseLease>("RE1", (w, m) => w.Write(m.LeaseId), r => new ReleaseLease(r.ReadInt64()));
-        Register<GetDeviceUtilisation>("GU1", (_, _) => { }, _ => GetDeviceUtilisation.Instance);
-        Register<DeviceUtilisation>("DU1",
-            (w, m) =>
-            {
-                WriteList(w, m.Devices, WriteDeviceUsage);
-                w.Write(m.QueueLength);
-                w.Write(m.MaxQueueLength);
-            },
-            r => new DeviceUtilisation(ReadList(r, ReadDeviceUsage), r.ReadInt32(), r.ReadInt32()));
+            p => new DeviceUtilisation(p.Devices.Select(d => new DeviceUsage(d.Device, d.Slots, d.Leased, d.Grants, d.BusySeconds, d.WallSeconds)).ToList(),
+                p.QueueLength, p.MaxQueueLength));
     }
 
+    /// <inheritdoc />
     public override int Identifier => Id;
 
     /// <summary>Every message type this serializer knows, with its manifest.</summary>
-    public IReadOnlyDictionary<Type, string> Manifests => _writers.ToDictionary(kv => kv.Key, kv => kv.Value.Manifest);
+    public IReadOnlyDictionary<Type, string> Manifests => _byType.ToDictionary(kv => kv.Key, kv => kv.Value.Manifest);
 
-    public override string Manifest(object o) => Writer(o).Manifest;
+    /// <inheritdoc />
+    public override string Manifest(object o) => BindingOf(o).Manifest;
 
-    public override byte[] ToBinary(object obj)
-    {
-        var (_, write) = Writer(obj);
-        using var buffer = new MemoryStream();
-        using (var w = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true)) write(w, obj);
-        return buffer.ToArray();
-    }
+    /// <inheritdoc />
+    public override byte[] ToBinary(object obj) => BindingOf(obj).ToWire(obj).ToByteArray();
 
+    /// <inheritdoc />
     public override object FromBinary(byte[] bytes, string manifest)
     {
-        if (!_readers.TryGetValue(manifest, out var read))
+        if (!_byManifest.TryGetValue(manifest, out var binding))
             throw new SerializationException(
-                $"FedActorsSerializer: unknown manifest '{manifest}' (known: {string.Join(", ", _readers.Keys)}); " +
-                "the sending node may run a different FedActors version.");
-        using var r = new BinaryReader(new MemoryStream(bytes, writable: false), Encoding.UTF8);
+                $"FedActorsSerializer: unknown manifest '{manifest}' ({bytes.Length} bytes); " +
+                (OldFormat.IsMatch(manifest)
+                    ? "it is FedActors' positional format from before the wire schema (fedactors.wire.v1), which this version cannot read: " +
+                      "written by an older FedActors (a node not yet upgraded, or a snapshot taken before the upgrade)."
+                    : $"the sending node may run a different FedActors version (this one reads {Package}*)."));
+        if (bytes.Length > _maxMessageBytes)
+            throw new SerializationException(
+                $"FedActorsSerializer: '{manifest}' message of {bytes.Length} bytes refused: over the {_maxMessageBytes} bytes of {MaxMessageBytesKey}.");
+        IMessage wire;
         try
         {
-            var message = read(r);
-            if (r.BaseStream.Position != bytes.Length)
-                throw new SerializationException($"FedActorsSerializer: {bytes.Length - r.BaseStream.Position} bytes left over after a '{manifest}' message.");
-            return message;
+            wire = binding.Parser.ParseFrom(bytes);
         }
-        catch (EndOfStreamException)
+        catch (InvalidProtocolBufferException e)
         {
-            throw new SerializationException($"FedActorsSerializer: truncated '{manifest}' message ({bytes.Length} bytes).");
-        }
-        catch (InvalidDataException e)
-        {
+            // Truncated, or a length or count larger than what follows: protobuf refuses before allocating it.
             throw new SerializationException($"FedActorsSerializer: malformed '{manifest}' message ({bytes.Length} bytes): {e.Message}", e);
         }
-    }
-
-    private void Register<T>(string manifest, Action<BinaryWriter, T> write, Func<BinaryReader, T> read) where T : IFedActorsMessage
-    {
-        _writers.Add(typeof(T), (manifest, (w, o) => write(w, (T)o)));
-        _readers.Add(manifest, r => read(r)!);
-    }
-
-    private (string Manifest, Action<BinaryWriter, object> Write) Writer(object o) =>
-        _writers.TryGetValue(o.GetType(), out var entry)
-            ? entry
-            : throw new SerializationException($"FedActorsSerializer: no format for {o.GetType().FullName}; register it in the serializer.");
-
-    private static void WriteSummary(BinaryWriter w, RoundSummary s)
-    {
-        w.Write(s.Round);
-        foreach (var list in new[] { s.Selected, s.Accepted, s.Aggregated, s.Dropped, s.Lost, s.Late, s.Rejected, s.Surplus })
-            WriteList(w, list, (x, v) => x.Write(v));
-        w.Write(s.MeanLoss);
-        w.Write(s.BytesDown);
-        w.Write(s.BytesUp);
-        w.Write(s.WallSeconds);
-        w.Write(s.StaleReplies);
-        w.Write(s.UnexpectedReplies);
-        w.Write(s.DuplicateReplies);
-        w.Write(s.Skipped);
-        w.Write(s.GlobalHash);
-        WriteList(w, s.Evaluation.ToList(), (x, kv) =>
-        {
-            x.Write(kv.Key);
-            x.Write(kv.Value);
-        });
-        w.Write(s.SimulatedSeconds);
-        w.Write(s.SimulatedClock);
-        w.Write(s.Attempts);
-        WriteList(w, s.Traffic, (x, t) =>
-        {
-            x.Write(t.HospitalId);
-            x.Write(t.Direction);
-            x.Write(t.Kind);
-            x.Write(t.Bytes);
-        });
-        WriteList(w, s.AggregationWeights.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList(), (x, kv) =>
-        {
-            x.Write(kv.Key);
-            x.Write(kv.Value);
-        });
-    }
-
-    private static RoundSummary ReadSummary(BinaryReader r)
-    {
-        var round = r.ReadInt32();
-        var lists = Enumerable.Range(0, 8).Select(_ => ReadList(r, x => x.ReadString())).ToArray();
-        return new RoundSummary
-        {
-            Round = round, Selected = lists[0], Accepted = lists[1], Aggregated = lists[2], Dropped = lists[3], Lost = lists[4], Late = lists[5],
-            Rejected = lists[6], Surplus = lists[7],
-            MeanLoss = r.ReadDouble(), BytesDown = r.ReadInt64(), BytesUp = r.ReadInt64(), WallSeconds = r.ReadDouble(),
-            StaleReplies = r.ReadInt32(), UnexpectedReplies = r.ReadInt32(), DuplicateReplies = r.ReadInt32(), Skipped = r.ReadBoolean(),
-            GlobalHash = r.ReadString(), Evaluation = ReadList(r, x => KeyValuePair.Create(x.ReadString(), x.ReadDouble())).ToDictionary(),
-            SimulatedSeconds = r.ReadDouble(), SimulatedClock = r.ReadDouble(), Attempts = r.ReadInt32(),
-            Traffic = ReadList(r, x => new ClientTraffic(x.ReadString(), x.ReadString(), x.ReadString(), x.ReadInt64())),
-            AggregationWeights = ReadList(r, x => KeyValuePair.Create(x.ReadString(), x.ReadDouble())).ToDictionary(StringComparer.Ordinal),
-        };
-    }
-
-    private static void WriteStateSummary(BinaryWriter w, LocalStateSummary s)
-    {
-        w.Write(s.OptimizerSteps);
-        w.Write(s.QueuePointer);
-        w.Write(s.QueueChecksum);
-        w.Write(s.OptimizerStateChecksum);
-        WriteList(w, s.RngState, (x, v) => x.Write(v));
-    }
-
-    private static LocalStateSummary ReadStateSummary(BinaryReader r) =>
-        new(r.ReadInt64(), r.ReadInt64(), r.ReadString(), r.ReadString(), ReadList(r, x => x.ReadUInt64()).ToArray());
-
-    private static void WriteDeviceUsage(BinaryWriter w, DeviceUsage u)
-    {
-        w.Write(u.Device);
-        w.Write(u.Slots);
-        w.Write(u.Leased);
-        w.Write(u.Grants);
-        w.Write(u.BusySeconds);
-        w.Write(u.WallSeconds);
-    }
-
-    private static DeviceUsage ReadDeviceUsage(BinaryReader r) =>
-        new(r.ReadString(), r.ReadInt32(), r.ReadInt32(), r.ReadInt64(), r.ReadDouble(), r.ReadDouble());
-
-    private void WriteWeightsRef(BinaryWriter w, WeightsRef m)
-    {
-        w.Write(m.ContentHash);
-        w.Write(m.PayloadBytes);
-        WriteRef(w, m.Owner);
-        w.Write(m.BulkEndpoint ?? "");
-    }
-
-    private WeightsRef ReadWeightsRef(BinaryReader r) =>
-        new(r.ReadString(), r.ReadInt64(), ReadRef(r), r.ReadString() is { Length: > 0 } bulk ? bulk : null);
-
-    private static void WriteWeights(BinaryWriter w, ModelWeights weights)
-    {
-        w.Flush();
-        weights.WriteTo(w.BaseStream);
-    }
-
-    /// <summary>
-    /// Checks the content hash on arrival: a corrupted payload fails naming the message kind.
-    /// With <paramref name="verifyHash"/> false (uploads) it arrives with its declared hash, and the
-    /// coordinator rejects it with a reason, so a corrupted update is counted rather than vanishing.
-    /// </summary>
-    private static ModelWeights ReadWeights(BinaryReader r, string messageKind, bool verifyHash = true)
-    {
         try
         {
-            return ModelWeights.ReadFrom(r.BaseStream, messageKind, verifyHash ? StoredHash.Verify : StoredHash.Declare);
+            return binding.FromWire(wire);
         }
-        catch (Exception e) when (e is InvalidDataException or ArgumentException)
+        catch (Exception e) when (e is InvalidDataException or ArgumentException or OverflowException)
         {
-            throw new SerializationException($"FedActorsSerializer: weights in a {messageKind}: {e.Message}", e);
+            throw new SerializationException($"FedActorsSerializer: invalid '{manifest}' message ({bytes.Length} bytes): {e.Message}", e);
         }
     }
 
-    private static void WriteRef(BinaryWriter w, IActorRef actor) => w.Write(Akka.Serialization.Serialization.SerializedActorPath(actor));
+    private const string Package = "fedactors.wire.v1.";
 
-    private IActorRef ReadRef(BinaryReader r) => system.Provider.ResolveActorRef(r.ReadString());
+    /// <summary>The manifests of the serializer before the wire schema: two or three capitals and a version digit ("CS2", "TRR2").</summary>
+    private static readonly Regex OldFormat = new("^[A-Z]{2,3}[0-9]$", RegexOptions.CultureInvariant);
 
-    private static byte[] ReadBytes(BinaryReader r)
+    /// <summary>Whether <paramref name="manifest"/> is of this version's wire schema (<c>fedactors.wire.v1.</c>).</summary>
+    public static bool IsCurrentManifest(string manifest) => manifest.StartsWith(Package, StringComparison.Ordinal);
+
+    /// <summary>Whether <paramref name="manifest"/> is of the positional format before the wire schema (e.g. "CS2").</summary>
+    public static bool IsPreSchemaManifest(string manifest) => OldFormat.IsMatch(manifest);
+
+    /// <param name="manifest">Defaults to the wire message's full name; messages sharing a wire type (the empty ones) name themselves.</param>
+    private void Register<T, TWire>(MessageParser<TWire> parser, Func<T, TWire> toWire, Func<TWire, T> fromWire, string? manifest = null)
+        where T : IFedActorsMessage where TWire : IMessage<TWire>
     {
-        var length = r.ReadInt32();
-        if (length < 0 || length > r.BaseStream.Length - r.BaseStream.Position) throw new EndOfStreamException();
-        return r.ReadBytes(length);
+        var name = manifest is null ? parser.ParseFrom(ByteString.Empty).Descriptor.FullName : Package + manifest;
+        var binding = new Binding(name, o => toWire((T)o), parser, w => fromWire((TWire)w)!);
+        _byType.Add(typeof(T), binding);
+        _byManifest.Add(name, binding);
     }
 
-    private static void WriteOptional<T>(BinaryWriter w, T? value, Action<BinaryWriter, T> write) where T : class
+    private Binding BindingOf(object o) =>
+        _byType.TryGetValue(o.GetType(), out var binding)
+            ? binding
+            : throw new SerializationException($"FedActorsSerializer: no wire message for {o.GetType().FullName}; add it to the schema and register it.");
+
+    private static TWire Required<TWire>(TWire? field, string name) where TWire : class =>
+        field ?? throw new InvalidDataException($"required field '{name}' is missing");
+
+    /// <summary>A bytes field's array: the one protobuf parsed into, when it holds exactly that (no second copy).</summary>
+    private static byte[] Bytes(ByteString bytes) =>
+        MemoryMarshal.TryGetArray(bytes.Memory, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            ? segment.Array
+            : bytes.ToByteArray();
+
+    // ---- round summaries: one line per field, by name ----
+
+    private static W.RoundSummary ToWire(RoundSummary s)
     {
-        w.Write(value is not null);
-        if (value is not null) write(w, value);
+        var w = new W.RoundSummary
+        {
+            Round = s.Round,
+            Selected = { s.Selected },
+            Accepted = { s.Accepted },
+            Aggregated = { s.Aggregated },
+            Dropped = { s.Dropped },
+            Lost = { s.Lost },
+            Late = { s.Late },
+            Rejected = { s.Rejected },
+            Surplus = { s.Surplus },
+            MeanLoss = s.MeanLoss,
+            BytesDown = s.BytesDown,
+            BytesUp = s.BytesUp,
+            WallSeconds = s.WallSeconds,
+            StaleReplies = s.StaleReplies,
+            UnexpectedReplies = s.UnexpectedReplies,
+            DuplicateReplies = s.DuplicateReplies,
+            Skipped = s.Skipped,
+            GlobalHash = s.GlobalHash,
+            SimulatedSeconds = s.SimulatedSeconds,
+            SimulatedClock = s.SimulatedClock,
+            Attempts = s.Attempts,
+            Traffic = { s.Traffic.Select(t => new W.ClientTraffic { HospitalId = t.HospitalId, Direction = t.Direction, Kind = t.Kind, Bytes = t.Bytes }) },
+        };
+        AddAll(w.Evaluation, s.Evaluation);
+        AddAll(w.AggregationWeights, s.AggregationWeights);
+        return w;
     }
 
-    private static T? ReadOptional<T>(BinaryReader r, Func<BinaryReader, T> read) where T : class =>
-        r.ReadBoolean() ? read(r) : null;
-
-    private static void WriteList<T>(BinaryWriter w, IReadOnlyCollection<T> items, Action<BinaryWriter, T> write)
+    private static RoundSummary FromWire(W.RoundSummary w) => new()
     {
-        w.Write(items.Count);
-        foreach (var item in items) write(w, item);
+        Round = w.Round,
+        Selected = w.Selected.ToList(),
+        Accepted = w.Accepted.ToList(),
+        Aggregated = w.Aggregated.ToList(),
+        Dropped = w.Dropped.ToList(),
+        Lost = w.Lost.ToList(),
+        Late = w.Late.ToList(),
+        Rejected = w.Rejected.ToList(),
+        Surplus = w.Surplus.ToList(),
+        MeanLoss = w.MeanLoss,
+        BytesDown = w.BytesDown,
+        BytesUp = w.BytesUp,
+        WallSeconds = w.WallSeconds,
+        StaleReplies = w.StaleReplies,
+        UnexpectedReplies = w.UnexpectedReplies,
+        DuplicateReplies = w.DuplicateReplies,
+        Skipped = w.Skipped,
+        GlobalHash = w.GlobalHash,
+        Evaluation = w.Evaluation.ToDictionary(),
+        SimulatedSeconds = w.SimulatedSeconds,
+        SimulatedClock = w.SimulatedClock,
+        Attempts = w.Attempts,
+        Traffic = w.Traffic.Select(t => new ClientTraffic(t.HospitalId, t.Direction, t.Kind, t.Bytes)).ToList(),
+        AggregationWeights = w.AggregationWeights.ToDictionary(StringComparer.Ordinal),
+    };
+
+    /// <summary>In ordinal key order, so the same figures always make the same bytes.</summary>
+    private static void AddAll(MapField<string, double> map, IReadOnlyDictionary<string, double>? values)
+    {
+        foreach (var (key, value) in (values ?? new Dictionary<string, double>()).OrderBy(kv => kv.Key, StringComparer.Ordinal)) map.Add(key, value);
     }
 
-    private static List<T> ReadList<T>(BinaryReader r, Func<BinaryReader, T> read)
+    // ---- weights ----
+
+    private static W.Weights ToWire(ModelWeights weights)
     {
-        var count = r.ReadInt32();
-        if (count < 0 || count > r.BaseStream.Length - r.BaseStream.Position) throw new EndOfStreamException();
-        var items = new List<T>(count);
-        for (var i = 0; i < count; i++) items.Add(read(r));
-        return items;
+        var w = new W.Weights { ContentHash = weights.DeclaredHash ?? weights.ContentHash }; // relayed as declared: a corrupted payload must not look sound
+        foreach (var t in weights.Tensors)
+            w.Tensors.Add(new W.Tensor { Name = t.Name, Shape = { t.Shape }, Values = FloatBytes(t.Values) });
+        return w;
+    }
+
+    /// <summary>Rebuilds weights and checks their content hash: a payload that does not match it is refused, naming <paramref name="field"/>.</summary>
+    private static ModelWeights FromWire(W.Weights w, string field)
+    {
+        var tensors = new List<WeightTensor>(w.Tensors.Count);
+        foreach (var t in w.Tensors) tensors.Add(new WeightTensor(t.Name, t.Shape.ToArray(), Floats(t.Values, $"{field}, tensor '{t.Name}'")));
+        var weights = new ModelWeights(tensors);
+        if (weights.ContentHash != w.ContentHash)
+            throw new InvalidDataException($"{field}: content hash mismatch (stored {Short(w.ContentHash)}, computed {Short(weights.ContentHash)}).");
+        return weights;
+    }
+
+    private static string Short(string hash) => hash.Length > 12 ? hash[..12] + "…" : hash;
+
+    /// <summary>Float32 values as little-endian bytes: on a little-endian machine the array itself, wrapped, not copied.</summary>
+    private static ByteString FloatBytes(float[] values)
+    {
+        if (BitConverter.IsLittleEndian) return UnsafeByteOperations.UnsafeWrap(new FloatMemory(values).Memory);
+        var bytes = new byte[values.Length * sizeof(float)];
+        for (var i = 0; i < values.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(i * sizeof(float)), values[i]);
+        return UnsafeByteOperations.UnsafeWrap(bytes);
+    }
+
+    private static float[] Floats(ByteString bytes, string what)
+    {
+        var span = bytes.Span;
+        if (span.Length % sizeof(float) != 0) throw new InvalidDataException($"{what}: {span.Length} bytes are not whole float32 values.");
+        var values = GC.AllocateUninitializedArray<float>(span.Length / sizeof(float)); // no bigger than what arrived
+        if (BitConverter.IsLittleEndian) span.CopyTo(MemoryMarshal.AsBytes(values.AsSpan()));
+        else
+            for (var i = 0; i < values.Length; i++) values[i] = BinaryPrimitives.ReadSingleLittleEndian(span[(i * sizeof(float))..]);
+        return values;
+    }
+
+    /// <summary>A float array seen as bytes, for <see cref="UnsafeByteOperations.UnsafeWrap"/> (the array is never written through it).</summary>
+    private sealed class FloatMemory(float[] values) : MemoryManager<byte>
+    {
+        private GCHandle _pin;
+
+        public override Span<byte> GetSpan() => MemoryMarshal.AsBytes(values.AsSpan());
+
+        public override unsafe MemoryHandle Pin(int elementIndex = 0)
+        {
+            if (!_pin.IsAllocated) _pin = GCHandle.Alloc(values, GCHandleType.Pinned);
+            return new MemoryHandle((byte*)_pin.AddrOfPinnedObject() + elementIndex, default, this);
+        }
+
+        public override void Unpin()
+        {
+            if (_pin.IsAllocated) _pin.Free();
+        }
+
+        protected override void Dispose(bool disposing) => Unpin();
+    }
+
+    // ---- references ----
+
+    private W.WeightsRef ToWire(WeightsRef r) =>
+        new() { ContentHash = r.ContentHash, PayloadBytes = r.PayloadBytes, Owner = PathOf(r.Owner), BulkEndpoint = r.BulkEndpoint ?? "" };
+
+    private WeightsRef FromWire(W.WeightsRef r) =>
+        new(r.ContentHash, r.PayloadBytes, Resolve(r.Owner), r.BulkEndpoint is { Length: > 0 } bulk ? bulk : null);
+
+    private static string PathOf(IActorRef actor) => Akka.Serialization.Serialization.SerializedActorPath(actor);
+
+    private IActorRef Resolve(string path) => system.Provider.ResolveActorRef(path);
+
+    // ---- method payloads ----
+
+    private static IEnumerable<W.Payload> ToWire(MethodPayloads? payloads) => (payloads ?? MethodPayloads.Empty).Parts.Select(part =>
+    {
+        var w = new W.Payload { Name = part.Key };
+        switch (part.Value)
+        {
+            case ScalarPayload s:
+                w.Scalar = s.Value;
+                break;
+            case StatisticsPayload s:
+                w.Statistics = new W.Statistics
+                {
+                    Sites =
+                    {
+                        s.Sites.Select(site => new W.SiteStatistics
+                        {
+                            SiteId = site.SiteId, Mean = site.Mean, Std = site.Std,
+                            Histogram = site.Histogram is { } bins ? new W.Histogram { Bins = { bins } } : null,
+                        }),
+                    },
+                };
+                break;
+            case FeaturesPayload f:
+                f.Validate();
+                w.Features = new W.Features { Site = f.Site, Dimension = f.Dimension, Partitions = { f.Partitions }, Values = FloatBytes(f.Values) };
+                break;
+            case TargetWeightsPayload t:
+                w.TargetWeights = ToWire(t.Weights);
+                break;
+            default:
+                throw new SerializationException($"FedActorsSerializer: payload '{part.Key}': no wire message for {part.Value.GetType().Name}.");
+        }
+        return w;
+    });
+
+    private static MethodPayloads FromWire(RepeatedField<W.Payload> parts, string field)
+    {
+        var list = new List<KeyValuePair<string, Payload>>(parts.Count);
+        foreach (var p in parts)
+        {
+            var what = $"{field}, payload '{p.Name}'";
+            Payload payload = p.KindCase switch
+            {
+                W.Payload.KindOneofCase.Scalar => new ScalarPayload(p.Scalar),
+                W.Payload.KindOneofCase.Statistics => new StatisticsPayload(
+                    p.Statistics.Sites.Select(s => new SiteStatistics(s.SiteId, s.Mean, s.Std, s.Histogram?.Bins.ToArray())).ToList()),
+                W.Payload.KindOneofCase.Features => Validated(new FeaturesPayload(Floats(p.Features.Values, what), p.Features.Dimension,
+                    p.Features.Partitions.ToArray(), p.Features.Site)),
+                W.Payload.KindOneofCase.TargetWeights => new TargetWeightsPayload(FromWire(p.TargetWeights, what)),
+                _ => throw new InvalidDataException($"{what}: a kind this version does not know (from a newer schema?)."),
+            };
+            list.Add(KeyValuePair.Create(p.Name, payload));
+        }
+        return new MethodPayloads(list);
+    }
+
+    private static FeaturesPayload Validated(FeaturesPayload features)
+    {
+        features.Validate();
+        return features;
     }
 }

@@ -115,6 +115,8 @@ public sealed class RunDirectory
         var run = new RunDirectory(path);
         if (!File.Exists(run.ResolvedConfigPath))
             throw new ConfigError($"--resume {path}: not a run directory (it has no {ResolvedConfigFile}).");
+        if (FedActors.Actors.Serialization.SnapshotFiles.FindUnreadable(run.SnapshotsPath) is { } unreadable)
+            throw new ConfigError($"--resume {path}: cannot resume from {unreadable}");
         if (!File.Exists(run.MetricsPath)) File.WriteAllText(run.MetricsPath, MetricsHeader);
         return run;
     }

@@ -1,7 +1,6 @@
 using Akka.Actor;
 using FedActors.Actors.Coordination;
 using FedActors.Actors.Protocol;
-using FedActors.Actors.Serialization;
 using FedActors.Training.Weights;
 using Xunit.Abstractions;
 
@@ -13,14 +12,19 @@ public class BadUpdateSpecs(ITestOutputHelper output) : ActorSpec(1, output)
 
     private static ModelWeights Filled(float value) => new([new WeightTensor("w", [3, 4], Enumerable.Repeat(value, DriftLearner.Size).ToArray())]);
 
-    /// <summary>An upload whose payload was corrupted in transit: what the serializer delivers after one value byte flipped.</summary>
-    private LocalUpdate CorruptedInTransit(LocalUpdate update)
+    /// <summary>
+    /// Weights whose content no longer matches the hash they came with: a blob with one value byte flipped, read keeping its
+    /// declared hash for the receiver to judge (<see cref="StoredHash.Declare"/>). (A fetch between nodes refuses such a blob
+    /// itself; the coordinator checks again whatever reaches it.)
+    /// </summary>
+    private static ModelWeights Corrupted(ModelWeights weights)
     {
-        var serializer = (FedActorsSerializer)Sys.Serialization.FindSerializerFor(update);
-        var bytes = serializer.ToBinary(update);
-        var at = bytes.AsSpan().IndexOf(BitConverter.GetBytes(update.Weights["w"].Values[0]));
+        using var buffer = new MemoryStream();
+        weights.WriteTo(buffer);
+        var bytes = buffer.ToArray();
+        var at = bytes.AsSpan().IndexOf(BitConverter.GetBytes(weights["w"].Values[0]));
         bytes[at] ^= 0x20;
-        return (LocalUpdate)serializer.FromBinary(bytes, serializer.Manifest(update));
+        return ModelWeights.ReadFrom(new MemoryStream(bytes), "corrupted upload", StoredHash.Declare);
     }
 
     [Fact]
@@ -30,12 +34,12 @@ public class BadUpdateSpecs(ITestOutputHelper output) : ActorSpec(1, output)
         var hospitals = ids.ToDictionary(id => id, _ => (IActorRef)CreateTestProbe());
         var (log, handle) = RunLog.Start(Sys, TestActor);
         var coordinator = Sys.ActorOf(RoundCoordinator.Props(
-            new CoordinatorSettings { Rounds = 1, MinParticipants = 1, Seed = 2, RoundTimeout = TimeSpan.FromMinutes(1) }, hospitals, Global));
+            new CoordinatorSettings { Rounds = 1, MinParticipants = 1, Seed = 2, RoundTimeout = TimeSpan.FromMinutes(1) }, hospitals, Global, Transfer));
         coordinator.Tell(new SubscribeToRun(log));
         coordinator.Tell(StartRun.Instance, ActorRefs.NoSender); // RunCompleted comes through the log, after every event
-        foreach (var probe in hospitals.Values.Cast<Akka.TestKit.TestProbe>()) probe.ExpectMsg<TrainRound>();
+        foreach (var probe in hospitals.Values.Cast<Akka.TestKit.TestProbe>()) probe.ExpectMsg<TrainRoundByRef>();
 
-        LocalUpdate Update(string id, ModelWeights w, int samples = 10) => new(1, id, w, samples, 0.5, 1, 0.01);
+        LocalUpdateByRef Update(string id, ModelWeights w, int samples = 10) => new(1, id, Offer(w), samples, 0.5, 1, 0.01);
         var nan = Filled(1);
         nan.Tensors[0].Values[5] = float.NaN;
         coordinator.Tell(Update("nan", nan));
@@ -44,7 +48,7 @@ public class BadUpdateSpecs(ITestOutputHelper output) : ActorSpec(1, output)
         coordinator.Tell(Update("future", Filled(2)) with { Round = 2 });
         coordinator.Tell(Update("twice", Filled(3), samples: 30));
         coordinator.Tell(Update("twice", Filled(4)));
-        coordinator.Tell(CorruptedInTransit(Update("corrupt", Filled(5))));
+        coordinator.Tell(Update("corrupt", Corrupted(Filled(5))));
         coordinator.Tell(Update("stranger", Filled(6)));
         coordinator.Tell(Update("good", Filled(7), samples: 10));
         coordinator.Tell(Update("future", Filled(8), samples: 20)); // its answer for the open round: the last one missing
@@ -75,13 +79,13 @@ public class BadUpdateSpecs(ITestOutputHelper output) : ActorSpec(1, output)
         var hospital = CreateTestProbe();
         var (log, handle) = RunLog.Start(Sys, TestActor);
         var coordinator = Sys.ActorOf(RoundCoordinator.Props(new CoordinatorSettings { Rounds = 2, Seed = 2 },
-            new Dictionary<string, IActorRef> { ["h"] = hospital }, Global));
+            new Dictionary<string, IActorRef> { ["h"] = hospital }, Global, Transfer));
         coordinator.Tell(new SubscribeToRun(log));
         coordinator.Tell(StartRun.Instance, ActorRefs.NoSender); // RunCompleted comes through the log, after every event
-        var update = new LocalUpdate(1, "h", Filled(1), 10, 0.5, 1, 0.01);
-        hospital.ExpectMsg<TrainRound>();
+        var update = new LocalUpdateByRef(1, "h", Offer(Filled(1)), 10, 0.5, 1, 0.01);
+        hospital.ExpectMsg<TrainRoundByRef>();
         coordinator.Tell(update);
-        Assert.Equal(2, hospital.ExpectMsg<TrainRound>().Round);
+        Assert.Equal(2, hospital.ExpectMsg<TrainRoundByRef>().Round);
         coordinator.Tell(update); // round 1 is closed now
         coordinator.Tell(update with { Round = 2 });
 

@@ -27,9 +27,9 @@ public class CoordinatorRecoverySpecs(ITestOutputHelper output)
     private (RunCompleted Completed, RunLogHandle Log) RunOnce(string name, CoordinatorSettings settings)
     {
         var hospitals = TinyExperiment.UnequalHospitals(_experiment).ToDictionary(
-            h => h.HospitalId, h => Sys.ActorOf(HospitalActor.Props(h), $"{name}-{h.HospitalId}"));
+            h => h.HospitalId, h => Sys.ActorOf(HospitalActor.Props(h, Transfer), $"{name}-{h.HospitalId}"));
         var (log, handle) = RunLog.Start(Sys, TestActor);
-        var coordinator = Sys.ActorOf(RoundCoordinator.Props(settings, hospitals, _experiment.InitialGlobal(), persistenceId: name), name);
+        var coordinator = Sys.ActorOf(RoundCoordinator.Props(settings, hospitals, _experiment.InitialGlobal(), Transfer, persistenceId: name), name);
         coordinator.Tell(new SubscribeToRun(log));
         coordinator.Tell(StartRun.Instance, ActorRefs.NoSender); // RunCompleted comes through the log, after every event
         return (ExpectMsg<RunCompleted>(Timeout), handle);

@@ -19,21 +19,21 @@ public class FaultInjectionSpecs(ITestOutputHelper output) : ActorSpec(2, output
     private static readonly string[] Outcomes =
         [RunEventKinds.Accepted, RunEventKinds.Dropped, RunEventKinds.Lost, RunEventKinds.Late, RunEventKinds.Rejected, RunEventKinds.Surplus];
 
-    private sealed record Run(RunCompleted Completed, RunLogHandle Log, List<LocalUpdate> Uploads, List<TrainRound> Requests);
+    private sealed record Run(RunCompleted Completed, RunLogHandle Log, List<LocalUpdate> Uploads, List<TappedRequest> Requests);
 
     private Run RunDrift(CoordinatorSettings settings, int hospitals)
     {
         var observer = CreateTestProbe();
         var refs = DriftLearner.Hospitals(hospitals).ToDictionary(
             h => h.HospitalId,
-            h => Sys.ActorOf(UploadTap.Props(Sys.ActorOf(HospitalActor.Props(h)), observer, requestsToo: true)));
+            h => Sys.ActorOf(UploadTap.Props(Sys.ActorOf(HospitalActor.Props(h, Transfer)), Transfer, observer, requestsToo: true)));
         var (log, handle) = RunLog.Start(Sys, TestActor);
-        var coordinator = Sys.ActorOf(RoundCoordinator.Props(settings, refs, DriftLearner.InitialGlobal()));
+        var coordinator = Sys.ActorOf(RoundCoordinator.Props(settings, refs, DriftLearner.InitialGlobal(), Transfer));
         coordinator.Tell(new SubscribeToRun(log));
         coordinator.Tell(StartRun.Instance, ActorRefs.NoSender); // RunCompleted comes through the log, after every event
         var completed = ExpectMsg<RunCompleted>(Timeout);
         var seen = observer.ReceiveWhile<object>(TimeSpan.FromMilliseconds(300), m => m);
-        return new Run(completed, handle, seen.OfType<LocalUpdate>().ToList(), seen.OfType<TrainRound>().ToList());
+        return new Run(completed, handle, seen.OfType<LocalUpdate>().ToList(), seen.OfType<TappedRequest>().ToList());
     }
 
     /// <summary>The global each round produced: what the next round was sent, and the run's final global for the last.</summary>
@@ -275,13 +275,13 @@ public class FaultInjectionSpecs(ITestOutputHelper output) : ActorSpec(2, output
     public void Should_publish_live_round_progress_as_hospitals_settle()
     {
         var listener = CreateTestProbe();
-        var hospitals = DriftLearner.Hospitals(3).ToDictionary(h => h.HospitalId, h => Sys.ActorOf(HospitalActor.Props(h)));
+        var hospitals = DriftLearner.Hospitals(3).ToDictionary(h => h.HospitalId, h => Sys.ActorOf(HospitalActor.Props(h, Transfer)));
         var settings = new CoordinatorSettings
         {
             Rounds = 1, MinParticipants = 2, Seed = 7,
             Faults = new FaultPlan { Drops = [new ScriptedDrop("hospital-001", 1, DropoutStage.BeforeTraining)] },
         };
-        var coordinator = Sys.ActorOf(RoundCoordinator.Props(settings, hospitals, DriftLearner.InitialGlobal()));
+        var coordinator = Sys.ActorOf(RoundCoordinator.Props(settings, hospitals, DriftLearner.InitialGlobal(), Transfer));
         coordinator.Tell(new SubscribeToRun(listener));
         coordinator.Tell(StartRun.Instance, ActorRefs.NoSender);
 

@@ -25,15 +25,15 @@ public sealed class FeatureExchangeSpecs(ITestOutputHelper output)
         var method = new FclMethod(experiment, options);
         var observer = CreateTestProbe();
         var hospitals = experiment.Sites.Sites.ToDictionary(s => s.HospitalId, s => Sys.ActorOf(UploadTap.Props(
-            Sys.ActorOf(HospitalActor.Props(new HospitalDefinition(s.HospitalId, () => s.Train, () => method.CreateClient(s.HospitalId))), $"fcl-{s.HospitalId}"),
+            Sys.ActorOf(HospitalActor.Props(new HospitalDefinition(s.HospitalId, () => s.Train, () => method.CreateClient(s.HospitalId)), Transfer), $"fcl-{s.HospitalId}"), Transfer,
             observer, requestsToo: true)));
         var coordinator = Sys.ActorOf(RoundCoordinator.Props(new CoordinatorSettings { Rounds = 2, MinParticipants = 3, Seed = 7 }, hospitals,
-            method.InitialGlobal(), persistenceId: "fcl", createServer: method.CreateServer), "fcl");
+            method.InitialGlobal(), Transfer, persistenceId: "fcl", createServer: method.CreateServer), "fcl");
         coordinator.Tell(StartRun.Instance, TestActor);
         var completed = ExpectMsg<RunCompleted>(Dilated(TimeSpan.FromMinutes(2)));
         var seen = observer.ReceiveWhile<object>(TimeSpan.FromMilliseconds(500), m => m).ToList();
         var uploads = seen.OfType<LocalUpdate>().ToList();
-        var requests = seen.OfType<TrainRound>().ToList();
+        var requests = seen.OfType<TappedRequest>().ToList();
 
         Assert.Equal(6, uploads.Count);
         var pixels = experiment.Sites.Sites[0].Train.PixelsPerImage;

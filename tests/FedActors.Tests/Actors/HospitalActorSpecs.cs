@@ -16,20 +16,20 @@ public class HospitalActorSpecs(ITestOutputHelper output) : ActorSpec(1, output)
     {
         var site = _experiment.Sites.Sites[0];
         var hospital = Sys.ActorOf(HospitalActor.Props(
-            new HospitalDefinition(site.HospitalId, () => site.Train, () => _experiment.CreateLearner(site.HospitalId))));
+            new HospitalDefinition(site.HospitalId, () => site.Train, () => _experiment.CreateLearner(site.HospitalId)), Transfer));
         var global = _experiment.InitialGlobal();
 
         hospital.Tell(GetLocalState.Instance);
         Assert.Null(ExpectMsg<LocalStateReport>().State);
 
-        hospital.Tell(new TrainRound(1, global));
-        var first = ExpectMsg<LocalUpdate>(Dilated(TimeSpan.FromSeconds(60)));
+        hospital.Tell(Request(1, global));
+        var first = ExpectUpdate(Dilated(TimeSpan.FromSeconds(60)));
         hospital.Tell(GetLocalState.Instance);
         var afterFirst = ExpectMsg<LocalStateReport>().State!;
 
         // Round 2 starts again from the same global weights: only local state can make it differ.
-        hospital.Tell(new TrainRound(2, global));
-        var second = ExpectMsg<LocalUpdate>(Dilated(TimeSpan.FromSeconds(60)));
+        hospital.Tell(Request(2, global));
+        var second = ExpectUpdate(Dilated(TimeSpan.FromSeconds(60)));
         hospital.Tell(GetLocalState.Instance);
         var afterSecond = ExpectMsg<LocalStateReport>().State!;
 
@@ -46,9 +46,9 @@ public class HospitalActorSpecs(ITestOutputHelper output) : ActorSpec(1, output)
 
         // A hospital that had lost its state would repeat round 1 exactly.
         var fresh = Sys.ActorOf(HospitalActor.Props(
-            new HospitalDefinition(site.HospitalId, () => site.Train, () => _experiment.CreateLearner(site.HospitalId))));
-        fresh.Tell(new TrainRound(2, global));
-        Assert.Equal(first.Weights.ContentHash, ExpectMsg<LocalUpdate>(Dilated(TimeSpan.FromSeconds(60))).Weights.ContentHash);
+            new HospitalDefinition(site.HospitalId, () => site.Train, () => _experiment.CreateLearner(site.HospitalId)), Transfer));
+        fresh.Tell(Request(2, global));
+        Assert.Equal(first.Weights.ContentHash, ExpectUpdate(Dilated(TimeSpan.FromSeconds(60))).Weights.ContentHash);
     }
 
     /// <summary>A learner whose training throws while <c>fail</c> says so, as a transient native failure would.</summary>
@@ -62,7 +62,7 @@ public class HospitalActorSpecs(ITestOutputHelper output) : ActorSpec(1, output)
     {
         var site = _experiment.Sites.Sites[0];
         return Sys.ActorOf(HospitalActor.Props(new HospitalDefinition(site.HospitalId, () => site.Train,
-            () => new FailingLearner(_experiment.CreateLearner(site.HospitalId), fail))));
+            () => new FailingLearner(_experiment.CreateLearner(site.HospitalId), fail)), Transfer));
     }
 
     [Fact]
@@ -70,15 +70,15 @@ public class HospitalActorSpecs(ITestOutputHelper output) : ActorSpec(1, output)
     {
         var global = _experiment.InitialGlobal();
         var reference = Hospital(() => false);
-        reference.Tell(new TrainRound(1, global));
-        var expected = ExpectMsg<LocalUpdate>(Dilated(TimeSpan.FromSeconds(60)));
+        reference.Tell(Request(1, global));
+        var expected = ExpectUpdate(Dilated(TimeSpan.FromSeconds(60)));
         var attempts = 0;
         var hospital = Hospital(() => Interlocked.Increment(ref attempts) == 1);
 
-        hospital.Tell(new TrainRound(1, global));
+        hospital.Tell(Request(1, global));
 
         // No coordinator resends here: the answer comes from the hospital's own retry, from a clean learner.
-        var answer = ExpectMsg<LocalUpdate>(Dilated(TimeSpan.FromSeconds(60)));
+        var answer = ExpectUpdate(Dilated(TimeSpan.FromSeconds(60)));
         Assert.Equal(2, attempts);
         Assert.Equal(expected.Weights.ContentHash, answer.Weights.ContentHash);
         Assert.Equal(expected.Steps, answer.Steps);
@@ -90,7 +90,7 @@ public class HospitalActorSpecs(ITestOutputHelper output) : ActorSpec(1, output)
         var attempts = 0;
         var hospital = Hospital(() => { Interlocked.Increment(ref attempts); return true; });
 
-        hospital.Tell(new TrainRound(1, _experiment.InitialGlobal()));
+        hospital.Tell(Request(1, _experiment.InitialGlobal()));
 
         ExpectNoMsg(TimeSpan.FromSeconds(3));
         Assert.Equal(3, attempts); // the first try and two immediate retries, then it waits to be asked again

@@ -42,29 +42,29 @@ public sealed class HospitalHostSpecs : ActorSpec
     {
         var global = _experiment.InitialGlobal();
         var ids = _experiment.Sites.Sites.Select(s => s.HospitalId).ToList();
-        var host = Sys.ActorOf(HospitalHost.Props([.. Enumerable.Range(0, 3).Select(i => Definition(i, counted: true))]));
+        var host = Sys.ActorOf(HospitalHost.Props([.. Enumerable.Range(0, 3).Select(i => Definition(i, counted: true))], Transfer));
         // Reference: hospital 1 training rounds 1 and 2 without ever stopping.
-        var reference = Sys.ActorOf(HospitalActor.Props(Definition(0, counted: false) with { HospitalId = "reference" }));
-        reference.Tell(new TrainRound(1, global));
-        ExpectMsg<LocalUpdate>(Training);
-        reference.Tell(new TrainRound(2, global));
-        var uninterrupted = ExpectMsg<LocalUpdate>(Training);
+        var reference = Sys.ActorOf(HospitalActor.Props(Definition(0, counted: false) with { HospitalId = "reference" }, Transfer));
+        reference.Tell(Request(1, global));
+        ExpectUpdate(Training);
+        reference.Tell(Request(2, global));
+        var uninterrupted = ExpectUpdate(Training);
         reference.Tell(GetLocalState.Instance);
         var uninterruptedState = ExpectMsg<LocalStateReport>().State!;
 
         // Nothing is in memory before a hospital is asked for anything.
         Assert.Empty(Live(host));
         Assert.Equal(0, _liveLearners);
-        host.Tell(new ToHospital(ids[0], new TrainRound(1, global)));
-        ExpectMsg<LocalUpdate>(Training);
+        host.Tell(new ToHospital(ids[0], Request(1, global)));
+        ExpectUpdate(Training);
 
         // Answered and snapshotted, it passivates: no hospital actor and no learner (no tensors) remain.
         AwaitAssert(() => Assert.Empty(Live(host)), Dilated(TimeSpan.FromSeconds(10)));
         AwaitAssert(() => Assert.Equal(0, _liveLearners), Dilated(TimeSpan.FromSeconds(10)));
 
         // Selected again, it restores from its snapshot and trains round 2 exactly as the one that never stopped.
-        host.Tell(new ToHospital(ids[0], new TrainRound(2, global)));
-        var second = ExpectMsg<LocalUpdate>(Training);
+        host.Tell(new ToHospital(ids[0], Request(2, global)));
+        var second = ExpectUpdate(Training);
         Assert.Equal(uninterrupted.Weights.ContentHash, second.Weights.ContentHash);
         Assert.Equal(uninterrupted.MeanLoss, second.MeanLoss);
         host.Tell(new ToHospital(ids[0], GetLocalState.Instance));
@@ -79,14 +79,14 @@ public sealed class HospitalHostSpecs : ActorSpec
     {
         var global = _experiment.InitialGlobal();
         var id = _experiment.Sites.Sites[1].HospitalId;
-        var host = Sys.ActorOf(HospitalHost.Props([Definition(1, counted: true)]));
-        host.Tell(new ToHospital(id, new TrainRound(1, global)));
-        var first = ExpectMsg<LocalUpdate>(Training);
+        var host = Sys.ActorOf(HospitalHost.Props([Definition(1, counted: true)], Transfer));
+        host.Tell(new ToHospital(id, Request(1, global)));
+        var first = ExpectUpdate(Training);
         AwaitAssert(() => Assert.Empty(Live(host)), Dilated(TimeSpan.FromSeconds(10)));
 
-        host.Tell(new ToHospital(id, new TrainRound(1, global)));
+        host.Tell(new ToHospital(id, Request(1, global)));
 
-        var again = ExpectMsg<LocalUpdate>(Training);
+        var again = ExpectUpdate(Training);
         Assert.Equal(first.Weights.ContentHash, again.Weights.ContentHash);
         Assert.Equal(first.Steps, again.Steps);
         // Having only answered again, it goes back to its snapshot.

@@ -57,28 +57,28 @@ public sealed class HospitalPersistenceSpecs : ActorSpec
         var global = _experiment.InitialGlobal();
 
         // Reference: a hospital that trains rounds 1 and 2 without stopping.
-        var reference = Sys.ActorOf(HospitalActor.Props(Definition("reference")));
-        reference.Tell(new TrainRound(1, global));
-        ExpectMsg<LocalUpdate>(Training);
-        reference.Tell(new TrainRound(2, global));
-        var uninterrupted = ExpectMsg<LocalUpdate>(Training);
+        var reference = Sys.ActorOf(HospitalActor.Props(Definition("reference"), Transfer));
+        reference.Tell(Request(1, global));
+        ExpectUpdate(Training);
+        reference.Tell(Request(2, global));
+        var uninterrupted = ExpectUpdate(Training);
         var uninterruptedState = StateOf(reference).State!;
 
-        var first = Sys.ActorOf(HospitalActor.Props(Definition("h1")));
+        var first = Sys.ActorOf(HospitalActor.Props(Definition("h1"), Transfer));
         Assert.Equal(0, StateOf(first).SavedRound);
-        first.Tell(new TrainRound(1, global));
-        ExpectMsg<LocalUpdate>(Training);
+        first.Tell(Request(1, global));
+        ExpectUpdate(Training);
         var beforeStop = AwaitSaved(first, 1);
         Stop(first);
 
-        var restarted = Sys.ActorOf(HospitalActor.Props(Definition("h1")));
+        var restarted = Sys.ActorOf(HospitalActor.Props(Definition("h1"), Transfer));
         var afterRestart = StateOf(restarted);
         Assert.Equal(1, afterRestart.LastRound);
         Assert.Equal(1, afterRestart.SavedRound);
         LocalStateAssert.Same(beforeStop.State!, afterRestart.State!);
 
-        restarted.Tell(new TrainRound(2, global));
-        var second = ExpectMsg<LocalUpdate>(Training);
+        restarted.Tell(Request(2, global));
+        var second = ExpectUpdate(Training);
         Assert.Equal(uninterrupted.Weights.ContentHash, second.Weights.ContentHash);
         Assert.Equal(uninterrupted.MeanLoss, second.MeanLoss);
         LocalStateAssert.Same(uninterruptedState, StateOf(restarted).State!);
@@ -91,9 +91,9 @@ public sealed class HospitalPersistenceSpecs : ActorSpec
     [Fact]
     public void Should_fail_recovery_loudly_on_a_corrupted_snapshot()
     {
-        var hospital = Sys.ActorOf(HospitalActor.Props(Definition("h1")));
-        hospital.Tell(new TrainRound(1, _experiment.InitialGlobal()));
-        ExpectMsg<LocalUpdate>(Training);
+        var hospital = Sys.ActorOf(HospitalActor.Props(Definition("h1"), Transfer));
+        hospital.Tell(Request(1, _experiment.InitialGlobal()));
+        ExpectUpdate(Training);
         AwaitSaved(hospital, 1);
         Stop(hospital);
 
@@ -104,7 +104,7 @@ public sealed class HospitalPersistenceSpecs : ActorSpec
 
         EventFilter.Exception<InvalidDataException>(contains: "checksum mismatch").ExpectOne(() =>
         {
-            var restarted = Sys.ActorOf(HospitalActor.Props(Definition("h1")));
+            var restarted = Sys.ActorOf(HospitalActor.Props(Definition("h1"), Transfer));
             Watch(restarted);
             ExpectTerminated(restarted, Dilated(TimeSpan.FromSeconds(10)));
         });

@@ -63,9 +63,9 @@ public sealed class IdleHospitalTensorSpecs : ActorSpec
 
         // Control: a resident hospital keeps its learner's tensors (two encoders, momentum buffers, queue) after
         // answering, so the count does see a hospital's state; stopped, it disposes them all.
-        var resident = Sys.ActorOf(HospitalActor.Props(Definition(0)));
-        resident.Tell(new TrainRound(1, global));
-        ExpectMsg<LocalUpdate>(Training);
+        var resident = Sys.ActorOf(HospitalActor.Props(Definition(0), Transfer));
+        resident.Tell(Request(1, global));
+        ExpectUpdate(Training);
         // Its encoders' parameters (and their counted sources), and the query encoder's momentum buffers.
         Assert.True(LiveTensors() >= baseline + 2 * parametersPerLearner + parametersPerLearner / 2, "a resident hospital should hold its learner's tensors");
         Watch(resident);
@@ -74,9 +74,9 @@ public sealed class IdleHospitalTensorSpecs : ActorSpec
         AwaitAssert(() => Assert.Equal(baseline + parametersPerLearner, LiveTensors()), Dilated(TimeSpan.FromSeconds(10)));
 
         // A passivated hospital: trained, answered, snapshotted and stopped, it leaves no tensor behind either.
-        var host = Sys.ActorOf(HospitalHost.Props([Definition(1)]));
-        host.Tell(new ToHospital(_experiment.Sites.Sites[1].HospitalId, new TrainRound(1, global)));
-        ExpectMsg<LocalUpdate>(Training);
+        var host = Sys.ActorOf(HospitalHost.Props([Definition(1)], Transfer));
+        host.Tell(new ToHospital(_experiment.Sites.Sites[1].HospitalId, Request(1, global)));
+        ExpectUpdate(Training);
         AwaitAssert(() =>
         {
             host.Tell(HospitalHost.GetLiveHospitals.Instance);

@@ -85,10 +85,10 @@ public sealed class MethodPluginSpecs(ITestOutputHelper output)
         {
             CreateLearner = () => new TrustingClient(new DriftLearner(7, h.HospitalId), h.HospitalId,
                 h.HospitalId == silentHospital ? null : Trust[h.HospitalId], _received),
-        }).ToDictionary(h => h.HospitalId, h => Sys.ActorOf(UploadTap.Props(Sys.ActorOf(HospitalActor.Props(h), $"{name}-{h.HospitalId}"), observer)));
+        }).ToDictionary(h => h.HospitalId, h => Sys.ActorOf(UploadTap.Props(Sys.ActorOf(HospitalActor.Props(h, Transfer), $"{name}-{h.HospitalId}"), Transfer, observer)));
         var (log, handle) = RunLog.Start(Sys, TestActor);
         var settings = new CoordinatorSettings { Rounds = rounds, MinParticipants = 2, Seed = 7, Faults = faults ?? FaultPlan.None };
-        var coordinator = Sys.ActorOf(RoundCoordinator.Props(settings, hospitals, DriftLearner.InitialGlobal(), persistenceId: name,
+        var coordinator = Sys.ActorOf(RoundCoordinator.Props(settings, hospitals, DriftLearner.InitialGlobal(), Transfer, persistenceId: name,
             createServer: () => new TrustServer()), name);
         coordinator.Tell(new SubscribeToRun(log));
         coordinator.Tell(StartRun.Instance, ActorRefs.NoSender);

@@ -41,8 +41,8 @@ public class ParticipantSelectionSpecs
     public void Should_run_hospitals_and_the_coordinator_off_the_default_dispatcher()
     {
         var definition = new HospitalDefinition("h", () => throw new InvalidOperationException(), () => throw new InvalidOperationException());
-        Assert.Equal(Dispatchers.Training, HospitalActor.Props(definition).Dispatcher);
+        Assert.Equal(Dispatchers.Training, HospitalActor.Props(definition, Akka.Actor.ActorRefs.Nobody).Dispatcher);
         Assert.Equal(Dispatchers.Coordinator,
-            RoundCoordinator.Props(new CoordinatorSettings(), new Dictionary<string, Akka.Actor.IActorRef>(), new([])).Dispatcher);
+            RoundCoordinator.Props(new CoordinatorSettings(), new Dictionary<string, Akka.Actor.IActorRef>(), new([]), Akka.Actor.ActorRefs.Nobody).Dispatcher);
     }
 }

@@ -22,11 +22,11 @@ public class RoundCoordinatorSpecs(ITestOutputHelper output) : ActorSpec(2, outp
             h => h.HospitalId,
             h =>
             {
-                var hospital = Sys.ActorOf(HospitalActor.Props(h), h.HospitalId);
+                var hospital = Sys.ActorOf(HospitalActor.Props(h, Transfer), h.HospitalId);
                 if (crashed.Contains(h.HospitalId)) Sys.Stop(hospital);
-                return Sys.ActorOf(UploadTap.Props(hospital, uploads));
+                return Sys.ActorOf(UploadTap.Props(hospital, Transfer, uploads));
             });
-        var coordinator = Sys.ActorOf(RoundCoordinator.Props(settings, hospitals, _experiment.InitialGlobal()));
+        var coordinator = Sys.ActorOf(RoundCoordinator.Props(settings, hospitals, _experiment.InitialGlobal(), Transfer));
         coordinator.Tell(StartRun.Instance, TestActor);
         return (coordinator, uploads);
     }
@@ -91,13 +91,13 @@ public class RoundCoordinatorSpecs(ITestOutputHelper output) : ActorSpec(2, outp
         var uploads = CreateTestProbe();
         var hospitals = DriftLearner.Hospitals(8).ToDictionary(h => h.HospitalId, h =>
         {
-            var hospital = Sys.ActorOf(HospitalActor.Props(h), h.HospitalId);
+            var hospital = Sys.ActorOf(HospitalActor.Props(h, Transfer), h.HospitalId);
             if (h.HospitalId != "hospital-000") Sys.Stop(hospital); // seven failures nobody injected or announced
-            return Sys.ActorOf(UploadTap.Props(hospital, uploads));
+            return Sys.ActorOf(UploadTap.Props(hospital, Transfer, uploads));
         });
         var initial = DriftLearner.InitialGlobal();
         Sys.ActorOf(RoundCoordinator.Props(new CoordinatorSettings { Rounds = 1, MinParticipants = 2, RoundTimeout = TimeSpan.FromSeconds(5), Seed = 7 },
-            hospitals, initial)).Tell(StartRun.Instance, TestActor);
+            hospitals, initial, Transfer)).Tell(StartRun.Instance, TestActor);
 
         var completed = ExpectMsg<RunCompleted>(Dilated(TimeSpan.FromMinutes(1)));
         Assert.Equal("hospital-000", uploads.ExpectMsg<LocalUpdate>().HospitalId);

@@ -41,16 +41,16 @@ public sealed class SnapshotFailureSpecs(ITestOutputHelper output) : ActorSpec(1
     public void Should_keep_a_passivating_hospital_whose_snapshot_failed_in_memory_and_go_on_from_there()
     {
         var global = _experiment.InitialGlobal();
-        var reference = Sys.ActorOf(HospitalActor.Props(Definition("reference")));
-        reference.Tell(new TrainRound(1, global));
-        ExpectMsg<LocalUpdate>(Training);
-        reference.Tell(new TrainRound(2, global));
-        var uninterrupted = ExpectMsg<LocalUpdate>(Training);
+        var reference = Sys.ActorOf(HospitalActor.Props(Definition("reference"), Transfer));
+        reference.Tell(Request(1, global));
+        ExpectUpdate(Training);
+        reference.Tell(Request(2, global));
+        var uninterrupted = ExpectUpdate(Training);
 
         var id = _experiment.Sites.Sites[0].HospitalId;
-        var host = Sys.ActorOf(HospitalHost.Props([Definition(id)]));
-        host.Tell(new ToHospital(id, new TrainRound(1, global)));
-        ExpectMsg<LocalUpdate>(Training); // answered all the same: the run goes on
+        var host = Sys.ActorOf(HospitalHost.Props([Definition(id)], Transfer));
+        host.Tell(new ToHospital(id, Request(1, global)));
+        ExpectUpdate(Training); // answered all the same: the run goes on
 
         // Its round 1 exists only in memory: stopped, it would come back as a new learner and train round 2 from scratch.
         // A query makes it consider passivating again (as an offer's answer does in a cluster).
@@ -59,7 +59,7 @@ public sealed class SnapshotFailureSpecs(ITestOutputHelper output) : ActorSpec(1
         ExpectNoMsg(TimeSpan.FromSeconds(1));
         host.Tell(HospitalHost.GetLiveHospitals.Instance);
         Assert.Contains(id, ExpectMsg<HospitalHost.LiveHospitals>().HospitalIds);
-        host.Tell(new ToHospital(id, new TrainRound(2, global)));
-        Assert.Equal(uninterrupted.Weights.ContentHash, ExpectMsg<LocalUpdate>(Training).Weights.ContentHash);
+        host.Tell(new ToHospital(id, Request(2, global)));
+        Assert.Equal(uninterrupted.Weights.ContentHash, ExpectUpdate(Training).Weights.ContentHash);
     }
 }

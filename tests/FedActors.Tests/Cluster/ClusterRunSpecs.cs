@@ -53,7 +53,7 @@ public class ClusterRunSpecs
     [Fact]
     public async Task Should_send_weights_larger_than_a_remoting_frame_between_nodes_by_reference()
     {
-        // ~1.1 MB of weights against the 1 MB frame: inline TrainRound/LocalUpdate messages would be dropped.
+        // ~1.1 MB of weights against the 1 MB frame: weights inside a message would be dropped.
         var experiment = new FederatedMoCoExperiment(TinyExperiment.Settings(hospitals: 4) with { EncoderWidths = [32, 64, 128, 128], ProjectionDim = 128 });
         var node = new ClusterNodeSettings();
         Assert.True(experiment.InitialGlobal().PayloadBytes > node.MaximumFrameBytes);

@@ -51,8 +51,6 @@ public class FedActorsSerializerSpecs(ITestOutputHelper output) : ActorSpec(1, o
         new RunEvent(3, 1, RunEventKinds.RoundSkipped, null, "2 of the 3 updates required", 30),
         new CrashNode("worker-2", 4),
         new CoordinatorSnapshot(3, Weights, 40.25, [Summary, Summary with { Round = 4 }], "fedmoco", [1, 2, 3]),
-        new TrainRound(2, Weights, Broadcast),
-        new LocalUpdate(2, "hospital-01", Weights, 48, 0.7, 6, 0.3, Extras),
         new TrainRoundByRef(2, new WeightsRef(Weights.ContentHash, Weights.PayloadBytes, TestActor), Broadcast),
         new LocalUpdateByRef(2, "hospital-01", new WeightsRef(Weights.ContentHash, Weights.PayloadBytes, TestActor), 48, 0.7, 6, 0.3, Extras),
         GetLocalState.Instance,
@@ -111,37 +109,152 @@ public class FedActorsSerializerSpecs(ITestOutputHelper output) : ActorSpec(1, o
     [Fact]
     public void Should_pass_every_message_of_an_actor_spec_through_the_serializer()
     {
-        var sent = new TrainRound(1, Weights);
+        var sent = new RunCompleted(Weights, [Summary]);
         TestActor.Tell(sent);
-        var received = ExpectMsg<TrainRound>();
-        Assert.NotSame(sent.Global, received.Global); // a deserialised copy, as between nodes
-        Assert.Equal(sent.Global.ContentHash, received.Global.ContentHash);
+        var received = ExpectMsg<RunCompleted>();
+        Assert.NotSame(sent.FinalGlobal, received.FinalGlobal); // a deserialised copy, as between nodes
+        Assert.Equal(sent.FinalGlobal.ContentHash, received.FinalGlobal.ContentHash);
     }
 
     [Fact]
-    public void Should_name_an_unknown_manifest()
+    public void Should_reject_an_unknown_manifest_with_its_reason()
     {
-        var e = Assert.Throws<SerializationException>(() => Serializer.FromBinary([], "XX9"));
-        Assert.Contains("'XX9'", e.Message);
+        var e = Assert.Throws<SerializationException>(() => Serializer.FromBinary([], "XX"));
+        Assert.Contains("unknown manifest 'XX'", e.Message);
+        Assert.Contains("fedactors.wire.v1.", e.Message);
+        // What a node or a snapshot of the positional format before the wire schema sends: named as such.
+        var old = Assert.Throws<SerializationException>(() => Serializer.FromBinary([1, 2, 3], "CS2"));
+        Assert.Contains("'CS2'", old.Message);
+        Assert.Contains("before the wire schema", old.Message);
+    }
+
+    [Fact]
+    public void Should_name_the_manifests_after_the_versioned_schema()
+    {
+        Assert.All(Serializer.Manifests.Values, m => Assert.StartsWith("fedactors.wire.v1.", m));
+        Assert.Equal("fedactors.wire.v1.TrainRound", Serializer.Manifests[typeof(TrainRoundByRef)]);
+        Assert.Equal("fedactors.wire.v1.CoordinatorSnapshot", Serializer.Manifests[typeof(CoordinatorSnapshot)]);
     }
 
     [Fact]
     public void Should_reject_weights_corrupted_in_transit_naming_the_message()
     {
-        var message = new TrainRound(1, Weights);
+        var message = new RunCompleted(Weights, []);
         var bytes = Serializer.ToBinary(message);
-        bytes[^67] ^= 0x10; // inside the last tensor's value, just before the stored hash
+        bytes[bytes.AsSpan().IndexOf(BitConverter.GetBytes(3.5f))] ^= 0x10; // inside a tensor's values
         var e = Assert.Throws<SerializationException>(() => Serializer.FromBinary(bytes, Serializer.Manifest(message)));
-        Assert.Contains("TrainRound", e.Message);
+        Assert.Contains("RunCompleted", e.Message);
         Assert.Contains("hash mismatch", e.Message);
     }
 
     [Fact]
     public void Should_reject_a_truncated_message()
     {
-        var message = new LocalUpdate(2, "hospital-01", Weights, 48, 0.7, 6, 0.3);
+        var message = new LocalUpdateByRef(2, "hospital-01", new WeightsRef(Weights.ContentHash, Weights.PayloadBytes, TestActor), 48, 0.7, 6, 0.3);
         var bytes = Serializer.ToBinary(message)[..^3];
-        Assert.Throws<SerializationException>(() => Serializer.FromBinary(bytes, Serializer.Manifest(message)));
+        var e = Assert.Throws<SerializationException>(() => Serializer.FromBinary(bytes, Serializer.Manifest(message)));
+        Assert.Contains("'fedactors.wire.v1.LocalUpdate'", e.Message);
+    }
+
+    /// <summary>Field 4 (data, length-delimited) of a weights chunk declaring <paramref name="declared"/> bytes, followed by only 16.</summary>
+    private static byte[] InflatedChunk(uint declared)
+    {
+        var bytes = new List<byte> { 0x0A, 1, (byte)'h', 0x22 }; // content_hash = "h", then the data field's tag
+        for (var v = declared; ; v >>= 7)
+        {
+            if (v < 0x80)
+            {
+                bytes.Add((byte)v);
+                break;
+            }
+            bytes.Add((byte)(v | 0x80));
+        }
+        bytes.AddRange(new byte[16]);
+        return bytes.ToArray();
+    }
+
+    [Fact]
+    public void Should_reject_a_length_larger_than_the_message_without_allocating_it()
+    {
+        var manifest = Serializer.Manifests[typeof(WeightsChunk)];
+        Serializer.FromBinary(Serializer.ToBinary(new WeightsChunk("h", 0, 1, [1])), manifest); // warm: the parser's own first-use allocations
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<SerializationException>(() => Serializer.FromBinary(InflatedChunk(2_000_000_000), manifest));
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Contains("'fedactors.wire.v1.WeightsChunk'", e.Message);
+        Assert.True(allocated < 1_000_000, $"refusing a declared 2 GB allocated {allocated} bytes");
+
+        // A repeated count that the bytes cannot hold: a packed shape of 1 GB in a tensor of a few bytes.
+        var tensor = new byte[] { 0x0A, 0x01, (byte)'w', 0x12, 0x80, 0x80, 0x80, 0x80, 0x04 }; // name "w", then a packed shape of 2^30 bytes
+        byte[] runCompleted = [0x0A, 11, 0x0A, 9, .. tensor]; // final_global { tensors[0] { … } }
+        var before2 = GC.GetAllocatedBytesForCurrentThread();
+        var shape = Assert.Throws<SerializationException>(() => Serializer.FromBinary(runCompleted, Serializer.Manifests[typeof(RunCompleted)]));
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before2 < 1_000_000);
+        Assert.Contains("RunCompleted", shape.Message);
+    }
+
+    [Fact]
+    public void Should_refuse_a_message_over_the_configured_cap_naming_it()
+    {
+        using var capped = ActorSystem.Create("capped", Akka.Configuration.ConfigurationFactory.ParseString(
+            $"{FedActorsSerializer.MaxMessageBytesKey} = 1000\n{FedActorsSerializer.Hocon}"));
+        var serializer = Assert.IsType<FedActorsSerializer>(capped.Serialization.FindSerializerForType(typeof(WeightsChunk)));
+        var message = new WeightsChunk("h", 0, 2000, new byte[2000]);
+        var e = Assert.Throws<SerializationException>(() => serializer.FromBinary(serializer.ToBinary(message), serializer.Manifest(message)));
+        Assert.Contains(FedActorsSerializer.MaxMessageBytesKey, e.Message);
+        Assert.Contains("WeightsChunk", e.Message);
+    }
+
+    [Fact]
+    public void Should_read_a_message_from_a_newer_schema_skipping_its_unknown_fields()
+    {
+        foreach (var message in Samples())
+        {
+            // What a newer schema's writer adds: field 99 (a varint) and field 100 (a string), unknown to this version.
+            byte[] newer = [.. Serializer.ToBinary(message), 0x98, 0x06, 0x2A, 0xA2, 0x06, 0x03, (byte)'n', (byte)'e', (byte)'w'];
+            AssertStructurallyEqual(message, Serializer.FromBinary(newer, Serializer.Manifest(message)), message.GetType().Name);
+        }
+    }
+
+    [Fact]
+    public void Should_carry_large_tensors_as_little_endian_bytes_not_one_field_per_value()
+    {
+        var large = new ModelWeights([new WeightTensor("w", [100_000], Enumerable.Range(0, 100_000).Select(i => i * 0.5f).ToArray())]);
+        var bytes = Serializer.ToBinary(new RunCompleted(large, []));
+        Assert.InRange(bytes.Length, large.PayloadBytes, large.PayloadBytes + 200);
+        var back = (RunCompleted)Serializer.FromBinary(bytes, Serializer.Manifests[typeof(RunCompleted)]);
+        Assert.Equal(large.Tensors[0].Values, back.FinalGlobal.Tensors[0].Values);
+    }
+
+    [Fact]
+    public void Should_name_a_snapshot_file_written_before_the_wire_schema()
+    {
+        var dir = Directory.CreateTempSubdirectory("fedactors-snapshots-").FullName;
+        // What Akka.Persistence's local store writes: its snapshot wrapper around this serializer's bytes and manifest.
+        var store = new Akka.Persistence.Serialization.PersistenceSnapshotSerializer((ExtendedActorSystem)Sys);
+        var current = new CoordinatorSnapshot(3, Weights, 40.25, [Summary], "fedmoco", [1, 2, 3]);
+        File.WriteAllBytes(Path.Combine(dir, "snapshot-coordinator-0-1"), store.ToBinary(new Akka.Persistence.Serialization.Snapshot(current)));
+        Assert.Null(SnapshotFiles.FindUnreadable(dir));
+
+        // The same wrapper around the positional format's coordinator snapshot (manifest "CS2").
+        using var buffer = new MemoryStream();
+        var output = new Google.Protobuf.CodedOutputStream(buffer);
+        output.WriteTag(1, Google.Protobuf.WireFormat.WireType.Varint);
+        output.WriteInt32(FedActorsSerializer.Id);
+        output.WriteTag(2, Google.Protobuf.WireFormat.WireType.LengthDelimited);
+        output.WriteBytes(Google.Protobuf.ByteString.CopyFrom(3, 0, 0, 0, 0x46, 0x41, 0x57, 0x54));
+        output.WriteTag(3, Google.Protobuf.WireFormat.WireType.LengthDelimited);
+        output.WriteBytes(Google.Protobuf.ByteString.CopyFromUtf8("CS2"));
+        output.Flush();
+        var old = Path.Combine(dir, "snapshot-coordinator-0-2");
+        File.WriteAllBytes(old, buffer.ToArray());
+
+        var reason = SnapshotFiles.FindUnreadable(dir);
+        Assert.NotNull(reason);
+        Assert.Contains(old, reason);
+        Assert.Contains("'CS2'", reason);
+        Assert.Contains("before the wire schema", reason);
+        Directory.Delete(dir, recursive: true);
     }
 
     /// <summary>Field-by-field equality: records hold lists and dictionaries, whose own Equals compares references.</summary>

@@ -25,7 +25,7 @@ public class TransportHostingSpecs
         try
         {
             var system = host.Services.GetRequiredService<ActorSystem>();
-            Assert.IsType<FedActorsSerializer>(system.Serialization.FindSerializerForType(typeof(TrainRound)));
+            Assert.IsType<FedActorsSerializer>(system.Serialization.FindSerializerForType(typeof(TrainRoundByRef)));
             var transfer = await host.Services.GetRequiredService<ActorRegistry>().GetAsync<WeightsTransfer>();
             var weights = new ModelWeights([new WeightTensor("w", [2], [1, 2])]);
             var reference = await transfer.OfferAsync(weights, TimeSpan.FromSeconds(30));

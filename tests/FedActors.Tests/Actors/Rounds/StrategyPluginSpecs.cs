@@ -26,8 +26,8 @@ public sealed class StrategyPluginSpecs(ITestOutputHelper output) : ActorSpec(1,
 
     private RunCompleted Run(CoordinatorSettings settings)
     {
-        var hospitals = DriftLearner.Hospitals(6).ToDictionary(h => h.HospitalId, h => Sys.ActorOf(HospitalActor.Props(h)));
-        var coordinator = Sys.ActorOf(RoundCoordinator.Props(settings, hospitals, DriftLearner.InitialGlobal()));
+        var hospitals = DriftLearner.Hospitals(6).ToDictionary(h => h.HospitalId, h => Sys.ActorOf(HospitalActor.Props(h, Transfer)));
+        var coordinator = Sys.ActorOf(RoundCoordinator.Props(settings, hospitals, DriftLearner.InitialGlobal(), Transfer));
         coordinator.Tell(StartRun.Instance);
         return ExpectMsg<RunCompleted>(Timeout);
     }

@@ -41,6 +41,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
     private readonly RoundEngine _engine;
     private readonly IHospitalDirectory _hospitals;
     private readonly IActorRef _transfer;
+    private readonly bool _inCluster;
     private readonly TimeSpan _roundTimeout;
     private readonly bool _persist;
     private readonly string _persistenceId;
@@ -65,6 +66,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         _persist = CoordinatorPersistence.IsEnabled(Context.System);
         _engine = new RoundEngine(settings, hospitals.HospitalIds, initialGlobal, createServer?.Invoke(), evaluate, workers, checkpoints: _persist);
         _hospitals = hospitals;
+        _inCluster = workers is not null;
         _transfer = transfer ?? throw new ArgumentNullException(nameof(transfer), "A run needs its node's weights transfer: weights travel by reference.");
         _roundTimeout = settings.RoundTimeout;
         _persistenceId = persistenceId;
@@ -136,6 +138,11 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
             _log.Error(f.Cause, "Round {0}'s coordinator snapshot was not saved; a crash now resumes from the one before", _engine.CompletedRound);
             Apply(new CheckpointWritten());
         });
+        // A worker gone: its hospitals restart on a survivor, so the silent ones are asked again now, not at the next resend.
+        Command<Akka.Cluster.ClusterEvent.MemberRemoved>(m =>
+        {
+            if (m.Member.HasRole(Cluster.NodeRoles.Worker)) Apply(new NodeLost(m.Member.Address.ToString()));
+        });
         Command<DeleteSnapshotsSuccess>(_ => { });
         Command<DeleteSnapshotsFailure>(f => _log.Warning("Older coordinator snapshots not deleted: {0}", f.Cause.Message));
     }
@@ -160,6 +167,20 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         ModelWeights initialGlobal, IActorRef transfer, GlobalModelEvaluator? evaluate = null, string persistenceId = DefaultPersistenceId,
         Func<IFederatedServer>? createServer = null) =>
         Props(settings, new LocalHospitals(hospitals), initialGlobal, transfer, evaluate, persistenceId: persistenceId, createServer: createServer);
+
+    /// <inheritdoc />
+    protected override void PreStart()
+    {
+        if (_inCluster) Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, typeof(Akka.Cluster.ClusterEvent.MemberRemoved));
+        base.PreStart();
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop()
+    {
+        if (_inCluster) Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
+        base.PostStop();
+    }
 
     /// <inheritdoc />
     protected override void PreRestart(Exception reason, object message)

@@ -20,11 +20,11 @@ public sealed record LabelEfficiency(string Protocol, double LabelFraction, int 
 /// Federated self-supervised learning on site-shifted images (synthetic, or a real MedMNIST set): builds the network, each
 /// hospital's learner, the initial global weights, and the linear-probe evaluation.
 /// </summary>
-public sealed class FederatedMoCoExperiment
+public sealed class FederatedExperiment
 {
     private readonly Lazy<(ImageShard Labelled, ImageShard Test)> _probeSets;
 
-    public FederatedMoCoExperiment(ExperimentSettings settings)
+    public FederatedExperiment(ExperimentSettings settings)
     {
         Settings = settings;
         Device = TorchRuntime.ParseDevice(settings.Device);

@@ -32,6 +32,11 @@ public static class Program
           validate [experiment.conf] [--set key=value ...]
               Check a configuration (keys, types, ranges) without running anything.
         """),
+        ("methods", """
+          methods
+              List the methods `method = ...` may name: what each needs (data, encoder), how it is
+              judged, and its keys with type, default and allowed values.
+        """),
         ("node", """
           node [experiment.conf] --roles worker|coordinator[,worker] [--seed ADDRESS ...] [--port N]
                [--hostname H] [--name NAME] [--run-id ID] [--snapshots DIR] [--set key=value ...]
@@ -115,6 +120,8 @@ public static class Program
                     try { checkedConfig.CheckSingleProcess(); }
                     catch (ConfigError e) { Console.WriteLine($"note: for fedactors node only: {e.Message}"); }
                     return Ok;
+                case "methods":
+                    return MethodsCommand.Execute(FedActors.Training.Methods.MethodRegistry.Default, Console.Out);
                 case "node":
                     NodeCommand.Options nodeOptions;
                     try { nodeOptions = NodeCommand.Parse(args.Skip(1).ToList()); }

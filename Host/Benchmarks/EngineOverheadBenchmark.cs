@@ -79,7 +79,7 @@ public static class EngineOverheadBenchmark
     public static TimedRounds BareLoop(ExperimentConfig config)
     {
         TorchRuntime.ConfigureThreads(config.Host.TorchThreads);
-        var experiment = new FederatedMoCoExperiment(config.Experiment);
+        var experiment = new FederatedExperiment(config.Experiment);
         var method = config.Method.Create(experiment);
         var global = method.InitialGlobal();
         var server = method.CreateServer();

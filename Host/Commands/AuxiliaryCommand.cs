@@ -38,7 +38,7 @@ public static class AuxiliaryCommand
     {
         var wall = Stopwatch.StartNew();
         Training.TorchRuntime.ConfigureThreads(config.Host.TorchThreads);
-        var experiment = new FederatedMoCoExperiment(config.Experiment);
+        var experiment = new FederatedExperiment(config.Experiment);
         var pool = experiment.Sites.PooledTrain();
         output.WriteLine($"auxiliary encoder: MoCo v2 on {pool.Count} training images ({experiment.Sites.Description}), {options.Epochs} epoch(s) of {config.Experiment.MoCo.LocalEpochs}, seed {config.Experiment.Seed}");
         using var learner = experiment.CreateLearner("auxiliary");

@@ -9,9 +9,13 @@ using static TorchSharp.torch;
 namespace FedActors.Training.Methods;
 
 /// <summary>FedBYOL (ALGORITHMS.md §5): BYOL clients, FedAvg of the online encoder and the predictor.</summary>
-public class FedByolMethod(FederatedMoCoExperiment experiment) : IFederatedMethod
+public class FedByolMethod(FederatedExperiment experiment) : IFederatedMethod
 {
     public const string MethodName = "fedbyol";
+
+    /// <summary>FedBYOL: no keys of its own (its target follows <c>moco.key-momentum</c>).</summary>
+    public static MethodRegistration Registration { get; } = new(MethodName, "BYOL clients, FedAvg of the online encoder and predictor (ALGORITHMS.md §5)",
+        (experiment, _) => new FedByolMethod(experiment));
 
     public virtual string Name => MethodName;
 
@@ -37,9 +41,17 @@ public class FedByolMethod(FederatedMoCoExperiment experiment) : IFederatedMetho
 /// the encoder's learned tensors, not its BatchNorm statistics);
 /// otherwise they keep their own predictor. The encoder always comes from the global.
 /// </summary>
-public sealed class FedUMethod(FederatedMoCoExperiment experiment, double threshold) : FedByolMethod(experiment)
+public sealed class FedUMethod(FederatedExperiment experiment, double threshold) : FedByolMethod(experiment)
 {
     public new const string MethodName = "fedu";
+
+    /// <summary>The encoder distance below which a client takes the global predictor.</summary>
+    public static readonly NumberKey Threshold = new("fedu.threshold", 1, 0, 1e9,
+        "a client takes the global predictor only while its online encoder is within this L2 distance of the global one");
+
+    /// <summary>FedU.</summary>
+    public new static MethodRegistration Registration { get; } = new(MethodName, "fedbyol whose clients keep their own predictor once they diverge from the global (ALGORITHMS.md §5)",
+        (experiment, settings) => new FedUMethod(experiment, settings.Get(Threshold))) { Keys = [Threshold] };
 
     public override string Name => MethodName;
 

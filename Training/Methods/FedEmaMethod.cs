@@ -85,9 +85,21 @@ public sealed class FedEmaClient(ILocalLearner learner, FedEmaOptions options, s
 /// predictor move towards the global by <see cref="FedEmaClient"/>'s rule, the divergence measured
 /// on the encoder; FedAvg on the server.
 /// </summary>
-public sealed class FedEmaMethod(FederatedMoCoExperiment experiment, FedEmaOptions options) : FedByolMethod(experiment)
+public sealed class FedEmaMethod(FederatedExperiment experiment, FedEmaOptions options) : FedByolMethod(experiment)
 {
     public new const string MethodName = "fedema";
+
+    /// <summary>λ: <c>auto</c> (null: scaled so that a client's first μ is τ) or a fixed number.</summary>
+    public static readonly NumberOrWordKey Lambda = new("fedema.lambda", "auto", 0, 1e9,
+        "mu = min(lambda * ||global - own||, 1); auto sets lambda = tau / a client's first distance (ASSUMED, from the paper)");
+
+    /// <summary>τ, the first μ of an auto-scaled client.</summary>
+    public static readonly NumberKey Tau = new("fedema.tau", FedEmaOptions.DefaultTau, 0, 1, "the first mu of an auto-scaled client");
+
+    /// <summary>FedEMA with BYOL clients, as its paper.</summary>
+    public new static MethodRegistration Registration { get; } = new(MethodName,
+        "BYOL clients that keep mu of their own model and take 1 - mu of the global, FedAvg (ALGORITHMS.md §5)",
+        (experiment, settings) => new FedEmaMethod(experiment, new FedEmaOptions(settings.Get(Lambda), settings.Get(Tau)))) { Keys = [Lambda, Tau] };
 
     public override string Name => MethodName;
 

@@ -25,19 +25,88 @@ public enum FedMasAggregation
 /// <item><c>fedavg-ce</c>, <c>fedavg-bsm</c>: FedAvg with cross entropy or balanced softmax;</item>
 /// <item><c>fedprox-ce</c>: FedProx (μ/2‖θ − θ_g‖²) with cross entropy.</item>
 /// </list>
-/// Judged by the global model's balanced accuracy (<see cref="FederatedMoCoExperiment.EvaluateClassifier"/>).
+/// Judged by the global model's balanced accuracy (<see cref="FederatedExperiment.EvaluateClassifier"/>).
 /// </summary>
 public sealed class ImbalancedClassificationMethod : IFederatedMethod
 {
+    /// <summary>The family's names.</summary>
     public const string FedMas = "fedmas", FedAvgCe = "fedavg-ce", FedAvgBsm = "fedavg-bsm", FedProxCe = "fedprox-ce";
-    public static readonly string[] Names = [FedMas, FedAvgCe, FedAvgBsm, FedProxCe];
 
-    private readonly FederatedMoCoExperiment _experiment;
+    /// <summary><see cref="ImbalancedClassifierOptions.LearningRate"/> (Adam).</summary>
+    public static readonly NumberKey LearningRate = new("classifier.learning-rate", 3e-4, 1e-12, 10, "Adam's learning rate, its state kept across rounds");
+
+    /// <summary><see cref="ImbalancedClassifierOptions.ClipNorm"/>.</summary>
+    public static readonly NumberKey ClipNorm = new("classifier.clip-norm", 5, 1e-9, 1e9, "gradient clipping norm");
+
+    /// <summary><see cref="ImbalancedClassifierOptions.BatchSize"/>.</summary>
+    public static readonly IntegerKey BatchSize = new("classifier.batch-size", 32, 2, 1_000_000, "images per step");
+
+    /// <summary><see cref="ImbalancedClassifierOptions.LocalEpochs"/>.</summary>
+    public static readonly IntegerKey LocalEpochs = new("classifier.local-epochs", 1, 1, 10_000, "local epochs per round");
+
+    /// <summary>Fed-MAS's λ (<see cref="ImbalancedClassifierOptions.Lambda"/>).</summary>
+    public static readonly NumberKey Lambda = new("fedmas.lambda", 3, 0, 1e6, "loss = lambda * mean L_f + BSM(out_1) + BSM(out_2)");
+
+    /// <summary><see cref="FedMasAggregation"/>: <c>robust-factor</c> (the method) or <c>samples</c> (ablation).</summary>
+    public static readonly ChoiceKey Aggregation = new("fedmas.aggregation", "robust-factor", ["robust-factor", "samples"],
+        "robust-factor (the method) | samples (ablation: its local loss, FedAvg's weights)");
+
+    /// <summary>The frozen auxiliary encoder's file (<c>fedactors auxiliary</c> makes it).</summary>
+    public static readonly PathKey Auxiliary = new("fedmas.auxiliary", "the auxiliary encoder's .weights (relative to the file that sets it)");
+
+    /// <summary>The auxiliary encoder's content hash.</summary>
+    public static readonly TextKey AuxiliaryHash = new("fedmas.auxiliary-hash", "none", "its content hash, as `fedactors auxiliary` prints it");
+
+    private static readonly MethodKey[] ClassifierKeys = [LearningRate, ClipNorm, BatchSize, LocalEpochs];
+
+    /// <summary>The family's four methods: each trains the small-CNN classifier on labelled images and is judged by its global classifier.</summary>
+    public static IReadOnlyList<MethodRegistration> Registrations { get; } =
+    [
+        Registration(FedMas, "the two-head classifier, aggregation by robust factor against a frozen auxiliary encoder (ALGORITHMS.md §4)",
+            [.. ClassifierKeys, Lambda, Aggregation, Auxiliary, AuxiliaryHash]) with { Check = CheckAuxiliary },
+        Registration(FedAvgCe, "the same classifier, cross entropy, FedAvg", ClassifierKeys),
+        Registration(FedAvgBsm, "the same classifier, balanced softmax, FedAvg", ClassifierKeys),
+        Registration(FedProxCe, "fedavg-ce plus fedprox.mu/2 * ||params - global||^2", [.. ClassifierKeys, FedProxMethod.Mu]),
+    ];
+
+    private static MethodRegistration Registration(string name, string summary, IReadOnlyList<MethodKey> keys) =>
+        new(name, summary, (experiment, settings) => Create(name, experiment, OptionsOf(settings), settings.Get(FedProxMethod.Mu),
+            settings.Get(Auxiliary) is var path && path != PathKey.None ? new AuxiliaryEncoderFile(path, settings.Get(AuxiliaryHash)) : null,
+            settings.Get(Aggregation) == "samples" ? FedMasAggregation.Samples : FedMasAggregation.RobustFactor))
+        {
+            Keys = keys,
+            Data = MethodData.LabelledImages,
+            Encoder = ExperimentSettings.SmallCnnEncoder,
+            Evaluations = MethodEvaluations.LinearProbe | MethodEvaluations.FineTune | MethodEvaluations.GlobalClassifier,
+        };
+
+    private static ImbalancedClassifierOptions OptionsOf(MethodSettings settings) => new()
+    {
+        LearningRate = settings.Get(LearningRate),
+        ClipNorm = settings.Get(ClipNorm),
+        BatchSize = settings.Get(BatchSize),
+        LocalEpochs = settings.Get(LocalEpochs),
+        Lambda = settings.Get(Lambda),
+    };
+
+    /// <summary>Fed-MAS's frozen encoder: a file that exists, and the hash every hospital will check it against.</summary>
+    private static void CheckAuxiliary(MethodSettings settings)
+    {
+        var path = settings.Get(Auxiliary);
+        if (path == PathKey.None)
+            throw new MethodSettingsException(Auxiliary, "is none, but fedmas needs its auxiliary encoder: make one with `fedactors auxiliary` and give its path");
+        if (!File.Exists(path)) throw new MethodSettingsException(Auxiliary, $"names '{path}', which does not exist; make it with `fedactors auxiliary`");
+        var hash = settings.Get(AuxiliaryHash);
+        if (hash.Length != 64 || !hash.All(Uri.IsHexDigit))
+            throw new MethodSettingsException(AuxiliaryHash, $"is '{hash}', not a SHA-256 (64 hex digits); `fedactors auxiliary` prints the encoder's");
+    }
+
+    private readonly FederatedExperiment _experiment;
     private readonly ImbalancedClassifierOptions _options;
     private readonly AuxiliaryEncoderFile? _auxiliary;
     private readonly FedMasAggregation _aggregation;
 
-    private ImbalancedClassificationMethod(string name, FederatedMoCoExperiment experiment, ImbalancedClassifierOptions options, AuxiliaryEncoderFile? auxiliary,
+    private ImbalancedClassificationMethod(string name, FederatedExperiment experiment, ImbalancedClassifierOptions options, AuxiliaryEncoderFile? auxiliary,
         FedMasAggregation aggregation = FedMasAggregation.RobustFactor)
     {
         _aggregation = aggregation;
@@ -50,7 +119,7 @@ public sealed class ImbalancedClassificationMethod : IFederatedMethod
     /// <param name="options">The shared training settings; each method sets its own loss, λ and μ on them.</param>
     /// <param name="auxiliary">Fed-MAS only, and required for it.</param>
     /// <param name="aggregation">Fed-MAS only: <see cref="FedMasAggregation.Samples"/> isolates its local loss from its aggregation.</param>
-    public static ImbalancedClassificationMethod Create(string name, FederatedMoCoExperiment experiment, ImbalancedClassifierOptions options,
+    public static ImbalancedClassificationMethod Create(string name, FederatedExperiment experiment, ImbalancedClassifierOptions options,
         double proximalMu, AuxiliaryEncoderFile? auxiliary, FedMasAggregation aggregation = FedMasAggregation.RobustFactor) => name switch
     {
         FedMas => new(name, experiment, options with { BalancedSoftmax = true, ProximalMu = 0 },
@@ -59,7 +128,7 @@ public sealed class ImbalancedClassificationMethod : IFederatedMethod
         FedAvgCe => new(name, experiment, options with { BalancedSoftmax = false, ProximalMu = 0 }, null),
         FedAvgBsm => new(name, experiment, options with { BalancedSoftmax = true, ProximalMu = 0 }, null),
         FedProxCe => new(name, experiment, options with { BalancedSoftmax = false, ProximalMu = proximalMu }, null),
-        _ => throw new ArgumentException($"No imbalanced-classification method named '{name}' (known: {string.Join(", ", Names)}).", nameof(name)),
+        _ => throw new ArgumentException($"No imbalanced-classification method named '{name}' (known: {string.Join(", ", Registrations.Select(r => r.Name))}).", nameof(name)),
     };
 
     public string Name { get; }

@@ -8,9 +8,17 @@ namespace FedActors.Training.Methods;
 /// FedProx (ALGORITHMS.md §5) with MoCo v2 clients: each local step's loss gains μ/2·‖θ − θ_g‖²,
 /// pulling a client towards the round's global; FedAvg on the server. μ = 0 is FedMoCo-plain.
 /// </summary>
-public sealed class FedProxMethod(FederatedMoCoExperiment experiment, double mu) : IFederatedMethod
+public sealed class FedProxMethod(FederatedExperiment experiment, double mu) : IFederatedMethod
 {
     public const string MethodName = "fedprox";
+
+    /// <summary>μ of the proximal term; <c>fedprox-ce</c> reads it too.</summary>
+    public static readonly NumberKey Mu = new("fedprox.mu", 0.01, 0, 1e6,
+        "local loss + mu/2 * ||params - global||^2; keep moco.learning-rate * mu below 2, or the proximal step diverges");
+
+    /// <summary>FedProx with MoCo v2 clients.</summary>
+    public static MethodRegistration Registration { get; } = new(MethodName, "MoCo v2 clients with a proximal term, FedAvg (ALGORITHMS.md §5)",
+        (experiment, settings) => new FedProxMethod(experiment, settings.Get(Mu))) { Keys = [Mu] };
 
     public string Name => MethodName;
 

@@ -6,9 +6,16 @@ using FedActors.Training.Randomness;
 namespace FedActors.Training.Methods;
 
 /// <summary>FedSimCLR (ALGORITHMS.md §5): SimCLR clients, FedAvg of the whole network (backbone + projection head).</summary>
-public sealed class FedSimClrMethod(FederatedMoCoExperiment experiment, SimClrOptions options) : IFederatedMethod
+public sealed class FedSimClrMethod(FederatedExperiment experiment, SimClrOptions options) : IFederatedMethod
 {
     public const string MethodName = "fedsimclr";
+
+    /// <summary>The NT-Xent temperature of its clients.</summary>
+    public static readonly NumberKey Temperature = new("simclr.temperature", NtXentLoss.DefaultTemperature, 1e-3, 100, "NT-Xent temperature of fedsimclr's clients");
+
+    /// <summary>FedSimCLR, its clients trained like the experiment's MoCo clients at <see cref="Temperature"/>.</summary>
+    public static MethodRegistration Registration { get; } = new(MethodName, "SimCLR clients, FedAvg (ALGORITHMS.md §5)",
+        (experiment, settings) => new FedSimClrMethod(experiment, OptionsLike(experiment.Settings.MoCo, settings.Get(Temperature)))) { Keys = [Temperature] };
 
     public string Name => MethodName;
 

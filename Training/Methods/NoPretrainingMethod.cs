@@ -11,9 +11,13 @@ namespace FedActors.Training.Methods;
 /// in the rounds but train nothing, so the global stays the seeded initial network and the downstream
 /// evaluation judges a randomly initialised encoder under exactly the other methods' protocol.
 /// </summary>
-public sealed class NoPretrainingMethod(FederatedMoCoExperiment experiment) : IFederatedMethod
+public sealed class NoPretrainingMethod(FederatedExperiment experiment) : IFederatedMethod
 {
     public const string MethodName = "none";
+
+    /// <summary>The random-init baseline.</summary>
+    public static MethodRegistration Registration { get; } = new(MethodName, "no pre-training: the random-init baseline",
+        (experiment, _) => new NoPretrainingMethod(experiment));
 
     public string Name => MethodName;
 

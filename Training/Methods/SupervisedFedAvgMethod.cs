@@ -11,9 +11,17 @@ namespace FedActors.Training.Methods;
 /// and a linear classifier with cross-entropy on <paramref name="labelFraction"/> of its labels; the
 /// server averages both. Judged like the SSL methods: by its encoder.
 /// </summary>
-public sealed class SupervisedFedAvgMethod(FederatedMoCoExperiment experiment, double labelFraction) : IFederatedMethod
+public sealed class SupervisedFedAvgMethod(FederatedExperiment experiment, double labelFraction) : IFederatedMethod
 {
     public const string MethodName = "fedavg-supervised";
+
+    /// <summary>The share of each hospital's labels it trains on.</summary>
+    public static readonly NumberKey LabelFraction = new("supervised.label-fraction", 0.1, 1e-6, 1, "the share of each hospital's labels it trains on");
+
+    /// <summary>Supervised FedAvg, judged by its encoder like the SSL methods.</summary>
+    public static MethodRegistration Registration { get; } = new(MethodName,
+        "encoder + linear classifier, cross-entropy on a fraction of each hospital's labels, FedAvg (ALGORITHMS.md §5)",
+        (experiment, settings) => new SupervisedFedAvgMethod(experiment, settings.Get(LabelFraction))) { Keys = [LabelFraction] };
 
     public string Name => MethodName;
 

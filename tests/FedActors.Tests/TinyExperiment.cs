@@ -51,7 +51,7 @@ public static class TinyExperiment
     /// One definition per site; hospital i keeps 16 + 4·i of its images, so shard sizes
     /// differ and a sample-weighted mean is distinguishable from a plain one.
     /// </summary>
-    public static List<HospitalDefinition> UnequalHospitals(FederatedMoCoExperiment experiment) =>
+    public static List<HospitalDefinition> UnequalHospitals(FederatedExperiment experiment) =>
         experiment.Sites.Sites.Select((s, i) =>
         {
             var shard = s.Train.Subset(Enumerable.Range(0, 16 + 4 * i).ToArray());

@@ -28,10 +28,12 @@ public static class RunCommand
     /// hospitals' snapshots and its coordinator's checkpoints: the coordinator goes on after its
     /// last completed round.
     /// </summary>
-    public static async Task<RunResult> ResumeAsync(string runDirectory, TextWriter output, CancellationToken cancel = default)
+    /// <param name="methods">The methods the run's config may name, as given to <see cref="ExperimentConfig.Load"/> when it began (default: <see cref="FedActors.Training.Methods.MethodRegistry.Default"/>).</param>
+    public static async Task<RunResult> ResumeAsync(string runDirectory, TextWriter output, CancellationToken cancel = default,
+        FedActors.Training.Methods.MethodRegistry? methods = null)
     {
         var runDir = RunDirectory.Open(runDirectory);
-        var config = ExperimentConfig.Load(runDir.ResolvedConfigPath, []);
+        var config = ExperimentConfig.Load(runDir.ResolvedConfigPath, [], methods);
         config.CheckSingleProcess();
         return await RunInAsync(runDir, config, resumed: true, output, cancel);
     }

@@ -56,9 +56,15 @@ public sealed record ExperimentConfig(
     /// override. Keys that the defaults do not define are errors, as are wrong types and
     /// out-of-range values; every error names the key and its source.
     /// </summary>
-    public static ExperimentConfig Load(string? path, IReadOnlyList<string> overrides)
+    /// <param name="methods">
+    /// The methods <c>method</c> may name (default: <see cref="MethodRegistry.Default"/>). Their declared keys are
+    /// known keys, at their declared defaults unless the embedded default file sets them, and are checked against
+    /// their declared types and ranges.
+    /// </param>
+    public static ExperimentConfig Load(string? path, IReadOnlyList<string> overrides, MethodRegistry? methods = null)
     {
-        var defaults = Parse(EmbeddedDefaultText(), "embedded default (cluster-config/single-node.conf)");
+        methods ??= MethodRegistry.Default;
+        var defaults = Parse(WithMethodDefaults(EmbeddedDefaultText(), methods), "embedded default (cluster-config/single-node.conf)");
         var knownKeys = LeafKeys(defaults).ToHashSet();
         var sources = new KeySources();
         var layers = new List<Config>();
@@ -129,11 +135,12 @@ public sealed record ExperimentConfig(
             config = Parse($"{SimulationConfig.AvailabilityTraceKey} = {Quote(tracePath)}", "resolved trace path").WithFallback(config);
         if (dataPath is not null)
             config = Parse($"{DataSourceKey} = {Quote(dataPath)}", "resolved data path").WithFallback(config);
-        var method = MethodConfig.Read(reader, BaseOf(MethodConfig.AuxiliaryKey));
+        var method = MethodConfig.Read(reader, methods, BaseOf);
         CheckSources(reader, experiment, method);
-        if (method.Auxiliary is { } auxiliary)
-            config = Parse($"{MethodConfig.AuxiliaryKey} = {Quote(auxiliary.Path)}", "resolved auxiliary path").WithFallback(config);
-        if (MethodCatalog.NeedsVolumes(method.Name) && !experiment.IsVolumetric)
+        foreach (var key in methods.Keys.OfType<PathKey>())
+            if (method.Settings.Get(key) is var full && full != PathKey.None)
+                config = Parse($"{MethodConfig.FullKey(key)} = {Quote(full)}", "resolved method path").WithFallback(config);
+        if (method.Registration.Data == MethodData.Volumes && !experiment.IsVolumetric)
             throw reader.Error(MethodConfig.MethodKey, $"is '{method.Name}', which trains on slices of volumes: set data.source to " +
                 $"'{ExperimentSettings.SyntheticCardiacSource}' or a directory of NIfTI volumes");
         if (experiment.IsVolumetric)
@@ -151,21 +158,32 @@ public sealed record ExperimentConfig(
     }
 
     /// <summary>What each source can hold, and which methods it can serve; errors name the key.</summary>
-    private static void CheckSources(ConfigReader r, ExperimentSettings experiment, MethodSettings method)
+    private static void CheckSources(ConfigReader r, ExperimentSettings experiment, ConfiguredMethod method)
     {
         if (experiment.DataSource == ExperimentSettings.SyntheticSource && experiment.Classes > 4)
             throw r.Error("fedactors.data.classes", $"is {experiment.Classes}, but the synthetic chest radiographs have 4 classes at most");
         if (experiment.IsSkewedClassification && experiment.SiteSizes.Count is not 0 && experiment.SiteSizes.Count != experiment.Hospitals)
             throw r.Error("fedactors.data.site-sizes", $"lists {experiment.SiteSizes.Count} sizes for {experiment.Hospitals} hospitals");
-        var classifies = ImbalancedClassificationMethod.Names.Contains(method.Name);
-        if (classifies && experiment.IsVolumetric)
+        if (method.Registration.Data == MethodData.LabelledImages && experiment.IsVolumetric)
             throw r.Error(MethodConfig.MethodKey, $"is '{method.Name}', a classification method, but data.source is volumetric");
-        if (classifies && experiment.Encoder != ExperimentSettings.SmallCnnEncoder)
-            throw r.Error("fedactors.model.encoder", $"is '{experiment.Encoder}', but '{method.Name}' trains the small-cnn classifier");
+        if (method.Registration.Encoder is { } encoder && experiment.Encoder != encoder)
+            throw r.Error("fedactors.model.encoder", $"is '{experiment.Encoder}', but '{method.Name}' builds its model on the {encoder} encoder");
     }
 
-    /// <summary>The federated method and its options.</summary>
-    public MethodSettings Method { get; init; } = MethodSettings.Default;
+    /// <summary>
+    /// The embedded default file, plus each key a registered method declares that the file does not set, at its
+    /// declared default (a method of one's own need not edit the file).
+    /// </summary>
+    private static string WithMethodDefaults(string defaults, MethodRegistry methods)
+    {
+        var file = Parse(defaults, "embedded default (cluster-config/single-node.conf)");
+        var missing = methods.Keys.Where(k => !file.HasPath(MethodConfig.FullKey(k)))
+            .Select(k => $"{MethodConfig.FullKey(k)} = {Quote(k.DefaultText)}").ToList();
+        return missing.Count == 0 ? defaults : defaults + "\n# Registered methods' keys this file does not set, at their declared defaults\n" + string.Join("\n", missing) + "\n";
+    }
+
+    /// <summary>The federated method the config chose, and the values of the method keys.</summary>
+    public required ConfiguredMethod Method { get; init; }
 
     /// <summary>Where the config was read from, to name the source of a problem found later.</summary>
     internal ConfigReader? Sources { get; init; }

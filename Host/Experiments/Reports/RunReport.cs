@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using FedActors.Host.Configuration;
 using FedActors.Host.Runs;
+using FedActors.Training.Methods;
 
 namespace FedActors.Host.Reports;
 
@@ -99,7 +100,7 @@ public static class RunReport
         string Name(ReportedRun r)
         {
             var method = r.Config.GetValueOrDefault(MethodKey, "");
-            var named = differing.Where(k => !MethodSections.Any(m => k.StartsWith(m.Key, StringComparison.Ordinal) && !m.Value.Contains(method)))
+            var named = differing.Where(k => !IsOtherMethodsKey(k, method))
                 .OrderBy(k => k == MethodKey ? 0 : 1).ThenBy(k => k, StringComparer.Ordinal).ToList();
             return named.Count == 0 ? "all runs" : string.Join(", ", named.Select(k => $"{Short(k)}={r.Config.GetValueOrDefault(k, "(unset)")}"));
         }
@@ -108,19 +109,12 @@ public static class RunReport
 
     private const string MethodKey = "fedactors.method";
 
-    /// <summary>Option sections that only their method reads: another method's runs are not told apart by them.</summary>
-    private static readonly Dictionary<string, string[]> MethodSections = new()
-    {
-        ["fedactors.fedmoco."] = ["fedmoco"],
-        ["fedactors.simclr."] = ["fedsimclr"],
-        ["fedactors.supervised."] = ["fedavg-supervised"],
-        ["fedactors.fedema."] = ["fedema"],
-        ["fedactors.fedprox."] = ["fedprox"],
-        ["fedactors.fedu."] = ["fedu"],
-        ["fedactors.fcl."] = ["fcl", "local-cl"],
-        ["fedactors.fclopt."] = ["fclopt"],
-        ["fedactors.fedmas."] = ["fedmas"],
-    };
+    /// <summary>
+    /// A key that only other methods than <paramref name="method"/> declare (<see cref="MethodRegistry.Default"/>):
+    /// runs of <paramref name="method"/> are not told apart by it.
+    /// </summary>
+    private static bool IsOtherMethodsKey(string key, string method) =>
+        MethodRegistry.Default.Keys.Any(k => MethodConfig.FullKey(k) == key) && MethodRegistry.Default.Find(method)?.Keys.Any(k => MethodConfig.FullKey(k) == key) != true;
 
     private static string Short(string key) => key.StartsWith("fedactors.", StringComparison.Ordinal) ? key["fedactors.".Length..] : key;
 

@@ -16,6 +16,8 @@ using FedActors.Training.Weights;
 namespace FedActors.Host.Runs;
 
 /// <summary>The outcome of a run as the command reports it.</summary>
+/// <param name="TrainedProbeAccuracy">The final global encoder's linear-probe accuracy; NaN for a method whose model has no encoder to probe (<see cref="MethodEvaluations.LinearProbe"/>).</param>
+/// <param name="RandomProbeAccuracy">The initial (random) encoder's, likewise.</param>
 /// <param name="Passivation">
 /// How often idle hospitals were passivated and restarted from their snapshots, when this process hosted them under a
 /// <see cref="HospitalHost"/> (<c>passivate-hospitals = on</c>); null when hospitals stayed resident, or were passivated
@@ -31,7 +33,7 @@ public sealed record RunResult(RunDirectory Directory, RunCompleted Completed, d
 /// </summary>
 public sealed class PreparedRun
 {
-    private PreparedRun(ExperimentConfig config, FederatedMoCoExperiment experiment, ModelWeights initialGlobal, FederatedRun run, Func<IFederatedServer?> server)
+    private PreparedRun(ExperimentConfig config, FederatedExperiment experiment, ModelWeights initialGlobal, FederatedRun run, Func<IFederatedServer?> server)
     {
         _server = server;
         Config = config;
@@ -43,7 +45,7 @@ public sealed class PreparedRun
     private readonly Func<IFederatedServer?> _server;
 
     public ExperimentConfig Config { get; }
-    public FederatedMoCoExperiment Experiment { get; }
+    public FederatedExperiment Experiment { get; }
     public ModelWeights InitialGlobal { get; }
     public FederatedRun Run { get; }
 
@@ -58,15 +60,17 @@ public sealed class PreparedRun
 
     private static PreparedRun PrepareHere(ExperimentConfig config, string snapshotDirectory, bool checkpointRounds)
     {
-        var experiment = new FederatedMoCoExperiment(config.Experiment);
+        var experiment = new FederatedExperiment(config.Experiment);
         IFederatedServer? server = null; // the coordinator's newest, when it runs in this process (Local CL's models are in it)
         var method = config.Method.Create(experiment);
         var initialGlobal = method.InitialGlobal();
         var hospitals = experiment.Sites.Sites
             .Select(s => new HospitalDefinition(s.HospitalId, () => s.Train, () => method.CreateClient(s.HospitalId)))
             .ToList();
+        var probes = config.Method.Registration.Evaluations.HasFlag(MethodEvaluations.LinearProbe);
         var run = new FederatedRun(config.Coordinator, hospitals, initialGlobal, (weights, _) =>
         {
+            if (!probes) return new Dictionary<string, double>();
             var probe = experiment.Probe(weights);
             return new Dictionary<string, double>
             {
@@ -113,16 +117,21 @@ public sealed class PreparedRun
         await checkpoints.Ask<CheckpointWriter.Flush>(CheckpointWriter.Flush.Instance, TimeSpan.FromMinutes(5), cancel);
 
         runDir.SaveFinalWeights(completed.FinalGlobal);
-        var trained = completed.Rounds[^1].Evaluation.TryGetValue(EvaluationKeys.ProbeAccuracy, out var acc)
-            ? acc
-            : TorchRuntime.OnPassingThread(() => Experiment.Probe(completed.FinalGlobal)).Accuracy;
-        // Evaluations on passing threads, like the coordinator's (TorchRuntime.OnPassingThread): later runs in this process train at full speed.
-        var random = TorchRuntime.OnPassingThread(() => Experiment.Probe(InitialGlobal)).Accuracy;
+        var evaluations = Config.Method.Registration.Evaluations;
+        double trained = double.NaN, random = double.NaN;
+        if (evaluations.HasFlag(MethodEvaluations.LinearProbe))
+        {
+            trained = completed.Rounds[^1].Evaluation.TryGetValue(EvaluationKeys.ProbeAccuracy, out var acc)
+                ? acc
+                : TorchRuntime.OnPassingThread(() => Experiment.Probe(completed.FinalGlobal)).Accuracy;
+            // Evaluations on passing threads, like the coordinator's (TorchRuntime.OnPassingThread): later runs in this process train at full speed.
+            random = TorchRuntime.OnPassingThread(() => Experiment.Probe(InitialGlobal)).Accuracy;
+            var probed = settings.IsVolumetric ? $"slice-position partition of {Experiment.Sites.Classes}" : $"{Experiment.Sites.Classes} classes";
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"linear probe ({settings.ProbeLabelFraction:P0} labels, {probed}, chance {1.0 / Experiment.Sites.Classes:F3}): trained encoder {trained:F3}, random encoder {random:F3}"));
+        }
         var perRound = completed.Rounds.Average(r => r.WallSeconds);
         var deviceSlots = ActorRegistry.For(system).TryGet<DeviceSlots>(out var slots) ? slots : null;
-        var probed = settings.IsVolumetric ? $"slice-position partition of {Experiment.Sites.Classes}" : $"{Experiment.Sites.Classes} classes";
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"linear probe ({settings.ProbeLabelFraction:P0} labels, {probed}, chance {1.0 / Experiment.Sites.Classes:F3}): trained encoder {trained:F3}, random encoder {random:F3}"));
         if (deviceSlots is not null)
         {
             var devices = await deviceSlots.Ask<DeviceUtilisation>(GetDeviceUtilisation.Instance, TimeSpan.FromSeconds(10), cancel);
@@ -135,15 +144,16 @@ public sealed class PreparedRun
             passivation = (await hospitalHost.Ask<HospitalHost.LiveHospitals>(HospitalHost.GetLiveHospitals.Instance, TimeSpan.FromSeconds(10), cancel)).Counts;
             output.WriteLine($"passivation: idle hospitals stopped {passivation.Passivated} times, restarted from their snapshots {passivation.Restarted} times");
         }
-        if (settings.EvaluationFractions.Count > 0)
+        if (settings.EvaluationFractions.Count > 0 && evaluations.HasFlag(MethodEvaluations.LinearProbe))
         {
-            var evaluation = TorchRuntime.OnPassingThread(() => Experiment.EvaluateLabelEfficiency(completed.FinalGlobal, settings.EvaluationFractions, settings.FineTune));
+            var fineTune = evaluations.HasFlag(MethodEvaluations.FineTune) ? settings.FineTune : null;
+            var evaluation = TorchRuntime.OnPassingThread(() => Experiment.EvaluateLabelEfficiency(completed.FinalGlobal, settings.EvaluationFractions, fineTune));
             runDir.WriteEvaluation(evaluation);
             foreach (var e in evaluation)
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{e.Protocol} with {e.LabelFraction:P0} of the labels ({e.Labelled} images): accuracy {e.Accuracy:F3}, balanced accuracy {e.BalancedAccuracy:F3}"));
         }
-        if (settings.IsVolumetric && settings.Segmentation.LabelledVolumes.Count > 0)
+        if (settings.IsVolumetric && settings.Segmentation.LabelledVolumes.Count > 0 && evaluations.HasFlag(MethodEvaluations.Segmentation))
         {
             var scores = TorchRuntime.OnPassingThread(() => Experiment.EvaluateSegmentation(completed.FinalGlobal, LocalModels()));
             runDir.WriteSegmentation(scores);
@@ -153,7 +163,7 @@ public sealed class PreparedRun
                     : string.Create(CultureInfo.InvariantCulture, $"{e.Protocol} with {e.LabelledVolumes} labelled volume(s) per hospital: Dice {e.Dice:F3}") +
                       (double.IsNaN(e.DiceStd) ? "" : string.Create(CultureInfo.InvariantCulture, $" ± {e.DiceStd:F3} over hospitals")));
         }
-        if (ImbalancedClassificationMethod.Names.Contains(Config.Method.Name))
+        if (evaluations.HasFlag(MethodEvaluations.GlobalClassifier))
         {
             var classifier = TorchRuntime.OnPassingThread(() => Experiment.EvaluateClassifier(runDir.Checkpoints()));
             runDir.WriteClassifierEvaluation(classifier);

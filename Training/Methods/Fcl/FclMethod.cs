@@ -88,14 +88,51 @@ public sealed class FclServer(FclOptions options, int featureDim) : IFederatedSe
 }
 
 /// <summary>FCL (ALGORITHMS.md §2) on the experiment's slices: partition-aware contrastive clients with feature exchange, FedAvg.</summary>
-public sealed class FclMethod(FederatedMoCoExperiment experiment, FclOptions options) : IFederatedMethod
+public sealed class FclMethod(FederatedExperiment experiment, FclOptions options) : IFederatedMethod
 {
+    /// <summary><see cref="FclOptions.Temperature"/> (ASSUMED).</summary>
+    public static readonly NumberKey Temperature = new("fcl.temperature", PartitionContrastiveLoss.DefaultTemperature, 1e-4, 100, "tau of the partition-aware loss (ASSUMED)");
+
+    /// <summary><see cref="FclOptions.KeyMomentum"/>.</summary>
+    public static readonly NumberKey KeyMomentum = new("fcl.key-momentum", 0.99, 0, 0.999999, "momentum of the key encoder");
+
+    /// <summary><see cref="FclOptions.LocalBankSize"/>.</summary>
+    public static readonly IntegerKey LocalBank = new("fcl.local-bank", 256, 1, 10_000_000, "the client's own momentum features (FIFO), kept across rounds");
+
+    /// <summary><see cref="FclOptions.Negatives"/>.</summary>
+    public static readonly IntegerKey Negatives = new("fcl.negatives", 256, 1, 10_000_000, "negatives per step, other partitions only");
+
+    /// <summary><see cref="FclOptions.ExchangeSize"/>.</summary>
+    public static readonly IntegerKey ExchangeSize = new("fcl.exchange-size", 64, 1, 10_000_000, "feature rows a client uploads per round");
+
+    /// <summary>FCL's keys; Local CL reads them too.</summary>
+    public static IReadOnlyList<MethodKey> SharedKeys { get; } = [Temperature, KeyMomentum, LocalBank, Negatives, ExchangeSize];
+
+    /// <summary>FCL on volumes.</summary>
+    public static MethodRegistration Registration { get; } = new(FclServer.Name,
+        "partition-aware MoCo on slices with feature exchange (ALGORITHMS.md §2)", (experiment, settings) => new FclMethod(experiment, OptionsOf(experiment, settings)))
+    {
+        Keys = SharedKeys,
+        Data = MethodData.Volumes,
+    };
+
+    /// <summary>FCL's options as <paramref name="settings"/> set them, with the experiment's partitions.</summary>
+    public static FclOptions OptionsOf(FederatedExperiment experiment, MethodSettings settings) => new()
+    {
+        Temperature = settings.Get(Temperature),
+        KeyMomentum = settings.Get(KeyMomentum),
+        LocalBankSize = settings.Get(LocalBank),
+        Negatives = settings.Get(Negatives),
+        ExchangeSize = settings.Get(ExchangeSize),
+        Partitions = experiment.Settings.Partitions,
+    };
+
     public string Name => FclServer.Name;
 
     public ILocalLearner CreateClient(string hospitalId) => new FclClient(CreateLearner(experiment, options, hospitalId), hospitalId);
 
     /// <summary>Hospital <paramref name="hospitalId"/>'s FCL learner, seeded from the experiment.</summary>
-    public static FclLearner CreateLearner(FederatedMoCoExperiment experiment, FclOptions options, string hospitalId) =>
+    public static FclLearner CreateLearner(FederatedExperiment experiment, FclOptions options, string hospitalId) =>
         new(experiment.CreateNetwork, FedSimClrMethod.OptionsLike(experiment.Settings.MoCo, options.Temperature), options,
             new ViewAugmenter(experiment.Settings.Augmentation), SeededRandom.DeriveSeed(experiment.Settings.Seed, $"{hospitalId}/learner"), experiment.Device);
 

@@ -158,8 +158,41 @@ public sealed class FclOptServer(FclOptOptions options, ModelWeights initialTarg
 }
 
 /// <summary>FCLOpt (ALGORITHMS.md §3) with its PTNU and DP switches, on the experiment's slices.</summary>
-public sealed class FclOptMethod(FederatedMoCoExperiment experiment, FclOptOptions options) : IFederatedMethod
+public sealed class FclOptMethod(FederatedExperiment experiment, FclOptOptions options) : IFederatedMethod
 {
+    /// <summary><see cref="FclOptOptions.Ptnu"/>.</summary>
+    public static readonly SwitchKey Ptnu = new("fclopt.ptnu", false, "predict the target, m * own last target + (1 - m) * global encoder, instead of downloading it");
+
+    /// <summary><see cref="FclOptOptions.RoundMomentum"/>.</summary>
+    public static readonly NumberKey RoundMomentum = new("fclopt.round-momentum", 0.9, 0, 1, "m of PTNU's prediction");
+
+    /// <summary><see cref="FclOptOptions.Dp"/>.</summary>
+    public static readonly SwitchKey Dp = new("fclopt.dp", false,
+        "(needs ptnu) upload the target only when ||target - last uploaded|| / ||last uploaded|| > delta");
+
+    /// <summary><see cref="FclOptOptions.Delta"/>.</summary>
+    public static readonly NumberKey Delta = new("fclopt.delta", 0.05, 0, 1e6, "DP's threshold");
+
+    /// <summary>FCLOpt on volumes; DP needs PTNU.</summary>
+    public static MethodRegistration Registration { get; } = new(FclOptServer.Name,
+        "BYOL whose positives are two slices of one partition; the target network travels (ALGORITHMS.md §3; ASSUMED forms)",
+        (experiment, settings) => new FclOptMethod(experiment, new FclOptOptions
+        {
+            Ptnu = settings.Get(Ptnu),
+            RoundMomentum = settings.Get(RoundMomentum),
+            Dp = settings.Get(Dp),
+            Delta = settings.Get(Delta),
+            Partitions = experiment.Settings.Partitions,
+        }))
+    {
+        Keys = [Ptnu, RoundMomentum, Dp, Delta],
+        Data = MethodData.Volumes,
+        Check = settings =>
+        {
+            if (settings.Get(Dp) && !settings.Get(Ptnu)) throw new MethodSettingsException(Dp, "is on, but DP is built on PTNU: set fclopt.ptnu = on too");
+        },
+    };
+
     public string Name => FclOptServer.Name;
 
     public ILocalLearner CreateClient(string hospitalId) =>

@@ -69,9 +69,18 @@ public sealed class LocalModelsServer(string method) : IFederatedServer, IKeepsL
 /// encoder. Its rounds still move the weights: the simulator collects each hospital's model to judge
 /// it; that traffic is not a cost of the method.
 /// </summary>
-public sealed class LocalClMethod(FederatedMoCoExperiment experiment, FclOptions options) : IFederatedMethod
+public sealed class LocalClMethod(FederatedExperiment experiment, FclOptions options) : IFederatedMethod
 {
     public const string MethodName = "local-cl";
+
+    /// <summary>Local CL on volumes, with FCL's keys.</summary>
+    public static MethodRegistration Registration { get; } = new(MethodName,
+        "FCL's local objective, each hospital alone, judged with its own model (ALGORITHMS.md §2)",
+        (experiment, settings) => new LocalClMethod(experiment, FclMethod.OptionsOf(experiment, settings)))
+    {
+        Keys = FclMethod.SharedKeys,
+        Data = MethodData.Volumes,
+    };
 
     public string Name => MethodName;
 

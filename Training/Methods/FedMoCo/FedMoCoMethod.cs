@@ -5,8 +5,45 @@ using FedActors.Training.Randomness;
 namespace FedActors.Training.Methods.FedMoCo;
 
 /// <summary>FedMoCo (ALGORITHMS.md §1) on an experiment's hospitals: MoCo v2 clients with its modules, its server.</summary>
-public sealed class FedMoCoMethod(FederatedMoCoExperiment experiment, FedMoCoOptions options) : IFederatedMethod
+public sealed class FedMoCoMethod(FederatedExperiment experiment, FedMoCoOptions options) : IFederatedMethod
 {
+    /// <summary>Metadata transfer on or off (<see cref="FedMoCoOptions.MetadataTransfer"/>).</summary>
+    public static readonly SwitchKey MetadataTransfer = new("fedmoco.metadata-transfer", true, "sites upload intensity mean/std once; the server broadcasts them");
+
+    /// <summary><see cref="FedMoCoOptions.MetaProbability"/>.</summary>
+    public static readonly NumberKey MetaProbability = new("fedmoco.p-meta", 0.5, 0, 1, "chance a view is re-standardised to another site's statistics");
+
+    /// <summary>Self-adaptive aggregation on or off (<see cref="FedMoCoOptions.RsaAggregation"/>).</summary>
+    public static readonly SwitchKey RsaAggregation = new("fedmoco.rsa-aggregation", true, "clients upload RSA rho; weights n_i * max(rho_i, 0)^gamma");
+
+    /// <summary>γ of the RSA weights (<see cref="FedMoCoOptions.Gamma"/>).</summary>
+    public static readonly NumberKey Gamma = new("fedmoco.gamma", 1, 0, 100, "the exponent of rho in the aggregation weights");
+
+    /// <summary><see cref="FedMoCoOptions.RsaMode"/>: <c>similar</c>, or <c>dissimilar</c> (ablation).</summary>
+    public static readonly ChoiceKey Mode = new("fedmoco.rsa-mode", "similar", ["similar", "dissimilar"], "weigh by rho, or by 1 - rho (ablation)");
+
+    /// <summary><see cref="FedMoCoOptions.RsaProbeBatch"/>.</summary>
+    public static readonly IntegerKey RsaProbeBatch = new("fedmoco.rsa-probe-batch", 64, 3, 100_000, "local images whose RDMs (trained vs received global) are compared");
+
+    /// <summary>FedMoCo, its two modules' keys, built with <see cref="OptionsOf"/>.</summary>
+    public static MethodRegistration Registration { get; } = new(FedMoCoServer.Name,
+        "MoCo v2 clients with metadata transfer and RSA-weighted aggregation (ALGORITHMS.md §1; ASSUMED forms)",
+        (experiment, settings) => new FedMoCoMethod(experiment, OptionsOf(settings)))
+    {
+        Keys = [MetadataTransfer, MetaProbability, RsaAggregation, Gamma, Mode, RsaProbeBatch],
+    };
+
+    /// <summary>FedMoCo's options as <paramref name="settings"/> set them.</summary>
+    public static FedMoCoOptions OptionsOf(MethodSettings settings) => new()
+    {
+        MetadataTransfer = settings.Get(MetadataTransfer),
+        MetaProbability = settings.Get(MetaProbability),
+        RsaAggregation = settings.Get(RsaAggregation),
+        Gamma = settings.Get(Gamma),
+        RsaMode = settings.Get(Mode) == "similar" ? RsaMode.Similar : RsaMode.Dissimilar,
+        RsaProbeBatch = settings.Get(RsaProbeBatch),
+    };
+
     public string Name => FedMoCoServer.Name;
 
     public ILocalLearner CreateClient(string hospitalId) =>
@@ -19,9 +56,13 @@ public sealed class FedMoCoMethod(FederatedMoCoExperiment experiment, FedMoCoOpt
 }
 
 /// <summary>FedMoCo-plain: MoCo v2 clients and FedAvg, no FedMoCo module (the baseline FedMoCo must beat).</summary>
-public sealed class FedMoCoPlainMethod(FederatedMoCoExperiment experiment) : IFederatedMethod
+public sealed class FedMoCoPlainMethod(FederatedExperiment experiment) : IFederatedMethod
 {
     public const string MethodName = "fedmoco-plain";
+
+    /// <summary>FedMoCo-plain: no keys of its own (its clients use the experiment's <c>moco</c> settings).</summary>
+    public static MethodRegistration Registration { get; } = new(MethodName, "MoCo v2 clients, FedAvg, no FedMoCo module: the baseline",
+        (experiment, _) => new FedMoCoPlainMethod(experiment));
 
     public string Name => MethodName;
 

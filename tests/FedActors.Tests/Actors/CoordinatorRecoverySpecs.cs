@@ -13,7 +13,7 @@ public class CoordinatorRecoverySpecs(ITestOutputHelper output)
     : ActorSpec(2, output, CoordinatorPersistence.Hocon(Directory.CreateTempSubdirectory("fedactors-checkpoints-").FullName))
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(4);
-    private readonly FederatedMoCoExperiment _experiment = new(TinyExperiment.Settings(hospitals: 5, seed: 13));
+    private readonly FederatedExperiment _experiment = new(TinyExperiment.Settings(hospitals: 5, seed: 13));
 
     private static CoordinatorSettings Settings(int rounds, FaultPlan faults) => new()
     {

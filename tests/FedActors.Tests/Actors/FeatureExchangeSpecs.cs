@@ -20,7 +20,7 @@ public sealed class FeatureExchangeSpecs(ITestOutputHelper output)
     [Fact]
     public void Should_exchange_only_partition_tagged_features_and_count_exactly_their_bytes()
     {
-        var experiment = new FederatedMoCoExperiment(TinyExperiment.Volumetric());
+        var experiment = new FederatedExperiment(TinyExperiment.Volumetric());
         var options = new FclOptions { ExchangeSize = 5 };
         var method = new FclMethod(experiment, options);
         var observer = CreateTestProbe();

@@ -9,7 +9,7 @@ namespace FedActors.Tests.Actors;
 
 public class HospitalActorSpecs(ITestOutputHelper output) : ActorSpec(1, output)
 {
-    private readonly FederatedMoCoExperiment _experiment = new(TinyExperiment.Settings(hospitals: 1));
+    private readonly FederatedExperiment _experiment = new(TinyExperiment.Settings(hospitals: 1));
 
     [Fact]
     public void Should_keep_its_queue_optimiser_and_rng_state_between_rounds()

@@ -12,7 +12,7 @@ namespace FedActors.Tests.Actors;
 public sealed class HospitalHostSpecs : ActorSpec
 {
     private static readonly TimeSpan Training = TimeSpan.FromSeconds(60);
-    private readonly FederatedMoCoExperiment _experiment = new(TinyExperiment.Settings(hospitals: 3));
+    private readonly FederatedExperiment _experiment = new(TinyExperiment.Settings(hospitals: 3));
     private readonly string _snapshots;
     private int _liveLearners;
 

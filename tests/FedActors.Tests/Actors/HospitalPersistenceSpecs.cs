@@ -9,7 +9,7 @@ namespace FedActors.Tests.Actors;
 public sealed class HospitalPersistenceSpecs : ActorSpec
 {
     private static readonly TimeSpan Training = TimeSpan.FromSeconds(60);
-    private readonly FederatedMoCoExperiment _experiment = new(TinyExperiment.Settings(hospitals: 1));
+    private readonly FederatedExperiment _experiment = new(TinyExperiment.Settings(hospitals: 1));
     private readonly string _snapshots;
 
     public HospitalPersistenceSpecs(ITestOutputHelper output)

@@ -18,7 +18,7 @@ public sealed class TensorCounting
 public sealed class IdleHospitalTensorSpecs : ActorSpec
 {
     private static readonly TimeSpan Training = TimeSpan.FromSeconds(60);
-    private readonly FederatedMoCoExperiment _experiment = new(TinyExperiment.Settings(hospitals: 2));
+    private readonly FederatedExperiment _experiment = new(TinyExperiment.Settings(hospitals: 2));
     private readonly string _snapshots;
 
     public IdleHospitalTensorSpecs(ITestOutputHelper output) : this(output, Directory.CreateTempSubdirectory("fedactors-idle-tensors-").FullName)

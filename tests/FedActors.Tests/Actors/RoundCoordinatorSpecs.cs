@@ -12,7 +12,7 @@ namespace FedActors.Tests.Actors;
 
 public class RoundCoordinatorSpecs(ITestOutputHelper output) : ActorSpec(2, output)
 {
-    private readonly FederatedMoCoExperiment _experiment = new(TinyExperiment.Settings());
+    private readonly FederatedExperiment _experiment = new(TinyExperiment.Settings());
 
     /// <param name="crashed">Hospitals whose actors are stopped before the run: failures nobody injected or announced.</param>
     private (IActorRef Coordinator, Akka.TestKit.TestProbe Uploads) StartTappedRun(CoordinatorSettings settings, params string[] crashed)

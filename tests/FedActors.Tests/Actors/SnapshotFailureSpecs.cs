@@ -32,7 +32,7 @@ public sealed class RefusingSnapshotStore : SnapshotStore
 public sealed class SnapshotFailureSpecs(ITestOutputHelper output) : ActorSpec(1, output, RefusingSnapshotStore.Hocon)
 {
     private static readonly TimeSpan Training = TimeSpan.FromSeconds(60);
-    private readonly FederatedMoCoExperiment _experiment = new(TinyExperiment.Settings(hospitals: 1));
+    private readonly FederatedExperiment _experiment = new(TinyExperiment.Settings(hospitals: 1));
 
     private HospitalDefinition Definition(string id) =>
         new(id, () => _experiment.Sites.Sites[0].Train, () => _experiment.CreateLearner(_experiment.Sites.Sites[0].HospitalId));

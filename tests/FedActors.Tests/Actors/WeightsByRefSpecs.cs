@@ -16,7 +16,7 @@ public class WeightsByRefSpecs(ITestOutputHelper output) : ActorSpec(2, output)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
     private static readonly WeightsTransferSettings SmallChunks = new() { ChunkBytes = 16 * 1024 };
-    private readonly FederatedMoCoExperiment _experiment = new(TinyExperiment.Settings(hospitals: 4));
+    private readonly FederatedExperiment _experiment = new(TinyExperiment.Settings(hospitals: 4));
 
     [Fact]
     public void Should_run_rounds_with_weights_by_reference_between_two_transfer_actors()

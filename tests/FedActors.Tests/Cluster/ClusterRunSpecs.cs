@@ -11,7 +11,7 @@ namespace FedActors.Tests.Cluster;
 
 public class ClusterRunSpecs
 {
-    private static FederatedRun Run(FederatedMoCoExperiment experiment, int rounds) => new(
+    private static FederatedRun Run(FederatedExperiment experiment, int rounds) => new(
         new CoordinatorSettings { Rounds = rounds, MinParticipants = experiment.Settings.Hospitals, RoundTimeout = TimeSpan.FromMinutes(2), Seed = 7 },
         TinyExperiment.UnequalHospitals(experiment),
         experiment.InitialGlobal());
@@ -26,7 +26,7 @@ public class ClusterRunSpecs
     [Fact]
     public async Task Should_run_rounds_with_hospitals_sharded_over_two_workers()
     {
-        var experiment = new FederatedMoCoExperiment(TinyExperiment.Settings());
+        var experiment = new FederatedExperiment(TinyExperiment.Settings());
         var run = Run(experiment, rounds: 2);
         await using var cluster = new LoopbackCluster();
         var seedPort = LoopbackCluster.FreePort();
@@ -54,7 +54,7 @@ public class ClusterRunSpecs
     public async Task Should_send_weights_larger_than_a_remoting_frame_between_nodes_by_reference()
     {
         // ~1.1 MB of weights against the 1 MB frame: weights inside a message would be dropped.
-        var experiment = new FederatedMoCoExperiment(TinyExperiment.Settings(hospitals: 4) with { EncoderWidths = [32, 64, 128, 128], ProjectionDim = 128 });
+        var experiment = new FederatedExperiment(TinyExperiment.Settings(hospitals: 4) with { EncoderWidths = [32, 64, 128, 128], ProjectionDim = 128 });
         var node = new ClusterNodeSettings();
         Assert.True(experiment.InitialGlobal().PayloadBytes > node.MaximumFrameBytes);
         var run = Run(experiment, rounds: 2);
@@ -107,7 +107,7 @@ public class ClusterRunSpecs
     [Fact]
     public async Task Should_passivate_sharded_hospitals_between_rounds_and_end_on_the_resident_runs_model()
     {
-        var experiment = new FederatedMoCoExperiment(TinyExperiment.Settings(hospitals: 4));
+        var experiment = new FederatedExperiment(TinyExperiment.Settings(hospitals: 4));
         var run = Run(experiment, rounds: 3);
         var snapshots = Directory.CreateTempSubdirectory("fedactors-cluster-passivation-").FullName;
         try

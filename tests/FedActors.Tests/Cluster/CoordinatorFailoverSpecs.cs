@@ -22,7 +22,7 @@ public sealed class CoordinatorFailoverSpecs : IDisposable
     private const int Rounds = 4;
     private readonly string _snapshots = Directory.CreateTempSubdirectory("fedactors-failover-").FullName;
     private const int HeldRound = 3;
-    private readonly FederatedMoCoExperiment _experiment = new(TinyExperiment.Settings(hospitals: 6));
+    private readonly FederatedExperiment _experiment = new(TinyExperiment.Settings(hospitals: 6));
     private readonly TaskCompletionSource _heldRoundBegun = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ManualResetEventSlim _releaseHeldRound = new();
 

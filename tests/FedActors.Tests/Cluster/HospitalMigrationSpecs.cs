@@ -14,7 +14,7 @@ namespace FedActors.Tests.Cluster;
 public sealed class HospitalMigrationSpecs : IDisposable
 {
     private readonly string _snapshots = Directory.CreateTempSubdirectory("fedactors-migration-").FullName;
-    private readonly FederatedMoCoExperiment _experiment = new(TinyExperiment.Settings());
+    private readonly FederatedExperiment _experiment = new(TinyExperiment.Settings());
 
     private FederatedRun Run(int rounds, FaultPlan? faults = null) => new(
         new CoordinatorSettings

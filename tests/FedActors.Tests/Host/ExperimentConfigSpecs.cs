@@ -1,4 +1,6 @@
 using FedActors.Host.Configuration;
+using FedActors.Training.Methods;
+using FedActors.Training.Methods.Fcl;
 
 namespace FedActors.Tests.Host;
 
@@ -53,6 +55,9 @@ public class ExperimentConfigSpecs
     [InlineData("devices.list=[cpu,cpu]", "fedactors.devices.list", "listed twice")]
     [InlineData("devices.slots-per-device=0", "fedactors.devices.slots-per-device", "between")]
     [InlineData("passivate-hospitals=sometimes", "fedactors.passivate-hospitals", "auto")]
+    [InlineData("fedprox.mu=-1", "fedactors.fedprox.mu", "must be between 0 and 1000000, found -1")]
+    [InlineData("fedmoco.rsa-mode=sideways", "fedactors.fedmoco.rsa-mode", "must be one of similar, dissimilar")]
+    [InlineData("fedmoco.metadata-transfer=maybe", "fedactors.fedmoco.metadata-transfer", "must be one of on, off")]
     public void Should_name_the_key_of_a_bad_value(string setting, string key, string problem)
     {
         var e = Assert.Throws<ConfigError>(() => ExperimentConfig.Load(null, [setting]));
@@ -66,6 +71,8 @@ public class ExperimentConfigSpecs
     [InlineData("data.source=synthetic-cardiac", "fedactors.model.encoder", "needs 'unet'")]
     [InlineData("data.source=synthetic-cardiac;model.encoder=unet;data.slice-size=36", "fedactors.data.slice-size", "cannot halve")]
     [InlineData("method=fcl;fcl.negatives=0", "fedactors.fcl.negatives", "between")]
+    [InlineData("method=fclopt;data.source=synthetic-cardiac;model.encoder=unet;fclopt.dp=on", "fedactors.fclopt.dp", "built on PTNU")]
+    [InlineData("method=fedavg-ce;data.source=synthetic-skin;model.encoder=unet", "fedactors.model.encoder", "small-cnn")]
     [InlineData("fedema.lambda=much", "fedactors.fedema.lambda", "must be a number")]
     [InlineData("method=fedmas;data.source=synthetic-skin", "fedactors.fedmas.auxiliary", "fedactors auxiliary")]
     [InlineData("method=fedmas;data.source=synthetic-skin;fedmas.auxiliary=/no/such/file.weights", "fedactors.fedmas.auxiliary", "does not exist")]
@@ -94,9 +101,10 @@ public class ExperimentConfigSpecs
 
             var config = ExperimentConfig.Load(file, []);
 
-            Assert.Equal(new FedActors.Training.Methods.AuxiliaryEncoderFile(encoder, hash), config.Method.Auxiliary);
-            Assert.Equal(2, config.Method.Classifier!.Lambda);
-            Assert.Equal(1e-3, config.Method.Classifier.LearningRate);
+            Assert.Equal(encoder, config.Method.Settings.Get(ImbalancedClassificationMethod.Auxiliary));
+            Assert.Equal(hash, config.Method.Settings.Get(ImbalancedClassificationMethod.AuxiliaryHash));
+            Assert.Equal(2, config.Method.Settings.Get(ImbalancedClassificationMethod.Lambda));
+            Assert.Equal(1e-3, config.Method.Settings.Get(ImbalancedClassificationMethod.LearningRate));
             Assert.Equal([9930, 3163, 2691, 1807, 655, 351], config.Experiment.SiteSizes);
             Assert.True(config.Experiment.IsSkewedClassification);
             // The resolved config names the encoder by its full path, so the run directory runs again anywhere.
@@ -108,14 +116,27 @@ public class ExperimentConfigSpecs
     }
 
     [Fact]
+    public void Should_document_every_method_key_in_the_embedded_default_at_its_declared_default()
+    {
+        var file = ExperimentConfig.Flatten(ExperimentConfig.EmbeddedDefaultText(), "embedded default");
+        var settings = ExperimentConfig.Load(null, []).Method.Settings;
+
+        Assert.All(MethodRegistry.BuiltIn().Keys, key =>
+        {
+            Assert.True(file.ContainsKey("fedactors." + key.Name), $"cluster-config/single-node.conf does not document {key.Name}");
+            Assert.Equal(key.DefaultValue, settings.ValueOf(key));
+        });
+    }
+
+    [Fact]
     public void Should_read_a_volumetric_fcl_experiment_with_its_options()
     {
         var config = ExperimentConfig.Load(null, ["data.source=synthetic-cardiac", "model.encoder=unet", "method=fcl", "fcl.exchange-size=32", "data.partitions=3"]);
 
         Assert.True(config.Experiment.IsVolumetric);
         Assert.Equal(3, config.Experiment.Partitions);
-        Assert.Equal(32, config.Method.Fcl!.ExchangeSize);
-        Assert.Equal(0.1, config.Method.Fcl.Temperature);
+        Assert.Equal(32, config.Method.Settings.Get(FclMethod.ExchangeSize));
+        Assert.Equal(0.1, config.Method.Settings.Get(FclMethod.Temperature));
     }
 
     [Fact]

@@ -239,7 +239,7 @@ public sealed class MethodRunSpecs : IDisposable
     }
 
     /// <summary>Plain MoCo clients; a server that weighs hospital-0k's upload by k, whatever its sample count.</summary>
-    private sealed class IndexWeightsMethod(FedActors.Training.Experiments.FederatedMoCoExperiment experiment) : IFederatedMethod
+    private sealed class IndexWeightsMethod(FedActors.Training.Experiments.FederatedExperiment experiment) : IFederatedMethod
     {
         public string Name => "spec-weighted-by-index";
         public FedActors.Training.Objectives.ILocalLearner CreateClient(string hospitalId) => experiment.CreateLearner(hospitalId);
@@ -258,17 +258,21 @@ public sealed class MethodRunSpecs : IDisposable
         public void LoadState(byte[] state, string source) { }
     }
 
+    /// <summary>Registered in the registry the command line reads configs with, as a user's program would.</summary>
+    private static readonly MethodRegistration IndexWeights = new("spec-weighted-by-index", "MoCo v2 clients; hospital-0k weighs k",
+        (experiment, _) => new IndexWeightsMethod(experiment));
+
     [Fact]
     public async Task Should_run_a_method_registered_by_a_spec_chosen_by_name_in_the_config()
     {
-        MethodCatalog.Register("spec-weighted-by-index", (experiment, _) => new IndexWeightsMethod(experiment));
+        MethodRegistry.Default.Register(IndexWeights);
 
         var result = await Run("method=spec-weighted-by-index").Within(TimeSpan.FromMinutes(3), "the run");
 
         // Sample-weighted FedAvg would give each of TinyRun's equal shards 1/4; this server gives k/10.
         Assert.All(result.Completed.Rounds, r => Assert.All(r.AggregationWeights!, w => Assert.Equal(double.Parse(w.Key[^2..]) / 10, w.Value, 12)));
         Assert.Contains("spec-weighted-by-index", File.ReadAllText(Path.Combine(result.Directory.Path, "resolved.conf")));
-        Assert.Throws<ArgumentException>(() => MethodCatalog.Register("fedmoco", (experiment, _) => new IndexWeightsMethod(experiment)));
+        Assert.Throws<ArgumentException>(() => MethodRegistry.Default.Register(IndexWeights with { Name = "fedmoco" }));
     }
 
     [Fact]

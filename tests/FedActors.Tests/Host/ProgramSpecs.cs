@@ -5,6 +5,7 @@ public class ProgramSpecs
     [Theory]
     [InlineData("run", "run --resume RUN_DIR")]
     [InlineData("validate", "validate [experiment.conf]")]
+    [InlineData("methods", "keys with type, default and allowed values")]
     [InlineData("node", "--run-id ID")]
     [InlineData("report", "report RUN_DIR...")]
     [InlineData("bench", "bench [encoders|engine|aggregation|scale|leases|transport]")]
@@ -50,5 +51,22 @@ public class ProgramSpecs
             File.Delete(good);
             File.Delete(bad);
         }
+    }
+
+    [Fact]
+    public async Task Should_list_the_default_registrys_methods_from_the_command_line()
+    {
+        var printed = new StringWriter();
+        var original = Console.Out;
+        Console.SetOut(printed);
+        try
+        {
+            Assert.Equal(FedActors.Host.Program.Ok, await FedActors.Host.Program.Main(["methods"]).Within(TimeSpan.FromMinutes(1), "fedactors' answer"));
+        }
+        finally
+        {
+            Console.SetOut(original);
+        }
+        Assert.All(FedActors.Training.Methods.MethodRegistry.Default.Names, name => Assert.Contains($"\n{name}: ", "\n" + printed));
     }
 }

@@ -14,7 +14,7 @@ namespace FedActors.Tests.Actors.Devices;
 public class HospitalLeaseSpecs(ITestOutputHelper output) : ActorSpec(2, output)
 {
     private static readonly TimeSpan TrainingWait = TimeSpan.FromSeconds(60);
-    private readonly FederatedMoCoExperiment _experiment = new(TinyExperiment.Settings(hospitals: 2));
+    private readonly FederatedExperiment _experiment = new(TinyExperiment.Settings(hospitals: 2));
     private readonly TrainingGate _gate = new();
 
     private IActorRef Hospital(int site, IActorRef deviceSlots)

@@ -9,7 +9,7 @@ namespace FedActors.Tests.Training.Methods;
 
 public sealed class FclOptSpecs
 {
-    private static readonly FederatedMoCoExperiment Experiment = new(TinyExperiment.Volumetric(hospitals: 2));
+    private static readonly FederatedExperiment Experiment = new(TinyExperiment.Volumetric(hospitals: 2));
     private static ImageShard Shard => Experiment.Sites.Sites[0].Train;
     private static string Hospital => Experiment.Sites.Sites[0].HospitalId;
 

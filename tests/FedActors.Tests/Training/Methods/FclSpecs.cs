@@ -8,7 +8,7 @@ namespace FedActors.Tests.Training.Methods;
 
 public sealed class FclSpecs
 {
-    private static readonly FederatedMoCoExperiment Experiment = new(TinyExperiment.Volumetric());
+    private static readonly FederatedExperiment Experiment = new(TinyExperiment.Volumetric());
     private static readonly FclOptions Options = new() { LocalBankSize = 20, Negatives = 12, ExchangeSize = 6 };
     private static readonly FclMethod Method = new(Experiment, Options);
 

@@ -6,7 +6,7 @@ namespace FedActors.Tests.Training.Methods;
 
 public sealed class FedByolSpecs
 {
-    private static readonly FederatedMoCoExperiment Experiment = new(TinyExperiment.Settings(hospitals: 1));
+    private static readonly FederatedExperiment Experiment = new(TinyExperiment.Settings(hospitals: 1));
     private static string Hospital => Experiment.Sites.Sites[0].HospitalId;
 
     [Fact]
@@ -23,7 +23,7 @@ public sealed class FedByolSpecs
         Assert.NotEqual(global.ContentHash, a.ExportWeights().ContentHash);
         Assert.True(a.ExportWeights().HasSubmodule(ByolModel.Predictor));
         Assert.Equal(Experiment.InitialGlobal().Tensors.Select(t => t.Name),
-            FederatedMoCoExperiment.EncoderOf(a.ExportWeights()).Tensors.Select(t => t.Name));
+            FederatedExperiment.EncoderOf(a.ExportWeights()).Tensors.Select(t => t.Name));
 
         using var state = new MemoryStream();
         a.SaveState(state);

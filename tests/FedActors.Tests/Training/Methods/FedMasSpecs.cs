@@ -7,7 +7,7 @@ namespace FedActors.Tests.Training.Methods;
 
 public sealed class FedMasSpecs : IDisposable
 {
-    private static readonly FederatedMoCoExperiment Experiment = new(TinyExperiment.Skewed(hospitals: 3));
+    private static readonly FederatedExperiment Experiment = new(TinyExperiment.Skewed(hospitals: 3));
     private readonly string _directory = Directory.CreateTempSubdirectory("fedactors-fedmas-").FullName;
 
     /// <summary>An auxiliary encoder file (a seeded network of the experiment's architecture) and its hash.</summary>

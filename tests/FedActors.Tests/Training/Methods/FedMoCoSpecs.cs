@@ -72,7 +72,7 @@ public sealed class FedMoCoSpecs
         Assert.Throws<InvalidDataException>(() => server.LoadState([1, 2, 3], "bad checkpoint"));
     }
 
-    private static readonly FederatedMoCoExperiment Experiment = new(TinyExperiment.Settings(hospitals: 3));
+    private static readonly FederatedExperiment Experiment = new(TinyExperiment.Settings(hospitals: 3));
 
     private static FedMoCoClient Client(string id, FedMoCoOptions options) =>
         (FedMoCoClient)new FedMoCoMethod(Experiment, options).CreateClient(id);

@@ -6,7 +6,7 @@ namespace FedActors.Tests.Training.Methods;
 
 public sealed class FedProxSpecs
 {
-    private static readonly FederatedMoCoExperiment Experiment = new(TinyExperiment.Settings(hospitals: 1));
+    private static readonly FederatedExperiment Experiment = new(TinyExperiment.Settings(hospitals: 1));
 
     private static (string Hash, double Distance) OneRound(double mu)
     {

@@ -1,5 +1,4 @@
 using FedActors.Training;
-using FedActors.Host.Configuration;
 using FedActors.Training.Data;
 using FedActors.Training.Experiments;
 using FedActors.Training.Methods;
@@ -20,25 +19,25 @@ public sealed class NetworkPoolSpecs : IDisposable
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
     /// <summary>Fed-MAS needs an auxiliary encoder file: a seeded network of the experiment's architecture.</summary>
-    private MethodSettings SettingsOf(string name, FederatedMoCoExperiment experiment)
+    private MethodSettings SettingsOf(string name, FederatedExperiment experiment)
     {
-        if (name != "fedmas") return MethodSettings.Default with { Name = name };
+        if (name != "fedmas") return MethodSettings.Defaults;
         using var network = FedActors.Training.TorchRuntime.Seeded(11, experiment.CreateNetwork);
         var weights = ModelWeights.FromModule(network);
         var path = Path.Combine(_directory, "auxiliary.weights");
         weights.Save(path);
-        return MethodSettings.Default with { Name = name, Auxiliary = new AuxiliaryEncoderFile(path, weights.ContentHash) };
+        return MethodSettings.Defaults.With(ImbalancedClassificationMethod.Auxiliary, path).With(ImbalancedClassificationMethod.AuxiliaryHash, weights.ContentHash);
     }
 
-    private static readonly string[] Classification = ["fedmas", "fedavg-ce", "fedavg-bsm", "fedprox-ce"];
-
     /// <summary>Every method of the project with networks (the no-pretraining baseline has none).</summary>
-    public static TheoryData<string> Methods => new(MethodCatalog.Names.Where(n => n != "none" && !n.StartsWith("spec-", StringComparison.Ordinal)));
+    public static TheoryData<string> Methods => new(MethodRegistry.BuiltIn().Names.Where(n => n != "none"));
 
-    private static ExperimentSettings SettingsFor(string method) =>
-        MethodCatalog.NeedsVolumes(method) ? TinyExperiment.Volumetric(hospitals: 2)
-        : Classification.Contains(method) ? TinyExperiment.Skewed(hospitals: 2)
-        : TinyExperiment.Settings(hospitals: 2);
+    private static ExperimentSettings SettingsFor(string method) => MethodRegistry.BuiltIn().Find(method)!.Data switch
+    {
+        MethodData.Volumes => TinyExperiment.Volumetric(hospitals: 2),
+        MethodData.LabelledImages => TinyExperiment.Skewed(hospitals: 2),
+        _ => TinyExperiment.Settings(hospitals: 2),
+    };
 
     private static void TrainRound(ILocalLearner learner, SiteData site, MethodPayloads broadcast, int round, ModelWeights global)
     {
@@ -60,8 +59,8 @@ public sealed class NetworkPoolSpecs : IDisposable
     [MemberData(nameof(Methods))]
     public void Should_go_on_from_parked_networks_exactly_as_from_new_ones(string name)
     {
-        var experiment = new FederatedMoCoExperiment(SettingsFor(name));
-        var method = MethodCatalog.Create(name, experiment, SettingsOf(name, experiment));
+        var experiment = new FederatedExperiment(SettingsFor(name));
+        var method = MethodRegistry.BuiltIn().Find(name)!.Create(experiment, SettingsOf(name, experiment));
         var server = method.CreateServer();
         var global = method.InitialGlobal();
         var (own, other) = (experiment.Sites.Sites[0], experiment.Sites.Sites[1]);
@@ -97,7 +96,7 @@ public sealed class NetworkPoolSpecs : IDisposable
     [Fact]
     public void Should_build_new_networks_outside_a_reusing_scope_and_keep_a_few_parked_at_most()
     {
-        var experiment = new FederatedMoCoExperiment(TinyExperiment.Settings(hospitals: 1));
+        var experiment = new FederatedExperiment(TinyExperiment.Settings(hospitals: 1));
         var built = Enumerable.Range(0, NetworkPool.MaxParkedPerKind + 2).Select(_ => TorchRuntime.Seeded(1, experiment.CreateNetwork)).ToList();
         using (NetworkPool.Reusing())
             foreach (var network in built) network.DisposeTree();

@@ -5,7 +5,7 @@ namespace FedActors.Tests.Training.Objectives;
 
 public class LearnerStateSpecs
 {
-    private readonly FederatedMoCoExperiment _experiment = new(TinyExperiment.Settings(hospitals: 1));
+    private readonly FederatedExperiment _experiment = new(TinyExperiment.Settings(hospitals: 1));
 
     private string HospitalId => _experiment.Sites.Sites[0].HospitalId;
 
@@ -86,7 +86,7 @@ public class LearnerStateSpecs
     public void Should_refuse_state_of_a_differently_shaped_learner_naming_the_field()
     {
         var state = OneRoundState();
-        var bigger = new FederatedMoCoExperiment(TinyExperiment.Settings(hospitals: 1) with
+        var bigger = new FederatedExperiment(TinyExperiment.Settings(hospitals: 1) with
         {
             MoCo = _experiment.Settings.MoCo with { QueueSize = 2 * _experiment.Settings.MoCo.QueueSize },
         });
@@ -95,7 +95,7 @@ public class LearnerStateSpecs
         Assert.Contains("spec-state", e.Message);
         Assert.Contains("'queue shape'", e.Message);
 
-        var wider = new FederatedMoCoExperiment(TinyExperiment.Settings(hospitals: 1) with { EncoderWidths = [8, 8, 16, 32] });
+        var wider = new FederatedExperiment(TinyExperiment.Settings(hospitals: 1) with { EncoderWidths = [8, 8, 16, 32] });
         using var other = wider.CreateLearner(HospitalId);
         e = Assert.Throws<InvalidDataException>(() => Load(other, state));
         Assert.Contains("'query weights'", e.Message);

@@ -6,7 +6,7 @@ namespace FedActors.Tests.Training.Objectives;
 
 public class MoCoV2LearnerSpecs
 {
-    private readonly FederatedMoCoExperiment _experiment = new(TinyExperiment.Settings(hospitals: 1));
+    private readonly FederatedExperiment _experiment = new(TinyExperiment.Settings(hospitals: 1));
 
     private MoCoV2Learner Learner() => (MoCoV2Learner)_experiment.CreateLearner(_experiment.Sites.Sites[0].HospitalId);
 

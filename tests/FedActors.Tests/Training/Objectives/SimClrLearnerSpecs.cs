@@ -7,7 +7,7 @@ namespace FedActors.Tests.Training.Objectives;
 
 public sealed class SimClrLearnerSpecs
 {
-    private static readonly FederatedMoCoExperiment Experiment = new(TinyExperiment.Settings(hospitals: 1));
+    private static readonly FederatedExperiment Experiment = new(TinyExperiment.Settings(hospitals: 1));
 
     private static ILocalLearner Learner() =>
         new FedSimClrMethod(Experiment, FedSimClrMethod.OptionsLike(Experiment.Settings.MoCo, 0.5)).CreateClient(Experiment.Sites.Sites[0].HospitalId);

@@ -6,7 +6,7 @@ namespace FedActors.Tests.Training.Objectives;
 
 public sealed class SupervisedLearnerSpecs
 {
-    private static readonly FederatedMoCoExperiment Experiment = new(TinyExperiment.Settings(hospitals: 1));
+    private static readonly FederatedExperiment Experiment = new(TinyExperiment.Settings(hospitals: 1));
     private static readonly SupervisedFedAvgMethod Method = new(Experiment, labelFraction: 0.5);
 
     [Fact]
@@ -27,7 +27,7 @@ public sealed class SupervisedLearnerSpecs
         Assert.True(weights.HasSubmodule(SupervisedModel.Encoder));
         Assert.Contains(weights.Tensors, t => t.Name.StartsWith("classifier.", StringComparison.Ordinal));
         // The encoder inside is exactly what evaluation reads.
-        Assert.Equal(Experiment.InitialGlobal().Tensors.Select(t => t.Name), FederatedMoCoExperiment.EncoderOf(weights).Tensors.Select(t => t.Name));
+        Assert.Equal(Experiment.InitialGlobal().Tensors.Select(t => t.Name), FederatedExperiment.EncoderOf(weights).Tensors.Select(t => t.Name));
 
         using var state = new MemoryStream();
         a.SaveState(state);

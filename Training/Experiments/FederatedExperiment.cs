@@ -17,14 +17,15 @@ public sealed record LabelEfficiency(string Protocol, double LabelFraction, int 
 }
 
 /// <summary>
-/// Federated self-supervised learning on site-shifted images (synthetic, or a real MedMNIST set): builds the network, each
-/// hospital's learner, the initial global weights, and the linear-probe evaluation.
+/// A federated experiment on site-shifted data, whatever its method: builds the sites and their shards, the experiment's
+/// networks (the methods' registrations build their learners on them), the initial global weights, and the evaluations
+/// (linear probe, fine-tuning, segmentation, global classifier) that a method's <see cref="Methods.MethodEvaluations"/> choose from.
 /// </summary>
-public sealed class FederatedMoCoExperiment
+public sealed class FederatedExperiment
 {
     private readonly Lazy<(ImageShard Labelled, ImageShard Test)> _probeSets;
 
-    public FederatedMoCoExperiment(ExperimentSettings settings)
+    public FederatedExperiment(ExperimentSettings settings)
     {
         Settings = settings;
         Device = TorchRuntime.ParseDevice(settings.Device);
@@ -86,6 +87,7 @@ public sealed class FederatedMoCoExperiment
     public static ModelWeights EncoderOf(ModelWeights global) =>
         global.HasSubmodule(SupervisedModel.Encoder) ? global.Submodule(SupervisedModel.Encoder) : global;
 
+    /// <summary>Hospital <paramref name="hospitalId"/>'s MoCo v2 learner on the experiment's network, seeded from the experiment: the client FedMoCo-plain, FedMoCo and FedProx build on.</summary>
     public ILocalLearner CreateLearner(string hospitalId) =>
         new MoCoV2Learner(CreateNetwork, Settings.MoCo, new ViewAugmenter(Settings.Augmentation),
             SeededRandom.DeriveSeed(Settings.Seed, $"{hospitalId}/learner"), Device);

@@ -18,6 +18,7 @@ public sealed class AvailabilityTrace
 
     private readonly Dictionary<string, double> _periods = new();
 
+    /// <summary>A trace of each named hospital's on-intervals; <paramref name="source"/> names it in errors.</summary>
     public AvailabilityTrace(IReadOnlyDictionary<string, IReadOnlyList<OnInterval>> intervals, string source = "availability trace")
         : this(intervals, null, source)
     {

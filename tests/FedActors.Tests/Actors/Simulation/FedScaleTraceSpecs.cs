@@ -114,6 +114,23 @@ public sealed class FedScaleTraceSpecs : IDisposable
     }
 
     [Fact]
+    public void Should_refuse_a_period_that_an_interval_goes_beyond_or_that_is_not_positive()
+    {
+        var intervals = new Dictionary<string, IReadOnlyList<OnInterval>> { ["hospital-01"] = [new OnInterval(0, 20)] };
+        Assert.Contains("beyond its period", Assert.Throws<ArgumentException>(() =>
+            new AvailabilityTrace(intervals, new Dictionary<string, double> { ["hospital-01"] = 10 })).Message);
+        Assert.Contains("must be finite and > 0", Assert.Throws<ArgumentException>(() =>
+            new AvailabilityTrace(intervals, new Dictionary<string, double> { ["hospital-01"] = double.NaN })).Message);
+        Assert.Contains("no intervals", Assert.Throws<ArgumentException>(() =>
+            new AvailabilityTrace(intervals, new Dictionary<string, double> { ["hospital-09"] = 30 })).Message);
+        // Without a period the same intervals do not repeat.
+        var once = new AvailabilityTrace(intervals);
+        var repeating = new AvailabilityTrace(intervals, new Dictionary<string, double> { ["hospital-01"] = 30 });
+        Assert.Equal((false, true), (once.IsOn("hospital-01", 35), repeating.IsOn("hospital-01", 35)));
+        Assert.Equal(50, repeating.OnUntil("hospital-01", 35));
+    }
+
+    [Fact]
     public void Should_map_hospitals_to_client_ids_in_ascending_order_or_by_a_seeded_permutation()
     {
         string[] ids = ["10", "2", "33", "1", "7"];

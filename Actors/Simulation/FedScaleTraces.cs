@@ -26,6 +26,9 @@ namespace FedActors.Actors.Simulation;
 //   with sizes from fedscale/cloud/aggregation/aggregator.py, run(): model_update_size =
 //   sys.getsizeof(pickle.dumps(model)) / 1024.0 * 8.0 ("kbits"), so 'communication' is in units
 //   of 1024 bits per second ("kbps").
+// * aggregator.py, client_register_handler: client n's capacity is profiles.get(n % len(profiles)),
+//   so capacity keys are integer client ids; client_manager.py, register_client: its behaviour is
+//   user_trace[keys[n % len(user_trace)]], by position, so behaviour keys may be any ids.
 // * aggregator.py, load_client_profile: pickle.load of the whole file; client_manager.py,
 //   ClientManager.__init__: pickle.load of the behaviour trace (FedScale's files are pickle
 //   protocol 4).
@@ -123,6 +126,10 @@ public static class FedScaleTraces
     /// <c>SeededRandom.Derive(seed, "fedscale/clients")</c>. With fewer clients than hospitals the
     /// list wraps round (hospital i ↔ entry i mod count), as FedScale itself reuses its traces
     /// modulo their length. Two files with the same client ids give each hospital the same client.
+    /// FedScale's own matching differs and is not reproduced: its n-th registered client (n from 1)
+    /// takes the behaviour entry at position n mod count of the file's key order (client_manager.py,
+    /// register_client) and the capacity entry whose key is n mod count, or computation = communication
+    /// = 1 when there is none (aggregator.py, client_register_handler).
     /// </summary>
     public static IReadOnlyDictionary<string, string> MapClients(IEnumerable<string> clientIds, IReadOnlyList<string> hospitals, FedScaleClientOrder order, ulong seed)
     {

@@ -16,7 +16,20 @@ public sealed class AvailabilityTrace
 {
     private readonly Dictionary<string, List<OnInterval>> _intervals;
 
+    private readonly Dictionary<string, double> _periods = new();
+
+    /// <summary>A trace of each named hospital's on-intervals; <paramref name="source"/> names it in errors.</summary>
     public AvailabilityTrace(IReadOnlyDictionary<string, IReadOnlyList<OnInterval>> intervals, string source = "availability trace")
+        : this(intervals, null, source)
+    {
+    }
+
+    /// <summary>
+    /// A trace in which a hospital given a period repeats its intervals every period seconds: it is on
+    /// at t when t mod period lies in one of its intervals, which must then lie within [0, period].
+    /// (FedScale's behaviour traces repeat so, modulo each client's finish_time.)
+    /// </summary>
+    public AvailabilityTrace(IReadOnlyDictionary<string, IReadOnlyList<OnInterval>> intervals, IReadOnlyDictionary<string, double>? periods, string source = "availability trace")
     {
         _intervals = new Dictionary<string, List<OnInterval>>();
         foreach (var (hospital, list) in intervals)
@@ -25,6 +38,16 @@ public sealed class AvailabilityTrace
                 if (!(i.Start >= 0 && i.End > i.Start && double.IsFinite(i.Start)))
                     throw new ArgumentException($"{source}: hospital '{hospital}': interval [{i.Start}, {i.End}) must have 0 <= start < end");
             _intervals[hospital] = list.OrderBy(i => i.Start).ToList();
+        }
+        foreach (var (hospital, period) in periods ?? new Dictionary<string, double>())
+        {
+            if (!(period > 0 && double.IsFinite(period)))
+                throw new ArgumentException($"{source}: hospital '{hospital}': period {period} must be finite and > 0");
+            if (!_intervals.TryGetValue(hospital, out var list))
+                throw new ArgumentException($"{source}: hospital '{hospital}' has a period but no intervals");
+            if (list.FirstOrDefault(i => i.End > period) is { } beyond)
+                throw new ArgumentException($"{source}: hospital '{hospital}': interval [{beyond.Start}, {beyond.End}) goes beyond its period {period}");
+            _periods[hospital] = period;
         }
         Source = source;
     }
@@ -42,6 +65,19 @@ public sealed class AvailabilityTrace
     public double? OnUntil(string hospitalId, double simulatedSeconds)
     {
         if (!_intervals.TryGetValue(hospitalId, out var list)) return double.PositiveInfinity;
+        if (!_periods.TryGetValue(hospitalId, out var period)) return StretchEnd(list, simulatedSeconds);
+        var local = simulatedSeconds - Math.Floor(simulatedSeconds / period) * period;
+        if (local >= period) local = 0; // rounding
+        var start = simulatedSeconds - local;
+        if (StretchEnd(list, local) is not { } end) return null;
+        if (end < period) return start + end;
+        // On until the period ends: it stays on when the next period starts on.
+        if (StretchEnd(list, 0) is not { } next) return start + period;
+        return next >= period ? double.PositiveInfinity : start + period + next;
+    }
+
+    private static double? StretchEnd(List<OnInterval> list, double simulatedSeconds)
+    {
         double? until = null;
         foreach (var i in list)
         {

@@ -102,12 +102,16 @@ public sealed record ExperimentConfig(
         var experiment = ReadExperiment(reader) with { DataSource = dataSource };
         var hospitals = Enumerable.Range(0, experiment.Hospitals).Select(ExperimentSettings.HospitalId).ToList();
         var (availability, tracePath) = SimulationConfig.ReadAvailability(reader, hospitals, BaseOf(SimulationConfig.AvailabilityTraceKey));
+        var (fedScaleAvailability, behaviourPath) = SimulationConfig.ReadFedScaleAvailability(
+            reader, hospitals, BaseOf(SimulationConfig.FedScaleBehaviourKey), experiment.Seed, availability);
+        var (heterogeneity, capacityPath) = SimulationConfig.ReadFedScaleDeviceCapacity(reader, hospitals,
+            BaseOf(SimulationConfig.FedScaleCapacityKey), experiment.Seed, experiment.MoCo.BatchSize, SimulationConfig.ReadHeterogeneity(reader, hospitals));
         var rounds = SimulationConfig.ReadRounds(reader, experiment.Seed, experiment.Hospitals);
         var coordinator = rounds with
         {
             Faults = SimulationConfig.ReadFaults(reader, hospitals, rounds.Rounds),
-            Heterogeneity = SimulationConfig.ReadHeterogeneity(reader, hospitals),
-            Availability = availability,
+            Heterogeneity = heterogeneity,
+            Availability = fedScaleAvailability,
         };
         try { coordinator.Validate(); }
         catch (ArgumentException e) { throw new ConfigError($"round settings: {e.Message}"); }
@@ -133,6 +137,10 @@ public sealed record ExperimentConfig(
         // path, each distribution with its own parameters only.
         if (tracePath is not null)
             config = Parse($"{SimulationConfig.AvailabilityTraceKey} = {Quote(tracePath)}", "resolved trace path").WithFallback(config);
+        if (behaviourPath is not null)
+            config = Parse($"{SimulationConfig.FedScaleBehaviourKey} = {Quote(behaviourPath)}", "resolved FedScale trace path").WithFallback(config);
+        if (capacityPath is not null)
+            config = Parse($"{SimulationConfig.FedScaleCapacityKey} = {Quote(capacityPath)}", "resolved FedScale trace path").WithFallback(config);
         if (dataPath is not null)
             config = Parse($"{DataSourceKey} = {Quote(dataPath)}", "resolved data path").WithFallback(config);
         var method = MethodConfig.Read(reader, methods, BaseOf);

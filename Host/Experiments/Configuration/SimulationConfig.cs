@@ -10,7 +10,7 @@ namespace FedActors.Host.Configuration;
 /// faults (<c>fedactors.faults</c>) and system heterogeneity (<c>fedactors.heterogeneity</c>).
 /// Every error names the key (down to <c>events[i].field</c>) and the layer that set it.
 /// </summary>
-internal static class SimulationConfig
+internal static partial class SimulationConfig
 {
     public const string Faults = "fedactors.faults";
     public const string Events = Faults + ".events";

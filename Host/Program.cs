@@ -66,6 +66,10 @@ public static class Program
               images, never its test or validation images; write it to FILE and print the
               fedmas.auxiliary and fedmas.auxiliary-hash lines that make every hospital load it.
         """),
+        ("version", """
+          version (or --version)
+              Print the version of fedactors (from git: the package version) and the commit it was built from.
+        """),
         ("bench", """
           bench [encoders|engine|aggregation|scale|leases|transport] [--threads N] [--out docs/benchmarks.md]
               Measure and print one line per figure; record them in docs/benchmarks.md.
@@ -82,6 +86,26 @@ public static class Program
         "usage: fedactors <command> [options]    (fedactors <command> --help: that command alone)\n\ncommands:\n" +
         string.Join("\n", Commands.Select(c => c.Text.TrimEnd())) + "\n\n" + ExitCodes;
 
+    /// <summary>
+    /// <c>fedactors 0.1.0-alpha.0.12 (commit 7363802…)</c>: the version MinVer gave the build (the tool package's
+    /// version) and the commit SourceLink recorded after the '+' of the informational version.
+    /// </summary>
+    public static string VersionLine
+    {
+        get
+        {
+            var informational = typeof(Program).Assembly
+                .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+                .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion
+                ?? typeof(Program).Assembly.GetName().Version?.ToString() ?? "unknown";
+            var plus = informational.IndexOf('+');
+            var version = plus < 0 ? informational : informational[..plus];
+            // MinVer's own build metadata (none by default) and the commit are both after the '+': the commit is the last part.
+            var commit = plus < 0 ? "unknown" : informational[(plus + 1)..].Split('.').Last();
+            return $"fedactors {version} (commit {commit})";
+        }
+    }
+
     /// <summary>One command's usage, or null if there is no such command.</summary>
     public static string? UsageOf(string command) =>
         Commands.Where(c => c.Command == command).Select(c => $"usage: fedactors {command} ...\n{c.Text.TrimEnd()}\n\n{ExitCodes}").FirstOrDefault();
@@ -93,6 +117,11 @@ public static class Program
             var topic = args.Length > 1 ? UsageOf(args[1]) : null;
             Console.WriteLine(topic ?? Usage);
             return args.Length == 0 ? UsageError : Ok;
+        }
+        if (args[0] is "--version" or "version")
+        {
+            Console.WriteLine(VersionLine);
+            return Ok;
         }
         if (args.Skip(1).Any(a => a is "-h" or "--help") && UsageOf(args[0]) is { } help)
         {

@@ -49,7 +49,7 @@ public sealed record FeaturesPayload(float[] Values, int Dimension, int[] Partit
     public override long Bytes => sizeof(float) * (long)Values.Length + sizeof(int) * (long)Partitions.Length;
     public int Count => Partitions.Length;
 
-    /// <summary>Throws naming the site when the values do not make <see cref="Count"/> rows of <paramref name="Dimension"/>.</summary>
+    /// <summary>Throws naming the site when the values do not make <see cref="Count"/> rows of <see cref="Dimension"/>.</summary>
     public void Validate()
     {
         if (Dimension <= 0 || Values.Length != (long)Partitions.Length * Dimension)

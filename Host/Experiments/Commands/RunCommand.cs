@@ -60,7 +60,7 @@ public static class RunCommand
     }
 }
 
-/// <summary>The run was stopped (Ctrl+C, SIGTERM) after <paramref name="CompletedRounds"/> rounds; <c>--resume</c> continues it.</summary>
+/// <summary>The run was stopped (Ctrl+C, SIGTERM) after <paramref name="completedRounds"/> rounds; <c>--resume</c> continues it.</summary>
 public sealed class RunInterrupted(string runDirectory, int completedRounds)
     : Exception($"interrupted after round {completedRounds}; continue with: fedactors run --resume {runDirectory}")
 {

@@ -53,6 +53,29 @@ public class ProgramSpecs
         }
     }
 
+    [Theory]
+    [InlineData("--version")]
+    [InlineData("version")]
+    public async Task Should_print_the_version_and_commit_for_version_and_exit_zero(string argument)
+    {
+        var printed = new StringWriter();
+        var original = Console.Out;
+        Console.SetOut(printed);
+        try
+        {
+            Assert.Equal(FedActors.Host.Program.Ok, await FedActors.Host.Program.Main([argument]).Within(TimeSpan.FromMinutes(1), "fedactors' answer"));
+            Assert.Equal(FedActors.Host.Program.Ok, await FedActors.Host.Program.Main(["--help"]).Within(TimeSpan.FromMinutes(1), "fedactors' answer"));
+        }
+        finally
+        {
+            Console.SetOut(original);
+        }
+        var lines = printed.ToString().Split('\n');
+        // A semantic version from git (MinVer: 0.1.0-alpha.0.N between tags) and the commit's hash.
+        Assert.Matches(@"^fedactors \d+\.\d+\.\d+(-[0-9A-Za-z.-]+)? \(commit [0-9a-f]{7,40}\)$", lines[0].TrimEnd());
+        Assert.Contains(lines, l => l.TrimStart().StartsWith("version (or --version)", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task Should_list_the_default_registrys_methods_from_the_command_line()
     {

@@ -31,7 +31,7 @@ public sealed class RoundEngineSpecs
             $"{Hospitals} hospitals, seed {Settings.Seed}, order {OrderSeed}, fraction {Settings.SampleFraction}, min {Settings.MinParticipants}, " +
             $"over {Settings.OverSelection}, deadline {Settings.DeadlineSeconds}, {Settings.OnTooFew} ×{Settings.MaxRetries}, " +
             $"dropout {Settings.Faults.Dropout?.Probability}, drops {Settings.Faults.Drops.Count}, slow {Settings.Faults.Slowdowns.Count}, " +
-            $"messages {Settings.Faults.Messages.Count}, crashes [{string.Join(',', Settings.Faults.CoordinatorCrashes.Select(c => c.Round))}], " +
+            $"messages {Settings.Faults.Messages.Count}, corruptions {Settings.Faults.Corruptions.Count}, crashes [{string.Join(',', Settings.Faults.CoordinatorCrashes.Select(c => c.Round))}], " +
             $"silent [{string.Join(',', Silent)}], corrupt [{string.Join(',', Corrupt)}]";
     }
 
@@ -60,6 +60,7 @@ public sealed class RoundEngineSpecs
         from speeds in Gen.Int[1, 4]
         from silent in Gen.Int[1, 12].HashSet[0, 2]
         from corrupt in Gen.Int[1, 12].HashSet[0, 2]
+        from spoilt in Gen.Select(Gen.Int[1, 12], Gen.Int[1, 5], Gen.Enum<Corruption>()).Array[0, 2]
         select new Case(new CoordinatorSettings
         {
             Rounds = rounds, Seed = seed, SampleFraction = fraction, MinParticipants = min, MinParticipantsFraction = minFraction,
@@ -72,6 +73,7 @@ public sealed class RoundEngineSpecs
                 Slowdowns = slows.Select(s => new ScriptedSlowdown(Hospital(s.Item1), s.Item2, s.Item3)).ToList(),
                 Messages = messages.Select(m => new MessageFault(m.Item1 ? RoundMessage.Request : RoundMessage.Upload, m.Item2, m.Item3 / 4.0, m.Item2 ? 0 : 3)).ToList(),
                 CoordinatorCrashes = crashes.Select(r => new ScriptedCoordinatorCrash(r)).ToList(),
+                Corruptions = spoilt.Select(x => new ScriptedCorruption(Hospital(x.Item1), x.Item2, x.Item3)).DistinctBy(x => (x.HospitalId, x.Round)).ToList(),
             },
         }, hospitals, orderSeed, silent.Select(Hospital).ToArray(), corrupt.Select(Hospital).ToArray());
 
@@ -106,7 +108,11 @@ public sealed class RoundEngineSpecs
                 Assert.Equal(s.StaleReplies, EventsOf(run, s.Round).Count(e => e.Kind == RunEventKinds.Stale));
                 Assert.Equal(s.UnexpectedReplies, EventsOf(run, s.Round).Count(e => e.Kind == RunEventKinds.Unexpected));
                 Assert.Equal(s.DuplicateReplies, EventsOf(run, s.Round).Count(e => e.Kind == RunEventKinds.Duplicate));
-                Assert.All(s.Rejected, id => Assert.Contains(id, c.Corrupt));
+                // Rejected only what the world corrupted or the fault plan spoilt in this round, and each spoilt upload with its event.
+                Assert.All(s.Rejected, id => Assert.True(c.Corrupt.Contains(id) ||
+                    c.Settings.Faults.Corruptions.Any(x => x.HospitalId == id && x.Round == s.Round), $"{id} rejected in round {s.Round}"));
+                foreach (var e in EventsOf(run, s.Round).Where(e => e.Kind == RunEventKinds.Corrupted))
+                    Assert.Contains(e.HospitalId, s.Rejected);
                 Assert.All(s.Accepted, id => Assert.DoesNotContain(id, c.Silent));
             }
         }, print: c => c.ToString());

@@ -93,3 +93,24 @@ public sealed class SimulationKitSpecs
     private static string[] TempRuns() =>
         Directory.GetDirectories(Path.GetTempPath(), "fedactors-testing-*").Order(StringComparer.Ordinal).ToArray();
 }
+
+/// <summary>The README's dropout test is the one <see cref="DropoutTests"/> runs, and short enough to paste.</summary>
+public sealed class ReadmeDropoutTestSpecs
+{
+    [Fact]
+    public void Should_be_the_README_example_verbatim_in_at_most_30_lines()
+    {
+        var readme = File.ReadAllText(Path.Combine(SharedData.Repository, "README.md")).ReplaceLineEndings("\n");
+        var section = readme[readme.IndexOf("## Use it from your own tests", StringComparison.Ordinal)..];
+        var start = section.IndexOf("```csharp\n", StringComparison.Ordinal) + "```csharp\n".Length;
+        var example = section[start..section.IndexOf("\n```", start, StringComparison.Ordinal)];
+
+        var spec = File.ReadAllLines(Path.Combine(SharedData.Repository, "tests", "FedActors.Tests", "Testing", "ReadmeDropoutTest.cs"))
+            .SkipWhile(l => !l.StartsWith("using ", StringComparison.Ordinal))
+            .Where(l => !l.StartsWith("namespace ", StringComparison.Ordinal) && !l.StartsWith("[Collection(", StringComparison.Ordinal));
+        var verbatim = string.Join("\n", spec).Replace("using Xunit;\n\n\n", "using Xunit;\n\n", StringComparison.Ordinal).TrimEnd('\n');
+
+        Assert.Equal(verbatim, example);
+        Assert.InRange(example.Split('\n').Length, 1, 30);
+    }
+}

@@ -287,6 +287,22 @@ public sealed class RoundEngineSpecs
         Assert.Contains("strategy HalfWeights's aggregation weights in round 1 must be non-negative and sum to 1, found a sum of 0.5", e.Message);
     }
 
+    [Theory]
+    [InlineData(Corruption.NaN, "holds NaN or Inf")]
+    [InlineData(Corruption.Scaled, "exceeds 1E+06 × the global model's")]
+    public void Should_reject_an_upload_the_fault_plan_corrupts_and_accept_the_others(Corruption corruption, string reason)
+    {
+        var settings = Settings(rounds: 2) with { Faults = new FaultPlan { Corruptions = [new ScriptedCorruption("hospital-02", 2, corruption)] } };
+        var run = new EngineHarness(settings, 3, 7).Run();
+        var (first, second) = (run.Completed!.Rounds[0], run.Completed.Rounds[1]);
+        Assert.Equal(["hospital-01", "hospital-02", "hospital-03"], first.Aggregated);
+        Assert.Equal(["hospital-02"], second.Rejected);
+        Assert.Equal(["hospital-01", "hospital-03"], second.Aggregated);
+        var events = EventsOf(run, 2).Where(e => e.HospitalId == "hospital-02").Select(e => e.Kind).ToList();
+        Assert.Equal([RunEventKinds.Selected, RunEventKinds.Corrupted, RunEventKinds.Rejected], events);
+        Assert.Contains(reason, Assert.Single(EventsOf(run, 2), e => e.Kind == RunEventKinds.Rejected).Reason);
+    }
+
     [Fact]
     public void Should_tell_the_strategy_of_every_failure_and_show_it_each_hospital_s_past_rounds()
     {

@@ -108,7 +108,8 @@ public sealed class Simulation
 
     /// <summary>
     /// HOCON under <c>fedactors</c>, as in an experiment file (e.g. <c>"rounds.deadline = 30"</c>), applied over the tiny
-    /// defaults. Several calls add up, later ones winning. A bad key or value fails <see cref="RunAsync"/> with the
+    /// defaults; the typed settings (<see cref="Hospitals"/>, <see cref="Rounds"/>, <see cref="Seed"/>, <see cref="Method"/>)
+    /// win over it where both are given. Several calls add up, later ones winning. A bad key or value fails <see cref="RunAsync"/> with the
     /// <see cref="ConfigError"/> the command would give, naming the key and its line in the text given here.
     /// </summary>
     public Simulation Config(string hocon)

@@ -22,6 +22,15 @@ public enum RoundMessage
     Upload,
 }
 
+/// <summary>How an injected corruption spoils an upload before the round's checks see it.</summary>
+public enum Corruption
+{
+    /// <summary>One value of the upload becomes NaN: the finiteness check rejects it.</summary>
+    NaN,
+    /// <summary>Every value of the upload is multiplied by 1e30: the norm bound rejects it.</summary>
+    Scaled,
+}
+
 /// <summary>Every selected hospital drops with <paramref name="Probability"/> each round, at a stage drawn from <paramref name="Stages"/>.</summary>
 public sealed record RandomDropout(double Probability, IReadOnlyList<DropoutStage> Stages);
 
@@ -30,6 +39,9 @@ public sealed record ScriptedDrop(string HospitalId, int Round, DropoutStage Sta
 
 /// <summary>Hospital <paramref name="HospitalId"/> computes <paramref name="Factor"/> times slower from round <paramref name="FromRound"/> on.</summary>
 public sealed record ScriptedSlowdown(string HospitalId, int FromRound, double Factor);
+
+/// <summary>Hospital <paramref name="HospitalId"/>'s upload in round <paramref name="Round"/> arrives spoilt by <paramref name="Corruption"/>; the round's acceptance checks reject it.</summary>
+public sealed record ScriptedCorruption(string HospitalId, int Round, Corruption Corruption);
 
 /// <summary>The worker node named <paramref name="Node"/> crashes (its process dies) once round <paramref name="Round"/>'s requests are out. Cluster mode.</summary>
 public sealed record ScriptedWorkerCrash(string Node, int Round);
@@ -50,6 +62,9 @@ public sealed record HospitalRoundFaults(
     bool RequestLost, double RequestDelaySeconds, bool UploadLost, double UploadDelaySeconds)
 {
     public static HospitalRoundFaults None { get; } = new(null, null, 0, 1, false, 0, false, 0);
+
+    /// <summary>Set when the hospital's upload arrives corrupted this round (<see cref="ScriptedCorruption"/>).</summary>
+    public Corruption? Corrupt { get; init; }
 }
 
 /// <summary>
@@ -66,10 +81,12 @@ public sealed record FaultPlan
     public IReadOnlyList<ScriptedWorkerCrash> WorkerCrashes { get; init; } = [];
     public IReadOnlyList<ScriptedCoordinatorCrash> CoordinatorCrashes { get; init; } = [];
     public IReadOnlyList<MessageFault> Messages { get; init; } = [];
+    /// <summary>Uploads spoilt on arrival, so that the round rejects them (NaN, or scaled by 1e30).</summary>
+    public IReadOnlyList<ScriptedCorruption> Corruptions { get; init; } = [];
 
     public static FaultPlan None { get; } = new();
 
-    public bool IsEmpty => Dropout is null && Drops.Count + Slowdowns.Count + WorkerCrashes.Count + CoordinatorCrashes.Count + Messages.Count == 0;
+    public bool IsEmpty => Dropout is null && Drops.Count + Slowdowns.Count + WorkerCrashes.Count + CoordinatorCrashes.Count + Messages.Count + Corruptions.Count == 0;
 
     public void Validate()
     {
@@ -78,7 +95,7 @@ public sealed record FaultPlan
             if (!(d.Probability >= 0 && d.Probability <= 1)) throw new ArgumentOutOfRangeException(nameof(Dropout), $"dropout probability must be in [0, 1], found {d.Probability}");
             if (d.Stages.Count == 0) throw new ArgumentException("dropout needs at least one stage", nameof(Dropout));
         }
-        foreach (var r in Drops.Select(x => x.Round).Concat(Slowdowns.Select(x => x.FromRound)).Concat(WorkerCrashes.Select(x => x.Round)).Concat(CoordinatorCrashes.Select(x => x.Round)))
+        foreach (var r in Drops.Select(x => x.Round).Concat(Slowdowns.Select(x => x.FromRound)).Concat(WorkerCrashes.Select(x => x.Round)).Concat(CoordinatorCrashes.Select(x => x.Round)).Concat(Corruptions.Select(x => x.Round)))
             if (r < 1) throw new ArgumentOutOfRangeException(nameof(Drops), $"scripted fault at round {r}: rounds start at 1");
         foreach (var s in Slowdowns)
             if (!(s.Factor > 0 && double.IsFinite(s.Factor))) throw new ArgumentOutOfRangeException(nameof(Slowdowns), $"slowdown of '{s.HospitalId}': factor must be positive, found {s.Factor}");
@@ -126,7 +143,8 @@ public sealed record FaultPlan
                 default: uploadDelay += m.DelaySeconds; break;
             }
         }
-        return new HospitalRoundFaults(drop, reason, fraction, slow, requestLost, requestDelay, uploadLost, uploadDelay);
+        var corrupt = Corruptions.FirstOrDefault(c => c.HospitalId == hospitalId && c.Round == round)?.Corruption;
+        return new HospitalRoundFaults(drop, reason, fraction, slow, requestLost, requestDelay, uploadLost, uploadDelay) { Corrupt = corrupt };
     }
 
     public static string Describe(DropoutStage stage) => stage switch

@@ -139,6 +139,8 @@ public static class RunEventKinds
     public const string Rejected = "rejected";
     public const string Slowed = "slowed";
     public const string Delayed = "delayed";
+    /// <summary>An injected corruption spoilt a hospital's upload on arrival (<see cref="Faults.ScriptedCorruption"/>); its outcome follows.</summary>
+    public const string Corrupted = "corrupted";
     /// <summary>Cluster mode: an upload's weights could not be fetched from its node; the hospital is asked again.</summary>
     public const string FetchFailed = "fetch-failed";
     public const string Retry = "retry";

@@ -337,6 +337,14 @@ public sealed class RoundEngine
             return;
         }
         Count(update.HospitalId, ClientTraffic.Up, update.Weights.PayloadBytes, update.Extras);
+        if (p.Faults.Corrupt is { } corruption)
+        {
+            // Spoilt before the checks, as if on the way: the acceptance rules must catch it.
+            update = update with { Weights = Corrupted(update.Weights, corruption) };
+            Publish(_round, RunEventKinds.Corrupted, p.Id, corruption == Corruption.NaN
+                ? "upload corrupted: a NaN in its first tensor (injected)"
+                : $"upload corrupted: every value scaled by {ScaledCorruptionFactor:G3} (injected)", _attemptStart);
+        }
         var problem = Validate(update);
         if (problem is not null)
         {
@@ -397,6 +405,39 @@ public sealed class RoundEngine
 
     private static string Describe(UpdateOutcome? outcome) => outcome is { } o ? o.ToString().ToLowerInvariant() : "pending";
 
+    /// <summary>What <see cref="Corruption.Scaled"/> multiplies an upload by.</summary>
+    private const float ScaledCorruptionFactor = 1e30f;
+
+    /// <summary>An update's L2 norm may be at most this many times the global model's (or 1, if that is smaller).</summary>
+    public const double MaxUpdateNormRatio = 1e6;
+
+    private static ModelWeights Corrupted(ModelWeights weights, Corruption corruption)
+    {
+        var spoilt = false;
+        var tensors = weights.Tensors.Select(t =>
+        {
+            var values = (float[])t.Values.Clone();
+            if (corruption == Corruption.Scaled)
+                for (var i = 0; i < values.Length; i++) values[i] *= ScaledCorruptionFactor;
+            else if (!spoilt && values.Length > 0)
+            {
+                values[0] = float.NaN;
+                spoilt = true;
+            }
+            return t with { Values = values };
+        }).ToList();
+        return new ModelWeights(tensors);
+    }
+
+    private static double Norm(ModelWeights weights)
+    {
+        double sum = 0;
+        foreach (var t in weights.Tensors)
+        foreach (var v in t.Values)
+            sum += (double)v * v;
+        return Math.Sqrt(sum);
+    }
+
     private string? Validate(UpdateArrived update)
     {
         if (update.Samples <= 0) return $"sample count {update.Samples}";
@@ -411,6 +452,9 @@ public sealed class RoundEngine
                 return $"tensor {i} is '{got[i].Name}' [{string.Join(',', got[i].Shape)}], expected '{expected[i].Name}' [{string.Join(',', expected[i].Shape)}]";
             if (got[i].Values.Any(v => !float.IsFinite(v))) return $"tensor '{got[i].Name}' holds NaN or Inf";
         }
+        var (norm, globalNorm) = (Norm(update.Weights), Norm(_global));
+        if (!(norm <= MaxUpdateNormRatio * Math.Max(globalNorm, 1)))
+            return $"norm {norm:G3} exceeds {MaxUpdateNormRatio:G3} × the global model's ({globalNorm:G3})";
         try
         {
             return _server.Check(update.Round, Contribution(update));
@@ -625,7 +669,7 @@ public sealed class RoundEngine
     /// <summary>Publishes the attempt's events by simulated time, then hospital, then selection before faults before outcomes.</summary>
     private void FlushEvents()
     {
-        static int Rank(string kind) => kind switch { RunEventKinds.Selected => 0, RunEventKinds.Slowed => 1, RunEventKinds.Delayed => 2, _ => 3 };
+        static int Rank(string kind) => kind switch { RunEventKinds.Selected => 0, RunEventKinds.Slowed => 1, RunEventKinds.Delayed => 2, RunEventKinds.Corrupted => 2, _ => 3 };
         var ordered = _attemptEvents.OrderBy(e => e.SimulatedSeconds).ThenBy(e => e.HospitalId ?? "", StringComparer.Ordinal)
             .ThenBy(e => Rank(e.Kind)).ToList(); // stable: equal keys keep the order they happened in
         _attemptEvents.Clear();

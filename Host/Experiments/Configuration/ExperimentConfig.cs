@@ -2,6 +2,9 @@ using System.Reflection;
 using Akka.Configuration;
 using FedActors.Actors.Coordination;
 using FedActors.Actors.Devices;
+using FedActors.Actors.Faults;
+using FedActors.Actors.Rounds;
+using FedActors.Actors.Simulation;
 using FedActors.Training.Augmentations;
 using FedActors.Training.Evaluation;
 using FedActors.Training.Experiments;
@@ -188,6 +191,25 @@ public sealed record ExperimentConfig(
         var missing = methods.Keys.Where(k => !file.HasPath(MethodConfig.FullKey(k)))
             .Select(k => $"{MethodConfig.FullKey(k)} = {Quote(k.DefaultText)}").ToList();
         return missing.Count == 0 ? defaults : defaults + "\n# Registered methods' keys this file does not set, at their declared defaults\n" + string.Join("\n", missing) + "\n";
+    }
+
+    /// <summary>
+    /// This config with round settings a program gives in code rather than in HOCON: a strategy, a fault plan and an
+    /// availability trace, each replacing the loaded one where given. The seed and every other setting stay as loaded,
+    /// so every seed of the run is still derived from the one experiment seed. The <c>fedactors</c> command never calls it.
+    /// </summary>
+    /// <exception cref="ConfigError">The settings that result fail their checks (a fault at round 0, a probability above 1…).</exception>
+    public ExperimentConfig WithRoundsFromCode(Func<RoundRules, IRoundStrategy>? strategy = null, FaultPlan? faults = null, AvailabilityTrace? availability = null)
+    {
+        var coordinator = Coordinator with
+        {
+            Strategy = strategy ?? Coordinator.Strategy,
+            Faults = faults ?? Coordinator.Faults,
+            Availability = availability ?? Coordinator.Availability,
+        };
+        try { coordinator.Validate(); }
+        catch (ArgumentException e) { throw new ConfigError($"round settings given in code: {e.Message}"); }
+        return this with { Coordinator = coordinator };
     }
 
     /// <summary>The federated method the config chose, and the values of the method keys.</summary>

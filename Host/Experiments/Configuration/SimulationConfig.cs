@@ -72,9 +72,10 @@ internal static partial class SimulationConfig
 
         var (drops, slowdowns, workerCrashes, coordinatorCrashes, messages) =
             (new List<ScriptedDrop>(), new List<ScriptedSlowdown>(), new List<ScriptedWorkerCrash>(), new List<ScriptedCoordinatorCrash>(), new List<MessageFault>());
+        var corruptions = new List<ScriptedCorruption>();
         foreach (var e in r.Objects(Events, "{ kind = drop, hospital = hospital-03, round = 2 }"))
         {
-            var kind = e.OneOf("kind", "drop", "slow", "crash-worker", "crash-coordinator", "message");
+            var kind = e.OneOf("kind", "drop", "slow", "crash-worker", "crash-coordinator", "message", "corrupt");
             int Round() => e.Int("round", 1, rounds);
             switch (kind)
             {
@@ -95,6 +96,11 @@ internal static partial class SimulationConfig
                     e.OnlyFields("a crash-coordinator event", "kind", "round");
                     coordinatorCrashes.Add(new ScriptedCoordinatorCrash(Round()));
                     break;
+                case "corrupt":
+                    e.OnlyFields("a corrupt event", "kind", "hospital", "round", "corruption");
+                    corruptions.Add(new ScriptedCorruption(Hospital(e, "hospital", hospitals), Round(),
+                        e.OneOf("corruption", "nan", "scaled") == "nan" ? Corruption.NaN : Corruption.Scaled));
+                    break;
                 default:
                     var lose = e.OneOf("action", "delay", "lose") == "lose";
                     if (lose) e.OnlyFields("a message event that loses messages", "kind", "message", "action", "probability");
@@ -108,6 +114,7 @@ internal static partial class SimulationConfig
         {
             Dropout = probability > 0 ? new RandomDropout(probability, stages) : null,
             Drops = drops, Slowdowns = slowdowns, WorkerCrashes = workerCrashes, CoordinatorCrashes = coordinatorCrashes, Messages = messages,
+            Corruptions = corruptions,
         };
     }
 

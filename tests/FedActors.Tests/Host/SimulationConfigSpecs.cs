@@ -133,6 +133,9 @@ public sealed class SimulationConfigSpecs : IDisposable
     [InlineData("faults.events=[{ kind = message, message = upload, action = lose, probability = 0.1, delay = 3 }]", "fedactors.faults.events[0].delay", "not a field")]
     [InlineData("faults.events=[{ kind = message, message = upload, action = delay, probability = 1.5, delay = 3 }]", "fedactors.faults.events[0].probability", "between 0 and 1")]
     [InlineData("faults.events=[drop]", "fedactors.faults.events[0]", "must be an object")]
+    [InlineData("faults.events=[{ kind = corrupt, hospital = hospital-02, round = 2, corruption = garbled }]", "fedactors.faults.events[0].corruption", "nan, scaled")]
+    [InlineData("faults.events=[{ kind = corrupt, hospital = hospital-02, round = 2 }]", "fedactors.faults.events[0].corruption", "missing")]
+    [InlineData("faults.events=[{ kind = corrupt, hospital = hospital-02, round = 2, corruption = nan, factor = 2 }]", "fedactors.faults.events[0].factor", "not a field of a corrupt event")]
     [InlineData("faults.dropout.probability=1.5", "fedactors.faults.dropout.probability", "between 0 and 1")]
     [InlineData("faults.dropout.stages=[before-training, mid-air]", "fedactors.faults.dropout.stages", "mid-air")]
     [InlineData("rounds.on-too-few=panic", "fedactors.rounds.on-too-few", "skip, retry")]
@@ -153,6 +156,18 @@ public sealed class SimulationConfigSpecs : IDisposable
         Assert.Contains($"'{key}'", e.Message);
         Assert.Contains(problem, e.Message);
         Assert.Contains($"--set {setting}", e.Message);
+    }
+
+    [Fact]
+    public void Should_read_corrupt_events_into_the_fault_plan()
+    {
+        var config = ExperimentConfig.Load(null,
+            ["faults.events=[{ kind = corrupt, hospital = hospital-02, round = 2, corruption = nan }, { kind = corrupt, hospital = hospital-05, round = 3, corruption = scaled }]"]);
+        Assert.Equal(
+            [new ScriptedCorruption("hospital-02", 2, Corruption.NaN), new ScriptedCorruption("hospital-05", 3, Corruption.Scaled)],
+            config.Coordinator.Faults.Corruptions);
+        Assert.Equal(Corruption.NaN, config.Coordinator.Faults.For(config.Coordinator.Seed, 2, "hospital-02").Corrupt);
+        Assert.Null(config.Coordinator.Faults.For(config.Coordinator.Seed, 3, "hospital-02").Corrupt);
     }
 
     [Fact]

@@ -47,6 +47,17 @@ public sealed class FaultPlanSpecs
     }
 
     [Fact]
+    public void Should_corrupt_only_the_scripted_hospital_and_round_and_refuse_round_0()
+    {
+        var plan = new FaultPlan { Corruptions = [new ScriptedCorruption("hospital-02", 3, Corruption.Scaled)] };
+        Assert.False(plan.IsEmpty);
+        Assert.Equal(Corruption.Scaled, plan.For(9, 3, "hospital-02").Corrupt);
+        Assert.Null(plan.For(9, 2, "hospital-02").Corrupt);
+        Assert.Null(plan.For(9, 3, "hospital-01").Corrupt);
+        Assert.Throws<ArgumentOutOfRangeException>(() => (plan with { Corruptions = [new ScriptedCorruption("hospital-02", 0, Corruption.NaN)] }).Validate());
+    }
+
+    [Fact]
     public void Should_draw_independently_for_each_seed_round_and_hospital()
     {
         // DropFraction is a fresh uniform double of the derived generator in every call: two cells sharing a

@@ -31,7 +31,7 @@ public sealed class RoundEngineSpecs
             $"{Hospitals} hospitals, seed {Settings.Seed}, order {OrderSeed}, fraction {Settings.SampleFraction}, min {Settings.MinParticipants}, " +
             $"over {Settings.OverSelection}, deadline {Settings.DeadlineSeconds}, {Settings.OnTooFew} ×{Settings.MaxRetries}, " +
             $"dropout {Settings.Faults.Dropout?.Probability}, drops {Settings.Faults.Drops.Count}, slow {Settings.Faults.Slowdowns.Count}, " +
-            $"messages {Settings.Faults.Messages.Count}, crashes [{string.Join(',', Settings.Faults.CoordinatorCrashes.Select(c => c.Round))}], " +
+            $"messages {Settings.Faults.Messages.Count}, corruptions {Settings.Faults.Corruptions.Count}, crashes [{string.Join(',', Settings.Faults.CoordinatorCrashes.Select(c => c.Round))}], " +
             $"silent [{string.Join(',', Silent)}], corrupt [{string.Join(',', Corrupt)}]";
     }
 
@@ -60,6 +60,7 @@ public sealed class RoundEngineSpecs
         from speeds in Gen.Int[1, 4]
         from silent in Gen.Int[1, 12].HashSet[0, 2]
         from corrupt in Gen.Int[1, 12].HashSet[0, 2]
+        from spoilt in Gen.Select(Gen.Int[1, 12], Gen.Int[1, 5], Gen.Enum<Corruption>()).Array[0, 2]
         select new Case(new CoordinatorSettings
         {
             Rounds = rounds, Seed = seed, SampleFraction = fraction, MinParticipants = min, MinParticipantsFraction = minFraction,
@@ -72,6 +73,7 @@ public sealed class RoundEngineSpecs
                 Slowdowns = slows.Select(s => new ScriptedSlowdown(Hospital(s.Item1), s.Item2, s.Item3)).ToList(),
                 Messages = messages.Select(m => new MessageFault(m.Item1 ? RoundMessage.Request : RoundMessage.Upload, m.Item2, m.Item3 / 4.0, m.Item2 ? 0 : 3)).ToList(),
                 CoordinatorCrashes = crashes.Select(r => new ScriptedCoordinatorCrash(r)).ToList(),
+                Corruptions = spoilt.Select(x => new ScriptedCorruption(Hospital(x.Item1), x.Item2, x.Item3)).DistinctBy(x => (x.HospitalId, x.Round)).ToList(),
             },
         }, hospitals, orderSeed, silent.Select(Hospital).ToArray(), corrupt.Select(Hospital).ToArray());
 
@@ -106,7 +108,11 @@ public sealed class RoundEngineSpecs
                 Assert.Equal(s.StaleReplies, EventsOf(run, s.Round).Count(e => e.Kind == RunEventKinds.Stale));
                 Assert.Equal(s.UnexpectedReplies, EventsOf(run, s.Round).Count(e => e.Kind == RunEventKinds.Unexpected));
                 Assert.Equal(s.DuplicateReplies, EventsOf(run, s.Round).Count(e => e.Kind == RunEventKinds.Duplicate));
-                Assert.All(s.Rejected, id => Assert.Contains(id, c.Corrupt));
+                // Rejected only what the world corrupted or the fault plan spoilt in this round, and each spoilt upload with its event.
+                Assert.All(s.Rejected, id => Assert.True(c.Corrupt.Contains(id) ||
+                    c.Settings.Faults.Corruptions.Any(x => x.HospitalId == id && x.Round == s.Round), $"{id} rejected in round {s.Round}"));
+                foreach (var e in EventsOf(run, s.Round).Where(e => e.Kind == RunEventKinds.Corrupted))
+                    Assert.Contains(e.HospitalId, s.Rejected);
                 Assert.All(s.Accepted, id => Assert.DoesNotContain(id, c.Silent));
             }
         }, print: c => c.ToString());
@@ -279,6 +285,22 @@ public sealed class RoundEngineSpecs
         var harness = new EngineHarness(Settings(), 3, 6);
         var e = Assert.Throws<InvalidOperationException>(() => harness.Run(rules => new HalfWeights(rules)));
         Assert.Contains("strategy HalfWeights's aggregation weights in round 1 must be non-negative and sum to 1, found a sum of 0.5", e.Message);
+    }
+
+    [Theory]
+    [InlineData(Corruption.NaN, "holds NaN or Inf")]
+    [InlineData(Corruption.Scaled, "exceeds 1E+06 × the global model's")]
+    public void Should_reject_an_upload_the_fault_plan_corrupts_and_accept_the_others(Corruption corruption, string reason)
+    {
+        var settings = Settings(rounds: 2) with { Faults = new FaultPlan { Corruptions = [new ScriptedCorruption("hospital-02", 2, corruption)] } };
+        var run = new EngineHarness(settings, 3, 7).Run();
+        var (first, second) = (run.Completed!.Rounds[0], run.Completed.Rounds[1]);
+        Assert.Equal(["hospital-01", "hospital-02", "hospital-03"], first.Aggregated);
+        Assert.Equal(["hospital-02"], second.Rejected);
+        Assert.Equal(["hospital-01", "hospital-03"], second.Aggregated);
+        var events = EventsOf(run, 2).Where(e => e.HospitalId == "hospital-02").Select(e => e.Kind).ToList();
+        Assert.Equal([RunEventKinds.Selected, RunEventKinds.Corrupted, RunEventKinds.Rejected], events);
+        Assert.Contains(reason, Assert.Single(EventsOf(run, 2), e => e.Kind == RunEventKinds.Rejected).Reason);
     }
 
     [Fact]

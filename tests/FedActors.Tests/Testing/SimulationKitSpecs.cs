@@ -112,5 +112,8 @@ public sealed class ReadmeDropoutTestSpecs
 
         Assert.Equal(verbatim, example);
         Assert.InRange(example.Split('\n').Length, 1, 30);
+        // The sample CI builds from the packed packages only holds the same test, as a user would paste it.
+        var sample = File.ReadAllText(Path.Combine(SharedData.Repository, "tests", "Samples.DropoutTests", "DropoutTests.cs")).ReplaceLineEndings("\n");
+        Assert.Equal(example, sample.TrimEnd('\n'));
     }
 }

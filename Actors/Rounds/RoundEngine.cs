@@ -429,6 +429,15 @@ public sealed class RoundEngine
         return new ModelWeights(tensors);
     }
 
+    // The global's norm, once per global model rather than once per update.
+    private (ModelWeights? Of, double Norm) _globalNorm;
+
+    private double GlobalNorm()
+    {
+        if (!ReferenceEquals(_globalNorm.Of, _global)) _globalNorm = (_global, Norm(_global));
+        return _globalNorm.Norm;
+    }
+
     private static double Norm(ModelWeights weights)
     {
         double sum = 0;
@@ -452,7 +461,7 @@ public sealed class RoundEngine
                 return $"tensor {i} is '{got[i].Name}' [{string.Join(',', got[i].Shape)}], expected '{expected[i].Name}' [{string.Join(',', expected[i].Shape)}]";
             if (got[i].Values.Any(v => !float.IsFinite(v))) return $"tensor '{got[i].Name}' holds NaN or Inf";
         }
-        var (norm, globalNorm) = (Norm(update.Weights), Norm(_global));
+        var (norm, globalNorm) = (Norm(update.Weights), GlobalNorm());
         if (!(norm <= MaxUpdateNormRatio * Math.Max(globalNorm, 1)))
             return $"norm {norm:G3} exceeds {MaxUpdateNormRatio:G3} × the global model's ({globalNorm:G3})";
         try

@@ -54,7 +54,6 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
     private bool _holdForListener;
     private IActorRef? _requester;
     private WeightsRef? _globalRef; // this round's offered global; null until the transfer answers
-    private string? _offeredHash;
     private readonly Dictionary<(string HospitalId, string Hash), LocalUpdateByRef> _fetching = new();
     private readonly List<WeightsRef> _fetched = new(); // uploads fetched this round, released here and at their owners after aggregation
 
@@ -111,7 +110,8 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         });
         Command<WeightsRef>(offered =>
         {
-            if (_globalRef is not null || offered.ContentHash != _offeredHash) return;
+            // The engine's global is the open round's until it closes: an offer of another is a stale answer.
+            if (_globalRef is not null || offered.ContentHash != _engine.Global.ContentHash) return;
             _globalRef = offered;
             foreach (var r in _engine.OutstandingRequests()) Send(r);
         });
@@ -208,7 +208,6 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         {
             case OfferGlobal o:
                 _globalRef = null;
-                _offeredHash = o.Global.ContentHash;
                 _transfer.Tell(new OfferWeights(o.Global), Self); // requests go out when its WeightsRef comes back
                 break;
             case SendRequest r: Send(r); break;

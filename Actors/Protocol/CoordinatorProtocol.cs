@@ -72,6 +72,13 @@ public sealed record RoundSummary
 
     /// <summary>Selected hospitals whose update is not in the global model, for whatever reason, by id.</summary>
     public IReadOnlyList<string> NotAggregated => Selected.Except(Aggregated).ToList();
+
+    /// <summary>Each outcome's event kind (<see cref="RunEventKinds"/>) with its hospitals, accepted first.</summary>
+    public IEnumerable<(string Kind, IReadOnlyList<string> HospitalIds)> Outcomes =>
+    [
+        (RunEventKinds.Accepted, Accepted), (RunEventKinds.Dropped, Dropped), (RunEventKinds.Lost, Lost),
+        (RunEventKinds.Late, Late), (RunEventKinds.Rejected, Rejected), (RunEventKinds.Surplus, Surplus),
+    ];
 }
 
 /// <summary>

@@ -191,9 +191,8 @@ public sealed class RunDirectory
 
     /// <summary>Each selected hospital left out of the aggregate with its outcome, e.g. <c>hospital-03:dropped;hospital-06:late</c>.</summary>
     private static string NotAggregated(RoundSummary s) => string.Join(';',
-        new[] { (s.Accepted, "accepted"), (s.Dropped, "dropped"), (s.Lost, "lost"), (s.Late, "late"), (s.Rejected, "rejected"), (s.Surplus, "surplus") }
-            .SelectMany(o => o.Item1.Where(id => !s.Aggregated.Contains(id)).Select(id => (Id: id, Outcome: o.Item2)))
-            .OrderBy(x => x.Id, StringComparer.Ordinal).Select(x => $"{x.Id}:{x.Outcome}"));
+        s.Outcomes.SelectMany(o => o.HospitalIds.Where(id => !s.Aggregated.Contains(id)).Select(id => (Id: id, o.Kind)))
+            .OrderBy(x => x.Id, StringComparer.Ordinal).Select(x => $"{x.Id}:{x.Kind}"));
 
     private static string Number(double v) => double.IsNaN(v) ? "" : v.ToString("R", CultureInfo.InvariantCulture);
 

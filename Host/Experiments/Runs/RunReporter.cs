@@ -77,7 +77,7 @@ public sealed class RunReporter : ReceiveActor
         var line = string.Create(CultureInfo.InvariantCulture,
             $"round {s.Round}/{totalRounds}  participants {s.Aggregated.Count}/{s.Selected.Count}  loss {s.MeanLoss:F4}  {s.WallSeconds:F1} s  sim {s.SimulatedSeconds:F1} s");
         if (s.Attempts > 1) line += $"  attempts {s.Attempts}";
-        foreach (var (ids, outcome) in new[] { (s.Dropped, "dropped"), (s.Lost, "lost"), (s.Late, "late"), (s.Rejected, "rejected"), (s.Surplus, "surplus") })
+        foreach (var (outcome, ids) in s.Outcomes.Where(o => o.Kind != RunEventKinds.Accepted))
             if (ids.Count > 0) line += $"  {outcome} [{string.Join(", ", ids)}]";
         if (s.Skipped) line += "  SKIPPED (too few updates)";
         if (s.StaleReplies + s.UnexpectedReplies + s.DuplicateReplies > 0)

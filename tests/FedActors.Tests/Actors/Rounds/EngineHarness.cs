@@ -91,10 +91,7 @@ internal sealed class EngineHarness
             }
             else throw new InvalidOperationException("the engine waits for nothing that can come");
 
-            IReadOnlyList<RoundDecision> decisions;
-            try { decisions = engine.Handle(input); }
-            finally { }
-            foreach (var d in decisions)
+            foreach (var d in engine.Handle(input))
             {
                 Decisions.Add(d);
                 switch (d)

@@ -274,6 +274,11 @@ public class FedActorsSerializerSpecs(ITestOutputHelper output) : ActorSpec(1, o
                 foreach (var (name, payload) in payloads.Parts)
                     AssertStructurallyEqual(payload, gotPayloads.Parts.Single(p => p.Key == name).Value, $"{path}[{name}]");
                 return;
+            case System.Runtime.CompilerServices.ITuple tuple:
+                var gotTuple = Assert.IsAssignableFrom<System.Runtime.CompilerServices.ITuple>(actual);
+                Assert.Equal(tuple.Length, gotTuple.Length);
+                for (var i = 0; i < tuple.Length; i++) AssertStructurallyEqual(tuple[i], gotTuple[i], $"{path}.Item{i + 1}");
+                return;
             case string or IActorRef or ValueType:
                 Assert.True(Equals(expected, actual), $"{path}: expected {expected}, got {actual}");
                 return;

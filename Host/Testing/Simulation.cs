@@ -202,6 +202,24 @@ public sealed class Simulation
         return this;
     }
 
+    /// <summary>
+    /// FedScale's published client traces, read as FedScale writes them (the pickles <c>client_behave_trace</c> and
+    /// <c>client_device_capacity</c> of its <c>benchmark/dataset/data/device_info</c>): <paramref name="behaviourTrace"/> says
+    /// when each hospital is online (as <see cref="Available"/> does), <paramref name="deviceCapacity"/> gives each its
+    /// speed factor and bandwidth; either may be null. Hospitals are matched with client ids by <paramref name="clients"/>.
+    /// The same as the keys <c>faults.fedscale-behaviour-trace</c>, <c>heterogeneity.fedscale-device-capacity</c> and
+    /// <c>fedscale-clients</c>; a path is taken relative to the working directory. A missing or malformed file fails
+    /// <see cref="RunAsync"/> with a <see cref="ConfigError"/> naming the key and the file.
+    /// </summary>
+    public Simulation FedScale(string? behaviourTrace = null, string? deviceCapacity = null, FedScaleClientOrder clients = FedScaleClientOrder.Ascending)
+    {
+        if (behaviourTrace is null && deviceCapacity is null) throw new ArgumentException("give a behaviour trace, a device capacity trace or both");
+        static string Quoted(string path) => "\"" + Path.GetFullPath(path).Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+        if (behaviourTrace is not null) Config($"faults.fedscale-behaviour-trace = {Quoted(behaviourTrace)}");
+        if (deviceCapacity is not null) Config($"heterogeneity.fedscale-device-capacity = {Quoted(deviceCapacity)}");
+        return Config($"fedscale-clients = {(clients == FedScaleClientOrder.Seeded ? "seeded" : "ascending")}");
+    }
+
     /// <summary>Keep the run's directory when the result is disposed (to read its files after a failing test).</summary>
     public Simulation KeepFiles()
     {
@@ -252,13 +270,19 @@ public sealed class Simulation
         }
     }
 
-    /// <summary>The experiment file (the HOCON given), the tiny defaults and the typed settings, loaded as the command loads them.</summary>
+    /// <summary>
+    /// The experiment file (the HOCON given), the tiny defaults and the typed settings, loaded as the command loads them.
+    /// Faults and availability given in code are written into the file too (after the HOCON given, so its lines keep
+    /// their numbers), and so into the run's <c>resolved.conf</c>: <c>fedactors run --resume</c> on the run's directory
+    /// replays them. Only a strategy given in code lives outside the file.
+    /// </summary>
     private ExperimentConfig Load(string root)
     {
         var file = Path.Combine(root, "experiment.conf");
-        File.WriteAllText(file, ExperimentText());
+        var text = ExperimentText();
+        File.WriteAllText(file, text);
         IReadOnlyDictionary<string, string> set;
-        try { set = ExperimentConfig.Flatten(File.ReadAllText(file), file); }
+        try { set = ExperimentConfig.Flatten(text, file); }
         catch (ConfigError) { set = new Dictionary<string, string>(); } // Load names the problem as the command does
         bool Sets(string key) => set.ContainsKey($"{Root}.{key}");
 
@@ -269,14 +293,22 @@ public sealed class Simulation
         if (!Sets("rounds.min-participants")) overrides.Add($"rounds.min-participants={Math.Max(1, hospitals / 2)}");
         if (!Sets("seed")) overrides.Add("seed=42");
         // Never runs/ under the working directory: the run's directory is in the temporary one the result owns.
-        overrides.Add($"runs-dir=\"{Path.Combine(root, "runs").Replace("\\", "\\\\", StringComparison.Ordinal)}\"");
+        overrides.Add($"runs-dir={HoconText.Quote(Path.Combine(root, "runs"))}");
         if (_hospitals is { } count) overrides.Add($"data.hospitals={count}");
         if (_rounds is { } rounds) overrides.Add($"rounds.count={rounds}");
         if (_seed is { } seed) overrides.Add($"seed={seed}");
         if (_method is { } method) overrides.Add($"method={method}");
 
         var config = ExperimentConfig.Load(file, overrides, _methods);
-        return config.WithRoundsFromCode(_strategy, CodeFaults(config), CodeAvailability(config));
+        var fromCode = new List<string>();
+        if (CodeFaults(config) is { } faults) fromCode.Add($"{Root}.faults {{\n{FaultPlanHocon.Render(faults)}}}");
+        if (CodeAvailability(config, root) is { } trace) fromCode.Add($"{Root}.faults.availability-trace = {HoconText.Quote(trace)}");
+        if (fromCode.Count > 0)
+        {
+            File.WriteAllText(file, text + "# faults given in code (Simulation's builder)\n" + string.Join("\n", fromCode) + "\n");
+            config = ExperimentConfig.Load(file, overrides, _methods);
+        }
+        return _strategy is null ? config : config.WithRoundsFromCode(_strategy);
     }
 
     /// <summary>
@@ -312,12 +344,18 @@ public sealed class Simulation
         };
     }
 
-    /// <summary>The intervals given in code as a trace (null when none were); hospitals it does not name are always on.</summary>
-    private AvailabilityTrace? CodeAvailability(ExperimentConfig config)
+    /// <summary>
+    /// The intervals given in code, written as an availability trace (<c>hospital,start_s,end_s</c>) into the run's
+    /// temporary directory; its path, or null when none were given. Hospitals it does not name are always on.
+    /// </summary>
+    private string? CodeAvailability(ExperimentConfig config, string root)
     {
         if (_availability.Count == 0) return null;
         if (config.Coordinator.Availability.TracedHospitals.Count > 0)
             throw new ConfigError($"availability given both in code and by 'fedactors.faults.availability-trace': give it one way");
-        return new AvailabilityTrace(_availability.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<OnInterval>)kv.Value, StringComparer.Ordinal), "availability given in code");
+        var path = Path.Combine(root, "availability.csv");
+        File.WriteAllLines(path, _availability.SelectMany(kv => kv.Value.Select(i => string.Create(CultureInfo.InvariantCulture, $"{kv.Key},{i.Start:R},{i.End:R}")))
+            .Prepend("hospital,start_s,end_s"));
+        return path;
     }
 }

@@ -139,18 +139,18 @@ public sealed record ExperimentConfig(
         // The resolved config runs again as it is (fedactors run --resume): the trace by its full
         // path, each distribution with its own parameters only.
         if (tracePath is not null)
-            config = Parse($"{SimulationConfig.AvailabilityTraceKey} = {Quote(tracePath)}", "resolved trace path").WithFallback(config);
+            config = Parse($"{SimulationConfig.AvailabilityTraceKey} = {HoconText.Quote(tracePath)}", "resolved trace path").WithFallback(config);
         if (behaviourPath is not null)
-            config = Parse($"{SimulationConfig.FedScaleBehaviourKey} = {Quote(behaviourPath)}", "resolved FedScale trace path").WithFallback(config);
+            config = Parse($"{SimulationConfig.FedScaleBehaviourKey} = {HoconText.Quote(behaviourPath)}", "resolved FedScale trace path").WithFallback(config);
         if (capacityPath is not null)
-            config = Parse($"{SimulationConfig.FedScaleCapacityKey} = {Quote(capacityPath)}", "resolved FedScale trace path").WithFallback(config);
+            config = Parse($"{SimulationConfig.FedScaleCapacityKey} = {HoconText.Quote(capacityPath)}", "resolved FedScale trace path").WithFallback(config);
         if (dataPath is not null)
-            config = Parse($"{DataSourceKey} = {Quote(dataPath)}", "resolved data path").WithFallback(config);
+            config = Parse($"{DataSourceKey} = {HoconText.Quote(dataPath)}", "resolved data path").WithFallback(config);
         var method = MethodConfig.Read(reader, methods, BaseOf);
         CheckSources(reader, experiment, method);
         foreach (var key in methods.Keys.OfType<PathKey>())
             if (method.Settings.Get(key) is var full && full != PathKey.None)
-                config = Parse($"{MethodConfig.FullKey(key)} = {Quote(full)}", "resolved method path").WithFallback(config);
+                config = Parse($"{MethodConfig.FullKey(key)} = {HoconText.Quote(full)}", "resolved method path").WithFallback(config);
         if (method.Registration.Data == MethodData.Volumes && !experiment.IsVolumetric)
             throw reader.Error(MethodConfig.MethodKey, $"is '{method.Name}', which trains on slices of volumes: set data.source to " +
                 $"'{ExperimentSettings.SyntheticCardiacSource}' or a directory of NIfTI volumes");
@@ -189,7 +189,7 @@ public sealed record ExperimentConfig(
     {
         var file = Parse(defaults, "embedded default (cluster-config/single-node.conf)");
         var missing = methods.Keys.Where(k => !file.HasPath(MethodConfig.FullKey(k)))
-            .Select(k => $"{MethodConfig.FullKey(k)} = {Quote(k.DefaultText)}").ToList();
+            .Select(k => $"{MethodConfig.FullKey(k)} = {HoconText.Quote(k.DefaultText)}").ToList();
         return missing.Count == 0 ? defaults : defaults + "\n# Registered methods' keys this file does not set, at their declared defaults\n" + string.Join("\n", missing) + "\n";
     }
 
@@ -413,5 +413,4 @@ public sealed record ExperimentConfig(
         return $"# Resolved FedActors configuration (defaults + file + --set overrides)\n{Root} {{\n{text}\n}}\n";
     }
 
-    private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 }

@@ -31,12 +31,7 @@ internal static partial class SimulationConfig
         [ValueDistribution.LogNormalKind] = ["median", "sigma"],
     };
 
-    private static readonly Dictionary<string, DropoutStage> Stages = new()
-    {
-        ["before-training"] = DropoutStage.BeforeTraining,
-        ["during-training"] = DropoutStage.DuringTraining,
-        ["after-upload"] = DropoutStage.AfterUpload,
-    };
+    private static readonly Dictionary<string, DropoutStage> Stages = Enum.GetValues<DropoutStage>().ToDictionary(FaultPlanHocon.Stage);
 
     public static CoordinatorSettings ReadRounds(ConfigReader r, ulong seed, int hospitals)
     {

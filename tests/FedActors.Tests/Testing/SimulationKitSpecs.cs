@@ -90,6 +90,45 @@ public sealed class SimulationKitSpecs
         Directory.Delete(Path.GetDirectoryName(Path.GetDirectoryName(kept.Directory))!, recursive: true);
     }
 
+    [Fact]
+    public async Task Should_write_faults_and_availability_given_in_code_into_the_runs_resolved_config()
+    {
+        await using var run = await Simulation.Create().Rounds(2).Seed(5).Within(TimeSpan.FromMinutes(3)).KeepFiles()
+            .Faults("events = [ { kind = slow, hospital = hospital-03, round = 1, factor = 2 } ]")
+            .Drop("hospital-02", round: 2, DropoutStage.DuringTraining)
+            .Lose(RoundMessage.Upload, probability: 0.125)
+            .Available("hospital-04", (0, 1e9))
+            .RunAsync();
+        try
+        {
+            // What --resume reads back: the HOCON's fault and the code's, and the code's availability.
+            var resumed = ExperimentConfig.Load(Path.Combine(run.Directory, "resolved.conf"), []);
+            var faults = resumed.Coordinator.Faults;
+            Assert.Equal([new ScriptedSlowdown("hospital-03", 1, 2)], faults.Slowdowns);
+            Assert.Equal([new ScriptedDrop("hospital-02", 2, DropoutStage.DuringTraining)], faults.Drops);
+            Assert.Equal([new MessageFault(RoundMessage.Upload, Lose: true, 0.125)], faults.Messages);
+            Assert.Equal(["hospital-04"], resumed.Coordinator.Availability.TracedHospitals);
+            Assert.Equal(UpdateOutcome.Dropped, run.Round(2).OutcomeOf("hospital-02"));
+        }
+        finally { Directory.Delete(Path.GetDirectoryName(Path.GetDirectoryName(run.Directory))!, recursive: true); }
+    }
+
+    [Fact]
+    public async Task Should_take_fedscales_traces_from_the_builder_and_select_only_the_hospitals_online()
+    {
+        // Python-written fixtures: client 3 (hospital-01, -03) is on from 50 s, client 7 (hospital-02, -04) from 0 s.
+        var fixtures = Path.Combine(AppContext.BaseDirectory, "Fixtures", "FedScale");
+        await using var run = await Simulation.Create().Rounds(1).Within(TimeSpan.FromMinutes(3))
+            .FedScale(behaviourTrace: Path.Combine(fixtures, "client_behave_trace.pkl"), deviceCapacity: Path.Combine(fixtures, "client_device_capacity.pkl"))
+            .RunAsync();
+        Assert.Equal(["hospital-02", "hospital-04"], run.Round(1).Selected);
+        Assert.Equal(["hospital-02", "hospital-04"], run.Round(1).Aggregated);
+
+        var e = await Assert.ThrowsAsync<ConfigError>(() => Simulation.Create().FedScale(behaviourTrace: "no-such-trace.pkl").RunAsync());
+        Assert.Contains("'fedactors.faults.fedscale-behaviour-trace'", e.Message);
+        Assert.Contains("does not exist", e.Message);
+    }
+
     private static string[] TempRuns() =>
         Directory.GetDirectories(Path.GetTempPath(), "fedactors-testing-*").Order(StringComparer.Ordinal).ToArray();
 }

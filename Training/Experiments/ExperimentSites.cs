@@ -11,9 +11,17 @@ namespace FedActors.Training.Experiments;
 /// <paramref name="Slices"/> are its train volumes' slices with their label maps (<paramref name="Train"/>
 /// is their images, labelled with their partitions).
 /// </summary>
+/// <param name="HospitalId">The hospital's id (<see cref="ExperimentSettings.HospitalId"/>).</param>
+/// <param name="Scanner">The scanner profile its images were seen through.</param>
+/// <param name="Train">Its training images (what it trains on locally).</param>
+/// <param name="Test">Its own test images; empty where the source has only a pooled test split (MedMNIST, volumetric).</param>
+/// <param name="Slices">Volumetric sources: its training slices with label maps; null otherwise.</param>
 public sealed record SiteData(string HospitalId, ScannerProfile Scanner, ImageShard Train, ImageShard Test, SliceShard? Slices = null);
 
 /// <summary>A volumetric experiment's held-out volumes as slices with label maps, and the number of segmentation classes.</summary>
+/// <param name="Validation">The validation volumes' slices, which choose the segmentation epoch.</param>
+/// <param name="Test">The test volumes' slices, which segmentation is judged on.</param>
+/// <param name="SegmentationClasses">The number of label-map classes, background included.</param>
 public sealed record HeldOutVolumes(SliceShard Validation, SliceShard Test, int SegmentationClasses);
 
 /// <summary>
@@ -33,6 +41,7 @@ public sealed class ExperimentSites
         Description = description;
     }
 
+    /// <summary>The hospitals' data, in hospital order (<c>hospital-01</c> first).</summary>
     public IReadOnlyList<SiteData> Sites { get; }
 
     /// <summary>Volumetric sources only: the validation and test volumes segmentation is judged on.</summary>
@@ -46,16 +55,20 @@ public sealed class ExperimentSites
     /// <summary>Where fine-tuning chooses its epoch (never the test split): the data set's val split, or more synthetic images per site.</summary>
     public ImageShard Validation => _validation.Value;
 
+    /// <summary>The number of image classes (labels 0 … Classes − 1); for volumetric sources, the slices' partitions.</summary>
     public int Classes { get; }
 
     /// <summary>Where the images came from and how they were split, for run headers and reports.</summary>
     public string Description { get; }
 
+    /// <summary>Every hospital's training images concatenated in hospital order (a new shard each call).</summary>
     public ImageShard PooledTrain() => ImageShard.Concat(Sites.Select(s => s.Train).ToList());
 
     /// <summary>Channels of every image (1 grey, 3 RGB).</summary>
     public int Channels => Sites[0].Train.Channels;
 
+    /// <summary>The sites <paramref name="settings"/>' data source gives: volumetric, skewed classification, synthetic radiographs or a MedMNIST file.</summary>
+    /// <param name="settings">The experiment's settings.</param>
     public static ExperimentSites Create(ExperimentSettings settings) =>
         settings.IsVolumetric ? Volumetric(settings)
         : settings.IsSkewedClassification ? SkewedClassification(settings)

@@ -11,8 +11,14 @@ using static TorchSharp.torch;
 namespace FedActors.Training.Experiments;
 
 /// <summary>One downstream figure: <paramref name="Protocol"/> (linear-probe or fine-tune) with a fraction of the labels, on the test split.</summary>
+/// <param name="Protocol"><see cref="LinearProbe"/> or <see cref="FineTune"/>.</param>
+/// <param name="LabelFraction">The stratified share of the pooled training labels used.</param>
+/// <param name="Labelled">How many labelled images that share gave.</param>
+/// <param name="Accuracy">Accuracy on the test split, in [0, 1].</param>
+/// <param name="BalancedAccuracy">Balanced accuracy (mean per-class recall) on the test split, in [0, 1].</param>
 public sealed record LabelEfficiency(string Protocol, double LabelFraction, int Labelled, double Accuracy, double BalancedAccuracy)
 {
+    /// <summary>The <see cref="Protocol"/> values: a linear probe on the frozen encoder, or end-to-end fine-tuning.</summary>
     public const string LinearProbe = "linear-probe", FineTune = "fine-tune";
 }
 
@@ -25,6 +31,8 @@ public sealed class FederatedExperiment
 {
     private readonly Lazy<(ImageShard Labelled, ImageShard Test)> _probeSets;
 
+    /// <summary>Creates the experiment: parses the device and builds (loads or draws) every site's data now; the probe's labelled set is chosen on first use.</summary>
+    /// <param name="settings">What the run computes; invalid data sources or device names throw.</param>
     public FederatedExperiment(ExperimentSettings settings)
     {
         Settings = settings;
@@ -38,13 +46,21 @@ public sealed class FederatedExperiment
         });
     }
 
+    /// <summary>The settings it was created with.</summary>
     public ExperimentSettings Settings { get; }
+    /// <summary>The torch device parsed from <see cref="ExperimentSettings.Device"/>, where learners and evaluations run.</summary>
     public Device Device { get; }
+    /// <summary>The hospitals' data and the held-out images evaluations use.</summary>
     public ExperimentSites Sites { get; }
 
     /// <summary>Networks this experiment's learners park and reuse when rebuilt for a restore (<see cref="NetworkPool.Reusing"/>).</summary>
     public NetworkPool Networks { get; } = new();
 
+    /// <summary>
+    /// A network of the configured encoder (small CNN, or U-Net contracting path) with its projection head: built
+    /// fresh, which must happen inside <see cref="TorchRuntime.Seeded"/>, or within <see cref="NetworkPool.Reusing"/> a parked
+    /// one from <see cref="Networks"/>, holding its last values. The caller owns it (dispose with <see cref="ModuleDisposal.DisposeTree"/>).
+    /// </summary>
     public ProjectedEncoder CreateNetwork() => Networks.Build(nameof(CreateNetwork), BuildNetwork);
 
     private ProjectedEncoder BuildNetwork()
@@ -113,6 +129,7 @@ public sealed class FederatedExperiment
     /// Volumetric sources: segmentation with the U-Net encoder carrying <paramref name="weights"/> (null: a
     /// random one, the "random init" baseline), N labelled volumes per hospital, locally and by FedAvg.
     /// </summary>
+    /// <param name="weights">The method's global model; null evaluates a randomly initialised encoder.</param>
     /// <param name="localModels">Each hospital's own model (Local CL): local fine-tuning starts each hospital from its own encoder.</param>
     public IReadOnlyList<SegmentationScore> EvaluateSegmentation(ModelWeights? weights, IReadOnlyDictionary<string, ModelWeights>? localModels = null)
     {

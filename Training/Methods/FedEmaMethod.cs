@@ -13,8 +13,11 @@ namespace FedActors.Training.Methods;
 /// first μ is τ, and keeps that λ for the rest of the run (the FedEMA paper's auto-scaling;
 /// ALGORITHMS.md §5 gives only the μ rule, so the scaling and τ's default are ASSUMED).
 /// </summary>
+/// <param name="Lambda">λ of μ = min(λ‖θ_g − θ_i‖, 1); null (config <c>auto</c>, the default) auto-scales it from <paramref name="Tau"/>.</param>
+/// <param name="Tau">τ, the first μ of an auto-scaled client, in [0, 1]; unused with a fixed <paramref name="Lambda"/>.</param>
 public sealed record FedEmaOptions(double? Lambda = null, double Tau = FedEmaOptions.DefaultTau)
 {
+    /// <summary>τ's default, 0.7 (ASSUMED, see above); config key <c>fedema.tau</c>.</summary>
     public const double DefaultTau = 0.7;
 }
 
@@ -29,6 +32,7 @@ public sealed record FedEmaOptions(double? Lambda = null, double Tau = FedEmaOpt
 /// </summary>
 public sealed class FedEmaClient(ILocalLearner learner, FedEmaOptions options, string? divergencePart = null) : LearnerClient<ILocalLearner>(learner)
 {
+    /// <summary>The kind tag of its saved state (<see cref="LearnerStateFormat"/>), which wraps the inner learner's.</summary>
     public const string StateKind = "fedema";
 
     /// <summary>μ of the last <see cref="LoadGlobal"/> (0 when the global was taken as it is).</summary>
@@ -37,6 +41,11 @@ public sealed class FedEmaClient(ILocalLearner learner, FedEmaOptions options, s
     /// <summary>λ in use: the configured one, or the auto-scaled one once set (null before).</summary>
     public double? Lambda { get; private set; } = options.Lambda;
 
+    /// <summary>
+    /// Starts from <paramref name="global"/> as it is on the client's first round; afterwards loads
+    /// μ·own + (1 − μ)·global, setting λ on the first measured divergence when auto-scaled. Sets <see cref="LastMu"/>.
+    /// </summary>
+    /// <param name="global">The round's global model.</param>
     public override void LoadGlobal(ModelWeights global)
     {
         if (Learner.DescribeState().OptimizerSteps == 0)
@@ -55,6 +64,8 @@ public sealed class FedEmaClient(ILocalLearner learner, FedEmaOptions options, s
         Learner.LoadGlobal(FederatedAveraging.WeightedMean([new("local", local, LastMu), new("global", global, 1 - LastMu)]));
     }
 
+    /// <summary>Writes λ (NaN while unset) and the inner learner's complete state, as <see cref="StateKind"/>.</summary>
+    /// <param name="stream">Where to write it.</param>
     public override void SaveState(Stream stream) =>
         LearnerStateFormat.Write(stream, StateKind, w =>
         {
@@ -65,6 +76,9 @@ public sealed class FedEmaClient(ILocalLearner learner, FedEmaOptions options, s
             w.Write(inner.GetBuffer(), 0, (int)inner.Length);
         });
 
+    /// <summary>Restores what <see cref="SaveState"/> wrote: λ and the inner learner's state.</summary>
+    /// <param name="stream">The saved state.</param>
+    /// <param name="source">Where it came from, named in <see cref="InvalidDataException"/>s on corruption or a negative λ.</param>
     public override void LoadState(Stream stream, string source)
     {
         double lambda = double.NaN;
@@ -87,6 +101,7 @@ public sealed class FedEmaClient(ILocalLearner learner, FedEmaOptions options, s
 /// </summary>
 public sealed class FedEmaMethod(FederatedExperiment experiment, FedEmaOptions options) : FedByolMethod(experiment)
 {
+    /// <summary>The config name, <c>fedema</c>.</summary>
     public new const string MethodName = "fedema";
 
     /// <summary>λ: <c>auto</c> (null: scaled so that a client's first μ is τ) or a fixed number.</summary>
@@ -101,7 +116,10 @@ public sealed class FedEmaMethod(FederatedExperiment experiment, FedEmaOptions o
         "BYOL clients that keep mu of their own model and take 1 - mu of the global, FedAvg (ALGORITHMS.md §5)",
         (experiment, settings) => new FedEmaMethod(experiment, new FedEmaOptions(settings.Get(Lambda), settings.Get(Tau)))) { Keys = [Lambda, Tau] };
 
+    /// <inheritdoc/>
     public override string Name => MethodName;
 
+    /// <summary>A <see cref="FedEmaClient"/> around a BYOL learner for <paramref name="hospitalId"/>, measuring divergence on the encoder.</summary>
+    /// <param name="hospitalId">The hospital whose learner it is.</param>
     public override ILocalLearner CreateClient(string hospitalId) => new FedEmaClient(CreateByol(hospitalId), options, ByolModel.Encoder);
 }

@@ -8,12 +8,16 @@ using FedActors.Training.Weights;
 namespace FedActors.Training.Methods;
 
 /// <summary>Where Fed-MAS's frozen auxiliary encoder is, and the content hash every hospital checks it against.</summary>
+/// <param name="Path">The auxiliary encoder's <c>.weights</c> file (config key <c>fedmas.auxiliary</c>).</param>
+/// <param name="ContentHash">Its SHA-256 content hash, 64 hex digits (config key <c>fedmas.auxiliary-hash</c>).</param>
 public sealed record AuxiliaryEncoderFile(string Path, string ContentHash);
 
 /// <summary>How the Fed-MAS server weighs uploads: by robust factor (the method), or by sample count (an ablation that keeps its local loss).</summary>
 public enum FedMasAggregation
 {
+    /// <summary>Each upload weighs its robust factor over their sum (Fed-MAS itself; config <c>robust-factor</c>, the default).</summary>
     RobustFactor,
+    /// <summary>Each upload weighs its sample count, as FedAvg (ablation; config <c>samples</c>).</summary>
     Samples,
 }
 
@@ -116,7 +120,11 @@ public sealed class ImbalancedClassificationMethod : IFederatedMethod
         _auxiliary = auxiliary;
     }
 
+    /// <summary>Creates the family member <paramref name="name"/>, on a copy of <paramref name="options"/> with its loss (balanced softmax or cross entropy) and proximal μ set.</summary>
+    /// <param name="name">One of <see cref="FedMas"/>, <see cref="FedAvgCe"/>, <see cref="FedAvgBsm"/>, <see cref="FedProxCe"/>; anything else throws <see cref="ArgumentException"/>.</param>
+    /// <param name="experiment">The experiment whose classifier, seed, augmentation and device it uses.</param>
     /// <param name="options">The shared training settings; each method sets its own loss, λ and μ on them.</param>
+    /// <param name="proximalMu">FedProx's μ, used by <c>fedprox-ce</c> only (config key <c>fedprox.mu</c>).</param>
     /// <param name="auxiliary">Fed-MAS only, and required for it.</param>
     /// <param name="aggregation">Fed-MAS only: <see cref="FedMasAggregation.Samples"/> isolates its local loss from its aggregation.</param>
     public static ImbalancedClassificationMethod Create(string name, FederatedExperiment experiment, ImbalancedClassifierOptions options,
@@ -131,8 +139,14 @@ public sealed class ImbalancedClassificationMethod : IFederatedMethod
         _ => throw new ArgumentException($"No imbalanced-classification method named '{name}' (known: {string.Join(", ", Registrations.Select(r => r.Name))}).", nameof(name)),
     };
 
+    /// <summary>The family member's name, as passed to <see cref="Create"/>.</summary>
     public string Name { get; }
 
+    /// <summary>
+    /// An <see cref="ImbalancedClassifierLearner"/> seeded for <paramref name="hospitalId"/>; for Fed-MAS it loads the
+    /// auxiliary encoder (checking its content hash), which the learner then owns.
+    /// </summary>
+    /// <param name="hospitalId">The hospital whose learner it is.</param>
     public ILocalLearner CreateClient(string hospitalId)
     {
         var auxiliary = _auxiliary is null ? null
@@ -149,8 +163,10 @@ public sealed class ImbalancedClassificationMethod : IFederatedMethod
         }
     }
 
+    /// <summary>A <see cref="FedMasServer"/> for Fed-MAS, a <see cref="FederatedAveragingServer"/> for the others.</summary>
     public IFederatedServer CreateServer() => _auxiliary is null ? new FederatedAveragingServer(Name) : new FedMasServer(_aggregation);
 
+    /// <summary>The seeded initial small-CNN classifier (both heads), drawn from the experiment seed.</summary>
     public ModelWeights InitialGlobal()
     {
         using var model = TorchRuntime.Seeded(SeededRandom.DeriveSeed(_experiment.Settings.Seed, "global/init"), _experiment.CreateClassifier);
@@ -166,10 +182,18 @@ public sealed class ImbalancedClassificationMethod : IFederatedMethod
 /// </summary>
 public sealed class FedMasServer(FedMasAggregation aggregation = FedMasAggregation.RobustFactor) : IFederatedServer
 {
+    /// <summary>Always <c>fedmas</c>.</summary>
     public string Method => ImbalancedClassificationMethod.FedMas;
 
+    /// <summary>Nothing: Fed-MAS sends the global model only.</summary>
+    /// <param name="round">The round (unused).</param>
+    /// <param name="hospitalId">The hospital (unused).</param>
     public MethodPayloads Broadcast(int round, string hospitalId) => MethodPayloads.Empty;
 
+    /// <summary>Rejects an upload without a finite, non-negative robust factor scalar (<see cref="ImbalancedClassifierLearner.RobustFactorPayload"/>).</summary>
+    /// <param name="round">The round (unused).</param>
+    /// <param name="upload">The upload whose extras are checked.</param>
+    /// <returns>The reason to reject it, or null.</returns>
     public string? Check(int round, ClientContribution upload)
     {
         if (!upload.Extras.TryGet<ScalarPayload>(ImbalancedClassifierLearner.RobustFactorPayload, out var rf))
@@ -177,6 +201,10 @@ public sealed class FedMasServer(FedMasAggregation aggregation = FedMasAggregati
         return double.IsFinite(rf.Value) && rf.Value >= 0 ? null : $"robust factor {rf.Value} is not a finite non-negative number";
     }
 
+    /// <summary>The weighted mean of the uploads, by robust factor or by sample count (see the class remarks).</summary>
+    /// <param name="round">The round (unused).</param>
+    /// <param name="previousGlobal">The previous global (unused: it is replaced).</param>
+    /// <param name="accepted">The accepted uploads, at least one, each carrying its robust factor.</param>
     public ServerAggregate Aggregate(int round, ModelWeights previousGlobal, IReadOnlyList<ClientContribution> accepted)
     {
         var factors = accepted.Select(u => u.Extras.Get<ScalarPayload>(ImbalancedClassifierLearner.RobustFactorPayload, u.HospitalId).Value).ToArray();
@@ -184,8 +212,12 @@ public sealed class FedMasServer(FedMasAggregation aggregation = FedMasAggregati
         return FederatedAveragingServer.Weighted(accepted, bySamples ? accepted.Select(u => (double)u.Samples).ToArray() : factors);
     }
 
+    /// <summary>An empty array: Fed-MAS keeps no server state.</summary>
     public byte[] SaveState() => [];
 
+    /// <summary>Accepts only an empty state; throws <see cref="InvalidDataException"/> naming <paramref name="source"/> otherwise.</summary>
+    /// <param name="state">The checkpointed server state; must be empty.</param>
+    /// <param name="source">Where it came from, for the error message.</param>
     public void LoadState(byte[] state, string source)
     {
         if (state.Length != 0) throw new InvalidDataException($"{source}: Fed-MAS keeps no server state, found {state.Length} bytes; is it another method's checkpoint?");

@@ -10,6 +10,7 @@ namespace FedActors.Training.Methods;
 /// </summary>
 public sealed class FedProxMethod(FederatedExperiment experiment, double mu) : IFederatedMethod
 {
+    /// <summary>The config name, <c>fedprox</c>.</summary>
     public const string MethodName = "fedprox";
 
     /// <summary>μ of the proximal term; <c>fedprox-ce</c> reads it too.</summary>
@@ -20,8 +21,11 @@ public sealed class FedProxMethod(FederatedExperiment experiment, double mu) : I
     public static MethodRegistration Registration { get; } = new(MethodName, "MoCo v2 clients with a proximal term, FedAvg (ALGORITHMS.md §5)",
         (experiment, settings) => new FedProxMethod(experiment, settings.Get(Mu))) { Keys = [Mu] };
 
+    /// <inheritdoc/>
     public string Name => MethodName;
 
+    /// <summary>The experiment's MoCo v2 learner for <paramref name="hospitalId"/> with its proximal μ set.</summary>
+    /// <param name="hospitalId">The hospital whose learner it is.</param>
     public ILocalLearner CreateClient(string hospitalId)
     {
         var learner = (MoCoV2Learner)experiment.CreateLearner(hospitalId);
@@ -29,7 +33,9 @@ public sealed class FedProxMethod(FederatedExperiment experiment, double mu) : I
         return learner;
     }
 
+    /// <summary>A <see cref="FederatedAveragingServer"/> under the name <c>fedprox</c>.</summary>
     public IFederatedServer CreateServer() => new FederatedAveragingServer(MethodName);
 
+    /// <summary>The experiment's seeded initial network (<see cref="FederatedExperiment.InitialGlobal"/>).</summary>
     public ModelWeights InitialGlobal() => experiment.InitialGlobal();
 }

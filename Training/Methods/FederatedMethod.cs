@@ -20,9 +20,15 @@ public interface IFederatedClient : ILocalLearner
 }
 
 /// <summary>One accepted upload, as the server's aggregation sees it.</summary>
+/// <param name="HospitalId">The uploading hospital.</param>
+/// <param name="Weights">Its locally trained model weights.</param>
+/// <param name="Samples">The number of images it trained on this round (FedAvg's weight).</param>
+/// <param name="Extras">What it uploaded beside the weights (<see cref="MethodPayloads.Empty"/> for plain methods).</param>
 public sealed record ClientContribution(string HospitalId, ModelWeights Weights, int Samples, MethodPayloads Extras);
 
 /// <summary>A round's new global model and the weight each client's upload got in it (summing to 1).</summary>
+/// <param name="Global">The round's new global model.</param>
+/// <param name="ClientWeights">Each accepted hospital's weight in <paramref name="Global"/>, by hospital id; the values sum to 1.</param>
 public sealed record ServerAggregate(ModelWeights Global, IReadOnlyDictionary<string, double> ClientWeights);
 
 /// <summary>
@@ -61,6 +67,7 @@ public interface IFederatedServer
 /// </summary>
 public interface IFederatedMethod
 {
+    /// <summary>The method's name, as chosen in the experiment config (e.g. <c>fedmoco</c>); registered in <see cref="MethodRegistry"/>.</summary>
     string Name { get; }
 
     /// <summary>Hospital <paramref name="hospitalId"/>'s learner; an <see cref="IFederatedClient"/> when it uploads more than weights.</summary>
@@ -77,14 +84,28 @@ public interface IFederatedMethod
 /// <param name="method">The name of the method it serves (FedAvg with MoCo clients is "fedmoco-plain").</param>
 public sealed class FederatedAveragingServer(string method = FederatedAveragingServer.Name) : IFederatedServer
 {
+    /// <summary>FedAvg's method name, and the default of <see cref="Method"/>.</summary>
     public const string Name = "fedavg";
 
+    /// <inheritdoc/>
     public string Method => method;
 
+    /// <summary>Nothing: FedAvg sends the global model only.</summary>
+    /// <param name="round">The round (unused).</param>
+    /// <param name="hospitalId">The hospital (unused).</param>
+    /// <returns><see cref="MethodPayloads.Empty"/>.</returns>
     public MethodPayloads Broadcast(int round, string hospitalId) => MethodPayloads.Empty;
 
+    /// <summary>Accepts every upload: FedAvg reads no extras.</summary>
+    /// <param name="round">The round (unused).</param>
+    /// <param name="upload">The upload (unused).</param>
+    /// <returns>Always null.</returns>
     public string? Check(int round, ClientContribution upload) => null;
 
+    /// <summary>The mean of the uploaded weights, each weighted by its <see cref="ClientContribution.Samples"/>.</summary>
+    /// <param name="round">The round (unused).</param>
+    /// <param name="previousGlobal">The previous global (unused: FedAvg replaces it).</param>
+    /// <param name="accepted">The accepted uploads, at least one.</param>
     public ServerAggregate Aggregate(int round, ModelWeights previousGlobal, IReadOnlyList<ClientContribution> accepted) =>
         Weighted(accepted, accepted.Select(u => (double)u.Samples).ToArray());
 
@@ -103,8 +124,12 @@ public sealed class FederatedAveragingServer(string method = FederatedAveragingS
             .ToDictionary(StringComparer.Ordinal));
     }
 
+    /// <summary>An empty array: FedAvg keeps no server state.</summary>
     public byte[] SaveState() => [];
 
+    /// <summary>Accepts only an empty state; throws <see cref="InvalidDataException"/> naming <paramref name="source"/> otherwise (another method's checkpoint).</summary>
+    /// <param name="state">The checkpointed server state; must be empty.</param>
+    /// <param name="source">Where it came from, for the error message.</param>
     public void LoadState(byte[] state, string source)
     {
         if (state.Length != 0) throw new InvalidDataException($"{source}: FedAvg keeps no server state, found {state.Length} bytes; is it another method's checkpoint?");

@@ -71,6 +71,8 @@ public sealed record MethodRegistration(string Name, string Summary, Func<Federa
 }
 
 /// <summary>A registered method with the settings of one run: what an experiment's config resolves <c>method</c> to.</summary>
+/// <param name="Registration">The method as registered.</param>
+/// <param name="Settings">The values of its keys for this run.</param>
 public sealed record ConfiguredMethod(MethodRegistration Registration, MethodSettings Settings)
 {
     /// <summary>The method's name.</summary>

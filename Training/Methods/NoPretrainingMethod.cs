@@ -13,18 +13,24 @@ namespace FedActors.Training.Methods;
 /// </summary>
 public sealed class NoPretrainingMethod(FederatedExperiment experiment) : IFederatedMethod
 {
+    /// <summary>The config name, <c>none</c>.</summary>
     public const string MethodName = "none";
 
     /// <summary>The random-init baseline.</summary>
     public static MethodRegistration Registration { get; } = new(MethodName, "no pre-training: the random-init baseline",
         (experiment, _) => new NoPretrainingMethod(experiment));
 
+    /// <inheritdoc/>
     public string Name => MethodName;
 
+    /// <summary>A learner that trains nothing: it holds the global it is given and uploads it unchanged (zero steps, loss 0).</summary>
+    /// <param name="hospitalId">The hospital (unused: every hospital gets the same idle learner).</param>
     public ILocalLearner CreateClient(string hospitalId) => new IdleLearner();
 
+    /// <summary>A <see cref="FederatedAveragingServer"/> under the name <c>none</c>.</summary>
     public IFederatedServer CreateServer() => new FederatedAveragingServer(MethodName);
 
+    /// <summary>The experiment's seeded initial network (<see cref="FederatedExperiment.InitialGlobal"/>), which stays the global throughout.</summary>
     public ModelWeights InitialGlobal() => experiment.InitialGlobal();
 
     /// <summary>Holds the global it is given and returns it untouched: zero steps, loss 0.</summary>

@@ -11,6 +11,11 @@ public static class PayloadFormat
     private const byte ScalarTag = 1, StatisticsTag = 2, FeaturesTag = 3, TargetWeightsTag = 4;
     private const int MaxParts = 4096;
 
+    /// <summary>Writes <paramref name="payloads"/> in name order; features are validated first.</summary>
+    /// <param name="w">The writer; it is left open.</param>
+    /// <param name="payloads">The payloads to write.</param>
+    /// <exception cref="NotSupportedException">A payload type has no wire format.</exception>
+    /// <exception cref="InvalidDataException">A <see cref="FeaturesPayload"/> does not validate.</exception>
     public static void Write(BinaryWriter w, MethodPayloads payloads)
     {
         w.Write(payloads.Count);
@@ -55,6 +60,10 @@ public static class PayloadFormat
         }
     }
 
+    /// <summary>Reads what <see cref="Write"/> wrote.</summary>
+    /// <param name="r">The reader, positioned at the payload count.</param>
+    /// <param name="source">Where the bytes come from, named in every error.</param>
+    /// <exception cref="InvalidDataException">The bytes are truncated, hold an unknown kind tag or an implausible count, or features that do not validate.</exception>
     public static MethodPayloads Read(BinaryReader r, string source)
     {
         try

@@ -13,6 +13,7 @@ namespace FedActors.Training.Methods;
 /// </summary>
 public sealed class SupervisedFedAvgMethod(FederatedExperiment experiment, double labelFraction) : IFederatedMethod
 {
+    /// <summary>The config name, <c>fedavg-supervised</c>.</summary>
     public const string MethodName = "fedavg-supervised";
 
     /// <summary>The share of each hospital's labels it trains on.</summary>
@@ -23,17 +24,25 @@ public sealed class SupervisedFedAvgMethod(FederatedExperiment experiment, doubl
         "encoder + linear classifier, cross-entropy on a fraction of each hospital's labels, FedAvg (ALGORITHMS.md §5)",
         (experiment, settings) => new SupervisedFedAvgMethod(experiment, settings.Get(LabelFraction))) { Keys = [LabelFraction] };
 
+    /// <inheritdoc/>
     public string Name => MethodName;
 
     private SupervisedModel CreateModel() => experiment.Networks.Build(nameof(SupervisedModel), () => new SupervisedModel(experiment.CreateNetwork(), experiment.Sites.Classes));
 
+    /// <summary>
+    /// A <see cref="SupervisedLearner"/> for <paramref name="hospitalId"/> on the encoder plus linear classifier, trained like the
+    /// experiment's MoCo clients (learning rate, momentum, decay, batch, epochs) on its labelled fraction.
+    /// </summary>
+    /// <param name="hospitalId">The hospital whose learner it is.</param>
     public ILocalLearner CreateClient(string hospitalId) =>
         new SupervisedLearner(CreateModel, FedSimClrMethod.OptionsLike(experiment.Settings.MoCo, Objectives.NtXentLoss.DefaultTemperature),
             new ViewAugmenter(experiment.Settings.Augmentation), labelFraction,
             SeededRandom.DeriveSeed(experiment.Settings.Seed, $"{hospitalId}/learner"), experiment.Device);
 
+    /// <summary>A <see cref="FederatedAveragingServer"/> under the name <c>fedavg-supervised</c>.</summary>
     public IFederatedServer CreateServer() => new FederatedAveragingServer(MethodName);
 
+    /// <summary>The seeded initial <see cref="SupervisedModel"/> (encoder and classifier), drawn from the experiment seed.</summary>
     public ModelWeights InitialGlobal()
     {
         using var model = TorchRuntime.Seeded(SeededRandom.DeriveSeed(experiment.Settings.Seed, "global/init"), CreateModel);

@@ -17,6 +17,11 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
     private readonly HeldScalarBatchNorm bn2;
     private readonly Sequential? downsample;
 
+    /// <summary>Creates the block; build it inside <see cref="TorchRuntime.Seeded"/> (it draws initial weights from torch's global generator).</summary>
+    /// <param name="inChannels">Channels of the input.</param>
+    /// <param name="outChannels">Channels of the output (the width of both convolutions).</param>
+    /// <param name="stride">Stride of the first convolution (and of the shortcut); 2 halves height and width.</param>
+    /// <param name="name">The module's name.</param>
     public BasicBlock(int inChannels, int outChannels, int stride, string name = "basic_block") : base(name)
     {
 
@@ -30,6 +35,8 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)): [B, in, H, W] → [B, out, H/stride, W/stride].</summary>
+    /// <param name="x">The input feature map; not disposed.</param>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();

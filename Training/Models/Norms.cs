@@ -17,10 +17,15 @@ public enum NormKind
     Group,
 }
 
+/// <summary>Factories for the normalisation layers the models use, with PyTorch's default initialisation.</summary>
 public static class Norms
 {
+    /// <summary>The number of groups of every GroupNorm (<see cref="NormKind.Group"/>); channel counts must be divisible by it.</summary>
     public const int GroupCount = 8;
 
+    /// <summary>A 2D normalisation of <paramref name="kind"/> over <paramref name="channels"/> channels.</summary>
+    /// <param name="kind">Which normalisation.</param>
+    /// <param name="channels">The channel count C of the [N, C, H, W] input.</param>
     public static Module<Tensor, Tensor> Create2d(NormKind kind, int channels) => kind switch
     {
         NormKind.Batch => BatchNorm2d(channels),
@@ -34,6 +39,8 @@ public static class Norms
     /// <summary>BatchNorm over [N, C] or [N, C, L] (TorchSharp's BatchNorm1d with held Scalars: <see cref="HeldScalarBatchNorm"/>).</summary>
     public static HeldScalarBatchNorm BatchNorm1d(long features) => new(features, [2, 3], "BatchNorm1d");
 
+    /// <summary>GroupNorm with <see cref="GroupCount"/> groups and PyTorch's initial affine parameters (weight 1, bias 0), which TorchSharp leaves unset.</summary>
+    /// <param name="channels">The channel count; must be divisible by <see cref="GroupCount"/> (<see cref="ArgumentException"/> otherwise).</param>
     public static GroupNorm GroupNormWithDefaults(int channels)
     {
         if (channels % GroupCount != 0)

@@ -13,6 +13,11 @@ public sealed class ProjectedEncoder : Module<Tensor, Tensor>
     private readonly Module<Tensor, Tensor> encoder;
     private readonly ProjectionHead projection;
 
+    /// <summary>Creates the network: <paramref name="backbone"/> followed by a fresh <see cref="ProjectionHead"/>(d, d, projection); build it inside <see cref="TorchRuntime.Seeded"/>.</summary>
+    /// <param name="backbone">Images [B, C, H, W] → pooled features [B, <paramref name="featureDim"/>]; owned by this module from now on (field <c>encoder</c>).</param>
+    /// <param name="featureDim">The backbone's feature width d.</param>
+    /// <param name="projectionDim">The embedding width of the projection head.</param>
+    /// <param name="name">The module's name.</param>
     public ProjectedEncoder(Module<Tensor, Tensor> backbone, int featureDim, int projectionDim, string name = "projected_encoder") : base(name)
     {
         encoder = backbone;
@@ -22,16 +27,23 @@ public sealed class ProjectedEncoder : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>The backbone's pooled feature width d.</summary>
     public int FeatureDim { get; }
+    /// <summary>The projection head's output width, the embedding dimension.</summary>
     public int ProjectionDim { get; }
 
+    /// <summary>The backbone alone (owned by this module), which downstream evaluation probes and fine-tunes.</summary>
     public Module<Tensor, Tensor> Backbone => encoder;
 
+    /// <summary>The backbone's pooled features [B, <see cref="FeatureDim"/>] for images [B, C, H, W]; no projection.</summary>
+    /// <param name="images">The input batch.</param>
     public Tensor Features(Tensor images) => encoder.forward(images);
 
     /// <summary>The projection head on backbone features, not normalised (Fed-MAS's projector output p(x)).</summary>
     public Tensor Project(Tensor features) => projection.forward(features);
 
+    /// <summary>The L2-normalised embeddings [B, <see cref="ProjectionDim"/>] for images [B, C, H, W].</summary>
+    /// <param name="images">The input batch.</param>
     public override Tensor forward(Tensor images)
     {
         using var scope = NewDisposeScope();

@@ -35,7 +35,11 @@ public sealed class ResNet18Encoder : Module<Tensor, Tensor>
     private readonly Sequential layer4;
     private readonly ResNetStem stem;
 
+    /// <summary>Creates the backbone; build it inside <see cref="TorchRuntime.Seeded"/>.</summary>
+    /// <param name="stem">The first layers; <see cref="StemFor"/> picks one by image size.</param>
     /// <param name="widthMultiplier">Scales every stage width (rounded, at least 1); 1 is the standard ResNet-18.</param>
+    /// <param name="inChannels">Input channels: 1 for grey images, 3 for RGB.</param>
+    /// <param name="name">The module's name.</param>
     public ResNet18Encoder(ResNetStem stem, double widthMultiplier = 1.0, int inChannels = 1, string name = "resnet18") : base(name)
     {
         TorchRuntime.RequireSeeded(nameof(ResNet18Encoder));
@@ -54,13 +58,18 @@ public sealed class ResNet18Encoder : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>The output feature width, the last stage's: 512 × width multiplier (rounded).</summary>
     public int FeatureDim { get; }
 
+    /// <summary><see cref="ResNetStem.SmallImage"/> for images up to <see cref="SmallImageMaxSize"/> pixels a side, <see cref="ResNetStem.Standard"/> above.</summary>
+    /// <param name="imageSize">The image side in pixels.</param>
     public static ResNetStem StemFor(int imageSize) => imageSize <= SmallImageMaxSize ? ResNetStem.SmallImage : ResNetStem.Standard;
 
     private static Sequential Stage(int inChannels, int outChannels, int stride) =>
         Sequential(new BasicBlock(inChannels, outChannels, stride), new BasicBlock(outChannels, outChannels, 1));
 
+    /// <summary>Pooled features [B, <see cref="FeatureDim"/>] for images [B, C, H, W].</summary>
+    /// <param name="images">The input batch.</param>
     public override Tensor forward(Tensor images)
     {
         using var scope = NewDisposeScope();

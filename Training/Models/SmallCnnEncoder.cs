@@ -20,6 +20,10 @@ public sealed class SmallCnnEncoder : Module<Tensor, Tensor>
 
     private readonly Sequential features;
 
+    /// <summary>Creates the backbone; build it inside <see cref="TorchRuntime.Seeded"/>.</summary>
+    /// <param name="widths">The four blocks' channel counts, each positive and divisible by 8 (<see cref="ArgumentException"/> otherwise).</param>
+    /// <param name="name">The module's name.</param>
+    /// <param name="inChannels">Input channels: 1 for grey images (the default), 3 for RGB.</param>
     public SmallCnnEncoder(int[] widths, string name = "small_cnn", int inChannels = 1) : base(name)
     {
 
@@ -45,8 +49,11 @@ public sealed class SmallCnnEncoder : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>The output feature width: the last block's width.</summary>
     public int FeatureDim { get; }
 
+    /// <summary>Pooled features [B, <see cref="FeatureDim"/>] for images [B, C, H, W] in [0, 1] (standardised inside by (x − 0.5) / 0.25).</summary>
+    /// <param name="images">The input batch.</param>
     public override Tensor forward(Tensor images)
     {
         using var scope = NewDisposeScope();

@@ -14,6 +14,10 @@ public sealed class UNet2D : Module<Tensor, Tensor>
     private readonly UNetEncoder encoder;
     private readonly UNetDecoder decoder;
 
+    /// <summary>Creates the U-Net from an encoder and a decoder of the same <see cref="UNetEncoder.LevelWidths"/> (<see cref="ArgumentException"/> otherwise); it owns both from now on.</summary>
+    /// <param name="encoder">The contracting path (field <c>encoder</c>).</param>
+    /// <param name="decoder">The expanding path (field <c>decoder</c>).</param>
+    /// <param name="name">The module's name.</param>
     public UNet2D(UNetEncoder encoder, UNetDecoder decoder, string name = "unet2d") : base(name)
     {
         if (!encoder.LevelWidths.SequenceEqual(decoder.LevelWidths))
@@ -25,12 +29,16 @@ public sealed class UNet2D : Module<Tensor, Tensor>
     }
 
     /// <summary>A U-Net around <paramref name="encoder"/> with a fresh decoder of the same levels and norm.</summary>
+    /// <param name="encoder">The contracting path, owned by the U-Net from now on.</param>
+    /// <param name="classes">The number of segmentation classes (at least 1).</param>
     public UNet2D(UNetEncoder encoder, int classes) : this(encoder, new UNetDecoder(encoder.LevelWidths, classes, encoder.Norm))
     {
     }
 
+    /// <summary>The contracting path (owned by this module), whose weights are <c>encoder.*</c> here.</summary>
     public UNetEncoder Encoder => encoder;
 
+    /// <summary>The number of segmentation classes, the channel count of the logits.</summary>
     public int Classes => decoder.Classes;
 
     /// <summary>
@@ -40,6 +48,8 @@ public sealed class UNet2D : Module<Tensor, Tensor>
     /// </summary>
     public void InitialiseEncoder(ModelWeights encoderWeights) => encoderWeights.LoadInto(encoder);
 
+    /// <summary>Per-pixel logits [B, <see cref="Classes"/>, H, W] for images [B, C, H, W], H and W divisible by 2^depth.</summary>
+    /// <param name="images">The input batch.</param>
     public override Tensor forward(Tensor images)
     {
         using var scope = NewDisposeScope();

@@ -12,6 +12,11 @@ public sealed class UNetConvBlock : Module<Tensor, Tensor>
     private readonly Conv2d conv2;
     private readonly Module<Tensor, Tensor> norm2;
 
+    /// <summary>Creates the block; build it inside <see cref="TorchRuntime.Seeded"/>.</summary>
+    /// <param name="inChannels">Channels of the input.</param>
+    /// <param name="outChannels">Channels of both convolutions' outputs.</param>
+    /// <param name="norm">The normalisation after each convolution.</param>
+    /// <param name="name">The module's name.</param>
     public UNetConvBlock(int inChannels, int outChannels, NormKind norm, string name = "unet_conv_block") : base(name)
     {
 
@@ -24,6 +29,8 @@ public sealed class UNetConvBlock : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>[B, in, H, W] → [B, out, H, W].</summary>
+    /// <param name="x">The input feature map; not disposed.</param>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();

@@ -15,7 +15,11 @@ public sealed class UNetDecoder : Module<UNetFeatures, Tensor>
     private readonly ModuleList<UNetConvBlock> blocks;
     private readonly Conv2d head;
 
+    /// <summary>Creates the expanding path; build it inside <see cref="TorchRuntime.Seeded"/>.</summary>
     /// <param name="levelWidths">The encoder's <see cref="UNetEncoder.LevelWidths"/>.</param>
+    /// <param name="classes">The number of segmentation classes (at least 1).</param>
+    /// <param name="norm">The normalisation of its conv blocks; match the encoder's.</param>
+    /// <param name="name">The module's name.</param>
     public UNetDecoder(IReadOnlyList<int> levelWidths, int classes, NormKind norm = NormKind.Batch, string name = "unet_decoder") : base(name)
     {
         TorchRuntime.RequireSeeded(nameof(UNetDecoder));
@@ -31,10 +35,14 @@ public sealed class UNetDecoder : Module<UNetFeatures, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>Channel count of each level, full resolution first, bottleneck last (the encoder's).</summary>
     public IReadOnlyList<int> LevelWidths { get; }
 
+    /// <summary>The number of segmentation classes, the channel count of the logits.</summary>
     public int Classes { get; }
 
+    /// <summary>Per-pixel logits [B, <see cref="Classes"/>, H, W] from the encoder's skips and bottleneck, which it does not dispose.</summary>
+    /// <param name="features">What <see cref="UNetEncoder.Encode"/> gave; needs one skip per level above the bottleneck.</param>
     public override Tensor forward(UNetFeatures features)
     {
         if (features.Skips.Count != up.Count)

@@ -17,6 +17,12 @@ public sealed class UNetEncoder : Module<Tensor, Tensor>
 {
     private readonly ModuleList<UNetConvBlock> levels;
 
+    /// <summary>Creates the contracting path; build it inside <see cref="TorchRuntime.Seeded"/>.</summary>
+    /// <param name="baseWidth">w, the channel count of level 0 (positive); level i has w·2^i.</param>
+    /// <param name="depth">The number of downsampling levels below level 0 (at least 1).</param>
+    /// <param name="norm">The normalisation of its conv blocks.</param>
+    /// <param name="inChannels">Input channels: 1 for grey images, 3 for RGB.</param>
+    /// <param name="name">The module's name.</param>
     public UNetEncoder(int baseWidth = 32, int depth = 4, NormKind norm = NormKind.Batch, int inChannels = 1, string name = "unet_encoder") : base(name)
     {
         if (baseWidth <= 0) throw new ArgumentOutOfRangeException(nameof(baseWidth), baseWidth, "must be positive");
@@ -33,12 +39,17 @@ public sealed class UNetEncoder : Module<Tensor, Tensor>
     /// <summary>Channel count of each level, full resolution first, bottleneck last.</summary>
     public IReadOnlyList<int> LevelWidths { get; }
 
+    /// <summary>The number of 2×2 max-pool downsamplings; image sides must be divisible by 2^<see cref="Depth"/>.</summary>
     public int Depth => LevelWidths.Count - 1;
 
+    /// <summary>The normalisation its conv blocks use (a matching decoder uses the same).</summary>
     public NormKind Norm { get; }
 
+    /// <summary>The bottleneck's channel count, the width of <see cref="forward"/>'s pooled features.</summary>
     public int FeatureDim => LevelWidths[^1];
 
+    /// <summary>The skips and bottleneck for images [B, C, H, W] with H and W divisible by 2^<see cref="Depth"/> (<see cref="ArgumentException"/> otherwise); the caller owns and disposes the result.</summary>
+    /// <param name="images">The input batch.</param>
     public UNetFeatures Encode(Tensor images)
     {
         var factor = 1L << Depth;
@@ -56,6 +67,8 @@ public sealed class UNetEncoder : Module<Tensor, Tensor>
         return new UNetFeatures(skips, x.MoveToOuterDisposeScope());
     }
 
+    /// <summary>The bottleneck average-pooled over space: [B, <see cref="FeatureDim"/>].</summary>
+    /// <param name="images">The input batch [B, C, H, W].</param>
     public override Tensor forward(Tensor images)
     {
         using var scope = NewDisposeScope();

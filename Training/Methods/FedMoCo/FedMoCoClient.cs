@@ -18,7 +18,9 @@ namespace FedActors.Training.Methods.FedMoCo;
 /// </summary>
 public sealed class FedMoCoClient : IFederatedClient
 {
+    /// <summary>The payload name of the site statistics: a client's own (upload) and every known site's (broadcast).</summary>
     public const string StatisticsPayload = "site-statistics";
+    /// <summary>The payload name of the uploaded Spearman ρ between the trained and the received global model's RDMs.</summary>
     public const string RhoPayload = "rsa-rho";
 
     private readonly MoCoV2Learner _learner;
@@ -31,6 +33,12 @@ public sealed class FedMoCoClient : IFederatedClient
     private ModelWeights? _global;
     private ProjectedEncoder? _globalNetwork;
 
+    /// <summary>Creates a FedMoCo hospital around its MoCo v2 learner.</summary>
+    /// <param name="learner">The MoCo v2 learner; the client owns it and disposes it.</param>
+    /// <param name="network">Builds the experiment's network, into which the received global is loaded for the RSA probe.</param>
+    /// <param name="hospitalId">The hospital's id, also its site id in the statistics.</param>
+    /// <param name="options">The FedMoCo modules' settings; validated here (throws <see cref="ArgumentException"/>).</param>
+    /// <param name="seed">The seed of its RSA probe batches, kept apart from the learner's random stream.</param>
     public FedMoCoClient(MoCoV2Learner learner, Func<ProjectedEncoder> network, string hospitalId, FedMoCoOptions options, ulong seed)
     {
         options.Validate();
@@ -41,17 +49,28 @@ public sealed class FedMoCoClient : IFederatedClient
         _seed = seed;
     }
 
+    /// <summary>The MoCo v2 learner it wraps (owned by this client).</summary>
     public MoCoV2Learner Learner => _learner;
 
+    /// <summary>Keeps the broadcast site statistics (none if the broadcast has none) for this round's re-standardisation.</summary>
+    /// <param name="round">The round (unused).</param>
+    /// <param name="broadcast">What the server sent beside the global model.</param>
     public void ReceiveBroadcast(int round, MethodPayloads broadcast) =>
         _known = broadcast.TryGet<StatisticsPayload>(StatisticsPayload, out var s) ? s.Sites : [];
 
+    /// <summary>Loads <paramref name="global"/> into the learner and keeps it as the reference of this round's RSA ρ.</summary>
+    /// <param name="global">The round's global model.</param>
     public void LoadGlobal(ModelWeights global)
     {
         _global = global;
         _learner.LoadGlobal(global);
     }
 
+    /// <summary>
+    /// Trains MoCo v2 on <paramref name="shard"/>, re-standardising views to other sites' statistics when metadata transfer is on,
+    /// another site is known and the own intensity std is positive. Measures its own statistics on first use.
+    /// </summary>
+    /// <param name="shard">The hospital's training images.</param>
     public LocalTrainingResult Train(ImageShard shard)
     {
         _own ??= SiteStatistics.Of(_hospitalId, shard);
@@ -62,6 +81,13 @@ public sealed class FedMoCoClient : IFederatedClient
         return _learner.Train(shard);
     }
 
+    /// <summary>
+    /// Its own site statistics while the server's broadcast does not list them yet (metadata transfer), and the RSA ρ
+    /// on a seeded probe batch of at most <see cref="FedMoCoOptions.RsaProbeBatch"/> images (self-adaptive aggregation).
+    /// Throws <see cref="InvalidOperationException"/> for RSA without a loaded global or with fewer than 3 local images.
+    /// </summary>
+    /// <param name="round">The round, which seeds the probe batch.</param>
+    /// <param name="shard">The hospital's training images.</param>
     public MethodPayloads CollectUpload(int round, ImageShard shard)
     {
         var parts = new List<(string, Payload)>();
@@ -92,12 +118,19 @@ public sealed class FedMoCoClient : IFederatedClient
         return RepresentationalSimilarity.Rho(local, global);
     }
 
+    /// <summary>The learner's query network weights: what the hospital uploads.</summary>
     public ModelWeights ExportWeights() => _learner.ExportWeights();
+    /// <summary>The MoCo learner's state fingerprint (optimiser steps, queue, random stream).</summary>
     public LocalStateSummary DescribeState() => _learner.DescribeState();
+    /// <summary>Writes the MoCo learner's state only: everything else arrives again with each broadcast.</summary>
+    /// <param name="stream">Where to write it.</param>
     public void SaveState(Stream stream) => _learner.SaveState(stream);
+    /// <inheritdoc/>
     public void LoadState(Stream stream, string source) => _learner.LoadState(stream, source);
+    /// <inheritdoc/>
     public void MoveTo(Device device) => _learner.MoveTo(device);
 
+    /// <summary>Disposes the learner and the network kept for the RSA probe.</summary>
     public void Dispose()
     {
         _globalNetwork?.DisposeTree();

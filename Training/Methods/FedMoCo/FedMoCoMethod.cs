@@ -44,31 +44,42 @@ public sealed class FedMoCoMethod(FederatedExperiment experiment, FedMoCoOptions
         RsaProbeBatch = settings.Get(RsaProbeBatch),
     };
 
+    /// <summary>The config name, <c>fedmoco</c> (<see cref="FedMoCoServer.Name"/>).</summary>
     public string Name => FedMoCoServer.Name;
 
+    /// <summary>A <see cref="FedMoCoClient"/> around the experiment's MoCo v2 learner for <paramref name="hospitalId"/>, its RSA probe seeded from the experiment seed.</summary>
+    /// <param name="hospitalId">The hospital whose client it is.</param>
     public ILocalLearner CreateClient(string hospitalId) =>
         new FedMoCoClient((MoCoV2Learner)experiment.CreateLearner(hospitalId), experiment.CreateNetwork, hospitalId, options,
             SeededRandom.DeriveSeed(experiment.Settings.Seed, $"{hospitalId}/fedmoco"));
 
+    /// <summary>A fresh <see cref="FedMoCoServer"/> with no known sites (they come back from the checkpoint).</summary>
     public IFederatedServer CreateServer() => new FedMoCoServer(options);
 
+    /// <summary>The experiment's seeded initial network (<see cref="FederatedExperiment.InitialGlobal"/>).</summary>
     public Weights.ModelWeights InitialGlobal() => experiment.InitialGlobal();
 }
 
 /// <summary>FedMoCo-plain: MoCo v2 clients and FedAvg, no FedMoCo module (the baseline FedMoCo must beat).</summary>
 public sealed class FedMoCoPlainMethod(FederatedExperiment experiment) : IFederatedMethod
 {
+    /// <summary>The config name, <c>fedmoco-plain</c>.</summary>
     public const string MethodName = "fedmoco-plain";
 
     /// <summary>FedMoCo-plain: no keys of its own (its clients use the experiment's <c>moco</c> settings).</summary>
     public static MethodRegistration Registration { get; } = new(MethodName, "MoCo v2 clients, FedAvg, no FedMoCo module: the baseline",
         (experiment, _) => new FedMoCoPlainMethod(experiment));
 
+    /// <inheritdoc/>
     public string Name => MethodName;
 
+    /// <summary>The experiment's MoCo v2 learner for <paramref name="hospitalId"/>, as it is.</summary>
+    /// <param name="hospitalId">The hospital whose learner it is.</param>
     public ILocalLearner CreateClient(string hospitalId) => experiment.CreateLearner(hospitalId);
 
+    /// <summary>A <see cref="FederatedAveragingServer"/> under the name <c>fedmoco-plain</c>.</summary>
     public IFederatedServer CreateServer() => new FederatedAveragingServer(MethodName);
 
+    /// <summary>The experiment's seeded initial network (<see cref="FederatedExperiment.InitialGlobal"/>).</summary>
     public Weights.ModelWeights InitialGlobal() => experiment.InitialGlobal();
 }

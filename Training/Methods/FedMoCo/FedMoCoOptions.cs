@@ -15,13 +15,16 @@ public sealed record FedMoCoOptions
     /// <summary>Self-adaptive aggregation: clients upload RSA ρ, the server weighs by n_i · max(ρ_i, 0)^γ.</summary>
     public bool RsaAggregation { get; init; } = true;
 
+    /// <summary>γ ≥ 0, the exponent of ρ in the aggregation weights (default 1; config key <c>fedmoco.gamma</c>).</summary>
     public double Gamma { get; init; } = 1;
 
+    /// <summary>Whether the server favours clients similar to the global (<see cref="RsaMode.Similar"/>, the default) or dissimilar ones (ablation).</summary>
     public RsaMode RsaMode { get; init; } = RsaMode.Similar;
 
     /// <summary>B, the local images of the probe batch whose RDMs are compared.</summary>
     public int RsaProbeBatch { get; init; } = 64;
 
+    /// <summary>Throws <see cref="ArgumentException"/> unless p_meta is in [0, 1], γ is finite and ≥ 0 and the probe batch is at least 3.</summary>
     public void Validate()
     {
         if (MetaProbability is < 0 or > 1 || double.IsNaN(MetaProbability))

@@ -11,18 +11,31 @@ namespace FedActors.Training.Methods.FedMoCo;
 /// </summary>
 public sealed class FedMoCoServer(FedMoCoOptions options) : IFederatedServer
 {
+    /// <summary>FedMoCo's config name, <c>fedmoco</c>.</summary>
     public const string Name = "fedmoco";
     private const string SitesState = "sites";
     private readonly SortedDictionary<string, SiteStatistics> _sites = new(StringComparer.Ordinal);
 
+    /// <inheritdoc/>
     public string Method => Name;
 
+    /// <summary>Every site's statistics received so far (the latest per site), in site-id order; part of the checkpointed state.</summary>
     public IReadOnlyCollection<SiteStatistics> KnownSites => _sites.Values;
 
+    /// <summary>The same for every hospital: all known site statistics (<see cref="FedMoCoClient.StatisticsPayload"/>) when metadata transfer is on and any are known; nothing otherwise.</summary>
+    /// <param name="round">The round (unused).</param>
+    /// <param name="hospitalId">The hospital (unused).</param>
     public MethodPayloads Broadcast(int round, string hospitalId) => options.MetadataTransfer && _sites.Count > 0
         ? MethodPayloads.Of((FedMoCoClient.StatisticsPayload, new StatisticsPayload(_sites.Values.ToList())))
         : MethodPayloads.Empty;
 
+    /// <summary>
+    /// Rejects an upload that lacks its RSA ρ or carries one outside [−1, 1] (when RSA aggregation is on), or whose site
+    /// statistics are not the uploader's alone, or have a non-finite mean or a non-finite or negative std.
+    /// </summary>
+    /// <param name="round">The round (unused).</param>
+    /// <param name="upload">The upload whose extras are checked.</param>
+    /// <returns>The reason to reject it, or null.</returns>
     public string? Check(int round, ClientContribution upload)
     {
         if (options.RsaAggregation)
@@ -40,6 +53,10 @@ public sealed class FedMoCoServer(FedMoCoOptions options) : IFederatedServer
         return null;
     }
 
+    /// <summary>Records uploaded site statistics (with metadata transfer on), then averages with the RSA weights, or by sample count when RSA aggregation is off.</summary>
+    /// <param name="round">The round (unused).</param>
+    /// <param name="previousGlobal">The previous global (unused: it is replaced).</param>
+    /// <param name="accepted">The accepted uploads, at least one.</param>
     public ServerAggregate Aggregate(int round, ModelWeights previousGlobal, IReadOnlyList<ClientContribution> accepted)
     {
         foreach (var u in accepted)
@@ -53,6 +70,7 @@ public sealed class FedMoCoServer(FedMoCoOptions options) : IFederatedServer
         return FederatedAveragingServer.Weighted(accepted, weights);
     }
 
+    /// <summary>The known site statistics, in <see cref="PayloadFormat"/>.</summary>
     public byte[] SaveState()
     {
         using var buffer = new MemoryStream();
@@ -61,6 +79,9 @@ public sealed class FedMoCoServer(FedMoCoOptions options) : IFederatedServer
         return buffer.ToArray();
     }
 
+    /// <summary>Replaces the known sites with those <see cref="SaveState"/> wrote; throws <see cref="InvalidDataException"/> naming <paramref name="source"/> on malformed or left-over bytes.</summary>
+    /// <param name="state">The checkpointed server state.</param>
+    /// <param name="source">Where it came from, for the error message.</param>
     public void LoadState(byte[] state, string source)
     {
         using var r = new BinaryReader(new MemoryStream(state, writable: false));

@@ -18,6 +18,7 @@ public sealed record NiftiHeader(
     float SclInter,
     string Magic)
 {
+    /// <summary>Length of a NIfTI-1 header in bytes, and the value its sizeof_hdr field must hold.</summary>
     public const int Size = 348;
 
     /// <summary>NIfTI datatype codes this reader decodes, as the NumPy dtype of one voxel.</summary>
@@ -27,11 +28,14 @@ public sealed record NiftiHeader(
         [64] = ('f', 8, "float64"), [256] = ('i', 1, "int8"), [512] = ('u', 2, "uint16"), [768] = ('u', 4, "uint32"),
     };
 
+    /// <summary>Voxels along x, y and z from dim[1..3]; an axis beyond dim[0] counts as 1.</summary>
     public (int X, int Y, int Z) Shape => (Dim[1], Dim[0] >= 2 ? Dim[2] : 1, Dim[0] >= 3 ? Dim[3] : 1);
 
+    /// <summary>Absolute voxel size along x, y and z from pixdim[1..3] (mm, as stored); an axis beyond dim[0] counts as 1.</summary>
     public (float X, float Y, float Z) Spacing =>
         (Math.Abs(Pixdim[1]), Dim[0] >= 2 ? Math.Abs(Pixdim[2]) : 1f, Dim[0] >= 3 ? Math.Abs(Pixdim[3]) : 1f);
 
+    /// <summary>Number of voxels: X·Y·Z of <see cref="Shape"/>.</summary>
     public long VoxelCount => (long)Shape.X * Shape.Y * Shape.Z;
 
     /// <summary>The NIfTI rule: a zero (or non-finite) scl_slope means the stored values are used as they are.</summary>

@@ -20,6 +20,7 @@ public sealed record NpyDtype(char Kind, int ItemSize, bool BigEndian)
         return new NpyDtype(descr[1], descr[2] - '0', descr[0] == '>');
     }
 
+    /// <summary>The array-protocol string, e.g. "&lt;f4"; one-byte types use '|' as NumPy writes them.</summary>
     public override string ToString() => $"{(ItemSize == 1 ? '|' : BigEndian ? '>' : '<')}{Kind}{ItemSize}";
 
     /// <summary>All elements of <paramref name="data"/> as doubles (exact for all but 64-bit integers beyond 2^53).</summary>

@@ -42,6 +42,7 @@ public sealed record AugmentationOptions
 /// and noise. Every per-image parameter is drawn from the caller's <see cref="SeededRandom"/>,
 /// so a view depends only on that generator's position.
 /// </summary>
+/// <param name="options">The ranges and probabilities views are drawn with.</param>
 public sealed class ViewAugmenter(AugmentationOptions options)
 {
     private const int BlurKernel = 5;

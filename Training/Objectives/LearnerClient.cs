@@ -8,6 +8,8 @@ namespace FedActors.Training.Objectives;
 /// A method's client rule around a local learner (FedEMA's blend, FedU's predictor choice, FCL's
 /// feature exchange): everything passes to <see cref="Learner"/> unless the rule overrides it.
 /// </summary>
+/// <typeparam name="TLearner">The wrapped learner's type.</typeparam>
+/// <param name="learner">The learner to wrap; the client owns and disposes it.</param>
 public abstract class LearnerClient<TLearner>(TLearner learner) : ILocalLearner where TLearner : ILocalLearner
 {
     /// <summary>The wrapped learner, owned by this client (disposed with it).</summary>

@@ -109,6 +109,8 @@ public static class LearnerStateFormat
 }
 
 /// <summary>Reads state fields, remembering which one it is on so errors can name it.</summary>
+/// <param name="reader">The reader over the state's bytes; not disposed by this class.</param>
+/// <param name="source">Where the state came from, named in errors.</param>
 public sealed class LearnerStateReader(BinaryReader reader, string source)
 {
     /// <summary>Where the state came from (a file path, a message kind), named in every error.</summary>

@@ -31,6 +31,11 @@ public sealed record SimClrOptions
 /// augmented views per image, NT-Xent over the 2N views of a batch (the other images of the batch
 /// are the negatives: no queue, no key encoder). Optimiser state and RNG persist across rounds.
 /// </summary>
+/// <param name="network">Builds the network; it is built seeded from <paramref name="seed"/> and owned by the learner.</param>
+/// <param name="options">Temperature, SGD and batch settings.</param>
+/// <param name="augmenter">Draws the two views of each image.</param>
+/// <param name="seed">The hospital's seed: initialisation and the learner's RNG derive from it.</param>
+/// <param name="device">Device training starts on.</param>
 public sealed class SimClrLearner(Func<ProjectedEncoder> network, SimClrOptions options, ViewAugmenter augmenter, ulong seed, Device device)
     : ModuleLearner(StateKind, TorchRuntime.Seeded(seed, network), options, SeededRandom.Derive(seed, "simclr"), device)
 {

@@ -40,6 +40,13 @@ public sealed class SupervisedModel : Module<Tensor, Tensor>
 /// (the SSL clients' settings); the encoder and the classifier are federated. Optimiser state and
 /// RNG persist across rounds.
 /// </summary>
+/// <param name="model">Builds the model; it is built seeded from <paramref name="seed"/> and owned by the learner.</param>
+/// <param name="options">SGD and batch settings (the SSL clients').</param>
+/// <param name="augmenter">Draws the augmented view each labelled image is trained on.</param>
+/// <param name="labelFraction">Fraction of each class's images whose labels are used, in (0, 1].</param>
+/// <param name="seed">The hospital's seed: initialisation, the labelled subset and the learner's RNG derive from it.</param>
+/// <param name="device">Device training starts on.</param>
+/// <exception cref="ArgumentOutOfRangeException"><paramref name="labelFraction"/> is outside (0, 1].</exception>
 public sealed class SupervisedLearner(Func<SupervisedModel> model, SimClrOptions options, ViewAugmenter augmenter, double labelFraction, ulong seed, Device device)
     : ModuleLearner(StateKind, TorchRuntime.Seeded(seed, model), options, SeededRandom.Derive(seed, "supervised"), device)
 {

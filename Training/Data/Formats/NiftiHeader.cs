@@ -7,6 +7,15 @@ namespace FedActors.Training.Data.Formats;
 /// The fields of a NIfTI-1 header (348 bytes) that locate and scale the voxel data.
 /// Byte order is detected from sizeof_hdr, which must read 348.
 /// </summary>
+/// <param name="BigEndian">Whether the file is big-endian (header and voxel data alike).</param>
+/// <param name="Dim">dim[0..7]: dim[0] is the number of dimensions, dim[1..] the size of each.</param>
+/// <param name="Datatype">The NIfTI datatype code of a voxel (2 uint8, 4 int16, 16 float32, ...).</param>
+/// <param name="Bitpix">Bits per voxel; must agree with <paramref name="Datatype"/>.</param>
+/// <param name="Pixdim">pixdim[0..7]: pixdim[1..3] are the voxel sizes (pixdim[0] is qfac).</param>
+/// <param name="VoxOffset">Byte offset of the voxel data in the file; at least 348.</param>
+/// <param name="SclSlope">scl_slope: stored values are multiplied by it (unless it is 0 or not finite, see <see cref="IsScaled"/>).</param>
+/// <param name="SclInter">scl_inter: added after the slope.</param>
+/// <param name="Magic">"n+1" for single-file NIfTI-1, the only kind accepted.</param>
 public sealed record NiftiHeader(
     bool BigEndian,
     short[] Dim,

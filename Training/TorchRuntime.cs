@@ -133,6 +133,9 @@ public static class TorchRuntime
     [DllImport("libc", EntryPoint = "setenv")]
     private static extern int setenv(string name, string value, int overwrite);
 
+    /// <summary>The TorchSharp device named by <paramref name="name"/>.</summary>
+    /// <param name="name">A device string such as <c>cpu</c>, <c>cuda</c> or <c>cuda:1</c>.</param>
+    /// <exception cref="ArgumentException">TorchSharp does not recognise the name.</exception>
     public static Device ParseDevice(string name)
     {
         try { return new Device(name); }

@@ -16,6 +16,12 @@ public sealed class CrossSiteRestandardisation
     private readonly SiteStatistics _own;
     private readonly SiteStatistics[] _others;
 
+    /// <summary>Creates the augmentation for one site.</summary>
+    /// <param name="own">The statistics of the site whose images are augmented; its standard deviation must be positive.</param>
+    /// <param name="all">The statistics of all sites; entries with the own site's id are ignored, so it may include the own site.</param>
+    /// <param name="probability">Chance, in [0, 1], that an image is re-standardised to another site.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="probability"/> is outside [0, 1].</exception>
+    /// <exception cref="ArgumentException">The own site's standard deviation is zero.</exception>
     public CrossSiteRestandardisation(SiteStatistics own, IEnumerable<SiteStatistics> all, double probability)
     {
         if (probability < 0 || probability > 1) throw new ArgumentOutOfRangeException(nameof(probability), probability, "must be in [0, 1]");
@@ -25,9 +31,16 @@ public sealed class CrossSiteRestandardisation
         Probability = probability;
     }
 
+    /// <summary>Chance, in [0, 1], that an image is re-standardised to another site's statistics; with no other site, none is.</summary>
     public double Probability { get; }
 
+    /// <summary>
+    /// Re-standardises each image of the batch, independently, to a randomly chosen other site's
+    /// statistics with probability <see cref="Probability"/>; the rest pass unchanged.
+    /// </summary>
     /// <param name="images">[B, 1, H, W] of the own site.</param>
+    /// <param name="rng">Source of the per-image draws (whether to re-standardise, and to which site).</param>
+    /// <returns>A new tensor of the same shape and device, unclamped; the caller disposes it. <paramref name="images"/> is not modified.</returns>
     public Tensor Apply(Tensor images, SeededRandom rng)
     {
         var b = (int)images.shape[0];

@@ -8,19 +8,31 @@ namespace FedActors.Training.Augmentations;
 /// <summary>Ranges of the augmentations of ALGORITHMS.md §0 (grey or colour images).</summary>
 public sealed record AugmentationOptions
 {
+    /// <summary>Smallest crop area as a fraction of the image, in (0, 1]; areas are drawn uniformly from [this, 1]. Default 0.2; config key <c>fedactors.augmentation.min-crop-scale</c>.</summary>
     public double MinCropScale { get; init; } = 0.2;
     /// <summary>Crop aspect ratios are drawn log-uniformly from [1/r, r].</summary>
     public double MaxAspectRatio { get; init; } = 4.0 / 3;
+    /// <summary>Largest rotation in degrees; angles are drawn uniformly from [−this, this]. Default 10; key <c>fedactors.augmentation.max-rotation-degrees</c>.</summary>
     public double MaxRotationDegrees { get; init; } = 10;
+    /// <summary>Chance of a horizontal flip. Default 0.5; key <c>fedactors.augmentation.flip-probability</c>.</summary>
     public double FlipProbability { get; init; } = 0.5;
+    /// <summary>Chance that an image gets the contrast and brightness jitter. Default 0.8; key <c>fedactors.augmentation.intensity-probability</c>.</summary>
     public double IntensityProbability { get; init; } = 0.8;
+    /// <summary>Largest relative contrast change about the image's mean: the factor is drawn from 1 ± this. Default 0.4; key <c>fedactors.augmentation.max-contrast-change</c>.</summary>
     public double MaxContrastChange { get; init; } = 0.4;
+    /// <summary>Largest brightness offset in [0, 1] intensity units, drawn from ± this. Default 0.2; key <c>fedactors.augmentation.max-brightness-change</c>.</summary>
     public double MaxBrightnessChange { get; init; } = 0.2;
+    /// <summary>Chance of a gamma change. Default 0.5; key <c>fedactors.augmentation.gamma-probability</c>.</summary>
     public double GammaProbability { get; init; } = 0.5;
+    /// <summary>Largest |ln γ|: the exponent is exp of a value drawn from ± this. Default 0.4; key <c>fedactors.augmentation.max-log-gamma</c>.</summary>
     public double MaxLogGamma { get; init; } = 0.4;
+    /// <summary>Chance of a Gaussian blur (5×5 kernel). Default 0.5; key <c>fedactors.augmentation.blur-probability</c>.</summary>
     public double BlurProbability { get; init; } = 0.5;
+    /// <summary>Largest blur standard deviation in pixels; σ is drawn from [0.1, this]. Default 1.2; key <c>fedactors.augmentation.max-blur-sigma</c>.</summary>
     public double MaxBlurSigma { get; init; } = 1.2;
+    /// <summary>Chance of additive Gaussian noise. Default 0.5; key <c>fedactors.augmentation.noise-probability</c>.</summary>
     public double NoiseProbability { get; init; } = 0.5;
+    /// <summary>Largest noise standard deviation in [0, 1] intensity units; σ is drawn from [0, this]. Default 0.05; key <c>fedactors.augmentation.max-noise-std</c>.</summary>
     public double MaxNoiseStd { get; init; } = 0.05;
 }
 
@@ -30,6 +42,7 @@ public sealed record AugmentationOptions
 /// and noise. Every per-image parameter is drawn from the caller's <see cref="SeededRandom"/>,
 /// so a view depends only on that generator's position.
 /// </summary>
+/// <param name="options">The ranges and probabilities views are drawn with.</param>
 public sealed class ViewAugmenter(AugmentationOptions options)
 {
     private const int BlurKernel = 5;
@@ -37,9 +50,13 @@ public sealed class ViewAugmenter(AugmentationOptions options)
     // The clamp's bounds as held Scalars, never finalised (numbers converted at the call can be freed mid-call: ScalarSafeSgd).
     private static readonly Scalar Black = 0.ToScalar(), White = 1.ToScalar();
 
+    /// <summary>The ranges and probabilities the views are drawn with, as given to the constructor.</summary>
     public AugmentationOptions Options { get; } = options;
 
+    /// <summary>Draws one random view of every image in the batch.</summary>
     /// <param name="images">[B, 1, H, W] in [0, 1].</param>
+    /// <param name="rng">Source of every per-image parameter and of the noise seed.</param>
+    /// <returns>A new tensor of the same shape in [0, 1] on the images' device; the caller disposes it. <paramref name="images"/> is not modified.</returns>
     public Tensor Augment(Tensor images, SeededRandom rng)
     {
         using var scope = NewDisposeScope();

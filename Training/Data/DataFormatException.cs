@@ -7,6 +7,11 @@ namespace FedActors.Training.Data;
 /// </summary>
 public sealed class DataFormatException : Exception
 {
+    /// <summary>Creates an exception whose message reads "<c>file: field: problem</c>".</summary>
+    /// <param name="file">Path of the data file at fault.</param>
+    /// <param name="field">The header field, column, array or entry within the file that is wrong.</param>
+    /// <param name="problem">What was expected against what was found.</param>
+    /// <param name="inner">The underlying exception (I/O, parsing), or <see langword="null"/> if none.</param>
     public DataFormatException(string file, string field, string problem, Exception? inner = null)
         : base($"{file}: {field}: {problem}", inner)
     {
@@ -14,6 +19,8 @@ public sealed class DataFormatException : Exception
         Field = field;
     }
 
+    /// <summary>Path of the data file at fault, as given to the reader.</summary>
     public string File { get; }
+    /// <summary>The header field, column, array or entry within <see cref="File"/> that is wrong.</summary>
     public string Field { get; }
 }

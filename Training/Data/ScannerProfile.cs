@@ -7,12 +7,21 @@ namespace FedActors.Training.Data;
 /// gamma, a linear bias field, blur, resolution and noise. Applied deterministically per
 /// site, it makes the sites' image distributions differ the way real hospitals' do.
 /// </summary>
+/// <param name="Contrast">Gain about mid-grey: a value v becomes Contrast·(v − 0.5) + 0.5 (1 = unchanged).</param>
+/// <param name="Brightness">Offset added after the contrast gain, in [0, 1] intensity units (0 = unchanged).</param>
+/// <param name="Gamma">Exponent applied to the clamped intensity (1 = unchanged; above 1 darkens mid-tones).</param>
+/// <param name="BiasStrength">Strength of a multiplicative linear bias field: the gain reaches 1 ± BiasStrength at the
+/// image edges along <paramref name="BiasAngle"/> (0 = none).</param>
+/// <param name="BiasAngle">Direction of the bias field's gradient, in radians.</param>
+/// <param name="BlurSigma">Standard deviation of a separable Gaussian blur, in pixels (0.05 or less = no blur).</param>
+/// <param name="NoiseStd">Standard deviation of additive Gaussian noise, in [0, 1] intensity units.</param>
 /// <param name="ResolutionScale">Acquisition resolution relative to the image grid (1 = full;
 /// 0.5 = acquired at half resolution and interpolated back up).</param>
 public sealed record ScannerProfile(
     double Contrast, double Brightness, double Gamma,
     double BiasStrength, double BiasAngle, double BlurSigma, double NoiseStd, double ResolutionScale = 1.0)
 {
+    /// <summary>A scanner that changes nothing but rounding to bytes: no gain, offset, gamma, bias, blur, noise or resampling.</summary>
     public static ScannerProfile Identity { get; } = new(1, 0, 1, 0, 0, 0, 0);
 
     /// <summary>A random but plausible profile; <paramref name="severity"/> in [0, 1] scales the shift.</summary>

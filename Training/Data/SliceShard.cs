@@ -22,11 +22,17 @@ public sealed class SliceShard
 
     /// <summary>Slice images; <c>Labels</c> are partition indices.</summary>
     public ImageShard Images { get; }
+    /// <summary>Label maps resized (nearest neighbour) to the slice size, one per slice back to back, one class index per pixel; <see langword="null"/> when the volumes had none.</summary>
     public byte[]? Masks { get; }
+    /// <summary>For each slice, the index of its volume in the list it was cut from.</summary>
     public int[] VolumeOf { get; }
+    /// <summary>For each slice, its z index within its volume.</summary>
     public int[] SliceOf { get; }
+    /// <summary>Number of slice-position partitions each volume's depth is divided into (see <see cref="SlicePartitions"/>).</summary>
     public int Partitions { get; }
+    /// <summary>Number of slices.</summary>
     public int Count => Images.Count;
+    /// <summary>For each slice, its partition index in [0, <see cref="Partitions"/>); the same array as <see cref="Images"/>' labels.</summary>
     public int[] Partition => Images.Labels;
 
     /// <summary>

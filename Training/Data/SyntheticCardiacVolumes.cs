@@ -12,9 +12,23 @@ namespace FedActors.Training.Data;
 /// </summary>
 public static class SyntheticCardiacVolumes
 {
+    /// <summary>Number of segmentation classes, background included (label values 0–3).</summary>
     public const int Classes = 4;
+    /// <summary>Display name of each label value: background, LV blood pool, myocardium, right ventricle.</summary>
     public static readonly string[] ClassNames = ["background", "LV blood pool", "myocardium", "right ventricle"];
 
+    /// <summary>
+    /// Generates <paramref name="count"/> labelled volumes of <paramref name="depth"/> slices of
+    /// <paramref name="size"/>×<paramref name="size"/> pixels, each slice rendered through <paramref name="scanner"/>.
+    /// Voxels are in [0, 1].
+    /// </summary>
+    /// <param name="count">Number of volumes.</param>
+    /// <param name="depth">Slices per volume, base to apex; at least 4.</param>
+    /// <param name="size">Slice width and height in pixels; at least 32.</param>
+    /// <param name="scanner">The site's scanner, applied slice by slice.</param>
+    /// <param name="rng">Source of the anatomy and the scanner noise; the same seed gives the same volumes.</param>
+    /// <param name="idPrefix">Prefix of the volume ids, which read <c>prefix-000</c>, <c>prefix-001</c>, ...</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="depth"/> is below 4 or <paramref name="size"/> below 32.</exception>
     public static List<Volume> Generate(int count, int depth, int size, ScannerProfile scanner, SeededRandom rng, string idPrefix = "vol")
     {
         if (depth < 4) throw new ArgumentOutOfRangeException(nameof(depth), depth, "at least 4 slices");

@@ -10,6 +10,7 @@ namespace FedActors.Training.Data;
 /// </summary>
 public static class SyntheticChestRadiographs
 {
+    /// <summary>Display name of each class, by label index: 0 is normal, 1–3 a finding.</summary>
     public static readonly string[] ClassNames = ["normal", "nodule", "diffuse opacity", "lower-zone consolidation"];
 
     /// <summary>

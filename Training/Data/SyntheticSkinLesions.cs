@@ -10,6 +10,7 @@ namespace FedActors.Training.Data;
 /// </summary>
 public static class SyntheticSkinLesions
 {
+    /// <summary>Display name of each class, by label index (ISIC-2019's eight diagnostic categories).</summary>
     public static readonly string[] ClassNames =
     [
         "melanocytic nevus", "melanoma", "basal cell carcinoma", "actinic keratosis",
@@ -28,8 +29,16 @@ public static class SyntheticSkinLesions
         return counts;
     }
 
+    /// <summary>
+    /// Draws <paramref name="counts"/>[c] RGB images of class c, shuffled, each channel scaled by
+    /// <paramref name="colourCast"/> and then rendered through <paramref name="scanner"/>.
+    /// </summary>
     /// <param name="counts">Images per class (e.g. from <see cref="LongTailedCounts"/>).</param>
+    /// <param name="size">Image width and height in pixels; at least 16.</param>
+    /// <param name="scanner">The site's scanner, applied to each channel separately.</param>
     /// <param name="colourCast">The site's per-channel gain (R, G, B), part of its scanner.</param>
+    /// <param name="rng">Source of the shuffle, the lesions' appearance and the scanner noise; the same seed gives the same images.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is below 16.</exception>
     public static ImageShard Generate(IReadOnlyList<int> counts, int size, ScannerProfile scanner, (double R, double G, double B) colourCast, SeededRandom rng)
     {
         if (size < 16) throw new ArgumentOutOfRangeException(nameof(size), size, "images must be at least 16 pixels wide");

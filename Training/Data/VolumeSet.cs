@@ -9,6 +9,13 @@ namespace FedActors.Training.Data;
 /// </summary>
 public sealed class VolumeSet
 {
+    /// <summary>Creates a set of <paramref name="labels"/>.Length volumes.</summary>
+    /// <param name="depth">Slices per volume; positive.</param>
+    /// <param name="height">Rows per slice; positive.</param>
+    /// <param name="width">Columns per slice; positive.</param>
+    /// <param name="voxels">Voxel bytes, D×H×W per volume in C order, volumes back to back; kept without copying.</param>
+    /// <param name="labels">One class index per volume.</param>
+    /// <exception cref="ArgumentException">A size is not positive, or <paramref name="voxels"/> does not hold exactly one volume per label.</exception>
     public VolumeSet(int depth, int height, int width, byte[] voxels, int[] labels)
     {
         if (depth <= 0 || height <= 0 || width <= 0)
@@ -23,12 +30,19 @@ public sealed class VolumeSet
         Labels = labels;
     }
 
+    /// <summary>Slices per volume (first axis).</summary>
     public int Depth { get; }
+    /// <summary>Rows per slice.</summary>
     public int Height { get; }
+    /// <summary>Columns per slice (the fastest-varying axis).</summary>
     public int Width { get; }
+    /// <summary>All voxel bytes, D×H×W per volume in C order, volumes back to back; shared, not copied.</summary>
     public byte[] Voxels { get; }
+    /// <summary>Class index of each volume, in order.</summary>
     public int[] Labels { get; }
+    /// <summary>Number of volumes.</summary>
     public int Count => Labels.Length;
+    /// <summary>Bytes per volume: <see cref="Depth"/> × <see cref="Height"/> × <see cref="Width"/>.</summary>
     public int VoxelsPerVolume => Depth * Height * Width;
 
     /// <summary>The voxels of volume <paramref name="index"/>, D×H×W in C order.</summary>

@@ -1,7 +1,12 @@
 namespace FedActors.Training.Evaluation;
 
+/// <summary>Classification scores from predicted and true class indices (and ROC-AUC from scores); inputs are left unchanged.</summary>
 public static class ClassificationMetrics
 {
+    /// <summary>Fraction of predictions equal to the true class, in [0, 1].</summary>
+    /// <param name="predicted">Predicted class per sample.</param>
+    /// <param name="truth">True class per sample; as many as <paramref name="predicted"/>, at least one.</param>
+    /// <exception cref="ArgumentException">The lengths differ or there are no samples.</exception>
     public static double Accuracy(IReadOnlyList<long> predicted, IReadOnlyList<int> truth)
     {
         CheckLengths(predicted, truth);

@@ -7,6 +7,10 @@ using static TorchSharp.torch;
 namespace FedActors.Training.Evaluation;
 
 /// <summary>One round's global classifier on the validation and test images.</summary>
+/// <param name="Round">The federated round whose global model was scored.</param>
+/// <param name="ValidationBalancedAccuracy">Balanced accuracy on the validation split (NaN if it is empty).</param>
+/// <param name="TestBalancedAccuracy">Balanced accuracy on the pooled test split.</param>
+/// <param name="TestAccuracy">Plain accuracy on the pooled test split.</param>
 public sealed record ClassifierRound(int Round, double ValidationBalancedAccuracy, double TestBalancedAccuracy, double TestAccuracy);
 
 /// <summary>
@@ -14,10 +18,23 @@ public sealed record ClassifierRound(int Round, double ValidationBalancedAccurac
 /// chosen on validation balanced accuracy (the earliest of ties; never on the test split), and that round's
 /// test figures, overall and per hospital (NaN for a hospital without test images).
 /// </summary>
+/// <param name="Rounds">Every scored round, in the order the globals were given.</param>
+/// <param name="Chosen">The round selected on validation balanced accuracy.</param>
+/// <param name="SiteBalancedAccuracy">The chosen round's balanced accuracy on each hospital's own test images, by hospital id.</param>
 public sealed record ClassifierEvaluation(IReadOnlyList<ClassifierRound> Rounds, ClassifierRound Chosen, IReadOnlyDictionary<string, double> SiteBalancedAccuracy)
 {
+    /// <summary>The protocol name written in the evaluation CSV's <c>protocol</c> column for this evaluation.</summary>
     public const string Protocol = "global-classifier";
 
+    /// <summary>Scores every round's global classifier and picks the round to report, as the type describes.</summary>
+    /// <param name="create">Builds an untrained classifier of the globals' architecture; the instance is disposed before returning.</param>
+    /// <param name="globals">Each round's global weights; at least one.</param>
+    /// <param name="validation">The split the round is chosen on.</param>
+    /// <param name="test">The pooled test split.</param>
+    /// <param name="sites">Each hospital's own test images, for the per-hospital figures.</param>
+    /// <param name="classes">Number of classes; labels lie in [0, <paramref name="classes"/>).</param>
+    /// <param name="device">Device the model runs on.</param>
+    /// <exception cref="ArgumentException"><paramref name="globals"/> is empty.</exception>
     public static ClassifierEvaluation Evaluate(Func<FedMasModel> create, IReadOnlyList<(int Round, ModelWeights Global)> globals, ImageShard validation,
         ImageShard test, IReadOnlyList<(string HospitalId, ImageShard Test)> sites, int classes, Device device)
     {

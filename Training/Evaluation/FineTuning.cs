@@ -7,15 +7,24 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace FedActors.Training.Evaluation;
 
+/// <summary>Hyper-parameters of <see cref="FineTuning"/> (AdamW over encoder and head together).</summary>
 public sealed record FineTuneOptions
 {
+    /// <summary>Passes over the labelled set; at least 1. Default 20; config key <c>fedactors.evaluation.fine-tune-epochs</c>.</summary>
     public int Epochs { get; init; } = 20;
+    /// <summary>Images per optimiser step, and per batch when predicting. Default 64.</summary>
     public int BatchSize { get; init; } = 64;
+    /// <summary>AdamW learning rate. Default 1e-3; config key <c>fedactors.evaluation.fine-tune-learning-rate</c>.</summary>
     public double LearningRate { get; init; } = 1e-3;
+    /// <summary>AdamW (decoupled) weight decay. Default 1e-4.</summary>
     public double WeightDecay { get; init; } = 1e-4;
 }
 
 /// <summary>Test figures at the epoch chosen on validation (never on test).</summary>
+/// <param name="SelectedEpoch">The chosen epoch, 0-based.</param>
+/// <param name="ValidationAccuracy">Validation accuracy at that epoch.</param>
+/// <param name="TestAccuracy">Test accuracy with that epoch's weights.</param>
+/// <param name="TestBalancedAccuracy">Test balanced accuracy (mean per-class recall) with that epoch's weights.</param>
 public sealed record FineTuneResult(int SelectedEpoch, double ValidationAccuracy, double TestAccuracy, double TestBalancedAccuracy);
 
 /// <summary>
@@ -25,6 +34,21 @@ public sealed record FineTuneResult(int SelectedEpoch, double ValidationAccuracy
 /// </summary>
 public static class FineTuning
 {
+    /// <summary>
+    /// Fine-tunes <paramref name="encoder"/> and a new linear head with cross-entropy, selects the epoch with the best
+    /// validation accuracy (the earliest on ties) and scores it on <paramref name="test"/>.
+    /// </summary>
+    /// <param name="encoder">The pre-trained encoder, already on <paramref name="device"/>. It is trained in place and left
+    /// holding the selected epoch's weights, in eval mode; pass a copy to keep the original. The caller still owns it.</param>
+    /// <param name="featureDim">Width of the encoder's output features.</param>
+    /// <param name="labelled">The labelled training images; at least one.</param>
+    /// <param name="validation">The images the epoch is chosen on.</param>
+    /// <param name="test">The images of the reported figures.</param>
+    /// <param name="classes">Number of classes; labels lie in [0, <paramref name="classes"/>).</param>
+    /// <param name="device">Device training runs on.</param>
+    /// <param name="seed">Seeds the head's initialisation and the batch order.</param>
+    /// <param name="options">Hyper-parameters; <see langword="null"/> for the defaults of <see cref="FineTuneOptions"/>.</param>
+    /// <exception cref="ArgumentException"><paramref name="labelled"/> is empty.</exception>
     public static FineTuneResult Evaluate(nn.Module<Tensor, Tensor> encoder, int featureDim, ImageShard labelled, ImageShard validation,
         ImageShard test, int classes, Device device, ulong seed, FineTuneOptions? options = null)
     {

@@ -9,6 +9,16 @@ namespace FedActors.Training.Evaluation;
 /// </summary>
 public static class KnnClassifier
 {
+    /// <summary>The predicted class of each query: the class with the largest summed vote of its k nearest labelled samples.</summary>
+    /// <param name="labelledFeatures">[N, D] features of the labelled bank; normalised here, not modified.</param>
+    /// <param name="labels">Class of each bank sample; N of them.</param>
+    /// <param name="queryFeatures">[M, D] features to classify, on the bank's device; normalised here, not modified.</param>
+    /// <param name="classes">Number of classes; labels lie in [0, <paramref name="classes"/>).</param>
+    /// <param name="k">Neighbours that vote (at most N are used); at least 1.</param>
+    /// <param name="temperature">τ of the exp(s/τ) vote weight; smaller favours the closest neighbours.</param>
+    /// <param name="chunk">Queries scored at once (bounds the [chunk, N] similarity matrix's memory).</param>
+    /// <exception cref="ArgumentException">The bank and its labels differ in count.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="k"/> is below 1.</exception>
     public static long[] Predict(Tensor labelledFeatures, IReadOnlyList<int> labels, Tensor queryFeatures, int classes,
         int k = 20, double temperature = 0.07, int chunk = 512)
     {
@@ -32,6 +42,14 @@ public static class KnnClassifier
         return predictions.ToArray();
     }
 
+    /// <summary>Fraction of queries whose <see cref="Predict"/> class equals <paramref name="queryLabels"/>.</summary>
+    /// <param name="labelledFeatures">[N, D] features of the labelled bank.</param>
+    /// <param name="labels">Class of each bank sample.</param>
+    /// <param name="queryFeatures">[M, D] features to classify.</param>
+    /// <param name="queryLabels">True class of each query; M of them.</param>
+    /// <param name="classes">Number of classes.</param>
+    /// <param name="k">Neighbours that vote; at least 1.</param>
+    /// <param name="temperature">τ of the exp(s/τ) vote weight.</param>
     public static double Accuracy(Tensor labelledFeatures, IReadOnlyList<int> labels, Tensor queryFeatures, IReadOnlyList<int> queryLabels,
         int classes, int k = 20, double temperature = 0.07) =>
         ClassificationMetrics.Accuracy(Predict(labelledFeatures, labels, queryFeatures, classes, k, temperature), queryLabels);

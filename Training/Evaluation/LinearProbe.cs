@@ -7,14 +7,24 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace FedActors.Training.Evaluation;
 
+/// <summary>Hyper-parameters of <see cref="LinearProbe"/>.</summary>
 public sealed record LinearProbeOptions
 {
+    /// <summary>Full-batch Adam steps on the logistic regression. Default 300; config key <c>fedactors.probe.steps</c>.</summary>
     public int Steps { get; init; } = 300;
+    /// <summary>Adam learning rate. Default 0.05; config key <c>fedactors.probe.learning-rate</c>.</summary>
     public double LearningRate { get; init; } = 0.05;
+    /// <summary>Adam's L2 weight decay on the linear head. Default 1e-4.</summary>
     public double WeightDecay { get; init; } = 1e-4;
+    /// <summary>Images per encoder forward pass when extracting features (memory only; no effect on the result). Default 256.</summary>
     public int FeatureBatchSize { get; init; } = 256;
 }
 
+/// <summary>Scores of a linear probe on the held-out split.</summary>
+/// <param name="Accuracy">Fraction of test images classified correctly.</param>
+/// <param name="BalancedAccuracy">Mean per-class recall over the classes present in the test split.</param>
+/// <param name="TrainCount">Labelled images the probe was trained on.</param>
+/// <param name="TestCount">Images it was scored on.</param>
 public sealed record ProbeResult(double Accuracy, double BalancedAccuracy, int TrainCount, int TestCount);
 
 /// <summary>
@@ -24,6 +34,14 @@ public sealed record ProbeResult(double Accuracy, double BalancedAccuracy, int T
 /// </summary>
 public static class LinearProbe
 {
+    /// <summary>Trains a linear classifier on the frozen encoder's features of <paramref name="labelled"/> and scores it on <paramref name="test"/>.</summary>
+    /// <param name="encoder">The encoder, on <paramref name="device"/>; its weights are not changed, and its train/eval mode is restored.</param>
+    /// <param name="labelled">The probe's training images.</param>
+    /// <param name="test">The held-out images it is scored on.</param>
+    /// <param name="classes">Number of classes; labels lie in [0, <paramref name="classes"/>).</param>
+    /// <param name="device">Device features and probe live on.</param>
+    /// <param name="seed">Seeds the probe's initialisation.</param>
+    /// <param name="options">Hyper-parameters; <see langword="null"/> for the defaults of <see cref="LinearProbeOptions"/>.</param>
     public static ProbeResult Evaluate(nn.Module<Tensor, Tensor> encoder, ImageShard labelled, ImageShard test, int classes,
         Device device, ulong seed, LinearProbeOptions? options = null)
     {
@@ -77,6 +95,12 @@ public static class LinearProbe
         return chosen.ToArray();
     }
 
+    /// <summary>The encoder's outputs for every image of <paramref name="shard"/>, in eval mode and without gradient.</summary>
+    /// <param name="encoder">The encoder; its train/eval mode is restored afterwards.</param>
+    /// <param name="shard">The images, in order.</param>
+    /// <param name="device">Device the images are sent to (the encoder's).</param>
+    /// <param name="batchSize">Images per forward pass.</param>
+    /// <returns>A [N, D] tensor of features on <paramref name="device"/>, owned by the caller's dispose scope.</returns>
     public static Tensor ExtractFeatures(nn.Module<Tensor, Tensor> encoder, ImageShard shard, Device device, int batchSize)
     {
         using var scope = NewDisposeScope();

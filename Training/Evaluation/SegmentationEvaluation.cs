@@ -20,9 +20,12 @@ public sealed record SegmentationEvaluationOptions
 
     /// <summary>Federated fine-tuning: FedAvg rounds (the global best on validation is reported) and local epochs per round.</summary>
     public int FederatedRounds { get; init; } = 5;
+    /// <summary>Epochs each hospital trains per federated fine-tuning round. Default 2; config key <c>fedactors.evaluation.segmentation.federated-local-epochs</c>.</summary>
     public int FederatedLocalEpochs { get; init; } = 2;
 
+    /// <summary>Whether to run local fine-tuning (each hospital alone). Default <see langword="true"/>.</summary>
     public bool Local { get; init; } = true;
+    /// <summary>Whether to run federated (FedAvg) fine-tuning. Default <see langword="true"/>.</summary>
     public bool Federated { get; init; } = true;
 }
 
@@ -31,10 +34,19 @@ public sealed record SegmentationEvaluationOptions
 /// hospital, test Dice (local: mean over hospitals, <paramref name="DiceStd"/> their sample std; federated: the global's,
 /// std NaN). <paramref name="Skipped"/> says why there is no figure.
 /// </summary>
+/// <param name="Protocol"><see cref="LocalFineTune"/> or <see cref="FederatedFineTune"/>.</param>
+/// <param name="LabelledVolumes">Labelled volumes each hospital fine-tuned on (N).</param>
+/// <param name="Dice">Test Dice in [0, 1]; NaN when skipped.</param>
+/// <param name="DiceStd">Sample standard deviation of the hospitals' test Dice (0 with one hospital); NaN for federated or skipped.</param>
+/// <param name="PerHospital">Local fine-tuning: each hospital's test Dice by hospital id; empty for federated or skipped.</param>
+/// <param name="Skipped">Why the figure is missing (hospitals with fewer than N volumes), or <see langword="null"/> when it was computed.</param>
 public sealed record SegmentationScore(string Protocol, int LabelledVolumes, double Dice, double DiceStd,
     IReadOnlyDictionary<string, double> PerHospital, string? Skipped = null)
 {
-    public const string LocalFineTune = "local-fine-tune", FederatedFineTune = "federated-fine-tune";
+    /// <summary>Protocol name of local fine-tuning: each hospital fine-tunes alone on its N volumes.</summary>
+    public const string LocalFineTune = "local-fine-tune";
+    /// <summary>Protocol name of federated fine-tuning: the hospitals fine-tune one U-Net together by FedAvg.</summary>
+    public const string FederatedFineTune = "federated-fine-tune";
 }
 
 /// <summary>
@@ -47,6 +59,24 @@ public sealed record SegmentationScore(string Protocol, int LabelledVolumes, dou
 /// </summary>
 public static class SegmentationEvaluation
 {
+    /// <summary>
+    /// Runs the enabled protocols for every N of <see cref="SegmentationEvaluationOptions.LabelledVolumes"/>, local before
+    /// federated for each N.
+    /// </summary>
+    /// <param name="encoder">Pre-trained encoder weights, or <see langword="null"/> for the random-init baseline.</param>
+    /// <param name="createEncoder">Builds an untrained encoder of the pre-trained architecture.</param>
+    /// <param name="classes">Segmentation classes, background included.</param>
+    /// <param name="hospitals">Each hospital's slices with label maps; at least one hospital, none empty.</param>
+    /// <param name="validation">Slices (with label maps) the epoch or round is chosen on.</param>
+    /// <param name="test">Slices (with label maps) the reported Dice is measured on.</param>
+    /// <param name="device">Device fine-tuning runs on.</param>
+    /// <param name="seed">Seeds volume choice, initialisation and batch order.</param>
+    /// <param name="options">Protocols and hyper-parameters; <see langword="null"/> for the defaults.</param>
+    /// <param name="ownEncoders">Each hospital's own encoder (Local CL) for local fine-tuning, by hospital id; must cover every hospital
+    /// when given. <see langword="null"/> to start every hospital from <paramref name="encoder"/>.</param>
+    /// <returns>One score per protocol and N, in that order; an N some hospital lacks gives skipped scores.</returns>
+    /// <exception cref="ArgumentException">No hospital, a hospital without slices or label maps, validation or test without label maps,
+    /// or <paramref name="ownEncoders"/> missing a hospital.</exception>
     public static IReadOnlyList<SegmentationScore> Evaluate(ModelWeights? encoder, Func<UNetEncoder> createEncoder, int classes,
         IReadOnlyList<(string HospitalId, SliceShard Slices)> hospitals, SliceShard validation, SliceShard test,
         Device device, ulong seed, SegmentationEvaluationOptions? options = null, IReadOnlyDictionary<string, ModelWeights>? ownEncoders = null)

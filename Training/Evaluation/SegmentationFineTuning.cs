@@ -8,15 +8,25 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace FedActors.Training.Evaluation;
 
+/// <summary>Hyper-parameters of <see cref="SegmentationFineTuning"/> (AdamW over the whole U-Net).</summary>
 public sealed record SegmentationFineTuneOptions
 {
+    /// <summary>Passes over the labelled slices; at least 1. Default 30 (10 within <see cref="SegmentationEvaluationOptions"/>);
+    /// config key <c>fedactors.evaluation.segmentation.epochs</c>.</summary>
     public int Epochs { get; init; } = 30;
+    /// <summary>Slices per optimiser step and per prediction batch. Default 16; config key <c>fedactors.evaluation.segmentation.batch-size</c>.</summary>
     public int BatchSize { get; init; } = 16;
+    /// <summary>AdamW learning rate. Default 1e-3; config key <c>fedactors.evaluation.segmentation.learning-rate</c>.</summary>
     public double LearningRate { get; init; } = 1e-3;
+    /// <summary>AdamW (decoupled) weight decay. Default 1e-4.</summary>
     public double WeightDecay { get; init; } = 1e-4;
 }
 
 /// <summary>Held-out Dice at the epoch chosen on validation volumes.</summary>
+/// <param name="SelectedEpoch">The chosen epoch, 0-based.</param>
+/// <param name="ValidationDice">Mean volume Dice on the validation slices at that epoch.</param>
+/// <param name="TestDice">Mean volume Dice on the test slices with that epoch's weights.</param>
+/// <param name="TestDicePerClass">Test Dice of each foreground class, averaged over the volumes where it occurs: entry c is class c + 1 (NaN if it never occurs).</param>
 public sealed record SegmentationResult(int SelectedEpoch, double ValidationDice, double TestDice, double[] TestDicePerClass);
 
 /// <summary>
@@ -27,6 +37,16 @@ public sealed record SegmentationResult(int SelectedEpoch, double ValidationDice
 /// </summary>
 public static class SegmentationFineTuning
 {
+    /// <summary>Fine-tunes <paramref name="model"/> for <see cref="SegmentationFineTuneOptions.Epochs"/> epochs and reports the best validation epoch's Dice.</summary>
+    /// <param name="model">The U-Net, on <paramref name="device"/>. It is trained in place and left holding the selected epoch's
+    /// weights; the caller owns and disposes it.</param>
+    /// <param name="train">Labelled slices (with label maps); at least one.</param>
+    /// <param name="validation">Slices of the volumes the epoch is chosen on.</param>
+    /// <param name="test">Slices of the volumes the reported Dice is measured on.</param>
+    /// <param name="device">Device training runs on.</param>
+    /// <param name="seed">Seeds the batch order.</param>
+    /// <param name="options">Hyper-parameters; <see langword="null"/> for the defaults of <see cref="SegmentationFineTuneOptions"/>.</param>
+    /// <exception cref="ArgumentException"><paramref name="train"/> is empty.</exception>
     public static SegmentationResult Evaluate(UNet2D model, SliceShard train, SliceShard validation, SliceShard test,
         Device device, ulong seed, SegmentationFineTuneOptions? options = null)
     {

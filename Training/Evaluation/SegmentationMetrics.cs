@@ -1,5 +1,6 @@
 namespace FedActors.Training.Evaluation;
 
+/// <summary>Overlap scores of predicted against true label maps (one class index per voxel).</summary>
 public static class SegmentationMetrics
 {
     /// <summary>

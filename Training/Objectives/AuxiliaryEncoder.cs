@@ -28,9 +28,14 @@ public sealed class AuxiliaryEncoder : IDisposable
     /// <summary>d_aux, the width of <see cref="Features"/>.</summary>
     public int FeatureDim => _network.FeatureDim;
 
+    /// <summary>Loads the frozen auxiliary encoder from <paramref name="path"/>, checking its content hash first.</summary>
     /// <param name="path">A weights file written by <see cref="ModelWeights.Save"/> (the <c>fedactors auxiliary</c> command).</param>
     /// <param name="expectedHash">The content hash the experiment names; any other file is an error naming both.</param>
     /// <param name="create">Builds the encoder the file's tensors fit.</param>
+    /// <param name="device">Device the encoder is placed on.</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file's hash differs from <paramref name="expectedHash"/> (compared ignoring case), it is
+    /// corrupted, or its tensors do not fit the network <paramref name="create"/> builds.</exception>
     public static AuxiliaryEncoder Load(string path, string expectedHash, Func<ProjectedEncoder> create, Device device)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Fed-MAS auxiliary encoder '{path}' does not exist; make it with `fedactors auxiliary`.", path);
@@ -64,7 +69,10 @@ public sealed class AuxiliaryEncoder : IDisposable
     /// <summary>The tensors as they are now, to check that nothing changed them.</summary>
     public ModelWeights Weights() => ModelWeights.FromModule(_network);
 
+    /// <summary>Moves the encoder's tensors to <paramref name="device"/>; later <see cref="Features"/> calls expect images there.</summary>
+    /// <param name="device">The target device.</param>
     public void MoveTo(Device device) => _network.to(device);
 
+    /// <summary>Disposes the encoder's network and every submodule.</summary>
     public void Dispose() => _network.DisposeTree();
 }

@@ -4,6 +4,7 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace FedActors.Training.Objectives;
 
+/// <summary>Contrastive losses shared by the momentum-encoder methods (MoCo and its federated variants).</summary>
 public static class ContrastiveLosses
 {
     /// <summary>
@@ -13,6 +14,9 @@ public static class ContrastiveLosses
     /// <param name="queries">[B, D], L2-normalised.</param>
     /// <param name="positiveKeys">[B, D], row i is query i's positive.</param>
     /// <param name="negatives">[K, D] negative keys (the queue).</param>
+    /// <param name="temperature">τ, positive.</param>
+    /// <returns>A scalar tensor in the caller's dispose scope, attached to the graph of the inputs.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="temperature"/> is not positive.</exception>
     public static Tensor InfoNce(Tensor queries, Tensor positiveKeys, Tensor negatives, double temperature)
     {
         if (temperature <= 0) throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "must be positive");

@@ -22,9 +22,13 @@ public sealed record ImbalancedClassifierOptions
     /// <summary>FedProx's μ: each step's loss gains μ/2·‖θ − θ_g‖² over the model's parameters (0: none).</summary>
     public double ProximalMu { get; init; }
 
+    /// <summary>Adam's learning rate (no weight decay); Adam's state persists across rounds. Default 3e-4; config key <c>fedactors.classifier.learning-rate</c>.</summary>
     public double LearningRate { get; init; } = 3e-4;
+    /// <summary>Each step clips the gradients' global L2 norm to this. Default 5; config key <c>fedactors.classifier.clip-norm</c>.</summary>
     public double ClipNorm { get; init; } = 5;
+    /// <summary>Images per step (a ragged last batch is dropped). Default 32; config key <c>fedactors.classifier.batch-size</c>.</summary>
     public int BatchSize { get; init; } = 32;
+    /// <summary>Passes over the local shard per round. Default 1; config key <c>fedactors.classifier.local-epochs</c>.</summary>
     public int LocalEpochs { get; init; } = 1;
 }
 
@@ -38,7 +42,9 @@ public sealed record ImbalancedClassifierOptions
 /// </summary>
 public sealed class ImbalancedClassifierLearner : ModuleLearner, IFederatedClient
 {
+    /// <summary>The state kind written into this learner's saved state.</summary>
     public const string StateKind = "imbalanced-classifier";
+    /// <summary>Name of the upload payload carrying Fed-MAS's robust factor (a <see cref="ScalarPayload"/>).</summary>
     public const string RobustFactorPayload = "robust-factor";
 
     private readonly ImbalancedClassifierOptions _options;
@@ -48,6 +54,13 @@ public sealed class ImbalancedClassifierLearner : ModuleLearner, IFederatedClien
     private ProximalAnchor? _anchor; // the round's global parameters, for the proximal term
     private double? _robustFactor;
 
+    /// <summary>Creates a hospital's learner; the model is built seeded from <paramref name="seed"/> and placed on <paramref name="device"/>.</summary>
+    /// <param name="model">Builds the two-head classifier.</param>
+    /// <param name="options">Loss, optimiser and batch settings.</param>
+    /// <param name="auxiliary">Fed-MAS's frozen encoder, owned and disposed by the learner from now on; <see langword="null"/> for the baselines.</param>
+    /// <param name="augmenter">Draws the augmented views the classifier trains (and W_c is measured) on.</param>
+    /// <param name="seed">The hospital's seed: model initialisation and the learner's RNG derive from it.</param>
+    /// <param name="device">Device training starts on.</param>
     public ImbalancedClassifierLearner(Func<FedMasModel> model, ImbalancedClassifierOptions options, AuxiliaryEncoder? auxiliary,
         ViewAugmenter augmenter, ulong seed, Device device)
         : base(StateKind, TorchRuntime.Seeded(seed, model), new SimClrOptions { BatchSize = options.BatchSize, LocalEpochs = options.LocalEpochs },
@@ -66,6 +79,8 @@ public sealed class ImbalancedClassifierLearner : ModuleLearner, IFederatedClien
     /// <summary>The last round's W_c (before training) and L̂_c (during it); NaN for a class the shard lacks. Fed-MAS only.</summary>
     public (double[] Global, double[] Local)? LastMeasurements { get; private set; }
 
+    /// <summary>Loads the global weights and, with FedProx (μ &gt; 0), keeps a copy of its parameters as the proximal anchor.</summary>
+    /// <param name="global">The broadcast weights.</param>
     public override void LoadGlobal(ModelWeights global)
     {
         base.LoadGlobal(global);
@@ -73,6 +88,10 @@ public sealed class ImbalancedClassifierLearner : ModuleLearner, IFederatedClien
         _anchor = _options.ProximalMu > 0 ? ProximalAnchor.Capture(Module.parameters()) : null;
     }
 
+    /// <summary>One round on the labelled shard, as the type describes; with an auxiliary encoder it also measures W_c, L̂_c and the robust factor.</summary>
+    /// <param name="shard">The hospital's labelled images; at least 2, labels within the model's classes.</param>
+    /// <exception cref="InvalidOperationException">The shard has fewer than 2 images.</exception>
+    /// <exception cref="InvalidDataException">A label is outside the model's classes.</exception>
     public override LocalTrainingResult Train(ImageShard shard)
     {
         if (shard.Count < 2) throw new InvalidOperationException($"Training needs at least 2 local images, the shard has {shard.Count}.");
@@ -145,8 +164,15 @@ public sealed class ImbalancedClassifierLearner : ModuleLearner, IFederatedClien
         }
     }
 
+    /// <summary>Nothing to receive: the family's servers broadcast only the global model.</summary>
+    /// <param name="round">The round.</param>
+    /// <param name="broadcast">Ignored.</param>
     public void ReceiveBroadcast(int round, MethodPayloads broadcast) { }
 
+    /// <summary>With an auxiliary encoder, the robust factor measured by this round's training (<see cref="RobustFactorPayload"/>); otherwise nothing.</summary>
+    /// <param name="round">The round.</param>
+    /// <param name="shard">The hospital's shard (unused).</param>
+    /// <exception cref="InvalidOperationException">Fed-MAS only: this round has not trained, or the factor was already collected.</exception>
     public MethodPayloads CollectUpload(int round, ImageShard shard)
     {
         if (_auxiliary is null) return MethodPayloads.Empty;
@@ -158,12 +184,14 @@ public sealed class ImbalancedClassifierLearner : ModuleLearner, IFederatedClien
     /// <summary>The auxiliary encoder's tensors, to check that training never changes them.</summary>
     public ModelWeights? AuxiliaryWeights() => _auxiliary?.Weights();
 
+    /// <inheritdoc/>
     protected override void OnMoved(Device device)
     {
         _auxiliary?.MoveTo(device);
         _anchor?.MoveTo(device);
     }
 
+    /// <inheritdoc/>
     protected override void OnDispose()
     {
         _anchor?.Dispose();

@@ -12,6 +12,7 @@ namespace FedActors.Training.Objectives;
 public static class LearnerStateFormat
 {
     private const uint Magic = 0x534C4146; // "FALS"
+    /// <summary>The envelope format version this build writes and the only one it reads.</summary>
     public const int Version = 1;
 
     /// <summary>A weights blob inside a learner state, its errors naming the state's source and the field.</summary>
@@ -108,9 +109,13 @@ public static class LearnerStateFormat
 }
 
 /// <summary>Reads state fields, remembering which one it is on so errors can name it.</summary>
+/// <param name="reader">The reader over the state's bytes; not disposed by this class.</param>
+/// <param name="source">Where the state came from, named in errors.</param>
 public sealed class LearnerStateReader(BinaryReader reader, string source)
 {
+    /// <summary>Where the state came from (a file path, a message kind), named in every error.</summary>
     public string Source => source;
+    /// <summary>The field being read now (set by <see cref="At"/>), named in errors.</summary>
     public string Field { get; private set; } = "magic";
 
     /// <summary>Marks <paramref name="field"/> as the one being read and returns the reader.</summary>
@@ -129,6 +134,9 @@ public sealed class LearnerStateReader(BinaryReader reader, string source)
         return length;
     }
 
+    /// <summary>An exception (not thrown) naming <see cref="Source"/>, the current <see cref="Field"/> and <paramref name="message"/>; the caller throws it.</summary>
+    /// <param name="message">What is wrong with the field.</param>
+    /// <param name="inner">The underlying exception, or <see langword="null"/>.</param>
     public InvalidDataException Error(string message, Exception? inner = null) =>
         LearnerStateFormat.FieldError(source, Field, message, inner);
 }

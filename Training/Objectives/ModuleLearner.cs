@@ -21,6 +21,12 @@ public abstract class ModuleLearner : ILocalLearner
     private readonly Func<IEnumerable<Parameter>, OptimizerHelper> _newOptimizer;
     private OptimizerHelper _optimizer;
 
+    /// <summary>Creates the learner, moves <paramref name="module"/> to <paramref name="device"/> and builds its optimiser.</summary>
+    /// <param name="stateKind">The name written into and required from saved state, so one learner's state cannot load into another kind.</param>
+    /// <param name="module">The federated network; the learner owns it from now on and disposes it.</param>
+    /// <param name="sgd">Batch size and local epochs, plus learning rate, momentum and weight decay for the default SGD.</param>
+    /// <param name="rng">The learner's generator (batch order, augmentations); its position is part of the saved state.</param>
+    /// <param name="device">Device training starts on.</param>
     /// <param name="optimizer">Builds the optimiser over the module's parameters; null: SGD with <paramref name="sgd"/>'s settings.</param>
     protected ModuleLearner(string stateKind, nn.Module<Tensor, Tensor> module, SimClrOptions sgd, SeededRandom rng, Device device,
         Func<IEnumerable<Parameter>, OptimizerHelper>? optimizer = null)
@@ -38,13 +44,18 @@ public abstract class ModuleLearner : ILocalLearner
     /// <summary>When set, each step clips the gradients' global L2 norm to this before the update.</summary>
     protected double? GradientClipNorm { get; init; }
 
+    /// <summary>The federated network: what is loaded, trained, exported and saved. Owned by the learner.</summary>
     protected nn.Module<Tensor, Tensor> Module { get; }
     /// <summary>The batch and epoch settings (and SGD's, for the default optimiser).</summary>
     protected SimClrOptions Options { get; }
+    /// <summary>The learner's generator for batch order and augmentation draws; replaced when state is loaded.</summary>
     protected SeededRandom Rng { get; private set; }
+    /// <summary>The device the module and optimiser state are on now (see <see cref="MoveTo"/>).</summary>
     protected Device Device { get; private set; }
+    /// <summary>Optimiser steps taken so far, across rounds; saved with the state.</summary>
     protected long Steps { get; private set; }
 
+    /// <inheritdoc/>
     public abstract LocalTrainingResult Train(ImageShard shard);
 
     /// <summary>
@@ -86,13 +97,21 @@ public abstract class ModuleLearner : ILocalLearner
         return loss.item<float>();
     }
 
+    /// <inheritdoc/>
     public virtual void LoadGlobal(ModelWeights global) => global.LoadInto(Module);
 
+    /// <inheritdoc/>
     public ModelWeights ExportWeights() => ModelWeights.FromModule(Module);
 
+    /// <summary>Steps, optimiser-state checksum and RNG state; no queue (pointer 0, checksum empty).</summary>
     public LocalStateSummary DescribeState() =>
         new(Steps, 0, "", Convert.ToHexString(SHA256.HashData(OptimizerState())), Rng.State);
 
+    /// <summary>
+    /// Writes the module's weights, the step count, the RNG state, the optimiser state and any <see cref="SaveExtra"/>
+    /// fields, under this learner's state kind, in <see cref="LearnerStateFormat"/>.
+    /// </summary>
+    /// <param name="stream">A writable stream; left open.</param>
     public void SaveState(Stream stream) =>
         LearnerStateFormat.Write(stream, _stateKind, w =>
         {
@@ -106,6 +125,7 @@ public abstract class ModuleLearner : ILocalLearner
             SaveExtra(w);
         });
 
+    /// <inheritdoc/>
     public void LoadState(Stream stream, string source)
     {
         ModelWeights weights = null!;
@@ -135,6 +155,7 @@ public abstract class ModuleLearner : ILocalLearner
     /// <summary>Reads <see cref="SaveExtra"/>'s fields and returns how to apply them, run only once the whole state has been verified.</summary>
     protected virtual Action? ReadExtra(LearnerStateReader r) => null;
 
+    /// <inheritdoc/>
     public void MoveTo(Device device)
     {
         if (MoCoV2Learner.SameDevice(device, Device)) return;
@@ -152,6 +173,7 @@ public abstract class ModuleLearner : ILocalLearner
 
     private byte[] OptimizerState() => Optimizers.Save(_optimizer);
 
+    /// <summary>Releases <see cref="OnDispose"/>'s state, the optimiser and the module with all its submodules.</summary>
     public void Dispose()
     {
         OnDispose();

@@ -7,6 +7,7 @@ namespace FedActors.Training.Objectives;
 /// <summary>SimCLR's NT-Xent (normalised temperature-scaled cross entropy) over 2N views.</summary>
 public static class NtXentLoss
 {
+    /// <summary>τ used when none is given: 0.5.</summary>
     public const double DefaultTemperature = 0.5;
 
     /// <summary>
@@ -16,6 +17,10 @@ public static class NtXentLoss
     /// </summary>
     /// <param name="view1">[N, D] embeddings of the first view of each image.</param>
     /// <param name="view2">[N, D] embeddings of the second view, same order.</param>
+    /// <param name="temperature">τ, positive; smaller values weigh the hardest negatives more.</param>
+    /// <returns>A scalar tensor in the caller's dispose scope, attached to the graph of the inputs.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="temperature"/> is not positive.</exception>
+    /// <exception cref="ArgumentException">The views are not both [N, D] of the same shape.</exception>
     public static Tensor Compute(Tensor view1, Tensor view2, double temperature = DefaultTemperature)
     {
         if (temperature <= 0) throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "must be positive");

@@ -5,8 +5,11 @@ using F = TorchSharp.torch.nn.functional;
 namespace FedActors.Training.Objectives;
 
 /// <summary>Feature rows [N, D] and the volume partition (slice-position bin) of each row, [N] int64.</summary>
+/// <param name="Features">[N, D] feature rows, on the same device as <paramref name="Partitions"/>.</param>
+/// <param name="Partitions">[N] int64 partition index of each row.</param>
 public sealed record PartitionedFeatures(Tensor Features, Tensor Partitions)
 {
+    /// <summary>Number of feature rows N.</summary>
     public long Count => Features.shape[0];
 
     internal void Validate(string what)
@@ -39,6 +42,7 @@ public static class PartitionContrastiveLoss
     // Logit given to excluded negatives: exp() of it is 0 yet, unlike −∞, its gradient is never NaN.
     private const double ExcludedLogit = -1e9;
 
+    /// <summary>The full loss L_local + L_remote for a batch of queries.</summary>
     /// <param name="queries">Query-encoder features q (L2-normalised) and their partitions.</param>
     /// <param name="local">The client's own (momentum) features, the positives of L_local.</param>
     /// <param name="remote">Other clients' features, the positives of L_remote (may be empty).</param>
@@ -46,6 +50,8 @@ public static class PartitionContrastiveLoss
     /// Q′: the bounded pool of negative candidates, sampled by the caller from local + remote;
     /// only rows of a partition other than the query's count as its negatives.
     /// </param>
+    /// <param name="temperature">τ, positive.</param>
+    /// <returns>A scalar tensor in the caller's dispose scope, attached to the graph of the inputs.</returns>
     public static Tensor Compute(PartitionedFeatures queries, PartitionedFeatures local, PartitionedFeatures remote,
         PartitionedFeatures negatives, double temperature = DefaultTemperature)
     {

@@ -8,6 +8,10 @@ namespace FedActors.Training.Objectives;
 /// </summary>
 public static class RobustFactor
 {
+    /// <summary>RF of one client, in [0, 1]; 0 when no class has both measurements or either sum is zero.</summary>
+    /// <param name="globalMeasurement">W_c per class, measured with the global model before training; NaN for a class the client lacks.</param>
+    /// <param name="localMeasurement">L̂_c per class, measured during local training; same length, NaN for a class the client lacks.</param>
+    /// <exception cref="ArgumentException">The lists differ in length or a measurement is negative.</exception>
     public static double Compute(IReadOnlyList<double> globalMeasurement, IReadOnlyList<double> localMeasurement)
     {
         if (globalMeasurement.Count != localMeasurement.Count)

@@ -9,6 +9,8 @@ public sealed class SeededRandom
 {
     private ulong _s0, _s1, _s2, _s3;
 
+    /// <summary>Creates a generator whose state is expanded from <paramref name="seed"/> by SplitMix64; equal seeds give equal streams.</summary>
+    /// <param name="seed">Any 64-bit value, zero included.</param>
     public SeededRandom(ulong seed)
     {
         var sm = seed;
@@ -17,6 +19,9 @@ public sealed class SeededRandom
 
     private SeededRandom(ulong[] state) => (_s0, _s1, _s2, _s3) = (state[0], state[1], state[2], state[3]);
 
+    /// <summary>Restores a generator at exactly the position a <see cref="State"/> snapshot was taken.</summary>
+    /// <param name="state">The four state words from <see cref="State"/>.</param>
+    /// <exception cref="ArgumentException"><paramref name="state"/> does not have four words.</exception>
     public static SeededRandom FromState(IReadOnlyList<ulong> state)
     {
         if (state.Count != 4) throw new ArgumentException($"RNG state must have 4 words, found {state.Count}.", nameof(state));
@@ -36,8 +41,12 @@ public sealed class SeededRandom
         return SplitMix(ref x);
     }
 
+    /// <summary>A new generator for the independent stream named <paramref name="name"/> under <paramref name="seed"/> (see <see cref="DeriveSeed"/>).</summary>
+    /// <param name="seed">The parent seed, typically the experiment's.</param>
+    /// <param name="name">The stream's name, e.g. a site id plus a purpose.</param>
     public static SeededRandom Derive(ulong seed, string name) => new(DeriveSeed(seed, name));
 
+    /// <summary>The next 64 raw bits of the stream; every other draw is built on this.</summary>
     public ulong NextUInt64()
     {
         var result = RotL(_s1 * 5, 7) * 9;
@@ -51,6 +60,9 @@ public sealed class SeededRandom
     /// <summary>Uniform in [0, 1).</summary>
     public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
 
+    /// <summary>Uniform in [<paramref name="lo"/>, <paramref name="hi"/>); one draw.</summary>
+    /// <param name="lo">Inclusive lower bound.</param>
+    /// <param name="hi">Exclusive upper bound.</param>
     public double Uniform(double lo, double hi) => lo + (hi - lo) * NextDouble();
 
     /// <summary>Uniform integer in [0, n).</summary>
@@ -60,6 +72,7 @@ public sealed class SeededRandom
         return (int)(NextDouble() * n);
     }
 
+    /// <summary>A standard normal value (mean 0, variance 1) by Box–Muller, using two uniform draws per call.</summary>
     public double NextGaussian()
     {
         // Box–Muller; one value per call keeps the state simple to snapshot.
@@ -84,6 +97,9 @@ public sealed class SeededRandom
         }
     }
 
+    /// <summary>Shuffles <paramref name="items"/> in place (Fisher–Yates); every order is equally likely.</summary>
+    /// <param name="items">The list to reorder.</param>
+    /// <typeparam name="T">Element type.</typeparam>
     public void Shuffle<T>(IList<T> items)
     {
         for (var i = items.Count - 1; i > 0; i--)
@@ -93,6 +109,8 @@ public sealed class SeededRandom
         }
     }
 
+    /// <summary>A uniformly random permutation of 0 .. <paramref name="n"/> − 1.</summary>
+    /// <param name="n">Length of the permutation; 0 gives an empty array.</param>
     public int[] Permutation(int n)
     {
         var p = Enumerable.Range(0, n).ToArray();

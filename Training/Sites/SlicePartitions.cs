@@ -7,6 +7,12 @@ namespace FedActors.Training.Sites;
 /// </summary>
 public static class SlicePartitions
 {
+    /// <summary>The partition of slice <paramref name="slice"/>: ⌊slice · S / depth⌋, in [0, S).</summary>
+    /// <param name="slice">Slice index along the depth axis, 0 ≤ slice &lt; depth.</param>
+    /// <param name="depth">Number of slices in the volume; at least <paramref name="partitions"/>.</param>
+    /// <param name="partitions">Number of partitions S; at least 1.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="partitions"/> is below 1 or <paramref name="slice"/> is outside the volume.</exception>
+    /// <exception cref="ArgumentException"><paramref name="depth"/> is smaller than <paramref name="partitions"/>.</exception>
     public static int Of(int slice, int depth, int partitions)
     {
         if (partitions < 1) throw new ArgumentOutOfRangeException(nameof(partitions), partitions, "at least one partition");

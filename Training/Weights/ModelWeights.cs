@@ -23,8 +23,12 @@ public enum StoredHash
 }
 
 /// <summary>One named tensor of a model as a flat float buffer (row-major).</summary>
+/// <param name="Name">The tensor's state_dict name, e.g. <c>encoder.conv1.weight</c>.</param>
+/// <param name="Shape">Size of each axis, outermost first.</param>
+/// <param name="Values">The values, row-major; its length must equal the product of <paramref name="Shape"/>.</param>
 public sealed record WeightTensor(string Name, long[] Shape, float[] Values)
 {
+    /// <summary>Number of values the shape holds: the product of <see cref="Shape"/> (1 for a scalar).</summary>
     public long ElementCount => Shape.Aggregate(1L, (a, b) => a * b);
 }
 
@@ -38,6 +42,9 @@ public sealed class ModelWeights
     private const int FormatVersion = 1;
     private string? _hash;
 
+    /// <summary>Creates weights from named tensors; the list and its buffers are kept without copying.</summary>
+    /// <param name="tensors">The tensors, in state_dict order; names must be unique and each buffer must match its shape.</param>
+    /// <exception cref="ArgumentException">A name repeats or a tensor's value count does not match its shape.</exception>
     public ModelWeights(IReadOnlyList<WeightTensor> tensors)
     {
         var seen = new HashSet<string>();
@@ -50,8 +57,10 @@ public sealed class ModelWeights
         Tensors = tensors;
     }
 
+    /// <summary>The named tensors, in the order they were given (state_dict order for <see cref="FromModule"/>).</summary>
     public IReadOnlyList<WeightTensor> Tensors { get; }
 
+    /// <summary>Total number of float values over all tensors.</summary>
     public long ElementCount => Tensors.Sum(t => (long)t.Values.Length);
 
     /// <summary>‖this − <paramref name="other"/>‖₂ over every value of every tensor; the two must have the same tensors.</summary>
@@ -97,6 +106,9 @@ public sealed class ModelWeights
     /// <summary>False when a declared hash came with the payload and the content does not match it.</summary>
     public bool MatchesDeclaredHash => DeclaredHash is null || DeclaredHash == ContentHash;
 
+    /// <summary>The tensor named <paramref name="name"/>.</summary>
+    /// <param name="name">A state_dict name, e.g. <c>encoder.conv1.weight</c>.</param>
+    /// <exception cref="KeyNotFoundException">No tensor has that name.</exception>
     public WeightTensor this[string name] =>
         Tensors.FirstOrDefault(t => t.Name == name) ?? throw new KeyNotFoundException($"No tensor named '{name}'.");
 
@@ -154,6 +166,12 @@ public sealed class ModelWeights
         }
     }
 
+    /// <summary>
+    /// Writes the weights in FedActors' binary format (magic "FAWT", version, then each tensor's name, shape and
+    /// float32 values in the machine's byte order, then a hash) at the stream's position; the stream is left open.
+    /// The hash written is <see cref="DeclaredHash"/> when there is one, so relaying a corrupted payload keeps it detectable.
+    /// </summary>
+    /// <param name="stream">A writable stream.</param>
     public void WriteTo(Stream stream)
     {
         using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
@@ -172,8 +190,15 @@ public sealed class ModelWeights
         w.Write(DeclaredHash ?? ContentHash);
     }
 
+    /// <summary>
+    /// Reads weights written by <see cref="WriteTo"/> from the current position of <paramref name="stream"/>, which
+    /// is left open; the content hash is computed while the tensors arrive.
+    /// </summary>
+    /// <param name="stream">The stream to read; a socket's stream is fine (partial reads are completed).</param>
     /// <param name="source">Named in errors (a file path, a message kind).</param>
     /// <param name="check">What to do with the stored hash: by default a content that does not match it is an error.</param>
+    /// <exception cref="InvalidDataException">The bytes are not a weights payload, of another format version, truncated,
+    /// or (with <see cref="StoredHash.Verify"/>) do not match their stored hash.</exception>
     public static ModelWeights ReadFrom(Stream stream, string source, StoredHash check = StoredHash.Verify)
     {
         using var r = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
@@ -234,12 +259,17 @@ public sealed class ModelWeights
         return length;
     }
 
+    /// <summary>Writes the weights to a file with <see cref="WriteTo"/>, replacing any file at <paramref name="path"/>.</summary>
+    /// <param name="path">The file to create.</param>
     public void Save(string path)
     {
         using var f = File.Create(path);
         WriteTo(f);
     }
 
+    /// <summary>Reads weights saved by <see cref="Save"/>, verifying their stored hash.</summary>
+    /// <param name="path">The file to read; named in errors.</param>
+    /// <exception cref="InvalidDataException">The file is not a weights file, truncated or corrupted.</exception>
     public static ModelWeights Load(string path)
     {
         using var f = File.OpenRead(path);

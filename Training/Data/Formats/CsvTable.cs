@@ -11,11 +11,16 @@ public sealed class CsvTable
 {
     private CsvTable(string file, string[] header, List<(int Line, string[] Fields)> rows) => (File, Header, Rows) = (file, header, rows);
 
+    /// <summary>Path of the CSV file, used in error messages.</summary>
     public string File { get; }
+    /// <summary>The header row's column names, trimmed of surrounding white space.</summary>
     public string[] Header { get; }
     /// <summary>Data rows with the 1-based line each starts on.</summary>
     public IReadOnlyList<(int Line, string[] Fields)> Rows { get; }
 
+    /// <summary>Reads and parses the whole file; every data row must have as many fields as the header.</summary>
+    /// <param name="path">Path of the CSV file (UTF-8).</param>
+    /// <exception cref="DataFormatException">The file is missing or empty, a quote is unterminated, or a row has the wrong field count.</exception>
     public static CsvTable Read(string path)
     {
         if (!System.IO.File.Exists(path)) throw new DataFormatException(path, "file", "not found");

@@ -12,6 +12,11 @@ public static class ImageFolderReader
 {
     private static readonly string[] Extensions = [".jpg", ".jpeg", ".png", ".JPG", ".JPEG", ".PNG"];
 
+    /// <summary>Loads every CSV row kept by the request's filter: finds its image, decodes and resizes it, and parses its integer labels.</summary>
+    /// <param name="request">Folder, CSV, columns, target size and colour mode.</param>
+    /// <returns>The images in CSV row order, labelled by the first label column, with all label columns beside them.</returns>
+    /// <exception cref="ArgumentException">The target size is not positive or no label column is named.</exception>
+    /// <exception cref="DataFormatException">The folder, CSV, a column or an image is missing, a label is not an integer, or an image cannot be decoded.</exception>
     public static LabeledImageSet Load(ImageFolderRequest request)
     {
         if (request.Height <= 0 || request.Width <= 0)

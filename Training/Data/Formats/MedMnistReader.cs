@@ -12,6 +12,9 @@ public static class MedMnistReader
     private const string ImagesSuffix = "_images.npy";
     private const string LabelsSuffix = "_labels.npy";
 
+    /// <summary>Reads every split in the .npz file at <paramref name="path"/> into memory.</summary>
+    /// <param name="path">Path of the MedMNIST .npz file.</param>
+    /// <exception cref="DataFormatException">The file is missing, not a readable zip, has no split, or an array has an unsupported dtype or shape, or image and label counts differ.</exception>
     public static MedMnistDataset Load(string path)
     {
         if (!File.Exists(path)) throw new DataFormatException(path, "file", "not found");

@@ -6,8 +6,12 @@ namespace FedActors.Training.Data.Formats;
 /// </summary>
 public static class NiftiDirectory
 {
+    /// <summary>What a label map's file name adds to its image's ID: <c>&lt;ID&gt;_gt.nii.gz</c> labels <c>&lt;ID&gt;.nii.gz</c>.</summary>
     public const string MaskSuffix = "_gt";
 
+    /// <summary>Loads every image in <paramref name="directory"/> with its label map, in ordinal ID order.</summary>
+    /// <param name="directory">The folder holding <c>&lt;ID&gt;.nii(.gz)</c> images and <c>&lt;ID&gt;_gt.nii(.gz)</c> label maps.</param>
+    /// <exception cref="DataFormatException">The folder is missing or holds no image, an image has no label map, or a file cannot be read or does not match its pair.</exception>
     public static List<Volume> LoadSegmented(string directory)
     {
         if (!Directory.Exists(directory)) throw new DataFormatException(directory, "directory", "not found");

@@ -7,6 +7,15 @@ namespace FedActors.Training.Data.Formats;
 /// The fields of a NIfTI-1 header (348 bytes) that locate and scale the voxel data.
 /// Byte order is detected from sizeof_hdr, which must read 348.
 /// </summary>
+/// <param name="BigEndian">Whether the file is big-endian (header and voxel data alike).</param>
+/// <param name="Dim">dim[0..7]: dim[0] is the number of dimensions, dim[1..] the size of each.</param>
+/// <param name="Datatype">The NIfTI datatype code of a voxel (2 uint8, 4 int16, 16 float32, ...).</param>
+/// <param name="Bitpix">Bits per voxel; must agree with <paramref name="Datatype"/>.</param>
+/// <param name="Pixdim">pixdim[0..7]: pixdim[1..3] are the voxel sizes (pixdim[0] is qfac).</param>
+/// <param name="VoxOffset">Byte offset of the voxel data in the file; at least 348.</param>
+/// <param name="SclSlope">scl_slope: stored values are multiplied by it (unless it is 0 or not finite, see <see cref="IsScaled"/>).</param>
+/// <param name="SclInter">scl_inter: added after the slope.</param>
+/// <param name="Magic">"n+1" for single-file NIfTI-1, the only kind accepted.</param>
 public sealed record NiftiHeader(
     bool BigEndian,
     short[] Dim,
@@ -18,6 +27,7 @@ public sealed record NiftiHeader(
     float SclInter,
     string Magic)
 {
+    /// <summary>Length of a NIfTI-1 header in bytes, and the value its sizeof_hdr field must hold.</summary>
     public const int Size = 348;
 
     /// <summary>NIfTI datatype codes this reader decodes, as the NumPy dtype of one voxel.</summary>
@@ -27,11 +37,14 @@ public sealed record NiftiHeader(
         [64] = ('f', 8, "float64"), [256] = ('i', 1, "int8"), [512] = ('u', 2, "uint16"), [768] = ('u', 4, "uint32"),
     };
 
+    /// <summary>Voxels along x, y and z from dim[1..3]; an axis beyond dim[0] counts as 1.</summary>
     public (int X, int Y, int Z) Shape => (Dim[1], Dim[0] >= 2 ? Dim[2] : 1, Dim[0] >= 3 ? Dim[3] : 1);
 
+    /// <summary>Absolute voxel size along x, y and z from pixdim[1..3] (mm, as stored); an axis beyond dim[0] counts as 1.</summary>
     public (float X, float Y, float Z) Spacing =>
         (Math.Abs(Pixdim[1]), Dim[0] >= 2 ? Math.Abs(Pixdim[2]) : 1f, Dim[0] >= 3 ? Math.Abs(Pixdim[3]) : 1f);
 
+    /// <summary>Number of voxels: X·Y·Z of <see cref="Shape"/>.</summary>
     public long VoxelCount => (long)Shape.X * Shape.Y * Shape.Z;
 
     /// <summary>The NIfTI rule: a zero (or non-finite) scl_slope means the stored values are used as they are.</summary>

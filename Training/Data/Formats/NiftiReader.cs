@@ -11,6 +11,9 @@ public static class NiftiReader
     // Voxel sizes written by different tools differ in the last float digits.
     private const float SpacingTolerance = 1e-4f;
 
+    /// <summary>Reads a 3D NIfTI-1 volume and applies its scl_slope/scl_inter; header extensions are skipped.</summary>
+    /// <param name="path">Path of a .nii or .nii.gz file.</param>
+    /// <exception cref="DataFormatException">The file is missing, truncated or corrupt, not single-file NIfTI-1, not 3D, or of an unsupported datatype.</exception>
     public static NiftiVolume Load(string path)
     {
         if (!File.Exists(path)) throw new DataFormatException(path, "file", "not found");

@@ -8,6 +8,12 @@ namespace FedActors.Training.Data.Formats;
 /// </summary>
 public sealed class NpyArray
 {
+    /// <summary>Creates an array from already-decoded parts; nothing is checked or copied.</summary>
+    /// <param name="file">Path of the .npy or .npz file, used in error messages.</param>
+    /// <param name="name">The array's name, e.g. the .npz entry "train_images.npy".</param>
+    /// <param name="dtype">Element type and byte order of <paramref name="data"/>.</param>
+    /// <param name="shape">Size of each axis.</param>
+    /// <param name="data">Raw element bytes in C order.</param>
     public NpyArray(string file, string name, NpyDtype dtype, int[] shape, byte[] data)
     {
         File = file;
@@ -17,12 +23,17 @@ public sealed class NpyArray
         Data = data;
     }
 
+    /// <summary>Path of the .npy or .npz file the array came from.</summary>
     public string File { get; }
     /// <summary>The array's name, e.g. the .npz entry "train_images.npy".</summary>
     public string Name { get; }
+    /// <summary>Element type and byte order of <see cref="Data"/>, as in the file's header.</summary>
     public NpyDtype Dtype { get; }
+    /// <summary>Size of each axis, outermost first; empty for a scalar.</summary>
     public int[] Shape { get; }
+    /// <summary>Raw element bytes, C order, in the file's byte order (<see cref="NpyDtype.ReadAll"/> decodes them).</summary>
     public byte[] Data { get; }
+    /// <summary>The shape written as NumPy prints it, e.g. "(100, 28, 28)", for messages.</summary>
     public string ShapeText => $"({string.Join(", ", Shape)})";
 
     /// <summary>
@@ -62,5 +73,7 @@ public sealed class NpyArray
         return result;
     }
 
+    /// <summary>An exception (not thrown) naming this array's file and name with <paramref name="problem"/>; the caller throws it.</summary>
+    /// <param name="problem">What was expected against what was found.</param>
     public DataFormatException Error(string problem) => new(File, Name, problem);
 }

@@ -8,6 +8,9 @@ namespace FedActors.Training.Data.Formats;
 /// byte order, kind (b, i, u, f) and item size. Structured and complex dtypes are not
 /// supported.
 /// </summary>
+/// <param name="Kind">'b' boolean, 'i' signed integer, 'u' unsigned integer or 'f' IEEE float.</param>
+/// <param name="ItemSize">Bytes per element: 1, 2, 4 or 8.</param>
+/// <param name="BigEndian">Whether elements are stored big-endian ('&gt;'); '&lt;', '|' and '=' read as little-endian.</param>
 public sealed record NpyDtype(char Kind, int ItemSize, bool BigEndian)
 {
     private static readonly HashSet<string> Supported = ["b1", "u1", "i1", "u2", "i2", "u4", "i4", "u8", "i8", "f4", "f8"];
@@ -20,6 +23,7 @@ public sealed record NpyDtype(char Kind, int ItemSize, bool BigEndian)
         return new NpyDtype(descr[1], descr[2] - '0', descr[0] == '>');
     }
 
+    /// <summary>The array-protocol string, e.g. "&lt;f4"; one-byte types use '|' as NumPy writes them.</summary>
     public override string ToString() => $"{(ItemSize == 1 ? '|' : BigEndian ? '>' : '<')}{Kind}{ItemSize}";
 
     /// <summary>All elements of <paramref name="data"/> as doubles (exact for all but 64-bit integers beyond 2^53).</summary>

@@ -1,3 +1,4 @@
+using FedActors.Testing;
 using Akka.Actor;
 using FedActors.Actors.Coordination;
 using FedActors.Actors.Protocol;
@@ -32,10 +33,10 @@ public class BadUpdateSpecs(ITestOutputHelper output) : ActorSpec(1, output)
     {
         var ids = new[] { "nan", "names", "shape", "future", "twice", "corrupt", "good" };
         var hospitals = ids.ToDictionary(id => id, _ => (IActorRef)CreateTestProbe());
-        var (log, handle) = RunLog.Start(Sys, TestActor);
+        var handle = RunLog.Start(Sys, TestActor);
         var coordinator = Sys.ActorOf(RoundCoordinator.Props(
             new CoordinatorSettings { Rounds = 1, MinParticipants = 1, Seed = 2, RoundTimeout = TimeSpan.FromMinutes(1) }, hospitals, Global, Transfer));
-        coordinator.Tell(new SubscribeToRun(log));
+        coordinator.Tell(new SubscribeToRun(handle.Ref));
         coordinator.Tell(StartRun.Instance, ActorRefs.NoSender); // RunCompleted comes through the log, after every event
         foreach (var probe in hospitals.Values.Cast<Akka.TestKit.TestProbe>()) probe.ExpectMsg<TrainRoundByRef>();
 
@@ -77,10 +78,10 @@ public class BadUpdateSpecs(ITestOutputHelper output) : ActorSpec(1, output)
     public void Should_count_an_update_for_a_closed_round_as_stale_in_the_round_it_came_in()
     {
         var hospital = CreateTestProbe();
-        var (log, handle) = RunLog.Start(Sys, TestActor);
+        var handle = RunLog.Start(Sys, TestActor);
         var coordinator = Sys.ActorOf(RoundCoordinator.Props(new CoordinatorSettings { Rounds = 2, Seed = 2 },
             new Dictionary<string, IActorRef> { ["h"] = hospital }, Global, Transfer));
-        coordinator.Tell(new SubscribeToRun(log));
+        coordinator.Tell(new SubscribeToRun(handle.Ref));
         coordinator.Tell(StartRun.Instance, ActorRefs.NoSender); // RunCompleted comes through the log, after every event
         var update = new LocalUpdateByRef(1, "h", Offer(Filled(1)), 10, 0.5, 1, 0.01);
         hospital.ExpectMsg<TrainRoundByRef>();

@@ -1,3 +1,4 @@
+using FedActors.Testing;
 using Akka.Actor;
 using FedActors.Actors.Coordination;
 using FedActors.Actors.Faults;
@@ -24,13 +25,13 @@ public class CoordinatorRecoverySpecs(ITestOutputHelper output)
     private static readonly FaultPlan Dropout = new() { Dropout = new RandomDropout(0.25, [DropoutStage.BeforeTraining, DropoutStage.AfterUpload]) };
 
     /// <summary>A run with its own hospitals and its own checkpoint stream (<paramref name="name"/>).</summary>
-    private (RunCompleted Completed, RunLogHandle Log) RunOnce(string name, CoordinatorSettings settings)
+    private (RunCompleted Completed, RunLog Log) RunOnce(string name, CoordinatorSettings settings)
     {
         var hospitals = TinyExperiment.UnequalHospitals(_experiment).ToDictionary(
             h => h.HospitalId, h => Sys.ActorOf(HospitalActor.Props(h, Transfer), $"{name}-{h.HospitalId}"));
-        var (log, handle) = RunLog.Start(Sys, TestActor);
+        var handle = RunLog.Start(Sys, TestActor);
         var coordinator = Sys.ActorOf(RoundCoordinator.Props(settings, hospitals, _experiment.InitialGlobal(), Transfer, persistenceId: name), name);
-        coordinator.Tell(new SubscribeToRun(log));
+        coordinator.Tell(new SubscribeToRun(handle.Ref));
         coordinator.Tell(StartRun.Instance, ActorRefs.NoSender); // RunCompleted comes through the log, after every event
         return (ExpectMsg<RunCompleted>(Timeout), handle);
     }

@@ -1,3 +1,4 @@
+using FedActors.Testing;
 using Akka.Actor;
 using FedActors.Actors.Coordination;
 using FedActors.Actors.Rounds;
@@ -19,7 +20,7 @@ public class FaultInjectionSpecs(ITestOutputHelper output) : ActorSpec(2, output
     private static readonly string[] Outcomes =
         [RunEventKinds.Accepted, RunEventKinds.Dropped, RunEventKinds.Lost, RunEventKinds.Late, RunEventKinds.Rejected, RunEventKinds.Surplus];
 
-    private sealed record Run(RunCompleted Completed, RunLogHandle Log, List<LocalUpdate> Uploads, List<TappedRequest> Requests);
+    private sealed record Run(RunCompleted Completed, RunLog Log, List<LocalUpdate> Uploads, List<TappedRequest> Requests);
 
     private Run RunDrift(CoordinatorSettings settings, int hospitals)
     {
@@ -27,9 +28,9 @@ public class FaultInjectionSpecs(ITestOutputHelper output) : ActorSpec(2, output
         var refs = DriftLearner.Hospitals(hospitals).ToDictionary(
             h => h.HospitalId,
             h => Sys.ActorOf(UploadTap.Props(Sys.ActorOf(HospitalActor.Props(h, Transfer)), Transfer, observer, requestsToo: true)));
-        var (log, handle) = RunLog.Start(Sys, TestActor);
+        var handle = RunLog.Start(Sys, TestActor);
         var coordinator = Sys.ActorOf(RoundCoordinator.Props(settings, refs, DriftLearner.InitialGlobal(), Transfer));
-        coordinator.Tell(new SubscribeToRun(log));
+        coordinator.Tell(new SubscribeToRun(handle.Ref));
         coordinator.Tell(StartRun.Instance, ActorRefs.NoSender); // RunCompleted comes through the log, after every event
         var completed = ExpectMsg<RunCompleted>(Timeout);
         var seen = observer.ReceiveWhile<object>(TimeSpan.FromMilliseconds(300), m => m);

@@ -1,3 +1,4 @@
+using FedActors.Testing;
 using System.Collections.Concurrent;
 using Akka.Actor;
 using FedActors.Actors.Coordination;
@@ -77,7 +78,7 @@ public sealed class MethodPluginSpecs(ITestOutputHelper output)
             _aggregated = state.Length == sizeof(int) ? BitConverter.ToInt32(state) : throw new InvalidDataException($"{source}: {state.Length} bytes");
     }
 
-    private (RunCompleted Completed, RunLogHandle Log, List<LocalUpdate> Uploads) RunTrustWeighted(
+    private (RunCompleted Completed, RunLog Log, List<LocalUpdate> Uploads) RunTrustWeighted(
         string name, int rounds, FaultPlan? faults = null, string? silentHospital = null)
     {
         var observer = CreateTestProbe();
@@ -86,11 +87,11 @@ public sealed class MethodPluginSpecs(ITestOutputHelper output)
             CreateLearner = () => new TrustingClient(new DriftLearner(7, h.HospitalId), h.HospitalId,
                 h.HospitalId == silentHospital ? null : Trust[h.HospitalId], _received),
         }).ToDictionary(h => h.HospitalId, h => Sys.ActorOf(UploadTap.Props(Sys.ActorOf(HospitalActor.Props(h, Transfer), $"{name}-{h.HospitalId}"), Transfer, observer)));
-        var (log, handle) = RunLog.Start(Sys, TestActor);
+        var handle = RunLog.Start(Sys, TestActor);
         var settings = new CoordinatorSettings { Rounds = rounds, MinParticipants = 2, Seed = 7, Faults = faults ?? FaultPlan.None };
         var coordinator = Sys.ActorOf(RoundCoordinator.Props(settings, hospitals, DriftLearner.InitialGlobal(), Transfer, persistenceId: name,
             createServer: () => new TrustServer()), name);
-        coordinator.Tell(new SubscribeToRun(log));
+        coordinator.Tell(new SubscribeToRun(handle.Ref));
         coordinator.Tell(StartRun.Instance, ActorRefs.NoSender);
         var completed = ExpectMsg<RunCompleted>(Timeout);
         return (completed, handle, observer.ReceiveWhile<LocalUpdate>(TimeSpan.FromMilliseconds(300), m => (m as LocalUpdate)!).ToList());

@@ -25,6 +25,7 @@ public sealed record HostSettings(int TrainingThreads, int TorchThreads, string 
     /// </summary>
     public const int PassivateAboveHospitals = 100;
 
+    /// <summary>Which global models are kept in the run directory's <c>checkpoints/</c> (<c>fedactors.checkpoints.every</c>, <c>fedactors.checkpoints.keep-last</c>); by default every round's, all kept.</summary>
     public CheckpointSettings Checkpoints { get; init; } = new(1, 0);
 }
 
@@ -33,6 +34,9 @@ public sealed record HostSettings(int TrainingThreads, int TorchThreads, string 
 /// <param name="KeepLast">How many to keep, newest first (0: all).</param>
 public sealed record CheckpointSettings(int Every, int KeepLast)
 {
+    /// <summary>Whether the global model after <paramref name="round"/> (1-based) is checkpointed: the last round's always is, others every <see cref="Every"/> rounds.</summary>
+    /// <param name="round">The round just completed, 1-based.</param>
+    /// <param name="totalRounds">The run's number of rounds.</param>
     public bool Wants(int round, int totalRounds) => round == totalRounds || (Every > 0 && round % Every == 0);
 }
 
@@ -43,9 +47,12 @@ public sealed record ClusterSettings(int MinWorkers, string SplitBrain, TimeSpan
 public sealed record ExperimentConfig(
     string ResolvedHocon, ExperimentSettings Experiment, CoordinatorSettings Coordinator, HostSettings Host)
 {
+    /// <summary>The manifest resource name of the embedded default configuration (<c>cluster-config/single-node.conf</c>), the layer every config starts from.</summary>
     public const string EmbeddedDefaultName = "FedActors.single-node.conf";
     private const string Root = "fedactors";
 
+    /// <summary>The text of the embedded default configuration (<c>cluster-config/single-node.conf</c>), every known key at its default.</summary>
+    /// <exception cref="InvalidOperationException">The resource is missing from the build.</exception>
     public static string EmbeddedDefaultText()
     {
         using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream(EmbeddedDefaultName)
@@ -59,6 +66,8 @@ public sealed record ExperimentConfig(
     /// override. Keys that the defaults do not define are errors, as are wrong types and
     /// out-of-range values; every error names the key and its source.
     /// </summary>
+    /// <param name="path">An experiment file (HOCON) layered over the defaults, or null for the defaults alone.</param>
+    /// <param name="overrides"><c>key=value</c> overrides applied last, in order; the leading <c>fedactors.</c> may be omitted.</param>
     /// <param name="methods">
     /// The methods <c>method</c> may name (default: <see cref="MethodRegistry.Default"/>). Their declared keys are
     /// known keys, at their declared defaults unless the embedded default file sets them, and are checked against

@@ -20,7 +20,7 @@ public static class RunPlots
     /// <summary>File name of the plot of megabytes up and down per round.</summary>
     public const string Traffic = "traffic.png";
 
-    /// <summary>File name of the plot of each hospital's participation (events) per round.</summary>
+    /// <summary>File name of the heat map of each hospital per round: not selected, selected but not aggregated, or aggregated.</summary>
     public const string Participation = "participation.png";
     private const int Width = 900, Height = 500;
 

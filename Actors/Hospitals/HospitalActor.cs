@@ -319,6 +319,10 @@ public sealed class HospitalActor : ReceivePersistentActor
         return _lastUpdate;
     }
 
+    /// <summary>Trains one round locally, snapshots the result if persistence is on, and answers <paramref name="replyTo"/>.</summary>
+    /// <param name="request">The round, its global model and the method's broadcast.</param>
+    /// <param name="replyTo">Where the update goes (the coordinator).</param>
+    /// <param name="device">The leased device to train on; null trains wherever the learner is.</param>
     /// <param name="computed">Called once the device's work is done (training and the upload's extras), before the snapshot and the answer.</param>
     private void Train(RoundWork request, IActorRef replyTo, TorchSharp.torch.Device? device, Action? computed = null)
     {
@@ -347,6 +351,8 @@ public sealed class HospitalActor : ReceivePersistentActor
         Answer(_lastUpdate, replyTo);
     }
 
+    /// <inheritdoc/>
+    /// <remarks>A round whose training threw is trained again from the restored snapshot, a few times at most.</remarks>
     protected override void PreRestart(Exception reason, object message)
     {
         // The restarted hospital restores its last snapshot, then trains this round again from there.

@@ -16,6 +16,7 @@ public sealed record ReleaseLease(long LeaseId) : IFedActorsMessage;
 /// <summary>Asks for a <see cref="DeviceUtilisation"/> report.</summary>
 public sealed record GetDeviceUtilisation : IFedActorsMessage
 {
+    /// <summary>The single instance to send.</summary>
     public static GetDeviceUtilisation Instance { get; } = new();
 }
 
@@ -36,5 +37,6 @@ public sealed record DeviceUsage(string Device, int Slots, int Leased, long Gran
 /// </summary>
 public sealed record DeviceUtilisation(IReadOnlyList<DeviceUsage> Devices, int QueueLength, int MaxQueueLength) : IFedActorsMessage
 {
+    /// <summary>Leases granted on all the node's devices since the slot manager started.</summary>
     public long Grants => Devices.Sum(d => d.Grants);
 }

@@ -30,6 +30,7 @@ public sealed record LocalUpdateByRef(
 /// <summary>Asks a hospital for a fingerprint of its persistent local state.</summary>
 public sealed record GetLocalState : IFedActorsMessage
 {
+    /// <summary>The single instance to send.</summary>
     public static GetLocalState Instance { get; } = new();
 }
 
@@ -56,6 +57,7 @@ public sealed record HospitalSnapshot(
 /// </summary>
 public sealed record StopHospital : IFedActorsMessage
 {
+    /// <summary>The single instance to send.</summary>
     public static StopHospital Instance { get; } = new();
 }
 

@@ -43,6 +43,7 @@ public sealed record ReleaseWeights(string ContentHash) : IFedActorsMessage;
 /// <summary>Asks a node's weights transfer what it holds; answered with <see cref="WeightsHeld"/>. Local to the node.</summary>
 public sealed record GetWeightsHeld : INoSerializationVerificationNeeded
 {
+    /// <summary>The single instance to send.</summary>
     public static GetWeightsHeld Instance { get; } = new();
 }
 

@@ -15,6 +15,11 @@ public sealed record RunStartRequested(bool AfterCrash = false) : RoundInput;
 public sealed record UpdateAnnounced(int Round, string HospitalId, string ContentHash, long PayloadBytes) : RoundInput;
 
 /// <summary>A hospital's update, with its weights.</summary>
+/// <param name="Round">The round the update was trained for.</param>
+/// <param name="HospitalId">The hospital that trained it.</param>
+/// <param name="Weights">Its locally trained model.</param>
+/// <param name="Samples">Training samples it used (FedAvg weighs updates by these).</param>
+/// <param name="MeanLoss">Its mean local training loss.</param>
 /// <param name="Steps">Optimiser steps it took (the modelled compute clock).</param>
 /// <param name="ComputeSeconds">Wall-clock seconds its training took (the measured compute clock).</param>
 /// <param name="Extras">What the method uploads beside the weights.</param>
@@ -41,6 +46,7 @@ public sealed record ResendDue(int Round) : RoundInput;
 public sealed record CheckpointWritten : RoundInput;
 
 /// <summary>The coordinator's last checkpoint, read back after a crash, a singleton move or in a new process.</summary>
+/// <param name="Snapshot">The round state saved after the last completed round.</param>
 /// <param name="Source">Where it came from, for error messages.</param>
 public sealed record RecoveredFromSnapshot(CoordinatorSnapshot Snapshot, string Source) : RoundInput;
 
@@ -81,6 +87,8 @@ public sealed record StopTimers : RoundDecision;
 public sealed record CrashCoordinator(int Round) : RoundDecision;
 
 /// <summary>The round closed with this summary and left this global model (unchanged if skipped).</summary>
+/// <param name="Summary">What happened in the round, as metrics record it.</param>
+/// <param name="Global">The global model after the round.</param>
 /// <param name="PreviousGlobal">The global the round started from, whose offer may now be withdrawn.</param>
 public sealed record CloseRound(RoundSummary Summary, ModelWeights Global, ModelWeights PreviousGlobal) : RoundDecision;
 

@@ -38,6 +38,7 @@ public sealed record RoundRules(
 }
 
 /// <summary>One hospital as a strategy sees it when choosing: its simulated speed and link, and its past rounds.</summary>
+/// <param name="HospitalId">The hospital.</param>
 /// <param name="Conditions">Its compute speed factor and bandwidth on the simulated clock.</param>
 /// <param name="Selected">Rounds it was selected in so far.</param>
 /// <param name="Aggregated">Rounds its update was aggregated in.</param>
@@ -90,6 +91,11 @@ public enum UpdateOutcome
 }
 
 /// <summary>A selected hospital whose update will not be aggregated, as the strategy is told of it.</summary>
+/// <param name="Round">The round, from 1.</param>
+/// <param name="Attempt">The round's selection attempt it was selected in, from 1.</param>
+/// <param name="HospitalId">The hospital.</param>
+/// <param name="Outcome">How it failed; never <see cref="UpdateOutcome.Accepted"/>.</param>
+/// <param name="Reason">A human-readable explanation, as in the run's events.</param>
 /// <param name="SimulatedSeconds">When it happened on the simulated clock.</param>
 public sealed record ClientFailure(int Round, int Attempt, string HospitalId, UpdateOutcome Outcome, string Reason, double SimulatedSeconds);
 

@@ -86,6 +86,10 @@ public sealed record RoundSummary
 /// Bytes of one payload kind (<see cref="Training.Methods.PayloadKinds"/>) that went to
 /// (<see cref="Down"/>) or came from (<see cref="Up"/>) one hospital in one round.
 /// </summary>
+/// <param name="HospitalId">The hospital.</param>
+/// <param name="Direction"><see cref="Down"/> or <see cref="Up"/>.</param>
+/// <param name="Kind">The payload kind, one of <see cref="Training.Methods.PayloadKinds"/>.</param>
+/// <param name="Bytes">Bytes of that kind in that direction.</param>
 public sealed record ClientTraffic(string HospitalId, string Direction, string Kind, long Bytes)
 {
     /// <summary><see cref="Direction"/> of bytes sent to the hospital (the global model, the method's broadcast).</summary>
@@ -101,15 +105,25 @@ public sealed record ClientTraffic(string HospitalId, string Direction, string K
 /// hospitals have been asked and not yet answered; <paramref name="Dropped"/> counts every way of not
 /// being aggregated (dropped, lost, late, rejected).
 /// </summary>
+/// <param name="Round">The open round.</param>
+/// <param name="Attempt">The round's selection attempt, from 1.</param>
+/// <param name="Selected">Hospitals selected so far in the round.</param>
+/// <param name="Training">Hospitals asked that have not answered yet.</param>
+/// <param name="Accepted">Updates accepted so far.</param>
+/// <param name="Dropped">Selected hospitals that will not be aggregated (dropped, lost, late, rejected).</param>
 public sealed record RoundProgress(int Round, int Attempt, int Selected, int Training, int Accepted, int Dropped) : IFedActorsMessage;
 
 /// <summary>Published to the run listener each time a round closes.</summary>
+/// <param name="Summary">What happened in the round.</param>
 public sealed record RoundClosed(RoundSummary Summary) : IFedActorsMessage;
 
 /// <summary>The run's outcome: the final global model and every round's summary.</summary>
+/// <param name="FinalGlobal">The global model after the last round.</param>
+/// <param name="Rounds">Every round's summary, in order.</param>
 public sealed record RunCompleted(ModelWeights FinalGlobal, IReadOnlyList<RoundSummary> Rounds) : IFedActorsMessage;
 
 /// <summary>Registers the actor that receives <see cref="RoundClosed"/>, <see cref="RunEvent"/> and <see cref="RunCompleted"/>.</summary>
+/// <param name="Listener">The actor to receive them.</param>
 public sealed record SubscribeToRun(IActorRef Listener) : IFedActorsMessage;
 
 /// <summary>
@@ -117,9 +131,12 @@ public sealed record SubscribeToRun(IActorRef Listener) : IFedActorsMessage;
 /// (<see cref="GlobalAfterRound"/>), e.g. to write checkpoints. Local only: a model is not sent over
 /// the network this way (between nodes weights travel by reference).
 /// </summary>
+/// <param name="Listener">An actor on the coordinator's node.</param>
 public sealed record SubscribeToGlobals(IActorRef Listener) : INoSerializationVerificationNeeded;
 
 /// <summary>The global model as round <paramref name="Round"/> left it (unchanged if the round was skipped).</summary>
+/// <param name="Round">The round just closed.</param>
+/// <param name="Global">The global model it left.</param>
 public sealed record GlobalAfterRound(int Round, ModelWeights Global) : INoSerializationVerificationNeeded;
 
 /// <summary>
@@ -197,4 +214,6 @@ public sealed record CoordinatorSnapshot(
     : IFedActorsMessage;
 
 /// <summary>Coordinator → a worker's <c>NodeFaultAgent</c>: the fault plan's scripted crash of that node.</summary>
+/// <param name="Node">The worker node to crash, by name.</param>
+/// <param name="Round">The round the crash is scripted for.</param>
 public sealed record CrashNode(string Node, int Round) : IFedActorsMessage;

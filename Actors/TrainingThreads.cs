@@ -69,6 +69,8 @@ public sealed class TrainingThreads : ExecutorService
     }
 
     /// <summary>Named by the dispatcher's <c>executor</c> setting; reads <c>training-threads.thread-count</c>.</summary>
+    /// <param name="config">The dispatcher's config section.</param>
+    /// <param name="prerequisites">The dispatcher's prerequisites; its event stream is told of exceptions escaping a mailbox run.</param>
     public sealed class Configurator(Config config, IDispatcherPrerequisites prerequisites) : ExecutorServiceConfigurator(config, prerequisites)
     {
         /// <inheritdoc/>

@@ -36,6 +36,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
     private sealed record UploadFetchFailed(LocalUpdateByRef Upload, Exception Cause) : INoSerializationVerificationNeeded;
 
     /// <summary>Thrown to crash the coordinator when the fault plan says so.</summary>
+    /// <param name="message">Says which scripted crash fired.</param>
     public sealed class InjectedCrash(string message) : Exception(message);
 
     private readonly RoundEngine _engine;

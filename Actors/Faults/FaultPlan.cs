@@ -32,24 +32,42 @@ public enum Corruption
 }
 
 /// <summary>Every selected hospital drops with <paramref name="Probability"/> each round, at a stage drawn from <paramref name="Stages"/>.</summary>
+/// <param name="Probability">Chance each selected hospital drops in a round, in [0, 1].</param>
+/// <param name="Stages">The stages a drop may happen at, drawn uniformly; at least one.</param>
 public sealed record RandomDropout(double Probability, IReadOnlyList<DropoutStage> Stages);
 
 /// <summary>Hospital <paramref name="HospitalId"/> drops in round <paramref name="Round"/>.</summary>
+/// <param name="HospitalId">The hospital.</param>
+/// <param name="Round">The round, from 1.</param>
+/// <param name="Stage">When in the round it fails.</param>
 public sealed record ScriptedDrop(string HospitalId, int Round, DropoutStage Stage);
 
 /// <summary>Hospital <paramref name="HospitalId"/> computes <paramref name="Factor"/> times slower from round <paramref name="FromRound"/> on.</summary>
+/// <param name="HospitalId">The hospital.</param>
+/// <param name="FromRound">The first slowed round, from 1.</param>
+/// <param name="Factor">Multiplies its compute time; positive and finite.</param>
 public sealed record ScriptedSlowdown(string HospitalId, int FromRound, double Factor);
 
 /// <summary>Hospital <paramref name="HospitalId"/>'s upload in round <paramref name="Round"/> arrives spoilt by <paramref name="Corruption"/>; the round's acceptance checks reject it.</summary>
+/// <param name="HospitalId">The hospital.</param>
+/// <param name="Round">The round, from 1.</param>
+/// <param name="Corruption">How the upload is spoilt.</param>
 public sealed record ScriptedCorruption(string HospitalId, int Round, Corruption Corruption);
 
 /// <summary>The worker node named <paramref name="Node"/> crashes (its process dies) once round <paramref name="Round"/>'s requests are out. Cluster mode.</summary>
+/// <param name="Node">The worker node's name (its <c>--name</c>).</param>
+/// <param name="Round">The round, from 1.</param>
 public sealed record ScriptedWorkerCrash(string Node, int Round);
 
 /// <summary>The coordinator crashes once round <paramref name="Round"/>'s requests are out, and recovers from its last round snapshot.</summary>
+/// <param name="Round">The round, from 1.</param>
 public sealed record ScriptedCoordinatorCrash(int Round);
 
 /// <summary>Each <paramref name="Message"/> is lost (<paramref name="Lose"/>) or delayed by <paramref name="DelaySeconds"/> simulated seconds, with <paramref name="Probability"/>.</summary>
+/// <param name="Message">Which message of the round: the request or the upload.</param>
+/// <param name="Lose">True to lose the message; false to delay it.</param>
+/// <param name="Probability">Chance it fires per hospital and round, in [0, 1].</param>
+/// <param name="DelaySeconds">Simulated seconds of delay when not lost; positive.</param>
 public sealed record MessageFault(RoundMessage Message, bool Lose, double Probability, double DelaySeconds = 0);
 
 /// <summary>What the plan does to one hospital in one round.</summary>

@@ -100,6 +100,10 @@ public enum UpdateOutcome
 public sealed record ClientFailure(int Round, int Attempt, string HospitalId, UpdateOutcome Outcome, string Reason, double SimulatedSeconds);
 
 /// <summary>What a strategy aggregates: the round's accepted uploads (ordered by hospital id) and the method's server, which knows how the method combines them.</summary>
+/// <param name="Round">The round being closed.</param>
+/// <param name="PreviousGlobal">The global model the round started from.</param>
+/// <param name="Accepted">The accepted uploads, ordered by hospital id; at least one.</param>
+/// <param name="Server">The method's server, which combines them.</param>
 public sealed record RoundAggregation(int Round, ModelWeights PreviousGlobal, IReadOnlyList<ClientContribution> Accepted, IFederatedServer Server);
 
 /// <summary>
@@ -129,6 +133,7 @@ public interface IRoundStrategy
 /// rules), failures only recorded, aggregation by the method's server (for most methods the
 /// sample-weighted mean). Derive from it to change one part, e.g. <see cref="SelectClients"/>.
 /// </summary>
+/// <param name="rules">The round rules from <see cref="Coordination.CoordinatorSettings.Rules"/>.</param>
 public class FedAvgStrategy(RoundRules rules) : IRoundStrategy
 {
     /// <inheritdoc />

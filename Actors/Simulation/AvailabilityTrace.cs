@@ -5,6 +5,8 @@ using FedActors.Training.Data.Formats;
 namespace FedActors.Actors.Simulation;
 
 /// <summary>One interval of the simulated clock, [Start, End) seconds, during which a hospital is on.</summary>
+/// <param name="Start">When the hospital comes on, in simulated seconds (inclusive).</param>
+/// <param name="End">When it goes off, in simulated seconds (exclusive).</param>
 public sealed record OnInterval(double Start, double End);
 
 /// <summary>

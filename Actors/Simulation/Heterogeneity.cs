@@ -17,6 +17,9 @@ public enum ComputeClock
 public sealed record HospitalConditions(double SpeedFactor, double BandwidthBytesPerSecond);
 
 /// <summary>Fixed properties of one named hospital, in place of draws from the distributions.</summary>
+/// <param name="HospitalId">The hospital.</param>
+/// <param name="SpeedFactor">Its compute speed factor; null: drawn as usual.</param>
+/// <param name="BandwidthMbps">Its bandwidth in megabits per second; null: drawn as usual.</param>
 public sealed record HospitalSystemOverride(string HospitalId, double? SpeedFactor, double? BandwidthMbps);
 
 /// <summary>

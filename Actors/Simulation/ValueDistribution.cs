@@ -7,6 +7,9 @@ namespace FedActors.Actors.Simulation;
 /// or its bandwidth): <c>constant</c> (value), <c>uniform</c> (min, max) or <c>lognormal</c>
 /// (median, sigma of the log).
 /// </summary>
+/// <param name="Kind"><see cref="ConstantKind"/>, <see cref="UniformKind"/> or <see cref="LogNormalKind"/>.</param>
+/// <param name="A">The constant value, the uniform minimum, or the log-normal median.</param>
+/// <param name="B">The uniform maximum, or the log-normal sigma (standard deviation of the log); unused by a constant.</param>
 public sealed record ValueDistribution(string Kind, double A, double B = 0)
 {
     /// <summary>The kind name of a constant: every hospital gets <see cref="A"/>.</summary>

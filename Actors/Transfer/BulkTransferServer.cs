@@ -7,6 +7,8 @@ using FedActors.Training.Weights;
 namespace FedActors.Actors.Transfer;
 
 /// <summary>A serialised weights blob as the side channel serves it, with the XxHash3 of its bytes.</summary>
+/// <param name="Bytes">The serialised weights.</param>
+/// <param name="Checksum">XxHash3 of <paramref name="Bytes"/>.</param>
 public sealed record ServedBlob(byte[] Bytes, ulong Checksum)
 {
     /// <summary>Wraps <paramref name="bytes"/> with their XxHash3 (the array is kept, not copied).</summary>

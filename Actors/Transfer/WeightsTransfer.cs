@@ -49,6 +49,7 @@ public sealed record WeightsTransferSettings
 }
 
 /// <summary>A fetch that failed: a corrupted or missing blob, or an owner that stopped answering.</summary>
+/// <param name="message">What failed, naming the weights and their owner.</param>
 public sealed class WeightsTransferException(string message) : Exception(message);
 
 /// <summary>

@@ -73,6 +73,8 @@ public static class RunCommand
 }
 
 /// <summary>The run was stopped (Ctrl+C, SIGTERM) after <paramref name="completedRounds"/> rounds; <c>--resume</c> continues it.</summary>
+/// <param name="runDirectory">The interrupted run's directory.</param>
+/// <param name="completedRounds">Rounds completed and checkpointed before it stopped.</param>
 public sealed class RunInterrupted(string runDirectory, int completedRounds)
     : Exception($"interrupted after round {completedRounds}; continue with: fedactors run --resume {runDirectory}")
 {

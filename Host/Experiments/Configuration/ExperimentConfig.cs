@@ -14,6 +14,11 @@ using FedActors.Training.Objectives;
 namespace FedActors.Host.Configuration;
 
 /// <summary>Process-level options of a run that do not change its numbers.</summary>
+/// <param name="TrainingThreads">Threads that train hospitals at once in this process (<c>fedactors.training-threads</c>, 1 to 1024).</param>
+/// <param name="TorchThreads">libtorch's intra-op threads (<c>fedactors.torch-threads</c>; 0 leaves libtorch's default).</param>
+/// <param name="RunsDirectory">Where run directories are created (<c>fedactors.runs-dir</c>).</param>
+/// <param name="Cluster">Cluster-mode options (<c>fedactors.cluster</c>).</param>
+/// <param name="Devices">This node's devices and slots per device (<c>fedactors.devices</c>).</param>
 public sealed record HostSettings(int TrainingThreads, int TorchThreads, string RunsDirectory, ClusterSettings Cluster, DeviceSlotsSettings Devices)
 {
     /// <summary>Only working hospitals stay in memory (in one process and on cluster workers): see <see cref="FedActors.Actors.Hosting.FederatedRun.PassivateHospitals"/>.</summary>
@@ -41,9 +46,17 @@ public sealed record CheckpointSettings(int Every, int KeepLast)
 }
 
 /// <summary>Cluster-mode options from the config; a node's address, roles and seeds come from its command line.</summary>
+/// <param name="MinWorkers">Worker nodes a coordinator node waits for before starting the run (<c>fedactors.cluster.min-workers</c>).</param>
+/// <param name="SplitBrain">The Split Brain Resolver strategy: <c>keep-majority</c> or <c>keep-oldest</c> (<c>fedactors.cluster.split-brain</c>).</param>
+/// <param name="StableAfter">How long a partition must be stable before the resolver acts (<c>fedactors.cluster.stable-after</c>).</param>
+/// <param name="MaximumFrameBytes">Remoting's maximum frame, 32 kB to 1 MB (<c>fedactors.cluster.maximum-frame-size</c>).</param>
 public sealed record ClusterSettings(int MinWorkers, string SplitBrain, TimeSpan StableAfter, long MaximumFrameBytes);
 
 /// <summary>An experiment configuration, layered and parsed into typed settings.</summary>
+/// <param name="ResolvedHocon">The whole configuration after layering, as written to the run's <c>resolved.conf</c>.</param>
+/// <param name="Experiment">The experiment itself: data, hospitals, network, local training settings, seed.</param>
+/// <param name="Coordinator">How rounds run: count, selection, deadlines, faults, heterogeneity, availability.</param>
+/// <param name="Host">Process-level options that do not change the run's numbers.</param>
 public sealed record ExperimentConfig(
     string ResolvedHocon, ExperimentSettings Experiment, CoordinatorSettings Coordinator, HostSettings Host)
 {

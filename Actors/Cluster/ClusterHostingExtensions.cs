@@ -67,7 +67,7 @@ public static class ClusterHostingExtensions
 
     /// <summary>
     /// Wires a cluster node for <paramref name="run"/>: remoting and weights transfer, clustering with the Split Brain
-    /// Resolver, hospital snapshots and coordinator checkpoints if the run has a snapshot directory; on worker nodes the
+    /// Resolver, hospital snapshots if the run has a snapshot directory (and coordinator checkpoints if it asks for them); on worker nodes the
     /// fault agent, device slots and the hospital shard region; on coordinator nodes the round coordinator singleton
     /// (with a proxy), elsewhere proxies.
     /// </summary>
@@ -79,7 +79,7 @@ public static class ClusterHostingExtensions
     /// (<see cref="NodeFaultAgent.KillThisProcess"/>); in-process test clusters pass their own.
     /// </param>
     /// <returns><paramref name="builder"/>, for chaining.</returns>
-    /// <exception cref="ArgumentException"><paramref name="node"/> is invalid, or the run passivates hospitals without a snapshot directory.</exception>
+    /// <exception cref="ArgumentException"><paramref name="node"/> is invalid, or the run passivates hospitals or checkpoints rounds without a snapshot directory.</exception>
     public static AkkaConfigurationBuilder WithFedActorsNode(this AkkaConfigurationBuilder builder, ClusterNodeSettings node, FederatedRun run,
         Action<ActorSystem>? crashNode = null)
     {

@@ -9,7 +9,7 @@ public interface IHospitalDirectory
     /// <summary>Every hospital of the run, by id; the coordinator selects among these.</summary>
     IReadOnlyList<string> HospitalIds { get; }
 
-    /// <summary>Sends <paramref name="message"/> to the hospital <paramref name="hospitalId"/>, starting it if it is not running.</summary>
+    /// <summary>Sends <paramref name="message"/> to the hospital <paramref name="hospitalId"/> wherever it lives; a sharded or hosted hospital is started (restored from its snapshot) if it is not running.</summary>
     /// <param name="hospitalId">One of <see cref="HospitalIds"/>.</param>
     /// <param name="message">A hospital protocol message.</param>
     /// <param name="sender">Where the hospital replies.</param>

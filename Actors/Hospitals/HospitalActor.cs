@@ -28,7 +28,7 @@ public enum HospitalPassivation
 
 /// <summary>How a hospital comes to life: its id, its data shard, and how to build its local learner.</summary>
 /// <param name="HospitalId">The hospital's id, unique in the run.</param>
-/// <param name="LoadShard">Loads its local training data; called once, when it first trains.</param>
+/// <param name="LoadShard">Loads its local training data; called when the hospital actor first trains (again after it was restarted or passivated).</param>
 /// <param name="CreateLearner">Builds its local learner (the method's client side); the hospital owns and disposes what it returns.</param>
 public sealed record HospitalDefinition(string HospitalId, Func<ImageShard> LoadShard, Func<ILocalLearner> CreateLearner);
 

@@ -10,7 +10,7 @@ namespace FedActors.Host.Reports;
 /// <param name="Directory">The run directory as given on the command line.</param>
 /// <param name="Config">The run's <c>resolved.conf</c> flattened to full keys (<c>fedactors.seed</c>, ...), with keys added since the run filled in at their defaults.</param>
 /// <param name="Rounds">metrics.csv's rows, one per completed round, column name to cell text; empty for a run that completed no round.</param>
-/// <param name="Evaluation">evaluation.csv's rows (label-efficiency figures), or empty if the run wrote none.</param>
+/// <param name="Evaluation">evaluation.csv's rows (the end-of-run figures: label efficiency, segmentation or the global classifier), or empty if the run wrote none.</param>
 public sealed record ReportedRun(
     string Directory, IReadOnlyDictionary<string, string> Config, IReadOnlyList<IReadOnlyDictionary<string, string>> Rounds,
     IReadOnlyList<IReadOnlyDictionary<string, string>> Evaluation)

@@ -15,6 +15,11 @@ public static class Dispatchers
     /// <summary>Weights transfer: (de)serialising and hashing blobs of tens of MB.</summary>
     public const string Transfer = "fedactors.transfer-dispatcher";
 
+    /// <summary>
+    /// The HOCON that defines the three dispatchers: training on <paramref name="trainingThreads"/> dedicated
+    /// <see cref="TrainingThreads"/> (one message at a time each), the coordinator on a pinned thread, and transfer on two threads.
+    /// </summary>
+    /// <param name="trainingThreads">Training threads of this process; values below 1 count as 1.</param>
     public static string Hocon(int trainingThreads) => $$"""
         fedactors.training-dispatcher {
           type = Dispatcher

@@ -19,6 +19,9 @@ public sealed class TrainingThreads : ExecutorService
     private readonly Action<Exception> _escaped;
     private int _idle;
 
+    /// <summary>Creates the executor and starts its background threads, named <c>ID-1</c>, <c>ID-2</c>, ...</summary>
+    /// <param name="id">The executor's id, also the prefix of its threads' names.</param>
+    /// <param name="threadCount">How many threads, at least 1.</param>
     /// <param name="escaped">Told of anything that escapes a mailbox run (the actor system's event stream, in a node).</param>
     public TrainingThreads(string id, int threadCount, Action<Exception>? escaped = null) : base(id)
     {
@@ -28,6 +31,7 @@ public sealed class TrainingThreads : ExecutorService
         foreach (var thread in _threads) thread.Start();
     }
 
+    /// <summary>How many threads the executor runs (fixed at creation).</summary>
     public int ThreadCount => _threads.Count;
 
     /// <summary>
@@ -36,6 +40,9 @@ public sealed class TrainingThreads : ExecutorService
     /// </summary>
     public int IdleThreads => Volatile.Read(ref _idle);
 
+    /// <summary>Queues <paramref name="run"/> for the next idle thread.</summary>
+    /// <param name="run">A mailbox run.</param>
+    /// <exception cref="RejectedExecutionException">The executor is shut down.</exception>
     public override void Execute(IRunnable run)
     {
         if (_work.IsAddingCompleted) throw new RejectedExecutionException($"{Id} is shut down");
@@ -43,6 +50,7 @@ public sealed class TrainingThreads : ExecutorService
         catch (InvalidOperationException) { throw new RejectedExecutionException($"{Id} is shut down"); } // shut down meanwhile
     }
 
+    /// <summary>Accepts no more work; the threads finish what is queued, then end.</summary>
     public override void Shutdown() => _work.CompleteAdding();
 
     private void Work()
@@ -61,8 +69,11 @@ public sealed class TrainingThreads : ExecutorService
     }
 
     /// <summary>Named by the dispatcher's <c>executor</c> setting; reads <c>training-threads.thread-count</c>.</summary>
+    /// <param name="config">The dispatcher's config section.</param>
+    /// <param name="prerequisites">The dispatcher's prerequisites; its event stream is told of exceptions escaping a mailbox run.</param>
     public sealed class Configurator(Config config, IDispatcherPrerequisites prerequisites) : ExecutorServiceConfigurator(config, prerequisites)
     {
+        /// <inheritdoc/>
         public override ExecutorService Produce(string id) => new TrainingThreads(id, Config.GetInt("training-threads.thread-count", 1),
             e => Prerequisites.EventStream.Publish(new Akka.Event.Error(e, id, typeof(TrainingThreads), "escaped a mailbox run")));
     }

@@ -3,10 +3,25 @@ using FedActors.Host.Configuration;
 
 namespace FedActors.Host;
 
+/// <summary>
+/// The <c>fedactors</c> command line: dispatches to the commands (run, validate, methods, node, report, auxiliary,
+/// version, bench) and maps their outcome to a process exit code.
+/// </summary>
 public static class Program
 {
-    public const int Ok = 0, RunFailed = 1, UsageError = 2;
+    /// <summary>Exit code 0: the command succeeded.</summary>
+    public const int Ok = 0;
 
+    /// <summary>Exit code 1: the run (or command) failed with an unexpected exception.</summary>
+    public const int RunFailed = 1;
+
+    /// <summary>Exit code 2: bad arguments or an invalid configuration; nothing was run.</summary>
+    public const int UsageError = 2;
+
+    /// <summary>
+    /// Exit code 130: the command was stopped by Ctrl+C or SIGTERM (a run stops after its last completed round's
+    /// checkpoint and can be continued with <c>run --resume</c>).
+    /// </summary>
     public const int Interrupted = 130; // the shell's convention for a process stopped by SIGINT
 
     /// <summary>Each command's usage, in the order the overview lists them; <c>fedactors COMMAND --help</c> prints one.</summary>
@@ -110,6 +125,11 @@ public static class Program
     public static string? UsageOf(string command) =>
         Commands.Where(c => c.Command == command).Select(c => $"usage: fedactors {command} ...\n{c.Text.TrimEnd()}\n\n{ExitCodes}").FirstOrDefault();
 
+    /// <summary>
+    /// Runs the command named by <paramref name="args"/>[0] with the remaining arguments, writing to the console.
+    /// </summary>
+    /// <param name="args">The command line, command first; none, <c>-h</c>, <c>--help</c> or <c>help</c> prints the usage.</param>
+    /// <returns><see cref="Ok"/>, <see cref="RunFailed"/>, <see cref="UsageError"/> or <see cref="Interrupted"/>.</returns>
     public static async Task<int> Main(string[] args)
     {
         if (args.Length == 0 || args[0] is "-h" or "--help" or "help")

@@ -26,8 +26,13 @@ public sealed class HospitalRegion;
 /// </summary>
 public static class ClusterHostingExtensions
 {
+    /// <summary>The ActorSystem's name, which every node of a cluster shares: seed addresses read <c>akka.tcp://fedactors@host:port</c>.</summary>
     public const string SystemName = "fedactors";
+
+    /// <summary>The type name of the hospital shard region (hospitals are sharding entities keyed by hospital id).</summary>
     public const string HospitalRegionName = "hospital";
+
+    /// <summary>The name of the round coordinator's cluster singleton (and its manager) on coordinator-role nodes.</summary>
     public const string CoordinatorSingletonName = "round-coordinator";
     private const int MaxShards = 100;
 
@@ -60,10 +65,21 @@ public static class ClusterHostingExtensions
             // Blobs beside remoting, over plain TCP on a free port that every WeightsRef names.
             .WithWeightsTransfer(new WeightsTransferSettings { BulkHost = node.Hostname });
 
+    /// <summary>
+    /// Wires a cluster node for <paramref name="run"/>: remoting and weights transfer, clustering with the Split Brain
+    /// Resolver, hospital snapshots if the run has a snapshot directory (and coordinator checkpoints if it asks for them); on worker nodes the
+    /// fault agent, device slots and the hospital shard region; on coordinator nodes the round coordinator singleton
+    /// (with a proxy), elsewhere proxies.
+    /// </summary>
+    /// <param name="builder">The node's Akka.Hosting builder.</param>
+    /// <param name="node">This node's address, roles, seeds and cluster options; validated here.</param>
+    /// <param name="run">The experiment every node builds alike from the same config.</param>
     /// <param name="crashNode">
     /// What a scripted <c>crash-worker</c> does to this worker: by default it kills the process
     /// (<see cref="NodeFaultAgent.KillThisProcess"/>); in-process test clusters pass their own.
     /// </param>
+    /// <returns><paramref name="builder"/>, for chaining.</returns>
+    /// <exception cref="ArgumentException"><paramref name="node"/> is invalid, or the run passivates hospitals or checkpoints rounds without a snapshot directory.</exception>
     public static AkkaConfigurationBuilder WithFedActorsNode(this AkkaConfigurationBuilder builder, ClusterNodeSettings node, FederatedRun run,
         Action<ActorSystem>? crashNode = null)
     {

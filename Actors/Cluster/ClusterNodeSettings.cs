@@ -3,9 +3,11 @@ namespace FedActors.Actors.Cluster;
 /// <summary>Where a node listens, which roles it has, and whom it joins.</summary>
 public sealed record ClusterNodeSettings
 {
+    /// <summary>The host name or IP address remoting binds to and other nodes reach this node at (default <c>127.0.0.1</c>).</summary>
     public string Hostname { get; init; } = "127.0.0.1";
     /// <summary>0 picks a free port.</summary>
     public int Port { get; init; }
+    /// <summary>The node's roles, <see cref="NodeRoles.Coordinator"/> and/or <see cref="NodeRoles.Worker"/> (default both).</summary>
     public IReadOnlyList<string> Roles { get; init; } = [NodeRoles.Coordinator, NodeRoles.Worker];
     /// <summary>The node's name in fault plans (<c>crash-worker</c>); null: unnamed.</summary>
     public string? Name { get; init; }
@@ -21,9 +23,17 @@ public sealed record ClusterNodeSettings
     /// <summary>Remoting's maximum frame; large weights go through the chunked weights transfer instead.</summary>
     public long MaximumFrameBytes { get; init; } = 1_000_000;
 
+    /// <summary>Whether the node hosts hospitals (has the <see cref="NodeRoles.Worker"/> role).</summary>
     public bool IsWorker => Roles.Contains(NodeRoles.Worker);
+
+    /// <summary>Whether the node may host the round coordinator (has the <see cref="NodeRoles.Coordinator"/> role).</summary>
     public bool IsCoordinator => Roles.Contains(NodeRoles.Coordinator);
 
+    /// <summary>
+    /// Checks roles (at least one, each known), the name (no spaces or commas), the split-brain strategy, a positive
+    /// stable-after and a maximum frame between 32 kB and 1 MB.
+    /// </summary>
+    /// <exception cref="ArgumentException">A setting is invalid; the message names it.</exception>
     public void Validate()
     {
         var unknown = Roles.Where(r => r is not (NodeRoles.Coordinator or NodeRoles.Worker)).ToList();

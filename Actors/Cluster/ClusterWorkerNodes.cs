@@ -5,8 +5,11 @@ using FedActors.Actors.Protocol;
 namespace FedActors.Actors.Cluster;
 
 /// <summary>The cluster's worker nodes by name (their <see cref="NodeRoles.Named"/> role), for scripted worker crashes.</summary>
+/// <param name="system">The coordinator's ActorSystem, whose cluster membership is searched.</param>
 public sealed class ClusterWorkerNodes(ActorSystem system) : IWorkerNodes
 {
+    /// <inheritdoc/>
+    /// <remarks>Sends <see cref="CrashNode"/> to the <see cref="NodeFaultAgent"/> of the Up worker whose role names <paramref name="node"/>.</remarks>
     public bool Crash(string node, int round)
     {
         var member = Akka.Cluster.Cluster.Get(system).State.Members.FirstOrDefault(m =>

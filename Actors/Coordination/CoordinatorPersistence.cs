@@ -12,8 +12,13 @@ namespace FedActors.Actors.Coordination;
 /// </summary>
 public static class CoordinatorPersistence
 {
+    /// <summary>Set by <see cref="Hocon"/>; the coordinator snapshots and recovers its round state only when it is on.</summary>
     public const string EnabledKey = "fedactors.coordinator.snapshots";
+
+    /// <summary>The journal the coordinator names, the hospitals' in-memory one: it persists snapshots only, so the journal just supplies sequence numbers.</summary>
     public const string JournalPluginId = HospitalPersistence.JournalPluginId;
+
+    /// <summary>Akka's snapshot store that keeps nothing, used when snapshots are off.</summary>
     public const string NoSnapshotStore = "akka.persistence.no-snapshot-store";
 
     /// <summary>Snapshots into <paramref name="snapshotDirectory"/> (the same directory as the hospitals', when they snapshot too).</summary>
@@ -22,5 +27,7 @@ public static class CoordinatorPersistence
         {HospitalPersistence.StoreHocon(snapshotDirectory)}
         """;
 
+    /// <summary>Whether <paramref name="system"/>'s config turns coordinator snapshots on (<see cref="EnabledKey"/>).</summary>
+    /// <param name="system">The system the coordinator runs in.</param>
     public static bool IsEnabled(ActorSystem system) => system.Settings.Config.GetBoolean(EnabledKey, false);
 }

@@ -16,6 +16,7 @@ public enum TooFewPolicy
 /// <summary>How rounds are run: how many, who takes part, when a round closes, what is injected.</summary>
 public sealed record CoordinatorSettings
 {
+    /// <summary>Number of federated rounds in the run, at least 1 (<c>fedactors.rounds.count</c>; default 5).</summary>
     public int Rounds { get; init; } = 5;
     /// <summary>Fraction of all hospitals wanted per round (at least <see cref="MinParticipants"/>).</summary>
     public double SampleFraction { get; init; } = 1.0;
@@ -27,6 +28,7 @@ public sealed record CoordinatorSettings
     public double OverSelection { get; init; }
     /// <summary>Simulated seconds after an attempt starts by which an update must arrive (+∞: no deadline).</summary>
     public double DeadlineSeconds { get; init; } = double.PositiveInfinity;
+    /// <summary>What a round does when too few updates are accepted (<c>fedactors.rounds.on-too-few</c>: skip, the default, or retry).</summary>
     public TooFewPolicy OnTooFew { get; init; } = TooFewPolicy.Skip;
     /// <summary>Further selections a round may make under <see cref="TooFewPolicy.Retry"/>.</summary>
     public int MaxRetries { get; init; } = 2;
@@ -43,9 +45,19 @@ public sealed record CoordinatorSettings
     public TimeSpan ResendInterval { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>Evaluate the global model every k rounds (0: only after the last round).</summary>
     public int EvaluateEvery { get; init; }
+    /// <summary>
+    /// The seed of every random choice the coordinator makes: client selection per round and attempt, each hospital's
+    /// drawn conditions and per-round faults; the same seed replays the same run (the experiment seed, <c>fedactors.seed</c>).
+    /// </summary>
     public ulong Seed { get; init; } = 42;
+
+    /// <summary>The faults injected into rounds: dropouts, lost and slow messages, worker and coordinator crashes (<c>fedactors.faults</c>); none by default.</summary>
     public FaultPlan Faults { get; init; } = FaultPlan.None;
+
+    /// <summary>How hospitals' compute speed and network differ, on the simulated clock (<c>fedactors.heterogeneity</c>); all alike by default.</summary>
     public Heterogeneity Heterogeneity { get; init; } = Heterogeneity.Uniform;
+
+    /// <summary>When each hospital is online to be selected (<c>fedactors.faults.availability-trace</c> or <c>fedactors.faults.fedscale-behaviour-trace</c>); always by default.</summary>
     public AvailabilityTrace Availability { get; init; } = AvailabilityTrace.AlwaysOn;
     /// <summary>
     /// Makes the strategy that selects, learns of failures and aggregates, given the rules these settings
@@ -59,6 +71,8 @@ public sealed record CoordinatorSettings
     /// <summary>This run's strategy: <see cref="Strategy"/>'s, or FedAvg with <see cref="Rules"/>.</summary>
     public IRoundStrategy CreateStrategy() => Strategy?.Invoke(Rules) ?? new FedAvgStrategy(Rules);
 
+    /// <summary>Checks every setting's range, then the fault plan's and the heterogeneity's.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A setting is out of range; the exception names it.</exception>
     public void Validate()
     {
         if (Rounds < 1) throw new ArgumentOutOfRangeException(nameof(Rounds), Rounds, "at least one round");

@@ -36,6 +36,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
     private sealed record UploadFetchFailed(LocalUpdateByRef Upload, Exception Cause) : INoSerializationVerificationNeeded;
 
     /// <summary>Thrown to crash the coordinator when the fault plan says so.</summary>
+    /// <param name="message">Says which scripted crash fired.</param>
     public sealed class InjectedCrash(string message) : Exception(message);
 
     private readonly RoundEngine _engine;
@@ -153,8 +154,14 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
     /// <inheritdoc />
     public override string PersistenceId => _persistenceId;
 
+    /// <summary>Props of a coordinator that runs <paramref name="settings"/>' rounds over <paramref name="hospitals"/>, on the coordinator dispatcher.</summary>
+    /// <param name="settings">How the rounds run: count, selection, deadlines, injected faults, seed.</param>
+    /// <param name="hospitals">How hospitals are reached: local actors or a shard region.</param>
+    /// <param name="initialGlobal">The global model before round 1 (a recovered coordinator continues from its checkpoint's instead).</param>
     /// <param name="transfer">This node's <c>WeightsTransfer</c>, where the global is offered and uploads are fetched.</param>
+    /// <param name="evaluate">Evaluates the global model every <see cref="CoordinatorSettings.EvaluateEvery"/> rounds and after the last; null evaluates nothing.</param>
     /// <param name="workers">The cluster's worker nodes, for scripted worker crashes; null outside cluster mode.</param>
+    /// <param name="persistenceId">The coordinator's persistence id, under which its round checkpoints are snapshotted; the same id recovers them.</param>
     /// <param name="createServer">The method's server side, made for each incarnation (its state comes back from the checkpoint); null is FedAvg.</param>
     public static Props Props(CoordinatorSettings settings, IHospitalDirectory hospitals, ModelWeights initialGlobal, IActorRef transfer,
         GlobalModelEvaluator? evaluate = null, IWorkerNodes? workers = null, string persistenceId = DefaultPersistenceId,

@@ -35,6 +35,9 @@ public sealed class DeviceSlots : ReceiveActor, IWithTimers
     private long _lastLeaseId;
     private int _maxQueueLength;
 
+    /// <summary>Creates the slot manager; <see cref="Props"/> resolves the devices first, as a node should.</summary>
+    /// <param name="settings">Slots per device and how long a lease may be held before it is reported.</param>
+    /// <param name="devices">The resolved device names (<see cref="DeviceSlotsSettings.ResolveDevices()"/>), in the order utilisation reports them.</param>
     /// <param name="time">
     /// The clock busy and wall time are read from: the system clock unless given. Specs give a clock they move by hand,
     /// so the busy seconds they check are exact instead of whatever the machine's load made of a sleep.
@@ -56,10 +59,13 @@ public sealed class DeviceSlots : ReceiveActor, IWithTimers
         Receive<GetDeviceUtilisation>(_ => Sender.Tell(Report()));
     }
 
+    /// <inheritdoc/>
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>Resolves the devices here, so a bad device list fails when the node starts, not at the first lease.</summary>
+    /// <param name="settings">The node's devices and slots; null is one slot on the CPU.</param>
     /// <param name="time">The clock of the utilisation figures; the system clock unless given.</param>
+    /// <exception cref="ArgumentException">A device is malformed, listed twice or missing on this node, or slots per device is below 1.</exception>
     public static Props Props(DeviceSlotsSettings? settings = null, TimeProvider? time = null)
     {
         settings ??= new DeviceSlotsSettings();

@@ -11,14 +11,19 @@ namespace FedActors.Actors.Devices;
 /// </summary>
 public sealed record DeviceSlotsSettings
 {
+    /// <summary>The device list entry meaning every CUDA device libtorch sees, or the CPU when it sees none.</summary>
     public const string Auto = "auto";
 
+    /// <summary>The node's devices by name (<c>cpu</c>, <c>cuda:0</c>, ...) or the single entry <see cref="Auto"/> (<c>fedactors.devices.list</c>; default <c>cpu</c>).</summary>
     public IReadOnlyList<string> Devices { get; init; } = ["cpu"];
+
+    /// <summary>How many hospitals may train on each device at once, at least 1 (<c>fedactors.devices.slots-per-device</c>; default 1).</summary>
     public int SlotsPerDevice { get; init; } = 1;
 
     /// <summary>A lease held longer than this is logged as a warning (a stuck hospital), never revoked.</summary>
     public TimeSpan MaxLeaseHold { get; init; } = TimeSpan.FromMinutes(30);
 
+    /// <summary>Whether <see cref="Devices"/> is the single entry <see cref="Auto"/> (any case).</summary>
     public bool IsAuto => Devices.Count == 1 && string.Equals(Devices[0], Auto, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>

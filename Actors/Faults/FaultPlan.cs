@@ -32,24 +32,42 @@ public enum Corruption
 }
 
 /// <summary>Every selected hospital drops with <paramref name="Probability"/> each round, at a stage drawn from <paramref name="Stages"/>.</summary>
+/// <param name="Probability">Chance each selected hospital drops in a round, in [0, 1].</param>
+/// <param name="Stages">The stages a drop may happen at, drawn uniformly; at least one.</param>
 public sealed record RandomDropout(double Probability, IReadOnlyList<DropoutStage> Stages);
 
 /// <summary>Hospital <paramref name="HospitalId"/> drops in round <paramref name="Round"/>.</summary>
+/// <param name="HospitalId">The hospital.</param>
+/// <param name="Round">The round, from 1.</param>
+/// <param name="Stage">When in the round it fails.</param>
 public sealed record ScriptedDrop(string HospitalId, int Round, DropoutStage Stage);
 
 /// <summary>Hospital <paramref name="HospitalId"/> computes <paramref name="Factor"/> times slower from round <paramref name="FromRound"/> on.</summary>
+/// <param name="HospitalId">The hospital.</param>
+/// <param name="FromRound">The first slowed round, from 1.</param>
+/// <param name="Factor">Multiplies its compute time; positive and finite.</param>
 public sealed record ScriptedSlowdown(string HospitalId, int FromRound, double Factor);
 
 /// <summary>Hospital <paramref name="HospitalId"/>'s upload in round <paramref name="Round"/> arrives spoilt by <paramref name="Corruption"/>; the round's acceptance checks reject it.</summary>
+/// <param name="HospitalId">The hospital.</param>
+/// <param name="Round">The round, from 1.</param>
+/// <param name="Corruption">How the upload is spoilt.</param>
 public sealed record ScriptedCorruption(string HospitalId, int Round, Corruption Corruption);
 
 /// <summary>The worker node named <paramref name="Node"/> crashes (its process dies) once round <paramref name="Round"/>'s requests are out. Cluster mode.</summary>
+/// <param name="Node">The worker node's name (its <c>--name</c>).</param>
+/// <param name="Round">The round, from 1.</param>
 public sealed record ScriptedWorkerCrash(string Node, int Round);
 
 /// <summary>The coordinator crashes once round <paramref name="Round"/>'s requests are out, and recovers from its last round snapshot.</summary>
+/// <param name="Round">The round, from 1.</param>
 public sealed record ScriptedCoordinatorCrash(int Round);
 
 /// <summary>Each <paramref name="Message"/> is lost (<paramref name="Lose"/>) or delayed by <paramref name="DelaySeconds"/> simulated seconds, with <paramref name="Probability"/>.</summary>
+/// <param name="Message">Which message of the round: the request or the upload.</param>
+/// <param name="Lose">True to lose the message; false to delay it.</param>
+/// <param name="Probability">Chance it fires per hospital and round, in [0, 1].</param>
+/// <param name="DelaySeconds">Simulated seconds of delay when not lost; positive.</param>
 public sealed record MessageFault(RoundMessage Message, bool Lose, double Probability, double DelaySeconds = 0);
 
 /// <summary>What the plan does to one hospital in one round.</summary>
@@ -57,10 +75,15 @@ public sealed record MessageFault(RoundMessage Message, bool Lose, double Probab
 /// <param name="DropReason">Why, for the events file.</param>
 /// <param name="DropFraction">How far into its round a hospital dropping during training gets (0..1).</param>
 /// <param name="SlowFactor">Multiplies its compute time (1: not slowed).</param>
+/// <param name="RequestLost">The round's request to the hospital is lost: it never trains, never answers.</param>
+/// <param name="RequestDelaySeconds">Simulated seconds added to the request's transit (0: none).</param>
+/// <param name="UploadLost">The hospital's update is lost on its way to the coordinator.</param>
+/// <param name="UploadDelaySeconds">Simulated seconds added to the upload's transit (0: none).</param>
 public sealed record HospitalRoundFaults(
     DropoutStage? Drop, string? DropReason, double DropFraction, double SlowFactor,
     bool RequestLost, double RequestDelaySeconds, bool UploadLost, double UploadDelaySeconds)
 {
+    /// <summary>No fault: no drop, not slowed, messages neither lost nor delayed.</summary>
     public static HospitalRoundFaults None { get; } = new(null, null, 0, 1, false, 0, false, 0);
 
     /// <summary>Set when the hospital's upload arrives corrupted this round (<see cref="ScriptedCorruption"/>).</summary>
@@ -75,19 +98,29 @@ public sealed record HospitalRoundFaults(
 /// </summary>
 public sealed record FaultPlan
 {
+    /// <summary>Random dropout of selected hospitals each round; null: none.</summary>
     public RandomDropout? Dropout { get; init; }
+    /// <summary>Scripted drops of given hospitals in given rounds; they win over <see cref="Dropout"/>.</summary>
     public IReadOnlyList<ScriptedDrop> Drops { get; init; } = [];
+    /// <summary>Hospitals computing slower from a given round on; several for one hospital multiply.</summary>
     public IReadOnlyList<ScriptedSlowdown> Slowdowns { get; init; } = [];
+    /// <summary>Worker nodes crashed in given rounds (cluster mode, by node name).</summary>
     public IReadOnlyList<ScriptedWorkerCrash> WorkerCrashes { get; init; } = [];
+    /// <summary>Coordinator crashes in given rounds, each followed by recovery from the last round snapshot.</summary>
     public IReadOnlyList<ScriptedCoordinatorCrash> CoordinatorCrashes { get; init; } = [];
+    /// <summary>Random loss or delay of round requests and uploads; several delays of one message add up.</summary>
     public IReadOnlyList<MessageFault> Messages { get; init; } = [];
     /// <summary>Uploads spoilt on arrival, so that the round rejects them (NaN, or scaled by 1e30).</summary>
     public IReadOnlyList<ScriptedCorruption> Corruptions { get; init; } = [];
 
+    /// <summary>The empty plan: no faults injected.</summary>
     public static FaultPlan None { get; } = new();
 
+    /// <summary>Whether the plan injects nothing at all.</summary>
     public bool IsEmpty => Dropout is null && Drops.Count + Slowdowns.Count + WorkerCrashes.Count + CoordinatorCrashes.Count + Messages.Count + Corruptions.Count == 0;
 
+    /// <summary>Checks probabilities are in [0, 1], dropout has a stage, scripted rounds start at 1, slowdown factors and message delays are positive and finite.</summary>
+    /// <exception cref="ArgumentException">A fault is invalid; the message names it.</exception>
     public void Validate()
     {
         if (Dropout is { } d)
@@ -107,6 +140,9 @@ public sealed record FaultPlan
     }
 
     /// <summary>What happens to <paramref name="hospitalId"/> in <paramref name="round"/>; scripted drops win over random dropout.</summary>
+    /// <param name="seed">The run's seed; with round and hospital it alone decides the draws.</param>
+    /// <param name="round">The round, 1-based.</param>
+    /// <param name="hospitalId">The hospital.</param>
     public HospitalRoundFaults For(ulong seed, int round, string hospitalId)
     {
         if (IsEmpty) return HospitalRoundFaults.None;
@@ -147,6 +183,8 @@ public sealed record FaultPlan
         return new HospitalRoundFaults(drop, reason, fraction, slow, requestLost, requestDelay, uploadLost, uploadDelay) { Corrupt = corrupt };
     }
 
+    /// <summary>The stage in words for events and logs: <c>before training</c>, <c>during training</c>, <c>after sending its upload</c>.</summary>
+    /// <param name="stage">The dropout stage.</param>
     public static string Describe(DropoutStage stage) => stage switch
     {
         DropoutStage.BeforeTraining => "before training",

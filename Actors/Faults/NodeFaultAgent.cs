@@ -11,9 +11,13 @@ namespace FedActors.Actors.Faults;
 /// </summary>
 public sealed class NodeFaultAgent : ReceiveActor
 {
+    /// <summary>The agent's actor name under <c>/user</c>.</summary>
     public const string Name = "node-faults";
+    /// <summary>The agent's actor path on its node, where <see cref="CrashNode"/> is sent.</summary>
     public const string Path = "/user/" + Name;
 
+    /// <summary>Creates the agent; on <see cref="CrashNode"/> it logs a warning and runs <paramref name="crash"/>.</summary>
+    /// <param name="crash">What the crash does: <see cref="KillThisProcess"/> in a node process.</param>
     public NodeFaultAgent(Action crash)
     {
         var log = Context.GetLogger();
@@ -24,6 +28,8 @@ public sealed class NodeFaultAgent : ReceiveActor
         });
     }
 
+    /// <summary>Props of a <see cref="NodeFaultAgent"/>.</summary>
+    /// <param name="crash">What the crash does: <see cref="KillThisProcess"/> in a node process.</param>
     public static Props Props(Action crash) => Akka.Actor.Props.Create(() => new NodeFaultAgent(crash));
 
     /// <summary>What a real node process does: die at once, as a power cut or OOM kill would.</summary>

@@ -27,6 +27,9 @@ public enum HospitalPassivation
 }
 
 /// <summary>How a hospital comes to life: its id, its data shard, and how to build its local learner.</summary>
+/// <param name="HospitalId">The hospital's id, unique in the run.</param>
+/// <param name="LoadShard">Loads its local training data; called when the hospital actor first trains (again after it was restarted or passivated).</param>
+/// <param name="CreateLearner">Builds its local learner (the method's client side); the hospital owns and disposes what it returns.</param>
 public sealed record HospitalDefinition(string HospitalId, Func<ImageShard> LoadShard, Func<ILocalLearner> CreateLearner);
 
 /// <summary>
@@ -319,6 +322,10 @@ public sealed class HospitalActor : ReceivePersistentActor
         return _lastUpdate;
     }
 
+    /// <summary>Trains one round locally, snapshots the result if persistence is on, and answers <paramref name="replyTo"/>.</summary>
+    /// <param name="request">The round, its global model and the method's broadcast.</param>
+    /// <param name="replyTo">Where the update goes (the coordinator).</param>
+    /// <param name="device">The leased device to train on; null trains wherever the learner is.</param>
     /// <param name="computed">Called once the device's work is done (training and the upload's extras), before the snapshot and the answer.</param>
     private void Train(RoundWork request, IActorRef replyTo, TorchSharp.torch.Device? device, Action? computed = null)
     {
@@ -347,6 +354,8 @@ public sealed class HospitalActor : ReceivePersistentActor
         Answer(_lastUpdate, replyTo);
     }
 
+    /// <inheritdoc/>
+    /// <remarks>A round whose training threw is trained again from the restored snapshot, a few times at most.</remarks>
     protected override void PreRestart(Exception reason, object message)
     {
         // The restarted hospital restores its last snapshot, then trains this round again from there.

@@ -87,6 +87,7 @@ public sealed class HospitalHost : ReceiveActor
     /// <summary>Which hospitals are in memory now, and how often they were passivated and restarted (for run reports, specs and benchmarks).</summary>
     public sealed record GetLiveHospitals : INoSerializationVerificationNeeded
     {
+        /// <summary>The single instance to send.</summary>
         public static GetLiveHospitals Instance { get; } = new();
     }
 
@@ -102,9 +103,13 @@ public sealed class HospitalHost : ReceiveActor
 public sealed record PassivationCounts(int Passivated, int Restarted);
 
 /// <summary>Hospitals behind this node's <see cref="HospitalHost"/>: in memory only while they work.</summary>
+/// <param name="host">This node's <see cref="HospitalHost"/>, which starts a hospital on its first message.</param>
+/// <param name="hospitalIds">Every hospital of the run, by id.</param>
 public sealed class HostedHospitals(IActorRef host, IReadOnlyList<string> hospitalIds) : IHospitalDirectory
 {
+    /// <inheritdoc/>
     public IReadOnlyList<string> HospitalIds { get; } = hospitalIds;
 
+    /// <inheritdoc/>
     public void Tell(string hospitalId, object message, IActorRef sender) => host.Tell(new ToHospital(hospitalId, message), sender);
 }

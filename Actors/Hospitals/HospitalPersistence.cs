@@ -16,6 +16,8 @@ public static class HospitalPersistence
     /// <summary>Hospitals persist nothing but snapshots, so the journal is only asked for a sequence number.</summary>
     public const string JournalPluginId = "akka.persistence.journal.inmem";
 
+    /// <summary>The HOCON that turns hospital snapshots on (<see cref="EnabledKey"/>) into <paramref name="snapshotDirectory"/>.</summary>
+    /// <param name="snapshotDirectory">The snapshot directory; relative paths are made absolute here.</param>
     public static string Hocon(string snapshotDirectory) => $"""
         {EnabledKey} = on
         {StoreHocon(snapshotDirectory)}
@@ -34,6 +36,8 @@ public static class HospitalPersistence
         }
         """;
 
+    /// <summary>Whether <paramref name="system"/>'s config turns hospital snapshots on (<see cref="EnabledKey"/>).</summary>
+    /// <param name="system">The system hospitals run in.</param>
     public static bool IsEnabled(ActorSystem system) => system.Settings.Config.GetBoolean(EnabledKey, false);
 
     private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";

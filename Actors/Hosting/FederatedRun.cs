@@ -18,6 +18,15 @@ namespace FedActors.Actors.Hosting;
 /// <paramref name="CreateServer"/>: the method's server side (aggregation, broadcast), made afresh for each coordinator
 /// incarnation; null is FedAvg. The method's client side is what <see cref="HospitalDefinition.CreateLearner"/> builds.
 /// </summary>
+/// <param name="Coordinator">How rounds run: count, selection, deadlines, faults, heterogeneity, availability, seed.</param>
+/// <param name="Hospitals">Every hospital of the run; every node builds the same list from the same config.</param>
+/// <param name="InitialGlobal">The global model before round 1.</param>
+/// <param name="Evaluate">Evaluates the global model every <see cref="CoordinatorSettings.EvaluateEvery"/> rounds and after the last; null evaluates nothing.</param>
+/// <param name="TrainingThreads">Threads of the training dispatcher: how many hospitals train at once in a process (at least 1).</param>
+/// <param name="SnapshotDirectory">Where hospitals (and, with <paramref name="CheckpointRounds"/>, the coordinator) snapshot; null: in memory only.</param>
+/// <param name="Devices">Where hospitals train; null gives one CPU slot per training thread.</param>
+/// <param name="CheckpointRounds">Whether the coordinator snapshots its round state after every round.</param>
+/// <param name="CreateServer">The method's server side, made for each coordinator incarnation; null is FedAvg.</param>
 public sealed record FederatedRun(
     CoordinatorSettings Coordinator,
     IReadOnlyList<HospitalDefinition> Hospitals,

@@ -9,6 +9,7 @@ namespace FedActors.Actors.Protocol;
 /// </summary>
 public sealed record StartRun : IFedActorsMessage
 {
+    /// <summary>The single instance to send.</summary>
     public static StartRun Instance { get; } = new();
 }
 
@@ -85,9 +86,17 @@ public sealed record RoundSummary
 /// Bytes of one payload kind (<see cref="Training.Methods.PayloadKinds"/>) that went to
 /// (<see cref="Down"/>) or came from (<see cref="Up"/>) one hospital in one round.
 /// </summary>
+/// <param name="HospitalId">The hospital.</param>
+/// <param name="Direction"><see cref="Down"/> or <see cref="Up"/>.</param>
+/// <param name="Kind">The payload kind, one of <see cref="Training.Methods.PayloadKinds"/>.</param>
+/// <param name="Bytes">Bytes of that kind in that direction.</param>
 public sealed record ClientTraffic(string HospitalId, string Direction, string Kind, long Bytes)
 {
-    public const string Down = "down", Up = "up";
+    /// <summary><see cref="Direction"/> of bytes sent to the hospital (the global model, the method's broadcast).</summary>
+    public const string Down = "down";
+
+    /// <summary><see cref="Direction"/> of bytes received from the hospital (its update).</summary>
+    public const string Up = "up";
 }
 
 /// <summary>
@@ -96,15 +105,25 @@ public sealed record ClientTraffic(string HospitalId, string Direction, string K
 /// hospitals have been asked and not yet answered; <paramref name="Dropped"/> counts every way of not
 /// being aggregated (dropped, lost, late, rejected).
 /// </summary>
+/// <param name="Round">The open round.</param>
+/// <param name="Attempt">The round's selection attempt, from 1.</param>
+/// <param name="Selected">Hospitals selected so far in the round.</param>
+/// <param name="Training">Hospitals asked that have not answered yet.</param>
+/// <param name="Accepted">Updates accepted so far.</param>
+/// <param name="Dropped">Selected hospitals that will not be aggregated (dropped, lost, late, rejected).</param>
 public sealed record RoundProgress(int Round, int Attempt, int Selected, int Training, int Accepted, int Dropped) : IFedActorsMessage;
 
 /// <summary>Published to the run listener each time a round closes.</summary>
+/// <param name="Summary">What happened in the round.</param>
 public sealed record RoundClosed(RoundSummary Summary) : IFedActorsMessage;
 
 /// <summary>The run's outcome: the final global model and every round's summary.</summary>
+/// <param name="FinalGlobal">The global model after the last round.</param>
+/// <param name="Rounds">Every round's summary, in order.</param>
 public sealed record RunCompleted(ModelWeights FinalGlobal, IReadOnlyList<RoundSummary> Rounds) : IFedActorsMessage;
 
 /// <summary>Registers the actor that receives <see cref="RoundClosed"/>, <see cref="RunEvent"/> and <see cref="RunCompleted"/>.</summary>
+/// <param name="Listener">The actor to receive them.</param>
 public sealed record SubscribeToRun(IActorRef Listener) : IFedActorsMessage;
 
 /// <summary>
@@ -112,9 +131,12 @@ public sealed record SubscribeToRun(IActorRef Listener) : IFedActorsMessage;
 /// (<see cref="GlobalAfterRound"/>), e.g. to write checkpoints. Local only: a model is not sent over
 /// the network this way (between nodes weights travel by reference).
 /// </summary>
+/// <param name="Listener">An actor on the coordinator's node.</param>
 public sealed record SubscribeToGlobals(IActorRef Listener) : INoSerializationVerificationNeeded;
 
 /// <summary>The global model as round <paramref name="Round"/> left it (unchanged if the round was skipped).</summary>
+/// <param name="Round">The round just closed.</param>
+/// <param name="Global">The global model it left.</param>
 public sealed record GlobalAfterRound(int Round, ModelWeights Global) : INoSerializationVerificationNeeded;
 
 /// <summary>
@@ -122,16 +144,24 @@ public sealed record GlobalAfterRound(int Round, ModelWeights Global) : INoSeria
 /// lost, late, rejected, duplicated or surplus, a fault that fired, a retry, a skipped round,
 /// a crash and a recovery. <paramref name="HospitalId"/> is null for events of the whole round.
 /// </summary>
+/// <param name="Round">The round it happened in, from 1.</param>
+/// <param name="Attempt">The round's selection attempt, from 1 (more under <see cref="Coordination.TooFewPolicy.Retry"/>).</param>
+/// <param name="Kind">What happened: one of <see cref="RunEventKinds"/>.</param>
+/// <param name="HospitalId">The hospital concerned; null for events of the whole round.</param>
+/// <param name="Reason">A human-readable explanation, e.g. which fault fired.</param>
 /// <param name="SimulatedSeconds">When it happened on the simulated clock.</param>
 public sealed record RunEvent(int Round, int Attempt, string Kind, string? HospitalId, string Reason, double SimulatedSeconds) : IFedActorsMessage;
 
 /// <summary>The kinds of <see cref="RunEvent"/>.</summary>
 public static class RunEventKinds
 {
+    /// <summary>A hospital was selected for the round (in a retry, the reason says which).</summary>
     public const string Selected = "selected";
+    /// <summary>A selected hospital's update arrived on time and passed every check.</summary>
     public const string Accepted = "accepted";
     /// <summary>Over-selection: on time, but not among the first k to finish.</summary>
     public const string Surplus = "surplus";
+    /// <summary>A selected hospital failed and sent nothing usable (an injected drop, the wall-clock timeout, offline on the trace).</summary>
     public const string Dropped = "dropped";
     /// <summary>A message lost in transit (request or upload).</summary>
     public const string Lost = "lost";
@@ -143,18 +173,27 @@ public static class RunEventKinds
     public const string Unexpected = "unexpected";
     /// <summary>A second update from a hospital that already had an outcome this round.</summary>
     public const string Duplicate = "duplicate";
+    /// <summary>A selected hospital's update failed a check (layout, NaN or Inf, sample count, hash, the method's own check).</summary>
     public const string Rejected = "rejected";
+    /// <summary>A scripted slowdown applies to a selected hospital this round.</summary>
     public const string Slowed = "slowed";
+    /// <summary>An injected delay of a request or an upload on the simulated clock.</summary>
     public const string Delayed = "delayed";
     /// <summary>An injected corruption spoilt a hospital's upload on arrival (<see cref="Faults.ScriptedCorruption"/>); its outcome follows.</summary>
     public const string Corrupted = "corrupted";
     /// <summary>Cluster mode: an upload's weights could not be fetched from its node; the hospital is asked again.</summary>
     public const string FetchFailed = "fetch-failed";
+    /// <summary>Too few updates were accepted and the round selects further hospitals (<see cref="Coordination.TooFewPolicy.Retry"/>).</summary>
     public const string Retry = "retry";
+    /// <summary>Too few updates were accepted: the round closed keeping the global model.</summary>
     public const string RoundSkipped = "round-skipped";
+    /// <summary>The round closed with a new global model.</summary>
     public const string RoundClosed = "round-closed";
+    /// <summary>A scripted crash of a worker node fired (cluster mode).</summary>
     public const string WorkerCrash = "worker-crash";
+    /// <summary>A scripted coordinator crash fired once the round's requests were out.</summary>
     public const string CoordinatorCrash = "coordinator-crash";
+    /// <summary>The coordinator continued from its last round snapshot (after a crash, a take-over or a resumed run).</summary>
     public const string CoordinatorRecovered = "coordinator-recovered";
 }
 
@@ -164,10 +203,17 @@ public static class RunEventKinds
 /// seeds are drawn from generators derived from (seed, round, hospital), so no generator state
 /// needs saving beyond the round number.
 /// </summary>
+/// <param name="CompletedRound">The last completed round; the run continues with the next.</param>
+/// <param name="Global">The global model that round left.</param>
+/// <param name="SimulatedClock">The simulated clock when that round closed.</param>
+/// <param name="History">Every completed round's summary, in order.</param>
+/// <param name="Method">The method's name; recovering under another method is refused.</param>
 /// <param name="MethodState">The method server's state (<see cref="Training.Methods.IFederatedServer.SaveState"/>).</param>
 public sealed record CoordinatorSnapshot(
     int CompletedRound, ModelWeights Global, double SimulatedClock, IReadOnlyList<RoundSummary> History, string Method, byte[] MethodState)
     : IFedActorsMessage;
 
 /// <summary>Coordinator → a worker's <c>NodeFaultAgent</c>: the fault plan's scripted crash of that node.</summary>
+/// <param name="Node">The worker node to crash, by name.</param>
+/// <param name="Round">The round the crash is scripted for.</param>
 public sealed record CrashNode(string Node, int Round) : IFedActorsMessage;

@@ -10,6 +10,9 @@ namespace FedActors.Actors.Protocol;
 /// the side channel or in chunks, so a model larger than a remoting frame is no problem); in one process the same transfer
 /// holds them, and the fetch returns the very object offered.
 /// </summary>
+/// <param name="Round">The round to train, from 1.</param>
+/// <param name="Global">A reference to the global model to start from.</param>
+/// <param name="Broadcast">What the method's server sends beside the global; null: nothing.</param>
 public sealed record TrainRoundByRef(int Round, WeightsRef Global, MethodPayloads? Broadcast = null) : IFedActorsMessage;
 
 /// <summary>
@@ -17,6 +20,14 @@ public sealed record TrainRoundByRef(int Round, WeightsRef Global, MethodPayload
 /// <c>WeightsTransfer</c> (<paramref name="Weights"/>); <paramref name="Extras"/> is what the method uploads beside them
 /// (null: nothing). The coordinator fetches the weights and judges the resolved <c>LocalUpdate</c>.
 /// </summary>
+/// <param name="Round">The round the update was trained for.</param>
+/// <param name="HospitalId">The hospital that trained it.</param>
+/// <param name="Weights">A reference to the locally trained model, offered on the hospital's node.</param>
+/// <param name="Samples">Training samples used (FedAvg weighs updates by these).</param>
+/// <param name="MeanLoss">Mean local training loss.</param>
+/// <param name="Steps">Optimiser steps taken (the modelled compute clock).</param>
+/// <param name="ComputeSeconds">Wall-clock seconds the training took (the measured compute clock).</param>
+/// <param name="Extras">What the method uploads beside the weights; null: nothing.</param>
 public sealed record LocalUpdateByRef(
     int Round,
     string HospitalId,
@@ -30,6 +41,7 @@ public sealed record LocalUpdateByRef(
 /// <summary>Asks a hospital for a fingerprint of its persistent local state.</summary>
 public sealed record GetLocalState : IFedActorsMessage
 {
+    /// <summary>The single instance to send.</summary>
     public static GetLocalState Instance { get; } = new();
 }
 
@@ -38,6 +50,10 @@ public sealed record GetLocalState : IFedActorsMessage
 /// <paramref name="SavedRound"/> is the last round whose snapshot the store has confirmed (0: none),
 /// so a caller can tell when stopping the hospital loses nothing.
 /// </summary>
+/// <param name="HospitalId">The hospital.</param>
+/// <param name="LastRound">The last round it trained (0: none).</param>
+/// <param name="SavedRound">The last round whose snapshot the store has confirmed (0: none).</param>
+/// <param name="State">A fingerprint of its learner's persistent state; null before its first round.</param>
 public sealed record LocalStateReport(string HospitalId, int LastRound, int SavedRound, LocalStateSummary? State) : IFedActorsMessage;
 
 /// <summary>
@@ -46,6 +62,14 @@ public sealed record LocalStateReport(string HospitalId, int LastRound, int Save
 /// that round's upload figures, so a hospital restored elsewhere can answer a resent request
 /// for the same round without training it twice (its weights are the restored learner's).
 /// </summary>
+/// <param name="HospitalId">The hospital.</param>
+/// <param name="LastRound">The round the snapshot was taken after.</param>
+/// <param name="LearnerState">The learner's complete state, as ILocalLearner.SaveState writes it.</param>
+/// <param name="Samples">That round's training samples.</param>
+/// <param name="MeanLoss">That round's mean local loss.</param>
+/// <param name="Steps">That round's optimiser steps.</param>
+/// <param name="ComputeSeconds">That round's training wall-clock seconds.</param>
+/// <param name="Extras">That round's method upload beside the weights; null: nothing.</param>
 public sealed record HospitalSnapshot(
     string HospitalId, int LastRound, byte[] LearnerState, int Samples, double MeanLoss, int Steps, double ComputeSeconds,
     MethodPayloads? Extras = null) : IFedActorsMessage;
@@ -56,6 +80,7 @@ public sealed record HospitalSnapshot(
 /// </summary>
 public sealed record StopHospital : IFedActorsMessage
 {
+    /// <summary>The single instance to send.</summary>
     public static StopHospital Instance { get; } = new();
 }
 
@@ -63,10 +88,13 @@ public sealed record StopHospital : IFedActorsMessage
 /// To the hospital <paramref name="HospitalId"/> through this node's <see cref="Hospitals.HospitalHost"/>, which starts it
 /// (restored from its snapshot) if it is passivated. Local to the node: never serialized.
 /// </summary>
+/// <param name="HospitalId">The hospital the message is for.</param>
+/// <param name="Message">The message to deliver, with the original sender kept.</param>
 public sealed record ToHospital(string HospitalId, object Message) : Akka.Actor.INoSerializationVerificationNeeded;
 
 /// <summary>
 /// From a hospital that passivates to its host: its last round is answered and snapshotted, so it can stop, keeping
 /// nothing in memory, and be started again from the snapshot when next needed. Local to the node.
 /// </summary>
+/// <param name="HospitalId">The hospital that may now stop.</param>
 public sealed record HospitalIdle(string HospitalId) : Akka.Actor.INoSerializationVerificationNeeded;

@@ -38,6 +38,7 @@ public sealed record RoundRules(
 }
 
 /// <summary>One hospital as a strategy sees it when choosing: its simulated speed and link, and its past rounds.</summary>
+/// <param name="HospitalId">The hospital.</param>
 /// <param name="Conditions">Its compute speed factor and bandwidth on the simulated clock.</param>
 /// <param name="Selected">Rounds it was selected in so far.</param>
 /// <param name="Aggregated">Rounds its update was aggregated in.</param>
@@ -90,10 +91,19 @@ public enum UpdateOutcome
 }
 
 /// <summary>A selected hospital whose update will not be aggregated, as the strategy is told of it.</summary>
+/// <param name="Round">The round, from 1.</param>
+/// <param name="Attempt">The round's selection attempt it was selected in, from 1.</param>
+/// <param name="HospitalId">The hospital.</param>
+/// <param name="Outcome">How it failed; never <see cref="UpdateOutcome.Accepted"/>.</param>
+/// <param name="Reason">A human-readable explanation, as in the run's events.</param>
 /// <param name="SimulatedSeconds">When it happened on the simulated clock.</param>
 public sealed record ClientFailure(int Round, int Attempt, string HospitalId, UpdateOutcome Outcome, string Reason, double SimulatedSeconds);
 
 /// <summary>What a strategy aggregates: the round's accepted uploads (ordered by hospital id) and the method's server, which knows how the method combines them.</summary>
+/// <param name="Round">The round being closed.</param>
+/// <param name="PreviousGlobal">The global model the round started from.</param>
+/// <param name="Accepted">The accepted uploads, ordered by hospital id; at least one.</param>
+/// <param name="Server">The method's server, which combines them.</param>
 public sealed record RoundAggregation(int Round, ModelWeights PreviousGlobal, IReadOnlyList<ClientContribution> Accepted, IFederatedServer Server);
 
 /// <summary>
@@ -123,6 +133,7 @@ public interface IRoundStrategy
 /// rules), failures only recorded, aggregation by the method's server (for most methods the
 /// sample-weighted mean). Derive from it to change one part, e.g. <see cref="SelectClients"/>.
 /// </summary>
+/// <param name="rules">The round rules from <see cref="Coordination.CoordinatorSettings.Rules"/>.</param>
 public class FedAvgStrategy(RoundRules rules) : IRoundStrategy
 {
     /// <inheritdoc />

@@ -221,6 +221,10 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
     /// <summary>Whether <paramref name="manifest"/> is of the positional format before the wire schema (e.g. "CS2").</summary>
     public static bool IsPreSchemaManifest(string manifest) => OldFormat.IsMatch(manifest);
 
+    /// <summary>Binds the message type <typeparamref name="T"/> to its wire type <typeparamref name="TWire"/> under a manifest.</summary>
+    /// <param name="parser">Parses the wire message.</param>
+    /// <param name="toWire">Converts the message to its wire form.</param>
+    /// <param name="fromWire">Converts the wire form back to the message.</param>
     /// <param name="manifest">Defaults to the wire message's full name; messages sharing a wire type (the empty ones) name themselves.</param>
     private void Register<T, TWire>(MessageParser<TWire> parser, Func<T, TWire> toWire, Func<TWire, T> fromWire, string? manifest = null)
         where T : IFedActorsMessage where TWire : IMessage<TWire>

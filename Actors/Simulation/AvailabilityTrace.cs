@@ -5,6 +5,8 @@ using FedActors.Training.Data.Formats;
 namespace FedActors.Actors.Simulation;
 
 /// <summary>One interval of the simulated clock, [Start, End) seconds, during which a hospital is on.</summary>
+/// <param name="Start">When the hospital comes on, in simulated seconds (inclusive).</param>
+/// <param name="End">When it goes off, in simulated seconds (exclusive).</param>
 public sealed record OnInterval(double Start, double End);
 
 /// <summary>
@@ -55,10 +57,15 @@ public sealed class AvailabilityTrace
     /// <summary>No trace: every hospital always on.</summary>
     public static AvailabilityTrace AlwaysOn { get; } = new(new Dictionary<string, IReadOnlyList<OnInterval>>(), "no trace");
 
+    /// <summary>What the trace was read from (a file path, or <c>no trace</c>), as named in errors and logs.</summary>
     public string Source { get; }
 
+    /// <summary>The hospitals the trace names; any other hospital is always on.</summary>
     public IReadOnlyCollection<string> TracedHospitals => _intervals.Keys;
 
+    /// <summary>Whether <paramref name="hospitalId"/> is on at <paramref name="simulatedSeconds"/> on the simulated clock (always, when untraced).</summary>
+    /// <param name="hospitalId">The hospital.</param>
+    /// <param name="simulatedSeconds">The time on the simulated clock, in seconds.</param>
     public bool IsOn(string hospitalId, double simulatedSeconds) => OnUntil(hospitalId, simulatedSeconds) is not null;
 
     /// <summary>Where the hospital is on at <paramref name="simulatedSeconds"/>: when that stretch of availability ends (+∞ when untraced); null when off.</summary>

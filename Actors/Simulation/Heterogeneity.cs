@@ -17,6 +17,9 @@ public enum ComputeClock
 public sealed record HospitalConditions(double SpeedFactor, double BandwidthBytesPerSecond);
 
 /// <summary>Fixed properties of one named hospital, in place of draws from the distributions.</summary>
+/// <param name="HospitalId">The hospital.</param>
+/// <param name="SpeedFactor">Its compute speed factor; null: drawn as usual.</param>
+/// <param name="BandwidthMbps">Its bandwidth in megabits per second; null: drawn as usual.</param>
 public sealed record HospitalSystemOverride(string HospitalId, double? SpeedFactor, double? BandwidthMbps);
 
 /// <summary>
@@ -26,16 +29,22 @@ public sealed record HospitalSystemOverride(string HospitalId, double? SpeedFact
 /// </summary>
 public sealed record Heterogeneity
 {
+    /// <summary>How compute time enters the simulated clock: modelled from optimiser steps (the default; replays exactly) or measured (<c>fedactors.heterogeneity.compute-clock</c>).</summary>
     public ComputeClock Compute { get; init; } = ComputeClock.Modelled;
     /// <summary>Reference seconds of one optimiser step (the modelled compute clock).</summary>
     public double SecondsPerStep { get; init; } = 0.05;
+    /// <summary>The distribution each hospital's compute speed factor is drawn from (a multiplier of compute time; default constant 1).</summary>
     public ValueDistribution SpeedFactor { get; init; } = ValueDistribution.Constant(1);
     /// <summary>Megabits per second.</summary>
     public ValueDistribution BandwidthMbps { get; init; } = ValueDistribution.Constant(100);
+    /// <summary>Hospitals given fixed properties instead of draws; each hospital at most once.</summary>
     public IReadOnlyList<HospitalSystemOverride> Hospitals { get; init; } = [];
 
+    /// <summary>No heterogeneity: modelled compute, every hospital at speed factor 1 with 100 Mbit/s.</summary>
     public static Heterogeneity Uniform { get; } = new();
 
+    /// <summary>Checks seconds per step, both distributions and the overrides (positive, finite, no hospital twice).</summary>
+    /// <exception cref="ArgumentException">A setting is invalid; the message names it.</exception>
     public void Validate()
     {
         if (!(SecondsPerStep >= 0 && double.IsFinite(SecondsPerStep)))
@@ -66,5 +75,8 @@ public sealed record Heterogeneity
     public double ComputeSeconds(int steps, double measuredSeconds, double speedFactor) =>
         (Compute == ComputeClock.Modelled ? steps * SecondsPerStep : measuredSeconds) * speedFactor;
 
+    /// <summary>Simulated seconds to send <paramref name="bytes"/> over the hospital's link.</summary>
+    /// <param name="bytes">The payload's size in bytes.</param>
+    /// <param name="conditions">The hospital's drawn conditions, whose bandwidth is used.</param>
     public static double TransferSeconds(long bytes, HospitalConditions conditions) => bytes / conditions.BandwidthBytesPerSecond;
 }

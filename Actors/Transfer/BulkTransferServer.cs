@@ -7,8 +7,12 @@ using FedActors.Training.Weights;
 namespace FedActors.Actors.Transfer;
 
 /// <summary>A serialised weights blob as the side channel serves it, with the XxHash3 of its bytes.</summary>
+/// <param name="Bytes">The serialised weights.</param>
+/// <param name="Checksum">XxHash3 of <paramref name="Bytes"/>.</param>
 public sealed record ServedBlob(byte[] Bytes, ulong Checksum)
 {
+    /// <summary>Wraps <paramref name="bytes"/> with their XxHash3 (the array is kept, not copied).</summary>
+    /// <param name="bytes">The serialised weights.</param>
     public static ServedBlob Of(byte[] bytes) => new(bytes, XxHash3.HashToUInt64(bytes));
 }
 
@@ -28,7 +32,9 @@ public sealed class BulkTransferServer : IDisposable
     private readonly TcpListener _listener;
     private readonly CancellationTokenSource _stop = new();
 
+    /// <summary>Starts listening on all interfaces at <paramref name="port"/> and accepting connections in the background.</summary>
     /// <param name="advertisedHost">The name other nodes reach this one by (the node's remoting hostname).</param>
+    /// <param name="port">The TCP port; 0 takes any free one (see <see cref="Endpoint"/>).</param>
     public BulkTransferServer(string advertisedHost, int port)
     {
         _listener = new TcpListener(IPAddress.Any, port);
@@ -84,6 +90,7 @@ public sealed class BulkTransferServer : IDisposable
         }
     }
 
+    /// <summary>Stops accepting and listening; transfers under way end with the fetching side falling back to remoting.</summary>
     public void Dispose()
     {
         _stop.Cancel();

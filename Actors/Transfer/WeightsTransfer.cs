@@ -11,6 +11,7 @@ public sealed record WeightsTransferSettings
     /// <summary>The largest chunk served, so a chunk message stays far below a 1 MB remoting frame.</summary>
     public const int MaxChunkBytes = 256 * 1024;
 
+    /// <summary>Bytes per chunk when fetching over remoting, 1 to <see cref="MaxChunkBytes"/> (the default).</summary>
     public int ChunkBytes { get; init; } = MaxChunkBytes;
 
     /// <summary>Chunk requests in flight per fetch: enough to fill the link, few enough that heartbeats are never queued behind megabytes.</summary>
@@ -19,6 +20,7 @@ public sealed record WeightsTransferSettings
     /// <summary>How long a fetch waits for the next chunk before asking again.</summary>
     public TimeSpan ChunkTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>How many times a fetch over remoting asks for its outstanding chunks (the first request included) with none arriving within <see cref="ChunkTimeout"/> before it fails (default 3).</summary>
     public int MaxAttempts { get; init; } = 3;
 
     /// <summary>Fetched (not offered) weights kept for repeat fetches on this node, least recently used dropped first.</summary>
@@ -33,6 +35,8 @@ public sealed record WeightsTransferSettings
     /// <summary>The side channel's port; 0 = any free one (it travels in every <see cref="WeightsRef"/>).</summary>
     public int BulkPort { get; init; }
 
+    /// <summary>Checks every setting's range.</summary>
+    /// <exception cref="ArgumentException">A setting is out of range; the message names it.</exception>
     public void Validate()
     {
         if (ChunkBytes is <= 0 or > MaxChunkBytes) throw new ArgumentException($"ChunkBytes {ChunkBytes} must be in 1..{MaxChunkBytes}.");
@@ -45,6 +49,7 @@ public sealed record WeightsTransferSettings
 }
 
 /// <summary>A fetch that failed: a corrupted or missing blob, or an owner that stopped answering.</summary>
+/// <param name="message">What failed, naming the weights and their owner.</param>
 public sealed class WeightsTransferException(string message) : Exception(message);
 
 /// <summary>
@@ -79,6 +84,9 @@ public sealed class WeightsTransfer : ReceiveActor
     private readonly Dictionary<string, (IActorRef Fetch, List<IActorRef> Waiting)> _fetches = new();
     private BulkTransferServer? _bulk;
 
+    /// <summary>Creates the node's weights store.</summary>
+    /// <param name="settings">Chunking, retries, cache size and the side channel; validated here.</param>
+    /// <exception cref="ArgumentException"><paramref name="settings"/> is invalid.</exception>
     public WeightsTransfer(WeightsTransferSettings settings)
     {
         settings.Validate();
@@ -98,10 +106,13 @@ public sealed class WeightsTransfer : ReceiveActor
         });
     }
 
+    /// <summary>Props of a <see cref="WeightsTransfer"/> on the transfer dispatcher.</summary>
+    /// <param name="settings">The transfer settings; null takes the defaults (no side channel).</param>
     public static Props Props(WeightsTransferSettings? settings = null) =>
         Akka.Actor.Props.Create(() => new WeightsTransfer(settings ?? new WeightsTransferSettings()))
             .WithDispatcher(Dispatchers.Transfer);
 
+    /// <summary>Starts the TCP side channel when <see cref="WeightsTransferSettings.BulkHost"/> is set.</summary>
     protected override void PreStart()
     {
         if (_settings.BulkHost is { } host)
@@ -111,9 +122,11 @@ public sealed class WeightsTransfer : ReceiveActor
         }
     }
 
+    /// <summary>Stops the side channel, if any.</summary>
     protected override void PostStop() => _bulk?.Dispose();
 
     // A failing fetch reports its failure itself; restarting it would only repeat the transfer.
+    /// <summary>Stops a failing fetch child rather than restarting it: it has reported its failure itself.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => Akka.Actor.SupervisorStrategy.StoppingStrategy;
 
     private void Offer(OfferWeights offer)

@@ -14,6 +14,9 @@ namespace FedActors.Host.Commands;
 /// </summary>
 public static class AuxiliaryCommand
 {
+    /// <summary>The auxiliary command's own options (the experiment file and <c>--set</c> are parsed by the caller).</summary>
+    /// <param name="Out">The weights file the pre-trained encoder is written to (<c>--out</c>); its folder is created if missing.</param>
+    /// <param name="Epochs">Passes of MoCo v2 training over the pooled training images (<c>--epochs</c>, default 20, at least 1).</param>
     public sealed record Options(string Out, int Epochs);
 
     /// <summary>Takes --out and --epochs out of <paramref name="args"/>, leaving the experiment file and --set for the caller.</summary>
@@ -34,6 +37,15 @@ public static class AuxiliaryCommand
         return new Options(output ?? throw new ArgumentException("auxiliary needs --out FILE, where the encoder is written."), epochs);
     }
 
+    /// <summary>
+    /// Pre-trains the auxiliary encoder with MoCo v2 on the experiment's pooled training images, saves it to
+    /// <see cref="Options.Out"/>, prints the linear-probe balanced accuracy of it and of a random encoder, then the
+    /// <c>fedactors.fedmas.auxiliary</c> and <c>fedactors.fedmas.auxiliary-hash</c> lines for the experiment file.
+    /// </summary>
+    /// <param name="config">The experiment whose data, network and MoCo settings are used (its method is ignored).</param>
+    /// <param name="options">Where to write the encoder and how many epochs to train.</param>
+    /// <param name="output">Where progress and the configuration lines are written.</param>
+    /// <returns><see cref="Program.Ok"/>.</returns>
     public static int Execute(ExperimentConfig config, Options options, TextWriter output)
     {
         var wall = Stopwatch.StartNew();

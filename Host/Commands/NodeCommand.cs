@@ -19,8 +19,14 @@ namespace FedActors.Host.Commands;
 /// nodes stand by and take the run over (from its last round checkpoint) if that node goes; a
 /// worker hosts hospitals until it is asked to leave or stopped.
 /// </summary>
-public static class NodeCommand
+internal static class NodeCommand
 {
+    /// <summary>The node command's parsed arguments.</summary>
+    /// <param name="Node">This node's cluster settings (roles, seeds, port, hostname, name) from the command line.</param>
+    /// <param name="ConfigFile">The experiment file, or null for the embedded default.</param>
+    /// <param name="Overrides"><c>--set key=value</c> overrides, in order.</param>
+    /// <param name="SnapshotDirectory">Where hospital snapshots and round checkpoints go (<c>--snapshots</c>), or null for the run directory's <c>snapshots/</c>.</param>
+    /// <param name="RunId">The run's id (<c>--run-id</c>), or null for <see cref="DefaultRunId"/>.</param>
     public sealed record Options(ClusterNodeSettings Node, string? ConfigFile, IReadOnlyList<string> Overrides, string? SnapshotDirectory = null,
         string? RunId = null);
 
@@ -31,6 +37,14 @@ public static class NodeCommand
     public static string DefaultRunId(ExperimentConfig config) => "cluster-" +
         Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(config.ResolvedHocon)))[..12].ToLowerInvariant();
 
+    /// <summary>
+    /// Joins (or forms) the cluster and serves until the run ends: a worker hosts hospitals until asked to leave; a
+    /// coordinator node waits for the workers, drives the run (or stands by to take it over) and then asks every member to leave.
+    /// </summary>
+    /// <param name="options">The parsed arguments.</param>
+    /// <param name="output">Where progress lines are written.</param>
+    /// <param name="cancel">Stops the node (Ctrl+C); it then leaves the cluster.</param>
+    /// <returns><see cref="Program.Ok"/>.</returns>
     public static async Task<int> ExecuteAsync(Options options, TextWriter output, CancellationToken cancel)
     {
         var config = ExperimentConfig.Load(options.ConfigFile, options.Overrides);

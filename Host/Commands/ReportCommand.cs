@@ -5,8 +5,17 @@ namespace FedActors.Host.Commands;
 /// <summary><c>fedactors report RUN_DIR... [--out FILE] [--title T] [--metric accuracy|balanced_accuracy|...] [--notes FILE]</c>: a markdown comparison of runs.</summary>
 public static class ReportCommand
 {
+    /// <summary>The report command's parsed arguments.</summary>
+    /// <param name="Runs">Run directories to compare, at least one; runs whose configs differ only in the seed form one variant.</param>
+    /// <param name="Out">The markdown file written (<c>--out</c>, default <c>report.md</c>); a plot goes beside it with the extension <c>.png</c>.</param>
+    /// <param name="Title">The report's heading (<c>--title</c>, default <c>FedActors report</c>).</param>
+    /// <param name="Metric">The figure tabulated (<c>--metric</c>, default <c>accuracy</c>): <c>accuracy</c>, <c>balanced_accuracy</c> or a metrics.csv column; comma-separated for a table per figure.</param>
+    /// <param name="Notes">A hand-written markdown file placed after the table (<c>--notes</c>), or null for none.</param>
     public sealed record Options(IReadOnlyList<string> Runs, string Out, string Title, string Metric, string? Notes = null);
 
+    /// <summary>Parses the arguments after <c>report</c>.</summary>
+    /// <param name="args">Run directories and options.</param>
+    /// <exception cref="ArgumentException">An unknown option, an option without its value, or no run directory.</exception>
     public static Options Parse(IReadOnlyList<string> args)
     {
         var runs = new List<string>();
@@ -31,6 +40,15 @@ public static class ReportCommand
         return new Options(runs, outFile, title, metric, notes);
     }
 
+    /// <summary>
+    /// Reads the runs, writes the markdown comparison (and, where the runs have per-round figures, a PNG plot beside
+    /// it) to <see cref="Options.Out"/>, and prints a one-line summary. Unfinished runs are named and left out.
+    /// </summary>
+    /// <param name="options">The parsed arguments.</param>
+    /// <param name="commandLine">The whole command line, quoted in the report as the command that made it.</param>
+    /// <param name="output">Where the summary line is written.</param>
+    /// <returns><see cref="Program.Ok"/>.</returns>
+    /// <exception cref="Configuration.ConfigError">The <c>--notes</c> file does not exist.</exception>
     public static int Execute(Options options, IReadOnlyList<string> commandLine, TextWriter output)
     {
         var runs = options.Runs.Select(ReportedRun.Read).ToList();

@@ -16,6 +16,15 @@ namespace FedActors.Host.Commands;
 /// </summary>
 public static class RunCommand
 {
+    /// <summary>
+    /// Runs <paramref name="config"/> in this process in a new timestamped run directory under the configured
+    /// runs directory, and returns once the last round is closed and its results are written.
+    /// </summary>
+    /// <param name="config">The experiment; it must suit a single process (<see cref="ExperimentConfig.CheckSingleProcess"/>).</param>
+    /// <param name="output">Where the per-round progress lines are written.</param>
+    /// <param name="cancel">Stops the run after its last completed round's checkpoint.</param>
+    /// <returns>The run directory and the run's final figures.</returns>
+    /// <exception cref="RunInterrupted"><paramref name="cancel"/> was cancelled; the run can be continued with <see cref="ResumeAsync"/>.</exception>
     public static async Task<RunResult> ExecuteAsync(ExperimentConfig config, TextWriter output, CancellationToken cancel = default)
     {
         config.CheckSingleProcess();
@@ -28,6 +37,9 @@ public static class RunCommand
     /// hospitals' snapshots and its coordinator's checkpoints: the coordinator goes on after its
     /// last completed round.
     /// </summary>
+    /// <param name="runDirectory">The interrupted run's directory (as printed by <see cref="RunInterrupted"/>).</param>
+    /// <param name="output">Where the per-round progress lines are written.</param>
+    /// <param name="cancel">Stops the run again after its last completed round's checkpoint.</param>
     /// <param name="methods">The methods the run's config may name, as given to <see cref="ExperimentConfig.Load"/> when it began (default: <see cref="FedActors.Training.Methods.MethodRegistry.Default"/>).</param>
     public static async Task<RunResult> ResumeAsync(string runDirectory, TextWriter output, CancellationToken cancel = default,
         FedActors.Training.Methods.MethodRegistry? methods = null)
@@ -61,9 +73,14 @@ public static class RunCommand
 }
 
 /// <summary>The run was stopped (Ctrl+C, SIGTERM) after <paramref name="completedRounds"/> rounds; <c>--resume</c> continues it.</summary>
+/// <param name="runDirectory">The interrupted run's directory.</param>
+/// <param name="completedRounds">Rounds completed and checkpointed before it stopped.</param>
 public sealed class RunInterrupted(string runDirectory, int completedRounds)
     : Exception($"interrupted after round {completedRounds}; continue with: fedactors run --resume {runDirectory}")
 {
+    /// <summary>The interrupted run's directory, to pass to <c>fedactors run --resume</c>.</summary>
     public string RunDirectory { get; } = runDirectory;
+
+    /// <summary>How many rounds were completed and checkpointed before the run stopped.</summary>
     public int CompletedRounds { get; } = completedRounds;
 }

@@ -14,6 +14,11 @@ using FedActors.Training.Objectives;
 namespace FedActors.Host.Configuration;
 
 /// <summary>Process-level options of a run that do not change its numbers.</summary>
+/// <param name="TrainingThreads">Threads that train hospitals at once in this process (<c>fedactors.training-threads</c>, 1 to 1024).</param>
+/// <param name="TorchThreads">libtorch's intra-op threads (<c>fedactors.torch-threads</c>; 0 leaves libtorch's default).</param>
+/// <param name="RunsDirectory">Where run directories are created (<c>fedactors.runs-dir</c>).</param>
+/// <param name="Cluster">Cluster-mode options (<c>fedactors.cluster</c>).</param>
+/// <param name="Devices">This node's devices and slots per device (<c>fedactors.devices</c>).</param>
 public sealed record HostSettings(int TrainingThreads, int TorchThreads, string RunsDirectory, ClusterSettings Cluster, DeviceSlotsSettings Devices)
 {
     /// <summary>Only working hospitals stay in memory (in one process and on cluster workers): see <see cref="FedActors.Actors.Hosting.FederatedRun.PassivateHospitals"/>.</summary>
@@ -25,6 +30,7 @@ public sealed record HostSettings(int TrainingThreads, int TorchThreads, string 
     /// </summary>
     public const int PassivateAboveHospitals = 100;
 
+    /// <summary>Which global models are kept in the run directory's <c>checkpoints/</c> (<c>fedactors.checkpoints.every</c>, <c>fedactors.checkpoints.keep-last</c>); by default every round's, all kept.</summary>
     public CheckpointSettings Checkpoints { get; init; } = new(1, 0);
 }
 
@@ -33,19 +39,33 @@ public sealed record HostSettings(int TrainingThreads, int TorchThreads, string 
 /// <param name="KeepLast">How many to keep, newest first (0: all).</param>
 public sealed record CheckpointSettings(int Every, int KeepLast)
 {
+    /// <summary>Whether the global model after <paramref name="round"/> (1-based) is checkpointed: the last round's always is, others every <see cref="Every"/> rounds.</summary>
+    /// <param name="round">The round just completed, 1-based.</param>
+    /// <param name="totalRounds">The run's number of rounds.</param>
     public bool Wants(int round, int totalRounds) => round == totalRounds || (Every > 0 && round % Every == 0);
 }
 
 /// <summary>Cluster-mode options from the config; a node's address, roles and seeds come from its command line.</summary>
+/// <param name="MinWorkers">Worker nodes a coordinator node waits for before starting the run (<c>fedactors.cluster.min-workers</c>).</param>
+/// <param name="SplitBrain">The Split Brain Resolver strategy: <c>keep-majority</c> or <c>keep-oldest</c> (<c>fedactors.cluster.split-brain</c>).</param>
+/// <param name="StableAfter">How long a partition must be stable before the resolver acts (<c>fedactors.cluster.stable-after</c>).</param>
+/// <param name="MaximumFrameBytes">Remoting's maximum frame, 32 kB to 1 MB (<c>fedactors.cluster.maximum-frame-size</c>).</param>
 public sealed record ClusterSettings(int MinWorkers, string SplitBrain, TimeSpan StableAfter, long MaximumFrameBytes);
 
 /// <summary>An experiment configuration, layered and parsed into typed settings.</summary>
+/// <param name="ResolvedHocon">The whole configuration after layering, as written to the run's <c>resolved.conf</c>.</param>
+/// <param name="Experiment">The experiment itself: data, hospitals, network, local training settings, seed.</param>
+/// <param name="Coordinator">How rounds run: count, selection, deadlines, faults, heterogeneity, availability.</param>
+/// <param name="Host">Process-level options that do not change the run's numbers.</param>
 public sealed record ExperimentConfig(
     string ResolvedHocon, ExperimentSettings Experiment, CoordinatorSettings Coordinator, HostSettings Host)
 {
+    /// <summary>The manifest resource name of the embedded default configuration (<c>cluster-config/single-node.conf</c>), the layer every config starts from.</summary>
     public const string EmbeddedDefaultName = "FedActors.single-node.conf";
     private const string Root = "fedactors";
 
+    /// <summary>The text of the embedded default configuration (<c>cluster-config/single-node.conf</c>), every known key at its default.</summary>
+    /// <exception cref="InvalidOperationException">The resource is missing from the build.</exception>
     public static string EmbeddedDefaultText()
     {
         using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream(EmbeddedDefaultName)
@@ -59,6 +79,8 @@ public sealed record ExperimentConfig(
     /// override. Keys that the defaults do not define are errors, as are wrong types and
     /// out-of-range values; every error names the key and its source.
     /// </summary>
+    /// <param name="path">An experiment file (HOCON) layered over the defaults, or null for the defaults alone.</param>
+    /// <param name="overrides"><c>key=value</c> overrides applied last, in order; the leading <c>fedactors.</c> may be omitted.</param>
     /// <param name="methods">
     /// The methods <c>method</c> may name (default: <see cref="MethodRegistry.Default"/>). Their declared keys are
     /// known keys, at their declared defaults unless the embedded default file sets them, and are checked against

@@ -14,6 +14,9 @@ internal static class MethodConfig
     /// <summary>The full config key of a method key.</summary>
     public static string FullKey(MethodKey key) => Root + key.Name;
 
+    /// <summary>Reads the chosen method and its settings, checking every declared key and then the method's own check.</summary>
+    /// <param name="r">The config being read; its errors name the key and where it was set.</param>
+    /// <param name="methods">The methods <c>fedactors.method</c> may name and whose keys are read.</param>
     /// <param name="baseOf">Where a relative path set for a key starts: the directory of the file that set it, else the working directory.</param>
     public static ConfiguredMethod Read(ConfigReader r, MethodRegistry methods, Func<string, string> baseOf)
     {

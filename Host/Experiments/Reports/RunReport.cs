@@ -7,10 +7,15 @@ using FedActors.Training.Methods;
 namespace FedActors.Host.Reports;
 
 /// <summary>What a report reads of one run directory.</summary>
+/// <param name="Directory">The run directory as given on the command line.</param>
+/// <param name="Config">The run's <c>resolved.conf</c> flattened to full keys (<c>fedactors.seed</c>, ...), with keys added since the run filled in at their defaults.</param>
+/// <param name="Rounds">metrics.csv's rows, one per completed round, column name to cell text; empty for a run that completed no round.</param>
+/// <param name="Evaluation">evaluation.csv's rows (the end-of-run figures: label efficiency, segmentation or the global classifier), or empty if the run wrote none.</param>
 public sealed record ReportedRun(
     string Directory, IReadOnlyDictionary<string, string> Config, IReadOnlyList<IReadOnlyDictionary<string, string>> Rounds,
     IReadOnlyList<IReadOnlyDictionary<string, string>> Evaluation)
 {
+    /// <summary>The run's seed as written in its config (<see cref="SeedKey"/>), or <c>?</c> if it is not set.</summary>
     public string Seed => Config.GetValueOrDefault(SeedKey, "?");
 
     /// <summary>classifier.csv's rows (round, validation and test balanced accuracy, test accuracy), if the run wrote one.</summary>
@@ -24,6 +29,8 @@ public sealed record ReportedRun(
 
     /// <summary>Whether the run wrote its final model; an unfinished run is listed but left out of the figures.</summary>
     public bool Finished => Rounds.Count > 0 && File.Exists(Path.Combine(Directory, RunDirectory.FinalWeightsFile));
+
+    /// <summary>The config key of the run's seed: runs that differ only in it are seeds of one variant.</summary>
     public const string SeedKey = "fedactors.seed";
 
     /// <summary>Reads <c>resolved.conf</c>, <c>metrics.csv</c> and, if present, <c>evaluation.csv</c>; a directory that is not a finished run is a <see cref="ConfigError"/>.</summary>
@@ -71,6 +78,9 @@ public sealed record ReportedRun(
         }).ToList();
     }
 
+    /// <summary>The cell of <paramref name="column"/> in <paramref name="row"/> as a number, or <see cref="double.NaN"/> if the column is missing or the cell is not a number (e.g. an empty, not-evaluated cell).</summary>
+    /// <param name="row">A row of one of this run's CSV files.</param>
+    /// <param name="column">The column name.</param>
     public double Number(IReadOnlyDictionary<string, string> row, string column) =>
         row.TryGetValue(column, out var text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : double.NaN;
 }
@@ -91,8 +101,13 @@ public static class RunReport
         "fedactors.fedmas.auxiliary", "fedactors.fedmas.auxiliary-hash",
     ];
 
+    /// <summary>Runs whose configs differ only in incidental keys (seed, runs directory, threads, Fed-MAS's per-seed auxiliary encoder).</summary>
+    /// <param name="Name">The keys where this variant differs from the others, as <c>key=value, ...</c> (without <c>fedactors.</c>), or <c>all runs</c> if none differ.</param>
+    /// <param name="Runs">The variant's runs, ordered by seed.</param>
     public sealed record Variant(string Name, IReadOnlyList<ReportedRun> Runs);
 
+    /// <summary>Groups <paramref name="runs"/> into variants, in the order each variant's first run appears.</summary>
+    /// <param name="runs">The runs to group; callers pass finished runs only.</param>
     public static IReadOnlyList<Variant> Group(IReadOnlyList<ReportedRun> runs)
     {
         var keys = runs.SelectMany(r => r.Config.Keys).Where(k => !Incidental.Contains(k)).Distinct().Order(StringComparer.Ordinal).ToList();
@@ -130,6 +145,13 @@ public static class RunReport
 
     private const string FractionAxis = "label_fraction", VolumesAxis = "labelled_volumes";
 
+    /// <summary>
+    /// The report's markdown: per metric, a table of each variant's figures (mean ± std over seeds) with traffic and time,
+    /// then every run (unfinished ones named) and the configuration the runs share.
+    /// </summary>
+    /// <param name="title">The report's heading.</param>
+    /// <param name="runs">The runs to compare, finished or not.</param>
+    /// <param name="command">The command line that made the report, quoted in it.</param>
     /// <param name="metric">
     /// An evaluation.csv figure (accuracy, balanced_accuracy) or, for runs without one, a metrics.csv column of the last
     /// evaluated round; several, comma-separated, give a table each.
@@ -261,7 +283,11 @@ public static class RunReport
     }
 
     /// <summary>The comparison plot: each variant's <paramref name="column"/> per round (mean over its seeds, rounds all of them evaluated).</summary>
+    /// <param name="file">The PNG file written.</param>
+    /// <param name="runs">The runs; unfinished ones are left out.</param>
+    /// <param name="column">The per-round column plotted, e.g. <c>probe_accuracy</c>.</param>
     /// <param name="fromClassifier">Read <paramref name="column"/> from classifier.csv (every round's global classifier) rather than metrics.csv.</param>
+    /// <returns>False, and nothing written, if no variant has a round where all its runs have a value.</returns>
     public static bool WritePlot(string file, IReadOnlyList<ReportedRun> runs, string column, bool fromClassifier = false)
     {
         IReadOnlyList<IReadOnlyDictionary<string, string>> RowsOf(ReportedRun r) => fromClassifier ? r.ClassifierRounds : r.Rounds;
@@ -280,6 +306,8 @@ public static class RunReport
     private static string Percent(string fraction) =>
         (double.Parse(fraction, CultureInfo.InvariantCulture) * 100).ToString("G4", CultureInfo.InvariantCulture) + " %";
 
+    /// <param name="s">The mean, sample standard deviation and number of values; none gives <c>–</c>.</param>
+    /// <param name="format">The numeric format of mean and std.</param>
     /// <param name="of">The variant's seeds: a figure from fewer of them (a run that wrote no such result) says how many it has.</param>
     private static string Format((double Mean, double Std, int Count) s, string format = "F3", int of = 0) =>
         s.Count == 0 ? "–" : s.Mean.ToString(format, CultureInfo.InvariantCulture) + " ± " + s.Std.ToString(format, CultureInfo.InvariantCulture) +

@@ -16,9 +16,14 @@ public sealed class CheckpointWriter : ReceiveActor
     /// <summary>Answered with itself once every checkpoint asked for before it is on disk.</summary>
     public sealed record Flush
     {
+        /// <summary>The single instance to send.</summary>
         public static Flush Instance { get; } = new();
     }
 
+    /// <summary>Creates the writer; it checkpoints each <see cref="GlobalAfterRound"/> it receives that <paramref name="settings"/> wants.</summary>
+    /// <param name="run">The run directory whose <c>checkpoints/</c> is written.</param>
+    /// <param name="settings">Which rounds to checkpoint and how many to keep.</param>
+    /// <param name="totalRounds">The run's number of rounds; the last is always checkpointed.</param>
     public CheckpointWriter(RunDirectory run, CheckpointSettings settings, int totalRounds)
     {
         var log = Context.GetLogger();
@@ -38,6 +43,10 @@ public sealed class CheckpointWriter : ReceiveActor
         Receive<Flush>(f => Sender.Tell(f));
     }
 
+    /// <summary>Props of a <see cref="CheckpointWriter"/>; the parameters are the constructor's.</summary>
+    /// <param name="run">The run directory whose <c>checkpoints/</c> is written.</param>
+    /// <param name="settings">Which rounds to checkpoint and how many to keep.</param>
+    /// <param name="totalRounds">The run's number of rounds; the last is always checkpointed.</param>
     public static Props Props(RunDirectory run, CheckpointSettings settings, int totalRounds) =>
         Akka.Actor.Props.Create(() => new CheckpointWriter(run, settings, totalRounds));
 

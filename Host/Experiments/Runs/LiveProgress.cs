@@ -8,6 +8,9 @@ namespace FedActors.Host.Runs;
 /// and dropped in the open round, the last loss and the time left, redrawn in place. Only for a
 /// terminal: logs and CI get the plain round lines alone.
 /// </summary>
+/// <param name="terminal">The terminal's writer, redrawn in place with ANSI escapes.</param>
+/// <param name="totalRounds">The run's number of rounds.</param>
+/// <param name="width">The round bar's width in characters.</param>
 public sealed class LiveProgress(TextWriter terminal, int totalRounds, int width = 24)
 {
     private const string ClearLine = "\r\u001b[2K";
@@ -19,6 +22,8 @@ public sealed class LiveProgress(TextWriter terminal, int totalRounds, int width
     /// <summary>Whether <see cref="Console.Out"/> is a terminal that can redraw a line.</summary>
     public static bool ConsoleIsTerminal => !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("TERM") is not (null or "dumb");
 
+    /// <summary>Redraws the status line with the open round's counts.</summary>
+    /// <param name="progress">The coordinator's latest progress report of the open round.</param>
     public void Update(RoundProgress progress)
     {
         _current = progress;
@@ -33,6 +38,8 @@ public sealed class LiveProgress(TextWriter terminal, int totalRounds, int width
         if (_current is not null) Draw();
     }
 
+    /// <summary>Records a closed round's wall time (for the time left) and mean loss; the line is redrawn by the next <see cref="Update"/> or <see cref="Permanent"/>.</summary>
+    /// <param name="summary">The closed round.</param>
     public void RoundClosed(RoundSummary summary)
     {
         _roundSeconds.Add(summary.WallSeconds);
@@ -40,6 +47,7 @@ public sealed class LiveProgress(TextWriter terminal, int totalRounds, int width
         _current = null;
     }
 
+    /// <summary>Erases the status line if it is shown (before the run's final output).</summary>
     public void Clear()
     {
         if (!_shown) return;
@@ -48,6 +56,10 @@ public sealed class LiveProgress(TextWriter terminal, int totalRounds, int width
         _shown = false;
     }
 
+    /// <summary>
+    /// The status line's text: <c>round 3/10 [#####....]  training 2  done 5  dropped 1  of 8  loss 0.1234  ETA 4m05s</c>;
+    /// the time left is the mean closed round's wall time times the rounds left.
+    /// </summary>
     public string Render()
     {
         var p = _current;
@@ -67,6 +79,8 @@ public sealed class LiveProgress(TextWriter terminal, int totalRounds, int width
         _shown = true;
     }
 
+    /// <summary>A short duration, rounded to whole seconds: <c>42s</c>, <c>4m05s</c>, <c>1h07m</c>; negative counts as zero.</summary>
+    /// <param name="seconds">The duration in seconds.</param>
     public static string Duration(double seconds)
     {
         var t = TimeSpan.FromSeconds(Math.Max(0, Math.Round(seconds)));

@@ -11,8 +11,13 @@ namespace FedActors.Host.Runs;
 /// </summary>
 public static class NodeHost
 {
+    /// <summary>The environment variable that sets Akka's log level: <c>debug</c>, <c>info</c>, <c>warning</c> (the default) or <c>error</c>.</summary>
     public const string LogLevelVariable = "FEDACTORS_LOG_LEVEL";
 
+    /// <summary>Builds (does not start) a host with one ActorSystem named <see cref="ClusterHostingExtensions.SystemName"/>.</summary>
+    /// <param name="configure">Adds the node's actors, e.g. <c>WithFederatedRun</c> or <c>WithFedActorsNode</c>.</param>
+    /// <returns>The host; the caller starts, stops and disposes it.</returns>
+    /// <exception cref="Configuration.ConfigError"><see cref="LogLevelVariable"/> holds another value.</exception>
     public static IHost Build(Action<AkkaConfigurationBuilder> configure)
     {
         var level = Environment.GetEnvironmentVariable(LogLevelVariable)?.Trim().ToLowerInvariant() switch

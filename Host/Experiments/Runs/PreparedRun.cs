@@ -16,6 +16,8 @@ using FedActors.Training.Weights;
 namespace FedActors.Host.Runs;
 
 /// <summary>The outcome of a run as the command reports it.</summary>
+/// <param name="Directory">The run directory the results were written to.</param>
+/// <param name="Completed">The coordinator's final message: the final global model and every round's summary.</param>
 /// <param name="TrainedProbeAccuracy">The final global encoder's linear-probe accuracy; NaN for a method whose model has no encoder to probe (<see cref="MethodEvaluations.LinearProbe"/>).</param>
 /// <param name="RandomProbeAccuracy">The initial (random) encoder's, likewise.</param>
 /// <param name="Passivation">
@@ -44,11 +46,20 @@ public sealed class PreparedRun
 
     private readonly Func<IFederatedServer?> _server;
 
+    /// <summary>The configuration the run was built from.</summary>
     public ExperimentConfig Config { get; }
+
+    /// <summary>The experiment's data (each hospital's split, the evaluation sets) and models, used to probe the global encoder.</summary>
     public FederatedExperiment Experiment { get; }
+
+    /// <summary>The method's initial global model, the same on every node for a given config; the random-encoder baseline of the probe.</summary>
     public ModelWeights InitialGlobal { get; }
+
+    /// <summary>What a node hosts: coordinator settings, hospital definitions, initial model and evaluation, for <c>WithFederatedRun</c> or <c>WithFedActorsNode</c>.</summary>
     public FederatedRun Run { get; }
 
+    /// <summary>Builds the experiment of <paramref name="config"/>: data, the method's hospitals and initial model, and the coordinator's per-round evaluation (a linear probe, for methods judged by one).</summary>
+    /// <param name="config">The experiment; its torch thread count is applied to this process.</param>
     /// <param name="snapshotDirectory">Where hospitals snapshot their local state (shared by all workers of a cluster run).</param>
     /// <param name="checkpointRounds">The coordinator checkpoints its rounds into <paramref name="snapshotDirectory"/> too, so the run can resume.</param>
     public static PreparedRun Prepare(ExperimentConfig config, string snapshotDirectory, bool checkpointRounds = false)

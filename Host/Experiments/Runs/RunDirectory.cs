@@ -17,13 +17,25 @@ namespace FedActors.Host.Runs;
 /// </summary>
 public sealed class RunDirectory
 {
+    /// <summary>File name of the per-round metrics, one row per closed round with the columns <see cref="MetricsColumns"/>.</summary>
     public const string MetricsFile = "metrics.csv";
+
+    /// <summary>File name of the run events (selected, dropped, retried, ...), one JSON object per line.</summary>
     public const string EventsFile = "events.jsonl";
+
+    /// <summary>File name of the run's fully resolved configuration (HOCON), which <c>run --resume</c> and <c>report</c> read.</summary>
     public const string ResolvedConfigFile = "resolved.conf";
+
+    /// <summary>File name of the final global model's weights, written when the run completes; its presence marks a finished run.</summary>
     public const string FinalWeightsFile = "final-global.weights";
+
+    /// <summary>Name of the subdirectory holding hospitals' snapshots and the coordinator's round checkpoints (what a resumed run continues from).</summary>
     public const string SnapshotsDirectory = "snapshots";
+
+    /// <summary>Name of the subdirectory holding the global models kept after rounds (<c>round-NNNN.weights</c>).</summary>
     public const string CheckpointsDirectory = "checkpoints";
 
+    /// <summary>The columns of <see cref="MetricsFile"/>, in order. Probe columns are empty in rounds that were not evaluated.</summary>
     public static readonly string[] MetricsColumns =
     [
         "round", "selected", "accepted", "aggregated", "dropped", "lost", "late", "rejected", "surplus", "skipped", "mean_loss",
@@ -35,11 +47,13 @@ public sealed class RunDirectory
 
     private RunDirectory(string path) => Path = path;
 
+    /// <summary>The run directory's path.</summary>
     public string Path { get; }
 
     /// <summary>Per run, so a new run never resumes an earlier run's hospital or coordinator state.</summary>
     public string SnapshotsPath => System.IO.Path.Combine(Path, SnapshotsDirectory);
 
+    /// <summary>The path of the <c>checkpoints/</c> subdirectory; created by the first checkpoint.</summary>
     public string CheckpointsPath => System.IO.Path.Combine(Path, CheckpointsDirectory);
 
     /// <summary>Writes <c>checkpoints/round-NNNN.weights</c>, then deletes all but the newest <paramref name="keepLast"/> (0: keeps all).</summary>
@@ -55,6 +69,7 @@ public sealed class RunDirectory
             File.Delete(old);
     }
 
+    /// <summary>The path of the run's <c>resolved.conf</c>.</summary>
     public string ResolvedConfigPath => System.IO.Path.Combine(Path, ResolvedConfigFile);
 
     private string MetricsPath => System.IO.Path.Combine(Path, MetricsFile);
@@ -124,6 +139,8 @@ public sealed class RunDirectory
     /// <summary>The rounds whose rows are on file.</summary>
     public int CompletedRounds() => File.ReadLines(MetricsPath).Skip(1).Count(l => l.Length > 0);
 
+    /// <summary>Appends a closed round's row to metrics.csv and its rows to traffic.csv and aggregation.csv (each created with its header on first use).</summary>
+    /// <param name="s">The closed round.</param>
     public void AppendMetrics(RoundSummary s)
     {
         File.AppendAllText(MetricsPath, MetricsRow(s));
@@ -131,6 +148,7 @@ public sealed class RunDirectory
         File.AppendAllText(AggregationPath, (File.Exists(AggregationPath) ? "" : AggregationHeader) + AggregationRows(s));
     }
 
+    /// <summary>File name of the aggregation weights: <c>round,hospital,weight</c>, one row per aggregated upload.</summary>
     public const string AggregationFile = "aggregation.csv";
     private const string AggregationHeader = "round,hospital,weight\n";
     private string AggregationPath => System.IO.Path.Combine(Path, AggregationFile);
@@ -139,6 +157,7 @@ public sealed class RunDirectory
     private static string AggregationRows(RoundSummary s) => string.Concat((s.AggregationWeights ?? new Dictionary<string, double>())
         .OrderBy(w => w.Key, StringComparer.Ordinal).Select(w => $"{s.Round.ToString(CultureInfo.InvariantCulture)},{w.Key},{Number(w.Value)}\n"));
 
+    /// <summary>File name of the traffic table: <c>round,hospital,direction,kind,bytes</c>.</summary>
     public const string TrafficFile = "traffic.csv";
     private const string TrafficHeader = "round,hospital,direction,kind,bytes\n";
     private string TrafficPath => System.IO.Path.Combine(Path, TrafficFile);
@@ -222,6 +241,7 @@ public sealed class RunDirectory
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
 
+    /// <summary>File name of the end-of-run evaluation (label efficiency, segmentation or the global classifier's figures), if the method is judged by one.</summary>
     public const string EvaluationFile = "evaluation.csv";
 
     /// <summary><c>evaluation.csv</c>: protocol, label_fraction, labelled, accuracy, balanced_accuracy, one row per figure.</summary>
@@ -256,6 +276,7 @@ public sealed class RunDirectory
                 $"{r.Round.ToString(CultureInfo.InvariantCulture)},{Number(r.ValidationBalancedAccuracy)},{Number(r.TestBalancedAccuracy)},{Number(r.TestAccuracy)}\n")));
     }
 
+    /// <summary>File name of every round's global-classifier figures: <c>round,validation_balanced_accuracy,test_balanced_accuracy,test_accuracy</c>.</summary>
     public const string ClassifierFile = "classifier.csv";
 
     /// <summary>The global models kept in <c>checkpoints/</c>, by round, oldest first.</summary>
@@ -265,11 +286,17 @@ public sealed class RunDirectory
                 .Select(f => (int.Parse(System.IO.Path.GetFileNameWithoutExtension(f)["round-".Length..], CultureInfo.InvariantCulture), ModelWeights.Load(f))).ToList()
             : [];
 
+    /// <summary>Writes <paramref name="weights"/> as <see cref="FinalWeightsFile"/>, marking the run finished.</summary>
+    /// <param name="weights">The run's final global model.</param>
     public void SaveFinalWeights(ModelWeights weights) => weights.Save(System.IO.Path.Combine(Path, FinalWeightsFile));
 }
 
+/// <summary>Keys of a round's evaluation figures (<see cref="RoundSummary.Evaluation"/>), which are also metrics.csv's column names.</summary>
 public static class EvaluationKeys
 {
+    /// <summary>The global encoder's linear-probe accuracy on the test images, 0 to 1.</summary>
     public const string ProbeAccuracy = "probe_accuracy";
+
+    /// <summary>The global encoder's linear-probe balanced accuracy (mean per-class recall), 0 to 1.</summary>
     public const string ProbeBalancedAccuracy = "probe_balanced_accuracy";
 }

@@ -11,10 +11,21 @@ namespace FedActors.Host.Runs;
 /// </summary>
 public static class RunPlots
 {
+    /// <summary>The run directory's subdirectory the plots are written to.</summary>
     public const string Directory = "plots";
-    public const string Evaluation = "evaluation.png", Traffic = "traffic.png", Participation = "participation.png";
+
+    /// <summary>File name of the plot of the linear probe's accuracy and balanced accuracy per evaluated round.</summary>
+    public const string Evaluation = "evaluation.png";
+
+    /// <summary>File name of the plot of megabytes up and down per round.</summary>
+    public const string Traffic = "traffic.png";
+
+    /// <summary>File name of the heat map of each hospital per round: not selected, selected but not aggregated, or aggregated.</summary>
+    public const string Participation = "participation.png";
     private const int Width = 900, Height = 500;
 
+    /// <summary>Draws the run's plots into <c>RUN_DIR/plots/</c>; nothing is written for a run with no metrics row yet.</summary>
+    /// <param name="runDirectory">The run directory whose metrics.csv and events.jsonl are read.</param>
     /// <param name="hospitalIds">Every hospital of the run, so one never selected still has its row; null: those the events name.</param>
     /// <returns>The files written.</returns>
     public static IReadOnlyList<string> Write(string runDirectory, IReadOnlyList<string>? hospitalIds = null)

@@ -13,6 +13,11 @@ public sealed class RunReporter : ReceiveActor
 {
     private readonly StreamWriter _events;
 
+    /// <summary>Creates the reporter; it opens the run's events.jsonl for appending until it stops.</summary>
+    /// <param name="run">The run directory written as rounds close.</param>
+    /// <param name="output">Where one line per closed round is printed.</param>
+    /// <param name="totalRounds">The run's number of rounds, for <c>round N/total</c>.</param>
+    /// <param name="finished">Completed with the coordinator's <see cref="RunCompleted"/> once the metrics are final.</param>
     /// <param name="resumed">This process continues a run begun by another (<c>fedactors run --resume</c>).</param>
     /// <param name="live">A terminal's status line, fed as the round goes; null (logs, CI) prints the round lines alone.</param>
     public RunReporter(RunDirectory run, TextWriter output, int totalRounds, TaskCompletionSource<RunCompleted> finished, bool resumed = false,
@@ -66,12 +71,26 @@ public sealed class RunReporter : ReceiveActor
         });
     }
 
+    /// <summary>Closes events.jsonl.</summary>
     protected override void PostStop() => _events.Dispose();
 
+    /// <summary>Props of a <see cref="RunReporter"/>; the parameters are the constructor's.</summary>
+    /// <param name="run">The run directory written as rounds close.</param>
+    /// <param name="output">Where one line per closed round is printed.</param>
+    /// <param name="totalRounds">The run's number of rounds.</param>
+    /// <param name="finished">Completed with the coordinator's <see cref="RunCompleted"/> once the metrics are final.</param>
+    /// <param name="resumed">This process continues a run begun by another.</param>
+    /// <param name="live">A terminal's status line, or null.</param>
     public static Props Props(RunDirectory run, TextWriter output, int totalRounds, TaskCompletionSource<RunCompleted> finished, bool resumed = false,
         LiveProgress? live = null) =>
         Akka.Actor.Props.Create(() => new RunReporter(run, output, totalRounds, finished, resumed, live));
 
+    /// <summary>
+    /// The line printed for a closed round: participants, mean loss, wall and simulated seconds, then only what
+    /// happened (retries, hospitals per non-accepted outcome, a skipped round, odd replies, the probe's accuracy).
+    /// </summary>
+    /// <param name="s">The closed round.</param>
+    /// <param name="totalRounds">The run's number of rounds.</param>
     public static string FormatLine(RoundSummary s, int totalRounds)
     {
         var line = string.Create(CultureInfo.InvariantCulture,

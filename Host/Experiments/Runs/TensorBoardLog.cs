@@ -8,8 +8,10 @@ namespace FedActors.Host.Runs;
 /// The run's figures as TensorBoard scalars (<c>tensorboard --logdir RUN_DIR/tensorboard</c>), one
 /// point per closed round, written through TorchSharp's SummaryWriter as rounds close.
 /// </summary>
+/// <param name="directory">The log directory; the event file is created there on the first <see cref="Write"/>.</param>
 public sealed class TensorBoardLog(string directory)
 {
+    /// <summary>The run directory's subdirectory TensorBoard logs go to.</summary>
     public const string Directory = "tensorboard";
 
     private SummaryWriter? _writer;
@@ -18,6 +20,8 @@ public sealed class TensorBoardLog(string directory)
     public static readonly string[] RoundTags =
         ["round/mean_loss", "round/aggregated", "round/not_aggregated", "traffic/bytes_up", "traffic/bytes_down", "time/sim_seconds", "time/wall_seconds"];
 
+    /// <summary>Writes the round's figures (<see cref="RoundTags"/> and its evaluation) at step <see cref="RoundSummary.Round"/>; non-finite values are skipped.</summary>
+    /// <param name="s">The closed round.</param>
     public void Write(RoundSummary s)
     {
         _writer ??= tensorboard.SummaryWriter(directory);

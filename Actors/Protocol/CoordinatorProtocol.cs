@@ -191,6 +191,8 @@ public static class RunEventKinds
     public const string RoundClosed = "round-closed";
     /// <summary>A scripted crash of a worker node fired (cluster mode).</summary>
     public const string WorkerCrash = "worker-crash";
+    /// <summary>A worker node left the cluster mid-round (crashed, downed, or left): the hospitals that had not answered were asked again; the reason names them.</summary>
+    public const string NodeLost = "node-lost";
     /// <summary>A scripted coordinator crash fired once the round's requests were out.</summary>
     public const string CoordinatorCrash = "coordinator-crash";
     /// <summary>The coordinator continued from its last round snapshot (after a crash, a take-over or a resumed run).</summary>

@@ -127,7 +127,7 @@ public sealed class RoundEngine
             case UpdateArrived u: Collect(u); break;
             case UpdateUnavailable u: Unavailable(u); break;
             case HospitalFailed f: Failed(f); break;
-            case NodeLost: _out.AddRange(OutstandingRequests()); break;
+            case NodeLost n: NodeLeft(n); break;
             case TimeoutElapsed t: TimedOut(t); break;
             case ResendDue r when r.Round == _round: _out.AddRange(OutstandingRequests()); break;
             case ResendDue: break;
@@ -136,6 +136,17 @@ public sealed class RoundEngine
             default: throw new ArgumentException($"the round engine does not know input {input.GetType().Name}", nameof(input));
         }
         return _out.ToList();
+    }
+
+    /// <summary>A node left: its hospitals restart elsewhere, so every hospital that has not answered is asked again now, and the log says who.</summary>
+    private void NodeLeft(NodeLost lost)
+    {
+        var again = OutstandingRequests();
+        if (again.Count > 0)
+            Publish(_round, RunEventKinds.NodeLost, null,
+                $"node {lost.Node} left the cluster; asked again the {again.Count} hospital(s) that had not answered: {string.Join(", ", again.Select(r => r.HospitalId))}",
+                _attemptStart);
+        _out.AddRange(again);
     }
 
     private void Restore(CoordinatorSnapshot snapshot, string source)

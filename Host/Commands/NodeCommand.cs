@@ -81,7 +81,9 @@ internal static class NodeCommand
                 output.WriteLine("node left the cluster");
                 return Program.Ok;
             }
-            await WaitForWorkers(self, app.Services.GetRequiredService<ActorRegistry>().Get<HospitalRegion>(), cluster.MinWorkers, output, cancel);
+            output.WriteLine($"waiting for {cluster.MinWorkers} worker(s) to join");
+            output.Flush();
+            await NodeHost.WaitForWorkersAsync(self, app.Services.GetRequiredService<ActorRegistry>().Get<HospitalRegion>(), cluster.MinWorkers, cancel);
             // Only the node the singleton lives on drives the run; other coordinator nodes stand by and take it over when it moves to them.
             var tookOver = false;
             IActorRef? coordinator;
@@ -122,27 +124,6 @@ internal static class NodeCommand
     private static Member? OldestCoordinator(Akka.Cluster.Cluster self) =>
         self.State.Members.Where(m => m.Status == MemberStatus.Up && m.HasRole(NodeRoles.Coordinator))
             .OrderBy(m => m, Member.AgeOrdering).FirstOrDefault();
-
-    /// <summary>
-    /// Waits until enough workers are Up and their shard regions registered: shards are placed
-    /// on the regions known when a hospital is first addressed, so starting earlier would pile
-    /// every hospital onto the first worker.
-    /// </summary>
-    private static async Task WaitForWorkers(Akka.Cluster.Cluster self, IActorRef hospitalRegion, int workers, TextWriter output, CancellationToken cancel)
-    {
-        output.WriteLine($"waiting for {workers} worker(s) to join");
-        output.Flush();
-        while (true)
-        {
-            var up = self.State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up && m.HasRole(NodeRoles.Worker));
-            if (up >= workers)
-            {
-                var regions = await hospitalRegion.Ask<CurrentRegions>(GetCurrentRegions.Instance, TimeSpan.FromSeconds(10), cancel);
-                if (regions.Regions.Count >= workers) return;
-            }
-            await Task.Delay(250, cancel);
-        }
-    }
 
     /// <summary>Parses node arguments; anything malformed is a usage error.</summary>
     public static Options Parse(IReadOnlyList<string> args)

@@ -14,6 +14,7 @@ public sealed class RunLog
 {
     private readonly ConcurrentQueue<RunEvent> _events = new();
     private readonly ConcurrentQueue<RoundSummary> _rounds = new();
+    private volatile RoundProgress? _progress;
 
     private RunLog(IActorRefFactory system, IActorRef onCompleted) =>
         Ref = system.ActorOf(Props.Create(() => new Listener(this, onCompleted)));
@@ -37,6 +38,12 @@ public sealed class RunLog
     /// <summary>Every round closed so far, in order.</summary>
     public IReadOnlyList<RoundSummary> Rounds => _rounds.ToList();
 
+    /// <summary>
+    /// The coordinator's latest word on the open round (selected, training, accepted, dropped so far), or null before the
+    /// first; events are published when a round closes, progress as each update is judged.
+    /// </summary>
+    public RoundProgress? Progress => _progress;
+
     /// <summary>The events of kind <paramref name="kind"/> (see <see cref="RunEventKinds"/>), of <paramref name="round"/> only when given.</summary>
     /// <param name="kind">The event kind, e.g. <see cref="RunEventKinds.Dropped"/>.</param>
     /// <param name="round">The round (from 1), or null for every round.</param>
@@ -49,6 +56,7 @@ public sealed class RunLog
         {
             Receive<RunEvent>(log._events.Enqueue);
             Receive<RoundClosed>(c => log._rounds.Enqueue(c.Summary));
+            Receive<RoundProgress>(p => log._progress = p);
             Receive<RunCompleted>(c => onCompleted.Tell(c));
         }
     }

@@ -49,6 +49,8 @@ public sealed class Simulation
     private readonly List<ScriptedCoordinatorCrash> _crashes = [];
     private readonly List<MessageFault> _messages = [];
     private readonly List<ScriptedCorruption> _corruptions = [];
+    private readonly List<ScriptedWorkerCrash> _workerCrashes = [];
+    private int? _workers;
     private readonly Dictionary<string, List<OnInterval>> _availability = new(StringComparer.Ordinal);
 
     private Simulation()
@@ -174,6 +176,34 @@ public sealed class Simulation
     }
 
     /// <summary>
+    /// Runs on an Akka.NET cluster inside this process instead of one actor system: a coordinator node and
+    /// <paramref name="count"/> worker nodes named <c>worker-1</c>, <c>worker-2</c>, …, wired as <c>fedactors node</c> wires
+    /// them (hospitals as shard entities spread over the workers, the round coordinator a cluster singleton, weights
+    /// fetched between nodes over loopback TCP). Same config and seed, same numbers as in one process. Slower to start
+    /// (the cluster forms first: seconds); needed for <see cref="CrashWorker"/>.
+    /// </summary>
+    public Simulation Workers(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        _workers = count;
+        return this;
+    }
+
+    /// <summary>
+    /// Node loss: worker <paramref name="node"/> (<c>worker-1</c>, … of <see cref="Workers"/>) crashes once
+    /// <paramref name="round"/>'s requests are out, taking the hospitals it hosts and their work in progress with it; the
+    /// cluster downs it, its hospitals restart on a surviving worker from their last snapshots, and the coordinator asks
+    /// them again. Needs <see cref="Workers"/> of at least 2. The same as the HOCON event
+    /// <c>{ kind = crash-worker, node = worker-1, round = 2 }</c>.
+    /// </summary>
+    public Simulation CrashWorker(string node, int round)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(node);
+        _workerCrashes.Add(new ScriptedWorkerCrash(node, round));
+        return this;
+    }
+
+    /// <summary>
     /// Every selected hospital drops with <paramref name="probability"/> each round, at a stage drawn from
     /// <paramref name="stages"/> (default: before training); the draws come from the seed.
     /// </summary>
@@ -255,13 +285,20 @@ public sealed class Simulation
         try
         {
             var config = Load(root);
-            var result = await RunCommand.ExecuteAsync(config, _output, bounded.Token);
+            var result = _workers is { } workers
+                ? await LoopbackRun.ExecuteAsync(config, workers, _output, bounded.Token)
+                : await RunCommand.ExecuteAsync(config, _output, bounded.Token);
             return new SimulationRun(result, root, _keepFiles);
         }
         catch (RunInterrupted e) when (!cancel.IsCancellationRequested)
         {
             if (!_keepFiles) SimulationRun.DeleteDirectory(root);
             throw new TimeoutException($"the simulation did not finish within {_within} ({e.CompletedRounds} rounds completed)", e);
+        }
+        catch (OperationCanceledException e) when (!cancel.IsCancellationRequested)
+        {
+            if (!_keepFiles) SimulationRun.DeleteDirectory(root);
+            throw new TimeoutException($"the simulation on {_workers} worker nodes did not finish within {_within}", e);
         }
         catch
         {
@@ -325,12 +362,13 @@ public sealed class Simulation
     /// <summary>The configured fault plan with the faults given in code added (code's random dropout replaces the config's).</summary>
     private FaultPlan? CodeFaults(ExperimentConfig config)
     {
-        if (_dropout is null && _drops.Count + _slowdowns.Count + _crashes.Count + _messages.Count + _corruptions.Count == 0) return null;
+        CheckWorkerCrashes(config);
+        if (_dropout is null && _drops.Count + _slowdowns.Count + _crashes.Count + _messages.Count + _corruptions.Count + _workerCrashes.Count == 0) return null;
         var hospitals = Enumerable.Range(0, config.Experiment.Hospitals).Select(FedActors.Training.Experiments.ExperimentSettings.HospitalId).ToHashSet();
         foreach (var id in _drops.Select(d => d.HospitalId).Concat(_slowdowns.Select(s => s.HospitalId)).Concat(_corruptions.Select(c => c.HospitalId)))
             if (!hospitals.Contains(id)) throw new ConfigError($"a fault given in code names '{id}', which is not a hospital (hospital-01 … {hospitals.Max()})");
         var rounds = config.Coordinator.Rounds;
-        foreach (var round in _drops.Select(d => d.Round).Concat(_slowdowns.Select(s => s.FromRound)).Concat(_crashes.Select(c => c.Round)).Concat(_corruptions.Select(c => c.Round)))
+        foreach (var round in _drops.Select(d => d.Round).Concat(_slowdowns.Select(s => s.FromRound)).Concat(_crashes.Select(c => c.Round)).Concat(_corruptions.Select(c => c.Round)).Concat(_workerCrashes.Select(c => c.Round)))
             if (round < 1 || round > rounds) throw new ConfigError($"a fault given in code is at round {round}, but rounds run from 1 to {rounds}");
         var configured = config.Coordinator.Faults;
         return configured with
@@ -339,9 +377,22 @@ public sealed class Simulation
             Drops = [.. configured.Drops, .. _drops],
             Slowdowns = [.. configured.Slowdowns, .. _slowdowns],
             CoordinatorCrashes = [.. configured.CoordinatorCrashes, .. _crashes],
+            WorkerCrashes = [.. configured.WorkerCrashes, .. _workerCrashes],
             Messages = [.. configured.Messages, .. _messages],
             Corruptions = [.. configured.Corruptions, .. _corruptions],
         };
+    }
+
+    /// <summary>Worker crashes, in code or in HOCON, name workers this simulation has; a crash needs a survivor.</summary>
+    private void CheckWorkerCrashes(ExperimentConfig config)
+    {
+        var crashes = config.Coordinator.Faults.WorkerCrashes.Concat(_workerCrashes).ToList();
+        if (crashes.Count == 0) return;
+        if (_workers is not { } workers || workers < 2)
+            throw new ConfigError($"a crash of worker '{crashes[0].Node}' needs worker nodes: call Workers(2) or more (this simulation has {(_workers is { } w ? $"{w} worker" : "no worker nodes, one actor system")})");
+        foreach (var crash in crashes)
+            if (!Enumerable.Range(1, workers).Select(i => $"worker-{i}").Contains(crash.Node))
+                throw new ConfigError($"a crash names worker '{crash.Node}', but the workers are worker-1 … worker-{workers}");
     }
 
     /// <summary>

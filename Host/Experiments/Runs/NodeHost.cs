@@ -1,3 +1,5 @@
+using Akka.Actor;
+using Akka.Cluster.Sharding;
 using Akka.Hosting;
 using FedActors.Actors.Cluster;
 using Microsoft.Extensions.Hosting;
@@ -36,5 +38,28 @@ public static class NodeHost
             configure(akka);
         });
         return builder.Build();
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="workers"/> worker nodes are Up and their hospital shard regions registered with
+    /// <paramref name="hospitalRegion"/>: shards are placed on the regions known when a hospital is first addressed, so
+    /// starting the run earlier would pile every hospital onto the first worker.
+    /// </summary>
+    /// <param name="self">The waiting node's cluster.</param>
+    /// <param name="hospitalRegion">The node's hospital shard region (or its proxy).</param>
+    /// <param name="workers">How many workers to wait for.</param>
+    /// <param name="cancel">Ends the wait (an <see cref="OperationCanceledException"/>); the only bound on it.</param>
+    public static async Task WaitForWorkersAsync(Akka.Cluster.Cluster self, IActorRef hospitalRegion, int workers, CancellationToken cancel)
+    {
+        while (true)
+        {
+            var up = self.State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up && m.HasRole(NodeRoles.Worker));
+            if (up >= workers)
+            {
+                var regions = await hospitalRegion.Ask<CurrentRegions>(GetCurrentRegions.Instance, TimeSpan.FromSeconds(10), cancel);
+                if (regions.Regions.Count >= workers) return;
+            }
+            await Task.Delay(250, cancel);
+        }
     }
 }

@@ -133,4 +133,32 @@ public sealed class FaultKitSpecs
         OthersAggregated(run.Round(1), "hospital-03");
         OthersAggregated(run.Round(2));
     }
+    [Fact]
+    public async Task Should_lose_a_worker_node_mid_run_and_finish_every_round_with_its_hospitals_restored_on_the_survivor()
+    {
+        await using var oneProcess = await Run(Simulation.Create().Rounds(3).Seed(4));
+        await using var run = await Run(Simulation.Create().Rounds(3).Seed(4).Workers(2).CrashWorker("worker-1", round: 2));
+
+        var crash = Assert.Single(run.Events, e => e.Kind == "worker-crash");
+        Assert.Equal((2, "scripted crash of worker 'worker-1'"), (crash.Round, crash.Reason));
+        // worker-1 hosted hospitals: when it left, round 2 was waiting for them, and they were asked again.
+        var lost = Assert.Single(run.Round(2).Events, e => e.Kind == "node-lost");
+        Assert.Contains("asked again", lost.Reason);
+        Assert.Contains("hospital-0", lost.Reason);
+        // The hospitals worker-1 hosted were asked again on the survivor and answered from their restored state:
+        // nobody is missing from any round, and the numbers are the one-process run's, bit for bit.
+        foreach (var round in run.Rounds) OthersAggregated(round);
+        Assert.Equal(oneProcess.Rounds.Select(r => r.GlobalHash), run.Rounds.Select(r => r.GlobalHash));
+        Assert.Equal(oneProcess.FinalModelHash, run.FinalModelHash);
+    }
+
+    [Fact]
+    public async Task Should_refuse_a_worker_crash_without_worker_nodes_or_naming_a_worker_it_does_not_have()
+    {
+        var alone = await Assert.ThrowsAsync<ConfigError>(() => Simulation.Create().CrashWorker("worker-1", round: 1).RunAsync());
+        Assert.Contains("Workers(2)", alone.Message);
+        var unknown = await Assert.ThrowsAsync<ConfigError>(() => Simulation.Create().Workers(2)
+            .Faults("events = [ { kind = crash-worker, node = worker-7, round = 1 } ]").RunAsync());
+        Assert.Contains("'worker-7'", unknown.Message);
+    }
 }

@@ -107,7 +107,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
             // The answer to a resent request whose weights are already on their way: nothing new.
             if (_fetching.ContainsKey((u.HospitalId, u.Weights.ContentHash))) return;
             _fetching[(u.HospitalId, u.Weights.ContentHash)] = u;
-            Apply(new UpdateAnnounced(u.Round, u.HospitalId, u.Weights.ContentHash, u.Weights.PayloadBytes));
+            Apply(new UpdateAnnounced(u.Round, u.HospitalId, u.Weights.ContentHash, u.Weights.PayloadBytes, u.Node, u.RestoredFromRound));
         });
         Command<WeightsRef>(offered =>
         {
@@ -144,6 +144,8 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         {
             if (m.Member.HasRole(Cluster.NodeRoles.Worker)) Apply(new NodeLost(m.Member.Address.ToString()));
         });
+        Command<Akka.Cluster.ClusterEvent.MemberUp>(m => { if (m.Member.HasRole(Cluster.NodeRoles.Worker)) Apply(new NodeJoined(m.Member.Address.ToString())); });
+        Command<Akka.Cluster.ClusterEvent.CurrentClusterState>(_ => { });
         Command<DeleteSnapshotsSuccess>(_ => { });
         Command<DeleteSnapshotsFailure>(f => _log.Warning("Older coordinator snapshots not deleted: {0}", f.Cause.Message));
     }
@@ -178,7 +180,8 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
     /// <inheritdoc />
     protected override void PreStart()
     {
-        if (_inCluster) Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, typeof(Akka.Cluster.ClusterEvent.MemberRemoved));
+        if (_inCluster) Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, Akka.Cluster.ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot,
+            typeof(Akka.Cluster.ClusterEvent.MemberRemoved), typeof(Akka.Cluster.ClusterEvent.MemberUp));
         base.PreStart();
     }
 

@@ -87,6 +87,7 @@ public sealed class HospitalActor : ReceivePersistentActor
     // Passivating: the snapshot recovered but not yet loaded, until the learner is needed (see Restore).
     private (HospitalSnapshot Snapshot, string Source)? _unloaded;
     private HospitalSnapshot? _restored; // the round it was restored after, for answering that round again (LastUpdate)
+    private int _restoredFromRound; // reported with the next answer: this incarnation restored that round's snapshot (not by passivation)
     private int _lastRound;
     private int _savedRound;
     private int _stateBytes; // of the last snapshot's learner state
@@ -269,7 +270,12 @@ public sealed class HospitalActor : ReceivePersistentActor
         }
         // Answered after a newer round trained: that round is closed, so nobody will fetch this upload.
         else if (hash != _offeredHash) _transfer.Tell(new ReleaseWeights(hash));
-        offered.ReplyTo.Tell(new LocalUpdateByRef(u.Round, u.HospitalId, offered.Ref, u.Samples, u.MeanLoss, u.Steps, u.ComputeSeconds, u.Extras));
+        offered.ReplyTo.Tell(new LocalUpdateByRef(u.Round, u.HospitalId, offered.Ref, u.Samples, u.MeanLoss, u.Steps, u.ComputeSeconds, u.Extras)
+        {
+            Node = ((ExtendedActorSystem)Context.System).Provider.DefaultAddress.ToString(),
+            RestoredFromRound = _restoredFromRound,
+        });
+        _restoredFromRound = 0;
     }
 
     private void Restore(SnapshotOffer offer)
@@ -288,6 +294,8 @@ public sealed class HospitalActor : ReceivePersistentActor
         // A resident hospital loads at once, so a damaged snapshot fails its start. A passivated one is restored every
         // time it is selected: it loads when it trains, into networks its predecessors parked (Learner()).
         if (!Passivates) Learner();
+        // A passivated hospital restores every time it is selected, by design; any other restore is news (a crash, a move).
+        if (!Passivates) _restoredFromRound = snapshot.LastRound;
         _log.Info("{0}: restored local state after round {1}", PersistenceId, snapshot.LastRound);
     }
 

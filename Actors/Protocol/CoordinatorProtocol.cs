@@ -54,6 +54,14 @@ public sealed record RoundSummary
     public int UnexpectedReplies { get; init; }
     /// <summary>Second updates from a hospital that already had an outcome (often the answer to a resent request).</summary>
     public int DuplicateReplies { get; init; }
+    /// <summary>Worker nodes that joined the cluster while this round was open or about to open (events <c>node-joined</c>).</summary>
+    public int NodesJoined { get; init; }
+    /// <summary>Worker nodes that left or were downed while this round was open or about to open (events <c>node-lost</c>).</summary>
+    public int NodesLost { get; init; }
+    /// <summary>Hospitals whose update came from another node than their previous one: moved by a crash or a rebalance (events <c>hospital-moved</c>).</summary>
+    public int HospitalsMoved { get; init; }
+    /// <summary>Hospitals that restarted and restored their state from a snapshot before answering (events <c>hospital-restored</c>; passivation's planned restores are not counted).</summary>
+    public int HospitalsRestored { get; init; }
     /// <summary>Too few updates were accepted: the global model was kept.</summary>
     public bool Skipped { get; init; }
     /// <summary>The content hash of the global model the round left.</summary>
@@ -191,8 +199,14 @@ public static class RunEventKinds
     public const string RoundClosed = "round-closed";
     /// <summary>A scripted crash of a worker node fired (cluster mode).</summary>
     public const string WorkerCrash = "worker-crash";
-    /// <summary>A worker node left the cluster mid-round (crashed, downed, or left): the hospitals that had not answered were asked again; the reason names them.</summary>
+    /// <summary>A worker node left the cluster (crashed, downed, or left); mid-round, the hospitals that had not answered were asked again, and the reason names them.</summary>
     public const string NodeLost = "node-lost";
+    /// <summary>A worker node joined the cluster.</summary>
+    public const string NodeJoined = "node-joined";
+    /// <summary>A hospital answered from another node than last time (its shard moved: a crash or a rebalance).</summary>
+    public const string HospitalMoved = "hospital-moved";
+    /// <summary>A hospital restarted and restored its state from a snapshot before answering (not a passivated hospital's planned restore).</summary>
+    public const string HospitalRestored = "hospital-restored";
     /// <summary>A scripted coordinator crash fired once the round's requests were out.</summary>
     public const string CoordinatorCrash = "coordinator-crash";
     /// <summary>The coordinator continued from its last round snapshot (after a crash, a take-over or a resumed run).</summary>

@@ -36,7 +36,18 @@ public sealed record LocalUpdateByRef(
     double MeanLoss,
     int Steps,
     double ComputeSeconds,
-    MethodPayloads? Extras = null) : IFedActorsMessage;
+    MethodPayloads? Extras = null) : IFedActorsMessage
+{
+    /// <summary>The address of the node the hospital trained on (e.g. <c>akka.tcp://fedactors@10.0.0.7:4053</c>); null from a sender that does not say.</summary>
+    public string? Node { get; init; }
+
+    /// <summary>
+    /// The round of the snapshot the hospital restored its state from since its previous answer (a restart on another
+    /// node after a crash, or after a failed training), 0 when it was not restored. Restores of a passivated hospital,
+    /// which happen every round by design, are not reported.
+    /// </summary>
+    public int RestoredFromRound { get; init; }
+}
 
 /// <summary>Asks a hospital for a fingerprint of its persistent local state.</summary>
 public sealed record GetLocalState : IFedActorsMessage

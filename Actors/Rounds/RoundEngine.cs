@@ -63,6 +63,9 @@ public sealed class RoundEngine
     private readonly List<ClientTraffic> _traffic = new();
     private readonly List<RunEvent> _attemptEvents = new();
     private int _stale, _unexpected, _duplicates; // stray replies, counted into the round open or next to open
+    private int _nodesJoined, _nodesLost, _moved, _restored; // membership and restores, counted likewise
+    // Where each hospital last answered from, as it said: a different node next time is a move.
+    private readonly Dictionary<string, string> _hospitalNodes = new(StringComparer.Ordinal);
     private long _bytesUp, _bytesDown;
 
     /// <param name="settings">The run's settings: rounds, seed, fault plan, heterogeneity, availability, timeouts.</param>
@@ -128,6 +131,7 @@ public sealed class RoundEngine
             case UpdateUnavailable u: Unavailable(u); break;
             case HospitalFailed f: Failed(f); break;
             case NodeLost n: NodeLeft(n); break;
+            case NodeJoined n: NodeCame(n); break;
             case TimeoutElapsed t: TimedOut(t); break;
             case ResendDue r when r.Round == _round: _out.AddRange(OutstandingRequests()); break;
             case ResendDue: break;
@@ -142,11 +146,39 @@ public sealed class RoundEngine
     private void NodeLeft(NodeLost lost)
     {
         var again = OutstandingRequests();
-        if (again.Count > 0)
-            Publish(_round, RunEventKinds.NodeLost, null,
-                $"node {lost.Node} left the cluster; asked again the {again.Count} hospital(s) that had not answered: {string.Join(", ", again.Select(r => r.HospitalId))}",
-                _attemptStart);
+        if (!_started) return;
+        _nodesLost++;
+        Publish(_round, RunEventKinds.NodeLost, null, again.Count > 0
+            ? $"node {lost.Node} left the cluster; asked again the {again.Count} hospital(s) that had not answered: {string.Join(", ", again.Select(r => r.HospitalId))}"
+            : $"node {lost.Node} left the cluster", _roundOpen ? _attemptStart : _clock);
         _out.AddRange(again);
+    }
+
+    private void NodeCame(NodeJoined joined)
+    {
+        if (!_started) return; // the cluster as the run finds it is its starting point, not news
+        _nodesJoined++;
+        Publish(_round, RunEventKinds.NodeJoined, null, $"node {joined.Node} joined the cluster", _roundOpen ? _attemptStart : _clock);
+    }
+
+    /// <summary>Where an awaited update says it came from: a node other than last time is a move; a restore is logged.</summary>
+    private void Whereabouts(UpdateAnnounced a)
+    {
+        if (a.Node is { } node)
+        {
+            if (_hospitalNodes.TryGetValue(a.HospitalId, out var before) && before != node)
+            {
+                _moved++;
+                Publish(a.Round, RunEventKinds.HospitalMoved, a.HospitalId, $"answered from {node}, last time from {before}", _attemptStart);
+            }
+            _hospitalNodes[a.HospitalId] = node;
+        }
+        if (a.RestoredFromRound > 0)
+        {
+            _restored++;
+            Publish(a.Round, RunEventKinds.HospitalRestored, a.HospitalId,
+                $"restarted{(a.Node is null ? "" : $" on {a.Node}")} and restored its state from its round-{a.RestoredFromRound} snapshot", _attemptStart);
+        }
     }
 
     private void Restore(CoordinatorSnapshot snapshot, string source)
@@ -318,6 +350,7 @@ public sealed class RoundEngine
     {
         if (AwaitsUpdate(a.Round, a.HospitalId))
         {
+            Whereabouts(a);
             _out.Add(new FetchUpdate(a.Round, a.HospitalId, a.ContentHash));
             return;
         }
@@ -622,6 +655,10 @@ public sealed class RoundEngine
             StaleReplies = _stale,
             UnexpectedReplies = _unexpected,
             DuplicateReplies = _duplicates,
+            NodesJoined = _nodesJoined,
+            NodesLost = _nodesLost,
+            HospitalsMoved = _moved,
+            HospitalsRestored = _restored,
             Skipped = skip,
             GlobalHash = _global.ContentHash,
             Evaluation = evaluation,
@@ -632,6 +669,7 @@ public sealed class RoundEngine
             AggregationWeights = weights,
         };
         _stale = _unexpected = _duplicates = 0;
+        _nodesJoined = _nodesLost = _moved = _restored = 0;
         _clock = end;
         _completedRound = _round;
         _history.Add(summary);

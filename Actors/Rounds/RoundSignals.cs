@@ -16,7 +16,10 @@ public sealed record RunStartRequested(bool AfterCrash = false) : RoundInput;
 /// <param name="HospitalId">The hospital.</param>
 /// <param name="ContentHash">The update's content hash, to fetch it by.</param>
 /// <param name="PayloadBytes">Its size, for simulated bandwidth.</param>
-public sealed record UpdateAnnounced(int Round, string HospitalId, string ContentHash, long PayloadBytes) : RoundInput;
+/// <param name="Node">The node the hospital trained on, as it says (null: not said); a change from its previous answer is a move.</param>
+/// <param name="RestoredFromRound">The round of the snapshot it restored its state from since its previous answer; 0: not restored.</param>
+public sealed record UpdateAnnounced(int Round, string HospitalId, string ContentHash, long PayloadBytes, string? Node = null, int RestoredFromRound = 0)
+    : RoundInput;
 
 /// <summary>A hospital's update, with its weights.</summary>
 /// <param name="Round">The round the update was trained for.</param>
@@ -46,6 +49,10 @@ public sealed record HospitalFailed(int Round, string HospitalId, string Reason)
 /// <summary>A worker node left or was downed: its hospitals restart elsewhere, so the pending ones are asked again now.</summary>
 /// <param name="Node">The lost node's address.</param>
 public sealed record NodeLost(string Node) : RoundInput;
+
+/// <summary>A worker node joined the cluster (Up): the log records it.</summary>
+/// <param name="Node">The node's address.</param>
+public sealed record NodeJoined(string Node) : RoundInput;
 
 /// <summary>The wall-clock safety net of an attempt ran out (<see cref="Coordination.CoordinatorSettings.RoundTimeout"/>): who is still silent is dropped.</summary>
 /// <param name="Round">The round.</param>

@@ -103,10 +103,10 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
             m => new W.LocalUpdate
             {
                 Round = m.Round, HospitalId = m.HospitalId, Weights = ToWire(m.Weights), Samples = m.Samples, MeanLoss = m.MeanLoss, Steps = m.Steps,
-                ComputeSeconds = m.ComputeSeconds, Extras = { ToWire(m.Extras) },
+                ComputeSeconds = m.ComputeSeconds, Extras = { ToWire(m.Extras) }, Node = m.Node ?? "", RestoredFromRound = m.RestoredFromRound,
             },
             p => new LocalUpdateByRef(p.Round, p.HospitalId, FromWire(Required(p.Weights, "weights")), p.Samples, p.MeanLoss, p.Steps, p.ComputeSeconds,
-                FromWire(p.Extras, "extras")));
+                FromWire(p.Extras, "extras")) { Node = p.Node.Length == 0 ? null : p.Node, RestoredFromRound = p.RestoredFromRound });
         Register<GetLocalState, W.Empty>(W.Empty.Parser, _ => new W.Empty(), _ => GetLocalState.Instance, "GetLocalState");
         Register<StopHospital, W.Empty>(W.Empty.Parser, _ => new W.Empty(), _ => StopHospital.Instance, "StopHospital");
         Register<LocalStateReport, W.LocalStateReport>(W.LocalStateReport.Parser,
@@ -271,6 +271,10 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
             StaleReplies = s.StaleReplies,
             UnexpectedReplies = s.UnexpectedReplies,
             DuplicateReplies = s.DuplicateReplies,
+            NodesJoined = s.NodesJoined,
+            NodesLost = s.NodesLost,
+            HospitalsMoved = s.HospitalsMoved,
+            HospitalsRestored = s.HospitalsRestored,
             Skipped = s.Skipped,
             GlobalHash = s.GlobalHash,
             SimulatedSeconds = s.SimulatedSeconds,
@@ -301,6 +305,10 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
         StaleReplies = w.StaleReplies,
         UnexpectedReplies = w.UnexpectedReplies,
         DuplicateReplies = w.DuplicateReplies,
+        NodesJoined = w.NodesJoined,
+        NodesLost = w.NodesLost,
+        HospitalsMoved = w.HospitalsMoved,
+        HospitalsRestored = w.HospitalsRestored,
         Skipped = w.Skipped,
         GlobalHash = w.GlobalHash,
         Evaluation = w.Evaluation.ToDictionary(),

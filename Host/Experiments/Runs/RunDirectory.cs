@@ -40,7 +40,7 @@ public sealed class RunDirectory
     [
         "round", "selected", "accepted", "aggregated", "dropped", "lost", "late", "rejected", "surplus", "skipped", "mean_loss",
         "bytes_down", "bytes_up", "wall_seconds", "sim_seconds", "sim_clock", "stale_replies", "unexpected_replies", "duplicate_replies",
-        "attempts", "probe_accuracy", "probe_balanced_accuracy", "not_aggregated", "global_hash",
+        "attempts", "nodes_joined", "nodes_lost", "hospitals_moved", "hospitals_restored", "probe_accuracy", "probe_balanced_accuracy", "not_aggregated", "global_hash",
     ];
 
     private static readonly string MetricsHeader = string.Join(',', MetricsColumns) + "\n";
@@ -203,6 +203,7 @@ public sealed class RunDirectory
             I(s.Rejected.Count), I(s.Surplus.Count), s.Skipped ? "1" : "0", Number(s.MeanLoss),
             I(s.BytesDown), I(s.BytesUp), Number(s.WallSeconds), Number(s.SimulatedSeconds), Number(s.SimulatedClock),
             I(s.StaleReplies), I(s.UnexpectedReplies), I(s.DuplicateReplies), I(s.Attempts),
+            I(s.NodesJoined), I(s.NodesLost), I(s.HospitalsMoved), I(s.HospitalsRestored),
             Eval(EvaluationKeys.ProbeAccuracy), Eval(EvaluationKeys.ProbeBalancedAccuracy), NotAggregated(s), s.GlobalHash,
         };
         return string.Join(',', row) + "\n";

@@ -145,6 +145,16 @@ public sealed class FaultKitSpecs
         var lost = Assert.Single(run.Round(2).Events, e => e.Kind == "node-lost");
         Assert.Contains("asked again", lost.Reason);
         Assert.Contains("hospital-0", lost.Reason);
+        // Each of them answered from worker-2, restored from its round-1 snapshot; the metrics count what the events say.
+        var moved = run.Round(2).Events.Where(e => e.Kind == "hospital-moved").Select(e => e.HospitalId).ToList();
+        var restored = run.Round(2).Events.Where(e => e.Kind == "hospital-restored").ToList();
+        Assert.NotEmpty(moved);
+        Assert.Equal(moved.Order(), restored.Select(e => e.HospitalId).Order());
+        Assert.All(restored, e => Assert.Contains("round-1 snapshot", e.Reason));
+        Assert.All(moved, id => Assert.Contains(id, lost.Reason));
+        var metrics = run.Round(2).Summary;
+        Assert.Equal((1, moved.Count, restored.Count), (metrics.NodesLost, metrics.HospitalsMoved, metrics.HospitalsRestored));
+        Assert.All(new[] { 1, 3 }, r => Assert.Equal(0, run.Round(r).Summary.HospitalsMoved + run.Round(r).Summary.NodesLost));
         // The hospitals worker-1 hosted were asked again on the survivor and answered from their restored state:
         // nobody is missing from any round, and the numbers are the one-process run's, bit for bit.
         foreach (var round in run.Rounds) OthersAggregated(round);

@@ -83,7 +83,12 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
             _held.Clear();
             _holdForListener = false;
         });
-        Command<SubscribeToGlobals>(s => { if (!_globalListeners.Contains(s.Listener)) _globalListeners.Add(s.Listener); });
+        Command<SubscribeToGlobals>(s =>
+        {
+            if (!_globalListeners.Contains(s.Listener)) _globalListeners.Add(s.Listener);
+            // After a failover or a resume: the last round's global, which a listener on a node that died may not have written.
+            if (_engine.CompletedRound > 0) s.Listener.Tell(new GlobalAfterRound(_engine.CompletedRound, _engine.Global));
+        });
         Command<ContinueRecoveredRun>(_ =>
         {
             if (_engine.Started) return; // a StartRun or a restart got here first
@@ -97,11 +102,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
             _requester ??= c.Requester;
             Apply(new RunStartRequested(AfterCrash: true));
         });
-        Command<StartRun>(_ =>
-        {
-            _requester = Sender;
-            Apply(new RunStartRequested());
-        });
+        Command<StartRun>(_ => { _requester = Sender; Apply(new RunStartRequested()); });
         Command<LocalUpdateByRef>(u =>
         {
             // The answer to a resent request whose weights are already on their way: nothing new.

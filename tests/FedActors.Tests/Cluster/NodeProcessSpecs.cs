@@ -100,6 +100,9 @@ public sealed class NodeProcessSpecs : IDisposable
         var recovered = File.ReadAllLines(Path.Combine(runDir, RunDirectory.EventsFile)).Where(l => l.Contains("\"coordinator-recovered\"")).ToList();
         Assert.Single(recovered);
         Assert.Matches("\"round\":[234],", recovered[0]); // killed mid-run, after round 2 closed: continued from its checkpoint or a later one
+        // Every round's global is in checkpoints/, the one the killed node closed last included.
+        Assert.All(Enumerable.Range(1, 4), r => Assert.True(File.Exists(Path.Combine(runDir, RunDirectory.CheckpointsDirectory, CheckpointWriter.FileName(r))),
+            $"no checkpoint of round {r}"));
         Assert.True(worker.WaitForExit(TestTime.Dilated(TimeSpan.FromSeconds(60))), "the worker did not leave after the run");
     }
 

@@ -13,10 +13,11 @@ public sealed class ProjectedEncoder : Module<Tensor, Tensor>
     private readonly Module<Tensor, Tensor> encoder;
     private readonly ProjectionHead projection;
 
-    public ProjectedEncoder(Module<Tensor, Tensor> backbone, int featureDim, int projectionDim, string name = "projected_encoder") : base(name)
+    /// <param name="headNorm">Whether the projection head batch-normalises its hidden layer (MoCo v2's does not).</param>
+    public ProjectedEncoder(Module<Tensor, Tensor> backbone, int featureDim, int projectionDim, string name = "projected_encoder", HeadNorm headNorm = HeadNorm.BatchNorm) : base(name)
     {
         encoder = backbone;
-        projection = new ProjectionHead(featureDim, featureDim, projectionDim);
+        projection = new ProjectionHead(featureDim, featureDim, projectionDim, normalisation: headNorm);
         FeatureDim = featureDim;
         ProjectionDim = projectionDim;
         RegisterComponents();
@@ -26,6 +27,9 @@ public sealed class ProjectedEncoder : Module<Tensor, Tensor>
     public int ProjectionDim { get; }
 
     public Module<Tensor, Tensor> Backbone => encoder;
+
+    /// <summary>The projection head.</summary>
+    public ProjectionHead Head => projection;
 
     public Tensor Features(Tensor images) => encoder.forward(images);
 
@@ -39,9 +43,10 @@ public sealed class ProjectedEncoder : Module<Tensor, Tensor>
     }
 
     /// <summary>The small-CNN network of the given widths (the default model), for grey or RGB (<paramref name="inChannels"/> 3) images.</summary>
-    public static ProjectedEncoder SmallCnn(int[] widths, int projectionDim, int inChannels = 1)
+    /// <param name="headNorm">Whether the projection head batch-normalises its hidden layer.</param>
+    public static ProjectedEncoder SmallCnn(int[] widths, int projectionDim, int inChannels = 1, HeadNorm headNorm = HeadNorm.BatchNorm)
     {
         var backbone = new SmallCnnEncoder(widths, inChannels: inChannels);
-        return new ProjectedEncoder(backbone, backbone.FeatureDim, projectionDim);
+        return new ProjectedEncoder(backbone, backbone.FeatureDim, projectionDim, headNorm: headNorm);
     }
 }

@@ -18,10 +18,11 @@ public sealed class ProjectedEncoder : Module<Tensor, Tensor>
     /// <param name="featureDim">The backbone's feature width d.</param>
     /// <param name="projectionDim">The embedding width of the projection head.</param>
     /// <param name="name">The module's name.</param>
-    public ProjectedEncoder(Module<Tensor, Tensor> backbone, int featureDim, int projectionDim, string name = "projected_encoder") : base(name)
+    /// <param name="headNorm">Whether the projection head batch-normalises its hidden layer (MoCo v2's does not).</param>
+    public ProjectedEncoder(Module<Tensor, Tensor> backbone, int featureDim, int projectionDim, string name = "projected_encoder", HeadNorm headNorm = HeadNorm.BatchNorm) : base(name)
     {
         encoder = backbone;
-        projection = new ProjectionHead(featureDim, featureDim, projectionDim);
+        projection = new ProjectionHead(featureDim, featureDim, projectionDim, normalisation: headNorm);
         FeatureDim = featureDim;
         ProjectionDim = projectionDim;
         RegisterComponents();
@@ -34,6 +35,9 @@ public sealed class ProjectedEncoder : Module<Tensor, Tensor>
 
     /// <summary>The backbone alone (owned by this module), which downstream evaluation probes and fine-tunes.</summary>
     public Module<Tensor, Tensor> Backbone => encoder;
+
+    /// <summary>The projection head.</summary>
+    public ProjectionHead Head => projection;
 
     /// <summary>The backbone's pooled features [B, <see cref="FeatureDim"/>] for images [B, C, H, W]; no projection.</summary>
     /// <param name="images">The input batch.</param>
@@ -51,9 +55,10 @@ public sealed class ProjectedEncoder : Module<Tensor, Tensor>
     }
 
     /// <summary>The small-CNN network of the given widths (the default model), for grey or RGB (<paramref name="inChannels"/> 3) images.</summary>
-    public static ProjectedEncoder SmallCnn(int[] widths, int projectionDim, int inChannels = 1)
+    /// <param name="headNorm">Whether the projection head batch-normalises its hidden layer.</param>
+    public static ProjectedEncoder SmallCnn(int[] widths, int projectionDim, int inChannels = 1, HeadNorm headNorm = HeadNorm.BatchNorm)
     {
         var backbone = new SmallCnnEncoder(widths, inChannels: inChannels);
-        return new ProjectedEncoder(backbone, backbone.FeatureDim, projectionDim);
+        return new ProjectedEncoder(backbone, backbone.FeatureDim, projectionDim, headNorm: headNorm);
     }
 }

@@ -9,16 +9,24 @@ using static TorchSharp.torch.nn;
 
 namespace FedActors.Training.Objectives;
 
-/// <summary>BYOL's online side: the encoder with its projection head, and the predictor q_θ on the projection.</summary>
+/// <summary>
+/// BYOL's online side: the encoder with its projection head, and the predictor q_θ on the projection.
+/// The predictor takes the raw projection z_θ(x), as in BYOL; only the loss (<see cref="ByolLoss"/>)
+/// L2-normalises, the prediction and the target's projection alike.
+/// </summary>
 public sealed class ByolModel : Module<Tensor, Tensor>
 {
     /// <summary>The encoder's field, the same as the supervised model's: evaluation finds it under <c>network.*</c>.</summary>
     public const string Encoder = SupervisedModel.Encoder;
+
+    /// <summary>The predictor's field: its weights are <c>predictor.*</c>.</summary>
     public const string Predictor = "predictor";
 
     private readonly ProjectedEncoder network;
     private readonly ProjectionHead predictor;
 
+    /// <summary>The online model around <paramref name="encoder"/>, with a new predictor Linear–BN–ReLU–Linear (projection → encoder width → projection).</summary>
+    /// <param name="encoder">The online encoder with its projection head (the federated network).</param>
     public ByolModel(ProjectedEncoder encoder) : base("byol")
     {
         network = encoder;
@@ -26,9 +34,16 @@ public sealed class ByolModel : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>The online encoder with its projection head.</summary>
     public ProjectedEncoder Network => network;
 
-    public override Tensor forward(Tensor images) => predictor.forward(network.forward(images));
+    /// <summary>The prediction q_θ(z_θ(x)): the predictor on the raw (not normalised) projection of <paramref name="images"/>.</summary>
+    /// <param name="images">A batch of images.</param>
+    public override Tensor forward(Tensor images)
+    {
+        using var scope = NewDisposeScope();
+        return predictor.forward(network.Project(network.Features(images))).MoveToOuterDisposeScope();
+    }
 }
 
 /// <summary>
@@ -39,11 +54,19 @@ public sealed class ByolModel : Module<Tensor, Tensor>
 /// </summary>
 public sealed class ByolLearner : ModuleLearner
 {
+    /// <summary>The kind written in this learner's saved state.</summary>
     public const string StateKind = "byol";
     private readonly ViewAugmenter _augmenter;
     private readonly double _momentum;
     private readonly ProjectedEncoder _target;
 
+    /// <summary>A BYOL learner whose online and target networks are built by <paramref name="network"/>, seeded from <paramref name="seed"/>.</summary>
+    /// <param name="network">Builds the encoder with its projection head (the online one and the target).</param>
+    /// <param name="sgd">The optimiser's settings, batch size and local epochs.</param>
+    /// <param name="targetMomentum">m of the target's per-step EMA of the online encoder.</param>
+    /// <param name="augmenter">Draws the two views of each image.</param>
+    /// <param name="seed">Seeds the networks' initialisation and every draw of this learner.</param>
+    /// <param name="device">Where the networks live.</param>
     public ByolLearner(Func<ProjectedEncoder> network, SimClrOptions sgd, double targetMomentum, ViewAugmenter augmenter, ulong seed, Device device)
         : base(StateKind, TorchRuntime.Seeded(seed, () => new ByolModel(network())), sgd, SeededRandom.Derive(seed, "byol"), device)
     {
@@ -57,12 +80,16 @@ public sealed class ByolLearner : ModuleLearner
 
     private ByolModel Online => (ByolModel)Module;
 
+    /// <summary>Takes <paramref name="global"/> as the online network and re-initialises the target from its encoder.</summary>
+    /// <param name="global">The round's global online network (encoder and predictor).</param>
     public override void LoadGlobal(ModelWeights global)
     {
         base.LoadGlobal(global);
         MomentumEncoder.CopyFrom(_target, Online.Network);
     }
 
+    /// <summary>The local epochs of BYOL on <paramref name="shard"/>: two augmented views per image, the target following by EMA after each step.</summary>
+    /// <param name="shard">The hospital's training images (at least 2).</param>
     public override LocalTrainingResult Train(ImageShard shard)
     {
         if (shard.Count < 2) throw new InvalidOperationException($"BYOL needs at least 2 local images, the shard has {shard.Count}.");

@@ -9,6 +9,23 @@ using static TorchSharp.torch;
 
 namespace FedActors.Training.Objectives;
 
+/// <summary>How an FCL client computes the momentum features it exchanges (option <c>fcl.exchange-view</c>).</summary>
+public enum FclExchangeView
+{
+    /// <summary>
+    /// As its local keys are computed: the key encoder in training mode (batch-norm on the batch's own statistics) on
+    /// augmented views, in batches of the training batch size. The default: remote features are then drawn from the
+    /// same distribution as the local keys they are compared with.
+    /// </summary>
+    Aligned,
+
+    /// <summary>
+    /// The key encoder in evaluation mode (batch-norm on its running statistics) on the un-augmented slices: the
+    /// behaviour before issue 23, kept for comparison. Its features differ in distribution from the local keys.
+    /// </summary>
+    EvalClean,
+}
+
 /// <summary>
 /// FCL's sizes (ALGORITHMS.md §2). Every one but the partition count is ASSUMED (the paper's text
 /// with the values was unavailable), hence an option with a documented default.
@@ -33,6 +50,10 @@ public sealed record FclOptions
     /// <summary>Momentum features of its slices a client uploads per round (ASSUMED 64).</summary>
     public int ExchangeSize { get; init; } = 64;
 
+    /// <summary>How the exchanged features are computed (<see cref="FclExchangeView"/>; default aligned with the local keys).</summary>
+    public FclExchangeView ExchangeView { get; init; } = FclExchangeView.Aligned;
+
+    /// <summary>Throws on an option out of range.</summary>
     public void Validate()
     {
         if (Partitions < 1) throw new ArgumentOutOfRangeException(nameof(Partitions), Partitions, "at least 1");
@@ -41,6 +62,7 @@ public sealed record FclOptions
         if (LocalBankSize < 1) throw new ArgumentOutOfRangeException(nameof(LocalBankSize), LocalBankSize, "at least 1");
         if (Negatives < 1) throw new ArgumentOutOfRangeException(nameof(Negatives), Negatives, "at least 1");
         if (ExchangeSize < 1) throw new ArgumentOutOfRangeException(nameof(ExchangeSize), ExchangeSize, "at least 1");
+        if (!Enum.IsDefined(ExchangeView)) throw new ArgumentOutOfRangeException(nameof(ExchangeView), ExchangeView, "not a view");
     }
 }
 
@@ -53,10 +75,14 @@ public sealed record FclOptions
 /// rows of the query's partition; remote positives the remote rows of its partition; negatives Q′
 /// are at most <see cref="FclOptions.Negatives"/> rows drawn from bank + remote, the query's own
 /// partition excluded. The bank, optimiser state and RNG persist across rounds; remote features
-/// come with every round's broadcast and replace the last ones.
+/// come with every round's broadcast and replace the last ones. The features it uploads for exchange are
+/// computed as <see cref="FclOptions.ExchangeView"/> says: by default exactly as its local keys (key encoder in
+/// training mode, augmented views); <see cref="FclExchangeView.EvalClean"/> uses evaluation mode on un-augmented
+/// slices instead, whose batch-norm statistics differ from the local keys'.
 /// </summary>
 public sealed class FclLearner : ModuleLearner
 {
+    /// <summary>The kind written in this learner's saved state.</summary>
     public const string StateKind = "fcl";
     private readonly FclOptions _fcl;
     private readonly ViewAugmenter _augmenter;
@@ -67,6 +93,13 @@ public sealed class FclLearner : ModuleLearner
     private long _bankPointer;
     private PartitionedFeatures _remote;
 
+    /// <summary>An FCL learner whose query and key encoders are built by <paramref name="network"/>, seeded from <paramref name="seed"/>.</summary>
+    /// <param name="network">Builds the encoder with its projection head (query and key).</param>
+    /// <param name="sgd">The optimiser's settings, batch size and local epochs.</param>
+    /// <param name="fcl">FCL's sizes, temperature and exchange view.</param>
+    /// <param name="augmenter">Draws the views.</param>
+    /// <param name="seed">Seeds the networks' initialisation and every draw of this learner.</param>
+    /// <param name="device">Where the networks and banks live.</param>
     public FclLearner(Func<ProjectedEncoder> network, SimClrOptions sgd, FclOptions fcl, ViewAugmenter augmenter, ulong seed, Device device)
         : base(StateKind, TorchRuntime.Seeded(seed, network), sgd, SeededRandom.Derive(seed, "fcl"), device)
     {
@@ -85,6 +118,7 @@ public sealed class FclLearner : ModuleLearner
 
     private ProjectedEncoder Query => (ProjectedEncoder)Module;
 
+    /// <summary>FCL's options.</summary>
     public FclOptions Fcl => _fcl;
 
     /// <summary>Rows of the local bank filled so far (at most <see cref="FclOptions.LocalBankSize"/>).</summary>
@@ -121,12 +155,16 @@ public sealed class FclLearner : ModuleLearner
             tensor(partitions.ToArray()).to(Device).DetachFromDisposeScope());
     }
 
+    /// <summary>Takes <paramref name="global"/> as the query encoder and re-initialises the key encoder from it.</summary>
+    /// <param name="global">The round's global query encoder.</param>
     public override void LoadGlobal(ModelWeights global)
     {
         base.LoadGlobal(global);
         MomentumEncoder.CopyFrom(_key, Query);
     }
 
+    /// <summary>The local epochs of the partition-aware loss on <paramref name="shard"/> (slices labelled by partition, at least 2).</summary>
+    /// <param name="shard">The hospital's slices.</param>
     public override LocalTrainingResult Train(ImageShard shard)
     {
         if (shard.Count < 2) throw new InvalidOperationException($"FCL needs at least 2 local slices, the shard has {shard.Count}.");
@@ -142,7 +180,7 @@ public sealed class FclLearner : ModuleLearner
             using (no_grad())
             {
                 MomentumEncoder.Follow(_key, Query, _fcl.KeyMomentum);
-                keys = _key.forward(_augmenter.Augment(images, Rng));
+                keys = KeyFeatures(images, FclExchangeView.Aligned, Rng);
             }
             var bank = new PartitionedFeatures(_bank.narrow(0, 0, _bankCount), _bankPartitions.narrow(0, 0, _bankCount));
             var local = new PartitionedFeatures(cat([keys, bank.Features]), cat([partitions, bank.Partitions]));
@@ -153,18 +191,57 @@ public sealed class FclLearner : ModuleLearner
     }
 
     /// <summary>
-    /// The momentum features of up to <see cref="FclOptions.ExchangeSize"/> of the shard's slices
-    /// (drawn without replacement, un-augmented, key encoder in eval mode) and their partitions:
-    /// what this site shares, never its images.
+    /// The key encoder's features of <paramref name="images"/> as <paramref name="view"/> says: aligned, as the local
+    /// keys are computed in training (training mode, an augmented view drawn from <paramref name="rng"/>); eval-clean,
+    /// evaluation mode on the images as they are (<paramref name="rng"/> unused). Training mode updates the key
+    /// encoder's batch-norm running statistics, as training does; the key is re-initialised from each round's global.
     /// </summary>
-    public (float[] Values, int[] Partitions) ExchangeFeatures(ImageShard shard)
+    /// <param name="images">A batch of slices (at least 2 in training mode).</param>
+    /// <param name="view">Which view.</param>
+    /// <param name="rng">Draws the augmentation.</param>
+    public Tensor KeyFeatures(Tensor images, FclExchangeView view, SeededRandom rng)
+    {
+        if (view == FclExchangeView.Aligned)
+        {
+            _key.train();
+            return _key.forward(_augmenter.Augment(images, rng));
+        }
+        _key.eval();
+        return _key.forward(images);
+    }
+
+    /// <summary>
+    /// The momentum features of up to <see cref="FclOptions.ExchangeSize"/> of the shard's slices (drawn without
+    /// replacement by this learner's generator) and their partitions: what this site shares, never its images.
+    /// Computed as <see cref="FclOptions.ExchangeView"/> says (<see cref="ExchangeFeatures(ImageShard, SeededRandom)"/>).
+    /// </summary>
+    /// <param name="shard">The hospital's slices.</param>
+    public (float[] Values, int[] Partitions) ExchangeFeatures(ImageShard shard) => ExchangeFeatures(shard, Rng);
+
+    /// <summary>
+    /// <see cref="ExchangeFeatures(ImageShard)"/> with every draw from <paramref name="rng"/>: first the slices (a
+    /// permutation, the first <see cref="FclOptions.ExchangeSize"/>), then, aligned, the views of each batch in order.
+    /// Aligned, the slices go through <see cref="KeyFeatures"/> in batches of the training batch size (a ragged tail joins
+    /// the last full batch; a single slice, which training-mode batch-norm cannot take alone, is computed eval-clean).
+    /// </summary>
+    /// <param name="shard">The hospital's slices.</param>
+    /// <param name="rng">The generator of every draw.</param>
+    public (float[] Values, int[] Partitions) ExchangeFeatures(ImageShard shard, SeededRandom rng)
     {
         CheckPartitions(shard);
-        var chosen = Rng.Permutation(shard.Count).Take(Math.Min(_fcl.ExchangeSize, shard.Count)).ToArray();
+        var chosen = rng.Permutation(shard.Count).Take(Math.Min(_fcl.ExchangeSize, shard.Count)).ToArray();
         using var scope = NewDisposeScope();
-        _key.eval();
         using var _ = no_grad();
-        var features = _key.forward(shard.Images(chosen, Device)).cpu().contiguous();
+        var view = chosen.Length < 2 ? FclExchangeView.EvalClean : _fcl.ExchangeView;
+        var batch = view == FclExchangeView.Aligned ? Math.Max(2, Options.BatchSize) : chosen.Length;
+        var parts = new List<Tensor>();
+        for (var start = 0; start < chosen.Length;)
+        {
+            var size = chosen.Length - start < 2 * batch ? chosen.Length - start : batch;
+            parts.Add(KeyFeatures(shard.Images(new ArraySegment<int>(chosen, start, size), Device), view, rng));
+            start += size;
+        }
+        var features = cat(parts).cpu().contiguous();
         return (features.data<float>().ToArray(), chosen.Select(i => shard.Labels[i]).ToArray());
     }
 
@@ -202,6 +279,7 @@ public sealed class FclLearner : ModuleLearner
 
 
 
+    /// <inheritdoc />
     protected override void SaveExtra(BinaryWriter w)
     {
         using var scope = NewDisposeScope();
@@ -218,6 +296,7 @@ public sealed class FclLearner : ModuleLearner
         ModelWeights.FromModule(_key).WriteTo(w.BaseStream);
     }
 
+    /// <inheritdoc />
     protected override Action ReadExtra(LearnerStateReader r)
     {
         long rows = r.At("bank shape").ReadInt64(), dim = r.At("bank shape").ReadInt64();
@@ -246,6 +325,7 @@ public sealed class FclLearner : ModuleLearner
         };
     }
 
+    /// <inheritdoc />
     protected override void OnMoved(Device device)
     {
         _key.to(device);
@@ -268,6 +348,7 @@ public sealed class FclLearner : ModuleLearner
         _remote.Partitions.Dispose();
     }
 
+    /// <inheritdoc />
     protected override void OnDispose()
     {
         DisposeRemote();

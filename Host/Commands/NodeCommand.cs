@@ -105,8 +105,18 @@ internal static class NodeCommand
             }
             if (tookOver) output.WriteLine($"this node now hosts the round coordinator: continuing run {runId} from its last round checkpoint");
             await prepared.DriveAsync(runDir!, system, coordinator, output, cancel, resumed: tookOver || runDir!.HasRecords);
-            // The run is over: ask every other member to leave, then leave ourselves.
+            // The run is over: ask every other member to leave, and let them go first. A node whose peer (often the
+            // seed, this one) vanishes before it has left logs the broken association as an error; a clean end logs none.
             foreach (var member in self.State.Members.Where(m => m.Address != self.SelfAddress)) self.Leave(member.Address);
+            using (var othersGone = CancellationTokenSource.CreateLinkedTokenSource(cancel))
+            {
+                othersGone.CancelAfter(TimeSpan.FromSeconds(30));
+                try
+                {
+                    while (self.State.Members.Any(m => m.Address != self.SelfAddress)) await Task.Delay(100, othersGone.Token);
+                }
+                catch (OperationCanceledException) when (!cancel.IsCancellationRequested) { output.WriteLine("the other nodes did not leave within 30 s; leaving anyway"); }
+            }
             return Program.Ok;
         }
         finally

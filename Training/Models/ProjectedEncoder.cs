@@ -55,6 +55,9 @@ public sealed class ProjectedEncoder : Module<Tensor, Tensor>
     }
 
     /// <summary>The small-CNN network of the given widths (the default model), for grey or RGB (<paramref name="inChannels"/> 3) images.</summary>
+    /// <param name="widths">The <see cref="SmallCnnEncoder"/>'s four block widths, each positive and divisible by 8; the last is the feature width d.</param>
+    /// <param name="projectionDim">The embedding width of the projection head.</param>
+    /// <param name="inChannels">Input channels: 1 for grey images (the default), 3 for RGB.</param>
     /// <param name="headNorm">Whether the projection head batch-normalises its hidden layer.</param>
     public static ProjectedEncoder SmallCnn(int[] widths, int projectionDim, int inChannels = 1, HeadNorm headNorm = HeadNorm.BatchNorm)
     {

@@ -118,11 +118,14 @@ public sealed class ByolLearner : ModuleLearner
 
 
 
+    /// <summary>Moves the target network to <paramref name="device"/> too, its parameters staying frozen (no gradients).</summary>
+    /// <param name="device">The device the online model has just moved to.</param>
     protected override void OnMoved(Device device)
     {
         _target.to(device);
         foreach (var p in _target.parameters()) p.requires_grad = false;
     }
 
+    /// <summary>Disposes the target network with all its submodules.</summary>
     protected override void OnDispose() => _target.DisposeTree();
 }

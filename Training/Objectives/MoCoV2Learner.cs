@@ -14,13 +14,24 @@ namespace FedActors.Training.Objectives;
 /// <summary>MoCo v2 hyper-parameters (ALGORITHMS.md §0, small-scale defaults).</summary>
 public sealed record MoCoV2Options
 {
+    /// <summary>Negative keys K in each client's FIFO queue (rows, each of the projection width). Default 4096; key <c>fedactors.moco.queue-size</c>.</summary>
     public int QueueSize { get; init; } = 4096;
+    /// <summary>InfoNCE's τ, positive. Default 0.2; key <c>fedactors.moco.temperature</c>.</summary>
     public double Temperature { get; init; } = 0.2;
+    /// <summary>
+    /// m of the key encoder's per-step EMA of the query network, in [0, 1] (0: the key is the query).
+    /// Default 0.99; key <c>fedactors.moco.key-momentum</c>, which BYOL's target also follows.
+    /// </summary>
     public double KeyMomentum { get; init; } = 0.99;
+    /// <summary>SGD learning rate. Default 0.06; key <c>fedactors.moco.learning-rate</c>.</summary>
     public double LearningRate { get; init; } = 0.06;
+    /// <summary>SGD momentum. Default 0.9; key <c>fedactors.moco.sgd-momentum</c>.</summary>
     public double SgdMomentum { get; init; } = 0.9;
+    /// <summary>SGD's L2 weight decay. Default 1e-4; key <c>fedactors.moco.weight-decay</c>.</summary>
     public double WeightDecay { get; init; } = 1e-4;
+    /// <summary>Images per step (capped at the shard's size); a ragged last batch is dropped. Default 64; key <c>fedactors.moco.batch-size</c>.</summary>
     public int BatchSize { get; init; } = 64;
+    /// <summary>Passes over the local shard per round. Default 1; key <c>fedactors.moco.local-epochs</c>.</summary>
     public int LocalEpochs { get; init; } = 1;
 }
 
@@ -46,6 +57,15 @@ public sealed class MoCoV2Learner : ILocalLearner
     /// <summary>Names this learner's state, so another method's state is refused rather than misread.</summary>
     public const string StateKind = "moco-v2";
 
+    /// <summary>
+    /// Creates a client: query and key networks built by <paramref name="network"/> seeded from <paramref name="seed"/>
+    /// (the key a frozen copy of the query), SGD on the query, and a queue of random unit-norm keys.
+    /// </summary>
+    /// <param name="network">Builds the encoder with its projection head; called twice (query and key), both owned by the learner.</param>
+    /// <param name="options">Queue, temperature, momentum, SGD and batch settings.</param>
+    /// <param name="augmenter">Draws the two views of each image.</param>
+    /// <param name="seed">The hospital's seed: initialisation, the initial queue and the learner's RNG derive from it.</param>
+    /// <param name="device">Device the networks and the queue start on.</param>
     public MoCoV2Learner(Func<ProjectedEncoder> network, MoCoV2Options options, ViewAugmenter augmenter, ulong seed, Device device)
     {
         _options = options;
@@ -65,6 +85,10 @@ public sealed class MoCoV2Learner : ILocalLearner
     /// <summary>The client's RNG; replaced (not mutated) by <see cref="LoadState"/>.</summary>
     public SeededRandom Rng => _rng;
 
+    /// <summary>
+    /// The query network, the federated one (what <see cref="ExportWeights"/> exports); owned by the learner and
+    /// disposed with it. Callers reading it (FedMoCo's site features) must not dispose it.
+    /// </summary>
     public ProjectedEncoder Query => _query;
 
     /// <summary>
@@ -81,6 +105,11 @@ public sealed class MoCoV2Learner : ILocalLearner
 
     private ProximalAnchor? _anchor; // the round's global parameters, for the proximal term
 
+    /// <summary>
+    /// Takes <paramref name="global"/> as the query network and re-initialises the key network from it; queue,
+    /// optimiser state and RNG are kept. With <see cref="ProximalMu"/> positive, also captures it as the proximal anchor.
+    /// </summary>
+    /// <param name="global">The round's global weights; names and shapes must fit the query network.</param>
     public void LoadGlobal(ModelWeights global)
     {
         global.LoadInto(_query);
@@ -98,8 +127,15 @@ public sealed class MoCoV2Learner : ILocalLearner
         _anchor = null;
     }
 
+    /// <summary>A copy of the query network's weights (the key network is not federated).</summary>
     public ModelWeights ExportWeights() => ModelWeights.FromModule(_query);
 
+    /// <summary>
+    /// The local epochs of MoCo v2 on <paramref name="shard"/>: per batch, two views (re-standardised first when
+    /// <see cref="Restandardisation"/> is set), the key network following the query by EMA, InfoNCE against the
+    /// queue (plus the proximal term), then the batch's keys enqueued. The ragged last batch is dropped.
+    /// </summary>
+    /// <param name="shard">The hospital's training images (at least 2, else <see cref="InvalidOperationException"/>).</param>
     public LocalTrainingResult Train(ImageShard shard)
     {
         if (shard.Count < 2) throw new InvalidOperationException($"MoCo needs at least 2 local images, the shard has {shard.Count}.");
@@ -142,6 +178,7 @@ public sealed class MoCoV2Learner : ILocalLearner
 
     private Tensor Restandardised(Tensor images) => Restandardisation is null ? images : Restandardisation.Apply(images, Rng);
 
+    /// <summary>Step count, queue pointer, SHA-256 of the queue and of the optimiser state, and the RNG state.</summary>
     public LocalStateSummary DescribeState()
     {
         using var scope = NewDisposeScope();
@@ -153,6 +190,11 @@ public sealed class MoCoV2Learner : ILocalLearner
             Rng.State);
     }
 
+    /// <summary>
+    /// Writes kind <see cref="StateKind"/>: query and key weights, the queue and its pointer, the step count,
+    /// the RNG state and the optimiser state.
+    /// </summary>
+    /// <param name="stream">Where to write; left open.</param>
     public void SaveState(Stream stream)
     {
         using var scope = NewDisposeScope();
@@ -174,6 +216,13 @@ public sealed class MoCoV2Learner : ILocalLearner
         });
     }
 
+    /// <summary>
+    /// Restores <see cref="SaveState"/>'s bytes, all parsed and checked (kind, hash, queue shape) before the learner
+    /// is touched; <see cref="InvalidDataException"/> naming <paramref name="source"/> otherwise. A weight name or
+    /// shape mismatch is found while loading: after a failed load, discard the learner.
+    /// </summary>
+    /// <param name="stream">Bytes written by <see cref="SaveState"/> of a learner built the same way.</param>
+    /// <param name="source">Where the bytes came from, for error messages.</param>
     public void LoadState(Stream stream, string source)
     {
         // Verify and parse all the bytes (hash, version, queue shape) before touching the learner;
@@ -214,8 +263,11 @@ public sealed class MoCoV2Learner : ILocalLearner
 
     private byte[] OptimizerState() => Optimizers.Save(_optimizer);
 
+    /// <inheritdoc/>
     public void MoveTo(Device device) => MoveTo(device, force: false);
 
+    /// <summary>Moves networks, optimiser state, queue and proximal anchor to <paramref name="device"/>.</summary>
+    /// <param name="device">The target device.</param>
     /// <param name="force">Re-home even when already on <paramref name="device"/>: lets CPU-only specs run the path a GPU move takes.</param>
     internal void MoveTo(Device device, bool force)
     {
@@ -250,6 +302,7 @@ public sealed class MoCoV2Learner : ILocalLearner
         _queuePointer = (_queuePointer + n) % size;
     }
 
+    /// <summary>Releases the proximal anchor, the optimiser, the queue and both networks (<see cref="Query"/> included).</summary>
     public void Dispose()
     {
         DisposeAnchor();

@@ -151,7 +151,7 @@ public sealed class FaultKitSpecs
         Assert.NotEmpty(moved);
         Assert.Equal(moved.Order(), restored.Select(e => e.HospitalId).Order());
         Assert.All(restored, e => Assert.Contains("round-1 snapshot", e.Reason));
-        Assert.All(moved, id => Assert.Contains(id, lost.Reason));
+        Assert.All(moved, id => Assert.Contains(id!, lost.Reason));
         var metrics = run.Round(2).Summary;
         Assert.Equal((1, moved.Count, restored.Count), (metrics.NodesLost, metrics.HospitalsMoved, metrics.HospitalsRestored));
         Assert.All(new[] { 1, 3 }, r => Assert.Equal(0, run.Round(r).Summary.HospitalsMoved + run.Round(r).Summary.NodesLost));

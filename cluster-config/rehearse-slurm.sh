@@ -107,7 +107,7 @@ show() { echo "--- $1"; grep -v '^\s*$' "$1" | grep -iv 'warn\|at Akka\|at Syste
 
 job 4242 "$work/job1.log"; rc1=$?
 check "job 1 exits 0" test "$rc1" -eq 0
-check "job 1's nodes run under derived ports (PORT = 20000 + job id mod 20000: 24242 + local id)" has "$work/job1.log" "akka.tcp://fedactors@127.0.0.1:24242"
+check "job 1's nodes listen on its derived ports (10000 + 10 x (4242 mod 2000) = 12420, + local id)" has "$work/job1.log" "node akka.tcp://fedactors@127.0.0.1:12422 up"
 check "job 1 times out waiting for the missing node and starts with the floor" has "$work/job1.log" "only 3 of 4 worker(s) joined within cluster.min-workers-timeout"
 check "job 1 runs every round" has "$work/job1.log" "round 2/2"
 check "job 1 finishes the run" has "$work/job1.log" "done in"
@@ -118,7 +118,7 @@ check "job 1 wrote final-global.weights in its run directory ($run1)" test -f "$
 f=$failures
 job 4243 "$work/job2.log" FAKE_SRUN_MISSING=; rc2=$?
 check "job 2 (resubmitted) exits 0" test "$rc2" -eq 0
-check "job 2 runs under its own port (24243)" has "$work/job2.log" "akka.tcp://fedactors@127.0.0.1:24243"
+check "job 2 listens on its own ports (12430 + local id)" has "$work/job2.log" "node akka.tcp://fedactors@127.0.0.1:12430 up"
 check "job 2 resumes the same run directory" has "$work/job2.log" "resuming run directory: $run1"
 check "job 2 reports the run complete instead of starting afresh" has "$work/job2.log" "resumed: all 2 rounds had already completed"
 check "job 2 trained no round again (metrics.csv still has 2 rows)" test "$(($(wc -l < "$run1/metrics.csv") - 1))" -eq 2

@@ -73,8 +73,8 @@ internal static class NodeCommand
         }
         var runId = options.RunId ?? DefaultRunId(config);
         // A placeholder path (the shipped /shared/...) fails here, named, rather than deep in a mkdir.
-        if (node.IsCoordinator || options.SnapshotDirectory is null) EnsureDirectory(config.Host.RunsDirectory, "fedactors.runs-dir");
-        if (options.SnapshotDirectory is not null) EnsureDirectory(options.SnapshotDirectory, "--snapshots");
+        if (node.IsCoordinator || options.SnapshotDirectory is null) RunDirectory.RequireDirectory(config.Host.RunsDirectory, "fedactors.runs-dir");
+        if (options.SnapshotDirectory is not null) RunDirectory.RequireDirectory(options.SnapshotDirectory, "--snapshots");
         // Coordinator nodes share the run directory (one machine, or runs-dir on shared storage).
         var runDir = node.IsCoordinator ? RunDirectory.Named(config.Host.RunsDirectory, runId, config.ResolvedHocon) : null;
         // Every node of a run snapshots hospitals and round checkpoints to the same place: by default the
@@ -137,6 +137,13 @@ internal static class NodeCommand
                     return Program.Ok;
                 }
             }
+            // The singleton also moves here when the driving node leaves at the end of the run: a standby asked to leave,
+            // or one that finds the run finished, has nothing to take over (driving it again raced the shutdown).
+            if (tookOver && (runDir!.IsFinished || self.SelfMember.Status is not MemberStatus.Up))
+            {
+                output.WriteLine("the run ended on another coordinator node; node left the cluster");
+                return Program.Ok;
+            }
             if (tookOver) output.WriteLine($"this node now hosts the round coordinator: continuing run {runId} from its last round checkpoint");
             await prepared.DriveAsync(runDir!, system, coordinator, output, cancel, resumed: tookOver || runDir!.HasRecords);
             // The run is over: ask every other member to leave, then leave ourselves.
@@ -153,25 +160,6 @@ internal static class NodeCommand
                 catch (Exception e) when (e is OperationCanceledException or TaskCanceledException or ObjectDisposedException) { output.WriteLine("leaving the cluster timed out; stopping anyway"); }
             }
             await app.StopAsync(CancellationToken.None);
-        }
-    }
-
-    /// <summary>
-    /// Creates <paramref name="path"/> (if missing) or fails with a <see cref="ConfigError"/> that names the setting
-    /// (<paramref name="setting"/>) and says to set it: the shipped configs' <c>/shared/...</c> paths are placeholders.
-    /// </summary>
-    internal static void EnsureDirectory(string path, string setting)
-    {
-        var full = Path.GetFullPath(path);
-        if (full.StartsWith("/shared/", StringComparison.Ordinal) && !Directory.Exists("/shared"))
-            throw new ConfigError($"{setting} is '{path}', a placeholder: /shared does not exist on {Environment.MachineName}. " +
-                                  $"Set {setting} to a directory on storage every node of the cluster can reach (e.g. NFS).");
-        try { Directory.CreateDirectory(full); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
-        {
-            throw new ConfigError($"{setting} is '{path}', which cannot be created on {Environment.MachineName} " +
-                                  $"({e.Message.TrimEnd('.')}). " +
-                                  $"Set {setting} to a writable directory on storage every node of the cluster can reach.");
         }
     }
 

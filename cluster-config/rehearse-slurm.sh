@@ -11,7 +11,10 @@
 #   2. job 2, the same experiment resubmitted (a new job id, hence a new port; the 4th node back): it
 #      derives the same run id and reports the run complete instead of starting afresh;
 #   3. job 3, the floor raised to 4: the coordinator gives up after the timeout, naming the keys and
-#      how many workers joined, and the job exits 2 (skip with --no-give-up).
+#      how many workers joined, and the job exits 2;
+#   4. job 4, task 0 (the seed) missing: the workers give up after cluster.coordinator-timeout and the
+#      standby coordinator after cluster.min-workers-timeout, each naming its key; the job exits 2.
+#   (--no-give-up skips jobs 3 and 4.)
 #
 #   dotnet build FedActors.sln -c Release
 #   bash cluster-config/rehearse-slurm.sh [--keep] [--no-give-up]     # FEDACTORS=... for another build
@@ -132,6 +135,13 @@ if [ "$give_up" = 1 ]; then
   check "job 3 names the keys and how many joined" has "$work/job3.log" "only 3 of 4 worker(s) (fedactors.cluster.min-workers) joined within fedactors.cluster.min-workers-timeout"
   check "job 3 trained no round" bash -c "! grep -q 'round 1/2' '$work/job3.log'"
   [ "$failures" -eq "$f" ] || show "$work/job3.log"
+
+  f=$failures
+  job 4245 "$work/job4.log" FAKE_SRUN_MISSING=0 NODE_ARGS="--set cluster.coordinator-timeout=20s"; rc4=$?
+  check "job 4 (the seed's task 0 missing) exits 2" test "$rc4" -eq 2
+  check "job 4's workers give up naming cluster.coordinator-timeout" has "$work/job4.log" "task 2: fedactors: configuration error: no coordinator node joined this worker's cluster within fedactors.cluster.coordinator-timeout (20s)"
+  check "job 4's standby coordinator gives up with 0 workers joined" has "$work/job4.log" "task 1: fedactors: configuration error: only 0 of 4 worker(s)"
+  [ "$failures" -eq "$f" ] || show "$work/job4.log"
 fi
 
 if [ "$failures" -eq 0 ]; then echo "rehearse-slurm: every check held"; exit 0; fi

@@ -54,12 +54,17 @@ public static class Program
         """),
         ("node", """
           node [experiment.conf] --roles worker|coordinator[,worker] [--seed ADDRESS ...] [--port N]
-               [--hostname H] [--name NAME] [--run-id ID] [--snapshots DIR] [--set key=value ...]
+               [--transfer-port N] [--hostname H] [--name NAME] [--run-id ID] [--snapshots DIR] [--set key=value ...]
               Join (or, without --seed, form) a cluster. All nodes must use the same experiment.
               --name names a worker for the fault plan (faults.events: kind = crash-worker).
-              A coordinator node waits for cluster.min-workers workers, runs the rounds and
-              writes the run directory <runs-dir>/<run id>; workers host hospitals until the run
-              ends. More coordinator nodes stand by and take the run over if that node dies.
+              A coordinator node waits for cluster.min-workers workers (at most
+              cluster.min-workers-timeout, then starts with at least cluster.min-workers-floor or
+              exits 2), runs the rounds and writes the run directory <runs-dir>/<run id>; workers
+              host hospitals until the run ends (a worker exits 2 if no coordinator appears within
+              cluster.coordinator-timeout). More coordinator nodes stand by and take the run over
+              if that node dies. --port: remoting (0: a free one; a node without --seed needs a
+              fixed one); --transfer-port: the weights transfer's bulk channel (default
+              cluster.transfer-port, 0: a free one).
               --run-id names the run (default: a hash of the experiment): the same id continues it.
               --snapshots DIR: where every node keeps hospital snapshots and round checkpoints
               (default <runs-dir>/<run id>/snapshots; shared storage across machines).

@@ -62,8 +62,8 @@ public static class ClusterHostingExtensions
         builder
             .WithFedActorsSerialization()
             .WithRemoting(new RemoteOptions { HostName = node.Hostname, Port = node.Port, MaxFrameSize = node.MaximumFrameBytes })
-            // Blobs beside remoting, over plain TCP on a free port that every WeightsRef names.
-            .WithWeightsTransfer(new WeightsTransferSettings { BulkHost = node.Hostname });
+            // Blobs beside remoting, over plain TCP on the node's transfer port (0: a free one) that every WeightsRef names.
+            .WithWeightsTransfer(new WeightsTransferSettings { BulkHost = node.Hostname, BulkPort = node.TransferPort });
 
     /// <summary>
     /// Wires a cluster node for <paramref name="run"/>: remoting and weights transfer, clustering with the Split Brain

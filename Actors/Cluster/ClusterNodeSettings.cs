@@ -5,8 +5,14 @@ public sealed record ClusterNodeSettings
 {
     /// <summary>The host name or IP address remoting binds to and other nodes reach this node at (default <c>127.0.0.1</c>).</summary>
     public string Hostname { get; init; } = "127.0.0.1";
-    /// <summary>0 picks a free port.</summary>
+    /// <summary>Remoting's TCP port (<c>--port</c>); 0 picks a free port.</summary>
     public int Port { get; init; }
+    /// <summary>
+    /// The TCP port of the weights transfer's bulk side channel (<c>--transfer-port</c>, <c>fedactors.cluster.transfer-port</c>);
+    /// 0 (the default) picks a free one, which every <c>WeightsRef</c> names, so two nodes on one machine never collide.
+    /// Set it where a firewall only opens known ports.
+    /// </summary>
+    public int TransferPort { get; init; }
     /// <summary>The node's roles, <see cref="NodeRoles.Coordinator"/> and/or <see cref="NodeRoles.Worker"/> (default both).</summary>
     public IReadOnlyList<string> Roles { get; init; } = [NodeRoles.Coordinator, NodeRoles.Worker];
     /// <summary>The node's name in fault plans (<c>crash-worker</c>); null: unnamed.</summary>
@@ -31,7 +37,7 @@ public sealed record ClusterNodeSettings
 
     /// <summary>
     /// Checks roles (at least one, each known), the name (no spaces or commas), the split-brain strategy, a positive
-    /// stable-after and a maximum frame between 32 kB and 1 MB.
+    /// stable-after, ports in 0..65535 (the transfer's not remoting's) and a maximum frame between 32 kB and 1 MB.
     /// </summary>
     /// <exception cref="ArgumentException">A setting is invalid; the message names it.</exception>
     public void Validate()
@@ -44,6 +50,10 @@ public sealed record ClusterNodeSettings
         if (SplitBrainStrategy is not ("keep-majority" or "keep-oldest"))
             throw new ArgumentException($"Unknown split-brain strategy '{SplitBrainStrategy}' (keep-majority, keep-oldest).");
         if (StableAfter <= TimeSpan.Zero) throw new ArgumentException($"split-brain stable-after must be positive, found {StableAfter}.");
+        if (Port is < 0 or > 65535) throw new ArgumentException($"port {Port} must be 0..65535 (0 picks a free one).");
+        if (TransferPort is < 0 or > 65535) throw new ArgumentException($"transfer port {TransferPort} must be 0..65535 (0 picks a free one).");
+        if (TransferPort != 0 && TransferPort == Port)
+            throw new ArgumentException($"transfer port {TransferPort} is remoting's port too: give the weights transfer another port, or 0 for a free one.");
         if (MaximumFrameBytes is < 32_000 or > 1_000_000)
             throw new ArgumentException($"maximum frame size {MaximumFrameBytes} bytes: keep it between 32 kB and 1 MB; large payloads are chunked.");
     }

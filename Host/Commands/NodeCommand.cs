@@ -12,12 +12,14 @@ using Microsoft.Extensions.Hosting;
 namespace FedActors.Host.Commands;
 
 /// <summary>
-/// <c>fedactors node [experiment.conf] --roles worker|coordinator[,worker] [--seed ADDRESS ...] [--port N] [--hostname H] [--name NAME] [--run-id ID]</c>:
+/// <c>fedactors node [experiment.conf] --roles worker|coordinator[,worker] [--seed ADDRESS ...] [--port N] [--transfer-port N] [--hostname H] [--name NAME] [--run-id ID]</c>:
 /// one cluster node. Every node must run the same experiment config and run id. The coordinator
-/// node that hosts the round coordinator singleton waits for <c>cluster.min-workers</c> workers,
-/// drives the run, writes the run directory, then asks every member to leave; other coordinator
-/// nodes stand by and take the run over (from its last round checkpoint) if that node goes; a
-/// worker hosts hospitals until it is asked to leave or stopped.
+/// node that hosts the round coordinator singleton waits for <c>cluster.min-workers</c> workers
+/// (at most <c>cluster.min-workers-timeout</c>, then starts with at least <c>cluster.min-workers-floor</c> or
+/// stops with a configuration error), drives the run, writes the run directory, then asks every member to
+/// leave; other coordinator nodes stand by and take the run over (from its last round checkpoint) if that
+/// node goes; a worker hosts hospitals until it is asked to leave or stopped, and gives up if no coordinator
+/// node appears within <c>cluster.coordinator-timeout</c>.
 /// </summary>
 internal static class NodeCommand
 {
@@ -27,8 +29,9 @@ internal static class NodeCommand
     /// <param name="Overrides"><c>--set key=value</c> overrides, in order.</param>
     /// <param name="SnapshotDirectory">Where hospital snapshots and round checkpoints go (<c>--snapshots</c>), or null for the run directory's <c>snapshots/</c>.</param>
     /// <param name="RunId">The run's id (<c>--run-id</c>), or null for <see cref="DefaultRunId"/>.</param>
+    /// <param name="TransferPort">The weights transfer's bulk port (<c>--transfer-port</c>), or null for <c>cluster.transfer-port</c>.</param>
     public sealed record Options(ClusterNodeSettings Node, string? ConfigFile, IReadOnlyList<string> Overrides, string? SnapshotDirectory = null,
-        string? RunId = null);
+        string? RunId = null, int? TransferPort = null);
 
     /// <summary>
     /// A run id every node derives alike from the experiment: the same config (and seed) is the same
@@ -45,6 +48,11 @@ internal static class NodeCommand
     /// <param name="output">Where progress lines are written.</param>
     /// <param name="cancel">Stops the node (Ctrl+C); it then leaves the cluster.</param>
     /// <returns><see cref="Program.Ok"/>.</returns>
+    /// <exception cref="ConfigError">
+    /// The config is invalid; the runs or snapshot directory cannot be created; fewer than <c>cluster.min-workers-floor</c>
+    /// workers joined within <c>cluster.min-workers-timeout</c>; or (a worker) no coordinator node appeared within
+    /// <c>cluster.coordinator-timeout</c>. Each message names the keys to look at.
+    /// </exception>
     public static async Task<int> ExecuteAsync(Options options, TextWriter output, CancellationToken cancel)
     {
         var config = ExperimentConfig.Load(options.ConfigFile, options.Overrides);
@@ -54,13 +62,19 @@ internal static class NodeCommand
             SplitBrainStrategy = cluster.SplitBrain,
             StableAfter = cluster.StableAfter,
             MaximumFrameBytes = cluster.MaximumFrameBytes,
+            TransferPort = options.TransferPort ?? cluster.TransferPort,
         };
+        try { node.Validate(); }
+        catch (ArgumentException e) { throw new ConfigError($"{e.Message} (--transfer-port, fedactors.cluster.transfer-port)"); }
         if (node.SeedNodes.Count == 0)
         {
             if (node.Port == 0) throw new ConfigError("A node without --seed is its own seed and needs a fixed --port.");
             node = node with { SeedNodes = [$"akka.tcp://{ClusterHostingExtensions.SystemName}@{node.Hostname}:{node.Port}"] };
         }
         var runId = options.RunId ?? DefaultRunId(config);
+        // A placeholder path (the shipped /shared/...) fails here, named, rather than deep in a mkdir.
+        if (node.IsCoordinator || options.SnapshotDirectory is null) RunDirectory.RequireDirectory(config.Host.RunsDirectory, "fedactors.runs-dir");
+        if (options.SnapshotDirectory is not null) RunDirectory.RequireDirectory(options.SnapshotDirectory, "--snapshots");
         // Coordinator nodes share the run directory (one machine, or runs-dir on shared storage).
         var runDir = node.IsCoordinator ? RunDirectory.Named(config.Host.RunsDirectory, runId, config.ResolvedHocon) : null;
         // Every node of a run snapshots hospitals and round checkpoints to the same place: by default the
@@ -71,19 +85,39 @@ internal static class NodeCommand
         await app.StartAsync(cancel);
         var system = app.Services.GetRequiredService<ActorSystem>();
         var self = Akka.Cluster.Cluster.Get(system);
-        output.WriteLine($"node {self.SelfAddress} up with roles [{string.Join(", ", node.Roles)}], seeds [{string.Join(", ", node.SeedNodes)}]");
+        output.WriteLine($"node {self.SelfAddress} up with roles [{string.Join(", ", node.Roles)}], seeds [{string.Join(", ", node.SeedNodes)}], " +
+                         $"run id {runId}, training threads {prepared.Run.TrainingThreads}{(config.Host.TrainingThreads == HostSettings.AutoTrainingThreads ? " (auto: devices x slots)" : "")}");
         output.Flush();
         try
         {
             if (!node.IsCoordinator)
             {
+                if (!await NodeHost.WaitForCoordinatorAsync(self, cluster.CoordinatorTimeout, cancel) && !system.WhenTerminated.IsCompleted)
+                    throw new ConfigError($"no coordinator node joined this worker's cluster within fedactors.cluster.coordinator-timeout " +
+                                          $"({WorkerQuorum.Format(cluster.CoordinatorTimeout)}): check that the coordinator node started and that " +
+                                          $"--seed [{string.Join(", ", node.SeedNodes)}] reaches it, or raise cluster.coordinator-timeout");
                 await system.WhenTerminated.WaitAsync(cancel);
                 output.WriteLine("node left the cluster");
                 return Program.Ok;
             }
-            output.WriteLine($"waiting for {cluster.MinWorkers} worker(s) to join");
+            var quorum = cluster.Quorum;
+            output.WriteLine($"waiting for {quorum.Wanted} worker(s) to join (at most {WorkerQuorum.Format(quorum.Timeout)}, then starting with at least {quorum.Floor})");
             output.Flush();
-            await NodeHost.WaitForWorkersAsync(self, app.Services.GetRequiredService<ActorRegistry>().Get<HospitalRegion>(), cluster.MinWorkers, cancel);
+            var (decision, joined) = await NodeHost.WaitForWorkersAsync(self, app.Services.GetRequiredService<ActorRegistry>().Get<HospitalRegion>(), quorum, cancel);
+            switch (decision)
+            {
+                case WorkerWaitDecision.Wait:
+                    output.WriteLine("the cluster was shut down before the run started (another coordinator node gave up); node left the cluster");
+                    return Program.Ok;
+                case WorkerWaitDecision.GiveUp:
+                    // Nothing will run: let the workers that did join go too, rather than wait for their own timeouts.
+                    foreach (var member in self.State.Members.Where(m => m.Address != self.SelfAddress)) self.Leave(member.Address);
+                    throw new ConfigError(quorum.GiveUpMessage(joined));
+                case WorkerWaitDecision.StartWithFewer:
+                    output.WriteLine(quorum.FewerMessage(joined));
+                    output.Flush();
+                    break;
+            }
             // Only the node the singleton lives on drives the run; other coordinator nodes stand by and take it over when it moves to them.
             var tookOver = false;
             IActorRef? coordinator;
@@ -103,6 +137,13 @@ internal static class NodeCommand
                     return Program.Ok;
                 }
             }
+            // The singleton also moves here when the driving node leaves at the end of the run: a standby asked to leave,
+            // or one that finds the run finished, has nothing to take over (driving it again raced the shutdown).
+            if (tookOver && (runDir!.IsFinished || self.SelfMember.Status is not MemberStatus.Up))
+            {
+                output.WriteLine("the run ended on another coordinator node; node left the cluster");
+                return Program.Ok;
+            }
             if (tookOver) output.WriteLine($"this node now hosts the round coordinator: continuing run {runId} from its last round checkpoint");
             await prepared.DriveAsync(runDir!, system, coordinator, output, cancel, resumed: tookOver || runDir!.HasRecords);
             // The run is over: ask every other member to leave, and let them go first. A node whose peer (often the
@@ -121,8 +162,10 @@ internal static class NodeCommand
         }
         finally
         {
-            using (var leaveTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
+            // A node that never joined (no seed answered) has nothing to leave.
+            if (self.State.Members.Any(m => m.Address == self.SelfAddress))
             {
+                using var leaveTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
                 try { await self.LeaveAsync(leaveTimeout.Token); }
                 catch (Exception e) when (e is OperationCanceledException or TaskCanceledException or ObjectDisposedException) { output.WriteLine("leaving the cluster timed out; stopping anyway"); }
             }
@@ -143,6 +186,7 @@ internal static class NodeCommand
         var seeds = new List<string>();
         string? snapshots = null;
         string? runId = null;
+        int? transferPort = null;
         var node = new ClusterNodeSettings();
         for (var i = 0; i < args.Count; i++)
         {
@@ -154,6 +198,10 @@ internal static class NodeCommand
                 case "--port":
                     var port = Value();
                     node = node with { Port = int.TryParse(port, out var p) && p is >= 0 and <= 65535 ? p : throw new ArgumentException($"--port must be 0..65535, found '{port}'.") };
+                    break;
+                case "--transfer-port":
+                    var bulk = Value();
+                    transferPort = int.TryParse(bulk, out var b) && b is >= 0 and <= 65535 ? b : throw new ArgumentException($"--transfer-port must be 0..65535 (0 picks a free one), found '{bulk}'.");
                     break;
                 case "--hostname": node = node with { Hostname = Value() }; break;
                 case "--name": node = node with { Name = Value() }; break;
@@ -173,6 +221,6 @@ internal static class NodeCommand
         }
         node = node with { SeedNodes = seeds };
         node.Validate();
-        return new Options(node, file, overrides, snapshots, runId);
+        return new Options(node, file, overrides, snapshots, runId, transferPort);
     }
 }

@@ -14,7 +14,10 @@ using FedActors.Training.Objectives;
 namespace FedActors.Host.Configuration;
 
 /// <summary>Process-level options of a run that do not change its numbers.</summary>
-/// <param name="TrainingThreads">Threads that train hospitals at once in this process (<c>fedactors.training-threads</c>, 1 to 1024).</param>
+/// <param name="TrainingThreads">
+/// Threads that train hospitals at once in this process (<c>fedactors.training-threads</c>, 1 to 1024), or
+/// <see cref="AutoTrainingThreads"/> (<c>auto</c>, the default): one per device slot, see <see cref="EffectiveTrainingThreads"/>.
+/// </param>
 /// <param name="TorchThreads">libtorch's intra-op threads (<c>fedactors.torch-threads</c>; 0 leaves libtorch's default).</param>
 /// <param name="RunsDirectory">Where run directories are created (<c>fedactors.runs-dir</c>).</param>
 /// <param name="Cluster">Cluster-mode options (<c>fedactors.cluster</c>).</param>
@@ -29,6 +32,29 @@ public sealed record HostSettings(int TrainingThreads, int TorchThreads, string 
     /// learners fit in memory and restoring one each round would only cost time (about 15 ms per small CNN here).
     /// </summary>
     public const int PassivateAboveHospitals = 100;
+
+    /// <summary><see cref="TrainingThreads"/> when <c>fedactors.training-threads = auto</c>: derived from the device leases.</summary>
+    public const int AutoTrainingThreads = 0;
+
+    /// <summary>
+    /// The training threads this process runs: <see cref="TrainingThreads"/> where the config sets a number, else
+    /// (<c>auto</c>) <see cref="DeriveTrainingThreads"/> of this node's devices, counting its CUDA devices when
+    /// <c>devices.list = auto</c>. Resolved on the node that trains, since each node of a cluster counts its own GPUs.
+    /// </summary>
+    public int EffectiveTrainingThreads =>
+        TrainingThreads != AutoTrainingThreads ? TrainingThreads : DeriveTrainingThreads(null, Devices, Devices.IsAuto ? TorchSharp.torch.cuda.device_count() : 0);
+
+    /// <summary>
+    /// Training threads for a node: <paramref name="configured"/> if set, else one per device slot (devices × slots per
+    /// device), so every granted lease has a thread to train on. With <c>devices.list = auto</c> the devices are
+    /// <paramref name="cudaDevices"/> CUDA devices, or the CPU if there are none.
+    /// </summary>
+    /// <param name="configured">The number <c>fedactors.training-threads</c> sets, or null for <c>auto</c>.</param>
+    /// <param name="devices">The node's devices and slots per device (<c>fedactors.devices</c>).</param>
+    /// <param name="cudaDevices">How many CUDA devices the node has (only read for <c>devices.list = auto</c>).</param>
+    /// <returns>At least 1, at most 1024 (the key's range).</returns>
+    public static int DeriveTrainingThreads(int? configured, DeviceSlotsSettings devices, int cudaDevices) =>
+        configured ?? Math.Clamp(devices.ResolveDevices(cudaDevices).Count * devices.SlotsPerDevice, 1, 1024);
 
     /// <summary>Which global models are kept in the run directory's <c>checkpoints/</c> (<c>fedactors.checkpoints.every</c>, <c>fedactors.checkpoints.keep-last</c>); by default every round's, all kept.</summary>
     public CheckpointSettings Checkpoints { get; init; } = new(1, 0);
@@ -50,7 +76,36 @@ public sealed record CheckpointSettings(int Every, int KeepLast)
 /// <param name="SplitBrain">The Split Brain Resolver strategy: <c>keep-majority</c> or <c>keep-oldest</c> (<c>fedactors.cluster.split-brain</c>).</param>
 /// <param name="StableAfter">How long a partition must be stable before the resolver acts (<c>fedactors.cluster.stable-after</c>).</param>
 /// <param name="MaximumFrameBytes">Remoting's maximum frame, 32 kB to 1 MB (<c>fedactors.cluster.maximum-frame-size</c>).</param>
-public sealed record ClusterSettings(int MinWorkers, string SplitBrain, TimeSpan StableAfter, long MaximumFrameBytes);
+public sealed record ClusterSettings(int MinWorkers, string SplitBrain, TimeSpan StableAfter, long MaximumFrameBytes)
+{
+    /// <summary>
+    /// How long a coordinator node waits for <see cref="MinWorkers"/> before it settles for <see cref="MinWorkersFloor"/>
+    /// or gives up (<c>fedactors.cluster.min-workers-timeout</c>, default 5 minutes).
+    /// </summary>
+    public TimeSpan MinWorkersTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// The fewest workers a coordinator node starts the run with once <see cref="MinWorkersTimeout"/> has passed
+    /// (<c>fedactors.cluster.min-workers-floor</c>, 1 to <see cref="MinWorkers"/>; 0, the default, means <see cref="MinWorkers"/>:
+    /// never start short).
+    /// </summary>
+    public int MinWorkersFloor { get; init; }
+
+    /// <summary>
+    /// How long a worker node waits for a coordinator node to be Up in its cluster before it gives up
+    /// (<c>fedactors.cluster.coordinator-timeout</c>, default 5 minutes): a wrong <c>--seed</c> or a coordinator that never started.
+    /// </summary>
+    public TimeSpan CoordinatorTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// The weights transfer's bulk TCP port (<c>fedactors.cluster.transfer-port</c>, 0 to 65535; 0, the default, picks a free
+    /// one); a node's <c>--transfer-port</c> overrides it.
+    /// </summary>
+    public int TransferPort { get; init; }
+
+    /// <summary>The wait for workers these settings ask for: <see cref="MinWorkers"/>, its floor and its timeout.</summary>
+    public FedActors.Host.Runs.WorkerQuorum Quorum => new(MinWorkers, MinWorkersFloor == 0 ? MinWorkers : MinWorkersFloor, MinWorkersTimeout);
+}
 
 /// <summary>An experiment configuration, layered and parsed into typed settings.</summary>
 /// <param name="ResolvedHocon">The whole configuration after layering, as written to the run's <c>resolved.conf</c>.</param>
@@ -140,15 +195,23 @@ public sealed record ExperimentConfig(
         };
         try { coordinator.Validate(); }
         catch (ArgumentException e) { throw new ConfigError($"round settings: {e.Message}"); }
+        var minWorkers = reader.Int("fedactors.cluster.min-workers", 1, 100_000);
         var host = new HostSettings(
-            reader.Int("fedactors.training-threads", 1, 1024),
+            ReadTrainingThreads(reader),
             reader.Int("fedactors.torch-threads", 0, 1024),
             reader.String("fedactors.runs-dir"),
             new ClusterSettings(
-                reader.Int("fedactors.cluster.min-workers", 1, 100_000),
+                minWorkers,
                 reader.OneOf("fedactors.cluster.split-brain", "keep-majority", "keep-oldest"),
                 reader.Duration("fedactors.cluster.stable-after"),
-                reader.Long("fedactors.cluster.maximum-frame-size", 32_000, 1_000_000)),
+                reader.Long("fedactors.cluster.maximum-frame-size", 32_000, 1_000_000))
+            {
+                MinWorkersTimeout = reader.Duration("fedactors.cluster.min-workers-timeout"),
+                // 0: min-workers itself. Above it would never be reached, since the wait ends at min-workers.
+                MinWorkersFloor = reader.Int("fedactors.cluster.min-workers-floor", 0, minWorkers),
+                CoordinatorTimeout = reader.Duration("fedactors.cluster.coordinator-timeout"),
+                TransferPort = reader.Int("fedactors.cluster.transfer-port", 0, 65535),
+            },
             ReadDevices(reader))
         {
             PassivateHospitals = reader.OneOf("fedactors.passivate-hospitals", "auto", "on", "off", "true", "false", "yes", "no") switch
@@ -250,6 +313,17 @@ public sealed record ExperimentConfig(
         if (crash is null) return;
         var problem = $"has a crash-worker event (worker '{crash.Node}', round {crash.Round}), but a single-process run has no worker nodes; use fedactors node";
         throw Sources?.Error(SimulationConfig.Events, problem) ?? new ConfigError($"'{SimulationConfig.Events}' {problem}.");
+    }
+
+    /// <summary><c>auto</c> (one thread per device slot, resolved on the node) or a number from 1 to 1024.</summary>
+    private static int ReadTrainingThreads(ConfigReader r)
+    {
+        const string key = "fedactors.training-threads";
+        var value = r.String(key);
+        if (value == "auto") return HostSettings.AutoTrainingThreads;
+        if (!int.TryParse(value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out _))
+            throw r.Error(key, $"must be auto (one thread per device slot) or an integer from 1 to 1024, found '{value}'");
+        return r.Int(key, 1, 1024);
     }
 
     private static DeviceSlotsSettings ReadDevices(ConfigReader r)

@@ -88,7 +88,7 @@ public sealed class PreparedRun
                 [EvaluationKeys.ProbeAccuracy] = probe.Accuracy,
                 [EvaluationKeys.ProbeBalancedAccuracy] = probe.BalancedAccuracy,
             };
-        }, TrainingThreads: config.Host.TrainingThreads, SnapshotDirectory: snapshotDirectory, Devices: config.Host.Devices,
+        }, TrainingThreads: config.Host.EffectiveTrainingThreads, SnapshotDirectory: snapshotDirectory, Devices: config.Host.Devices,
             CheckpointRounds: checkpointRounds, CreateServer: () => server = method.CreateServer()) { PassivateHospitals = config.Host.PassivateHospitals };
         return new PreparedRun(config, experiment, initialGlobal, run, () => server) { MethodKeepsLocalModels = method.CreateServer() is IKeepsLocalModels };
     }

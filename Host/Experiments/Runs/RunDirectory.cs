@@ -88,6 +88,28 @@ public sealed class RunDirectory
     }
 
     /// <summary>
+    /// Creates <paramref name="path"/> (if missing) or fails with a <see cref="ConfigError"/> that names the setting
+    /// (<paramref name="setting"/>) and says to set it: the shipped configs' <c>/shared/...</c> paths are placeholders.
+    /// </summary>
+    /// <param name="path">The directory, as the setting gives it.</param>
+    /// <param name="setting">The key or option that set it, named in the error (<c>fedactors.runs-dir</c>, <c>--snapshots</c>).</param>
+    /// <exception cref="ConfigError">The path is under a missing <c>/shared</c>, or cannot be created.</exception>
+    public static void RequireDirectory(string path, string setting)
+    {
+        var full = System.IO.Path.GetFullPath(path);
+        if (full.StartsWith("/shared/", StringComparison.Ordinal) && !Directory.Exists("/shared"))
+            throw new ConfigError($"{setting} is '{path}', a placeholder: /shared does not exist on {Environment.MachineName}. " +
+                                  $"Set {setting} to a directory on storage every node of the cluster can reach (e.g. NFS).");
+        try { Directory.CreateDirectory(full); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            throw new ConfigError($"{setting} is '{path}', which cannot be created on {Environment.MachineName} " +
+                                  $"({e.Message.TrimEnd('.')}). " +
+                                  $"Set {setting} to a writable directory on storage every node of the cluster can reach.");
+        }
+    }
+
+    /// <summary>
     /// The cluster run <paramref name="runId"/> under <paramref name="runsRoot"/>: created by the first
     /// coordinator node to get here, opened by the others (and by a node that takes the run over).
     /// A directory holding another configuration is a <see cref="ConfigError"/>: a run id names one experiment.
@@ -122,6 +144,9 @@ public sealed class RunDirectory
     public bool HasRecords =>
         File.ReadLines(MetricsPath).Skip(1).Any() ||
         (File.Exists(System.IO.Path.Combine(Path, EventsFile)) && new FileInfo(System.IO.Path.Combine(Path, EventsFile)).Length > 0);
+
+    /// <summary>Whether the run finished: its <see cref="FinalWeightsFile"/> is written.</summary>
+    public bool IsFinished => File.Exists(System.IO.Path.Combine(Path, FinalWeightsFile));
 
     /// <summary>An existing run's directory, to resume it; a path that is not one is a <see cref="ConfigError"/>.</summary>
     public static RunDirectory Open(string path)

@@ -98,11 +98,16 @@ public sealed class FederatedExperiment
     /// <summary>
     /// The global classifier (out_1) of each round in <paramref name="globals"/>: balanced accuracy on the validation
     /// images, the round with the best one chosen, and that round's balanced accuracy on the test split and on each
-    /// hospital's own test images.
+    /// hospital's own test images; beside it, the majority-class baseline (<see cref="ClassifierEvaluation.Majority"/>).
     /// </summary>
-    public ClassifierEvaluation EvaluateClassifier(IReadOnlyList<(int Round, ModelWeights Global)> globals) =>
-        ClassifierEvaluation.Evaluate(CreateClassifier, globals, Sites.Validation, Sites.Test,
-            Sites.Sites.Select(s => (s.HospitalId, s.Test)).ToList(), Sites.Classes, Device);
+    public ClassifierEvaluation EvaluateClassifier(IReadOnlyList<(int Round, ModelWeights Global)> globals)
+    {
+        var sites = Sites.Sites.Select(s => (s.HospitalId, s.Test)).ToList();
+        return ClassifierEvaluation.Evaluate(CreateClassifier, globals, Sites.Validation, Sites.Test, sites, Sites.Classes, Device) with
+        {
+            Majority = ClassifierEvaluation.MajorityBaseline(Sites.PooledTrain().Labels, Sites.Test, sites),
+        };
+    }
 
     /// <summary>The round-0 global model, drawn from the experiment seed.</summary>
     public ModelWeights InitialGlobal()

@@ -271,7 +271,8 @@ public sealed class RunDirectory
 
     /// <summary>
     /// The global classifier's figures into evaluation.csv (one row: the round chosen on validation, its test accuracy and
-    /// balanced accuracy, each hospital's balanced accuracy) and every round's into classifier.csv.
+    /// balanced accuracy, each hospital's balanced accuracy; then, where computed, the majority-class baseline's row) and
+    /// every round's into classifier.csv.
     /// </summary>
     public void WriteClassifierEvaluation(FedActors.Training.Evaluation.ClassifierEvaluation e)
     {
@@ -279,7 +280,10 @@ public sealed class RunDirectory
         File.WriteAllText(System.IO.Path.Combine(Path, EvaluationFile),
             "protocol,label_fraction,round,accuracy,balanced_accuracy,validation_balanced_accuracy" + string.Concat(hospitals.Select(h => $",balanced_accuracy_{h}")) + "\n" +
             $"{FedActors.Training.Evaluation.ClassifierEvaluation.Protocol},1,{e.Chosen.Round.ToString(CultureInfo.InvariantCulture)},{Number(e.Chosen.TestAccuracy)}," +
-            $"{Number(e.Chosen.TestBalancedAccuracy)},{Number(e.Chosen.ValidationBalancedAccuracy)}" + string.Concat(hospitals.Select(h => "," + Number(e.SiteBalancedAccuracy[h]))) + "\n");
+            $"{Number(e.Chosen.TestBalancedAccuracy)},{Number(e.Chosen.ValidationBalancedAccuracy)}" + string.Concat(hospitals.Select(h => "," + Number(e.SiteBalancedAccuracy[h]))) + "\n" +
+            (e.Majority is { } m
+                ? $"majority-class,1,,{Number(m.Accuracy)},{Number(m.BalancedAccuracy)}," + string.Concat(hospitals.Select(h => "," + (m.SiteBalancedAccuracy.TryGetValue(h, out var b) ? Number(b) : ""))) + "\n"
+                : ""));
         File.WriteAllText(System.IO.Path.Combine(Path, ClassifierFile),
             "round,validation_balanced_accuracy,test_balanced_accuracy,test_accuracy\n" + string.Concat(e.Rounds.Select(r =>
                 $"{r.Round.ToString(CultureInfo.InvariantCulture)},{Number(r.ValidationBalancedAccuracy)},{Number(r.TestBalancedAccuracy)},{Number(r.TestAccuracy)}\n")));

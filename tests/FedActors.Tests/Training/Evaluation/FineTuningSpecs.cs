@@ -95,8 +95,8 @@ public class FineTuningSpecs
     }
 
     /// <summary>
-    /// 16×16 noise images with a bright 3-row bar, low (rows 10–12) for class 0 and high (rows 3–5) for class 1, three
-    /// of class 0 to one of class 1: separable by structure alone (both classes have the same mean intensity).
+    /// 16×16 noise images (20–100) with a brighter 3-row bar (120–160), low (rows 10–12) for class 0 and high (rows 3–5) for
+    /// class 1, three of class 0 to one of class 1: separable by structure alone (both classes have the same mean intensity).
     /// </summary>
     private static ImageShard Bars(int count, ulong seed)
     {
@@ -108,7 +108,7 @@ public class FineTuningSpecs
             var top = labels[n] == 1 ? 3 : 10;
             for (var y = 0; y < 16; y++)
             for (var x = 0; x < 16; x++)
-                pixels[n * 256 + y * 16 + x] = (byte)(y >= top && y < top + 3 ? 200 + rng.Uniform(0, 40) : rng.Uniform(20, 100));
+                pixels[n * 256 + y * 16 + x] = (byte)(y >= top && y < top + 3 ? 120 + rng.Uniform(0, 40) : rng.Uniform(20, 100));
         }
         return new ImageShard(16, 16, pixels, labels);
     }
@@ -124,12 +124,13 @@ public class FineTuningSpecs
         using var encoder = TorchRuntime.Seeded(1, () => new SmallCnnEncoder([8, 8, 16, 16]));
 
         var result = FineTuning.Evaluate(encoder, encoder.FeatureDim, labelled, Bars(80, 14), [(EvaluationSplits.Test, test)], 2, CPU, 9,
-            new FineTuneOptions { Steps = 60, ValidateEvery = 10 });
+            new FineTuneOptions { Steps = 100, ValidateEvery = 10 });
 
         Assert.Equal(40, labelled.Count);
         Assert.Equal((0, 0.75, 0.5), majority);
         var score = result.On(EvaluationSplits.Test);
-        Assert.True(score.BalancedAccuracy > 0.8, $"fine-tuned balanced accuracy {score.BalancedAccuracy:F3}: near the majority floor (0.5)");
+        // With a budget of 10 steps (about what 1 % of the labels used to get) this set reaches 0.787; 100 steps separate it.
+        Assert.True(score.BalancedAccuracy > 0.95, $"fine-tuned balanced accuracy {score.BalancedAccuracy:F3}: not separated (majority floor 0.5)");
         Assert.True(score.Accuracy > majority.Accuracy, $"fine-tuned accuracy {score.Accuracy:F3} not above the majority rate {majority.Accuracy:F3}");
     }
 }

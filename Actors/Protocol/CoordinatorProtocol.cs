@@ -74,6 +74,8 @@ public sealed record RoundSummary
     public double SimulatedClock { get; init; }
     /// <summary>Selections the round made (more than one when it retried for too few updates).</summary>
     public int Attempts { get; init; } = 1;
+    /// <summary>Local optimiser steps of the accepted updates, summed over their hospitals (what the round's training cost, to compare methods at equal budgets).</summary>
+    public long LocalSteps { get; init; }
     /// <summary>Bytes per hospital, direction and payload kind (what <see cref="BytesDown"/> and <see cref="BytesUp"/> add up), by hospital, then direction.</summary>
     public IReadOnlyList<ClientTraffic> Traffic { get; init; } = [];
     /// <summary>The weight each aggregated upload got (summing to 1); empty when the round was skipped.</summary>

@@ -665,6 +665,7 @@ public sealed class RoundEngine
             SimulatedSeconds = end - _clock,
             SimulatedClock = end,
             Attempts = _attempt,
+            LocalSteps = accepted.Sum(u => (long)u.Steps),
             Traffic = _traffic.OrderBy(t => t.HospitalId, StringComparer.Ordinal).ThenBy(t => t.Direction, StringComparer.Ordinal).ToList(),
             AggregationWeights = weights,
         };

@@ -280,6 +280,7 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
             SimulatedSeconds = s.SimulatedSeconds,
             SimulatedClock = s.SimulatedClock,
             Attempts = s.Attempts,
+            LocalSteps = s.LocalSteps,
             Traffic = { s.Traffic.Select(t => new W.ClientTraffic { HospitalId = t.HospitalId, Direction = t.Direction, Kind = t.Kind, Bytes = t.Bytes }) },
         };
         AddAll(w.Evaluation, s.Evaluation);
@@ -315,6 +316,7 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
         SimulatedSeconds = w.SimulatedSeconds,
         SimulatedClock = w.SimulatedClock,
         Attempts = w.Attempts,
+        LocalSteps = w.LocalSteps,
         Traffic = w.Traffic.Select(t => new ClientTraffic(t.HospitalId, t.Direction, t.Kind, t.Bytes)).ToList(),
         AggregationWeights = w.AggregationWeights.ToDictionary(StringComparer.Ordinal),
     };

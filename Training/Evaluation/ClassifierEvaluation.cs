@@ -26,6 +26,25 @@ public sealed record ClassifierEvaluation(IReadOnlyList<ClassifierRound> Rounds,
     /// <summary>The protocol name written in the evaluation CSV's <c>protocol</c> column for this evaluation.</summary>
     public const string Protocol = "global-classifier";
 
+    /// <summary>
+    /// The majority-class baseline on the same test images: always predicting the training images' most frequent class
+    /// (<see cref="ModelSelection.MajorityClassRate"/>), its accuracy and balanced accuracy on the pooled test split and its
+    /// balanced accuracy on each hospital's own (NaN for a hospital without test images); null where not computed.
+    /// </summary>
+    public (double Accuracy, double BalancedAccuracy, IReadOnlyDictionary<string, double> SiteBalancedAccuracy)? Majority { get; init; }
+
+    /// <summary>The majority-class baseline of <paramref name="trainingLabels"/> on <paramref name="test"/> and each site's test images, as <see cref="Majority"/> holds it.</summary>
+    /// <param name="trainingLabels">The labels the majority class is taken from (the hospitals' pooled training images).</param>
+    /// <param name="test">The pooled test split.</param>
+    /// <param name="sites">Each hospital's own test images.</param>
+    public static (double Accuracy, double BalancedAccuracy, IReadOnlyDictionary<string, double> SiteBalancedAccuracy) MajorityBaseline(
+        IReadOnlyList<int> trainingLabels, ImageShard test, IReadOnlyList<(string HospitalId, ImageShard Test)> sites)
+    {
+        var pooled = ModelSelection.MajorityClassRate(trainingLabels, test.Labels);
+        return (pooled.Accuracy, pooled.BalancedAccuracy, sites.ToDictionary(s => s.HospitalId,
+            s => s.Test.Count == 0 ? double.NaN : ModelSelection.MajorityClassRate(trainingLabels, s.Test.Labels).BalancedAccuracy, StringComparer.Ordinal));
+    }
+
     /// <summary>Scores every round's global classifier and picks the round to report, as the type describes.</summary>
     /// <param name="create">Builds an untrained classifier of the globals' architecture; the instance is disposed before returning.</param>
     /// <param name="globals">Each round's global weights; at least one.</param>

@@ -10,8 +10,10 @@ namespace FedActors.Training.Evaluation;
 /// <summary>Hyper-parameters of <see cref="LinearProbe"/>.</summary>
 public sealed record LinearProbeOptions
 {
-    /// <summary>Full-batch Adam steps on the logistic regression. Default 300; config key <c>fedactors.probe.steps</c>.</summary>
+    /// <summary>Full-batch Adam steps on the logistic regression, whatever the size of the labelled set; at least 1. Default 300; config key <c>fedactors.probe.steps</c>.</summary>
     public int Steps { get; init; } = 300;
+    /// <summary>Steps between validation checks (the last step is always checked); at least 1. Default 25; config key <c>fedactors.probe.validate-every</c>.</summary>
+    public int ValidateEvery { get; init; } = 25;
     /// <summary>Adam learning rate. Default 0.05; config key <c>fedactors.probe.learning-rate</c>.</summary>
     public double LearningRate { get; init; } = 0.05;
     /// <summary>Adam's L2 weight decay on the linear head. Default 1e-4.</summary>
@@ -20,60 +22,103 @@ public sealed record LinearProbeOptions
     public int FeatureBatchSize { get; init; } = 256;
 }
 
-/// <summary>Scores of a linear probe on the held-out split.</summary>
-/// <param name="Accuracy">Fraction of test images classified correctly.</param>
-/// <param name="BalancedAccuracy">Mean per-class recall over the classes present in the test split.</param>
+/// <summary>Scores of a linear probe, at the step chosen on validation balanced accuracy.</summary>
+/// <param name="SelectedStep">The chosen check's optimiser step count (1 to <paramref name="StepsTaken"/>).</param>
+/// <param name="StepsTaken">Optimiser steps taken in all: the budget, <see cref="LinearProbeOptions.Steps"/>.</param>
+/// <param name="Validation">The validation scores at the chosen step.</param>
+/// <param name="Curve">Every validation check, in step order.</param>
+/// <param name="Scores">Each held-out split's scores with the chosen step's head, in the order the splits were given; at least one.</param>
 /// <param name="TrainCount">Labelled images the probe was trained on.</param>
-/// <param name="TestCount">Images it was scored on.</param>
-public sealed record ProbeResult(double Accuracy, double BalancedAccuracy, int TrainCount, int TestCount);
+public sealed record ProbeResult(int SelectedStep, int StepsTaken, ValidationPoint Validation, IReadOnlyList<ValidationPoint> Curve, IReadOnlyList<SplitScore> Scores, int TrainCount)
+{
+    /// <summary>Accuracy on the first held-out split given (the test split).</summary>
+    public double Accuracy => Scores[0].Accuracy;
+
+    /// <summary>Balanced accuracy (mean per-class recall over the classes present) on the first held-out split given.</summary>
+    public double BalancedAccuracy => Scores[0].BalancedAccuracy;
+
+    /// <summary>The scores on the split named <paramref name="split"/>.</summary>
+    /// <exception cref="KeyNotFoundException">No split of that name was scored.</exception>
+    public SplitScore On(string split) => Scores.FirstOrDefault(s => s.Split == split) ?? throw new KeyNotFoundException($"no split '{split}' was scored");
+}
 
 /// <summary>
-/// Linear evaluation of a frozen encoder: features of the labelled images, standardised
-/// with the labelled set's statistics, a multinomial logistic regression trained full
-/// batch with Adam, accuracy on a held-out split.
+/// Linear evaluation of a frozen encoder: features of the labelled images, standardised with the labelled set's
+/// statistics, a multinomial logistic regression trained full batch with Adam for a fixed number of steps, the step
+/// chosen on validation balanced accuracy (<see cref="ModelSelection.Choose"/>), scores on held-out splits.
 /// </summary>
 public static class LinearProbe
 {
-    /// <summary>Trains a linear classifier on the frozen encoder's features of <paramref name="labelled"/> and scores it on <paramref name="test"/>.</summary>
+    /// <summary>
+    /// Trains a linear classifier on the frozen encoder's features of <paramref name="labelled"/> for exactly
+    /// <see cref="LinearProbeOptions.Steps"/> full-batch steps, keeps the head of the validation check with the best balanced
+    /// accuracy (the earliest on ties) and scores it on each of <paramref name="tests"/>.
+    /// </summary>
     /// <param name="encoder">The encoder, on <paramref name="device"/>; its weights are not changed, and its train/eval mode is restored.</param>
-    /// <param name="labelled">The probe's training images.</param>
-    /// <param name="test">The held-out images it is scored on.</param>
+    /// <param name="labelled">The probe's training images; at least one.</param>
+    /// <param name="validation">The images the step is chosen on; at least one.</param>
+    /// <param name="tests">The held-out splits it is scored on, by name; at least one.</param>
     /// <param name="classes">Number of classes; labels lie in [0, <paramref name="classes"/>).</param>
     /// <param name="device">Device features and probe live on.</param>
     /// <param name="seed">Seeds the probe's initialisation.</param>
     /// <param name="options">Hyper-parameters; <see langword="null"/> for the defaults of <see cref="LinearProbeOptions"/>.</param>
-    public static ProbeResult Evaluate(nn.Module<Tensor, Tensor> encoder, ImageShard labelled, ImageShard test, int classes,
-        Device device, ulong seed, LinearProbeOptions? options = null)
+    /// <exception cref="ArgumentException">A set is empty, or no test split is given.</exception>
+    public static ProbeResult Evaluate(nn.Module<Tensor, Tensor> encoder, ImageShard labelled, ImageShard validation,
+        IReadOnlyList<(string Split, ImageShard Images)> tests, int classes, Device device, ulong seed, LinearProbeOptions? options = null)
     {
         options ??= new LinearProbeOptions();
+        if (labelled.Count == 0) throw new ArgumentException("The probe needs at least one labelled image.", nameof(labelled));
+        if (validation.Count == 0) throw new ArgumentException("The probe needs at least one validation image to choose its step on.", nameof(validation));
+        if (tests.Count == 0) throw new ArgumentException("The probe needs a split to score on.", nameof(tests));
         using var scope = NewDisposeScope();
         var trainX = ExtractFeatures(encoder, labelled, device, options.FeatureBatchSize);
-        var testX = ExtractFeatures(encoder, test, device, options.FeatureBatchSize);
         var mean = trainX.mean([0], keepdim: true);
         var std = trainX.std(0, keepdim: true) + 1e-6;
+        Tensor Standardised(ImageShard shard) => (ExtractFeatures(encoder, shard, device, options.FeatureBatchSize) - mean) / std;
         trainX = (trainX - mean) / std;
-        testX = (testX - mean) / std;
+        var validationX = Standardised(validation);
+        var testX = tests.Select(t => Standardised(t.Images)).ToList();
         var trainY = labelled.LabelTensor(Enumerable.Range(0, labelled.Count).ToArray(), device);
 
         var head = TorchRuntime.Seeded(seed, () => nn.Linear(trainX.shape[1], classes));
         head.to(device);
+        long[] Predict(Tensor x)
+        {
+            using var _ = no_grad();
+            return head.forward(x).argmax(1).cpu().data<long>().ToArray();
+        }
         using var optimizer = Optimizers.Adam(head.parameters(), options.LearningRate, options.WeightDecay);
-        for (var step = 0; step < options.Steps; step++)
+        var curve = new List<ValidationPoint>();
+        ValidationPoint? best = null;
+        ModuleSnapshot? bestHead = null;
+        for (var step = 1; step <= options.Steps; step++)
         {
-            using var stepScope = NewDisposeScope();
-            optimizer.zero_grad();
-            F.cross_entropy(head.forward(trainX), trainY).backward();
-            optimizer.step();
+            using (var stepScope = NewDisposeScope())
+            {
+                optimizer.zero_grad();
+                F.cross_entropy(head.forward(trainX), trainY).backward();
+                optimizer.step();
+            }
+            if (!ModelSelection.IsCheckStep(step, options.Steps, options.ValidateEvery)) continue;
+            var predicted = Predict(validationX);
+            var point = new ValidationPoint(step, ClassificationMetrics.Accuracy(predicted, validation.Labels),
+                ClassificationMetrics.BalancedAccuracy(predicted, validation.Labels, classes));
+            curve.Add(point);
+            if (best is not null && point.BalancedAccuracy <= best.BalancedAccuracy) continue; // the earliest of ties, as ModelSelection.Choose
+            best = point;
+            bestHead?.Dispose();
+            bestHead = ModuleSnapshot.Take(head);
         }
-        using (no_grad())
+        bestHead!.RestoreInto(head);
+        bestHead.Dispose();
+        var scores = tests.Select((t, i) =>
         {
-            var predicted = head.forward(testX).argmax(1).cpu().data<long>().ToArray();
-            head.Dispose();
-            return new ProbeResult(
-                ClassificationMetrics.Accuracy(predicted, test.Labels),
-                ClassificationMetrics.BalancedAccuracy(predicted, test.Labels, classes),
-                labelled.Count, test.Count);
-        }
+            var predicted = Predict(testX[i]);
+            return new SplitScore(t.Split, ClassificationMetrics.Accuracy(predicted, t.Images.Labels),
+                ClassificationMetrics.BalancedAccuracy(predicted, t.Images.Labels, classes));
+        }).ToList();
+        head.Dispose();
+        return new ProbeResult(best!.Step, options.Steps, best, curve, scores, labelled.Count);
     }
 
     /// <summary>

@@ -31,12 +31,13 @@ public sealed record HeldOutVolumes(SliceShard Validation, SliceShard Test, int 
 public sealed class ExperimentSites
 {
     private ExperimentSites(IReadOnlyList<SiteData> sites, ImageShard test, Func<ImageShard> validation, int classes, string description,
-        HeldOutVolumes? heldOut = null)
+        HeldOutVolumes? heldOut = null, Func<ImageShard>? testShifted = null)
     {
         HeldOut = heldOut;
         Sites = sites;
         Test = test;
         _validation = new Lazy<ImageShard>(validation);
+        _testShifted = testShifted is null ? null : new Lazy<ImageShard>(testShifted);
         Classes = classes;
         Description = description;
     }
@@ -51,8 +52,58 @@ public sealed class ExperimentSites
     public ImageShard Test { get; }
 
     private readonly Lazy<ImageShard> _validation;
+    private readonly Lazy<ImageShard>? _testShifted;
 
-    /// <summary>Where fine-tuning chooses its epoch (never the test split): the data set's val split, or more synthetic images per site.</summary>
+    /// <summary>
+    /// The held-out splits a label-efficiency evaluation scores on, by name: <see cref="EvaluationSplits.Test"/>
+    /// (<see cref="Test"/>) and, where the source's test images are not already seen through the hospitals' scanners
+    /// (a MedMNIST file), <see cref="EvaluationSplits.TestShifted"/>: the same images, each hospital's seeded share through
+    /// that hospital's own scanner (<see cref="SiteShifted"/>). Synthetic, skewed and volumetric sources draw their test
+    /// images through the scanners already, so their <see cref="EvaluationSplits.Test"/> is site-shifted and stands alone.
+    /// </summary>
+    public IReadOnlyList<(string Split, ImageShard Images)> TestSplits =>
+        _testShifted is null
+            ? [(EvaluationSplits.Test, Test)]
+            : [(EvaluationSplits.Test, Test), (EvaluationSplits.TestShifted, _testShifted.Value)];
+
+    /// <summary>
+    /// Which hospital's scanner each held-out image of a pooled split goes through: the indices 0 … <paramref name="count"/> − 1
+    /// dealt IID over <paramref name="hospitals"/> hospitals (<see cref="Partitioners.Iid"/>, sizes differing by at most one),
+    /// from the seed stream <c>{stream}/site-shares</c> of <paramref name="seed"/>. Entry h holds hospital h's indices, sorted.
+    /// </summary>
+    /// <param name="count">Images in the split; at least <paramref name="hospitals"/>.</param>
+    /// <param name="hospitals">The number of hospitals.</param>
+    /// <param name="seed">The experiment seed.</param>
+    /// <param name="stream">The split's name, which keeps its shares independent of other splits'.</param>
+    public static int[][] SiteShares(int count, int hospitals, ulong seed, string stream) =>
+        Partitioners.Iid(count, hospitals, SeededRandom.Derive(seed, $"{stream}/site-shares"));
+
+    /// <summary>
+    /// <paramref name="images"/> as the hospitals' scanners would show them: hospital h's share (<see cref="SiteShares"/>)
+    /// through <c>sites[h].Scanner</c> (<see cref="ScannerProfile.Apply"/>, in index order, with the noise stream
+    /// <c>{hospital id}/{stream}/scanner-noise</c>), each image kept at its own index with its label.
+    /// </summary>
+    /// <param name="images">The pooled held-out images, unshifted.</param>
+    /// <param name="sites">The hospitals, in hospital order; their scanners are used.</param>
+    /// <param name="seed">The experiment seed.</param>
+    /// <param name="stream">The split's name (<c>test</c>, <c>validation</c>).</param>
+    public static ImageShard SiteShifted(ImageShard images, IReadOnlyList<SiteData> sites, ulong seed, string stream)
+    {
+        var shares = SiteShares(images.Count, sites.Count, seed, stream);
+        var pixels = new byte[images.Pixels.Length];
+        for (var h = 0; h < sites.Count; h++)
+        {
+            var shifted = sites[h].Scanner.Apply(images.Subset(shares[h]), SeededRandom.Derive(seed, $"{sites[h].HospitalId}/{stream}/scanner-noise"));
+            for (var j = 0; j < shares[h].Length; j++)
+                Buffer.BlockCopy(shifted.Pixels, j * images.PixelsPerImage, pixels, shares[h][j] * images.PixelsPerImage, images.PixelsPerImage);
+        }
+        return new ImageShard(images.Channels, images.Height, images.Width, pixels, (int[])images.Labels.Clone());
+    }
+
+    /// <summary>
+    /// Where probes and fine-tuning choose their step (never a test split): a MedMNIST file's val split with each hospital's
+    /// share through its scanner (<see cref="SiteShifted"/>), more synthetic images per site, or held-out training images.
+    /// </summary>
     public ImageShard Validation => _validation.Value;
 
     /// <summary>The number of image classes (labels 0 … Classes − 1); for volumetric sources, the slices' partitions.</summary>
@@ -239,7 +290,8 @@ public sealed class ExperimentSites
     /// <summary>
     /// A 2D MedMNIST file's train split over the hospitals: label skew by a Dirichlet(α) share of each
     /// class per site (IID without <see cref="ExperimentSettings.LabelSkewAlpha"/>), then each site's
-    /// images as its scanner shows them. The official test split, as released, is where models are judged.
+    /// images as its scanner shows them. Models are judged on the official test split as released and site-shifted
+    /// (<see cref="TestSplits"/>); the val split, each hospital's share through its scanner, chooses their step.
     /// </summary>
     public static ExperimentSites FromMedMnist(ExperimentSettings settings)
     {
@@ -259,9 +311,10 @@ public sealed class ExperimentSites
             return new SiteData(id, scanner, scanner.Apply(train.Subset(indices), SeededRandom.Derive(settings.Seed, $"{id}/scanner-noise")), empty);
         }).ToList();
         var classes = train.Labels.Concat(test.Labels).Max() + 1;
-        return new ExperimentSites(sites, test, () => data["val"].ToShard(), classes,
+        return new ExperimentSites(sites, test, () => SiteShifted(data["val"].ToShard(), sites, settings.Seed, "validation"), classes,
             $"{Path.GetFileName(settings.DataSource)} train split ({train.Count} images) over {settings.Hospitals} hospitals, " +
-            (settings.LabelSkewAlpha is { } a ? $"label skew Dirichlet(α = {a})" : "IID") + "; official test split");
+            (settings.LabelSkewAlpha is { } a ? $"label skew Dirichlet(α = {a})" : "IID") + "; official test split, as released and site-shifted; val split site-shifted",
+            testShifted: () => SiteShifted(test, sites, settings.Seed, "test"));
     }
 
     private static ScannerProfile Scanner(ExperimentSettings settings, string hospitalId) =>

@@ -10,16 +10,28 @@ using static TorchSharp.torch;
 
 namespace FedActors.Training.Experiments;
 
-/// <summary>One downstream figure: <paramref name="Protocol"/> (linear-probe or fine-tune) with a fraction of the labels, on the test split.</summary>
-/// <param name="Protocol"><see cref="LinearProbe"/> or <see cref="FineTune"/>.</param>
+/// <summary>
+/// One downstream figure: <paramref name="Protocol"/> (linear-probe, fine-tune, or the majority-class baseline) of one
+/// <paramref name="Encoder"/> with a fraction of the labels, on one held-out <paramref name="Split"/>.
+/// </summary>
+/// <param name="Protocol"><see cref="LinearProbe"/>, <see cref="FineTune"/> or <see cref="MajorityClass"/>.</param>
+/// <param name="Encoder"><see cref="FinalEncoder"/> (the run's final global), <see cref="RandomInitEncoder"/> (its round-0 global), or <see cref="NoEncoder"/> for the majority-class baseline.</param>
+/// <param name="Split">The held-out split scored (<see cref="EvaluationSplits"/>).</param>
 /// <param name="LabelFraction">The stratified share of the pooled training labels used.</param>
 /// <param name="Labelled">How many labelled images that share gave.</param>
-/// <param name="Accuracy">Accuracy on the test split, in [0, 1].</param>
-/// <param name="BalancedAccuracy">Balanced accuracy (mean per-class recall) on the test split, in [0, 1].</param>
-public sealed record LabelEfficiency(string Protocol, double LabelFraction, int Labelled, double Accuracy, double BalancedAccuracy)
+/// <param name="Accuracy">Accuracy on <paramref name="Split"/>, in [0, 1].</param>
+/// <param name="BalancedAccuracy">Balanced accuracy (mean per-class recall) on <paramref name="Split"/>, in [0, 1].</param>
+/// <param name="SelectedStep">The optimiser step chosen on validation balanced accuracy; 0 for the majority-class baseline.</param>
+/// <param name="StepBudget">The optimiser steps taken in all (the protocol's fixed budget); 0 for the majority-class baseline.</param>
+/// <param name="ValidationBalancedAccuracy">Validation balanced accuracy at <paramref name="SelectedStep"/>; NaN for the majority-class baseline.</param>
+public sealed record LabelEfficiency(string Protocol, string Encoder, string Split, double LabelFraction, int Labelled, double Accuracy, double BalancedAccuracy,
+    int SelectedStep, int StepBudget, double ValidationBalancedAccuracy)
 {
-    /// <summary>The <see cref="Protocol"/> values: a linear probe on the frozen encoder, or end-to-end fine-tuning.</summary>
-    public const string LinearProbe = "linear-probe", FineTune = "fine-tune";
+    /// <summary>The <see cref="Protocol"/> values: a linear probe on the frozen encoder, end-to-end fine-tuning, or always predicting the labelled set's majority class.</summary>
+    public const string LinearProbe = "linear-probe", FineTune = "fine-tune", MajorityClass = "majority-class";
+
+    /// <summary>The <see cref="Encoder"/> values: the run's final global encoder, its initial (round-0, random) one, none (the majority-class baseline).</summary>
+    public const string FinalEncoder = "final", RandomInitEncoder = "random-init", NoEncoder = "none";
 }
 
 /// <summary>
@@ -86,11 +98,16 @@ public sealed class FederatedExperiment
     /// <summary>
     /// The global classifier (out_1) of each round in <paramref name="globals"/>: balanced accuracy on the validation
     /// images, the round with the best one chosen, and that round's balanced accuracy on the test split and on each
-    /// hospital's own test images.
+    /// hospital's own test images; beside it, the majority-class baseline (<see cref="ClassifierEvaluation.Majority"/>).
     /// </summary>
-    public ClassifierEvaluation EvaluateClassifier(IReadOnlyList<(int Round, ModelWeights Global)> globals) =>
-        ClassifierEvaluation.Evaluate(CreateClassifier, globals, Sites.Validation, Sites.Test,
-            Sites.Sites.Select(s => (s.HospitalId, s.Test)).ToList(), Sites.Classes, Device);
+    public ClassifierEvaluation EvaluateClassifier(IReadOnlyList<(int Round, ModelWeights Global)> globals)
+    {
+        var sites = Sites.Sites.Select(s => (s.HospitalId, s.Test)).ToList();
+        return ClassifierEvaluation.Evaluate(CreateClassifier, globals, Sites.Validation, Sites.Test, sites, Sites.Classes, Device) with
+        {
+            Majority = ClassifierEvaluation.MajorityBaseline(Sites.PooledTrain().Labels, Sites.Test, sites),
+        };
+    }
 
     /// <summary>The round-0 global model, drawn from the experiment seed.</summary>
     public ModelWeights InitialGlobal()
@@ -108,15 +125,28 @@ public sealed class FederatedExperiment
         new MoCoV2Learner(CreateNetwork, Settings.MoCo, new ViewAugmenter(Settings.Augmentation),
             SeededRandom.DeriveSeed(Settings.Seed, $"{hospitalId}/learner"), Device);
 
-    /// <summary>Linear probe of the backbone carrying <paramref name="weights"/> (labelled fraction of the pooled train split → pooled test split).</summary>
+    /// <summary>
+    /// Linear probe of the backbone carrying <paramref name="weights"/> (labelled fraction of the pooled train split; step
+    /// chosen on the validation split's balanced accuracy; scored on the test split, <see cref="ProbeResult.Accuracy"/>).
+    /// </summary>
     public ProbeResult Probe(ModelWeights weights)
     {
         using var network = TorchRuntime.Seeded(0, CreateNetwork);
         LoadBackbone(weights, network);
         network.to(Device);
         var (labelled, test) = _probeSets.Value;
-        return LinearProbe.Evaluate(network.Backbone, labelled, test, Sites.Classes, Device,
+        return LinearProbe.Evaluate(network.Backbone, labelled, Sites.Validation, [(EvaluationSplits.Test, test)], Sites.Classes, Device,
             SeededRandom.DeriveSeed(Settings.Seed, "probe/head"), Settings.Probe);
+    }
+
+    /// <summary>
+    /// The majority-class baseline of the per-round probe: the accuracy, on the test split, of always predicting the most
+    /// frequent class of the probe's labelled set (<see cref="ModelSelection.MajorityClassRate"/>).
+    /// </summary>
+    public double ProbeMajorityRate()
+    {
+        var (labelled, test) = _probeSets.Value;
+        return ModelSelection.MajorityClassRate(labelled.Labels, test.Labels).Accuracy;
     }
 
     /// <summary>
@@ -145,34 +175,54 @@ public sealed class FederatedExperiment
     }
 
     /// <summary>
-    /// How well the encoder carrying <paramref name="weights"/> learns from few labels: for each fraction
-    /// of the pooled training labels (stratified), a linear probe and, given <paramref name="fineTune"/>,
-    /// end-to-end fine-tuning (epoch chosen on the validation split), both scored on the test split.
+    /// How well the encoder carrying <paramref name="weights"/> learns from few labels, beside the baselines: for each
+    /// fraction of the pooled training labels (stratified), the majority-class rate of each test split and, for the final
+    /// encoder and the random-init one (<paramref name="initial"/>), a linear probe and, given <paramref name="fineTune"/>,
+    /// end-to-end fine-tuning, each for its fixed step budget with the step chosen on validation balanced accuracy, scored
+    /// on every split of <see cref="ExperimentSites.TestSplits"/>. Both encoders get the same labelled images and seeds.
     /// </summary>
-    public IReadOnlyList<LabelEfficiency> EvaluateLabelEfficiency(ModelWeights weights, IReadOnlyList<double> fractions, FineTuneOptions? fineTune)
+    /// <param name="weights">The run's final global model.</param>
+    /// <param name="initial">The run's initial (round-0) global model: the random-init baseline; null leaves it out.</param>
+    /// <param name="fractions">The label fractions, each in (0, 1].</param>
+    /// <param name="fineTune">Fine-tuning's settings; null: linear probe only.</param>
+    public IReadOnlyList<LabelEfficiency> EvaluateLabelEfficiency(ModelWeights weights, ModelWeights? initial, IReadOnlyList<double> fractions, FineTuneOptions? fineTune)
     {
         var pool = Sites.PooledTrain();
+        var splits = Sites.TestSplits;
+        var encoders = new List<(string Name, ModelWeights Weights)> { (LabelEfficiency.FinalEncoder, weights) };
+        if (initial is not null) encoders.Add((LabelEfficiency.RandomInitEncoder, initial));
         var results = new List<LabelEfficiency>();
         foreach (var fraction in fractions)
         {
             var key = fraction.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
             var labelled = pool.Subset(LinearProbe.StratifiedFraction(pool, fraction, SeededRandom.Derive(Settings.Seed, $"evaluation/labels/{key}")));
-            using (var network = TorchRuntime.Seeded(0, CreateNetwork))
+            foreach (var (split, images) in splits)
             {
-                LoadBackbone(weights, network);
-                network.to(Device);
-                var probe = LinearProbe.Evaluate(network.Backbone, labelled, Sites.Test, Sites.Classes, Device,
-                    SeededRandom.DeriveSeed(Settings.Seed, $"evaluation/probe/{key}"), Settings.Probe);
-                results.Add(new LabelEfficiency(LabelEfficiency.LinearProbe, fraction, labelled.Count, probe.Accuracy, probe.BalancedAccuracy));
+                var majority = ModelSelection.MajorityClassRate(labelled.Labels, images.Labels);
+                results.Add(new LabelEfficiency(LabelEfficiency.MajorityClass, LabelEfficiency.NoEncoder, split, fraction, labelled.Count,
+                    majority.Accuracy, majority.BalancedAccuracy, 0, 0, double.NaN));
             }
-            if (fineTune is null) continue;
-            using (var network = TorchRuntime.Seeded(0, CreateNetwork))
+            foreach (var (encoder, encoderWeights) in encoders)
             {
-                LoadBackbone(weights, network);
-                network.to(Device);
-                var tuned = FineTuning.Evaluate(network.Backbone, network.FeatureDim, labelled, Sites.Validation, Sites.Test, Sites.Classes, Device,
-                    SeededRandom.DeriveSeed(Settings.Seed, $"evaluation/finetune/{key}"), fineTune);
-                results.Add(new LabelEfficiency(LabelEfficiency.FineTune, fraction, labelled.Count, tuned.TestAccuracy, tuned.TestBalancedAccuracy));
+                using (var network = TorchRuntime.Seeded(0, CreateNetwork))
+                {
+                    LoadBackbone(encoderWeights, network);
+                    network.to(Device);
+                    var probe = LinearProbe.Evaluate(network.Backbone, labelled, Sites.Validation, splits, Sites.Classes, Device,
+                        SeededRandom.DeriveSeed(Settings.Seed, $"evaluation/probe/{key}"), Settings.Probe);
+                    results.AddRange(probe.Scores.Select(s => new LabelEfficiency(LabelEfficiency.LinearProbe, encoder, s.Split, fraction, labelled.Count,
+                        s.Accuracy, s.BalancedAccuracy, probe.SelectedStep, probe.StepsTaken, probe.Validation.BalancedAccuracy)));
+                }
+                if (fineTune is null) continue;
+                using (var network = TorchRuntime.Seeded(0, CreateNetwork))
+                {
+                    LoadBackbone(encoderWeights, network);
+                    network.to(Device);
+                    var tuned = FineTuning.Evaluate(network.Backbone, network.FeatureDim, labelled, Sites.Validation, splits, Sites.Classes, Device,
+                        SeededRandom.DeriveSeed(Settings.Seed, $"evaluation/finetune/{key}"), fineTune);
+                    results.AddRange(tuned.Scores.Select(s => new LabelEfficiency(LabelEfficiency.FineTune, encoder, s.Split, fraction, labelled.Count,
+                        s.Accuracy, s.BalancedAccuracy, tuned.SelectedStep, tuned.StepsTaken, tuned.Validation.BalancedAccuracy)));
+                }
             }
         }
         return results;

@@ -421,7 +421,9 @@ public sealed record ExperimentConfig(
             FineTune = r.Bool("fedactors.evaluation.fine-tune")
                 ? new FineTuneOptions
                 {
-                    Epochs = r.Int("fedactors.evaluation.fine-tune-epochs", 1, 10_000),
+                    Steps = r.Int("fedactors.evaluation.fine-tune-steps", 1, 10_000_000),
+                    ValidateEvery = r.Int("fedactors.evaluation.fine-tune-validate-every", 1, 10_000_000),
+                    BatchSize = r.Int("fedactors.evaluation.fine-tune-batch-size", 1, 1_000_000),
                     LearningRate = r.Double("fedactors.evaluation.fine-tune-learning-rate", 1e-9, 10),
                 }
                 : null,
@@ -442,6 +444,7 @@ public sealed record ExperimentConfig(
             Probe = new LinearProbeOptions
             {
                 Steps = r.Int("fedactors.probe.steps", 1, 1_000_000),
+                ValidateEvery = r.Int("fedactors.probe.validate-every", 1, 1_000_000),
                 LearningRate = r.Double("fedactors.probe.learning-rate", 1e-9, 100),
             },
         };

@@ -139,9 +139,12 @@ public sealed class PreparedRun
             random = TorchRuntime.OnPassingThread(() => Experiment.Probe(InitialGlobal)).Accuracy;
             var probed = settings.IsVolumetric ? $"slice-position partition of {Experiment.Sites.Classes}" : $"{Experiment.Sites.Classes} classes";
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"linear probe ({settings.ProbeLabelFraction:P0} labels, {probed}, chance {1.0 / Experiment.Sites.Classes:F3}): trained encoder {trained:F3}, random encoder {random:F3}"));
+                $"linear probe ({settings.ProbeLabelFraction:P0} labels, {probed}, majority class {Experiment.ProbeMajorityRate():F3}): trained encoder {trained:F3}, random encoder {random:F3}"));
         }
         var perRound = completed.Rounds.Average(r => r.WallSeconds);
+        var localSteps = completed.Rounds.Sum(r => r.LocalSteps);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"local optimiser steps: {localSteps} in all over {completed.Rounds.Count} rounds (the accepted updates', summed over hospitals)"));
         var deviceSlots = ActorRegistry.For(system).TryGet<DeviceSlots>(out var slots) ? slots : null;
         if (deviceSlots is not null)
         {
@@ -158,11 +161,15 @@ public sealed class PreparedRun
         if (settings.EvaluationFractions.Count > 0 && evaluations.HasFlag(MethodEvaluations.LinearProbe))
         {
             var fineTune = evaluations.HasFlag(MethodEvaluations.FineTune) ? settings.FineTune : null;
-            var evaluation = TorchRuntime.OnPassingThread(() => Experiment.EvaluateLabelEfficiency(completed.FinalGlobal, settings.EvaluationFractions, fineTune));
-            runDir.WriteEvaluation(evaluation);
+            var evaluation = TorchRuntime.OnPassingThread(() => Experiment.EvaluateLabelEfficiency(completed.FinalGlobal, InitialGlobal, settings.EvaluationFractions, fineTune));
+            runDir.WriteEvaluation(evaluation, localSteps);
             foreach (var e in evaluation)
-                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{e.Protocol} with {e.LabelFraction:P0} of the labels ({e.Labelled} images): accuracy {e.Accuracy:F3}, balanced accuracy {e.BalancedAccuracy:F3}"));
+                output.WriteLine(e.Protocol == LabelEfficiency.MajorityClass
+                    ? string.Create(CultureInfo.InvariantCulture,
+                        $"majority class with {e.LabelFraction:P0} of the labels, {e.Split}: accuracy {e.Accuracy:F3}, balanced accuracy {e.BalancedAccuracy:F3}")
+                    : string.Create(CultureInfo.InvariantCulture,
+                        $"{e.Protocol} of the {e.Encoder} encoder with {e.LabelFraction:P0} of the labels ({e.Labelled} images), {e.Split}: accuracy {e.Accuracy:F3}, " +
+                        $"balanced accuracy {e.BalancedAccuracy:F3} (step {e.SelectedStep} of {e.StepBudget}, chosen on validation balanced accuracy {e.ValidationBalancedAccuracy:F3})"));
         }
         if (settings.IsVolumetric && settings.Segmentation.LabelledVolumes.Count > 0 && evaluations.HasFlag(MethodEvaluations.Segmentation))
         {

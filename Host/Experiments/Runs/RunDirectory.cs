@@ -40,7 +40,7 @@ public sealed class RunDirectory
     [
         "round", "selected", "accepted", "aggregated", "dropped", "lost", "late", "rejected", "surplus", "skipped", "mean_loss",
         "bytes_down", "bytes_up", "wall_seconds", "sim_seconds", "sim_clock", "stale_replies", "unexpected_replies", "duplicate_replies",
-        "attempts", "nodes_joined", "nodes_lost", "hospitals_moved", "hospitals_restored", "probe_accuracy", "probe_balanced_accuracy", "not_aggregated", "global_hash",
+        "attempts", "local_steps", "nodes_joined", "nodes_lost", "hospitals_moved", "hospitals_restored", "probe_accuracy", "probe_balanced_accuracy", "not_aggregated", "global_hash",
     ];
 
     private static readonly string MetricsHeader = string.Join(',', MetricsColumns) + "\n";
@@ -227,7 +227,7 @@ public sealed class RunDirectory
             I(s.Round), I(s.Selected.Count), I(s.Accepted.Count), I(s.Aggregated.Count), I(s.Dropped.Count), I(s.Lost.Count), I(s.Late.Count),
             I(s.Rejected.Count), I(s.Surplus.Count), s.Skipped ? "1" : "0", Number(s.MeanLoss),
             I(s.BytesDown), I(s.BytesUp), Number(s.WallSeconds), Number(s.SimulatedSeconds), Number(s.SimulatedClock),
-            I(s.StaleReplies), I(s.UnexpectedReplies), I(s.DuplicateReplies), I(s.Attempts),
+            I(s.StaleReplies), I(s.UnexpectedReplies), I(s.DuplicateReplies), I(s.Attempts), I(s.LocalSteps),
             I(s.NodesJoined), I(s.NodesLost), I(s.HospitalsMoved), I(s.HospitalsRestored),
             Eval(EvaluationKeys.ProbeAccuracy), Eval(EvaluationKeys.ProbeBalancedAccuracy), NotAggregated(s), s.GlobalHash,
         };
@@ -270,11 +270,20 @@ public sealed class RunDirectory
     /// <summary>File name of the end-of-run evaluation (label efficiency, segmentation or the global classifier's figures), if the method is judged by one.</summary>
     public const string EvaluationFile = "evaluation.csv";
 
-    /// <summary><c>evaluation.csv</c>: protocol, label_fraction, labelled, accuracy, balanced_accuracy, one row per figure.</summary>
-    public void WriteEvaluation(IEnumerable<FedActors.Training.Experiments.LabelEfficiency> results) =>
+    /// <summary>
+    /// <c>evaluation.csv</c>: protocol (linear-probe, fine-tune, majority-class), encoder (final, random-init, none), split
+    /// (test, test-shifted), label_fraction, labelled, accuracy, balanced_accuracy, selected_step (chosen on validation
+    /// balanced accuracy), step_budget (optimiser steps taken), validation_balanced_accuracy, and local_steps (the run's
+    /// local optimiser steps in all, the same on every row); one row per figure.
+    /// </summary>
+    /// <param name="results">The figures, in the order written.</param>
+    /// <param name="localSteps">The local optimiser steps of the aggregated updates, summed over hospitals and rounds.</param>
+    public void WriteEvaluation(IEnumerable<FedActors.Training.Experiments.LabelEfficiency> results, long localSteps) =>
         File.WriteAllText(System.IO.Path.Combine(Path, EvaluationFile),
-            "protocol,label_fraction,labelled,accuracy,balanced_accuracy\n" + string.Concat(results.Select(e =>
-                $"{e.Protocol},{Number(e.LabelFraction)},{e.Labelled.ToString(CultureInfo.InvariantCulture)},{Number(e.Accuracy)},{Number(e.BalancedAccuracy)}\n")));
+            "protocol,encoder,split,label_fraction,labelled,accuracy,balanced_accuracy,selected_step,step_budget,validation_balanced_accuracy,local_steps\n" +
+            string.Concat(results.Select(e =>
+                $"{e.Protocol},{e.Encoder},{e.Split},{Number(e.LabelFraction)},{e.Labelled.ToString(CultureInfo.InvariantCulture)},{Number(e.Accuracy)},{Number(e.BalancedAccuracy)}," +
+                $"{e.SelectedStep.ToString(CultureInfo.InvariantCulture)},{e.StepBudget.ToString(CultureInfo.InvariantCulture)},{Number(e.ValidationBalancedAccuracy)},{localSteps.ToString(CultureInfo.InvariantCulture)}\n")));
 
     /// <summary>Segmentation figures (volumetric sources) into evaluation.csv: one row per protocol and N, each hospital's Dice beside the mean.</summary>
     public void WriteSegmentation(IReadOnlyList<FedActors.Training.Evaluation.SegmentationScore> scores)
@@ -288,7 +297,8 @@ public sealed class RunDirectory
 
     /// <summary>
     /// The global classifier's figures into evaluation.csv (one row: the round chosen on validation, its test accuracy and
-    /// balanced accuracy, each hospital's balanced accuracy) and every round's into classifier.csv.
+    /// balanced accuracy, each hospital's balanced accuracy; then, where computed, the majority-class baseline's row) and
+    /// every round's into classifier.csv.
     /// </summary>
     public void WriteClassifierEvaluation(FedActors.Training.Evaluation.ClassifierEvaluation e)
     {
@@ -296,7 +306,10 @@ public sealed class RunDirectory
         File.WriteAllText(System.IO.Path.Combine(Path, EvaluationFile),
             "protocol,label_fraction,round,accuracy,balanced_accuracy,validation_balanced_accuracy" + string.Concat(hospitals.Select(h => $",balanced_accuracy_{h}")) + "\n" +
             $"{FedActors.Training.Evaluation.ClassifierEvaluation.Protocol},1,{e.Chosen.Round.ToString(CultureInfo.InvariantCulture)},{Number(e.Chosen.TestAccuracy)}," +
-            $"{Number(e.Chosen.TestBalancedAccuracy)},{Number(e.Chosen.ValidationBalancedAccuracy)}" + string.Concat(hospitals.Select(h => "," + Number(e.SiteBalancedAccuracy[h]))) + "\n");
+            $"{Number(e.Chosen.TestBalancedAccuracy)},{Number(e.Chosen.ValidationBalancedAccuracy)}" + string.Concat(hospitals.Select(h => "," + Number(e.SiteBalancedAccuracy[h]))) + "\n" +
+            (e.Majority is { } m
+                ? $"majority-class,1,,{Number(m.Accuracy)},{Number(m.BalancedAccuracy)}," + string.Concat(hospitals.Select(h => "," + (m.SiteBalancedAccuracy.TryGetValue(h, out var b) ? Number(b) : ""))) + "\n"
+                : ""));
         File.WriteAllText(System.IO.Path.Combine(Path, ClassifierFile),
             "round,validation_balanced_accuracy,test_balanced_accuracy,test_accuracy\n" + string.Concat(e.Rounds.Select(r =>
                 $"{r.Round.ToString(CultureInfo.InvariantCulture)},{Number(r.ValidationBalancedAccuracy)},{Number(r.TestBalancedAccuracy)},{Number(r.TestAccuracy)}\n")));

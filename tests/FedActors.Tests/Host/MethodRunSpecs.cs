@@ -175,6 +175,11 @@ public sealed class MethodRunSpecs : IDisposable
         Assert.Equal("global-classifier", cells[0]);
         Assert.Contains(cells[2], new[] { "1", "2" });
         Assert.All(cells[3..], v => Assert.InRange(double.Parse(v, System.Globalization.CultureInfo.InvariantCulture), 0, 1));
+        // The majority-class baseline beside it: balanced accuracy 1 / classes present (4 on the pooled test split).
+        var majority = rows[2].Split(',');
+        Assert.Equal(["majority-class", "1", ""], majority[..3]);
+        Assert.Equal(0.25, double.Parse(majority[4], System.Globalization.CultureInfo.InvariantCulture), 12);
+        Assert.Equal(3, rows.Length);
         Assert.Equal(3, File.ReadAllLines(Path.Combine(result.Directory.Path, FedActors.Host.Runs.RunDirectory.ClassifierFile)).Length);
         // Fed-MAS uploads a robust factor per hospital and weighs by it; the baselines by sample counts.
         var scalars = result.Completed.Rounds.SelectMany(r => r.Traffic!).Count(t => t.Kind == PayloadKinds.Scalar && t.Direction == ClientTraffic.Up);

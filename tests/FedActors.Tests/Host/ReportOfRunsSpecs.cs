@@ -23,7 +23,8 @@ public sealed class ReportOfRunsSpecs : IDisposable
         ReportCommand.Execute(ReportCommand.Parse([.. runs.Select(r => r.Directory.Path), "--out", out_]), ["report"], TextWriter.Null);
 
         // The expected row, computed here from the runs' own files.
-        double Accuracy(RunResult r) => double.Parse(File.ReadAllLines(Path.Combine(r.Directory.Path, RunDirectory.EvaluationFile))[1].Split(',')[3], CultureInfo.InvariantCulture);
+        double Accuracy(RunResult r) => double.Parse(File.ReadAllLines(Path.Combine(r.Directory.Path, RunDirectory.EvaluationFile))
+            .Single(l => l.StartsWith("linear-probe,final,test,", StringComparison.Ordinal)).Split(',')[5], CultureInfo.InvariantCulture);
         double MeanPerRound(RunResult r, Func<FedActors.Actors.Protocol.RoundSummary, double> f) => r.Completed.Rounds.Average(f) / 1e6;
         var a = runs.Select(Accuracy).ToArray();
         var mean = a.Average();
@@ -32,9 +33,13 @@ public sealed class ReportOfRunsSpecs : IDisposable
         var up = runs.Select(r => MeanPerRound(r, s => s.BytesUp)).ToArray();
         var down = runs.Select(r => MeanPerRound(r, s => s.BytesDown)).ToArray();
         var lines = File.ReadAllLines(out_);
-        Assert.Contains("| variant | seeds | linear-probe 50 % | MB up / round | MB down / round | round seconds |", lines);
+        Assert.Contains("| variant | seeds | linear-probe 50 % | MB up / round | MB down / round | round seconds | local steps |", lines);
         var row = Assert.Single(lines, l => l.StartsWith("| all runs | 1, 2 |", StringComparison.Ordinal));
         Assert.StartsWith($"| all runs | 1, 2 | {F(mean)} ± {F(std)} | {F(up.Average())} ± 0.000 | {F(down.Average())} ± 0.000 |", row);
+        // Both runs' local steps: 4 hospitals x 2 rounds x 2 local epochs x 32 images / batches of 8 = 64.
+        Assert.EndsWith("| 64 ± 0 |", row);
+        Assert.Single(lines, l => l.StartsWith("| all runs: random-init encoder | 1, 2 | ", StringComparison.Ordinal));
+        Assert.Single(lines, l => l.StartsWith("| majority class (baseline) | 1, 2 | ", StringComparison.Ordinal));
     }
 
     public void Dispose() => Directory.Delete(_runsRoot, recursive: true);

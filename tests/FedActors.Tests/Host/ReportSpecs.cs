@@ -162,6 +162,44 @@ public sealed class ReportSpecs : IDisposable
         Assert.Contains("![test balanced accuracy per round, mean over seeds](fedmas.png)", File.ReadAllLines(report));
     }
 
+    /// <summary>A finished run in the protocol's format: final and random-init fine-tuning at 10 %, on test and test-shifted, the majority rate, local steps.</summary>
+    private string ProtocolRun(string name, int seed, double final, double random, double shifted)
+    {
+        var dir = Run(name, "fedmoco", seed, 0, 0);
+        File.WriteAllText(Path.Combine(dir, RunDirectory.MetricsFile),
+            "round,bytes_up,bytes_down,wall_seconds,local_steps,probe_accuracy\n1,1000000,2000000,10,60,\n2,1000000,2000000,10,40,0.5\n");
+        const string header = "protocol,encoder,split,label_fraction,labelled,accuracy,balanced_accuracy,selected_step,step_budget,validation_balanced_accuracy,local_steps\n";
+        File.WriteAllText(Path.Combine(dir, RunDirectory.EvaluationFile), header +
+            "majority-class,none,test,0.1,40,0.625,0.5,0,0,,100\n" +
+            "majority-class,none,test-shifted,0.1,40,0.625,0.5,0,0,,100\n" +
+            $"fine-tune,final,test,0.1,40,{final},0.7,200,300,0.7,100\n" +
+            $"fine-tune,final,test-shifted,0.1,40,{shifted},0.6,200,300,0.7,100\n" +
+            $"fine-tune,random-init,test,0.1,40,{random},0.55,25,300,0.6,100\n" +
+            $"fine-tune,random-init,test-shifted,0.1,40,{random - 0.1},0.5,25,300,0.6,100\n");
+        return dir;
+    }
+
+    [Fact]
+    public void Should_put_the_random_init_and_majority_class_baselines_beside_each_variant_and_tabulate_the_shifted_split_and_local_steps()
+    {
+        var runs = new[] { ProtocolRun("p1", 1, 0.80, 0.70, 0.75), ProtocolRun("p2", 2, 0.84, 0.74, 0.79) }.Select(ReportedRun.Read).ToList();
+
+        var lines = RunReport.Markdown("t", runs, "accuracy", "fedactors report").Replace("\r\n", "\n").Split('\n');
+
+        Assert.Contains("| variant | seeds | fine-tune 10 % | MB up / round | MB down / round | round seconds | local steps |", lines);
+        // Final: 0.82 ± 0.028; random-init: 0.72 ± 0.028; local steps 60 + 40 = 100 in each run.
+        Assert.Contains("| all runs | 1, 2 | 0.820 ± 0.028 | 1.000 ± 0.000 | 2.000 ± 0.000 | 20 ± 0 | 100 ± 0 |", lines);
+        Assert.Contains("| all runs: random-init encoder | 1, 2 | 0.720 ± 0.028 |  |  |  |  |", lines);
+        Assert.Contains("| majority class (baseline) | 1, 2 | 0.625 ± 0.000 |  |  |  |  |", lines);
+        // The site-shifted split: its own table, with its own baselines.
+        var shifted = Array.IndexOf(lines, "accuracy, test-shifted split:");
+        Assert.True(shifted > 0, "no table of the test-shifted split");
+        Assert.Equal("| variant | seeds | fine-tune 10 % |", lines[shifted + 2]);
+        Assert.Equal("| all runs | 1, 2 | 0.770 ± 0.028 |", lines[shifted + 4]);
+        Assert.Equal("| all runs: random-init encoder | 1, 2 | 0.620 ± 0.028 |", lines[shifted + 5]);
+        Assert.Equal("| majority class (baseline) | 1, 2 | 0.625 ± 0.000 |", lines[shifted + 6]);
+    }
+
     [Fact]
     public void Should_give_each_metric_asked_for_its_own_table()
     {

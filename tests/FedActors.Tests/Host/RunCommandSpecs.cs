@@ -81,17 +81,34 @@ public sealed class RunCommandSpecs : IDisposable
     }
 
     [Fact]
-    public async Task Should_write_label_efficiency_figures_for_each_fraction_and_protocol()
+    public async Task Should_write_label_efficiency_figures_for_each_fraction_protocol_and_encoder_with_the_baselines_and_step_counts()
     {
         var overrides = TinyRun.Overrides(_runsRoot, 5).Concat(["evaluation.label-fractions=[0.25, 1.0]", "evaluation.fine-tune=on",
-            "evaluation.fine-tune-epochs=1"]).ToList();
-        var result = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, overrides), TextWriter.Null).Within(TimeSpan.FromMinutes(3), "the run");
+            "evaluation.fine-tune-steps=7", "evaluation.fine-tune-validate-every=3", "probe.validate-every=10"]).ToList();
+        var output = new StringWriter();
+        var result = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, overrides), output).Within(TimeSpan.FromMinutes(3), "the run");
 
         var rows = File.ReadAllLines(Path.Combine(result.Directory.Path, RunDirectory.EvaluationFile)).Select(l => l.Split(',')).ToList();
-        Assert.Equal(["protocol", "label_fraction", "labelled", "accuracy", "balanced_accuracy"], rows[0]);
-        Assert.Equal(["linear-probe 0.25", "fine-tune 0.25", "linear-probe 1", "fine-tune 1"], rows.Skip(1).Select(r => $"{r[0]} {r[1]}"));
-        Assert.Equal(4 * 32, int.Parse(rows[3][2])); // all the labels: 4 hospitals x 32 images
-        Assert.All(rows.Skip(1), r => Assert.InRange(double.Parse(r[3], System.Globalization.CultureInfo.InvariantCulture), 0, 1));
+        Assert.Equal(["protocol", "encoder", "split", "label_fraction", "labelled", "accuracy", "balanced_accuracy", "selected_step", "step_budget",
+            "validation_balanced_accuracy", "local_steps"], rows[0]);
+        // The synthetic source's test images are drawn through the hospitals' scanners already: one split, "test".
+        Assert.Equal(["majority-class none 0.25", "linear-probe final 0.25", "fine-tune final 0.25", "linear-probe random-init 0.25", "fine-tune random-init 0.25",
+                "majority-class none 1", "linear-probe final 1", "fine-tune final 1", "linear-probe random-init 1", "fine-tune random-init 1"],
+            rows.Skip(1).Select(r => $"{r[0]} {r[1]} {r[3]}"));
+        Assert.All(rows.Skip(1), r => Assert.Equal("test", r[2]));
+        Assert.Equal(4 * 32, int.Parse(rows[7][4])); // all the labels: 4 hospitals x 32 images
+        Assert.All(rows.Skip(1), r => Assert.InRange(double.Parse(r[5], System.Globalization.CultureInfo.InvariantCulture), 0, 1));
+        // Budgets as configured, the chosen step one of the checks (3, 6, 7 for fine-tuning; 10, 20, 30 for the probe of 30 steps).
+        Assert.All(rows.Skip(1).Where(r => r[0] == "fine-tune"), r => { Assert.Equal("7", r[8]); Assert.Contains(r[7], new[] { "3", "6", "7" }); });
+        Assert.All(rows.Skip(1).Where(r => r[0] == "linear-probe"), r => { Assert.Equal("30", r[8]); Assert.Contains(r[7], new[] { "10", "20", "30" }); });
+        // The majority-class baseline: balanced accuracy 1 / classes present, no steps.
+        Assert.All(rows.Skip(1).Where(r => r[0] == "majority-class"), r => Assert.Equal(("0", "0", ""), (r[7], r[8], r[9])));
+        // Local steps: 4 hospitals x 2 rounds x 2 local epochs x 32 images / batches of 8 = 64, on every row and in metrics.csv.
+        Assert.All(rows.Skip(1), r => Assert.Equal("64", r[10]));
+        var metrics = File.ReadAllLines(Path.Combine(result.Directory.Path, RunDirectory.MetricsFile)).Skip(1).Select(l => l.Split(',')).ToList();
+        Assert.Equal(["32", "32"], metrics.Select(r => r[Array.IndexOf(RunDirectory.MetricsColumns, "local_steps")]));
+        Assert.Contains("local optimiser steps: 64 in all over 2 rounds", output.ToString());
+        Assert.Matches(@"linear probe \(10 % labels, 4 classes, majority class 0\.\d{3}\)", output.ToString());
     }
 
     [Fact]

@@ -27,7 +27,7 @@ public class FedActorsSerializerSpecs(ITestOutputHelper output) : ActorSpec(1, o
         Rejected = ["hospital-05"], Surplus = ["hospital-06", "hospital-07"], MeanLoss = 0.25, BytesDown = 1000, BytesUp = 2000, WallSeconds = 1.5,
         StaleReplies = 1, UnexpectedReplies = 2, DuplicateReplies = 3, Skipped = true, GlobalHash = Weights.ContentHash,
         Evaluation = new Dictionary<string, double> { ["probe-accuracy"] = 0.9, ["balanced-accuracy"] = 0.8 },
-        SimulatedSeconds = 12.5, SimulatedClock = 40.25, Attempts = 2,
+        SimulatedSeconds = 12.5, SimulatedClock = 40.25, Attempts = 2, LocalSteps = 1234,
         Traffic = [new ClientTraffic("hospital-01", ClientTraffic.Down, PayloadKinds.Weights, 32), new ClientTraffic("hospital-01", ClientTraffic.Up, PayloadKinds.Scalar, 8)],
         AggregationWeights = new Dictionary<string, double> { ["hospital-01"] = 1 },
     };

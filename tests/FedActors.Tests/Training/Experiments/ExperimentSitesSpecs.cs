@@ -26,12 +26,51 @@ public sealed class ExperimentSitesSpecs
         Assert.Equal(data["test"].Count, sites.Test.Count);
         Assert.Equal(data["test"].ToShard().Pixels, sites.Test.Pixels); // the official test split, as released
         Assert.Equal(data["val"].Count, sites.Validation.Count);
+        Assert.Equal(data["val"].ToShard().Labels, sites.Validation.Labels);
         // Label skew: the share of normals differs widely between sites.
         var normalShare = sites.Sites.Select(s => s.Train.Labels.Count(l => l == 0) / (double)s.Train.Count).ToList();
         Assert.True(normalShare.Max() - normalShare.Min() > 0.1, $"normal shares [{string.Join(", ", normalShare.Select(x => x.ToString("F2")))}]");
         // Site shift: each site's scanner changed its images' intensity statistics.
         var means = sites.Sites.Select(s => SiteStatistics.Of(s.HospitalId, s.Train).Mean).ToList();
         Assert.Equal(4, means.Distinct().Count());
+    }
+
+    [Fact]
+    public void Should_pass_each_hospitals_share_of_the_test_images_through_that_hospitals_own_scanner()
+    {
+        // Four 2×2 images of pixels 51, 204, 0, 255 (0.2, 0.8, 0, 1). Hospital A's scanner adds 0.2 (→ 102, 255, 51, 255),
+        // hospital B's subtracts 0.2 (→ 0, 153, 0, 204); neither has gain, gamma, bias, blur, noise or resampling.
+        byte[] image = [51, 204, 0, 255];
+        var test = new ImageShard(2, 2, [.. image, .. image, .. image, .. image], [0, 1, 1, 0]);
+        var empty = new ImageShard(2, 2, [], []);
+        SiteData Site(string id, double brightness) => new(id, ScannerProfile.Identity with { Brightness = brightness }, empty, empty);
+        var sites = new[] { Site("hospital-01", 0.2), Site("hospital-02", -0.2) };
+        byte[][] expected = [[102, 255, 51, 255], [0, 153, 0, 204]];
+
+        var shares = ExperimentSites.SiteShares(4, 2, seed: 3, "test");
+        var shifted = ExperimentSites.SiteShifted(test, sites, seed: 3, "test");
+
+        Assert.Equal([0, 1, 2, 3], shares.SelectMany(s => s).Order()); // every image in exactly one share
+        Assert.All(shares, s => Assert.Equal(2, s.Length));
+        for (var h = 0; h < 2; h++)
+            foreach (var i in shares[h])
+                Assert.Equal(expected[h], shifted.Pixels[(4 * i)..(4 * i + 4)]);
+        Assert.Equal(test.Labels, shifted.Labels);
+        Assert.Equal(image, test.Pixels[..4]); // the unshifted split is left as it was
+        Assert.Equal(shifted.Pixels, ExperimentSites.SiteShifted(test, sites, seed: 3, "test").Pixels); // deterministic from the seed
+    }
+
+    [SharedDataFact("pneumoniamnist.npz")]
+    public void Should_score_medmnist_on_the_test_split_as_released_and_site_shifted_and_choose_on_the_shifted_val_split()
+    {
+        var settings = PneumoniaSettings(alpha: 0.3);
+        var sites = ExperimentSites.Create(settings);
+        var data = MedMnistReader.Load(SharedData.PathOf("pneumoniamnist.npz"));
+
+        Assert.Equal([("test", data["test"].ToShard().Pixels), ("test-shifted", ExperimentSites.SiteShifted(data["test"].ToShard(), sites.Sites, settings.Seed, "test").Pixels)],
+            sites.TestSplits.Select(s => (s.Split, s.Images.Pixels)));
+        Assert.NotEqual(sites.TestSplits[0].Images.Pixels, sites.TestSplits[1].Images.Pixels);
+        Assert.Equal(ExperimentSites.SiteShifted(data["val"].ToShard(), sites.Sites, settings.Seed, "validation").Pixels, sites.Validation.Pixels);
     }
 
     [SharedDataFact("pneumoniamnist.npz")]

@@ -75,11 +75,15 @@ public static class Program
               and the configuration the runs share. Unfinished runs are named and left out.
         """),
         ("auxiliary", """
-          auxiliary [experiment.conf] --out FILE [--epochs N] [--set key=value ...]
+          auxiliary [experiment.conf] --out FILE [--epochs N] [--source S] [--source-images N] [--set key=value ...]
               Pre-train Fed-MAS's frozen auxiliary encoder: MoCo v2 (the experiment's moco
-              settings and network) for N epochs (default 20) on the experiment's pooled training
-              images, never its test or validation images; write it to FILE and print the
-              fedmas.auxiliary and fedmas.auxiliary-hash lines that make every hospital load it.
+              settings and network), N calls (default 20), on the images --source names:
+              synthetic-skin (default: a synthetic lesion archive of --source-images images,
+              default 2000, drawn from its own seed stream), an image folder of another origin
+              (labels.csv + images/), or pooled-train (the hospitals' own training images: not
+              independent). Refuses a prior holding any hospital's train, validation or test image
+              (SHA-256 of pixels; ids for an image folder). Writes FILE, FILE.source.json (what it
+              was trained on) and prints the fedmas.auxiliary and fedmas.auxiliary-hash lines.
         """),
         ("version", """
           version (or --version)

@@ -583,11 +583,13 @@ public sealed class RoundEngine
             .OrderBy(u => u.HospitalId, StringComparer.Ordinal).ToList();
         var previous = _global;
         IReadOnlyDictionary<string, double> weights = new Dictionary<string, double>();
+        IReadOnlyDictionary<string, double> factors = new Dictionary<string, double>();
         if (!skip)
         {
             var aggregate = Checked(_strategy.Aggregate(new RoundAggregation(_round, previous, accepted.Select(Contribution).ToList(), _server)), accepted);
             _global = aggregate.Global;
             weights = aggregate.ClientWeights;
+            factors = aggregate.ClientFactors ?? factors;
         }
         var evaluate = _evaluate is not null && !skip &&
                        (_round == _settings.Rounds || (_settings.EvaluateEvery > 0 && _round % _settings.EvaluateEvery == 0));
@@ -619,6 +621,7 @@ public sealed class RoundEngine
             Attempts = _attempt,
             Traffic = _traffic.OrderBy(t => t.HospitalId, StringComparer.Ordinal).ThenBy(t => t.Direction, StringComparer.Ordinal).ToList(),
             AggregationWeights = weights,
+            AggregationFactors = factors,
         };
         _stale = _unexpected = _duplicates = 0;
         _clock = end;

@@ -148,7 +148,7 @@ public static class AuxiliaryCommand
         File.WriteAllText(options.Out + SourceSuffix, JsonSerializer.Serialize(new
         {
             source = source.Source, description = source.Description, images = source.Images, independent = source.Independent,
-            hospital_images_checked = source.Checked, shared_images = 0, epochs = options.Epochs, seed = config.Experiment.Seed,
+            hospital_images_checked = source.Checked, shared_images = source.Independent ? 0 : pool.Count, epochs = options.Epochs, seed = config.Experiment.Seed,
             content_hash = weights.ContentHash, probe_balanced_accuracy = probe, random_probe_balanced_accuracy = random,
         }, new JsonSerializerOptions { WriteIndented = true }));
         output.WriteLine(FormattableString.Invariant($"wrote {options.Out} in {wall.Elapsed.TotalSeconds:F0} s; for the experiment:"));

@@ -58,7 +58,13 @@ out=docs/results/fedmas.md
 real=docs/results/fedmas-isic.md
 synthetic_runs=$(ls -d runs/fedmas-synthetic/*-seed*/*/ 2>/dev/null || true)
 isic_runs=$(ls -d runs/fedmas-isic/*-seed*/*/ 2>/dev/null || true)
-if [ -z "$synthetic_runs" ]; then echo "no synthetic run yet: nothing to report"; exit 0; fi
+if [ -z "$synthetic_runs" ]; then
+  # Nothing has started yet: the page says so, with the protocol, rather than keep figures of another protocol.
+  { echo "# Fed-MAS: aggregation by self-supervised priors on imbalanced sites"; echo
+    echo "No run of this protocol has started yet (\`bash cluster-config/experiments/fedmas.sh\` runs them)."; echo
+    cat "$here/fedmas.notes.md"; } > "$out"
+  echo "no synthetic run yet: wrote $out without figures"; exit 0
+fi
 # shellcheck disable=SC2086
 "${fedactors[@]}" report $synthetic_runs --out "$out" --metric balanced_accuracy "${plateau[@]}" \
   --title "Fed-MAS: aggregation by self-supervised priors on imbalanced sites" --notes "$here/fedmas.notes.md"

@@ -150,7 +150,7 @@ public static class AuxiliaryCommand
             source = source.Source, description = source.Description, images = source.Images, independent = source.Independent,
             hospital_images_checked = source.Checked, shared_images = source.Independent ? 0 : pool.Count, epochs = options.Epochs, seed = config.Experiment.Seed,
             content_hash = weights.ContentHash, probe_balanced_accuracy = probe, random_probe_balanced_accuracy = random,
-        }, new JsonSerializerOptions { WriteIndented = true }));
+        }, new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
         output.WriteLine(FormattableString.Invariant($"wrote {options.Out} in {wall.Elapsed.TotalSeconds:F0} s; for the experiment:"));
         output.WriteLine($"fedactors.fedmas.auxiliary = \"{Path.GetFullPath(options.Out)}\"");
         output.WriteLine($"fedactors.fedmas.auxiliary-hash = {weights.ContentHash}");

@@ -54,7 +54,7 @@ public static class FedMasSections
             .Select(r => r.Number(r.Evaluation[0], metric)).Where(x => !double.IsNaN(x)).ToList())).ToList();
         if (values.Count < 2 || values[0].Values.Count < 2 || values.Skip(1).All(v => v.Values.Count < 2)) return null;
         var md = new StringBuilder();
-        md.AppendLine($"{values[0].Name} against each other variant, test {metric} over seeds. Test: Welch's t (unequal variances), two-sided; \"differs\" means p < 0.05. With 3 seeds a test has little power: \"no\" is not evidence of equality.")
+        md.AppendLine($"{values[0].Name} against each other variant, test {metric} over seeds. Test: Welch's t (unequal variances), two-sided; \"differs\" means p < 0.05. With few seeds the test has little power: \"no\" is not evidence of equality.")
             .AppendLine().AppendLine("| other variant | seeds (first, other) | difference of means | t | df | p | differs |").AppendLine("|---|---|---|---|---|---|---|");
         foreach (var (name, other) in values.Skip(1).Where(v => v.Values.Count >= 2))
         {

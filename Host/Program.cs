@@ -72,19 +72,29 @@ public static class Program
         """),
         ("report", """
           report RUN_DIR... [--out report.md] [--title T] [--metric accuracy|balanced_accuracy|COLUMN] [--notes FILE]
+                 [--plateau-epsilon E] [--plateau-rounds K]
               A markdown table comparing runs: runs whose configs differ only in the seed form one
               variant; each figure is mean ± std over seeds (evaluation.csv's label-efficiency
               figures where the runs have them, else the last evaluated round of metrics.csv), with
               MB up/down per round and seconds (--metric a,b: a table per figure); then --notes FILE
               (hand-written findings), every run,
               and the configuration the runs share. Unfinished runs are named and left out.
+              Runs judged by their global classifier also get each run's training length against
+              the plateau rule (validation balanced accuracy not beating its best by more than E,
+              default 0.01, for K rounds, default 5) and Welch's t-test of the first variant against
+              each other; runs whose aggregation.csv has robust_factor get it and the weights per
+              round, with a plot (OUT-robust-factor.png).
         """),
         ("auxiliary", """
-          auxiliary [experiment.conf] --out FILE [--epochs N] [--set key=value ...]
+          auxiliary [experiment.conf] --out FILE [--epochs N] [--source S] [--source-images N] [--set key=value ...]
               Pre-train Fed-MAS's frozen auxiliary encoder: MoCo v2 (the experiment's moco
-              settings and network) for N epochs (default 20) on the experiment's pooled training
-              images, never its test or validation images; write it to FILE and print the
-              fedmas.auxiliary and fedmas.auxiliary-hash lines that make every hospital load it.
+              settings and network), N calls (default 20), on the images --source names:
+              synthetic-skin (default: a synthetic lesion archive of --source-images images,
+              default 2000, drawn from its own seed stream), an image folder of another origin
+              (labels.csv + images/), or pooled-train (the hospitals' own training images: not
+              independent). Refuses a prior holding any hospital's train, validation or test image
+              (SHA-256 of pixels; ids for an image folder). Writes FILE, FILE.source.json (what it
+              was trained on) and prints the fedmas.auxiliary and fedmas.auxiliary-hash lines.
         """),
         ("version", """
           version (or --version)

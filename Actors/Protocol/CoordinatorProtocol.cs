@@ -80,6 +80,11 @@ public sealed record RoundSummary
     public IReadOnlyList<ClientTraffic> Traffic { get; init; } = [];
     /// <summary>The weight each aggregated upload got (summing to 1); empty when the round was skipped.</summary>
     public IReadOnlyDictionary<string, double> AggregationWeights { get; init; } = new Dictionary<string, double>();
+    /// <summary>
+    /// The figure each aggregated upload's weight derives from, where the method's server gives one
+    /// (<see cref="FedActors.Training.Methods.ServerAggregate.ClientFactors"/>; Fed-MAS: its robust factor); empty otherwise.
+    /// </summary>
+    public IReadOnlyDictionary<string, double> AggregationFactors { get; init; } = new Dictionary<string, double>();
 
     /// <summary>Selected hospitals whose update is not in the global model, for whatever reason, by id.</summary>
     public IReadOnlyList<string> NotAggregated => Selected.Except(Aggregated).ToList();

@@ -627,11 +627,13 @@ public sealed class RoundEngine
             .OrderBy(u => u.HospitalId, StringComparer.Ordinal).ToList();
         var previous = _global;
         IReadOnlyDictionary<string, double> weights = new Dictionary<string, double>();
+        IReadOnlyDictionary<string, double> factors = new Dictionary<string, double>();
         if (!skip)
         {
             var aggregate = Checked(_strategy.Aggregate(new RoundAggregation(_round, previous, accepted.Select(Contribution).ToList(), _server)), accepted);
             _global = aggregate.Global;
             weights = aggregate.ClientWeights;
+            factors = aggregate.ClientFactors ?? factors;
         }
         var evaluate = _evaluate is not null && !skip &&
                        (_round == _settings.Rounds || (_settings.EvaluateEvery > 0 && _round % _settings.EvaluateEvery == 0));
@@ -668,6 +670,7 @@ public sealed class RoundEngine
             LocalSteps = accepted.Sum(u => (long)u.Steps),
             Traffic = _traffic.OrderBy(t => t.HospitalId, StringComparer.Ordinal).ThenBy(t => t.Direction, StringComparer.Ordinal).ToList(),
             AggregationWeights = weights,
+            AggregationFactors = factors,
         };
         _stale = _unexpected = _duplicates = 0;
         _nodesJoined = _nodesLost = _moved = _restored = 0;

@@ -285,6 +285,7 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
         };
         AddAll(w.Evaluation, s.Evaluation);
         AddAll(w.AggregationWeights, s.AggregationWeights);
+        AddAll(w.AggregationFactors, s.AggregationFactors);
         return w;
     }
 
@@ -319,6 +320,7 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
         LocalSteps = w.LocalSteps,
         Traffic = w.Traffic.Select(t => new ClientTraffic(t.HospitalId, t.Direction, t.Kind, t.Bytes)).ToList(),
         AggregationWeights = w.AggregationWeights.ToDictionary(StringComparer.Ordinal),
+        AggregationFactors = w.AggregationFactors.ToDictionary(StringComparer.Ordinal),
     };
 
     /// <summary>In ordinal key order, so the same figures always make the same bytes.</summary>

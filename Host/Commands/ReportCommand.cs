@@ -2,7 +2,7 @@ using FedActors.Host.Reports;
 
 namespace FedActors.Host.Commands;
 
-/// <summary><c>fedactors report RUN_DIR... [--out FILE] [--title T] [--metric accuracy|balanced_accuracy|...] [--notes FILE]</c>: a markdown comparison of runs.</summary>
+/// <summary><c>fedactors report RUN_DIR... [--out FILE] [--title T] [--metric accuracy|balanced_accuracy|...] [--notes FILE] [--plateau-epsilon E] [--plateau-rounds K]</c>: a markdown comparison of runs.</summary>
 public static class ReportCommand
 {
     /// <summary>The report command's parsed arguments.</summary>
@@ -11,7 +11,10 @@ public static class ReportCommand
     /// <param name="Title">The report's heading (<c>--title</c>, default <c>FedActors report</c>).</param>
     /// <param name="Metric">The figure tabulated (<c>--metric</c>, default <c>accuracy</c>): <c>accuracy</c>, <c>balanced_accuracy</c> or a metrics.csv column; comma-separated for a table per figure.</param>
     /// <param name="Notes">A hand-written markdown file placed after the table (<c>--notes</c>), or null for none.</param>
-    public sealed record Options(IReadOnlyList<string> Runs, string Out, string Title, string Metric, string? Notes = null);
+    /// <param name="PlateauEpsilon">The plateau rule's ε for runs with classifier.csv (<c>--plateau-epsilon</c>, default 0.01, 0 to 1).</param>
+    /// <param name="PlateauRounds">The plateau rule's k (<c>--plateau-rounds</c>, default 5, at least 1).</param>
+    public sealed record Options(IReadOnlyList<string> Runs, string Out, string Title, string Metric, string? Notes = null,
+        double PlateauEpsilon = PlateauRule.DefaultEpsilon, int PlateauRounds = PlateauRule.DefaultPatience);
 
     /// <summary>Parses the arguments after <c>report</c>.</summary>
     /// <param name="args">Run directories and options.</param>
@@ -21,6 +24,7 @@ public static class ReportCommand
         var runs = new List<string>();
         string outFile = "report.md", title = "FedActors report", metric = "accuracy";
         string? notes = null;
+        var (epsilon, patience) = (PlateauRule.DefaultEpsilon, PlateauRule.DefaultPatience);
         for (var i = 0; i < args.Count; i++)
         {
             string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -30,6 +34,16 @@ public static class ReportCommand
                 case "--title": title = Value(); break;
                 case "--metric": metric = Value(); break;
                 case "--notes": notes = Value(); break;
+                case "--plateau-epsilon":
+                    var e = Value();
+                    if (!double.TryParse(e, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out epsilon) || !(epsilon is >= 0 and <= 1))
+                        throw new ArgumentException($"--plateau-epsilon expects a number from 0 to 1, found '{e}'.");
+                    break;
+                case "--plateau-rounds":
+                    var k = Value();
+                    if (!int.TryParse(k, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out patience) || patience < 1)
+                        throw new ArgumentException($"--plateau-rounds expects a whole number of at least 1, found '{k}'.");
+                    break;
                 default:
                     if (args[i].StartsWith('-')) throw new ArgumentException($"unknown option '{args[i]}' for report.");
                     runs.Add(args[i]);
@@ -37,7 +51,7 @@ public static class ReportCommand
             }
         }
         if (runs.Count == 0) throw new ArgumentException("report needs at least one run directory.");
-        return new Options(runs, outFile, title, metric, notes);
+        return new Options(runs, outFile, title, metric, notes, epsilon, patience);
     }
 
     /// <summary>
@@ -53,6 +67,25 @@ public static class ReportCommand
     {
         var runs = options.Runs.Select(ReportedRun.Read).ToList();
         var markdown = RunReport.Markdown(options.Title, runs, options.Metric, "fedactors " + string.Join(' ', commandLine));
+        var directory = Path.GetDirectoryName(Path.GetFullPath(options.Out));
+        if (directory is not null) Directory.CreateDirectory(directory);
+        // Fed-MAS's sections, each only where the runs have what it shows: training length against the plateau rule,
+        // Welch's test of the first variant against the others, robust factors and weights per round with their plot.
+        var finished = runs.Where(r => r.Finished).ToList();
+        var factorsPlot = Path.ChangeExtension(options.Out, null) + "-robust-factor.png";
+        var sections = new[]
+        {
+            FedMasSections.TrainingLength(finished, options.PlateauEpsilon, options.PlateauRounds),
+            finished.Any(r => r.ClassifierRounds.Count > 0) ? FedMasSections.Comparison(finished, "balanced_accuracy") : null,
+            FedMasSections.RobustFactors(finished) is { } factors && FedMasSections.WritePlot(factorsPlot, finished)
+                ? factors + $"Robust factor of each hospital per round, mean over seeds:\n\n![robust factor per hospital and round]({Path.GetFileName(factorsPlot)})\n"
+                : null,
+        }.OfType<string>().ToList();
+        if (sections.Count > 0)
+        {
+            var at = markdown.IndexOf("\n## Runs", StringComparison.Ordinal);
+            markdown = markdown[..at] + "\n" + string.Join("\n", sections).TrimEnd() + "\n" + markdown[at..];
+        }
         if (options.Notes is not null)
         {
             // What the numbers mean is written by hand, kept beside the experiment, and placed after the table.
@@ -60,8 +93,6 @@ public static class ReportCommand
             var table = markdown.IndexOf("\n## Runs", StringComparison.Ordinal);
             markdown = markdown[..table] + "\n" + File.ReadAllText(options.Notes).TrimEnd() + "\n" + markdown[table..];
         }
-        var directory = Path.GetDirectoryName(Path.GetFullPath(options.Out));
-        if (directory is not null) Directory.CreateDirectory(directory);
         var plot = Path.ChangeExtension(options.Out, ".png");
         // Classifiers are followed by their test balanced accuracy each round, encoders by the linear probe.
         if (runs.Any(r => r.ClassifierRounds.Count > 0))

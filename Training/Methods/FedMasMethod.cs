@@ -201,7 +201,7 @@ public sealed class FedMasServer(FedMasAggregation aggregation = FedMasAggregati
         return double.IsFinite(rf.Value) && rf.Value >= 0 ? null : $"robust factor {rf.Value} is not a finite non-negative number";
     }
 
-    /// <summary>The weighted mean of the uploads, by robust factor or by sample count (see the class remarks).</summary>
+    /// <summary>The weighted mean of the uploads, by robust factor or by sample count (see the class remarks); each upload's robust factor in <see cref="ServerAggregate.ClientFactors"/> either way.</summary>
     /// <param name="round">The round (unused).</param>
     /// <param name="previousGlobal">The previous global (unused: it is replaced).</param>
     /// <param name="accepted">The accepted uploads, at least one, each carrying its robust factor.</param>
@@ -209,7 +209,10 @@ public sealed class FedMasServer(FedMasAggregation aggregation = FedMasAggregati
     {
         var factors = accepted.Select(u => u.Extras.Get<ScalarPayload>(ImbalancedClassifierLearner.RobustFactorPayload, u.HospitalId).Value).ToArray();
         var bySamples = aggregation == FedMasAggregation.Samples || !(factors.Sum() > 0);
-        return FederatedAveragingServer.Weighted(accepted, bySamples ? accepted.Select(u => (double)u.Samples).ToArray() : factors);
+        return FederatedAveragingServer.Weighted(accepted, bySamples ? accepted.Select(u => (double)u.Samples).ToArray() : factors) with
+        {
+            ClientFactors = accepted.Select((u, i) => (u.HospitalId, factors[i])).ToDictionary(x => x.HospitalId, x => x.Item2, StringComparer.Ordinal),
+        };
     }
 
     /// <summary>An empty array: Fed-MAS keeps no server state.</summary>

@@ -29,7 +29,14 @@ public sealed record ClientContribution(string HospitalId, ModelWeights Weights,
 /// <summary>A round's new global model and the weight each client's upload got in it (summing to 1).</summary>
 /// <param name="Global">The round's new global model.</param>
 /// <param name="ClientWeights">Each accepted hospital's weight in <paramref name="Global"/>, by hospital id; the values sum to 1.</param>
-public sealed record ServerAggregate(ModelWeights Global, IReadOnlyDictionary<string, double> ClientWeights);
+public sealed record ServerAggregate(ModelWeights Global, IReadOnlyDictionary<string, double> ClientWeights)
+{
+    /// <summary>
+    /// The figure each weight derives from, by hospital id, where the method has one (Fed-MAS: the robust factor its
+    /// client uploaded); null otherwise. Recorded per round beside the weights (aggregation.csv's <c>robust_factor</c>).
+    /// </summary>
+    public IReadOnlyDictionary<string, double>? ClientFactors { get; init; }
+}
 
 /// <summary>
 /// A method's server side: what it broadcasts beside the global model, how it checks and

@@ -173,14 +173,18 @@ public sealed class RunDirectory
         File.AppendAllText(AggregationPath, (File.Exists(AggregationPath) ? "" : AggregationHeader) + AggregationRows(s));
     }
 
-    /// <summary>File name of the aggregation weights: <c>round,hospital,weight</c>, one row per aggregated upload.</summary>
+    /// <summary>
+    /// File name of the aggregation weights: <c>round,hospital,weight,robust_factor</c>, one row per aggregated upload;
+    /// <c>robust_factor</c> is the figure the weight derives from where the method has one (Fed-MAS), empty otherwise.
+    /// </summary>
     public const string AggregationFile = "aggregation.csv";
-    private const string AggregationHeader = "round,hospital,weight\n";
+    private const string AggregationHeader = "round,hospital,weight,robust_factor\n";
     private string AggregationPath => System.IO.Path.Combine(Path, AggregationFile);
 
-    /// <summary>Rows of <c>aggregation.csv</c>: the weight the method's server gave each aggregated upload.</summary>
+    /// <summary>Rows of <c>aggregation.csv</c>: the weight the method's server gave each aggregated upload, and the factor it derives from.</summary>
     private static string AggregationRows(RoundSummary s) => string.Concat((s.AggregationWeights ?? new Dictionary<string, double>())
-        .OrderBy(w => w.Key, StringComparer.Ordinal).Select(w => $"{s.Round.ToString(CultureInfo.InvariantCulture)},{w.Key},{Number(w.Value)}\n"));
+        .OrderBy(w => w.Key, StringComparer.Ordinal).Select(w =>
+            $"{s.Round.ToString(CultureInfo.InvariantCulture)},{w.Key},{Number(w.Value)},{(s.AggregationFactors?.TryGetValue(w.Key, out var f) == true ? Number(f) : "")}\n"));
 
     /// <summary>File name of the traffic table: <c>round,hospital,direction,kind,bytes</c>.</summary>
     public const string TrafficFile = "traffic.csv";

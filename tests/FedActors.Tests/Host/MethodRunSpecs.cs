@@ -158,7 +158,7 @@ public sealed class MethodRunSpecs : IDisposable
         List<string> settings = [$"method={method}", .. Skewed];
         if (method == "fedmas")
         {
-            // The frozen encoder, pre-trained on the same experiment's training images by the command users run.
+            // The frozen encoder, pre-trained by the command users run (on its default source, a synthetic archive no hospital holds).
             var encoder = Path.Combine(_runsRoot, "auxiliary.weights");
             var printed = new StringWriter();
             AuxiliaryCommand.Execute(ExperimentConfig.Load(null, [.. TinyRun.Overrides(_runsRoot, 5), .. Skewed]), new AuxiliaryCommand.Options(encoder, 1), printed);
@@ -185,6 +185,22 @@ public sealed class MethodRunSpecs : IDisposable
         var scalars = result.Completed.Rounds.SelectMany(r => r.Traffic!).Count(t => t.Kind == PayloadKinds.Scalar && t.Direction == ClientTraffic.Up);
         Assert.Equal(method == "fedmas" ? 8 : 0, scalars);
         foreach (var round in result.Completed.Rounds) Assert.Equal(1, round.AggregationWeights!.Values.Sum(), 9);
+        // aggregation.csv logs each upload's robust factor beside its weight, and the weight is its share of the round's factors.
+        var logged = File.ReadAllLines(Path.Combine(result.Directory.Path, FedActors.Host.Runs.RunDirectory.AggregationFile));
+        Assert.Equal("round,hospital,weight,robust_factor", logged[0]);
+        var loggedRows = logged.Skip(1).Select(l => l.Split(',')).ToList();
+        Assert.Equal(8, loggedRows.Count);
+        if (method != "fedmas") Assert.All(loggedRows, c => Assert.Equal("", c[3]));
+        else
+            foreach (var round in loggedRows.GroupBy(c => c[0]))
+            {
+                double Number(string v) => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture);
+                var sum = round.Sum(c => Number(c[3]));
+                Assert.All(round, c => Assert.Equal(Number(c[3]) / sum, Number(c[2]), 9));
+                Assert.Equal(1, round.Sum(c => Number(c[2])), 9);
+                var summary = result.Completed.Rounds.Single(r => r.Round == int.Parse(round.Key, System.Globalization.CultureInfo.InvariantCulture));
+                Assert.All(round, c => Assert.Equal(summary.AggregationFactors[c[1]], Number(c[3])));
+            }
     }
 
     [Fact]

@@ -30,6 +30,7 @@ public class FedActorsSerializerSpecs(ITestOutputHelper output) : ActorSpec(1, o
         SimulatedSeconds = 12.5, SimulatedClock = 40.25, Attempts = 2, LocalSteps = 1234,
         Traffic = [new ClientTraffic("hospital-01", ClientTraffic.Down, PayloadKinds.Weights, 32), new ClientTraffic("hospital-01", ClientTraffic.Up, PayloadKinds.Scalar, 8)],
         AggregationWeights = new Dictionary<string, double> { ["hospital-01"] = 1 },
+        AggregationFactors = new Dictionary<string, double> { ["hospital-01"] = 0.375 },
     };
 
     private static readonly MethodPayloads Broadcast = MethodPayloads.Of(

@@ -127,6 +127,57 @@ public sealed class FedMasSpecs : IDisposable
     }
 
     [Fact]
+    public void Should_log_each_uploads_robust_factor_beside_its_weight_in_aggregation_csv()
+    {
+        static ClientContribution Upload(string id, int samples, double rf) =>
+            new(id, new ModelWeights([new WeightTensor("w", [1], [1])]), samples, MethodPayloads.Of((ImbalancedClassifierLearner.RobustFactorPayload, new ScalarPayload(rf))));
+        // Hand-checked: factors 0.1, 0.3, 0.1 → weights 0.2, 0.6, 0.2; the ablation keeps the factors, weighs 100:50:50.
+        ClientContribution[] uploads = [Upload("hospital-01", 100, 0.1), Upload("hospital-02", 50, 0.3), Upload("hospital-03", 50, 0.1)];
+        var method = new FedMasServer().Aggregate(1, uploads[0].Weights, uploads);
+        var ablation = new FedMasServer(FedMasAggregation.Samples).Aggregate(2, uploads[0].Weights, uploads);
+
+        var run = FedActors.Host.Runs.RunDirectory.Named(_directory, "log", "fedactors {}");
+        foreach (var (round, aggregate) in new[] { (1, method), (2, ablation) })
+            run.AppendMetrics(new FedActors.Actors.Protocol.RoundSummary
+            {
+                Round = round, Selected = [.. aggregate.ClientWeights.Keys], GlobalHash = aggregate.Global.ContentHash,
+                AggregationWeights = aggregate.ClientWeights, AggregationFactors = aggregate.ClientFactors!,
+            });
+
+        var rows = File.ReadAllLines(Path.Combine(run.Path, FedActors.Host.Runs.RunDirectory.AggregationFile));
+        Assert.Equal("round,hospital,weight,robust_factor", rows[0]);
+        Assert.Equal(
+        [
+            "1,hospital-01,0.2,0.1", "1,hospital-02,0.6,0.3", "1,hospital-03,0.2,0.1",
+            "2,hospital-01,0.5,0.1", "2,hospital-02,0.25,0.3", "2,hospital-03,0.25,0.1",
+        ], rows.Skip(1).Select(r => string.Join(',', r.Split(',').Select((cell, i) => i == 2 ? Math.Round(double.Parse(cell, System.Globalization.CultureInfo.InvariantCulture), 12).ToString(System.Globalization.CultureInfo.InvariantCulture) : cell))));
+    }
+
+    [Fact]
+    public void Should_log_the_robust_factors_its_learners_computed_and_weights_summing_to_one()
+    {
+        var method = FedMas();
+        var global = method.InitialGlobal();
+        var computed = new Dictionary<string, double>();
+        var uploads = new List<ClientContribution>();
+        foreach (var site in Experiment.Sites.Sites)
+        {
+            using var client = (ImbalancedClassifierLearner)method.CreateClient(site.HospitalId);
+            client.LoadGlobal(global);
+            client.Train(site.Train);
+            var (w, l) = client.LastMeasurements!.Value;
+            computed[site.HospitalId] = RobustFactor.Compute(w, l);
+            uploads.Add(new ClientContribution(site.HospitalId, client.ExportWeights(), site.Train.Count, client.CollectUpload(1, site.Train)));
+        }
+
+        var aggregate = method.CreateServer().Aggregate(1, global, uploads);
+
+        Assert.Equal(computed, aggregate.ClientFactors);
+        Assert.Equal(1, aggregate.ClientWeights.Values.Sum(), 12);
+        foreach (var (id, rf) in computed) Assert.Equal(rf / computed.Values.Sum(), aggregate.ClientWeights[id], 12);
+    }
+
+    [Fact]
     public void Should_reject_an_upload_without_a_usable_robust_factor()
     {
         var server = new FedMasServer();

@@ -66,11 +66,11 @@ internal static class NodeCommand
         };
         try { node.Validate(); }
         catch (ArgumentException e) { throw new ConfigError($"{e.Message} (--transfer-port, fedactors.cluster.transfer-port)"); }
-        if (node.SeedNodes.Count == 0)
-        {
-            if (node.Port == 0) throw new ConfigError("A node without --seed is its own seed and needs a fixed --port.");
+        // A node without --seed is its own seed. On --port 0 the system picks a free port and the node joins itself once
+        // bound; its "up" line prints the address the others' --seed names (no port to agree on beforehand, none to race for).
+        var joinsItself = node.SeedNodes.Count == 0 && node.Port == 0;
+        if (node.SeedNodes.Count == 0 && !joinsItself)
             node = node with { SeedNodes = [$"akka.tcp://{ClusterHostingExtensions.SystemName}@{node.Hostname}:{node.Port}"] };
-        }
         var runId = options.RunId ?? DefaultRunId(config);
         // A placeholder path (the shipped /shared/...) fails here, named, rather than deep in a mkdir.
         if (node.IsCoordinator || options.SnapshotDirectory is null) RunDirectory.RequireDirectory(config.Host.RunsDirectory, "fedactors.runs-dir");
@@ -85,7 +85,8 @@ internal static class NodeCommand
         await app.StartAsync(cancel);
         var system = app.Services.GetRequiredService<ActorSystem>();
         var self = Akka.Cluster.Cluster.Get(system);
-        output.WriteLine($"node {self.SelfAddress} up with roles [{string.Join(", ", node.Roles)}], seeds [{string.Join(", ", node.SeedNodes)}], " +
+        if (joinsItself) self.Join(self.SelfAddress);
+        output.WriteLine($"node {self.SelfAddress} up with roles [{string.Join(", ", node.Roles)}], seeds [{(joinsItself ? $"{self.SelfAddress} (itself)" : string.Join(", ", node.SeedNodes))}], " +
                          $"run id {runId}, training threads {prepared.Run.TrainingThreads}{(config.Host.TrainingThreads == HostSettings.AutoTrainingThreads ? " (auto: devices x slots)" : "")}");
         output.Flush();
         try

@@ -29,9 +29,7 @@ public class ClusterRunSpecs
         var experiment = new FederatedExperiment(TinyExperiment.Settings());
         var run = Run(experiment, rounds: 2);
         await using var cluster = new LoopbackCluster();
-        var seedPort = LoopbackCluster.FreePort();
-        var seeds = new[] { LoopbackCluster.Address(seedPort) };
-        var coordinator = await cluster.StartNode(new ClusterNodeSettings { Port = seedPort, Roles = [NodeRoles.Coordinator], SeedNodes = seeds }, run);
+        var (coordinator, seeds) = await cluster.StartSeedNode(new ClusterNodeSettings { Roles = [NodeRoles.Coordinator] }, run);
         var workerA = await cluster.StartNode(new ClusterNodeSettings { Roles = [NodeRoles.Worker], SeedNodes = seeds }, run);
         var workerB = await cluster.StartNode(new ClusterNodeSettings { Roles = [NodeRoles.Worker], SeedNodes = seeds }, run);
         await cluster.WaitForUp(3, TimeSpan.FromSeconds(30));
@@ -59,9 +57,7 @@ public class ClusterRunSpecs
         Assert.True(experiment.InitialGlobal().PayloadBytes > node.MaximumFrameBytes);
         var run = Run(experiment, rounds: 2);
         await using var cluster = new LoopbackCluster();
-        var seedPort = LoopbackCluster.FreePort();
-        var seeds = new[] { LoopbackCluster.Address(seedPort) };
-        var coordinator = await cluster.StartNode(node with { Port = seedPort, Roles = [NodeRoles.Coordinator], SeedNodes = seeds }, run);
+        var (coordinator, seeds) = await cluster.StartSeedNode(node with { Roles = [NodeRoles.Coordinator] }, run);
         var worker = await cluster.StartNode(node with { Roles = [NodeRoles.Worker], SeedNodes = seeds }, run);
         await cluster.WaitForUp(2, TimeSpan.FromSeconds(30));
         await cluster.WaitForRegions(LoopbackCluster.Registry(coordinator).Get<HospitalRegion>(), 1, TimeSpan.FromSeconds(30));
@@ -84,10 +80,8 @@ public class ClusterRunSpecs
     private static async Task<(string FinalHash, IReadOnlySet<string> HostedAfter, WeightsHeld WorkerHolds)> RunOnTwoNodes(FederatedRun run, string snapshots)
     {
         await using var cluster = new LoopbackCluster();
-        var seedPort = LoopbackCluster.FreePort();
-        var seeds = new[] { LoopbackCluster.Address(seedPort) };
         run = run with { SnapshotDirectory = snapshots };
-        var coordinator = await cluster.StartNode(new ClusterNodeSettings { Port = seedPort, Roles = [NodeRoles.Coordinator], SeedNodes = seeds }, run);
+        var (coordinator, seeds) = await cluster.StartSeedNode(new ClusterNodeSettings { Roles = [NodeRoles.Coordinator] }, run);
         var worker = await cluster.StartNode(new ClusterNodeSettings { Roles = [NodeRoles.Worker], SeedNodes = seeds }, run);
         await cluster.WaitForUp(2, TimeSpan.FromSeconds(30));
         await cluster.WaitForRegions(LoopbackCluster.Registry(coordinator).Get<HospitalRegion>(), 1, TimeSpan.FromSeconds(30));

@@ -36,15 +36,13 @@ public sealed class CoordinatorFailoverSpecs : IDisposable
         SnapshotDirectory: snapshots,
         CheckpointRounds: true);
 
-    private static ClusterNodeSettings Node(string role, string[] seeds, int port = 0) =>
-        new() { Port = port, Roles = [role], SeedNodes = seeds, StableAfter = TimeSpan.FromSeconds(2) };
+    private static ClusterNodeSettings Node(string role, string[] seeds) =>
+        new() { Roles = [role], SeedNodes = seeds, StableAfter = TimeSpan.FromSeconds(2) };
 
     private static async Task<(LoopbackCluster Cluster, IHost First, IHost Second)> StartCluster(FederatedRun run)
     {
         var cluster = new LoopbackCluster();
-        var seedPort = LoopbackCluster.FreePort();
-        string[] seeds = [LoopbackCluster.Address(seedPort)];
-        var first = await cluster.StartNode(Node(NodeRoles.Coordinator, seeds, seedPort), run);
+        var (first, seeds) = await cluster.StartSeedNode(Node(NodeRoles.Coordinator, []), run);
         await cluster.StartNode(Node(NodeRoles.Worker, seeds), run);
         await cluster.StartNode(Node(NodeRoles.Worker, seeds), run);
         await cluster.WaitForUp(3, TimeSpan.FromSeconds(30));

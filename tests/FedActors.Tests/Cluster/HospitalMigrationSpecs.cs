@@ -42,10 +42,8 @@ public sealed class HospitalMigrationSpecs : IDisposable
     private async Task<(LoopbackCluster Cluster, IHost Coordinator, IHost A, IHost B, string[] Seeds)> StartThreeNodes(FederatedRun run)
     {
         var cluster = new LoopbackCluster();
-        var seedPort = LoopbackCluster.FreePort();
-        string[] seeds = [LoopbackCluster.Address(seedPort)];
-        var coordinator = await cluster.StartNode(
-            new ClusterNodeSettings { Port = seedPort, Roles = [NodeRoles.Coordinator], SeedNodes = seeds, StableAfter = TimeSpan.FromSeconds(2) }, run);
+        var (coordinator, seeds) = await cluster.StartSeedNode(
+            new ClusterNodeSettings { Roles = [NodeRoles.Coordinator], StableAfter = TimeSpan.FromSeconds(2) }, run);
         var a = await cluster.StartNode(Worker(seeds) with { Name = "worker-a" }, run);
         var b = await cluster.StartNode(Worker(seeds), run);
         await cluster.WaitForUp(3, TimeSpan.FromSeconds(30));

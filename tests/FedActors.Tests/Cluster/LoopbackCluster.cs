@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Hosting;
 using FedActors.Actors.Cluster;
@@ -16,15 +14,6 @@ public sealed class LoopbackCluster : IAsyncDisposable
     private readonly List<IHost> _hosts = new();
 
     public IReadOnlyList<IHost> Nodes => _hosts;
-
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    public static string Address(int port) => $"akka.tcp://{ClusterHostingExtensions.SystemName}@127.0.0.1:{port}";
 
     /// <summary>
     /// Starts a node. A scripted crash of one of these nodes downs it (as the Split Brain Resolver
@@ -45,6 +34,18 @@ public sealed class LoopbackCluster : IAsyncDisposable
         await host.StartAsync();
         _hosts.Add(host);
         return host;
+    }
+
+    /// <summary>
+    /// Starts the cluster's first node on a port the system picks (no port chosen beforehand for another test to take),
+    /// joined to itself; returns it with the seed list the other nodes join through.
+    /// </summary>
+    public async Task<(IHost Node, string[] Seeds)> StartSeedNode(ClusterNodeSettings node, FederatedRun run)
+    {
+        var host = await StartNode(node with { Port = 0, SeedNodes = [] }, run);
+        var self = Akka.Cluster.Cluster.Get(System(host));
+        self.Join(self.SelfAddress);
+        return (host, [self.SelfAddress.ToString()]);
     }
 
     public static ActorSystem System(IHost host) => host.Services.GetRequiredService<ActorSystem>();

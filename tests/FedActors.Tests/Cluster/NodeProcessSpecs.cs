@@ -39,9 +39,8 @@ public sealed class NodeProcessSpecs : IDisposable
     [Fact]
     public async Task Should_complete_every_round_after_a_worker_process_is_killed()
     {
-        var port = LoopbackCluster.FreePort();
-        var seed = LoopbackCluster.Address(port);
-        var (coordinator, coordinatorOutput) = Start("--roles", "coordinator", "--port", port.ToString());
+        var (coordinator, coordinatorOutput) = Start("--roles", "coordinator", "--port", "0");
+        var seed = await SeedAddress(coordinatorOutput);
         var (doomed, _) = Start("--roles", "worker", "--seed", seed);
         var (survivor, _) = Start("--roles", "worker", "--seed", seed);
 
@@ -58,10 +57,9 @@ public sealed class NodeProcessSpecs : IDisposable
     [Fact]
     public async Task Should_complete_every_round_when_the_fault_plan_kills_a_named_worker_process()
     {
-        var port = LoopbackCluster.FreePort();
-        var seed = LoopbackCluster.Address(port);
         string[] plan = ["faults.events=[{ kind = crash-worker, node = doomed, round = 2 }]"];
-        var (coordinator, coordinatorOutput) = Start(["--roles", "coordinator", "--port", port.ToString()], plan);
+        var (coordinator, coordinatorOutput) = Start(["--roles", "coordinator", "--port", "0"], plan);
+        var seed = await SeedAddress(coordinatorOutput);
         var (doomed, _) = Start(["--roles", "worker", "--seed", seed, "--name", "doomed"], plan);
         var (survivor, _) = Start(["--roles", "worker", "--seed", seed, "--name", "survivor"], plan);
 
@@ -78,10 +76,9 @@ public sealed class NodeProcessSpecs : IDisposable
     [Fact]
     public async Task Should_finish_the_run_on_the_standby_coordinator_process_when_the_first_is_killed()
     {
-        var port = LoopbackCluster.FreePort();
-        var seed = LoopbackCluster.Address(port);
         string[] slower = ["data.train-images-per-hospital=192"]; // rounds of a second or more, so the kill lands mid-run
-        var (first, firstOutput) = Start(["--roles", "coordinator", "--port", port.ToString()], slower);
+        var (first, firstOutput) = Start(["--roles", "coordinator", "--port", "0"], slower);
+        var seed = await SeedAddress(firstOutput);
         await firstOutput.WaitFor("waiting for", TimeSpan.FromMinutes(2)); // up: the standby joins after it, so it is the younger
         var (standby, standbyOutput) = Start(["--roles", "coordinator,worker", "--seed", seed], slower);
         var (worker, _) = Start(["--roles", "worker", "--seed", seed], slower);
@@ -104,6 +101,19 @@ public sealed class NodeProcessSpecs : IDisposable
         Assert.All(Enumerable.Range(1, 4), r => Assert.True(File.Exists(Path.Combine(runDir, RunDirectory.CheckpointsDirectory, CheckpointWriter.FileName(r))),
             $"no checkpoint of round {r}"));
         Assert.True(worker.WaitForExit(TestTime.Dilated(TimeSpan.FromSeconds(60))), "the worker did not leave after the run");
+    }
+
+    /// <summary>
+    /// The address a seed node started with <c>--port 0</c> bound, from its "up" line: the port is the system's choice,
+    /// so no other test can take it between choosing and binding.
+    /// </summary>
+    private static async Task<string> SeedAddress(StringWriterWithSignal output)
+    {
+        await output.WaitFor(" up with roles", TimeSpan.FromMinutes(2));
+        var line = output.ToString().Split('\n').First(l => l.Contains(" up with roles", StringComparison.Ordinal));
+        return System.Text.RegularExpressions.Regex.Match(line, @"^node (akka\.tcp://\S+) up").Groups[1].Value is { Length: > 0 } address
+            ? address
+            : throw new InvalidOperationException($"no address in the seed's up line: {line}");
     }
 
     /// <returns>The run directory.</returns>

@@ -110,7 +110,7 @@ public static class Program
         """),
     ];
 
-    private const string ExitCodes = "exit codes: 0 ok, 1 run failed, 2 usage or configuration error, 130 interrupted (Ctrl+C)";
+    private const string ExitCodes = "exit codes: 0 ok, 1 run failed, 2 usage, configuration or data error, 130 interrupted (Ctrl+C)";
 
     private static string Usage =>
         "usage: fedactors <command> [options]    (fedactors <command> --help: that command alone)\n\ncommands:\n" +
@@ -228,6 +228,12 @@ public static class Program
         catch (UsageException e)
         {
             Console.Error.WriteLine($"fedactors: {e.Message}\n\n{Usage}");
+            return UsageError;
+        }
+        catch (FedActors.Training.Data.DataFormatException e)
+        {
+            // The user's data, not our code: the message names the file, the field and the problem; a trace would only bury it.
+            Console.Error.WriteLine($"fedactors: data error: {e.Message}");
             return UsageError;
         }
         catch (Exception e)

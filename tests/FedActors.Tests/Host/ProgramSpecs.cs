@@ -53,6 +53,32 @@ public class ProgramSpecs
         }
     }
 
+    [Fact]
+    public async Task Should_exit_two_with_one_line_naming_the_file_for_a_corrupt_data_file()
+    {
+        var dir = Directory.CreateTempSubdirectory("fedactors-baddata-").FullName;
+        var data = Path.Combine(dir, "scans.npz");
+        File.WriteAllBytes(data, [.. Enumerable.Range(0, 512).Select(i => (byte)(i * 37))]); // not a zip archive
+        var printed = new StringWriter();
+        var original = Console.Error;
+        Console.SetError(printed);
+        try
+        {
+            var exit = await FedActors.Host.Program.Main(["run", "--set", $"data.source={data}", "--set", $"runs-dir={Path.Combine(dir, "runs")}"])
+                .Within(TimeSpan.FromMinutes(1), "fedactors' answer");
+            Assert.Equal(FedActors.Host.Program.UsageError, exit);
+        }
+        finally
+        {
+            Console.SetError(original);
+            Directory.Delete(dir, recursive: true);
+        }
+        var error = printed.ToString();
+        // (Contains, not Equal: another spec running beside this one may write to the console's error stream too.)
+        Assert.Contains($"fedactors: data error: {data}: zip archive: corrupt or truncated", error);
+        Assert.DoesNotContain("DataFormatException", error); // one line, no exception type and stack trace
+    }
+
     [Theory]
     [InlineData("--version")]
     [InlineData("version")]

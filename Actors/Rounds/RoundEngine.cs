@@ -146,7 +146,7 @@ public sealed class RoundEngine
     private void NodeLeft(NodeLost lost)
     {
         var again = OutstandingRequests();
-        if (!_started) return;
+        if (!_started || _completedRound >= _settings.Rounds) return;
         _nodesLost++;
         Publish(_round, RunEventKinds.NodeLost, null, again.Count > 0
             ? $"node {lost.Node} left the cluster; asked again the {again.Count} hospital(s) that had not answered: {string.Join(", ", again.Select(r => r.HospitalId))}"
@@ -156,7 +156,8 @@ public sealed class RoundEngine
 
     private void NodeCame(NodeJoined joined)
     {
-        if (!_started) return; // the cluster as the run finds it is its starting point, not news
+        // The cluster as the run finds it is its starting point, and nodes leaving once it is over are its end: not news.
+        if (!_started || _completedRound >= _settings.Rounds) return;
         _nodesJoined++;
         Publish(_round, RunEventKinds.NodeJoined, null, $"node {joined.Node} joined the cluster", _roundOpen ? _attemptStart : _clock);
     }

@@ -141,20 +141,24 @@ public sealed class FaultKitSpecs
 
         var crash = Assert.Single(run.Events, e => e.Kind == "worker-crash");
         Assert.Equal((2, "scripted crash of worker 'worker-1'"), (crash.Round, crash.Reason));
-        // worker-1 hosted hospitals: when it left, round 2 was waiting for them, and they were asked again.
-        var lost = Assert.Single(run.Round(2).Events, e => e.Kind == "node-lost");
-        Assert.Contains("asked again", lost.Reason);
-        Assert.Contains("hospital-0", lost.Reason);
-        // Each of them answered from worker-2, restored from its round-1 snapshot; the metrics count what the events say.
-        var moved = run.Round(2).Events.Where(e => e.Kind == "hospital-moved").Select(e => e.HospitalId).ToList();
-        var restored = run.Round(2).Events.Where(e => e.Kind == "hospital-restored").ToList();
+        // worker-1 leaves the cluster once: in round 2 if that round still waited for its hospitals (they are then asked
+        // again), or in round 3 if they had answered round 2 before the node went down.
+        // (Once: the nodes that leave as the simulation shuts down, after its last round, are not news.)
+        var lost = Assert.Single(run.Events, e => e.Kind == "node-lost");
+        Assert.Contains(lost.Round, new[] { 2, 3 });
+        Assert.Contains("left the cluster", lost.Reason);
+        // Its hospitals next answered from worker-2, each restored from its last snapshot (round 1's, or round 2's if it
+        // had saved round 2 before the node went down), and moved once; the metrics count what the events say.
+        var moved = run.Events.Where(e => e.Kind == "hospital-moved").ToList();
+        var restored = run.Events.Where(e => e.Kind == "hospital-restored").ToList();
         Assert.NotEmpty(moved);
-        Assert.Equal(moved.Order(), restored.Select(e => e.HospitalId).Order());
-        Assert.All(restored, e => Assert.Contains("round-1 snapshot", e.Reason));
-        Assert.All(moved, id => Assert.Contains(id!, lost.Reason));
-        var metrics = run.Round(2).Summary;
-        Assert.Equal((1, moved.Count, restored.Count), (metrics.NodesLost, metrics.HospitalsMoved, metrics.HospitalsRestored));
-        Assert.All(new[] { 1, 3 }, r => Assert.Equal(0, run.Round(r).Summary.HospitalsMoved + run.Round(r).Summary.NodesLost));
+        Assert.Equal(moved.Select(e => e.HospitalId).Distinct().Count(), moved.Count);
+        Assert.Equal(moved.Select(e => e.HospitalId).Order(), restored.Select(e => e.HospitalId).Order());
+        Assert.All(restored, e => Assert.Matches("round-[12] snapshot", e.Reason));
+        Assert.All(moved, e => Assert.Contains(e.Round, new[] { 2, 3 }));
+        Assert.Equal((1, moved.Count, restored.Count),
+            (run.Rounds.Sum(r => r.Summary.NodesLost), run.Rounds.Sum(r => r.Summary.HospitalsMoved), run.Rounds.Sum(r => r.Summary.HospitalsRestored)));
+        Assert.All(run.Rounds, r => Assert.Equal(r.Events.Count(e => e.Kind == "hospital-moved"), r.Summary.HospitalsMoved));
         // The hospitals worker-1 hosted were asked again on the survivor and answered from their restored state:
         // nobody is missing from any round, and the numbers are the one-process run's, bit for bit.
         foreach (var round in run.Rounds) OthersAggregated(round);

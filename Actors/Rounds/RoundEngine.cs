@@ -146,7 +146,7 @@ public sealed class RoundEngine
     private void NodeLeft(NodeLost lost)
     {
         var again = OutstandingRequests();
-        if (!_started || _completedRound >= _settings.Rounds) return;
+        if (!MembershipIsNews) return;
         _nodesLost++;
         Publish(_round, RunEventKinds.NodeLost, null, again.Count > 0
             ? $"node {lost.Node} left the cluster; asked again the {again.Count} hospital(s) that had not answered: {string.Join(", ", again.Select(r => r.HospitalId))}"
@@ -154,10 +154,12 @@ public sealed class RoundEngine
         _out.AddRange(again);
     }
 
+    /// <summary>The cluster as the run finds it is its starting point, and nodes leaving once it is over are its end: neither is news.</summary>
+    private bool MembershipIsNews => _started && _completedRound < _settings.Rounds;
+
     private void NodeCame(NodeJoined joined)
     {
-        // The cluster as the run finds it is its starting point, and nodes leaving once it is over are its end: not news.
-        if (!_started || _completedRound >= _settings.Rounds) return;
+        if (!MembershipIsNews) return;
         _nodesJoined++;
         Publish(_round, RunEventKinds.NodeJoined, null, $"node {joined.Node} joined the cluster", _roundOpen ? _attemptStart : _clock);
     }

@@ -118,6 +118,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
             foreach (var r in _engine.OutstandingRequests()) Send(r);
         });
         Command<Input>(i => Apply(i.Value));
+        Command<HospitalTrainingFailed>(f => Apply(new HospitalFailed(f.Round, f.HospitalId, f.Reason)));
         Command<UploadFetched>(f =>
         {
             var u = f.Upload;
@@ -147,8 +148,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         });
         Command<Akka.Cluster.ClusterEvent.MemberUp>(m => { if (m.Member.HasRole(Cluster.NodeRoles.Worker)) Apply(new NodeJoined(m.Member.Address.ToString())); });
         Command<Akka.Cluster.ClusterEvent.CurrentClusterState>(_ => { });
-        Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(f => _log.Warning("Older coordinator snapshots not deleted: {0}", f.Cause.Message));
+        Command<DeleteSnapshotsSuccess>(_ => { }); Command<DeleteSnapshotsFailure>(f => _log.Warning("Older coordinator snapshots not deleted: {0}", f.Cause.Message));
     }
 
     /// <inheritdoc />

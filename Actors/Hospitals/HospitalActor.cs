@@ -64,8 +64,8 @@ public sealed class HospitalActor : ReceivePersistentActor
 
     /// <summary>
     /// Trainings that throw are retried at once this many times, each from the state the restart restored; after that
-    /// the coordinator's resend asks again. A transient native failure (see ScalarSafeSgd) then costs one round's
-    /// training, not a resend interval.
+    /// the hospital reports <see cref="HospitalTrainingFailed"/> and the coordinator drops it for the round. A transient
+    /// native failure (see ScalarSafeSgd) then costs one round's training, not a resend interval.
     /// </summary>
     private const int ImmediateRetries = 2;
 
@@ -371,6 +371,12 @@ public sealed class HospitalActor : ReceivePersistentActor
         {
             _log.Warning("{0}: training round {1} failed ({2}); training it again from the restored state", _definition.HospitalId, t.Request.Round, reason.Message);
             Self.Tell(new RetryTraining(t.Request, t.Attempt + 1), t.ReplyTo);
+        }
+        else if (_training is { } failed)
+        {
+            // Out of immediate retries: the coordinator settles the round without this hospital now, not at its timeout.
+            _log.Warning("{0}: training round {1} failed {2} times ({3}); reporting it to the coordinator", _definition.HospitalId, failed.Request.Round, failed.Attempt + 1, reason.Message);
+            failed.ReplyTo.Tell(new HospitalTrainingFailed(failed.Request.Round, _definition.HospitalId, $"its training failed {failed.Attempt + 1} times: {reason.Message}"), Self);
         }
         base.PreRestart(reason, message);
     }

@@ -49,6 +49,15 @@ public sealed record LocalUpdateByRef(
     public int RestoredFromRound { get; init; }
 }
 
+/// <summary>
+/// A hospital's answer when its training of <paramref name="Round"/> threw on every immediate retry: the coordinator
+/// counts it dropped for the round (with this reason, told to the strategy) instead of waiting for the round's timeout.
+/// </summary>
+/// <param name="Round">The round whose training failed.</param>
+/// <param name="HospitalId">The hospital that failed.</param>
+/// <param name="Reason">The last exception's message.</param>
+public sealed record HospitalTrainingFailed(int Round, string HospitalId, string Reason) : IFedActorsMessage;
+
 /// <summary>Asks a hospital for a fingerprint of its persistent local state.</summary>
 public sealed record GetLocalState : IFedActorsMessage
 {

@@ -107,6 +107,9 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
             },
             p => new LocalUpdateByRef(p.Round, p.HospitalId, FromWire(Required(p.Weights, "weights")), p.Samples, p.MeanLoss, p.Steps, p.ComputeSeconds,
                 FromWire(p.Extras, "extras")) { Node = p.Node.Length == 0 ? null : p.Node, RestoredFromRound = p.RestoredFromRound });
+        Register<HospitalTrainingFailed, W.HospitalTrainingFailed>(W.HospitalTrainingFailed.Parser,
+            m => new W.HospitalTrainingFailed { Round = m.Round, HospitalId = m.HospitalId, Reason = m.Reason },
+            p => new HospitalTrainingFailed(p.Round, p.HospitalId, p.Reason));
         Register<GetLocalState, W.Empty>(W.Empty.Parser, _ => new W.Empty(), _ => GetLocalState.Instance, "GetLocalState");
         Register<StopHospital, W.Empty>(W.Empty.Parser, _ => new W.Empty(), _ => StopHospital.Instance, "StopHospital");
         Register<LocalStateReport, W.LocalStateReport>(W.LocalStateReport.Parser,

@@ -85,14 +85,17 @@ public class HospitalActorSpecs(ITestOutputHelper output) : ActorSpec(1, output)
     }
 
     [Fact]
-    public void Should_leave_a_round_whose_training_keeps_failing_to_the_coordinators_resend()
+    public void Should_report_a_round_whose_training_keeps_failing_to_the_coordinator()
     {
         var attempts = 0;
         var hospital = Hospital(() => { Interlocked.Increment(ref attempts); return true; });
 
         hospital.Tell(Request(1, _experiment.InitialGlobal()));
 
-        ExpectNoMsg(TimeSpan.FromSeconds(3));
-        Assert.Equal(3, attempts); // the first try and two immediate retries, then it waits to be asked again
+        var failed = ExpectMsg<HospitalTrainingFailed>(Dilated(TimeSpan.FromSeconds(60)));
+        Assert.Equal(3, attempts); // the first try and two immediate retries
+        Assert.Equal((1, _experiment.Sites.Sites[0].HospitalId), (failed.Round, failed.HospitalId));
+        Assert.Equal("its training failed 3 times: Expected false to be true, but got false.", failed.Reason);
+        ExpectNoMsg(TimeSpan.FromMilliseconds(300)); // and no update after it
     }
 }

@@ -62,6 +62,7 @@ public class FedActorsSerializerSpecs(ITestOutputHelper output) : ActorSpec(1, o
         new WeightsRef(Weights.ContentHash, Weights.PayloadBytes, TestActor),
         new FetchChunk(Weights.ContentHash, 262144, 1024),
         new WeightsChunk(Weights.ContentHash, 5, 100, [1, 2, 3]),
+        new HospitalTrainingFailed(3, "hospital-02", "out of memory"),
         new WeightsNotOffered(Weights.ContentHash),
         new ReleaseWeights(Weights.ContentHash),
         new RequestLease("hospital-01"),

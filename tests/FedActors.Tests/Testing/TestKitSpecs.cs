@@ -56,6 +56,43 @@ public sealed class TestKitSpecs(ITestOutputHelper output)
         Assert.Equal(round.GlobalHash, Assert.Single(log.Rounds).GlobalHash);
     }
 
+    /// <summary>FedAvg that remembers every failure it is told of.</summary>
+    private sealed class FailureRecordingStrategy(RoundRules rules) : FedAvgStrategy(rules)
+    {
+        public List<ClientFailure> Failures { get; } = new();
+        public override void OnFailure(ClientFailure failure) => Failures.Add(failure);
+    }
+
+    [Fact]
+    public void Should_drop_a_hospital_whose_training_failed_at_once_and_tell_the_strategy()
+    {
+        var ids = new[] { "hospital-01", "hospital-02" };
+        var probes = ids.ToDictionary(id => id, _ => CreateTestProbe());
+        FailureRecordingStrategy? strategy = null;
+        var coordinator = Sys.ActorOf(RoundCoordinator.Props(
+            new CoordinatorSettings
+            {
+                Rounds = 1, MinParticipants = 1, Seed = 9, RoundTimeout = TimeSpan.FromMinutes(10), ResendInterval = TimeSpan.FromMinutes(4),
+                Strategy = rules => strategy = new FailureRecordingStrategy(rules),
+            },
+            probes.ToDictionary(p => p.Key, p => p.Value.Ref), Filled(0), Transfer));
+        var log = StartLoggedRun(coordinator);
+        foreach (var probe in probes.Values) Assert.Equal(1, probe.ExpectMsg<TrainRoundByRef>().Round);
+
+        coordinator.Tell(Update(1, "hospital-01", Filled(3), samples: 10));
+        // What a hospital sends when its training threw on every immediate retry.
+        coordinator.Tell(new HospitalTrainingFailed(1, "hospital-02", "its training failed 3 times: CUDA error"));
+
+        // The virtual clock never moves: the round closes on the failure, not at its timeout.
+        var round = Assert.Single(ExpectMsg<RunCompleted>().Rounds);
+        Assert.Equal(["hospital-01"], round.Aggregated);
+        Assert.Equal(["hospital-02"], round.Dropped);
+        Assert.Equal("its training failed 3 times: CUDA error", Assert.Single(log.Of(RunEventKinds.Dropped)).Reason);
+        var failure = Assert.Single(strategy!.Failures);
+        Assert.Equal((1, "hospital-02", UpdateOutcome.Dropped), (failure.Round, failure.HospitalId, failure.Outcome));
+        Assert.Contains("CUDA error", failure.Reason);
+    }
+
     [Fact]
     public void Should_refuse_the_virtual_clock_of_a_kit_on_the_real_clock()
     {

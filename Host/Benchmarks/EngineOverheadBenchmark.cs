@@ -33,21 +33,36 @@ public sealed record TimedRounds(IReadOnlyList<double> Seconds, string FinalHash
 
 /// <summary>
 /// The same rounds three ways: a bare sequential loop in this process making the same calls on the same clients,
-/// and whole runs through the actors with hospitals resident and passivated. All must end on the same model for
-/// the comparison to be of identical work.
+/// and whole runs through the actors with hospitals resident and passivated, interleaved block by block (see
+/// <see cref="InterleavedRounds"/>). All must end on the same model for the comparison to be of identical work.
 /// </summary>
-public sealed record EngineOverheadRow(int Hospitals, int Rounds, TimedRounds Loop, TimedRounds Resident, TimedRounds Passivated)
+/// <param name="Hospitals">Hospitals, all selected every round.</param>
+/// <param name="Rounds">Rounds of each run.</param>
+/// <param name="Comparison">The interleaved runs and the ratios against the bare loop.</param>
+public sealed record EngineOverheadRow(int Hospitals, int Rounds, InterleavedComparison Comparison)
 {
-    public double Ratio => Resident.SteadySecondsPerRound / Loop.SteadySecondsPerRound;
-    public double PassivatedRatio => Passivated.SteadySecondsPerRound / Loop.SteadySecondsPerRound;
-    public double BestRoundRatio => Resident.BestSteadySecondsPerRound / Loop.BestSteadySecondsPerRound;
-    public double BestRoundPassivatedRatio => Passivated.BestSteadySecondsPerRound / Loop.BestSteadySecondsPerRound;
-    public bool SameModel => Resident.FinalHash == Loop.FinalHash && Passivated.FinalHash == Loop.FinalHash;
+    /// <summary>Resident hospital actors against the bare loop.</summary>
+    public VariantRatio Resident => Comparison.Variants[0];
+
+    /// <summary>Passivated hospital actors against the bare loop.</summary>
+    public VariantRatio Passivated => Comparison.Variants[1];
+
+    /// <summary>The bare loop's runs, one per block.</summary>
+    public IReadOnlyList<TimedRounds> Loop => Comparison.Baseline;
+
+    /// <summary>Whether every run ended on the same global model.</summary>
+    public bool SameModel => Comparison.SameModel;
 }
 
+/// <summary><c>fedactors bench engine</c>: what the actors cost over a bare loop of the same calls.</summary>
 public static class EngineOverheadBenchmark
 {
     /// <summary>Every hospital selected every round; one hospital trains at a time (training-threads = 1), as the loop does.</summary>
+    /// <param name="runsDirectory">Where the runs write.</param>
+    /// <param name="hospitals">Hospitals, all selected every round.</param>
+    /// <param name="rounds">Rounds of each run.</param>
+    /// <param name="imagesPerHospital">Training images per hospital.</param>
+    /// <param name="imageSize">Image side in pixels.</param>
     public static List<string> Overrides(string runsDirectory, int hospitals, int rounds, int imagesPerHospital, int imageSize) =>
     [
         $"runs-dir=\"{runsDirectory}\"", $"data.hospitals={hospitals}", $"rounds.count={rounds}",
@@ -57,13 +72,26 @@ public static class EngineOverheadBenchmark
         "rounds.evaluate-every=0", "checkpoints.every=0", "probe.steps=10", "training-threads=1",
     ];
 
-    public static EngineOverheadRow Measure(string runsDirectory, int hospitals, int rounds, int imagesPerHospital, int imageSize)
+    /// <summary>Runs the bare loop, resident and passivated actors in interleaved blocks until <paramref name="limits"/> says stop.</summary>
+    /// <param name="runsDirectory">Where the actor runs write their run directories.</param>
+    /// <param name="hospitals">Hospitals, all selected every round.</param>
+    /// <param name="rounds">Rounds of each run (at least 3: the first and the last are not steady).</param>
+    /// <param name="imagesPerHospital">Training images per hospital.</param>
+    /// <param name="imageSize">Image side in pixels.</param>
+    /// <param name="limits">How many blocks, how narrow, how long.</param>
+    /// <param name="progress">Told of each block as it ends; may be null.</param>
+    public static EngineOverheadRow Measure(string runsDirectory, int hospitals, int rounds, int imagesPerHospital, int imageSize,
+        InterleavingLimits limits, Action<string>? progress = null)
     {
         if (rounds < 3) throw new ArgumentOutOfRangeException(nameof(rounds), rounds, "at least 3 rounds: the first and the last are not steady state");
         var overrides = Overrides(runsDirectory, hospitals, rounds, imagesPerHospital, imageSize);
-        // On a thread of its own, as a training thread is, and gone before the actors train (TorchRuntime.OnPassingThread).
-        var loop = TorchRuntime.OnPassingThread(() => BareLoop(ExperimentConfig.Load(null, overrides)));
-        return new EngineOverheadRow(hospitals, rounds, loop, ThroughActors([.. overrides, "passivate-hospitals=off"]), ThroughActors([.. overrides, "passivate-hospitals=on"]));
+        var clock = Stopwatch.StartNew();
+        var comparison = InterleavedRounds.Compare(
+            // On a thread of its own, as a training thread is, and gone before the actors train (TorchRuntime.OnPassingThread).
+            ("bare loop", () => TorchRuntime.OnPassingThread(() => BareLoop(ExperimentConfig.Load(null, overrides)))),
+            [("actors", () => ThroughActors([.. overrides, "passivate-hospitals=off"])), ("passivated", () => ThroughActors([.. overrides, "passivate-hospitals=on"]))],
+            limits, () => clock.Elapsed, progress);
+        return new EngineOverheadRow(hospitals, rounds, comparison);
     }
 
     private static TimedRounds ThroughActors(List<string> overrides)
@@ -117,6 +145,7 @@ public static class EngineOverheadBenchmark
         }
     }
 
+    /// <summary>One line: both ratios with their intervals, the verdict, whether the models agree.</summary>
     public static string Format(EngineOverheadRow r, string verdict) => string.Create(CultureInfo.InvariantCulture,
-        $"engine overhead: {r.Hospitals} hospitals per round, {r.Rounds} rounds: actors {r.Resident.SteadySecondsPerRound:F2} s per round, bare loop {r.Loop.SteadySecondsPerRound:F2} s, ratio {r.Ratio:F3} ({verdict}); passivated {r.Passivated.SteadySecondsPerRound:F2} s, ratio {r.PassivatedRatio:F3}; same final model: {(r.SameModel ? "yes" : "NO")}");
+        $"engine overhead: {r.Hospitals} hospitals per round, {r.Rounds}-round runs in {r.Comparison.Blocks} interleaved blocks: actors / bare loop {r.Resident.Ratio} ({verdict}); passivated / bare loop {r.Passivated.Ratio}; same final model: {(r.SameModel ? "yes" : "NO")}");
 }

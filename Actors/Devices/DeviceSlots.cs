@@ -6,7 +6,8 @@ namespace FedActors.Actors.Devices;
 
 /// <summary>
 /// A node's device-slot manager: hospitals train only while holding one of its leases.
-/// Requests are granted in arrival order (a FIFO queue when every slot is taken), each on
+/// Requests are granted in the order <see cref="DeviceSlotsSettings.Placement"/> says (arrival order unless told
+/// otherwise; <see cref="Placement"/> decides, learning from the leases that come back), each on
 /// the device with the fewest leased slots. A holder that dies loses its leases; a lease
 /// held past <see cref="DeviceSlotsSettings.MaxLeaseHold"/> is reported, not taken back.
 /// It only does bookkeeping (no tensors, no blocking), and it runs on the training dispatcher: a hospital's release
@@ -22,6 +23,9 @@ public sealed class DeviceSlots : ReceiveActor, IWithTimers
 
     private sealed record LeaseOverdue(long LeaseId) : INoSerializationVerificationNeeded;
 
+    // Longest-first grants after the requests already in the mailbox: a round's burst is ordered as a whole.
+    private sealed record GrantWaiting : INoSerializationVerificationNeeded;
+
     private readonly DeviceSlotsSettings _settings;
     private readonly IReadOnlyList<string> _devices;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -31,7 +35,9 @@ public sealed class DeviceSlots : ReceiveActor, IWithTimers
     private readonly long[] _grants;
     private readonly double[] _releasedBusySeconds;
     private readonly Dictionary<long, Lease> _leases = new();
-    private readonly LinkedList<Waiting> _queue = new();
+    private readonly List<Waiting> _queue = new();
+    private readonly Placement _placement;
+    private bool _grantPending;
     private long _lastLeaseId;
     private int _maxQueueLength;
 
@@ -51,12 +57,14 @@ public sealed class DeviceSlots : ReceiveActor, IWithTimers
         _leased = new int[devices.Count];
         _grants = new long[devices.Count];
         _releasedBusySeconds = new double[devices.Count];
+        _placement = new Placement(settings.Placement);
 
         Receive<RequestLease>(Request);
         Receive<ReleaseLease>(Release);
         Receive<Terminated>(HolderDied);
         Receive<LeaseOverdue>(Overdue);
         Receive<GetDeviceUtilisation>(_ => Sender.Tell(Report()));
+        Receive<GrantWaiting>(_ => { _grantPending = false; GrantWhileFree(); });
     }
 
     /// <inheritdoc/>
@@ -83,8 +91,13 @@ public sealed class DeviceSlots : ReceiveActor, IWithTimers
             return;
         }
         Context.Watch(Sender);
-        _queue.AddLast(new Waiting(Sender, request.RequesterId));
-        GrantWhileFree();
+        _queue.Add(new Waiting(Sender, request.RequesterId));
+        if (_placement.Order == PlacementOrder.Arrival) GrantWhileFree();
+        else if (!_grantPending)
+        {
+            _grantPending = true;
+            Self.Tell(new GrantWaiting());
+        }
         _maxQueueLength = Math.Max(_maxQueueLength, _queue.Count);
     }
 
@@ -108,12 +121,7 @@ public sealed class DeviceSlots : ReceiveActor, IWithTimers
     private void HolderDied(Terminated terminated)
     {
         var dead = terminated.ActorRef;
-        for (var node = _queue.First; node is not null;)
-        {
-            var next = node.Next;
-            if (node.Value.Requester.Equals(dead)) _queue.Remove(node);
-            node = next;
-        }
+        _queue.RemoveAll(w => w.Requester.Equals(dead));
         foreach (var lease in _leases.Values.Where(l => l.Holder.Equals(dead)).ToList())
         {
             _log.Warning("Lease {0} on {1} freed: its holder {2} stopped without releasing it", lease.Id, _devices[lease.Device], lease.HolderId);
@@ -132,12 +140,14 @@ public sealed class DeviceSlots : ReceiveActor, IWithTimers
 
     private void GrantWhileFree()
     {
-        while (_queue.First is { } head)
+        while (_queue.Count > 0)
         {
             var device = LeastLeasedDevice();
             if (_leased[device] >= _settings.SlotsPerDevice) return;
-            _queue.RemoveFirst();
-            var lease = new Lease(++_lastLeaseId, device, head.Value.Requester, head.Value.RequesterId, Now);
+            var pick = _placement.Next(_queue.Select(w => w.RequesterId).ToList());
+            var head = _queue[pick];
+            _queue.RemoveAt(pick);
+            var lease = new Lease(++_lastLeaseId, device, head.Requester, head.RequesterId, Now);
             _leases.Add(lease.Id, lease);
             _leased[device]++;
             _grants[device]++;
@@ -159,7 +169,9 @@ public sealed class DeviceSlots : ReceiveActor, IWithTimers
     {
         _leases.Remove(lease.Id);
         _leased[lease.Device]--;
-        _releasedBusySeconds[lease.Device] += (Now - lease.GrantedAt).TotalSeconds;
+        var held = (Now - lease.GrantedAt).TotalSeconds;
+        _releasedBusySeconds[lease.Device] += held;
+        _placement.Observe(lease.HolderId, held);
         Timers.Cancel(lease.Id);
     }
 

@@ -20,6 +20,9 @@ public sealed record DeviceSlotsSettings
     /// <summary>How many hospitals may train on each device at once, at least 1 (<c>fedactors.devices.slots-per-device</c>; default 1).</summary>
     public int SlotsPerDevice { get; init; } = 1;
 
+    /// <summary>How hospitals waiting for a slot are ordered (<c>fedactors.devices.placement</c>: <c>arrival</c>, the default, or <c>longest-first</c>).</summary>
+    public PlacementOrder Placement { get; init; } = PlacementOrder.Arrival;
+
     /// <summary>A lease held longer than this is logged as a warning (a stuck hospital), never revoked.</summary>
     public TimeSpan MaxLeaseHold { get; init; } = TimeSpan.FromMinutes(30);
 

@@ -333,6 +333,7 @@ public sealed record ExperimentConfig(
             Devices = r.StringList("fedactors.devices.list"),
             SlotsPerDevice = r.Int("fedactors.devices.slots-per-device", 1, 1024),
             MaxLeaseHold = r.Duration("fedactors.devices.max-lease-hold"),
+            Placement = r.OneOf("fedactors.devices.placement", "arrival", "longest-first") == "longest-first" ? PlacementOrder.LongestFirst : PlacementOrder.Arrival,
         };
         // Names are checked here, device presence when the node starts (this process may not be that node).
         try { if (!devices.IsAuto) devices.ResolveDevices(cudaDevices: int.MaxValue); }

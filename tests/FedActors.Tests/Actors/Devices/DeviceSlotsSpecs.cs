@@ -133,6 +133,37 @@ public class DeviceSlotsSpecs(ITestOutputHelper output) : ActorSpec(1, output)
     }
 
     [Fact]
+    public void Should_grant_the_longest_predicted_training_first_once_it_has_seen_each_hospital()
+    {
+        var clock = new ManualClock();
+        var slots = Sys.ActorOf(DeviceSlots.Props(new DeviceSlotsSettings { Placement = PlacementOrder.LongestFirst }, clock));
+        var hospitals = new[] { ("small", 1), ("big", 5), ("mid", 3) }.Select(h => (Id: h.Item1, Seconds: h.Item2, Probe: CreateTestProbe())).ToList();
+        // A first round, one at a time: each lease's length is what the slots learn.
+        foreach (var (id, seconds, probe) in hospitals)
+        {
+            var lease = Request(probe, slots, id);
+            clock.Advance(TimeSpan.FromSeconds(seconds));
+            probe.Send(slots, new ReleaseLease(lease.LeaseId));
+        }
+
+        // The next round: all three wait behind a holder, smallest first.
+        var blocker = CreateTestProbe();
+        var blocked = Request(blocker, slots, "blocker");
+        foreach (var (id, _, probe) in hospitals) probe.Send(slots, new RequestLease(id));
+        Assert.Equal(3, Utilisation(slots).QueueLength);
+        blocker.Send(slots, new ReleaseLease(blocked.LeaseId));
+
+        // Granted longest first: big, mid, small.
+        foreach (var id in new[] { "big", "mid", "small" })
+        {
+            var (_, _, probe) = hospitals.Single(h => h.Id == id);
+            var lease = probe.ExpectMsg<LeaseGranted>();
+            foreach (var other in hospitals.Where(h => h.Id != id)) other.Probe.ExpectNoMsg(TimeSpan.FromMilliseconds(50));
+            probe.Send(slots, new ReleaseLease(lease.LeaseId));
+        }
+    }
+
+    [Fact]
     public void Should_report_utilisation_between_zero_and_one_that_grows_with_leased_time()
     {
         // The slots read time from a clock moved here: the busy seconds are exact, not whatever a sleep came to.

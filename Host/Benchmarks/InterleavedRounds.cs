@@ -17,6 +17,9 @@ public sealed record RatioInterval(double Median, double Low, double High, doubl
     /// <summary>The interval's width.</summary>
     public double Width => High - Low;
 
+    /// <summary>Whether the interval covers the median with at least 90 % (else too few pairs to decide anything).</summary>
+    public bool IsDecisive => Coverage >= 0.9;
+
     /// <summary>True only when the whole interval is at or under <paramref name="target"/>.</summary>
     public bool IsUnder(double target) => High <= target;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using FedActors.Host.Benchmarks;
+using FedActors.Host.Configuration;
 using FedActors.Training;
 using FedActors.Training.Benchmarks;
 
@@ -9,7 +10,7 @@ namespace FedActors.Host.Commands;
 /// <summary><c>fedactors bench [name]</c>: measures and records into docs/benchmarks.md.</summary>
 public static class BenchCommand
 {
-    public static readonly string[] Names = ["encoders", "engine", "aggregation", "scale", "leases", "transport"];
+    public static readonly string[] Names = ["encoders", "engine", "aggregation", "scale", "leases", "transport", "placement"];
 
     public static int Execute(IReadOnlyList<string> args, TextWriter output)
     {
@@ -58,6 +59,16 @@ public static class BenchCommand
             case "transport":
                 Transport(payloadMb, output, outPath, args);
                 return 0;
+            case "placement":
+                Placement(int.Parse(Option(args, "--rounds") ?? "5", CultureInfo.InvariantCulture),
+                    int.Parse(Option(args, "--images") ?? "200", CultureInfo.InvariantCulture),
+                    new InterleavingLimits(
+                        MinBlocks: int.Parse(Option(args, "--min-blocks") ?? "3", CultureInfo.InvariantCulture),
+                        MaxBlocks: int.Parse(Option(args, "--max-blocks") ?? "10", CultureInfo.InvariantCulture),
+                        Width: 0.1,
+                        TimeCap: TimeSpan.FromMinutes(double.Parse(Option(args, "--max-minutes") ?? "20", CultureInfo.InvariantCulture))),
+                    output, outPath, args);
+                return 0;
             default:
                 throw new ArgumentException($"unknown benchmark '{name}' (known: {string.Join(", ", Names)})");
         }
@@ -102,6 +113,7 @@ public static class BenchCommand
                 var row = EngineOverheadBenchmark.Measure(runs, hospitals, rounds, images, imageSize, limits,
                     block => output.WriteLine($"  intra-op threads {t}, {block}"));
                 var verdict = !row.SameModel ? "INVALID: the runs ended on different models"
+                    : !row.Resident.Ratio.IsDecisive ? "UNDECIDED: too few paired rounds for a 90 % interval"
                     : row.Resident.Ratio.IsUnder(EngineOverheadTarget) ? $"meets the {EngineOverheadTarget} target: the whole interval is under it"
                     : row.Resident.Ratio.Low > EngineOverheadTarget ? $"MISSES the {EngineOverheadTarget} target: the whole interval is over it"
                     : $"MISSES the {EngineOverheadTarget} target: the interval reaches over it";
@@ -138,6 +150,51 @@ public static class BenchCommand
                                 "thread and off the round's critical path, no wait on the round checkpoint, a core left to the engine.");
             }
             BenchmarkReport.WriteSection(outPath, "engine", body.ToString());
+            output.WriteLine($"wrote {outPath}");
+        }
+        finally { Directory.Delete(runs, recursive: true); }
+    }
+
+    /// <summary>Issue target: placement makes a round of skewed sites at least this many times shorter on 2 slots.</summary>
+    private const double PlacementTarget = 1.3;
+
+    private static void Placement(int rounds, int images, InterleavingLimits limits, TextWriter output, string outPath, IReadOnlyList<string> args)
+    {
+        var runs = Directory.CreateTempSubdirectory("fedactors-bench-placement-").FullName;
+        var body = BenchmarkReport.Section("Placement", args);
+        try
+        {
+            var timings = PlacementBenchmark.TimeSites(ExperimentConfig.Load(null, PlacementBenchmark.Overrides(runs, rounds, images, "arrival")));
+            var computed = PlacementBenchmark.Compute(timings, 2, 4, 8);
+            foreach (var c in computed)
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"placement, computed on recorded times, {c.Slots} slots: smallest first {c.Worst:F2} s, any order (mean) {c.MeanArrival:F2} s, longest first {c.LongestFirst:F2} s; {c.WorstSpeedup:F2}× / {c.MeanSpeedup:F2}× shorter"));
+            var measured = PlacementBenchmark.Measure(runs, rounds, images, limits, block => output.WriteLine($"  {block}"));
+            var speedup = measured.Variants[0].Ratio; // arrival over longest-first seconds per round
+            var verdict = !measured.SameModel ? "INVALID: the runs ended on different models"
+                : !speedup.IsDecisive ? "UNDECIDED: too few paired rounds for a 90 % interval"
+                : speedup.Low >= PlacementTarget ? $"meets the {PlacementTarget}× target" : $"MISSES the {PlacementTarget}× target";
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"placement, measured on 2 slots, {measured.Blocks} interleaved blocks: round {speedup} times shorter with longest-first ({verdict}); same final model: {(measured.SameModel ? "yes" : "NO")}"));
+            body.AppendLine($"Six sites sized like FLamby ISIC-2019's centres ({string.Join(" / ", PlacementBenchmark.SiteSizes.Reverse())}, scaled to {images} training images " +
+                            "per site on average), supervised FedAvg on synthetic lesions, every site every round. Computed: each site's local round timed " +
+                            "alone (after a warm-up), then the makespan of a round that starts every site at once, first come first served (the sites " +
+                            "arriving smallest first, and averaged over every arrival order) against longest first (`devices.placement = longest-first`). " +
+                            $"Measured: whole {rounds}-round runs on 2 slots (training-threads = 2, one intra-op thread each), arrival order against " +
+                            "longest-first, interleaved in blocks; each steady round paired with the same round of the same block; the figure is how many " +
+                            $"times shorter a round is, the median with a distribution-free interval. Target: ≥ {PlacementTarget}× on 2 slots (whole interval).");
+            body.AppendLine();
+            body.AppendTableHead("site", "samples", "seconds alone");
+            foreach (var t in timings) body.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {t.HospitalId} | {t.Samples} | {t.Seconds:F3} |"));
+            body.AppendLine();
+            body.AppendTableHead("slots", "smallest first s", "any order s (mean)", "longest first s", "× shorter (smallest first)", "× shorter (any order)");
+            foreach (var c in computed)
+                body.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {c.Slots} | {c.Worst:F2} | {c.MeanArrival:F2} | {c.LongestFirst:F2} | {c.WorstSpeedup:F2} | {c.MeanSpeedup:F2} |"));
+            body.AppendLine();
+            body.AppendTableHead("measured on", "blocks", "longest-first s / round (median)", "× shorter with longest-first", "same final model", "target");
+            body.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"| 2 slots | {measured.Blocks} | {Median(measured.Baseline.Select(b => b.SteadySecondsPerRound)):F2} | {speedup} | {(measured.SameModel ? "yes" : "NO")} | {verdict.Split(' ')[0]} |"));
+            BenchmarkReport.WriteSection(outPath, "placement", body.ToString());
             output.WriteLine($"wrote {outPath}");
         }
         finally { Directory.Delete(runs, recursive: true); }

@@ -17,9 +17,9 @@ namespace FedActors.Actors.Devices;
 /// </summary>
 public sealed class DeviceSlots : ReceiveActor, IWithTimers
 {
-    private sealed record Lease(long Id, int Device, IActorRef Holder, string HolderId, TimeSpan GrantedAt);
+    private sealed record Lease(long Id, int Device, IActorRef Holder, string HolderId, TimeSpan GrantedAt, long MemoryBytes);
 
-    private sealed record Waiting(IActorRef Requester, string RequesterId);
+    private sealed record Waiting(IActorRef Requester, string RequesterId, long MemoryBytes);
 
     private sealed record LeaseOverdue(long LeaseId) : INoSerializationVerificationNeeded;
 
@@ -32,6 +32,7 @@ public sealed class DeviceSlots : ReceiveActor, IWithTimers
     private readonly TimeProvider _time;
     private readonly long _started;
     private readonly int[] _leased;
+    private readonly long[] _memoryLeased;
     private readonly long[] _grants;
     private readonly double[] _releasedBusySeconds;
     private readonly Dictionary<long, Lease> _leases = new();
@@ -55,6 +56,7 @@ public sealed class DeviceSlots : ReceiveActor, IWithTimers
         _time = time ?? TimeProvider.System;
         _started = _time.GetTimestamp();
         _leased = new int[devices.Count];
+        _memoryLeased = new long[devices.Count];
         _grants = new long[devices.Count];
         _releasedBusySeconds = new double[devices.Count];
         _placement = new Placement(settings.Placement);
@@ -90,8 +92,16 @@ public sealed class DeviceSlots : ReceiveActor, IWithTimers
             _log.Warning("Lease request from {0} without a sender: nobody could release it; ignored", request.RequesterId);
             return;
         }
+        if (_settings.MemoryBudgetBytes > 0 && request.MemoryBytes > _settings.MemoryBudgetBytes)
+        {
+            // Held back it would wait forever: no device's budget can ever hold it.
+            var reason = $"{request.RequesterId} needs {Megabytes(request.MemoryBytes)} of device memory, more than the {Megabytes(_settings.MemoryBudgetBytes)} budget of each device (devices.memory-budget-mb)";
+            _log.Warning("Lease refused: {0}", reason);
+            Sender.Tell(new LeaseRefused(reason));
+            return;
+        }
         Context.Watch(Sender);
-        _queue.Add(new Waiting(Sender, request.RequesterId));
+        _queue.Add(new Waiting(Sender, request.RequesterId, Math.Max(0, request.MemoryBytes)));
         if (_placement.Order == PlacementOrder.Arrival) GrantWhileFree();
         else if (!_grantPending)
         {
@@ -142,33 +152,61 @@ public sealed class DeviceSlots : ReceiveActor, IWithTimers
     {
         while (_queue.Count > 0)
         {
-            var device = LeastLeasedDevice();
-            if (_leased[device] >= _settings.SlotsPerDevice) return;
-            var pick = _placement.Next(_queue.Select(w => w.RequesterId).ToList());
+            var pick = NextThatFits(out var device);
+            if (pick < 0) return;
             var head = _queue[pick];
             _queue.RemoveAt(pick);
-            var lease = new Lease(++_lastLeaseId, device, head.Requester, head.RequesterId, Now);
+            var lease = new Lease(++_lastLeaseId, device, head.Requester, head.RequesterId, Now, head.MemoryBytes);
             _leases.Add(lease.Id, lease);
             _leased[device]++;
+            _memoryLeased[device] += lease.MemoryBytes;
             _grants[device]++;
             Timers.StartSingleTimer(lease.Id, new LeaseOverdue(lease.Id), _settings.MaxLeaseHold);
             lease.Holder.Tell(new LeaseGranted(lease.Id, _devices[device]));
         }
     }
 
-    // Spreads leases over devices; ties go to the lowest index, so one device fills first only when others are busier.
-    private int LeastLeasedDevice()
+    /// <summary>
+    /// The waiting request to grant now, the placement's first choice, or, when that one does not fit in any device's
+    /// remaining memory, the next in its order that does (work is held back, never run out of memory); -1: none fits.
+    /// </summary>
+    private int NextThatFits(out int device)
     {
-        var best = 0;
-        for (var d = 1; d < _leased.Length; d++)
-            if (_leased[d] < _leased[best]) best = d;
+        device = -1;
+        if (_leased.All(l => l >= _settings.SlotsPerDevice)) return -1; // no free slot anywhere
+        var candidates = Enumerable.Range(0, _queue.Count).ToList();
+        while (candidates.Count > 0)
+        {
+            var i = candidates[_placement.Next(candidates.Select(c => _queue[c].RequesterId).ToList())];
+            device = LeastLeasedDeviceWithRoom(_queue[i].MemoryBytes);
+            if (device >= 0) return i;
+            if (_settings.MemoryBudgetBytes <= 0) return -1; // no free slot anywhere: nobody else fits either
+            candidates.Remove(i);
+        }
+        return -1;
+    }
+
+    // Spreads leases over devices with a free slot and room for the memory; ties go to the lowest index, so one device
+    // fills first only when others are busier.
+    private int LeastLeasedDeviceWithRoom(long memoryBytes)
+    {
+        var best = -1;
+        for (var d = 0; d < _leased.Length; d++)
+        {
+            if (_leased[d] >= _settings.SlotsPerDevice) continue;
+            if (_settings.MemoryBudgetBytes > 0 && _memoryLeased[d] + memoryBytes > _settings.MemoryBudgetBytes) continue;
+            if (best < 0 || _leased[d] < _leased[best]) best = d;
+        }
         return best;
     }
+
+    private static string Megabytes(long bytes) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes / (1024.0 * 1024):F0} MB");
 
     private void Free(Lease lease)
     {
         _leases.Remove(lease.Id);
         _leased[lease.Device]--;
+        _memoryLeased[lease.Device] -= lease.MemoryBytes;
         var held = (Now - lease.GrantedAt).TotalSeconds;
         _releasedBusySeconds[lease.Device] += held;
         _placement.Observe(lease.HolderId, held);

@@ -23,6 +23,13 @@ public sealed record DeviceSlotsSettings
     /// <summary>How hospitals waiting for a slot are ordered (<c>fedactors.devices.placement</c>: <c>arrival</c>, the default, or <c>longest-first</c>).</summary>
     public PlacementOrder Placement { get; init; } = PlacementOrder.Arrival;
 
+    /// <summary>
+    /// Device memory each device may lend out at once, in bytes (<c>fedactors.devices.memory-budget-mb</c>); 0: no
+    /// budget, only slots count. With a budget, a hospital is granted a slot only on a device with room for what it
+    /// needs (<see cref="Protocol.RequestLease.MemoryBytes"/>); otherwise it waits, and one that fits no device at all is refused.
+    /// </summary>
+    public long MemoryBudgetBytes { get; init; }
+
     /// <summary>A lease held longer than this is logged as a warning (a stuck hospital), never revoked.</summary>
     public TimeSpan MaxLeaseHold { get; init; } = TimeSpan.FromMinutes(30);
 

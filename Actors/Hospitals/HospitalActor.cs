@@ -30,7 +30,11 @@ public enum HospitalPassivation
 /// <param name="HospitalId">The hospital's id, unique in the run.</param>
 /// <param name="LoadShard">Loads its local training data; called when the hospital actor first trains (again after it was restarted or passivated).</param>
 /// <param name="CreateLearner">Builds its local learner (the method's client side); the hospital owns and disposes what it returns.</param>
-public sealed record HospitalDefinition(string HospitalId, Func<ImageShard> LoadShard, Func<ILocalLearner> CreateLearner);
+public sealed record HospitalDefinition(string HospitalId, Func<ImageShard> LoadShard, Func<ILocalLearner> CreateLearner)
+{
+    /// <summary>Device memory the hospital needs while it trains, asked for with every lease; 0: not said.</summary>
+    public long MemoryBytes { get; init; }
+}
 
 /// <summary>
 /// One hospital: owns its data shard and its local learner (encoder, key encoder, queue,
@@ -195,9 +199,16 @@ public sealed class HospitalActor : ReceivePersistentActor
     // The lease step before training: everything else waits in the stash until the slot is ours.
     private void AwaitLease(IActorRef deviceSlots, RoundWork request, IActorRef replyTo)
     {
-        deviceSlots.Tell(new RequestLease(_definition.HospitalId));
+        deviceSlots.Tell(new RequestLease(_definition.HospitalId, _definition.MemoryBytes));
         Become(() =>
         {
+            Command<LeaseRefused>(refused =>
+            {
+                _log.Warning("{0}: no device can hold it: {1}", _definition.HospitalId, refused.Reason);
+                replyTo.Tell(new HospitalTrainingFailed(request.Round, _definition.HospitalId, $"no device can hold it: {refused.Reason}"), Self);
+                Become(Ready);
+                Stash.UnstashAll();
+            });
             Command<LeaseGranted>(lease =>
             {
                 var released = false;

@@ -6,7 +6,15 @@ namespace FedActors.Actors.Protocol;
 
 /// <summary>Asks for a device slot for the sender; <paramref name="RequesterId"/> names it in logs.</summary>
 /// <param name="RequesterId">Names the requester (a hospital id) in logs.</param>
-public sealed record RequestLease(string RequesterId) : IFedActorsMessage;
+/// <param name="MemoryBytes">Device memory the requester needs while it trains; 0: not said (only slots are counted for it).</param>
+public sealed record RequestLease(string RequesterId, long MemoryBytes = 0) : IFedActorsMessage;
+
+/// <summary>
+/// The answer to a <see cref="RequestLease"/> that no device of the node could ever hold: its memory exceeds every
+/// device's budget. Nothing is queued; the requester gives up the round.
+/// </summary>
+/// <param name="Reason">Names the requester, what it needs and the budget.</param>
+public sealed record LeaseRefused(string Reason) : IFedActorsMessage;
 
 /// <summary>A slot on <paramref name="Device"/> (e.g. "cpu", "cuda:1") is the receiver's until it sends <see cref="ReleaseLease"/>.</summary>
 /// <param name="LeaseId">Identifies the lease; give it back in ReleaseLease.</param>

@@ -147,7 +147,8 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
         Register<ReleaseWeights, W.ReleaseWeights>(W.ReleaseWeights.Parser,
             m => new W.ReleaseWeights { ContentHash = m.ContentHash }, p => new ReleaseWeights(p.ContentHash));
         Register<RequestLease, W.RequestLease>(W.RequestLease.Parser,
-            m => new W.RequestLease { RequesterId = m.RequesterId }, p => new RequestLease(p.RequesterId));
+            m => new W.RequestLease { RequesterId = m.RequesterId, MemoryBytes = m.MemoryBytes }, p => new RequestLease(p.RequesterId, p.MemoryBytes));
+        Register<LeaseRefused, W.LeaseRefused>(W.LeaseRefused.Parser, m => new W.LeaseRefused { Reason = m.Reason }, p => new LeaseRefused(p.Reason));
         Register<LeaseGranted, W.LeaseGranted>(W.LeaseGranted.Parser,
             m => new W.LeaseGranted { LeaseId = m.LeaseId, Device = m.Device }, p => new LeaseGranted(p.LeaseId, p.Device));
         Register<ReleaseLease, W.ReleaseLease>(W.ReleaseLease.Parser, m => new W.ReleaseLease { LeaseId = m.LeaseId }, p => new ReleaseLease(p.LeaseId));

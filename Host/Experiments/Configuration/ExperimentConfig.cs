@@ -24,6 +24,12 @@ namespace FedActors.Host.Configuration;
 /// <param name="Devices">This node's devices and slots per device (<c>fedactors.devices</c>).</param>
 public sealed record HostSettings(int TrainingThreads, int TorchThreads, string RunsDirectory, ClusterSettings Cluster, DeviceSlotsSettings Devices)
 {
+    /// <summary>
+    /// Device memory every hospital declares it needs while training, in bytes (<c>fedactors.devices.hospital-memory-mb</c>);
+    /// 0: each hospital's is estimated (<see cref="FedActors.Training.TrainingMemory"/>). Used only with a memory budget.
+    /// </summary>
+    public long HospitalMemoryBytes { get; init; }
+
     /// <summary>Only working hospitals stay in memory (in one process and on cluster workers): see <see cref="FedActors.Actors.Hosting.FederatedRun.PassivateHospitals"/>.</summary>
     public bool PassivateHospitals { get; init; }
 
@@ -214,6 +220,7 @@ public sealed record ExperimentConfig(
             },
             ReadDevices(reader))
         {
+            HospitalMemoryBytes = reader.Long("fedactors.devices.hospital-memory-mb", 0, 1L << 30) << 20,
             PassivateHospitals = reader.OneOf("fedactors.passivate-hospitals", "auto", "on", "off", "true", "false", "yes", "no") switch
             {
                 "auto" => hospitals.Count > HostSettings.PassivateAboveHospitals,
@@ -333,6 +340,7 @@ public sealed record ExperimentConfig(
             Devices = r.StringList("fedactors.devices.list"),
             SlotsPerDevice = r.Int("fedactors.devices.slots-per-device", 1, 1024),
             MaxLeaseHold = r.Duration("fedactors.devices.max-lease-hold"),
+            MemoryBudgetBytes = r.Long("fedactors.devices.memory-budget-mb", 0, 1L << 30) << 20,
             Placement = r.OneOf("fedactors.devices.placement", "arrival", "longest-first") == "longest-first" ? PlacementOrder.LongestFirst : PlacementOrder.Arrival,
         };
         // Names are checked here, device presence when the node starts (this process may not be that node).

@@ -76,7 +76,10 @@ public sealed class PreparedRun
         var method = config.Method.Create(experiment);
         var initialGlobal = method.InitialGlobal();
         var hospitals = experiment.Sites.Sites
-            .Select(s => new HospitalDefinition(s.HospitalId, () => s.Train, () => method.CreateClient(s.HospitalId)))
+            .Select(s => new HospitalDefinition(s.HospitalId, () => s.Train, () => method.CreateClient(s.HospitalId))
+            {
+                MemoryBytes = DeviceMemory(config, initialGlobal.PayloadBytes, s.HospitalId, s.Train),
+            })
             .ToList();
         var probes = config.Method.Registration.Evaluations.HasFlag(MethodEvaluations.LinearProbe);
         var run = new FederatedRun(config.Coordinator, hospitals, initialGlobal, (weights, _) =>
@@ -91,6 +94,31 @@ public sealed class PreparedRun
         }, TrainingThreads: config.Host.EffectiveTrainingThreads, SnapshotDirectory: snapshotDirectory, Devices: config.Host.Devices,
             CheckpointRounds: checkpointRounds, CreateServer: () => server = method.CreateServer()) { PassivateHospitals = config.Host.PassivateHospitals };
         return new PreparedRun(config, experiment, initialGlobal, run, () => server) { MethodKeepsLocalModels = method.CreateServer() is IKeepsLocalModels };
+    }
+
+    /// <summary>
+    /// What <paramref name="hospitalId"/> asks its device for while training: nothing without a memory budget; else the
+    /// declared figure or the estimate. One that no device's budget can hold is a configuration error now, not a
+    /// hospital that waits forever.
+    /// </summary>
+    /// <param name="config">The experiment: its budget, declared figure, method batch size.</param>
+    /// <param name="parameterBytes">The model's weights, in bytes.</param>
+    /// <param name="hospitalId">The hospital, named in the error.</param>
+    /// <param name="shard">Its training images (their shape).</param>
+    /// <exception cref="ConfigError">The hospital needs more than a device's budget.</exception>
+    public static long DeviceMemory(ExperimentConfig config, long parameterBytes, string hospitalId, FedActors.Training.Data.ImageShard shard)
+    {
+        var budget = config.Host.Devices.MemoryBudgetBytes;
+        if (budget <= 0) return 0;
+        var batch = config.Method.Registration.Keys.Where(k => k.Name.EndsWith("batch-size", StringComparison.Ordinal))
+            .Select(k => config.Method.Settings.ValueOf(k)).OfType<int>().DefaultIfEmpty(config.Experiment.MoCo.BatchSize).Max();
+        var declared = config.Host.HospitalMemoryBytes;
+        var need = declared > 0 ? declared : TrainingMemory.Estimate(parameterBytes, batch, shard.Channels, shard.Height, shard.Width);
+        if (need > budget)
+            throw new ConfigError(string.Create(CultureInfo.InvariantCulture,
+                $"{hospitalId} needs {need / 1048576.0:F0} MB of device memory ({(declared > 0 ? "fedactors.devices.hospital-memory-mb" : $"estimated: a model of {parameterBytes / 1048576.0:F1} MB, batches of {batch} images of {shard.Channels}×{shard.Height}×{shard.Width}")}), " +
+                $"more than fedactors.devices.memory-budget-mb = {budget >> 20} per device: raise the budget, or lower the batch size or image size"));
+        return need;
     }
 
     /// <summary>Each hospital's own model, for a method that keeps them (Local CL); its server must have run in this process.</summary>

@@ -63,6 +63,8 @@ public class FedActorsSerializerSpecs(ITestOutputHelper output) : ActorSpec(1, o
         new FetchChunk(Weights.ContentHash, 262144, 1024),
         new WeightsChunk(Weights.ContentHash, 5, 100, [1, 2, 3]),
         new HospitalTrainingFailed(3, "hospital-02", "out of memory"),
+        new RequestLease("hospital-03", 3L << 30),
+        new LeaseRefused("hospital-03 needs 3072 MB"),
         new WeightsNotOffered(Weights.ContentHash),
         new ReleaseWeights(Weights.ContentHash),
         new RequestLease("hospital-01"),

@@ -164,6 +164,30 @@ public class DeviceSlotsSpecs(ITestOutputHelper output) : ActorSpec(1, output)
     }
 
     [Fact]
+    public void Should_grant_only_where_memory_fits_hold_back_the_rest_and_refuse_what_fits_nowhere()
+    {
+        var slots = Sys.ActorOf(DeviceSlots.Props(new DeviceSlotsSettings { SlotsPerDevice = 3, MemoryBudgetBytes = 1000 }));
+        var (a, b, c, huge) = (CreateTestProbe(), CreateTestProbe(), CreateTestProbe(), CreateTestProbe());
+
+        a.Send(slots, new RequestLease("a", 600));
+        var leaseA = a.ExpectMsg<LeaseGranted>();
+        b.Send(slots, new RequestLease("b", 600)); // a slot is free, the memory is not: b waits
+        c.Send(slots, new RequestLease("c", 300)); // fits beside a: granted past b
+        c.ExpectMsg<LeaseGranted>();
+        Assert.Equal(1, Utilisation(slots).QueueLength);
+        b.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+
+        a.Send(slots, new ReleaseLease(leaseA.LeaseId));
+        b.ExpectMsg<LeaseGranted>(); // 300 + 600 ≤ 1000 once a's 600 is back
+
+        huge.Send(slots, new RequestLease("huge", 1001));
+        var refused = huge.ExpectMsg<LeaseRefused>();
+        Assert.Contains("huge needs", refused.Reason);
+        Assert.Contains("devices.memory-budget-mb", refused.Reason);
+        Assert.Equal(0, Utilisation(slots).QueueLength); // not queued to wait forever
+    }
+
+    [Fact]
     public void Should_report_utilisation_between_zero_and_one_that_grows_with_leased_time()
     {
         // The slots read time from a clock moved here: the busy seconds are exact, not whatever a sleep came to.

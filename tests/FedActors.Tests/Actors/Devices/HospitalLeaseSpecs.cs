@@ -40,6 +40,23 @@ public class HospitalLeaseSpecs(ITestOutputHelper output) : ActorSpec(2, output)
     }
 
     [Fact]
+    public void Should_give_up_the_round_when_no_device_can_hold_the_hospital()
+    {
+        var slots = Sys.ActorOf(DeviceSlots.Props(new DeviceSlotsSettings { MemoryBudgetBytes = 1000 }));
+        var s = _experiment.Sites.Sites[0];
+        var hospital = Sys.ActorOf(HospitalActor.Props(new HospitalDefinition(s.HospitalId, () => s.Train,
+            () => _experiment.CreateLearner(s.HospitalId)) { MemoryBytes = 5000 }, Transfer, deviceSlots: slots));
+
+        hospital.Tell(Request(1, _experiment.InitialGlobal()));
+
+        // Told at once, so the round drops it now instead of at its timeout; it never trained.
+        var failed = ExpectMsg<HospitalTrainingFailed>(TrainingWait);
+        Assert.Equal((1, s.HospitalId), (failed.Round, failed.HospitalId));
+        Assert.Contains($"no device can hold it: {s.HospitalId} needs", failed.Reason);
+        Assert.Equal(0, Utilisation(slots).Grants);
+    }
+
+    [Fact]
     public void Should_never_let_two_hospitals_train_together_on_one_slot()
     {
         var slots = Sys.ActorOf(DeviceSlots.Props(new DeviceSlotsSettings { SlotsPerDevice = 1 }));

@@ -79,13 +79,21 @@ public static class RunCommand
             throw;
         }
         using var app = NodeHost.Build(akka => akka.WithFederatedRun(prepared.Run));
+        // The actors are stopped before the directory is marked or removed: none of them writes into it any more.
         try
         {
-            await app.StartAsync(cancel);
-            var coordinator = await app.Services.GetRequiredService<ActorRegistry>().GetAsync<RoundCoordinator>(cancel);
-            var result = await prepared.DriveAsync(runDir, app.Services.GetRequiredService<ActorSystem>(), coordinator, output, cancel, resumed);
-            RunFailure.Clear(runDir);
-            return result;
+            try
+            {
+                await app.StartAsync(cancel);
+                var coordinator = await app.Services.GetRequiredService<ActorRegistry>().GetAsync<RoundCoordinator>(cancel);
+                var result = await prepared.DriveAsync(runDir, app.Services.GetRequiredService<ActorSystem>(), coordinator, output, cancel, resumed);
+                RunFailure.Clear(runDir);
+                return result;
+            }
+            finally
+            {
+                await app.StopAsync(CancellationToken.None);
+            }
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {
@@ -96,10 +104,6 @@ public static class RunCommand
         {
             RunFailure.Record(runDir, e, createdByThisProcess: !resumed);
             throw;
-        }
-        finally
-        {
-            await app.StopAsync(CancellationToken.None);
         }
     }
 

@@ -191,8 +191,9 @@ public sealed class RunDirectory
         return run;
     }
 
-    /// <summary>Cuts <paramref name="file"/> after its last newline; returns how many bytes were dropped, or null if it ended whole.</summary>
-    internal static long? DropTornLine(string file)
+    /// <summary>Cuts <paramref name="file"/> after its last newline; returns how many bytes were dropped, or null if it ended whole (or is missing or empty).</summary>
+    /// <param name="file">A file of lines: a CSV table or events.jsonl.</param>
+    public static long? DropTornLine(string file)
     {
         if (!File.Exists(file)) return null;
         using var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);

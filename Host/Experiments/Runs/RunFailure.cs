@@ -67,10 +67,10 @@ public static class RunFailure
         catch (IOException) { }
     }
 
-    /// <summary>Whether any round of <paramref name="run"/> is on file (a metrics row, or a global model in <c>checkpoints/</c>).</summary>
+    /// <summary>Whether any round of <paramref name="run"/> is on file (a row of metrics.csv).</summary>
     public static bool HasRounds(RunDirectory run)
     {
-        try { return run.CompletedRounds() > 0 || (Directory.Exists(run.CheckpointsPath) && Directory.EnumerateFiles(run.CheckpointsPath, "round-*.weights").Any()); }
+        try { return run.CompletedRounds() > 0; }
         catch (IOException) { return true; }
     }
 }

@@ -45,7 +45,7 @@ public sealed class RunReporter : ReceiveActor
         {
             if (failed) return false;
             try { write(); return true; }
-            catch (IOException e)
+            catch (Exception e)
             {
                 failed = true;
                 finished.TrySetException(e);

@@ -1,0 +1,88 @@
+namespace FedActors.Tests.Host;
+
+/// <summary>
+/// The bad-config corpus (BadConfigs/*.conf, each opening with <c># what is wrong | expect: message fragment</c>), run
+/// through the command line as a user would: <c>validate</c> and <c>run</c> each exit 2 with one line naming the file and
+/// the problem, no stack trace, nothing left in the runs directory, and no more of the file echoed than a short snippet.
+/// </summary>
+[Collection(ConsoleCapture.Name)]
+public sealed class BadConfigSpecs
+{
+    private static readonly string Corpus = Path.Combine(AppContext.BaseDirectory, "Host", "BadConfigs");
+
+    /// <summary>Every file of the corpus, by name.</summary>
+    public static TheoryData<string> Files()
+    {
+        var data = new TheoryData<string>();
+        foreach (var file in Directory.GetFiles(Corpus, "*.conf").Order(StringComparer.Ordinal)) data.Add(Path.GetFileName(file));
+        return data;
+    }
+
+    [Fact]
+    public void Should_hold_at_least_forty_bad_configs_each_saying_what_is_wrong_and_what_to_expect()
+    {
+        var files = Directory.GetFiles(Corpus, "*.conf");
+        Assert.True(files.Length >= 40, $"{files.Length} files");
+        Assert.All(files, f => Assert.Matches(@"^# .+ \| expect: .+$", File.ReadLines(f).First()));
+    }
+
+    [Theory]
+    [MemberData(nameof(Files))]
+    public async Task Should_refuse_with_exit_two_one_clear_line_and_nothing_left_behind(string name)
+    {
+        // Copied into a folder of its own, beside no other file: an include of "../x" must reach outside it.
+        var folder = Directory.CreateTempSubdirectory("fedactors-badconfig-").FullName;
+        var runs = Path.Combine(folder, "runs");
+        Directory.CreateDirectory(runs);
+        var file = Path.Combine(folder, "experiment", name);
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        File.Copy(Path.Combine(Corpus, name), file);
+        var expected = File.ReadLines(file).First().Split("| expect: ", 2)[1];
+        try
+        {
+            foreach (var command in new[] { "validate", "run" })
+            {
+                var (exit, error) = await ConsoleCapture.ErrorOf(() => FedActors.Host.Program.Main([command, file, "--set", $"runs-dir={runs}"]));
+                Assert.True(exit == FedActors.Host.Program.UsageError, $"{command} {name}: exit {exit}\n{error}");
+                Assert.Contains($"fedactors: configuration error: {file}", error);
+                Assert.Contains(expected, error);
+                Assert.DoesNotContain("   at ", error); // no stack trace
+                Assert.Single(error.TrimEnd('\n').Split('\n'));
+                Assert.Empty(Directory.GetFileSystemEntries(runs));
+                // No echo: none of the file's long lines appears whole, nothing unprintable appears at all.
+                foreach (var line in File.ReadLines(file).Skip(1).Where(l => l.Length > 80))
+                    Assert.DoesNotContain(line.Trim(), error);
+                Assert.DoesNotContain(error.TrimEnd('\n'), c => char.IsControl(c) && c != '\t');
+                Assert.DoesNotContain("root:", error); // nothing of /etc/passwd or /etc/shadow
+            }
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+}
+
+/// <summary>Specs that capture the console's error stream: one at a time, since the console is the process's.</summary>
+[CollectionDefinition(Name)]
+public sealed class ConsoleCapture
+{
+    public const string Name = "console capture";
+
+    /// <summary>Runs <paramref name="command"/> with the console's error stream captured; its exit code and what it printed there.</summary>
+    public static async Task<(int Exit, string Error)> ErrorOf(Func<Task<int>> command)
+    {
+        var printed = new StringWriter();
+        var original = Console.Error;
+        Console.SetError(printed);
+        try
+        {
+            var exit = await command().Within(TimeSpan.FromMinutes(1), "fedactors' answer");
+            return (exit, printed.ToString().Replace("\r", ""));
+        }
+        finally
+        {
+            Console.SetError(original);
+        }
+    }
+}

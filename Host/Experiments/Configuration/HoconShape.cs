@@ -133,6 +133,11 @@ internal static class HoconShape
                                   "only files in that folder (or below it) may be included.");
         if (!File.Exists(full))
             throw new ConfigError($"{source}:{include.Line}: include \"{Snippet(include.Name)}\": no such file in {root}.");
+        // A link inside the folder to a file outside it is outside.
+        if (new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true) is { } target &&
+            Path.GetRelativePath(root, target.FullName) is var linked && (Path.IsPathRooted(linked) || linked.StartsWith("..", StringComparison.Ordinal)))
+            throw new ConfigError($"{source}:{include.Line}: include \"{Snippet(include.Name)}\" links to a file outside the config's folder {root}; " +
+                                  "only files in that folder (or below it) may be included.");
         return full;
     }
 }

@@ -26,6 +26,33 @@ public sealed class BadConfigSpecs
         Assert.All(files, f => Assert.Matches(@"^# .+ \| expect: .+$", File.ReadLines(f).First()));
     }
 
+    [Fact]
+    public void Should_read_an_include_from_the_configs_own_folder_and_refuse_a_link_out_of_it()
+    {
+        var folder = Directory.CreateTempSubdirectory("fedactors-include-").FullName;
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(folder, "experiment", "common"));
+            File.WriteAllText(Path.Combine(folder, "experiment", "common", "rounds.conf"), "fedactors.rounds.count = 7\n");
+            var file = Path.Combine(folder, "experiment", "exp.conf");
+            File.WriteAllText(file, "include \"common/rounds.conf\"\nfedactors.seed = 5\n");
+            var config = FedActors.Host.Configuration.ExperimentConfig.Load(file, []);
+            Assert.Equal(7, config.Coordinator.Rounds);
+            Assert.Equal(5UL, config.Experiment.Seed);
+
+            File.WriteAllText(Path.Combine(folder, "outside.conf"), "fedactors.rounds.count = 9\n");
+            File.CreateSymbolicLink(Path.Combine(folder, "experiment", "link.conf"), Path.Combine(folder, "outside.conf"));
+            File.WriteAllText(file, "include \"link.conf\"\n");
+            var e = Assert.Throws<FedActors.Host.Configuration.ConfigError>(() => FedActors.Host.Configuration.ExperimentConfig.Load(file, []));
+            Assert.Equal($"{file}:1: include \"link.conf\" links to a file outside the config's folder {Path.Combine(folder, "experiment")}; " +
+                         "only files in that folder (or below it) may be included.", e.Message);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Files))]
     public async Task Should_refuse_with_exit_two_one_clear_line_and_nothing_left_behind(string name)

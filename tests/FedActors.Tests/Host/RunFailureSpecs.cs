@@ -45,7 +45,9 @@ public sealed class RunFailureSpecs : IDisposable
                 {
                     if (disk.TornFile is null)
                     {
-                        inner.Write(buffer, offset, count / 2);
+                        // Half the bytes, cut mid-line (never just after a newline).
+                        var kept = count / 2 + (buffer[offset + count / 2 - 1] == (byte)'\n' ? 1 : 0);
+                        inner.Write(buffer, offset, kept);
                         inner.Flush();
                         disk.TornFile = path;
                     }

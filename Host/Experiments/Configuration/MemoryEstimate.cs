@@ -9,7 +9,7 @@ namespace FedActors.Host.Configuration;
 /// this process may use (<see cref="GC.GetGCMemoryInfo()"/>'s total available bytes): a config that cannot fit is refused
 /// at <c>validate</c>, not after minutes of setup. A lower bound, so it never refuses a config that would fit.
 /// </summary>
-internal static class MemoryEstimate
+public static class MemoryEstimate
 {
     /// <summary>Bytes the hospitals need at least: <paramref name="e"/>'s images (1 byte per pixel and channel) or volumes (4 bytes per voxel), plus resident models.</summary>
     /// <param name="e">The experiment.</param>
@@ -39,7 +39,7 @@ internal static class MemoryEstimate
     /// <param name="e">The experiment.</param>
     /// <param name="residentModels">Every hospital keeps its model in memory.</param>
     /// <param name="availableBytes">The memory this process may use.</param>
-    public static void Check(ConfigReader r, ExperimentSettings e, bool residentModels, long availableBytes)
+    internal static void Check(ConfigReader r, ExperimentSettings e, bool residentModels, long availableBytes)
     {
         var needed = HospitalBytes(e, residentModels);
         if (needed <= availableBytes) return;

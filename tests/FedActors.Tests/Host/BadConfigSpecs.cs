@@ -27,6 +27,24 @@ public sealed class BadConfigSpecs
     }
 
     [Fact]
+    public void Should_estimate_the_hospitals_memory_from_their_images_and_models()
+    {
+        var e = new FedActors.Training.Experiments.ExperimentSettings
+        {
+            Hospitals = 10, TrainImagesPerHospital = 100, TestImagesPerHospital = 20, ImageSize = 32,
+            EncoderWidths = [8, 8, 16, 16], ProjectionDim = 16, MoCo = new FedActors.Training.Objectives.MoCoV2Options { QueueSize = 32 },
+        };
+        // 10 hospitals × 120 images × 32 × 32 one-byte pixels.
+        Assert.Equal(1_228_800, FedActors.Host.Configuration.MemoryEstimate.HospitalBytes(e, residentModels: false));
+        // And each a model: 4 float32 copies of 4,616 parameters (3x3 convolutions 72 + 576 + 1,152 + 2,304, head 256 + 256)
+        // plus a queue of 32 × 16 floats.
+        Assert.Equal(1_228_800 + 10 * (4 * 4 * 4_616 + 4 * 32 * 16), FedActors.Host.Configuration.MemoryEstimate.HospitalBytes(e, residentModels: true));
+        // Skin lesions have 3 channels; a file's images are as many as the file holds (not estimated).
+        Assert.Equal(3 * 1_228_800, FedActors.Host.Configuration.MemoryEstimate.HospitalBytes(e with { DataSource = FedActors.Training.Experiments.ExperimentSettings.SyntheticSkinSource }, false));
+        Assert.Equal(0, FedActors.Host.Configuration.MemoryEstimate.HospitalBytes(e with { DataSource = "/data/scans.npz" }, false));
+    }
+
+    [Fact]
     public void Should_read_an_include_from_the_configs_own_folder_and_refuse_a_link_out_of_it()
     {
         var folder = Directory.CreateTempSubdirectory("fedactors-include-").FullName;

@@ -160,6 +160,25 @@ public sealed class RunFailureSpecs : IDisposable
     }
 
     [Fact]
+    public void Should_open_a_run_whose_events_and_metrics_end_in_torn_lines_dropping_them_with_a_warning()
+    {
+        var dir = Directory.CreateDirectory(Path.Combine(_root, "torn")).FullName;
+        File.WriteAllText(Path.Combine(dir, RunDirectory.ResolvedConfigFile), "fedactors {}\n");
+        var header = string.Join(',', RunDirectory.MetricsColumns) + "\n";
+        File.WriteAllText(Path.Combine(dir, RunDirectory.MetricsFile), header + "1,4,4\n2,4");
+        File.WriteAllText(Path.Combine(dir, RunDirectory.EventsFile), "{\"round\":1,\"kind\":\"selected\"}\n{\"round\":2,\"att");
+        var warnings = new StringWriter();
+
+        var run = RunDirectory.Open(dir, warnings);
+
+        Assert.Equal($"warning: {RunDirectory.MetricsFile} ended in a torn line (3 bytes, a write cut short); dropped it\n" +
+                     $"warning: {RunDirectory.EventsFile} ended in a torn line (15 bytes, a write cut short); dropped it\n", warnings.ToString().Replace("\r", ""));
+        Assert.Equal(header + "1,4,4\n", File.ReadAllText(Path.Combine(dir, RunDirectory.MetricsFile)));
+        Assert.Equal("{\"round\":1,\"kind\":\"selected\"}\n", File.ReadAllText(Path.Combine(dir, RunDirectory.EventsFile)));
+        Assert.Equal(1, run.CompletedRounds());
+    }
+
+    [Fact]
     public async Task Should_leave_no_directory_when_a_run_fails_before_its_first_round_is_on_file()
     {
         var runs = Path.Combine(_root, "early");

@@ -1,5 +1,6 @@
 using FedActors.Host.Commands;
 using FedActors.Host.Configuration;
+using FedActors.Host.Runs;
 
 namespace FedActors.Host;
 
@@ -24,6 +25,12 @@ public static class Program
     /// </summary>
     public const int Interrupted = 130; // the shell's convention for a process stopped by SIGINT
 
+    /// <summary>
+    /// Exit code 143: the command was stopped by SIGTERM (Slurm, systemd, <c>timeout</c>); a run stops as after Ctrl+C,
+    /// and a second SIGTERM ends the process at once.
+    /// </summary>
+    public const int Terminated = 143; // 128 + SIGTERM's 15
+
     /// <summary>Each command's usage, in the order the overview lists them; <c>fedactors COMMAND --help</c> prints one.</summary>
     private static readonly (string Command, string Text)[] Commands =
     [
@@ -35,8 +42,10 @@ public static class Program
               Writes <runs-dir>/<timestamp>/: resolved.conf, metrics.csv, events.jsonl,
               final-global.weights, checkpoints/ (global models), evaluation.csv (if asked for),
               snapshots/ (hospitals' state, the coordinator's round checkpoints).
-              Ctrl+C (or SIGTERM) stops after the last completed round's checkpoint (exit 130);
-              a second Ctrl+C stops at once.
+              Ctrl+C (or SIGTERM) stops after the last completed round's checkpoint (exit 130;
+              143 for SIGTERM), or at once during setup; a second Ctrl+C (SIGTERM) stops at once.
+              A run that fails keeps its directory, with failed.txt (the error, the exit code), once a
+              round is on file; before that it leaves nothing.
 
           run --resume RUN_DIR
               Continue an interrupted run from its last completed round, with RUN_DIR's own
@@ -110,7 +119,7 @@ public static class Program
         """),
     ];
 
-    private const string ExitCodes = "exit codes: 0 ok, 1 run failed, 2 usage, configuration or data error, 130 interrupted (Ctrl+C)";
+    private const string ExitCodes = "exit codes: 0 ok, 1 run failed (or disk full), 2 usage, configuration or data error, 130 interrupted (Ctrl+C), 143 terminated (SIGTERM)";
 
     private static string Usage =>
         "usage: fedactors <command> [options]    (fedactors <command> --help: that command alone)\n\ncommands:\n" +
@@ -144,7 +153,7 @@ public static class Program
     /// Runs the command named by <paramref name="args"/>[0] with the remaining arguments, writing to the console.
     /// </summary>
     /// <param name="args">The command line, command first; none, <c>-h</c>, <c>--help</c> or <c>help</c> prints the usage.</param>
-    /// <returns><see cref="Ok"/>, <see cref="RunFailed"/>, <see cref="UsageError"/> or <see cref="Interrupted"/>.</returns>
+    /// <returns><see cref="Ok"/>, <see cref="RunFailed"/>, <see cref="UsageError"/>, <see cref="Interrupted"/> or <see cref="Terminated"/>.</returns>
     public static async Task<int> Main(string[] args)
     {
         if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
@@ -169,10 +178,18 @@ public static class Program
             {
                 case "run":
                     var (file, overrides, resume) = ParseRunArguments(args.Skip(1).ToList(), allowResume: true);
-                    using (var cancel = CancelOnCtrlC())
+                    using (var stop = new StopSignals())
                     {
-                        if (resume is not null) await RunCommand.ResumeAsync(resume, Console.Out, cancel.Token);
-                        else await RunCommand.ExecuteAsync(ExperimentConfig.Load(file, overrides), Console.Out, cancel.Token);
+                        try
+                        {
+                            if (resume is not null) await RunCommand.ResumeAsync(resume, Console.Out, stop.Token);
+                            else await RunCommand.ExecuteAsync(ExperimentConfig.Load(file, overrides), Console.Out, stop.Token);
+                        }
+                        catch (RunInterrupted e)
+                        {
+                            Console.Out.WriteLine(e.Message);
+                            return stop.ExitCode;
+                        }
                     }
                     return Ok;
                 case "validate":
@@ -190,8 +207,8 @@ public static class Program
                     NodeCommand.Options nodeOptions;
                     try { nodeOptions = NodeCommand.Parse(args.Skip(1).ToList()); }
                     catch (ArgumentException e) { throw new UsageException(e.Message); }
-                    using (var cancel = CancelOnCtrlC())
-                        return await NodeCommand.ExecuteAsync(nodeOptions, Console.Out, cancel.Token);
+                    using (var stop = new StopSignals())
+                        return await NodeCommand.ExecuteAsync(nodeOptions, Console.Out, stop.Token);
                 case "report":
                     ReportCommand.Options reportOptions;
                     try { reportOptions = ReportCommand.Parse(args.Skip(1).ToList()); }
@@ -222,7 +239,7 @@ public static class Program
         }
         catch (ConfigError e)
         {
-            Console.Error.WriteLine($"fedactors: configuration error: {e.Message}");
+            Console.Error.WriteLine(RunFailure.Describe(e).Message);
             return UsageError;
         }
         catch (UsageException e)
@@ -233,39 +250,64 @@ public static class Program
         catch (FedActors.Training.Data.DataFormatException e)
         {
             // The user's data, not our code: the message names the file, the field and the problem; a trace would only bury it.
-            Console.Error.WriteLine($"fedactors: data error: {e.Message}");
+            Console.Error.WriteLine(RunFailure.Describe(e).Message);
             return UsageError;
         }
         catch (Exception e)
         {
-            Console.Error.WriteLine($"fedactors: run failed: {e}");
-            return RunFailed;
+            // A full disk is one line naming the file (exit 1, resumable once space is freed); anything else comes with its trace.
+            var (message, code) = RunFailure.Describe(e);
+            Console.Error.WriteLine(message);
+            return code;
         }
     }
 
     /// <summary>
-    /// The first Ctrl+C or SIGTERM cancels the command instead of killing the process, so a run stops
-    /// at its last checkpoint and a node leaves the cluster cleanly; a second Ctrl+C kills as usual.
+    /// The first Ctrl+C or SIGTERM cancels the command instead of killing the process, so a run stops at its last
+    /// checkpoint (or at once, in setup) and a node leaves the cluster cleanly; a second one of either kills as usual.
+    /// <see cref="ExitCode"/> says which stopped it: <see cref="Interrupted"/> (Ctrl+C) or <see cref="Terminated"/> (SIGTERM).
     /// </summary>
-    private static CancellationTokenSource CancelOnCtrlC()
+    private sealed class StopSignals : IDisposable
     {
-        var cancel = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
-        {
-            if (cancel.IsCancellationRequested) return;
-            e.Cancel = true;
-            Console.Error.WriteLine("fedactors: stopping (Ctrl+C again to stop at once)");
-            cancel.Cancel();
-        };
-        _terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
-        {
-            context.Cancel = true;
-            cancel.Cancel();
-        });
-        return cancel;
-    }
+        private readonly CancellationTokenSource _cancel = new();
+        private readonly System.Runtime.InteropServices.PosixSignalRegistration _terminate;
 
-    private static System.Runtime.InteropServices.PosixSignalRegistration? _terminate;
+        public StopSignals()
+        {
+            Console.CancelKeyPress += OnCtrlC;
+            _terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
+            {
+                if (_cancel.IsCancellationRequested) return; // the second: the default action, the process ends now
+                context.Cancel = true;
+                Stop(Terminated, "SIGTERM");
+            });
+        }
+
+        public CancellationToken Token => _cancel.Token;
+
+        public int ExitCode { get; private set; } = Interrupted;
+
+        private void OnCtrlC(object? sender, ConsoleCancelEventArgs e)
+        {
+            if (_cancel.IsCancellationRequested) return;
+            e.Cancel = true;
+            Stop(Interrupted, "Ctrl+C");
+        }
+
+        private void Stop(int exitCode, string signal)
+        {
+            ExitCode = exitCode;
+            Console.Error.WriteLine($"fedactors: stopping ({signal} again to stop at once)");
+            _cancel.Cancel();
+        }
+
+        public void Dispose()
+        {
+            Console.CancelKeyPress -= OnCtrlC;
+            _terminate.Dispose();
+            _cancel.Dispose();
+        }
+    }
 
     private sealed class UsageException(string message) : Exception(message);
 

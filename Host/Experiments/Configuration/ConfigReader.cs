@@ -40,7 +40,7 @@ internal sealed class KeySources
 /// </summary>
 internal sealed class ConfigReader(Config config, KeySources sources, string prefix = "")
 {
-    public ConfigError Error(string key, string problem) => new($"{SourceOf(key).Source}: '{prefix}{key}' {problem}.");
+    public ConfigError Error(string key, string problem) => new($"{SourceOf(key).Source}: '{HoconShape.Snippet(prefix + key)}' {problem}.");
 
     public (string Source, int Layer) SourceOf(string key) => sources.Of(prefix + key);
 
@@ -52,7 +52,7 @@ internal sealed class ConfigReader(Config config, KeySources sources, string pre
     {
         var raw = Raw(key);
         if (!long.TryParse(raw, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var v))
-            throw Error(key, $"must be an integer, found '{raw}'");
+            throw Error(key, $"must be an integer, found '{HoconShape.Snippet(raw)}'");
         if (v < min || v > max) throw Error(key, $"must be between {min} and {max}, found {v}");
         return v;
     }
@@ -61,7 +61,7 @@ internal sealed class ConfigReader(Config config, KeySources sources, string pre
     {
         var raw = Raw(key);
         if (!double.TryParse(raw, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v))
-            throw Error(key, $"must be a number, found '{raw}'");
+            throw Error(key, $"must be a number, found '{HoconShape.Snippet(raw)}'");
         if (!(v >= min && v <= max)) throw Error(key, $"must be between {min} and {max}, found {v}");
         return v;
     }
@@ -76,7 +76,7 @@ internal sealed class ConfigReader(Config config, KeySources sources, string pre
     public string OneOf(string key, params string[] allowed)
     {
         var value = String(key);
-        if (!allowed.Contains(value)) throw Error(key, $"must be one of {string.Join(", ", allowed)}, found '{value}'");
+        if (!allowed.Contains(value)) throw Error(key, $"must be one of {string.Join(", ", allowed)}, found '{HoconShape.Snippet(value)}'");
         return value;
     }
 
@@ -87,7 +87,7 @@ internal sealed class ConfigReader(Config config, KeySources sources, string pre
     {
         TimeSpan value;
         try { value = config.GetTimeSpan(key); }
-        catch (Exception) { throw Error(key, $"must be a duration such as 30s or 10m, found '{Raw(key)}'"); }
+        catch (Exception) { throw Error(key, $"must be a duration such as 30s or 10m, found '{HoconShape.Snippet(Raw(key))}'"); }
         if (value <= TimeSpan.Zero) throw Error(key, $"must be positive, found {value}");
         return value;
     }
@@ -103,7 +103,7 @@ internal sealed class ConfigReader(Config config, KeySources sources, string pre
         StringList(key).Select((raw, i) =>
             double.TryParse(raw, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) && v >= min && v <= max
                 ? v
-                : throw Error(key, $"item {i} must be a number between {min} and {max}, found '{raw}'")).ToList();
+                : throw Error(key, $"item {i} must be a number between {min} and {max}, found '{HoconShape.Snippet(raw)}'")).ToList();
 
     /// <summary>A list of strings; a single value counts as a one-element list (<c>auto</c> or <c>[auto]</c>).</summary>
     public IReadOnlyList<string> StringList(string key)

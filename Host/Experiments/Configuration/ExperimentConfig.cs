@@ -159,7 +159,7 @@ public sealed record ExperimentConfig(
         {
             if (!File.Exists(path)) throw new ConfigError($"Config file '{path}' does not exist.");
             var text = File.ReadAllText(path);
-            var fileConfig = Parse(text, path);
+            var fileConfig = ParseFile(text, path);
             sources.RecordLines(path, KeyLines.Scan(text));
             CheckKnown(fileConfig, knownKeys, path, FileLayer, sources);
             layers.Add(fileConfig);
@@ -167,11 +167,11 @@ public sealed record ExperimentConfig(
         foreach (var o in overrides)
         {
             var eq = o.IndexOf('=');
-            if (eq <= 0) throw new ConfigError($"--set expects key=value, found '{o}'.");
+            if (eq <= 0) throw new ConfigError($"--set expects key=value, found '{HoconShape.Snippet(o)}'.");
             var key = o[..eq].Trim();
             if (!key.StartsWith(Root + ".", StringComparison.Ordinal)) key = $"{Root}.{key}";
             var value = o[(eq + 1)..].Trim();
-            var layer = Parse($"{key} = {value}", $"--set {o}");
+            var layer = ParseFile($"{key} = {value}", $"--set {HoconShape.Snippet(o)}", folder: null);
             CheckKnown(layer, knownKeys, $"--set {o}", FileLayer + layers.Count + (path is null ? 1 : 0), sources);
             layers.Insert(0, layer);
         }
@@ -228,6 +228,9 @@ public sealed record ExperimentConfig(
             },
             Checkpoints = new CheckpointSettings(reader.Int("fedactors.checkpoints.every", 0, 1_000_000), reader.Int("fedactors.checkpoints.keep-last", 0, 1_000_000)),
         };
+        // Counts no machine can hold are refused now, not after setup has grown the process for minutes.
+        if (GC.GetGCMemoryInfo().TotalAvailableMemoryBytes is > 0 and var available)
+            MemoryEstimate.Check(reader, experiment, residentModels: !host.PassivateHospitals, available);
         // The resolved config runs again as it is (fedactors run --resume): the trace by its full
         // path, each distribution with its own parameters only.
         if (tracePath is not null)
@@ -329,7 +332,7 @@ public sealed record ExperimentConfig(
         var value = r.String(key);
         if (value == "auto") return HostSettings.AutoTrainingThreads;
         if (!int.TryParse(value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out _))
-            throw r.Error(key, $"must be auto (one thread per device slot) or an integer from 1 to 1024, found '{value}'");
+            throw r.Error(key, $"must be auto (one thread per device slot) or an integer from 1 to 1024, found '{HoconShape.Snippet(value)}'");
         return r.Int(key, 1, 1024);
     }
 
@@ -358,7 +361,7 @@ public sealed record ExperimentConfig(
         if (source is ExperimentSettings.SyntheticSource or ExperimentSettings.SyntheticCardiacSource or ExperimentSettings.SyntheticSkinSource) return (source, null);
         var full = Path.GetFullPath(source, relativeTo);
         if (!File.Exists(full) && !Directory.Exists(full))
-            throw r.Error(DataSourceKey, $"names '{full}', which does not exist (give '{ExperimentSettings.SyntheticSource}', " +
+            throw r.Error(DataSourceKey, $"names '{HoconShape.Snippet(full)}', which does not exist (give '{ExperimentSettings.SyntheticSource}', " +
                 $"'{ExperimentSettings.SyntheticCardiacSource}', '{ExperimentSettings.SyntheticSkinSource}', a MedMNIST .npz, a directory of NIfTI volumes or one of images with a {ExperimentSettings.ImageFolderLabels})");
         return (full, full);
     }
@@ -462,7 +465,35 @@ public sealed record ExperimentConfig(
     private static Config Parse(string text, string source)
     {
         try { return ConfigurationFactory.ParseString(text); }
-        catch (Exception e) { throw new ConfigError($"{source}: not valid HOCON: {e.Message}"); }
+        catch (Exception e) { throw new ConfigError($"{source}: not valid HOCON: {HoconShape.Snippet(e.Message)}"); }
+    }
+
+    /// <summary>
+    /// A user's HOCON: its shape checked first (<see cref="HoconShape"/>: nesting, unclosed braces, includes), then
+    /// parsed, with each <c>include "FILE"</c> read from <paramref name="folder"/> (the config file's own; null for
+    /// <c>--set</c>, where includes are refused).
+    /// </summary>
+    private static Config ParseFile(string text, string source, string? folder = "")
+    {
+        if (folder == "") folder = Path.GetDirectoryName(Path.GetFullPath(source))!;
+        var includes = HoconShape.Check(text, source);
+        if (includes.Count > 0 && folder is null)
+            throw new ConfigError($"{source}: include is not allowed in --set; put it in the experiment file.");
+        var seen = 0;
+        Akka.Configuration.Hocon.HoconRoot Include(string name, string from, IReadOnlyList<HoconShape.Include> known)
+        {
+            // A cycle of includes would never end; a chain this long is one.
+            if (++seen > 32) throw new ConfigError($"{from}: more than 32 includes (a file that includes itself?).");
+            var include = known.FirstOrDefault(k => k.Name == name);
+            var full = HoconShape.Resolve(include.Name is null ? new HoconShape.Include(name, 0) : include, folder!, from);
+            var included = File.ReadAllText(full);
+            var inner = HoconShape.Check(included, full);
+            return Akka.Configuration.Hocon.Parser.Parse(included, n => Include(n, full, inner));
+        }
+        foreach (var include in includes) HoconShape.Resolve(include, folder!, source);
+        try { return ConfigurationFactory.ParseString(text, name => Include(name, source, includes)); }
+        catch (ConfigError) { throw; }
+        catch (Exception e) { throw new ConfigError($"{source}: not valid HOCON: {HoconShape.Snippet(e.Message)}"); }
     }
 
     private static IEnumerable<string> LeafKeys(Config config) => LeafKeys(config.Root, "");
@@ -500,7 +531,7 @@ public sealed record ExperimentConfig(
             {
                 var near = known.Where(k => k.Split('.')[^1] == key.Split('.')[^1]).ToList();
                 var hint = near.Count > 0 ? $" (did you mean {string.Join(" or ", near)}?)" : "";
-                throw new ConfigError($"{sources.WithLine(source, key)}: unknown key '{key}'{hint}.");
+                throw new ConfigError($"{sources.WithLine(source, key)}: unknown key '{HoconShape.Snippet(key)}'{hint}.");
             }
             sources.Record(key, source, layerIndex);
         }

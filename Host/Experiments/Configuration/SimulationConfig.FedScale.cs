@@ -21,7 +21,7 @@ internal static partial class SimulationConfig
         var path = r.String(key);
         if (path == None) return null;
         var full = Path.GetFullPath(path, relativeTo);
-        if (!File.Exists(full)) throw r.Error(key, $"names '{full}', which does not exist");
+        if (!File.Exists(full)) throw r.Error(key, $"names '{HoconShape.Snippet(full)}', which does not exist");
         return full;
     }
 

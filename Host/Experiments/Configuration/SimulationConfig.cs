@@ -62,7 +62,7 @@ internal static partial class SimulationConfig
         var probability = r.Double(Faults + ".dropout.probability", 0, 1);
         var stages = r.StringList(Faults + ".dropout.stages").Select(s => Stages.TryGetValue(s, out var stage)
             ? stage
-            : throw r.Error(Faults + ".dropout.stages", $"has '{s}'; stages are {string.Join(", ", Stages.Keys)}")).ToList();
+            : throw r.Error(Faults + ".dropout.stages", $"has '{HoconShape.Snippet(s)}'; stages are {string.Join(", ", Stages.Keys)}")).ToList();
         if (stages.Count == 0) throw r.Error(Faults + ".dropout.stages", "needs at least one stage");
 
         var (drops, slowdowns, workerCrashes, coordinatorCrashes, messages) =
@@ -119,7 +119,7 @@ internal static partial class SimulationConfig
         var path = r.String(AvailabilityTraceKey);
         if (path == None) return (AvailabilityTrace.AlwaysOn, null);
         var full = Path.GetFullPath(path, relativeTo);
-        if (!File.Exists(full)) throw r.Error(AvailabilityTraceKey, $"names '{full}', which does not exist");
+        if (!File.Exists(full)) throw r.Error(AvailabilityTraceKey, $"names '{HoconShape.Snippet(full)}', which does not exist");
         try { return (AvailabilityTrace.Load(full, hospitals), full); }
         catch (DataFormatException e) { throw r.Error(AvailabilityTraceKey, $"is not a valid availability trace: {e.Message}"); }
     }
@@ -131,7 +131,7 @@ internal static partial class SimulationConfig
         {
             h.OnlyFields("a hospital's system properties", "hospital", "speed-factor", "bandwidth-mbps");
             var id = Hospital(h, "hospital", hospitals);
-            if (overrides.Any(o => o.HospitalId == id)) throw h.Error("hospital", $"'{id}' is listed twice");
+            if (overrides.Any(o => o.HospitalId == id)) throw h.Error("hospital", $"'{HoconShape.Snippet(id)}' is listed twice");
             overrides.Add(new HospitalSystemOverride(id,
                 h.Has("speed-factor") ? h.Double("speed-factor", 1e-6, 1e6) : null,
                 h.Has("bandwidth-mbps") ? h.Double("bandwidth-mbps", 1e-9, 1e9) : null));
@@ -181,7 +181,7 @@ internal static partial class SimulationConfig
     {
         var id = r.String(key);
         if (!hospitals.Contains(id))
-            throw r.Error(key, $"'{id}' is not a hospital of this experiment ({hospitals[0]} … {hospitals[^1]})");
+            throw r.Error(key, $"'{HoconShape.Snippet(id)}' is not a hospital of this experiment ({hospitals[0]} … {hospitals[^1]})");
         return id;
     }
 }

@@ -24,7 +24,8 @@ public sealed class CheckpointWriter : ReceiveActor
     /// <param name="run">The run directory whose <c>checkpoints/</c> is written.</param>
     /// <param name="settings">Which rounds to checkpoint and how many to keep.</param>
     /// <param name="totalRounds">The run's number of rounds; the last is always checkpointed.</param>
-    public CheckpointWriter(RunDirectory run, CheckpointSettings settings, int totalRounds)
+    /// <param name="failed">Told a checkpoint that could not be written for a full disk: the run stops with it (null: logged only).</param>
+    public CheckpointWriter(RunDirectory run, CheckpointSettings settings, int totalRounds, Action<Exception>? failed = null)
     {
         var log = Context.GetLogger();
         Receive<GlobalAfterRound>(g =>
@@ -33,6 +34,11 @@ public sealed class CheckpointWriter : ReceiveActor
             try
             {
                 run.SaveCheckpoint(g.Round, g.Global, settings.KeepLast);
+            }
+            catch (IOException e) when (failed is not null && DiskFullException.IsDiskFull(e))
+            {
+                // The run cannot go on writing its results: stop with one clear error; snapshots/ let it resume once space is freed.
+                failed(e);
             }
             catch (IOException e)
             {
@@ -47,8 +53,9 @@ public sealed class CheckpointWriter : ReceiveActor
     /// <param name="run">The run directory whose <c>checkpoints/</c> is written.</param>
     /// <param name="settings">Which rounds to checkpoint and how many to keep.</param>
     /// <param name="totalRounds">The run's number of rounds; the last is always checkpointed.</param>
-    public static Props Props(RunDirectory run, CheckpointSettings settings, int totalRounds) =>
-        Akka.Actor.Props.Create(() => new CheckpointWriter(run, settings, totalRounds));
+    /// <param name="failed">Told a checkpoint that could not be written for a full disk (null: logged only).</param>
+    public static Props Props(RunDirectory run, CheckpointSettings settings, int totalRounds, Action<Exception>? failed = null) =>
+        Akka.Actor.Props.Create(() => new CheckpointWriter(run, settings, totalRounds, failed));
 
     /// <summary><c>round-0007.weights</c>: sorts by round.</summary>
     public static string FileName(int round) => string.Create(CultureInfo.InvariantCulture, $"round-{round:D4}.weights");

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Hosting;
 using FedActors.Actors.Cluster;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -32,6 +33,9 @@ public static class NodeHost
         };
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // The fedactors command handles Ctrl+C and SIGTERM itself (a run stops after a checkpoint; a second signal at once):
+        // the default console lifetime would swallow every later signal and stop the host behind the command's back.
+        builder.Services.AddSingleton<IHostLifetime, CommandLifetime>();
         builder.Services.AddAkka(ClusterHostingExtensions.SystemName, akka =>
         {
             akka.ConfigureLoggers(l => l.LogLevel = level);
@@ -119,5 +123,12 @@ public static class NodeHost
             cancel.ThrowIfCancellationRequested();
         }
         return true;
+    }
+
+    /// <summary>A host lifetime that leaves signals to the command: starts at once, stops when told.</summary>
+    private sealed class CommandLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -148,7 +148,7 @@ public sealed class PreparedRun
         var live = ReferenceEquals(output, Console.Out) && LiveProgress.ConsoleIsTerminal ? new LiveProgress(output, Config.Coordinator.Rounds) : null;
         var reporter = system.ActorOf(RunReporter.Props(runDir, output, Config.Coordinator.Rounds, finished, resumed, live), "run-reporter");
         coordinator.Tell(new SubscribeToRun(reporter));
-        var checkpoints = system.ActorOf(CheckpointWriter.Props(runDir, Config.Host.Checkpoints, Config.Coordinator.Rounds), "checkpoint-writer");
+        var checkpoints = system.ActorOf(CheckpointWriter.Props(runDir, Config.Host.Checkpoints, Config.Coordinator.Rounds, e => finished.TrySetException(e)), "checkpoint-writer");
         coordinator.Tell(new SubscribeToGlobals(checkpoints));
         coordinator.Tell(StartRun.Instance);
         var completed = await finished.Task.WaitAsync(cancel);

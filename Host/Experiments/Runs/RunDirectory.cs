@@ -45,7 +45,14 @@ public sealed class RunDirectory
 
     private static readonly string MetricsHeader = string.Join(',', MetricsColumns) + "\n";
 
-    private RunDirectory(string path) => Path = path;
+    private RunDirectory(string path, RunFiles? files = null)
+    {
+        Path = path;
+        Files = files ?? RunFiles.Default;
+    }
+
+    /// <summary>How this directory's files are written (appended, or written aside and renamed; a full disk named).</summary>
+    public RunFiles Files { get; }
 
     /// <summary>The run directory's path.</summary>
     public string Path { get; }
@@ -61,9 +68,9 @@ public sealed class RunDirectory
     {
         Directory.CreateDirectory(CheckpointsPath);
         var file = System.IO.Path.Combine(CheckpointsPath, CheckpointWriter.FileName(round));
-        // Written aside and moved, so a killed process never leaves a truncated checkpoint under the final name.
-        global.Save(file + ".partial");
-        File.Move(file + ".partial", file, overwrite: true);
+        // Written aside and moved, so a killed process never leaves a truncated checkpoint under the final name,
+        // and a failed write (a full disk) leaves no .partial behind.
+        Files.WriteAtomically(file, global.WriteTo);
         if (keepLast <= 0) return;
         foreach (var old in Directory.GetFiles(CheckpointsPath, "round-*.weights").Order(StringComparer.Ordinal).SkipLast(keepLast))
             File.Delete(old);
@@ -75,15 +82,28 @@ public sealed class RunDirectory
     private string MetricsPath => System.IO.Path.Combine(Path, MetricsFile);
 
     /// <summary>Creates <c>&lt;runsRoot&gt;/&lt;UTC timestamp&gt;</c> (suffixed if it exists).</summary>
-    public static RunDirectory Create(string runsRoot, string resolvedConfig, DateTime nowUtc)
+    /// <param name="runsRoot">The runs directory.</param>
+    /// <param name="resolvedConfig">The run's resolved configuration, written as <c>resolved.conf</c>.</param>
+    /// <param name="nowUtc">The time that names the directory.</param>
+    /// <param name="files">How its files are written (default <see cref="RunFiles.Default"/>).</param>
+    public static RunDirectory Create(string runsRoot, string resolvedConfig, DateTime nowUtc, RunFiles? files = null)
     {
         var stamp = nowUtc.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
         var path = System.IO.Path.Combine(runsRoot, stamp);
         for (var n = 2; Directory.Exists(path); n++) path = System.IO.Path.Combine(runsRoot, $"{stamp}-{n}");
         Directory.CreateDirectory(path);
-        var run = new RunDirectory(path);
-        File.WriteAllText(run.ResolvedConfigPath, resolvedConfig);
-        File.WriteAllText(run.MetricsPath, MetricsHeader);
+        var run = new RunDirectory(path, files);
+        try
+        {
+            run.Files.WriteAtomically(run.ResolvedConfigPath, resolvedConfig);
+            run.Files.WriteAtomically(run.MetricsPath, MetricsHeader);
+        }
+        catch (IOException)
+        {
+            // Nothing worth keeping yet: a directory without its resolved.conf could not be resumed.
+            Directory.Delete(path, recursive: true);
+            throw;
+        }
         return run;
     }
 
@@ -148,17 +168,57 @@ public sealed class RunDirectory
     /// <summary>Whether the run finished: its <see cref="FinalWeightsFile"/> is written.</summary>
     public bool IsFinished => File.Exists(System.IO.Path.Combine(Path, FinalWeightsFile));
 
-    /// <summary>An existing run's directory, to resume it; a path that is not one is a <see cref="ConfigError"/>.</summary>
-    public static RunDirectory Open(string path)
+    /// <summary>
+    /// An existing run's directory, to resume it; a path that is not one is a <see cref="ConfigError"/>. A torn last line
+    /// of metrics.csv, traffic.csv, aggregation.csv or events.jsonl (a process stopped mid-write, a full disk) is dropped,
+    /// with a warning on <paramref name="warnings"/>.
+    /// </summary>
+    /// <param name="path">The run directory.</param>
+    /// <param name="warnings">Where a dropped torn line is reported (null: nowhere).</param>
+    /// <param name="files">How its files are written (default <see cref="RunFiles.Default"/>).</param>
+    public static RunDirectory Open(string path, TextWriter? warnings = null, RunFiles? files = null)
     {
         if (!Directory.Exists(path)) throw new ConfigError($"--resume {path}: no such directory.");
-        var run = new RunDirectory(path);
+        var run = new RunDirectory(path, files);
         if (!File.Exists(run.ResolvedConfigPath))
             throw new ConfigError($"--resume {path}: not a run directory (it has no {ResolvedConfigFile}).");
         if (FedActors.Actors.Serialization.SnapshotFiles.FindUnreadable(run.SnapshotsPath) is { } unreadable)
             throw new ConfigError($"--resume {path}: cannot resume from {unreadable}");
-        if (!File.Exists(run.MetricsPath)) File.WriteAllText(run.MetricsPath, MetricsHeader);
+        foreach (var name in new[] { MetricsFile, TrafficFile, AggregationFile, EventsFile })
+            if (DropTornLine(System.IO.Path.Combine(path, name)) is { } dropped)
+                warnings?.WriteLine($"warning: {name} ended in a torn line ({dropped} bytes, a write cut short); dropped it");
+        if (!File.Exists(run.MetricsPath) || new FileInfo(run.MetricsPath).Length == 0) run.Files.WriteAtomically(run.MetricsPath, MetricsHeader);
         return run;
+    }
+
+    /// <summary>Cuts <paramref name="file"/> after its last newline; returns how many bytes were dropped, or null if it ended whole (or is missing or empty).</summary>
+    /// <param name="file">A file of lines: a CSV table or events.jsonl.</param>
+    public static long? DropTornLine(string file)
+    {
+        if (!File.Exists(file)) return null;
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+        var length = stream.Length;
+        if (length == 0) return null;
+        // Back from the end, a block at a time, to the last newline.
+        var buffer = new byte[4096];
+        var end = length;
+        while (end > 0)
+        {
+            var start = Math.Max(0, end - buffer.Length);
+            stream.Position = start;
+            stream.ReadExactly(buffer, 0, (int)(end - start));
+            var newline = Array.LastIndexOf(buffer, (byte)'\n', (int)(end - start) - 1, (int)(end - start));
+            if (newline >= 0)
+            {
+                var keep = start + newline + 1;
+                if (keep == length) return null;
+                stream.SetLength(keep);
+                return length - keep;
+            }
+            end = start;
+        }
+        stream.SetLength(0);
+        return length;
     }
 
     /// <summary>The rounds whose rows are on file.</summary>
@@ -168,9 +228,9 @@ public sealed class RunDirectory
     /// <param name="s">The closed round.</param>
     public void AppendMetrics(RoundSummary s)
     {
-        File.AppendAllText(MetricsPath, MetricsRow(s));
-        File.AppendAllText(TrafficPath, (File.Exists(TrafficPath) ? "" : TrafficHeader) + TrafficRows(s));
-        File.AppendAllText(AggregationPath, (File.Exists(AggregationPath) ? "" : AggregationHeader) + AggregationRows(s));
+        Files.Append(MetricsPath, MetricsRow(s));
+        Files.Append(TrafficPath, (File.Exists(TrafficPath) ? "" : TrafficHeader) + TrafficRows(s));
+        Files.Append(AggregationPath, (File.Exists(AggregationPath) ? "" : AggregationHeader) + AggregationRows(s));
     }
 
     /// <summary>
@@ -200,26 +260,26 @@ public sealed class RunDirectory
     {
         var kept = File.ReadAllLines(MetricsPath).Skip(1)
             .Where(l => int.TryParse(l.Split(',')[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var r) && r < round);
-        File.WriteAllText(MetricsPath, MetricsHeader + string.Concat(kept.Select(l => l + "\n")));
+        Files.WriteAtomically(MetricsPath, MetricsHeader + string.Concat(kept.Select(l => l + "\n")));
         KeepRowsBefore(TrafficPath, TrafficHeader, round);
         KeepRowsBefore(AggregationPath, AggregationHeader, round);
     }
 
-    private static void KeepRowsBefore(string file, string header, int round)
+    private void KeepRowsBefore(string file, string header, int round)
     {
         if (!File.Exists(file)) return;
         var kept = File.ReadAllLines(file).Skip(1)
             .Where(l => int.TryParse(l.Split(',')[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var r) && r < round);
-        File.WriteAllText(file, header + string.Concat(kept.Select(l => l + "\n")));
+        Files.WriteAtomically(file, header + string.Concat(kept.Select(l => l + "\n")));
     }
 
     /// <summary>Writes the metrics anew from the run's history: one row per round, whatever earlier processes left.</summary>
     public void RewriteMetrics(IEnumerable<RoundSummary> rounds)
     {
         var all = rounds.ToList();
-        File.WriteAllText(MetricsPath, MetricsHeader + string.Concat(all.Select(MetricsRow)));
-        File.WriteAllText(TrafficPath, TrafficHeader + string.Concat(all.Select(TrafficRows)));
-        File.WriteAllText(AggregationPath, AggregationHeader + string.Concat(all.Select(AggregationRows)));
+        Files.WriteAtomically(MetricsPath, MetricsHeader + string.Concat(all.Select(MetricsRow)));
+        Files.WriteAtomically(TrafficPath, TrafficHeader + string.Concat(all.Select(TrafficRows)));
+        Files.WriteAtomically(AggregationPath, AggregationHeader + string.Concat(all.Select(AggregationRows)));
     }
 
     private static string MetricsRow(RoundSummary s)
@@ -246,11 +306,7 @@ public sealed class RunDirectory
     private static string Number(double v) => double.IsNaN(v) ? "" : v.ToString("R", CultureInfo.InvariantCulture);
 
     /// <summary><c>events.jsonl</c> opened for appending, flushed on every line so a killed process keeps what it wrote.</summary>
-    public StreamWriter OpenEvents() =>
-        new(new FileStream(System.IO.Path.Combine(Path, EventsFile), FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false))
-        {
-            AutoFlush = true,
-        };
+    public StreamWriter OpenEvents() => Files.OpenAppend(System.IO.Path.Combine(Path, EventsFile));
 
     /// <summary>One line of <c>events.jsonl</c>: round, attempt, kind, hospital (null for the whole round), reason, sim_s (null if not finite).</summary>
     public static string EventJson(RunEvent e)
@@ -283,7 +339,7 @@ public sealed class RunDirectory
     /// <param name="results">The figures, in the order written.</param>
     /// <param name="localSteps">The local optimiser steps of the aggregated updates, summed over hospitals and rounds.</param>
     public void WriteEvaluation(IEnumerable<FedActors.Training.Experiments.LabelEfficiency> results, long localSteps) =>
-        File.WriteAllText(System.IO.Path.Combine(Path, EvaluationFile),
+        Files.WriteAtomically(System.IO.Path.Combine(Path, EvaluationFile),
             "protocol,encoder,split,label_fraction,labelled,accuracy,balanced_accuracy,selected_step,step_budget,validation_balanced_accuracy,local_steps\n" +
             string.Concat(results.Select(e =>
                 $"{e.Protocol},{e.Encoder},{e.Split},{Number(e.LabelFraction)},{e.Labelled.ToString(CultureInfo.InvariantCulture)},{Number(e.Accuracy)},{Number(e.BalancedAccuracy)}," +
@@ -293,7 +349,7 @@ public sealed class RunDirectory
     public void WriteSegmentation(IReadOnlyList<FedActors.Training.Evaluation.SegmentationScore> scores)
     {
         var hospitals = scores.SelectMany(s => s.PerHospital.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
-        File.WriteAllText(System.IO.Path.Combine(Path, EvaluationFile),
+        Files.WriteAtomically(System.IO.Path.Combine(Path, EvaluationFile),
             "protocol,labelled_volumes,dice,dice_std_over_hospitals," + string.Concat(hospitals.Select(h => $"dice_{h},")) + "skipped\n" +
             string.Concat(scores.Select(s => $"{s.Protocol},{s.LabelledVolumes.ToString(CultureInfo.InvariantCulture)},{Number(s.Dice)},{Number(s.DiceStd)}," +
                 string.Concat(hospitals.Select(h => (s.PerHospital.TryGetValue(h, out var d) ? Number(d) : "") + ",")) + (s.Skipped ?? "").Replace(',', ';') + "\n")));
@@ -307,14 +363,14 @@ public sealed class RunDirectory
     public void WriteClassifierEvaluation(FedActors.Training.Evaluation.ClassifierEvaluation e)
     {
         var hospitals = e.SiteBalancedAccuracy.Keys.Order(StringComparer.Ordinal).ToList();
-        File.WriteAllText(System.IO.Path.Combine(Path, EvaluationFile),
+        Files.WriteAtomically(System.IO.Path.Combine(Path, EvaluationFile),
             "protocol,label_fraction,round,accuracy,balanced_accuracy,validation_balanced_accuracy" + string.Concat(hospitals.Select(h => $",balanced_accuracy_{h}")) + "\n" +
             $"{FedActors.Training.Evaluation.ClassifierEvaluation.Protocol},1,{e.Chosen.Round.ToString(CultureInfo.InvariantCulture)},{Number(e.Chosen.TestAccuracy)}," +
             $"{Number(e.Chosen.TestBalancedAccuracy)},{Number(e.Chosen.ValidationBalancedAccuracy)}" + string.Concat(hospitals.Select(h => "," + Number(e.SiteBalancedAccuracy[h]))) + "\n" +
             (e.Majority is { } m
                 ? $"majority-class,1,,{Number(m.Accuracy)},{Number(m.BalancedAccuracy)}," + string.Concat(hospitals.Select(h => "," + (m.SiteBalancedAccuracy.TryGetValue(h, out var b) ? Number(b) : ""))) + "\n"
                 : ""));
-        File.WriteAllText(System.IO.Path.Combine(Path, ClassifierFile),
+        Files.WriteAtomically(System.IO.Path.Combine(Path, ClassifierFile),
             "round,validation_balanced_accuracy,test_balanced_accuracy,test_accuracy\n" + string.Concat(e.Rounds.Select(r =>
                 $"{r.Round.ToString(CultureInfo.InvariantCulture)},{Number(r.ValidationBalancedAccuracy)},{Number(r.TestBalancedAccuracy)},{Number(r.TestAccuracy)}\n")));
     }
@@ -331,7 +387,7 @@ public sealed class RunDirectory
 
     /// <summary>Writes <paramref name="weights"/> as <see cref="FinalWeightsFile"/>, marking the run finished.</summary>
     /// <param name="weights">The run's final global model.</param>
-    public void SaveFinalWeights(ModelWeights weights) => weights.Save(System.IO.Path.Combine(Path, FinalWeightsFile));
+    public void SaveFinalWeights(ModelWeights weights) => Files.WriteAtomically(System.IO.Path.Combine(Path, FinalWeightsFile), weights.WriteTo);
 }
 
 /// <summary>Keys of a round's evaluation figures (<see cref="RoundSummary.Evaluation"/>), which are also metrics.csv's column names.</summary>

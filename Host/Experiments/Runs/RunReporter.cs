@@ -38,9 +38,24 @@ public sealed class RunReporter : ReceiveActor
 
         Receive<RoundProgress>(p => live?.Update(p));
 
+        // A file that cannot be written (a full disk) stops the run with that one error, rather than restarting this actor
+        // (which would lose the rows in between) or logging the same failure every round.
+        var failed = false;
+        bool Write(Action write)
+        {
+            if (failed) return false;
+            try { write(); return true; }
+            catch (Exception e)
+            {
+                failed = true;
+                finished.TrySetException(e);
+                return false;
+            }
+        }
+
         Receive<RunEvent>(e =>
         {
-            _events.WriteLine(RunDirectory.EventJson(e));
+            if (!Write(() => _events.WriteLine(RunDirectory.EventJson(e)))) return;
             if (e.Kind != RunEventKinds.CoordinatorRecovered) return;
             Say(announced
                 ? $"coordinator recovered: {e.Reason}"
@@ -54,9 +69,12 @@ public sealed class RunReporter : ReceiveActor
             var s = closed.Summary;
             if (!announced) Say($"resumed: no round checkpoint found, starting from round {s.Round}/{totalRounds}");
             announced = true;
-            if (s.Round <= written) run.DropMetricsFrom(s.Round);
-            run.AppendMetrics(s);
-            tensorBoard.Write(s);
+            if (!Write(() =>
+                {
+                    if (s.Round <= written) run.DropMetricsFrom(s.Round);
+                    run.AppendMetrics(s);
+                    tensorBoard.Write(s);
+                })) return;
             written = s.Round;
             live?.RoundClosed(s);
             Say(FormatLine(s, totalRounds));
@@ -66,13 +84,16 @@ public sealed class RunReporter : ReceiveActor
         {
             if (!announced) Say($"resumed: all {totalRounds} rounds had already completed");
             live?.Clear();
-            run.RewriteMetrics(completed.Rounds);
-            finished.TrySetResult(completed);
+            if (Write(() => run.RewriteMetrics(completed.Rounds))) finished.TrySetResult(completed);
         });
     }
 
     /// <summary>Closes events.jsonl.</summary>
-    protected override void PostStop() => _events.Dispose();
+    protected override void PostStop()
+    {
+        try { _events.Dispose(); }
+        catch (IOException) { } // its last write failed and was reported
+    }
 
     /// <summary>Props of a <see cref="RunReporter"/>; the parameters are the constructor's.</summary>
     /// <param name="run">The run directory written as rounds close.</param>

@@ -67,6 +67,9 @@ public class ProgramSpecs
             var exit = await FedActors.Host.Program.Main(["run", "--set", $"data.source={data}", "--set", $"runs-dir={Path.Combine(dir, "runs")}"])
                 .Within(TimeSpan.FromMinutes(1), "fedactors' answer");
             Assert.Equal(FedActors.Host.Program.UsageError, exit);
+            // Failed in setup, before any round: nothing worth keeping, so no run directory is left.
+            var runs = Path.Combine(dir, "runs");
+            Assert.True(!Directory.Exists(runs) || !Directory.EnumerateFileSystemEntries(runs).Any());
         }
         finally
         {

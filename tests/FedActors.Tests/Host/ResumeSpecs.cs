@@ -114,6 +114,47 @@ public sealed class ResumeSpecs(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task Should_stop_at_sigterm_with_exit_143_and_resume_to_the_uninterrupted_result()
+    {
+        var root = Path.Combine(_runsRoot, "terminated");
+        var sent = -1;
+        var (process, terminated, outputEnded, log) = Launch(["run", .. TinyRun.Arguments(SixRounds(root))], "round 1/6", p => sent = Kill(p.Id, SigTerm));
+        Assert.True(await terminated.Within(TimeSpan.FromMinutes(3), "the terminated run's process reporting round 1"), $"the run ended before SIGTERM:\n{log}");
+        Assert.Equal(0, sent);
+        await process.WaitForExitAsync().Within(TimeSpan.FromMinutes(2), "fedactors stopping after SIGTERM");
+        await outputEnded.Within(TimeSpan.FromMinutes(1), "fedactors' output read to its end");
+
+        var runDir = Directory.GetDirectories(root).Single();
+        Assert.True(process.ExitCode == FedActors.Host.Program.Terminated, $"exit code {process.ExitCode}:\n{log}");
+        Assert.Matches($@"interrupted after round [1-5]; continue with: fedactors run --resume {System.Text.RegularExpressions.Regex.Escape(runDir)}", log.ToString());
+        Assert.False(File.Exists(Path.Combine(runDir, RunFailure.FileName))); // interrupted, not failed
+        var resumed = await RunCommand.ResumeAsync(runDir, TextWriter.Null).Within(TimeSpan.FromMinutes(3), "the resumed run");
+        var uninterrupted = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, SixRounds(Path.Combine(_runsRoot, "straight"))), TextWriter.Null).Within(TimeSpan.FromMinutes(3), "the run");
+        Assert.Equal(uninterrupted.Completed.FinalGlobal.ContentHash, resumed.Completed.FinalGlobal.ContentHash);
+        Assert.Equal(["1", "2", "3", "4", "5", "6"], TinyRun.MetricsRounds(runDir));
+    }
+
+    [Fact]
+    public async Task Should_exit_143_promptly_at_sigterm_during_setup_and_leave_nothing_behind()
+    {
+        var root = Path.Combine(_runsRoot, "setup");
+        // 120,000 synthetic images: setup alone takes tens of seconds here (minutes on a loaded machine); the signal comes as it begins.
+        var big = new List<string>(TinyRun.Overrides(root, seed: 7)) { "data.hospitals=60", "data.train-images-per-hospital=2000", "data.image-size=32" };
+        var sent = -1;
+        var (process, signalled, outputEnded, log) = Launch(["run", .. TinyRun.Arguments(big)], "setting up:", p => sent = Kill(p.Id, SigTerm));
+        Assert.True(await signalled.Within(TimeSpan.FromMinutes(2), "fedactors reporting its setup"), $"fedactors ended before setup:\n{log}");
+        Assert.Equal(0, sent);
+        // Far less than the setup itself would take: setup is left, not finished.
+        await process.WaitForExitAsync().Within(TimeSpan.FromSeconds(30), "fedactors exiting after SIGTERM during setup");
+        await outputEnded.Within(TimeSpan.FromMinutes(1), "fedactors' output read to its end");
+
+        Assert.True(process.ExitCode == FedActors.Host.Program.Terminated, $"exit code {process.ExitCode}:\n{log}");
+        Assert.DoesNotContain("FedActors run:", log.ToString()); // the line printed once setup is done
+        Assert.Contains("interrupted before round 1 completed; nothing was kept", log.ToString());
+        Assert.True(!Directory.Exists(root) || !Directory.EnumerateFileSystemEntries(root).Any(), $"left behind: {string.Join(", ", Directory.GetFileSystemEntries(root))}");
+    }
+
+    [Fact]
     public async Task Should_answer_at_once_when_the_run_had_already_completed()
     {
         var first = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, TinyRun.Overrides(_runsRoot, seed: 3)), TextWriter.Null).Within(TimeSpan.FromMinutes(3), "the run");
@@ -149,6 +190,7 @@ public sealed class ResumeSpecs(ITestOutputHelper output) : IDisposable
     }
 
     private const int SigInt = 2;
+    private const int SigTerm = 15;
 
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);

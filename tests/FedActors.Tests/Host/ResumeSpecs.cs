@@ -91,41 +91,23 @@ public sealed class ResumeSpecs(ITestOutputHelper output) : IDisposable
         Assert.Contains("\"kind\":\"coordinator-recovered\"", events[eventsBefore]);
     }
 
-    [Fact]
-    public async Task Should_stop_at_ctrl_c_with_exit_130_and_resume_to_the_uninterrupted_result()
+    [Theory]
+    [InlineData(SigInt, FedActors.Host.Program.Interrupted)] // Ctrl+C
+    [InlineData(SigTerm, FedActors.Host.Program.Terminated)] // Slurm, systemd, timeout(1)
+    public async Task Should_stop_at_a_signal_with_its_exit_code_and_resume_to_the_uninterrupted_result(int signal, int exitCode)
     {
-        var root = Path.Combine(_runsRoot, "interrupted");
+        var root = Path.Combine(_runsRoot, $"signal-{signal}");
         // Straight from this process: spawning kill(1) on a loaded machine can take longer than the rest of the run.
         var sent = -1;
-        var (process, interrupted, outputEnded, log) = Launch(["run", .. TinyRun.Arguments(SixRounds(root))], "round 1/6", p => sent = Kill(p.Id, SigInt));
-        Assert.True(await interrupted.Within(TimeSpan.FromMinutes(3), "the interrupted run's process reporting round 1"), $"the run ended before Ctrl+C:\n{log}");
+        var (process, signalled, outputEnded, log) = Launch(["run", .. TinyRun.Arguments(SixRounds(root))], "round 1/6", p => sent = Kill(p.Id, signal));
+        Assert.True(await signalled.Within(TimeSpan.FromMinutes(3), "the signalled run's process reporting round 1"), $"the run ended before the signal:\n{log}");
         Assert.Equal(0, sent);
         // Once exited, with its output read to the end.
-        await process.WaitForExitAsync().Within(TimeSpan.FromMinutes(2), $"fedactors stopping after Ctrl+C");
+        await process.WaitForExitAsync().Within(TimeSpan.FromMinutes(2), $"fedactors stopping after signal {signal}");
         await outputEnded.Within(TimeSpan.FromMinutes(1), "fedactors' output read to its end");
 
         var runDir = Directory.GetDirectories(root).Single();
-        Assert.True(process.ExitCode == FedActors.Host.Program.Interrupted, $"exit code {process.ExitCode}:\n{log}");
-        Assert.Matches($@"interrupted after round [1-5]; continue with: fedactors run --resume {System.Text.RegularExpressions.Regex.Escape(runDir)}", log.ToString());
-        var resumed = await RunCommand.ResumeAsync(runDir, TextWriter.Null).Within(TimeSpan.FromMinutes(3), "the resumed run");
-        var uninterrupted = await RunCommand.ExecuteAsync(ExperimentConfig.Load(null, SixRounds(Path.Combine(_runsRoot, "straight"))), TextWriter.Null).Within(TimeSpan.FromMinutes(3), "the run");
-        Assert.Equal(uninterrupted.Completed.FinalGlobal.ContentHash, resumed.Completed.FinalGlobal.ContentHash);
-        Assert.Equal(["1", "2", "3", "4", "5", "6"], TinyRun.MetricsRounds(runDir));
-    }
-
-    [Fact]
-    public async Task Should_stop_at_sigterm_with_exit_143_and_resume_to_the_uninterrupted_result()
-    {
-        var root = Path.Combine(_runsRoot, "terminated");
-        var sent = -1;
-        var (process, terminated, outputEnded, log) = Launch(["run", .. TinyRun.Arguments(SixRounds(root))], "round 1/6", p => sent = Kill(p.Id, SigTerm));
-        Assert.True(await terminated.Within(TimeSpan.FromMinutes(3), "the terminated run's process reporting round 1"), $"the run ended before SIGTERM:\n{log}");
-        Assert.Equal(0, sent);
-        await process.WaitForExitAsync().Within(TimeSpan.FromMinutes(2), "fedactors stopping after SIGTERM");
-        await outputEnded.Within(TimeSpan.FromMinutes(1), "fedactors' output read to its end");
-
-        var runDir = Directory.GetDirectories(root).Single();
-        Assert.True(process.ExitCode == FedActors.Host.Program.Terminated, $"exit code {process.ExitCode}:\n{log}");
+        Assert.True(process.ExitCode == exitCode, $"exit code {process.ExitCode}:\n{log}");
         Assert.Matches($@"interrupted after round [1-5]; continue with: fedactors run --resume {System.Text.RegularExpressions.Regex.Escape(runDir)}", log.ToString());
         Assert.False(File.Exists(Path.Combine(runDir, RunFailure.FileName))); // interrupted, not failed
         var resumed = await RunCommand.ResumeAsync(runDir, TextWriter.Null).Within(TimeSpan.FromMinutes(3), "the resumed run");

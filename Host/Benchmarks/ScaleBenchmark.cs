@@ -73,6 +73,35 @@ public static class ScaleBenchmark
         return new DriftRow(registered, sampler.Resident) { ManagedMbAfterRound = sampler.Managed, Passivated = passivate };
     }
 
+    /// <summary>
+    /// Seconds per round with <paramref name="large"/> registered hospitals against <paramref name="small"/>, the same
+    /// <paramref name="perRound"/> selected in each, whole runs interleaved (<see cref="InterleavedRounds"/>); with the
+    /// peak resident memory of each large run (VmHWM, reset before it).
+    /// </summary>
+    /// <param name="runsDirectory">Where runs write.</param>
+    /// <param name="small">Registered hospitals of the baseline (e.g. 100).</param>
+    /// <param name="large">Registered hospitals compared with it (e.g. 100,000).</param>
+    /// <param name="perRound">Hospitals selected per round in both.</param>
+    /// <param name="rounds">Rounds per run (at least 3).</param>
+    /// <param name="limits">How many blocks, how narrow, how long.</param>
+    /// <param name="progress">Told of each block; may be null.</param>
+    public static (InterleavedComparison Comparison, IReadOnlyList<double> LargePeakMb) CompareRegistered(string runsDirectory, int small, int large,
+        int perRound, int rounds, InterleavingLimits limits, Action<string>? progress = null)
+    {
+        var peaks = new List<double>();
+        TimedRounds Run(int registered)
+        {
+            ProcessMemory.ResetPeak();
+            var result = RunCommand.ExecuteAsync(ExperimentConfig.Load(null, Overrides(runsDirectory, registered, perRound, rounds)), TextWriter.Null).GetAwaiter().GetResult();
+            if (registered == large) peaks.Add(ProcessMemory.PeakMb());
+            // Other hospitals train at each count, so the two counts' models differ; only the seconds are compared.
+            return new TimedRounds(result.Completed.Rounds.Select(r => r.WallSeconds).ToList(), result.Completed.FinalGlobal.ContentHash);
+        }
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var comparison = InterleavedRounds.Compare(($"{small} registered", () => Run(small)), [($"{large} registered", () => Run(large))], limits, () => clock.Elapsed, progress);
+        return (comparison, peaks);
+    }
+
     /// <summary>Reads the resident size whenever the run prints a round's line.</summary>
     private sealed class RoundSampler : TextWriter
     {

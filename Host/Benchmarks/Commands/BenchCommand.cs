@@ -28,8 +28,14 @@ public static class BenchCommand
                 Encoders(batches, output, outPath, args);
                 return 0;
             case "scale":
-                Scale(int.Parse(Option(args, "--rounds") ?? "5", CultureInfo.InvariantCulture),
-                    int.Parse(Option(args, "--drift-rounds") ?? "50", CultureInfo.InvariantCulture), output, outPath, args);
+                // --large N: only the comparison of N registered hospitals with 100 (its own section); else the standard counts.
+                if (Option(args, "--large") is null)
+                    Scale(int.Parse(Option(args, "--rounds") ?? "5", CultureInfo.InvariantCulture),
+                        int.Parse(Option(args, "--drift-rounds") ?? "50", CultureInfo.InvariantCulture), output, outPath, args);
+                else if (Option(args, "--large") is { } large)
+                    LargeScale(int.Parse(large, CultureInfo.InvariantCulture), int.Parse(Option(args, "--rounds") ?? "5", CultureInfo.InvariantCulture),
+                        int.Parse(Option(args, "--drift-rounds") ?? "50", CultureInfo.InvariantCulture),
+                        TimeSpan.FromMinutes(double.Parse(Option(args, "--max-minutes") ?? "60", CultureInfo.InvariantCulture)), output, outPath, args);
                 return 0;
             case "engine":
                 Engine(int.Parse(Option(args, "--hospitals") ?? "100", CultureInfo.InvariantCulture),
@@ -317,6 +323,42 @@ public static class BenchCommand
                                              "managed heap comes from libtorch or TorchSharp (modules built, tensors not freed), and a resident line that " +
                                              "misses too points at the run's own buffers rather than at restores.");
             BenchmarkReport.WriteSection(outPath, "scale", body.ToString());
+            output.WriteLine($"wrote {outPath}");
+        }
+        finally { Directory.Delete(runs, recursive: true); }
+    }
+
+    /// <summary>Issue targets at 100,000 registered: peak under 4 GB, rounds at most 1.2 times as long as with 100, drift under 0.5 MB per round.</summary>
+    private const double LargePeakTargetMb = 4096, LargeRoundRatioTarget = 1.2;
+
+    private static void LargeScale(int large, int rounds, int driftRounds, TimeSpan cap, TextWriter output, string outPath, IReadOnlyList<string> args)
+    {
+        const int perRound = 100;
+        var runs = Directory.CreateTempSubdirectory("fedactors-bench-scale-large-").FullName;
+        try
+        {
+            var (comparison, peaks) = ScaleBenchmark.CompareRegistered(runs, perRound, large, perRound, rounds,
+                new InterleavingLimits(MinBlocks: 2, MaxBlocks: 4, Width: LargeRoundRatioTarget - 1, TimeCap: cap), block => output.WriteLine($"  {block}"));
+            var ratio = comparison.Variants[0].Ratio;
+            var peak = peaks.Max();
+            var drift = ScaleBenchmark.Drift(runs, large, perRound, driftRounds);
+            string Verdict(bool met) => met ? "meets" : "MISSES";
+            var ratioVerdict = !ratio.IsDecisive ? "UNDECIDED" : Verdict(ratio.IsUnder(LargeRoundRatioTarget));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"scale: {large} registered, {perRound} per round: peak {peak:F0} MB ({Verdict(peak < LargePeakTargetMb)} the {LargePeakTargetMb} MB target); seconds per round against {perRound} registered {ratio} ({ratioVerdict} the {LargeRoundRatioTarget} target); drift {drift.SteadyMbPerRound:F3} MB per round over {driftRounds} rounds ({DriftVerdict(drift)} the {DriftTargetMbPerRound} target)"));
+            var body = BenchmarkReport.Section("Scale: 100,000 registered", args);
+            body.AppendLine($"The same tiny experiment as the scale section, {perRound} hospitals per round, passivated, with {large:N0} registered against {perRound}: " +
+                            $"whole {rounds}-round runs interleaved in blocks ({comparison.Blocks} here), each steady round paired with the same round of the same block, " +
+                            $"the median ratio with a distribution-free interval; peak = the highest VmHWM of the {large:N0}-registered runs; drift = least squares of " +
+                            $"resident MB against round over the second half of one {driftRounds}-round run at {large:N0} registered. Targets: peak < {LargePeakTargetMb} MB, " +
+                            $"ratio ≤ {LargeRoundRatioTarget} (whole interval), drift < {DriftTargetMbPerRound} MB per round.");
+            body.AppendLine();
+            body.AppendTableHead("registered", "per round", "peak MB", "s / round against 100 registered", "drift MB per round", "targets");
+            body.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {large} | {perRound} | {peak:F0} | {ratio} | {drift.SteadyMbPerRound:F3} | peak {Verdict(peak < LargePeakTargetMb)}, ratio {ratioVerdict}, drift {DriftVerdict(drift)} |"));
+            body.AppendLine();
+            body.AppendLine($"Resident MB after every 5th round of the drift run: {EveryFifth(drift.ResidentMbAfterRound)}.");
+            BenchmarkReport.WriteSection(outPath, "scale-large", body.ToString());
             output.WriteLine($"wrote {outPath}");
         }
         finally { Directory.Delete(runs, recursive: true); }

@@ -200,7 +200,7 @@ public class WeightsTransferRemoteSpecs : Akka.TestKit.Xunit2.TestKit
         await ownerTransfer.Ask<ActorIdentity>(new Identify(null), Timeout); // the release is handled
 
         var e = await Assert.ThrowsAsync<WeightsTransferException>(() =>
-            BulkTransferServer.FetchAsync(offered.BulkEndpoint!, offered.ContentHash, Timeout, CancellationToken.None));
+            BulkTransferServer.FetchAsync(offered, Timeout, CancellationToken.None));
         Assert.Contains("does not offer", e.Message);
     }
 }

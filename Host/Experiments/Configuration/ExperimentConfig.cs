@@ -227,7 +227,7 @@ public sealed record ExperimentConfig(
                 MinWorkersFloor = reader.Int("fedactors.cluster.min-workers-floor", 0, minWorkers),
                 CoordinatorTimeout = reader.Duration("fedactors.cluster.coordinator-timeout"),
                 TransferPort = reader.Int("fedactors.cluster.transfer-port", 0, 65535),
-                SecretFile = reader.String("fedactors.cluster.secret-file") is { Length: > 0 } secretFile
+                SecretFile = reader.OptionalString("fedactors.cluster.secret-file") is { } secretFile
                     ? Path.GetFullPath(secretFile, BaseOf("fedactors.cluster.secret-file"))
                     : null,
                 AdmissionTimeout = reader.Duration("fedactors.cluster.admission-timeout"),

@@ -178,7 +178,7 @@ public class WeightsTransferRemoteSpecs : Akka.TestKit.Xunit2.TestKit
             BulkHost = "127.0.0.1", BulkMaxConnections = 4, BulkReadTimeout = TimeSpan.FromMinutes(5),
         }), "weights-transfer");
         var offered = await ownerTransfer.OfferAsync(weights, Timeout);
-        var port = int.Parse(offered.BulkEndpoint![(offered.BulkEndpoint.LastIndexOf(':') + 1)..]);
+        var port = int.Parse(offered.BulkEndpoint![(offered.BulkEndpoint!.LastIndexOf(':') + 1)..]);
         var flood = new List<System.Net.Sockets.TcpClient>();
         try
         {

@@ -63,7 +63,11 @@ public static class ClusterHostingExtensions
             .WithFedActorsSerialization()
             .WithRemoting(new RemoteOptions { HostName = node.Hostname, Port = node.Port, MaxFrameSize = node.MaximumFrameBytes })
             // Blobs beside remoting, over plain TCP on the node's transfer port (0: a free one) that every WeightsRef names.
-            .WithWeightsTransfer(new WeightsTransferSettings { BulkHost = node.Hostname, BulkPort = node.TransferPort });
+            .WithWeightsTransfer(new WeightsTransferSettings
+            {
+                BulkHost = node.Hostname, BulkPort = node.TransferPort,
+                BulkMaxConnections = node.TransferMaxConnections, BulkReadTimeout = node.TransferReadTimeout,
+            });
 
     /// <summary>
     /// Wires a cluster node for <paramref name="run"/>: remoting and weights transfer, clustering with the Split Brain
@@ -111,10 +115,14 @@ public static class ClusterHostingExtensions
                 },
             });
 
+        if (node.Admission is { } admission)
+            builder.WithActors((system, _) => system.ActorOf(ClusterAdmission.Props(admission, ClusterAdmission.ExperimentFingerprint(run)), ClusterAdmission.Name));
+
         builder = node.IsWorker
             ? builder
                 .WithActors((system, _) => system.ActorOf(
-                    NodeFaultAgent.Props(crashNode is null ? NodeFaultAgent.KillThisProcess : () => crashNode(system)), NodeFaultAgent.Name))
+                    NodeFaultAgent.Props(crashNode is null ? NodeFaultAgent.KillThisProcess : () => crashNode(system),
+                    run.Coordinator.Faults.WorkerCrashes, node.Name), NodeFaultAgent.Name))
                 .WithDeviceSlots(run.Devices ?? new DeviceSlotsSettings { SlotsPerDevice = Math.Max(1, run.TrainingThreads) })
                 .WithShardRegion<HospitalRegion>(HospitalRegionName,
                     (_, registry, _) =>

@@ -29,6 +29,24 @@ public sealed record ClusterNodeSettings
     /// <summary>Remoting's maximum frame; large weights go through the chunked weights transfer instead.</summary>
     public long MaximumFrameBytes { get; init; } = 1_000_000;
 
+    /// <summary>
+    /// What this node proves to the cluster and asks of nodes joining after it (<see cref="ClusterAdmission"/>): run id and
+    /// cluster secret. Null (the default, as in-process test clusters use): no admission check.
+    /// </summary>
+    public ClusterAdmissionSettings? Admission { get; init; }
+
+    /// <summary>
+    /// The most connections the weights transfer's bulk channel serves at once (<c>fedactors.cluster.transfer-max-connections</c>,
+    /// default 64); more are closed at once.
+    /// </summary>
+    public int TransferMaxConnections { get; init; } = 64;
+
+    /// <summary>
+    /// How long the bulk channel waits for any read or write of a connection before dropping it
+    /// (<c>fedactors.cluster.transfer-read-timeout</c>, default 10 s).
+    /// </summary>
+    public TimeSpan TransferReadTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Whether the node hosts hospitals (has the <see cref="NodeRoles.Worker"/> role).</summary>
     public bool IsWorker => Roles.Contains(NodeRoles.Worker);
 
@@ -54,6 +72,9 @@ public sealed record ClusterNodeSettings
         if (TransferPort is < 0 or > 65535) throw new ArgumentException($"transfer port {TransferPort} must be 0..65535 (0 picks a free one).");
         if (TransferPort != 0 && TransferPort == Port)
             throw new ArgumentException($"transfer port {TransferPort} is remoting's port too: give the weights transfer another port, or 0 for a free one.");
+        if (TransferMaxConnections is < 1 or > 4096) throw new ArgumentException($"transfer max connections {TransferMaxConnections} must be 1..4096.");
+        if (TransferReadTimeout <= TimeSpan.Zero) throw new ArgumentException($"transfer read timeout must be positive, found {TransferReadTimeout}.");
+        Admission?.Validate();
         if (MaximumFrameBytes is < 32_000 or > 1_000_000)
             throw new ArgumentException($"maximum frame size {MaximumFrameBytes} bytes: keep it between 32 kB and 1 MB; large payloads are chunked.");
     }

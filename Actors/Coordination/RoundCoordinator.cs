@@ -78,6 +78,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
 
         Command<SubscribeToRun>(s =>
         {
+            if (!Cluster.ClusterStrangers.Admits(Context, s.Listener, "a run subscription")) return;
             if (!_listeners.Contains(s.Listener)) _listeners.Add(s.Listener);
             foreach (var held in _held) s.Listener.Tell(held);
             _held.Clear();

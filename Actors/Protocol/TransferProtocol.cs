@@ -14,7 +14,14 @@ namespace FedActors.Actors.Protocol;
 /// <param name="PayloadBytes">What fetching it costs, in bytes (for simulated bandwidth).</param>
 /// <param name="Owner">The WeightsTransfer actor that offers the weights.</param>
 /// <param name="BulkEndpoint"><c>host:port</c> of the owner node's TCP side channel; null: chunks over remoting only.</param>
-public sealed record WeightsRef(string ContentHash, long PayloadBytes, IActorRef Owner, string? BulkEndpoint = null) : IFedActorsMessage;
+public sealed record WeightsRef(string ContentHash, long PayloadBytes, IActorRef Owner, string? BulkEndpoint = null) : IFedActorsMessage
+{
+    /// <summary>
+    /// The owner node's side-channel token (<c>BulkTransferServer.Token</c>), which a bulk fetch must present: it travels
+    /// only inside references, over remoting, so a process that is not sent references cannot fetch. Null: none.
+    /// </summary>
+    public byte[]? BulkToken { get; init; }
+}
 
 /// <summary>Transfer → transfer: send bytes [<paramref name="Offset"/>, +<paramref name="Length"/>) of the blob of <paramref name="ContentHash"/>.</summary>
 /// <param name="ContentHash">The blob asked for.</param>

@@ -136,6 +136,11 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
             p => new HospitalSnapshot(p.HospitalId, p.LastRound, Bytes(p.LearnerState), p.Samples, p.MeanLoss, p.Steps, p.ComputeSeconds,
                 FromWire(p.Extras, "extras")));
         Register<WeightsRef, W.WeightsRef>(W.WeightsRef.Parser, ToWire, FromWire);
+        Register<AdmissionChallenge, W.AdmissionChallenge>(W.AdmissionChallenge.Parser,
+            m => new W.AdmissionChallenge { Nonce = ByteString.CopyFrom(m.Nonce) }, p => new AdmissionChallenge(p.Nonce.ToByteArray()));
+        Register<AdmissionProof, W.AdmissionProof>(W.AdmissionProof.Parser,
+            m => new W.AdmissionProof { RunId = m.RunId, Experiment = m.Experiment, Mac = ByteString.CopyFrom(m.Mac) },
+            p => new AdmissionProof(p.RunId, p.Experiment, p.Mac.ToByteArray()));
         Register<FetchChunk, W.FetchChunk>(W.FetchChunk.Parser,
             m => new W.FetchChunk { ContentHash = m.ContentHash, Offset = m.Offset, Length = m.Length },
             p => new FetchChunk(p.ContentHash, p.Offset, p.Length));
@@ -400,10 +405,17 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
     // ---- references ----
 
     private W.WeightsRef ToWire(WeightsRef r) =>
-        new() { ContentHash = r.ContentHash, PayloadBytes = r.PayloadBytes, Owner = PathOf(r.Owner), BulkEndpoint = r.BulkEndpoint ?? "" };
+        new()
+        {
+            ContentHash = r.ContentHash, PayloadBytes = r.PayloadBytes, Owner = PathOf(r.Owner), BulkEndpoint = r.BulkEndpoint ?? "",
+            BulkToken = r.BulkToken is null ? ByteString.Empty : ByteString.CopyFrom(r.BulkToken),
+        };
 
     private WeightsRef FromWire(W.WeightsRef r) =>
-        new(r.ContentHash, r.PayloadBytes, Resolve(r.Owner), r.BulkEndpoint is { Length: > 0 } bulk ? bulk : null);
+        new(r.ContentHash, r.PayloadBytes, Resolve(r.Owner), r.BulkEndpoint is { Length: > 0 } bulk ? bulk : null)
+        {
+            BulkToken = r.BulkToken.IsEmpty ? null : r.BulkToken.ToByteArray(),
+        };
 
     private static string PathOf(IActorRef actor) => Akka.Serialization.Serialization.SerializedActorPath(actor);
 

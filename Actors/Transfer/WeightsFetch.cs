@@ -58,9 +58,19 @@ internal sealed class WeightsFetch : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
+        if (TransferPeers.Refusal(Context.System, _ref) is { } refusal)
+        {
+            Fail(refusal);
+            return;
+        }
         Context.Watch(_ref.Owner);
-        if (_ref.BulkEndpoint is { } endpoint)
-            BulkTransferServer.FetchAsync(endpoint, _ref.ContentHash, _settings.ChunkTimeout, _bulk.Token)
+        if (_ref.BulkEndpoint is not null && TransferPeers.EndpointRefusal(_ref) is { } endpointRefusal)
+        {
+            _log.Warning("Weights {0}: not fetching over {1} ({2}); fetching them in chunks over remoting", WeightsTransfer.Short(_ref.ContentHash), _ref.BulkEndpoint, endpointRefusal);
+            RequestChunks();
+        }
+        else if (_ref.BulkEndpoint is not null)
+            BulkTransferServer.FetchAsync(_ref, _settings.ChunkTimeout, _bulk.Token)
                 .PipeTo(Self, success: w => new BulkFetched(w), failure: e => new BulkFailed(e.GetBaseException().Message));
         else RequestChunks();
     }
@@ -89,7 +99,8 @@ internal sealed class WeightsFetch : ReceiveActor, IWithTimers
         if (chunk.ContentHash != _ref.ContentHash || !_pending.Contains(chunk.Offset)) return; // a duplicate after a re-ask
         var expected = _buffer is null ? chunk.TotalBytes : _buffer.Length;
         var length = Math.Min(_settings.ChunkBytes, expected - chunk.Offset);
-        if (chunk.TotalBytes != expected || chunk.TotalBytes <= 0 || chunk.TotalBytes > Array.MaxLength || chunk.Data.Length != length)
+        if (chunk.TotalBytes != expected || chunk.TotalBytes <= 0 || chunk.TotalBytes > Math.Min(Array.MaxLength, BulkTransferServer.MaxBlobBytes(_ref.PayloadBytes))
+            || chunk.Data.Length != length)
         {
             Fail($"chunk at {chunk.Offset} has {chunk.Data.Length} of {chunk.TotalBytes} bytes, expected {length} of {expected}");
             return;

@@ -35,6 +35,12 @@ public sealed record WeightsTransferSettings
     /// <summary>The side channel's port; 0 = any free one (it travels in every <see cref="WeightsRef"/>).</summary>
     public int BulkPort { get; init; }
 
+    /// <summary>The most connections the side channel serves at once; more are closed on arrival (default 64).</summary>
+    public int BulkMaxConnections { get; init; } = 64;
+
+    /// <summary>How long the side channel waits for any read or write of a connection before dropping it (default 10 s).</summary>
+    public TimeSpan BulkReadTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Checks every setting's range.</summary>
     /// <exception cref="ArgumentException">A setting is out of range; the message names it.</exception>
     public void Validate()
@@ -45,6 +51,8 @@ public sealed record WeightsTransferSettings
         if (MaxAttempts <= 0) throw new ArgumentException($"MaxAttempts {MaxAttempts} must be positive.");
         if (CacheCapacity < 0) throw new ArgumentException($"CacheCapacity {CacheCapacity} must not be negative.");
         if (BulkPort is < 0 or > 65535) throw new ArgumentException($"BulkPort {BulkPort} must be in 0..65535.");
+        if (BulkMaxConnections <= 0) throw new ArgumentException($"BulkMaxConnections {BulkMaxConnections} must be positive.");
+        if (BulkReadTimeout <= TimeSpan.Zero) throw new ArgumentException($"BulkReadTimeout {BulkReadTimeout} must be positive.");
     }
 }
 
@@ -117,7 +125,8 @@ public sealed class WeightsTransfer : ReceiveActor
     {
         if (_settings.BulkHost is { } host)
         {
-            _bulk = new BulkTransferServer(host, _settings.BulkPort);
+            var log = _log;
+            _bulk = new BulkTransferServer(host, _settings.BulkPort, _settings.BulkMaxConnections, _settings.BulkReadTimeout, line => log.Warning(line));
             _log.Info("Serving weights over plain TCP at {0}", _bulk.Endpoint);
         }
     }
@@ -139,7 +148,7 @@ public sealed class WeightsTransfer : ReceiveActor
         }
         else _blobs[weights.ContentHash] = blob = new Blob(weights, offered: true);
         _bulk?.Served.TryAdd(weights.ContentHash, blob.Served);
-        Sender.Tell(new WeightsRef(weights.ContentHash, weights.PayloadBytes, Self, _bulk?.Endpoint));
+        Sender.Tell(new WeightsRef(weights.ContentHash, weights.PayloadBytes, Self, _bulk?.Endpoint) { BulkToken = _bulk?.Token });
     }
 
     private void Release(ReleaseWeights release)

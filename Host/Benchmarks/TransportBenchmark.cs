@@ -112,7 +112,7 @@ public static class TransportBenchmark
             if (peer.Ready.ContentHash != payload.ContentHash)
                 throw new InvalidOperationException($"the peer offers weights {peer.Ready.ContentHash[..12]}…, not the payload built here ({payload.ContentHash[..12]}…)");
             var owner = system.ActorSelection(peer.Ready.OwnerPath).ResolveOne(Timeout).GetAwaiter().GetResult();
-            var reference = new WeightsRef(peer.Ready.ContentHash, peer.Ready.PayloadBytes, owner, peer.Ready.BulkEndpoint);
+            var reference = new WeightsRef(peer.Ready.ContentHash, peer.Ready.PayloadBytes, owner, peer.Ready.BulkEndpoint) { BulkToken = peer.Ready.BulkToken };
 
             ModelWeights? fetched = null;
             void Fetch(WeightsRef what)
@@ -245,7 +245,7 @@ public static class TransportBenchmark
             var offered = transfer.OfferAsync(payload, Timeout).GetAwaiter().GetResult();
             var port = ((IPEndPoint)listener.LocalEndpoint).Port;
             output.WriteLine(new PeerReady(Akka.Serialization.Serialization.SerializedActorPath(offered.Owner), offered.ContentHash, offered.PayloadBytes, port,
-                offered.BulkEndpoint).Format());
+                offered.BulkEndpoint, offered.BulkToken).Format());
             output.Flush();
             input.ReadToEnd(); // until the parent closes it, or dies
             return 0; // Program.Ok: the peer ran and stopped as asked
@@ -276,21 +276,22 @@ public static class TransportBenchmark
 
 /// <summary>
 /// The peer's one line to its parent: where its weights transfer is, what it offers, its raw socket's port, and its weights
-/// transfer's side channel (as the offer's reference names it).
+/// transfer's side channel and its token (as the offer's reference names them; the token crosses only the pipe between the two processes).
 /// </summary>
-public sealed record PeerReady(string OwnerPath, string ContentHash, long PayloadBytes, int TcpPort, string? BulkEndpoint)
+public sealed record PeerReady(string OwnerPath, string ContentHash, long PayloadBytes, int TcpPort, string? BulkEndpoint, byte[]? BulkToken = null)
 {
     private const string Prefix = "transport peer ready:";
 
-    public string Format() => string.Create(CultureInfo.InvariantCulture, $"{Prefix} {OwnerPath} {ContentHash} {PayloadBytes} {TcpPort} {BulkEndpoint ?? "-"}");
+    public string Format() => string.Create(CultureInfo.InvariantCulture,
+        $"{Prefix} {OwnerPath} {ContentHash} {PayloadBytes} {TcpPort} {BulkEndpoint ?? "-"} {(BulkToken is null ? "-" : Convert.ToHexString(BulkToken))}");
 
     public static PeerReady? Parse(string line)
     {
         if (!line.StartsWith(Prefix, StringComparison.Ordinal)) return null;
         var parts = line[Prefix.Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        return parts.Length == 5
+        return parts.Length == 6
             ? new PeerReady(parts[0], parts[1], long.Parse(parts[2], CultureInfo.InvariantCulture), int.Parse(parts[3], CultureInfo.InvariantCulture),
-                parts[4] == "-" ? null : parts[4])
+                parts[4] == "-" ? null : parts[4], parts[5] == "-" ? null : Convert.FromHexString(parts[5]))
             : throw new FormatException($"malformed peer line '{line}'");
     }
 }

@@ -66,12 +66,22 @@ internal static class NodeCommand
         };
         try { node.Validate(); }
         catch (ArgumentException e) { throw new ConfigError($"{e.Message} (--transfer-port, fedactors.cluster.transfer-port)"); }
+        var secretKey = ClusterSecretKey(cluster);
         // A node without --seed is its own seed. On --port 0 the system picks a free port and the node joins itself once
         // bound; its "up" line prints the address the others' --seed names (no port to agree on beforehand, none to race for).
         var joinsItself = node.SeedNodes.Count == 0 && node.Port == 0;
         if (node.SeedNodes.Count == 0 && !joinsItself)
             node = node with { SeedNodes = [$"akka.tcp://{ClusterHostingExtensions.SystemName}@{node.Hostname}:{node.Port}"] };
         var runId = options.RunId ?? DefaultRunId(config);
+        node = node with
+        {
+            Admission = new ClusterAdmissionSettings(runId, secretKey) { Timeout = cluster.AdmissionTimeout },
+            TransferMaxConnections = cluster.TransferMaxConnections,
+            TransferReadTimeout = cluster.TransferReadTimeout,
+        };
+        if (secretKey is null)
+            output.WriteLine($"warning: no cluster secret ({SecretVariable} or fedactors.cluster.secret-file): this cluster is open, any process that " +
+                             "reaches its ports and names this run and experiment can join it (see README, Security)");
         // A placeholder path (the shipped /shared/...) fails here, named, rather than deep in a mkdir.
         if (node.IsCoordinator || options.SnapshotDirectory is null) RunDirectory.RequireDirectory(config.Host.RunsDirectory, "fedactors.runs-dir");
         if (options.SnapshotDirectory is not null) RunDirectory.RequireDirectory(options.SnapshotDirectory, "--snapshots");
@@ -172,6 +182,33 @@ internal static class NodeCommand
             }
             await app.StopAsync(CancellationToken.None);
         }
+    }
+
+    /// <summary>The environment variable holding the cluster secret; it takes precedence over <c>fedactors.cluster.secret-file</c>.</summary>
+    public const string SecretVariable = "FEDACTORS_CLUSTER_SECRET";
+
+    /// <summary>
+    /// The HMAC key of the cluster secret from <see cref="SecretVariable"/>, else from <c>fedactors.cluster.secret-file</c>
+    /// (its first line), or null when neither is set (an open cluster).
+    /// </summary>
+    /// <exception cref="ConfigError">The file cannot be read, or the secret is shorter than 16 characters; the message names the source, never the secret.</exception>
+    private static byte[]? ClusterSecretKey(Configuration.ClusterSettings cluster)
+    {
+        string secret, source;
+        if (Environment.GetEnvironmentVariable(SecretVariable) is { Length: > 0 } fromEnvironment)
+            (secret, source) = (fromEnvironment, SecretVariable);
+        else if (cluster.SecretFile is { } file)
+        {
+            try { secret = File.ReadLines(file).FirstOrDefault() ?? ""; }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new ConfigError($"fedactors.cluster.secret-file: cannot read '{file}' ({e.GetType().Name})");
+            }
+            source = $"fedactors.cluster.secret-file ({file})";
+        }
+        else return null;
+        try { return ClusterAdmissionSettings.KeyOf(secret); }
+        catch (ArgumentException e) { throw new ConfigError($"{source}: {e.Message}"); }
     }
 
     /// <summary>Where the singleton lives while membership is settled: the oldest Up coordinator-role member.</summary>

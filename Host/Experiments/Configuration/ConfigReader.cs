@@ -73,6 +73,14 @@ internal sealed class ConfigReader(Config config, KeySources sources, string pre
         return raw;
     }
 
+    /// <summary>The key's string value, or null where it is empty (an optional path, say).</summary>
+    public string? OptionalString(string key) =>
+        config.GetValue(key) is { IsEmpty: false } value && !value.IsObject() && !IsList(value) && value.GetString() is { } raw && !string.IsNullOrWhiteSpace(raw)
+            ? raw
+            : config.HasPath(key) && config.GetValue(key) is { IsEmpty: false } other && (other.IsObject() || IsList(other))
+                ? throw Error(key, "must be a single value, not an object or list")
+                : null;
+
     public string OneOf(string key, params string[] allowed)
     {
         var value = String(key);

@@ -109,6 +109,22 @@ public sealed record ClusterSettings(int MinWorkers, string SplitBrain, TimeSpan
     /// </summary>
     public int TransferPort { get; init; }
 
+    /// <summary>
+    /// The file holding the cluster secret (<c>fedactors.cluster.secret-file</c>, relative to the config file that sets it;
+    /// null, the default: none). The environment variable <c>FEDACTORS_CLUSTER_SECRET</c> takes precedence. Only its path is
+    /// in the config (and so in <c>resolved.conf</c>), never the secret.
+    /// </summary>
+    public string? SecretFile { get; init; }
+
+    /// <summary>How long a joining node has to prove it belongs to the run before it is downed (<c>fedactors.cluster.admission-timeout</c>, default 20 s).</summary>
+    public TimeSpan AdmissionTimeout { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>The most connections a node's bulk channel serves at once (<c>fedactors.cluster.transfer-max-connections</c>, 1 to 4096, default 64).</summary>
+    public int TransferMaxConnections { get; init; } = 64;
+
+    /// <summary>How long the bulk channel waits on any read or write of a connection (<c>fedactors.cluster.transfer-read-timeout</c>, default 10 s).</summary>
+    public TimeSpan TransferReadTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>The wait for workers these settings ask for: <see cref="MinWorkers"/>, its floor and its timeout.</summary>
     public FedActors.Host.Runs.WorkerQuorum Quorum => new(MinWorkers, MinWorkersFloor == 0 ? MinWorkers : MinWorkersFloor, MinWorkersTimeout);
 }
@@ -217,6 +233,12 @@ public sealed record ExperimentConfig(
                 MinWorkersFloor = reader.Int("fedactors.cluster.min-workers-floor", 0, minWorkers),
                 CoordinatorTimeout = reader.Duration("fedactors.cluster.coordinator-timeout"),
                 TransferPort = reader.Int("fedactors.cluster.transfer-port", 0, 65535),
+                SecretFile = reader.OptionalString("fedactors.cluster.secret-file") is { } secretFile
+                    ? Path.GetFullPath(secretFile, BaseOf("fedactors.cluster.secret-file"))
+                    : null,
+                AdmissionTimeout = reader.Duration("fedactors.cluster.admission-timeout"),
+                TransferMaxConnections = reader.Int("fedactors.cluster.transfer-max-connections", 1, 4096),
+                TransferReadTimeout = reader.Duration("fedactors.cluster.transfer-read-timeout"),
             },
             ReadDevices(reader))
         {

@@ -66,6 +66,9 @@ public sealed class NodeLaunchSpecs
     [InlineData("cluster.min-workers-timeout=0s", "fedactors.cluster.min-workers-timeout", "positive")]
     [InlineData("cluster.coordinator-timeout=soon", "fedactors.cluster.coordinator-timeout", "duration")]
     [InlineData("cluster.transfer-port=70000", "fedactors.cluster.transfer-port", "between 0 and 65535")]
+    [InlineData("cluster.transfer-max-connections=0", "fedactors.cluster.transfer-max-connections", "between 1 and 4096")]
+    [InlineData("cluster.transfer-read-timeout=0s", "fedactors.cluster.transfer-read-timeout", "positive")]
+    [InlineData("cluster.admission-timeout=soon", "fedactors.cluster.admission-timeout", "duration")]
     [InlineData("training-threads=many", "fedactors.training-threads", "auto (one thread per device slot) or an integer")]
     [InlineData("training-threads=0", "fedactors.training-threads", "between 1 and 1024")]
     public void Should_name_the_key_of_a_bad_launch_setting(string setting, string key, string problem)
@@ -102,6 +105,45 @@ public sealed class NodeLaunchSpecs
         Assert.Equal(HostSettings.AutoTrainingThreads, host.TrainingThreads);
         Assert.Equal(8, HostSettings.DeriveTrainingThreads(null, host.Devices, cudaDevices: 4)); // a node of 4 GPUs x 2 slots
         Assert.Equal(new WorkerQuorum(4, 3, TimeSpan.FromMinutes(10)), host.Cluster.Quorum);
+    }
+
+    [Fact]
+    public void Should_read_the_security_settings_and_find_the_secret_file_beside_the_config_without_reading_the_secret_into_it()
+    {
+        var defaults = ExperimentConfig.Load(null, []).Host.Cluster;
+        Assert.Null(defaults.SecretFile);
+        Assert.Equal(TimeSpan.FromSeconds(20), defaults.AdmissionTimeout);
+        Assert.Equal(64, defaults.TransferMaxConnections);
+        Assert.Equal(TimeSpan.FromSeconds(10), defaults.TransferReadTimeout);
+        var directory = Directory.CreateTempSubdirectory("fedactors-secret-").FullName;
+        try
+        {
+            const string secret = "0123456789abcdef-not-in-resolved-conf";
+            File.WriteAllText(Path.Combine(directory, "cluster.secret"), secret);
+            var file = Path.Combine(directory, "experiment.conf");
+            File.WriteAllText(file, "fedactors.cluster { secret-file = cluster.secret, admission-timeout = 5s, transfer-max-connections = 8, transfer-read-timeout = 2s }");
+
+            var config = ExperimentConfig.Load(file, []);
+
+            Assert.Equal(Path.Combine(directory, "cluster.secret"), config.Host.Cluster.SecretFile);
+            Assert.Equal((TimeSpan.FromSeconds(5), 8, TimeSpan.FromSeconds(2)),
+                (config.Host.Cluster.AdmissionTimeout, config.Host.Cluster.TransferMaxConnections, config.Host.Cluster.TransferReadTimeout));
+            Assert.DoesNotContain(secret, config.ResolvedHocon);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Should_refuse_a_cluster_secret_shorter_than_16_characters_without_echoing_it()
+    {
+        var e = Assert.Throws<ArgumentException>(() => ClusterAdmissionSettings.KeyOf("  hunter2  "));
+        Assert.Contains("7 characters: use at least 16", e.Message);
+        Assert.DoesNotContain("hunter2", e.Message);
+        Assert.Equal(ClusterAdmissionSettings.KeyOf("0123456789abcdef"), ClusterAdmissionSettings.KeyOf(" 0123456789abcdef\n"));
+        Assert.NotEqual(ClusterAdmissionSettings.KeyOf("0123456789abcdef"), ClusterAdmissionSettings.KeyOf("0123456789abcdeF"));
     }
 
     [Fact]

@@ -159,6 +159,7 @@ public class WeightsTransferRemoteSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.StartsWith("127.0.0.1:", offered.BulkEndpoint);
         var reference = ShipToReceiver(offered with { Owner = tap });
         Assert.Equal(offered.BulkEndpoint, reference.BulkEndpoint); // the endpoint travels with the reference
+        Assert.Equal(offered.BulkToken, reference.BulkToken); // and the token the side channel asks for
         var transfer = Sys.ActorOf(WeightsTransfer.Props(), "weights-transfer");
 
         var fetched = await transfer.FetchAsync(reference, Timeout);
@@ -166,6 +167,38 @@ public class WeightsTransferRemoteSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(weights.ContentHash, fetched.ContentHash);
         Assert.Equal(weights.Tensors[0].Values, fetched.Tensors[0].Values);
         chunks.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public async Task Should_still_deliver_weights_while_300_half_open_connections_hold_the_side_channels_cap()
+    {
+        var weights = ThreeMegabytes();
+        var ownerTransfer = _owner.ActorOf(WeightsTransfer.Props(new WeightsTransferSettings
+        {
+            BulkHost = "127.0.0.1", BulkMaxConnections = 4, BulkReadTimeout = TimeSpan.FromMinutes(5),
+        }), "weights-transfer");
+        var offered = await ownerTransfer.OfferAsync(weights, Timeout);
+        var port = int.Parse(offered.BulkEndpoint![(offered.BulkEndpoint!.LastIndexOf(':') + 1)..]);
+        var flood = new List<System.Net.Sockets.TcpClient>();
+        try
+        {
+            for (var i = 0; i < 300; i++)
+            {
+                var client = new System.Net.Sockets.TcpClient();
+                try { await client.ConnectAsync(System.Net.IPAddress.Loopback, port); flood.Add(client); }
+                catch (System.Net.Sockets.SocketException) { client.Dispose(); } // closed over the cap before the connect completed
+            }
+            var transfer = Sys.ActorOf(WeightsTransfer.Props(), "weights-transfer");
+
+            // The side channel's 4 places are held for 5 minutes; the fetch is closed on arrival there and takes chunks over remoting.
+            var fetched = await transfer.FetchAsync(ShipToReceiver(offered), Timeout);
+
+            Assert.Equal(weights.ContentHash, fetched.ContentHash);
+        }
+        finally
+        {
+            foreach (var client in flood) client.Dispose();
+        }
     }
 
     [Fact]
@@ -200,7 +233,7 @@ public class WeightsTransferRemoteSpecs : Akka.TestKit.Xunit2.TestKit
         await ownerTransfer.Ask<ActorIdentity>(new Identify(null), Timeout); // the release is handled
 
         var e = await Assert.ThrowsAsync<WeightsTransferException>(() =>
-            BulkTransferServer.FetchAsync(offered.BulkEndpoint!, offered.ContentHash, Timeout, CancellationToken.None));
+            BulkTransferServer.FetchAsync(offered, Timeout, CancellationToken.None));
         Assert.Contains("does not offer", e.Message);
     }
 }

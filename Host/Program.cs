@@ -45,7 +45,9 @@ public static class Program
         """),
         ("validate", """
           validate [experiment.conf] [--set key=value ...]
-              Check a configuration (keys, types, ranges) without running anything.
+              Check a configuration (keys, types, ranges) and open every hospital's data (format,
+              shape, labels), printing the table it would train on: hospital, source, images,
+              shape, classes with the images of each. Runs nothing.
         """),
         ("methods", """
           methods
@@ -178,8 +180,10 @@ public static class Program
                 case "validate":
                     var (toCheck, checkOverrides, _) = ParseRunArguments(args.Skip(1).ToList(), allowResume: false);
                     var checkedConfig = ExperimentConfig.Load(toCheck, checkOverrides);
+                    var dataTable = ValidateCommand.DataTable(checkedConfig); // opens every hospital's shard: a data error exits 2 here
                     Console.WriteLine($"{toCheck ?? "embedded default"}: valid ({checkedConfig.Experiment.Hospitals} hospitals, " +
                                       $"{checkedConfig.Coordinator.Rounds} rounds, seed {checkedConfig.Experiment.Seed}, method {checkedConfig.Method.Name})");
+                    Console.WriteLine(dataTable);
                     // Valid for a cluster, refused by a single process: say so now rather than at `run`.
                     try { checkedConfig.CheckSingleProcess(); }
                     catch (ConfigError e) { Console.WriteLine($"note: for fedactors node only: {e.Message}"); }

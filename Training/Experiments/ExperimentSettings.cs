@@ -30,12 +30,14 @@ public sealed record ExperimentSettings
 
     /// <summary>
     /// <see cref="SyntheticSource"/>, the path of a 2D MedMNIST <c>.npz</c> whose train split the hospitals
-    /// share, <see cref="SyntheticCardiacSource"/>, or a directory of NIfTI volumes with <c>_gt</c> masks.
+    /// share, <see cref="SyntheticCardiacSource"/>, or a directory of NIfTI volumes with <c>_gt</c> masks (or one such
+    /// <c>.nii</c>/<c>.nii.gz</c> volume, its mask beside it).
     /// </summary>
     public string DataSource { get; init; } = SyntheticSource;
 
     /// <summary>Volumes cut into slices (hospitals train on slices tagged with their partition; judged by segmentation).</summary>
-    public bool IsVolumetric => DataSource == SyntheticCardiacSource || (Directory.Exists(DataSource) && !IsImageFolder);
+    public bool IsVolumetric => DataSource == SyntheticCardiacSource || (Directory.Exists(DataSource) && !IsImageFolder)
+                                || (File.Exists(DataSource) && Data.Formats.NiftiDirectory.IsNiftiFile(DataSource));
 
     /// <summary>A directory of RGB images with <see cref="ImageFolderLabels"/> (ISIC): split over sites like <see cref="SyntheticSkinSource"/>.</summary>
     public bool IsImageFolder => Directory.Exists(DataSource) && File.Exists(Path.Combine(DataSource, ImageFolderLabels));

@@ -73,14 +73,16 @@ public static class Program
               Addresses look like akka.tcp://fedactors@127.0.0.1:4053.
         """),
         ("report", """
-          report RUN_DIR... [--out report.md] [--title T] [--metric accuracy|balanced_accuracy|COLUMN] [--notes FILE]
+          report RUN_DIR... [--out FILE] [--title T] [--metric accuracy|balanced_accuracy|COLUMN] [--notes FILE]
                  [--plateau-epsilon E] [--plateau-rounds K]
               A markdown table comparing runs: runs whose configs differ only in the seed form one
-              variant; each figure is mean ± std over seeds (evaluation.csv's label-efficiency
-              figures where the runs have them, else the last evaluated round of metrics.csv), with
-              MB up/down per round and seconds (--metric a,b: a table per figure); then --notes FILE
-              (hand-written findings), every run,
-              and the configuration the runs share. Unfinished runs are named and left out.
+              variant; each figure is mean ± std over seeds, n = 1 marked and without ± (evaluation.csv's
+              label-efficiency figures where the runs have them, else the last evaluated round of
+              metrics.csv), with MB up/down per round and mean seconds per round (--metric a,b: a table
+              per figure; default: accuracy, else probe_accuracy, else mean_loss, whichever the runs
+              have; a figure they lack is an error listing theirs); then --notes FILE (hand-written
+              findings), every run, and the configuration the runs share. Unfinished and failed runs
+              are named and left out. --out: default report.md in the directory holding the runs.
               Runs judged by their global classifier also get each run's training length against
               the plateau rule (validation balanced accuracy not beating its best by more than E,
               default 0.01, for K rounds, default 5) and Welch's t-test of the first variant against

@@ -192,7 +192,7 @@ public sealed class PreparedRun
         }
         RunPlots.Write(runDir.Path, Experiment.Sites.Sites.Select(s => s.HospitalId).ToList());
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"done in {wall.Elapsed.TotalSeconds:F1} s ({perRound:F1} s per round); wrote {RunDirectory.ResolvedConfigFile}, {RunDirectory.MetricsFile}, {RunDirectory.EventsFile}, {RunDirectory.FinalWeightsFile}, {RunDirectory.CheckpointsDirectory}/, {RunPlots.Directory}/, {TensorBoardLog.Directory}/"));
+            $"done in {wall.Elapsed.TotalSeconds:F1} s ({perRound:F1} s per round); wrote {string.Join(", ", RunReporter.Written(runDir.Path))}"));
         return new RunResult(runDir, completed, trained, random, passivation);
     }
 }

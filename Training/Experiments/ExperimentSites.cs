@@ -11,7 +11,7 @@ namespace FedActors.Training.Experiments;
 /// <paramref name="Slices"/> are its train volumes' slices with their label maps (<paramref name="Train"/>
 /// is their images, labelled with their partitions).
 /// </summary>
-/// <param name="HospitalId">The hospital's id (<see cref="ExperimentSettings.HospitalId"/>).</param>
+/// <param name="HospitalId">The hospital's id (<see cref="ExperimentSettings.HospitalIdOf"/>).</param>
 /// <param name="Scanner">The scanner profile its images were seen through.</param>
 /// <param name="Train">Its training images (what it trains on locally).</param>
 /// <param name="Test">Its own test images; empty where the source has only a pooled test split (MedMNIST, volumetric).</param>
@@ -137,7 +137,7 @@ public sealed class ExperimentSites
     public static ExperimentSites SkewedClassification(ExperimentSettings settings)
     {
         var k = settings.Hospitals;
-        var ids = Enumerable.Range(0, k).Select(ExperimentSettings.HospitalId).ToList();
+        var ids = Enumerable.Range(0, k).Select(i => ExperimentSettings.HospitalIdOf(i, k)).ToList();
         var weights = settings.SiteSizes.Count == 0 ? Enumerable.Repeat(1.0, k).ToArray() : settings.SiteSizes.ToArray();
         if (weights.Length != k) throw new ArgumentException($"{weights.Length} site sizes for {k} hospitals.");
         var scanners = ids.Select(id => Scanner(settings, id)).ToList();
@@ -216,7 +216,7 @@ public sealed class ExperimentSites
     public static ExperimentSites Volumetric(ExperimentSettings settings)
     {
         var k = settings.Hospitals;
-        var ids = Enumerable.Range(0, k).Select(ExperimentSettings.HospitalId).ToList();
+        var ids = Enumerable.Range(0, k).Select(i => ExperimentSettings.HospitalIdOf(i, k)).ToList();
         var scanners = ids.Select(id => Scanner(settings, id)).ToList();
         List<Volume>[] train;
         List<Volume> test, validation;
@@ -283,7 +283,7 @@ public sealed class ExperimentSites
     {
         var sites = Enumerable.Range(0, settings.Hospitals).Select(i =>
         {
-            var id = ExperimentSettings.HospitalId(i);
+            var id = ExperimentSettings.HospitalIdOf(i, settings.Hospitals);
             var scanner = Scanner(settings, id);
             var train = SyntheticChestRadiographs.Generate(settings.TrainImagesPerHospital, settings.ImageSize, scanner,
                 SeededRandom.Derive(settings.Seed, $"{id}/train"), settings.Classes);
@@ -317,7 +317,7 @@ public sealed class ExperimentSites
         var empty = new ImageShard(train.Height, train.Width, [], []);
         var sites = parts.Select((indices, i) =>
         {
-            var id = ExperimentSettings.HospitalId(i);
+            var id = ExperimentSettings.HospitalIdOf(i, settings.Hospitals);
             var scanner = Scanner(settings, id);
             return new SiteData(id, scanner, scanner.Apply(train.Subset(indices), SeededRandom.Derive(settings.Seed, $"{id}/scanner-noise")), empty);
         }).ToList();
@@ -340,7 +340,7 @@ public sealed class ExperimentSites
         if (settings.DataSource == ExperimentSettings.SyntheticSource)
         {
             var counts = SyntheticChestRadiographs.ClassCounts(settings.TrainImagesPerHospital, settings.Classes);
-            return Enumerable.Range(0, settings.Hospitals).Select(i => new ShardSummary(ExperimentSettings.HospitalId(i), settings.DataSource,
+            return Enumerable.Range(0, settings.Hospitals).Select(i => new ShardSummary(ExperimentSettings.HospitalIdOf(i, settings.Hospitals), settings.DataSource,
                 settings.TrainImagesPerHospital, 1, settings.ImageSize, settings.ImageSize, counts)).ToList();
         }
         var sites = Create(settings);

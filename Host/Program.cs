@@ -4,7 +4,7 @@ using FedActors.Host.Configuration;
 namespace FedActors.Host;
 
 /// <summary>
-/// The <c>fedactors</c> command line: dispatches to the commands (run, validate, methods, node, report, auxiliary,
+/// The <c>fedactors</c> command line: dispatches to the commands (run, validate, methods, node, report, runs, auxiliary,
 /// version, bench) and maps their outcome to a process exit code.
 /// </summary>
 public static class Program
@@ -88,6 +88,12 @@ public static class Program
               default 0.01, for K rounds, default 5) and Welch's t-test of the first variant against
               each other; runs whose aggregation.csv has robust_factor get it and the weights per
               round, with a plot (OUT-robust-factor.png).
+        """),
+        ("runs", """
+          runs [--runs-dir DIR]
+              List the run directories under DIR (default: runs-dir of the embedded default, runs):
+              status (completed, failed, interrupted-resumable, no-checkpoint), method, seed, rounds
+              done/planned, final figure, and a failed run's error or how to resume.
         """),
         ("auxiliary", """
           auxiliary [experiment.conf] --out FILE [--epochs N] [--source S] [--source-images N] [--set key=value ...]
@@ -203,6 +209,11 @@ public static class Program
                     try { reportOptions = ReportCommand.Parse(args.Skip(1).ToList()); }
                     catch (ArgumentException e) { throw new UsageException(e.Message); }
                     return ReportCommand.Execute(reportOptions, args, Console.Out);
+                case "runs":
+                    string? runsDir;
+                    try { runsDir = RunsCommand.Parse(args.Skip(1).ToList()); }
+                    catch (ArgumentException e) { throw new UsageException(e.Message); }
+                    return RunsCommand.Execute(runsDir, Console.Out);
                 case "auxiliary":
                     var auxiliaryArgs = args.Skip(1).ToList();
                     AuxiliaryCommand.Options auxiliaryOptions;

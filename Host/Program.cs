@@ -34,7 +34,8 @@ public static class Program
               'fedactors.' may be omitted), e.g. --set rounds.count=3 --set seed=7.
               Writes <runs-dir>/<timestamp>/: resolved.conf, metrics.csv, events.jsonl,
               final-global.weights, checkpoints/ (global models), evaluation.csv (if asked for),
-              snapshots/ (hospitals' state, the coordinator's round checkpoints).
+              snapshots/ (hospitals' state, the coordinator's round checkpoints), plots/, and
+              report.html (the run on one self-contained page).
               Ctrl+C (or SIGTERM) stops after the last completed round's checkpoint (exit 130);
               a second Ctrl+C stops at once.
 
@@ -74,8 +75,8 @@ public static class Program
         """),
         ("report", """
           report RUN_DIR... [--out FILE] [--title T] [--metric accuracy|balanced_accuracy|COLUMN] [--notes FILE]
-                 [--plateau-epsilon E] [--plateau-rounds K]
-              A markdown table comparing runs: runs whose configs differ only in the seed form one
+                 [--plateau-epsilon E] [--plateau-rounds K] [--html]
+              A markdown table comparing runs (--html: also OUT.html, one self-contained page): runs whose configs differ only in the seed form one
               variant; each figure is mean ± std over seeds, n = 1 marked and without ± (evaluation.csv's
               label-efficiency figures where the runs have them, else the last evaluated round of
               metrics.csv), with MB up/down per round and mean seconds per round (--metric a,b: a table

@@ -2,7 +2,7 @@ using FedActors.Host.Reports;
 
 namespace FedActors.Host.Commands;
 
-/// <summary><c>fedactors report RUN_DIR... [--out FILE] [--title T] [--metric accuracy|balanced_accuracy|...] [--notes FILE] [--plateau-epsilon E] [--plateau-rounds K]</c>: a markdown comparison of runs.</summary>
+/// <summary><c>fedactors report RUN_DIR... [--out FILE] [--title T] [--metric accuracy|balanced_accuracy|...] [--notes FILE] [--plateau-epsilon E] [--plateau-rounds K] [--html]</c>: a markdown (and HTML) comparison of runs.</summary>
 public static class ReportCommand
 {
     /// <summary>The report command's parsed arguments.</summary>
@@ -13,8 +13,9 @@ public static class ReportCommand
     /// <param name="Notes">A hand-written markdown file placed after the table (<c>--notes</c>), or null for none.</param>
     /// <param name="PlateauEpsilon">The plateau rule's ε for runs with classifier.csv (<c>--plateau-epsilon</c>, default 0.01, 0 to 1).</param>
     /// <param name="PlateauRounds">The plateau rule's k (<c>--plateau-rounds</c>, default 5, at least 1).</param>
+    /// <param name="Html">Also write the report as one self-contained HTML page beside it (<c>--html</c>: OUT with the extension <c>.html</c>).</param>
     public sealed record Options(IReadOnlyList<string> Runs, string? Out, string Title, string? Metric, string? Notes = null,
-        double PlateauEpsilon = PlateauRule.DefaultEpsilon, int PlateauRounds = PlateauRule.DefaultPatience);
+        double PlateauEpsilon = PlateauRule.DefaultEpsilon, int PlateauRounds = PlateauRule.DefaultPatience, bool Html = false);
 
     /// <summary>Parses the arguments after <c>report</c>.</summary>
     /// <param name="args">Run directories and options.</param>
@@ -25,6 +26,7 @@ public static class ReportCommand
         string title = "FedActors report";
         string? notes = null, outFile = null, metric = null;
         var (epsilon, patience) = (PlateauRule.DefaultEpsilon, PlateauRule.DefaultPatience);
+        var html = false;
         for (var i = 0; i < args.Count; i++)
         {
             string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -34,6 +36,7 @@ public static class ReportCommand
                 case "--title": title = Value(); break;
                 case "--metric": metric = Value(); break;
                 case "--notes": notes = Value(); break;
+                case "--html": html = true; break;
                 case "--plateau-epsilon":
                     var e = Value();
                     if (!double.TryParse(e, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out epsilon) || !(epsilon is >= 0 and <= 1))
@@ -51,7 +54,7 @@ public static class ReportCommand
             }
         }
         if (runs.Count == 0) throw new ArgumentException("report needs at least one run directory.");
-        return new Options(runs, outFile, title, metric, notes, epsilon, patience);
+        return new Options(runs, outFile, title, metric, notes, epsilon, patience, html);
     }
 
     /// <summary>
@@ -106,7 +109,10 @@ public static class ReportCommand
             markdown = markdown.Replace("\n## Runs",
                 $"\nLinear-probe accuracy of the global encoder during training (metrics.csv), mean over seeds:\n\n![probe accuracy per round, mean over seeds]({Path.GetFileName(plot)})\n\n## Runs");
         File.WriteAllText(options.Out!, markdown);
-        output.WriteLine($"report of {runs.Count} run(s) in {RunReport.Group(runs.Where(r => r.Finished).ToList()).Count} variant(s) written to {options.Out}");
+        var page = Path.ChangeExtension(options.Out!, ".html");
+        if (options.Html) File.WriteAllText(page, HtmlReport.FromMarkdown(options.Title, markdown, Path.GetDirectoryName(Path.GetFullPath(options.Out!))!));
+        output.WriteLine($"report of {runs.Count} run(s) in {RunReport.Group(runs.Where(r => r.Finished).ToList()).Count} variant(s) written to {options.Out}" +
+                         (options.Html ? $" and {page}" : ""));
         return Program.Ok;
     }
 

@@ -192,6 +192,7 @@ public sealed class PreparedRun
                 $"global classifier, round {chosen.Round} chosen on validation (balanced accuracy {chosen.ValidationBalancedAccuracy:F3}): test balanced accuracy {chosen.TestBalancedAccuracy:F3}, accuracy {chosen.TestAccuracy:F3}; per hospital {sites}"));
         }
         RunPlots.Write(runDir.Path, Experiment.Sites.Sites.Select(s => s.HospitalId).ToList(), new RunPlots.Baselines(majority, random));
+        Reports.HtmlReport.WriteRun(runDir.Path);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"done in {wall.Elapsed.TotalSeconds:F1} s ({perRound:F1} s per round); wrote {string.Join(", ", RunReporter.Written(runDir.Path))}"));
         return new RunResult(runDir, completed, trained, random, passivation);

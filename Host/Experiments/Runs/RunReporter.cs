@@ -91,7 +91,7 @@ public sealed class RunReporter : ReceiveActor
     }
 
     /// <summary>Files listed after the folders (the run's own report, opened from the path printed).</summary>
-    private static readonly string[] ExtraWritten = ["report.html"];
+    private static readonly string[] ExtraWritten = [Reports.HtmlReport.RunFile];
 
     /// <summary>Closes events.jsonl.</summary>
     protected override void PostStop() => _events.Dispose();

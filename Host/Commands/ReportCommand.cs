@@ -68,7 +68,10 @@ public static class ReportCommand
     /// <exception cref="Configuration.ConfigError">The <c>--notes</c> file does not exist.</exception>
     public static int Execute(Options options, IReadOnlyList<string> commandLine, TextWriter output)
     {
-        var runs = options.Runs.Select(ReportedRun.Read).ToList();
+        // A glob over the runs directory also matches the report written there last time: files are not runs.
+        foreach (var file in options.Runs.Where(File.Exists)) output.WriteLine($"skipped {file}: a file, not a run directory");
+        var runs = options.Runs.Where(r => !File.Exists(r)).Select(ReportedRun.Read).ToList();
+        if (runs.Count == 0) throw new Configuration.ConfigError("report: none of the paths given is a run directory.");
         options = options with { Out = options.Out ?? DefaultOut(options.Runs) };
         var markdown = RunReport.Markdown(options.Title, runs, options.Metric, "fedactors " + string.Join(' ', commandLine));
         var directory = Path.GetDirectoryName(Path.GetFullPath(options.Out!));

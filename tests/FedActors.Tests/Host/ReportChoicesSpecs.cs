@@ -74,6 +74,12 @@ public sealed class ReportChoicesSpecs : IDisposable
         // Mean 0.6, sample std sqrt(0.01 + 0.01) = 0.141, over 2 seeds.
         Assert.Contains("| all runs | 1, 2 | 0.600 ± 0.141 |", markdown);
         Assert.Contains($"Left out, failed ({RunStatus.FailedFile}): `{failed}`: fedactors: data error: /x.npz: zip archive: corrupt.", markdown);
+
+        // Again over the whole runs directory (a shell glob): last time's report.md and report.png are skipped, not read as runs.
+        var printed = new StringWriter();
+        Assert.Equal(Program.Ok, ReportCommand.Execute(ReportCommand.Parse(Directory.GetFileSystemEntries(Path.Combine(_root, "runs")).Order().ToList()), ["report"], printed));
+        Assert.Contains($"skipped {report}: a file, not a run directory", printed.ToString());
+        Assert.Contains("report of 3 run(s) in 1 variant(s) written to " + report, printed.ToString());
     }
 
     [Fact]

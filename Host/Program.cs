@@ -5,7 +5,7 @@ using FedActors.Host.Runs;
 namespace FedActors.Host;
 
 /// <summary>
-/// The <c>fedactors</c> command line: dispatches to the commands (run, validate, methods, node, report, auxiliary,
+/// The <c>fedactors</c> command line: dispatches to the commands (run, validate, methods, node, report, runs, auxiliary,
 /// version, bench) and maps their outcome to a process exit code.
 /// </summary>
 public static class Program
@@ -41,7 +41,8 @@ public static class Program
               'fedactors.' may be omitted), e.g. --set rounds.count=3 --set seed=7.
               Writes <runs-dir>/<timestamp>/: resolved.conf, metrics.csv, events.jsonl,
               final-global.weights, checkpoints/ (global models), evaluation.csv (if asked for),
-              snapshots/ (hospitals' state, the coordinator's round checkpoints).
+              snapshots/ (hospitals' state, the coordinator's round checkpoints), plots/, and
+              report.html (the run on one self-contained page).
               Ctrl+C (or SIGTERM) stops after the last completed round's checkpoint (exit 130;
               143 for SIGTERM), or at once during setup; a second Ctrl+C (SIGTERM) stops at once.
               A run that fails keeps its directory, with failed.txt (the error, the exit code), once a
@@ -54,7 +55,9 @@ public static class Program
         """),
         ("validate", """
           validate [experiment.conf] [--set key=value ...]
-              Check a configuration (keys, types, ranges) without running anything.
+              Check a configuration (keys, types, ranges) and open every hospital's data (format,
+              shape, labels), printing the table it would train on: hospital, source, images,
+              shape, classes with the images of each. Runs nothing.
         """),
         ("methods", """
           methods
@@ -80,19 +83,27 @@ public static class Program
               Addresses look like akka.tcp://fedactors@127.0.0.1:4053.
         """),
         ("report", """
-          report RUN_DIR... [--out report.md] [--title T] [--metric accuracy|balanced_accuracy|COLUMN] [--notes FILE]
-                 [--plateau-epsilon E] [--plateau-rounds K]
-              A markdown table comparing runs: runs whose configs differ only in the seed form one
-              variant; each figure is mean ± std over seeds (evaluation.csv's label-efficiency
-              figures where the runs have them, else the last evaluated round of metrics.csv), with
-              MB up/down per round and seconds (--metric a,b: a table per figure); then --notes FILE
-              (hand-written findings), every run,
-              and the configuration the runs share. Unfinished runs are named and left out.
+          report RUN_DIR... [--out FILE] [--title T] [--metric accuracy|balanced_accuracy|COLUMN] [--notes FILE]
+                 [--plateau-epsilon E] [--plateau-rounds K] [--html]
+              A markdown table comparing runs (--html: also OUT.html, one self-contained page): runs whose configs differ only in the seed form one
+              variant; each figure is mean ± std over seeds, n = 1 marked and without ± (evaluation.csv's
+              label-efficiency figures where the runs have them, else the last evaluated round of
+              metrics.csv), with MB up/down per round and mean seconds per round (--metric a,b: a table
+              per figure; default: accuracy, else probe_accuracy, else mean_loss, whichever the runs
+              have; a figure they lack is an error listing theirs); then --notes FILE (hand-written
+              findings), every run, and the configuration the runs share. Unfinished and failed runs
+              are named and left out. --out: default report.md in the directory holding the runs.
               Runs judged by their global classifier also get each run's training length against
               the plateau rule (validation balanced accuracy not beating its best by more than E,
               default 0.01, for K rounds, default 5) and Welch's t-test of the first variant against
               each other; runs whose aggregation.csv has robust_factor get it and the weights per
               round, with a plot (OUT-robust-factor.png).
+        """),
+        ("runs", """
+          runs [--runs-dir DIR]
+              List the run directories under DIR (default: runs-dir of the embedded default, runs):
+              status (completed, failed, interrupted-resumable, no-checkpoint), method, seed, rounds
+              done/planned, final figure, and a failed run's error or how to resume.
         """),
         ("auxiliary", """
           auxiliary [experiment.conf] --out FILE [--epochs N] [--source S] [--source-images N] [--set key=value ...]
@@ -195,8 +206,10 @@ public static class Program
                 case "validate":
                     var (toCheck, checkOverrides, _) = ParseRunArguments(args.Skip(1).ToList(), allowResume: false);
                     var checkedConfig = ExperimentConfig.Load(toCheck, checkOverrides);
+                    var dataTable = ValidateCommand.DataTable(checkedConfig); // opens every hospital's shard: a data error exits 2 here
                     Console.WriteLine($"{toCheck ?? "embedded default"}: valid ({checkedConfig.Experiment.Hospitals} hospitals, " +
                                       $"{checkedConfig.Coordinator.Rounds} rounds, seed {checkedConfig.Experiment.Seed}, method {checkedConfig.Method.Name})");
+                    Console.WriteLine(dataTable);
                     // Valid for a cluster, refused by a single process: say so now rather than at `run`.
                     try { checkedConfig.CheckSingleProcess(); }
                     catch (ConfigError e) { Console.WriteLine($"note: for fedactors node only: {e.Message}"); }
@@ -214,6 +227,11 @@ public static class Program
                     try { reportOptions = ReportCommand.Parse(args.Skip(1).ToList()); }
                     catch (ArgumentException e) { throw new UsageException(e.Message); }
                     return ReportCommand.Execute(reportOptions, args, Console.Out);
+                case "runs":
+                    string? runsDir;
+                    try { runsDir = RunsCommand.Parse(args.Skip(1).ToList()); }
+                    catch (ArgumentException e) { throw new UsageException(e.Message); }
+                    return RunsCommand.Execute(runsDir, Console.Out);
                 case "auxiliary":
                     var auxiliaryArgs = args.Skip(1).ToList();
                     AuxiliaryCommand.Options auxiliaryOptions;

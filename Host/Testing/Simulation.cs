@@ -364,7 +364,7 @@ public sealed class Simulation
     {
         CheckWorkerCrashes(config);
         if (_dropout is null && _drops.Count + _slowdowns.Count + _crashes.Count + _messages.Count + _corruptions.Count + _workerCrashes.Count == 0) return null;
-        var hospitals = Enumerable.Range(0, config.Experiment.Hospitals).Select(FedActors.Training.Experiments.ExperimentSettings.HospitalId).ToHashSet();
+        var hospitals = Enumerable.Range(0, config.Experiment.Hospitals).Select(i => FedActors.Training.Experiments.ExperimentSettings.HospitalIdOf(i, config.Experiment.Hospitals)).ToHashSet();
         foreach (var id in _drops.Select(d => d.HospitalId).Concat(_slowdowns.Select(s => s.HospitalId)).Concat(_corruptions.Select(c => c.HospitalId)))
             if (!hospitals.Contains(id)) throw new ConfigError($"a fault given in code names '{id}', which is not a hospital (hospital-01 … {hospitals.Max()})");
         var rounds = config.Coordinator.Rounds;

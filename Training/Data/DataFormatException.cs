@@ -17,7 +17,21 @@ public sealed class DataFormatException : Exception
     {
         File = file;
         Field = field;
+        Problem = problem;
     }
+
+    /// <summary>What was expected against what was found (the message's last part).</summary>
+    public string Problem { get; }
+
+    /// <summary>The hospital whose shard the file feeds, where one does (the message then begins "<c>hospital-03: </c>"); null otherwise.</summary>
+    public string? Hospital { get; private init; }
+
+    /// <summary>"<c>hospital: file: field: problem</c>" when <see cref="Hospital"/> is known, else "<c>file: field: problem</c>".</summary>
+    public override string Message => Hospital is null ? base.Message : $"{Hospital}: {base.Message}";
+
+    /// <summary>The same error, naming <paramref name="hospital"/> as the one whose shard the file feeds.</summary>
+    /// <param name="hospital">The hospital id (<c>hospital-03</c>) or held-out set (<c>test volume 2</c>) the file was read for.</param>
+    public DataFormatException For(string hospital) => new(File, Field, Problem, InnerException) { Hospital = hospital };
 
     /// <summary>Path of the data file at fault, as given to the reader.</summary>
     public string File { get; }

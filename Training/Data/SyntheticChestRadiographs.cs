@@ -22,7 +22,7 @@ public static class SyntheticChestRadiographs
         if (classes < 2 || classes > ClassNames.Length)
             throw new ArgumentOutOfRangeException(nameof(classes), classes, $"between 2 and {ClassNames.Length}");
         if (size < 16) throw new ArgumentOutOfRangeException(nameof(size), size, "images must be at least 16 pixels wide");
-        var labels = Enumerable.Range(0, count).Select(i => i % classes).ToArray();
+        var labels = Enumerable.Range(0, count).Select(i => i % classes).ToArray(); // ClassCounts says how many of each
         rng.Shuffle(labels);
         var pixels = new byte[count * size * size];
         var ideal = new double[size * size];
@@ -33,6 +33,15 @@ public static class SyntheticChestRadiographs
         }
         return new ImageShard(size, size, pixels, labels);
     }
+
+    /// <summary>
+    /// How many images of each class <see cref="Generate"/> draws for <paramref name="count"/> images of <paramref name="classes"/>
+    /// classes, known without drawing them: labels are dealt in turn, so the first <c>count mod classes</c> classes have one more.
+    /// </summary>
+    /// <param name="count">Images drawn.</param>
+    /// <param name="classes">Classes drawn (2 to 4).</param>
+    public static int[] ClassCounts(int count, int classes) =>
+        Enumerable.Range(0, classes).Select(c => count / classes + (c < count % classes ? 1 : 0)).ToArray();
 
     private readonly record struct Lung(double Cx, double Cy, double Rx, double Ry);
 

@@ -30,12 +30,14 @@ public sealed record ExperimentSettings
 
     /// <summary>
     /// <see cref="SyntheticSource"/>, the path of a 2D MedMNIST <c>.npz</c> whose train split the hospitals
-    /// share, <see cref="SyntheticCardiacSource"/>, or a directory of NIfTI volumes with <c>_gt</c> masks.
+    /// share, <see cref="SyntheticCardiacSource"/>, or a directory of NIfTI volumes with <c>_gt</c> masks (or one such
+    /// <c>.nii</c>/<c>.nii.gz</c> volume, its mask beside it).
     /// </summary>
     public string DataSource { get; init; } = SyntheticSource;
 
     /// <summary>Volumes cut into slices (hospitals train on slices tagged with their partition; judged by segmentation).</summary>
-    public bool IsVolumetric => DataSource == SyntheticCardiacSource || (Directory.Exists(DataSource) && !IsImageFolder);
+    public bool IsVolumetric => DataSource == SyntheticCardiacSource || (Directory.Exists(DataSource) && !IsImageFolder)
+                                || (File.Exists(DataSource) && Data.Formats.NiftiDirectory.IsNiftiFile(DataSource));
 
     /// <summary>A directory of RGB images with <see cref="ImageFolderLabels"/> (ISIC): split over sites like <see cref="SyntheticSkinSource"/>.</summary>
     public bool IsImageFolder => Directory.Exists(DataSource) && File.Exists(Path.Combine(DataSource, ImageFolderLabels));
@@ -87,7 +89,7 @@ public sealed record ExperimentSettings
     /// <summary>Real data only: Dirichlet α of each class's share per hospital (smaller: more skewed); null splits IID.</summary>
     public double? LabelSkewAlpha { get; init; }
 
-    /// <summary>The number of hospitals (sites), named by <see cref="HospitalId"/> (config <c>fedactors.data.hospitals</c>; default 8).</summary>
+    /// <summary>The number of hospitals (sites), named by <see cref="HospitalIdOf"/> (config <c>fedactors.data.hospitals</c>; default 8).</summary>
     public int Hospitals { get; init; } = 8;
     /// <summary>Synthetic 2D sources: training images drawn per hospital; for <see cref="SyntheticSkinSource"/>, hospitals × this many in all, dealt by site size and label skew (config <c>fedactors.data.train-images-per-hospital</c>; default 400).</summary>
     public int TrainImagesPerHospital { get; init; } = 400;
@@ -126,4 +128,14 @@ public sealed record ExperimentSettings
     /// <summary>The id of the hospital at zero-based <paramref name="index"/>: <c>hospital-01</c>, <c>hospital-02</c>, ….</summary>
     /// <param name="index">The hospital's zero-based index.</param>
     public static string HospitalId(int index) => $"hospital-{index + 1:D2}";
+
+    /// <summary>
+    /// The id of the hospital at zero-based <paramref name="index"/> of <paramref name="hospitals"/>: its number zero-padded to the
+    /// width of the count, at least two digits, so ids sort as numbers (<c>hospital-001</c> … <c>hospital-320</c>; below 100
+    /// hospitals <c>hospital-01</c>, as <see cref="HospitalId"/>).
+    /// </summary>
+    /// <param name="index">The hospital's zero-based index.</param>
+    /// <param name="hospitals">The number of hospitals of the experiment.</param>
+    public static string HospitalIdOf(int index, int hospitals) =>
+        $"hospital-{(index + 1).ToString(new string('0', Math.Max(2, hospitals.ToString(System.Globalization.CultureInfo.InvariantCulture).Length)), System.Globalization.CultureInfo.InvariantCulture)}";
 }

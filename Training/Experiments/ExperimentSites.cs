@@ -11,7 +11,7 @@ namespace FedActors.Training.Experiments;
 /// <paramref name="Slices"/> are its train volumes' slices with their label maps (<paramref name="Train"/>
 /// is their images, labelled with their partitions).
 /// </summary>
-/// <param name="HospitalId">The hospital's id (<see cref="ExperimentSettings.HospitalId"/>).</param>
+/// <param name="HospitalId">The hospital's id (<see cref="ExperimentSettings.HospitalIdOf"/>).</param>
 /// <param name="Scanner">The scanner profile its images were seen through.</param>
 /// <param name="Train">Its training images (what it trains on locally).</param>
 /// <param name="Test">Its own test images; empty where the source has only a pooled test split (MedMNIST, volumetric).</param>
@@ -137,7 +137,7 @@ public sealed class ExperimentSites
     public static ExperimentSites SkewedClassification(ExperimentSettings settings)
     {
         var k = settings.Hospitals;
-        var ids = Enumerable.Range(0, k).Select(ExperimentSettings.HospitalId).ToList();
+        var ids = Enumerable.Range(0, k).Select(i => ExperimentSettings.HospitalIdOf(i, k)).ToList();
         var weights = settings.SiteSizes.Count == 0 ? Enumerable.Repeat(1.0, k).ToArray() : settings.SiteSizes.ToArray();
         if (weights.Length != k) throw new ArgumentException($"{weights.Length} site sizes for {k} hospitals.");
         var scanners = ids.Select(id => Scanner(settings, id)).ToList();
@@ -216,7 +216,7 @@ public sealed class ExperimentSites
     public static ExperimentSites Volumetric(ExperimentSettings settings)
     {
         var k = settings.Hospitals;
-        var ids = Enumerable.Range(0, k).Select(ExperimentSettings.HospitalId).ToList();
+        var ids = Enumerable.Range(0, k).Select(i => ExperimentSettings.HospitalIdOf(i, k)).ToList();
         var scanners = ids.Select(id => Scanner(settings, id)).ToList();
         List<Volume>[] train;
         List<Volume> test, validation;
@@ -235,14 +235,25 @@ public sealed class ExperimentSites
         }
         else
         {
-            var all = NiftiDirectory.LoadSegmented(settings.DataSource);
-            var order = SeededRandom.Derive(settings.Seed, "sites/volumes").Permutation(all.Count).Select(i => all[i]).ToList();
+            // Dealt before any is read, so a file that cannot be read is named with the hospital (or held-out set) it was for.
+            var pairs = NiftiDirectory.Pairs(settings.DataSource);
+            var order = SeededRandom.Derive(settings.Seed, "sites/volumes").Permutation(pairs.Count).Select(i => pairs[i]).ToList();
             var held = settings.TestVolumes + settings.ValidationVolumes;
+            var single = File.Exists(settings.DataSource);
+            if (single) pairs[0].Load(); // one NIfTI file: its format is checked before its count
             if (order.Count < held + k)
-                throw new InvalidDataException($"{settings.DataSource}: {order.Count} volumes cannot give {settings.TestVolumes} test, {settings.ValidationVolumes} validation and at least one per each of {k} hospitals.");
-            test = order.Take(settings.TestVolumes).ToList();
-            validation = order.Skip(settings.TestVolumes).Take(settings.ValidationVolumes).ToList();
-            train = ids.Select((_, i) => order.Skip(held).Where((_, j) => j % k == i).ToList()).ToArray();
+                throw new DataFormatException(settings.DataSource, "volumes",
+                    $"{order.Count} volume(s) cannot give {settings.TestVolumes} test, {settings.ValidationVolumes} validation and at least one per each of {k} hospitals" +
+                    (single ? "; give the directory of volumes instead of one file" : ""));
+            static Volume Load(NiftiDirectory.Pair pair, string owner)
+            {
+                try { return pair.Load(); }
+                catch (DataFormatException e) { throw e.For(owner); }
+            }
+            test = order.Take(settings.TestVolumes).Select((p, j) => Load(p, $"test volume {j + 1}")).ToList();
+            validation = order.Skip(settings.TestVolumes).Take(settings.ValidationVolumes).Select((p, j) => Load(p, $"validation volume {j + 1}")).ToList();
+            train = ids.Select((id, i) => order.Skip(held).Where((_, j) => j % k == i).Select(p => Load(p, id)).ToList()).ToArray();
+            var all = test.Concat(validation).Concat(train.SelectMany(t => t)).ToList();
             classes = Math.Max(2, all.Max(v => v.Labels!.Max()) + 1);
             description = $"{Path.GetFileName(Path.TrimEndingDirectorySeparator(settings.DataSource))}: {order.Count} volumes, {order.Count - held} over {k} hospitals";
         }
@@ -272,7 +283,7 @@ public sealed class ExperimentSites
     {
         var sites = Enumerable.Range(0, settings.Hospitals).Select(i =>
         {
-            var id = ExperimentSettings.HospitalId(i);
+            var id = ExperimentSettings.HospitalIdOf(i, settings.Hospitals);
             var scanner = Scanner(settings, id);
             var train = SyntheticChestRadiographs.Generate(settings.TrainImagesPerHospital, settings.ImageSize, scanner,
                 SeededRandom.Derive(settings.Seed, $"{id}/train"), settings.Classes);
@@ -306,7 +317,7 @@ public sealed class ExperimentSites
         var empty = new ImageShard(train.Height, train.Width, [], []);
         var sites = parts.Select((indices, i) =>
         {
-            var id = ExperimentSettings.HospitalId(i);
+            var id = ExperimentSettings.HospitalIdOf(i, settings.Hospitals);
             var scanner = Scanner(settings, id);
             return new SiteData(id, scanner, scanner.Apply(train.Subset(indices), SeededRandom.Derive(settings.Seed, $"{id}/scanner-noise")), empty);
         }).ToList();
@@ -315,6 +326,28 @@ public sealed class ExperimentSites
             $"{Path.GetFileName(settings.DataSource)} train split ({train.Count} images) over {settings.Hospitals} hospitals, " +
             (settings.LabelSkewAlpha is { } a ? $"label skew Dirichlet(α = {a})" : "IID") + "; official test split, as released and site-shifted; val split site-shifted",
             testShifted: () => SiteShifted(test, sites, settings.Seed, "test"));
+    }
+
+    /// <summary>
+    /// Each hospital's training shard as the run would build it (<see cref="ShardSummary"/>), for <c>fedactors validate</c>:
+    /// synthetic radiographs are counted from the settings (their class counts are known without drawing an image); every other
+    /// source is read and dealt as a run would, so a file that cannot be read fails here, named.
+    /// </summary>
+    /// <param name="settings">The experiment's settings.</param>
+    /// <exception cref="DataFormatException">A data file cannot be read, or does not suit the experiment.</exception>
+    public static IReadOnlyList<ShardSummary> Inventory(ExperimentSettings settings)
+    {
+        if (settings.DataSource == ExperimentSettings.SyntheticSource)
+        {
+            var counts = SyntheticChestRadiographs.ClassCounts(settings.TrainImagesPerHospital, settings.Classes);
+            return Enumerable.Range(0, settings.Hospitals).Select(i => new ShardSummary(ExperimentSettings.HospitalIdOf(i, settings.Hospitals), settings.DataSource,
+                settings.TrainImagesPerHospital, 1, settings.ImageSize, settings.ImageSize, counts)).ToList();
+        }
+        var sites = Create(settings);
+        var source = settings.DataSource is ExperimentSettings.SyntheticCardiacSource or ExperimentSettings.SyntheticSkinSource
+            ? settings.DataSource
+            : Path.GetFileName(Path.TrimEndingDirectorySeparator(settings.DataSource));
+        return sites.Sites.Select(s => ShardSummary.Of(s.HospitalId, source, s.Train, sites.Classes)).ToList();
     }
 
     private static ScannerProfile Scanner(ExperimentSettings settings, string hospitalId) =>

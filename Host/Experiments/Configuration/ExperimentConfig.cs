@@ -202,7 +202,7 @@ public sealed record ExperimentConfig(
             : Directory.GetCurrentDirectory();
         var (dataSource, dataPath) = ReadDataSource(reader, BaseOf(DataSourceKey));
         var experiment = ReadExperiment(reader) with { DataSource = dataSource };
-        var hospitals = Enumerable.Range(0, experiment.Hospitals).Select(ExperimentSettings.HospitalId).ToList();
+        var hospitals = Enumerable.Range(0, experiment.Hospitals).Select(i => ExperimentSettings.HospitalIdOf(i, experiment.Hospitals)).ToList();
         var (availability, tracePath) = SimulationConfig.ReadAvailability(reader, hospitals, BaseOf(SimulationConfig.AvailabilityTraceKey));
         var (fedScaleAvailability, behaviourPath) = SimulationConfig.ReadFedScaleAvailability(
             reader, hospitals, BaseOf(SimulationConfig.FedScaleBehaviourKey), experiment.Seed, availability);

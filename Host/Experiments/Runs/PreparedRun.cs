@@ -157,7 +157,7 @@ public sealed class PreparedRun
 
         runDir.SaveFinalWeights(completed.FinalGlobal);
         var evaluations = Config.Method.Registration.Evaluations;
-        double trained = double.NaN, random = double.NaN;
+        double trained = double.NaN, random = double.NaN, majority = double.NaN;
         if (evaluations.HasFlag(MethodEvaluations.LinearProbe))
         {
             trained = completed.Rounds[^1].Evaluation.TryGetValue(EvaluationKeys.ProbeAccuracy, out var acc)
@@ -165,9 +165,10 @@ public sealed class PreparedRun
                 : TorchRuntime.OnPassingThread(() => Experiment.Probe(completed.FinalGlobal)).Accuracy;
             // Evaluations on passing threads, like the coordinator's (TorchRuntime.OnPassingThread): later runs in this process train at full speed.
             random = TorchRuntime.OnPassingThread(() => Experiment.Probe(InitialGlobal)).Accuracy;
+            majority = Experiment.ProbeMajorityRate();
             var probed = settings.IsVolumetric ? $"slice-position partition of {Experiment.Sites.Classes}" : $"{Experiment.Sites.Classes} classes";
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"linear probe ({settings.ProbeLabelFraction:P0} labels, {probed}, majority class {Experiment.ProbeMajorityRate():F3}): trained encoder {trained:F3}, random encoder {random:F3}"));
+                $"linear probe ({settings.ProbeLabelFraction:P0} labels, {probed}, majority class {majority:F3}): trained encoder {trained:F3}, random encoder {random:F3}"));
         }
         var perRound = completed.Rounds.Average(r => r.WallSeconds);
         var localSteps = completed.Rounds.Sum(r => r.LocalSteps);
@@ -218,9 +219,10 @@ public sealed class PreparedRun
             output.WriteLine(FormattableString.Invariant(
                 $"global classifier, round {chosen.Round} chosen on validation (balanced accuracy {chosen.ValidationBalancedAccuracy:F3}): test balanced accuracy {chosen.TestBalancedAccuracy:F3}, accuracy {chosen.TestAccuracy:F3}; per hospital {sites}"));
         }
-        RunPlots.Write(runDir.Path, Experiment.Sites.Sites.Select(s => s.HospitalId).ToList());
+        RunPlots.Write(runDir.Path, Experiment.Sites.Sites.Select(s => s.HospitalId).ToList(), new RunPlots.Baselines(majority, random));
+        Reports.HtmlReport.WriteRun(runDir.Path);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"done in {wall.Elapsed.TotalSeconds:F1} s ({perRound:F1} s per round); wrote {RunDirectory.ResolvedConfigFile}, {RunDirectory.MetricsFile}, {RunDirectory.EventsFile}, {RunDirectory.FinalWeightsFile}, {RunDirectory.CheckpointsDirectory}/, {RunPlots.Directory}/, {TensorBoardLog.Directory}/"));
+            $"done in {wall.Elapsed.TotalSeconds:F1} s ({perRound:F1} s per round); wrote {string.Join(", ", RunReporter.Written(runDir.Path))}"));
         return new RunResult(runDir, completed, trained, random, passivation);
     }
 }

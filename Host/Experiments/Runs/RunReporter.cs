@@ -88,6 +88,28 @@ public sealed class RunReporter : ReceiveActor
         });
     }
 
+    /// <summary>
+    /// The files and folders a run directory holds, in the order a reader meets them, for the run's closing line
+    /// (<c>wrote resolved.conf, metrics.csv, traffic.csv, …</c>): only those that exist, folders with a trailing <c>/</c>.
+    /// </summary>
+    /// <param name="runDirectory">The run directory, once the run's results are written.</param>
+    public static IReadOnlyList<string> Written(string runDirectory)
+    {
+        string[] files =
+        [
+            RunDirectory.ResolvedConfigFile, RunDirectory.MetricsFile, RunDirectory.TrafficFile, RunDirectory.AggregationFile,
+            RunDirectory.EventsFile, RunDirectory.EvaluationFile, RunDirectory.ClassifierFile, RunDirectory.FinalWeightsFile,
+        ];
+        string[] folders = [RunDirectory.CheckpointsDirectory, RunDirectory.SnapshotsDirectory, RunPlots.Directory, TensorBoardLog.Directory];
+        return files.Where(f => File.Exists(System.IO.Path.Combine(runDirectory, f)))
+            .Concat(folders.Where(d => Directory.Exists(System.IO.Path.Combine(runDirectory, d))).Select(d => d + "/"))
+            .Concat(ExtraWritten.Where(f => File.Exists(System.IO.Path.Combine(runDirectory, f))))
+            .ToList();
+    }
+
+    /// <summary>Files listed after the folders (the run's own report, opened from the path printed).</summary>
+    private static readonly string[] ExtraWritten = [Reports.HtmlReport.RunFile];
+
     /// <summary>Closes events.jsonl.</summary>
     protected override void PostStop()
     {

@@ -41,8 +41,8 @@ public sealed class ReportSpecs : IDisposable
         Assert.Equal("# Two methods", lines[0]);
         Assert.Contains("| variant | seeds | linear-probe 10 % | linear-probe 100 % | MB up / round | MB down / round | round seconds |", lines);
         // fedmoco: mean 0.72, sample std sqrt(((0.02)² + (0.02)²)/1) = 0.028; fedmoco-plain at 100 %: 0.8 ± 0.141.
-        Assert.Contains("| method=fedmoco | 1, 2 | 0.720 ± 0.028 | 0.820 ± 0.028 | 1.000 ± 0.000 | 2.000 ± 0.000 | 20 ± 0 |", lines);
-        Assert.Contains("| method=fedmoco-plain | 1, 2 | 0.600 ± 0.000 | 0.800 ± 0.141 | 1.000 ± 0.000 | 2.000 ± 0.000 | 20 ± 0 |", lines);
+        Assert.Contains("| method=fedmoco | 1, 2 | 0.720 ± 0.028 | 0.820 ± 0.028 | 1.000 ± 0.000 | 2.000 ± 0.000 | 10.0 ± 0.0 |", lines);
+        Assert.Contains("| method=fedmoco-plain | 1, 2 | 0.600 ± 0.000 | 0.800 ± 0.141 | 1.000 ± 0.000 | 2.000 ± 0.000 | 10.0 ± 0.0 |", lines);
         Assert.Contains("fedactors.data.hospitals = 6", lines);
         // The comparison plot beside it, linked from it.
         PngFiles.AssertValid(Path.Combine(_root, "docs", "report.png"), 900, 500);
@@ -85,7 +85,7 @@ public sealed class ReportSpecs : IDisposable
 
         var markdown = RunReport.Markdown("t", [ReportedRun.Read(complete), ReportedRun.Read(evaluating)], "accuracy", "fedactors report");
 
-        Assert.Contains("| all runs | 1, 2 | 0.700 ± 0.000 (1 of 2 seeds) | 0.800 ± 0.000 (1 of 2 seeds) | 1.000 ± 0.000 |", markdown);
+        Assert.Contains("| all runs | 1, 2 | 0.700 (1 of 2 seeds) | 0.800 (1 of 2 seeds) | 1.000 ± 0.000 |", markdown);
     }
 
     [Fact]
@@ -148,7 +148,7 @@ public sealed class ReportSpecs : IDisposable
         Assert.Contains("| variant | hospital-01 | hospital-02 |\n|---|---|---|\n| method=fedmas, fedmas.aggregation=robust-factor | 0.600 ± 0.141 | 0.400 ± 0.000 |", markdown);
         // Mean over rounds, then over seeds: hospital-01 (0.3 and 0.5) → 0.4 ± 0.141; FedAvg keeps its sample shares.
         Assert.Contains("| method=fedmas, fedmas.aggregation=robust-factor | 0.400 ± 0.141 | 0.600 ± 0.141 |", markdown);
-        Assert.Contains("| method=fedavg-ce | 0.750 ± 0.000 | 0.250 ± 0.000 |", markdown);
+        Assert.Contains("| method=fedavg-ce | 0.750 (n = 1) | 0.250 (n = 1) |", markdown);
         // Fed-MAS's own options never name another method's variant.
         Assert.DoesNotContain("method=fedavg-ce, fedmas", markdown);
         // Per round only for the method whose weights move: round 2 is (0.2 + 0.4) / 2 and (0.8 + 0.6) / 2.
@@ -188,7 +188,7 @@ public sealed class ReportSpecs : IDisposable
 
         Assert.Contains("| variant | seeds | fine-tune 10 % | MB up / round | MB down / round | round seconds | local steps |", lines);
         // Final: 0.82 ± 0.028; random-init: 0.72 ± 0.028; local steps 60 + 40 = 100 in each run.
-        Assert.Contains("| all runs | 1, 2 | 0.820 ± 0.028 | 1.000 ± 0.000 | 2.000 ± 0.000 | 20 ± 0 | 100 ± 0 |", lines);
+        Assert.Contains("| all runs | 1, 2 | 0.820 ± 0.028 | 1.000 ± 0.000 | 2.000 ± 0.000 | 10.0 ± 0.0 | 100 ± 0 |", lines);
         Assert.Contains("| all runs: random-init encoder | 1, 2 | 0.720 ± 0.028 |  |  |  |  |", lines);
         Assert.Contains("| majority class (baseline) | 1, 2 | 0.625 ± 0.000 |  |  |  |  |", lines);
         // The site-shifted split: its own table, with its own baselines.
@@ -207,9 +207,9 @@ public sealed class ReportSpecs : IDisposable
 
         var markdown = RunReport.Markdown("t", [run], "accuracy,balanced_accuracy", "fedactors report");
 
-        Assert.Contains("| all runs | 1 | 0.700 ± 0.000 | 0.800 ± 0.000 | 1.000 ± 0.000 | 2.000 ± 0.000 | 20 ± 0 |", markdown);
+        Assert.Contains("| all runs | 1 | 0.700 (n = 1) | 0.800 (n = 1) | 1.000 (n = 1) | 2.000 (n = 1) | 10.0 (n = 1) |", markdown);
         Assert.Contains("balanced_accuracy:", markdown);
-        Assert.Contains("| all runs | 1 | 0.400 ± 0.000 | 0.600 ± 0.000 |\n", markdown.Replace("\r\n", "\n"));
+        Assert.Contains("| all runs | 1 | 0.400 (n = 1) | 0.600 (n = 1) |\n", markdown.Replace("\r\n", "\n"));
     }
 
     [Fact]
@@ -221,7 +221,7 @@ public sealed class ReportSpecs : IDisposable
 
         var markdown = RunReport.Markdown("t", [ReportedRun.Read(finished), ReportedRun.Read(running)], "accuracy", "fedactors report");
 
-        Assert.Contains("| all runs | 1 | 0.700 ± 0.000 | 0.800 ± 0.000 |", markdown);
+        Assert.Contains("| all runs | 1 | 0.700 (n = 1) | 0.800 (n = 1) |", markdown);
         Assert.Contains($"Left out, unfinished (no {RunDirectory.FinalWeightsFile}): `{running}`", markdown);
     }
 

@@ -57,6 +57,12 @@ public sealed class RunCommandSpecs : IDisposable
         Assert.Equal((float)result.Completed.Rounds[1].MeanLoss, scalars.Single(x => x is { Tag: "round/mean_loss", Step: 2 }).SimpleValue);
         Assert.Contains(scalars, x => x is { Tag: "eval/probe_accuracy", Step: 2 });
 
+        // The closing line names what the run wrote, the per-hospital files, snapshots and its HTML page among them.
+        var closing = output.ToString().Split('\n').Single(l => l.StartsWith("done in ", StringComparison.Ordinal)).TrimEnd();
+        Assert.Contains("wrote resolved.conf, metrics.csv, traffic.csv, aggregation.csv, events.jsonl, final-global.weights, ", closing);
+        Assert.Contains("snapshots/, plots/, tensorboard/, report.html", closing);
+        Assert.True(File.Exists(Path.Combine(result.Directory.Path, FedActors.Host.Reports.HtmlReport.RunFile)));
+
         // Plots: valid PNGs of the evaluation, the traffic and the participation of every hospital.
         foreach (var plot in new[] { RunPlots.Evaluation, RunPlots.Traffic, RunPlots.Participation })
             PngFiles.AssertValid(Path.Combine(result.Directory.Path, RunPlots.Directory, plot), 900, 500);

@@ -64,7 +64,8 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         Func<IFederatedServer>? createServer = null)
     {
         _persist = CoordinatorPersistence.IsEnabled(Context.System);
-        _engine = new RoundEngine(settings, hospitals.HospitalIds, initialGlobal, createServer?.Invoke(), evaluate, workers, checkpoints: _persist);
+        _engine = new RoundEngine(settings, hospitals.HospitalIds, initialGlobal, createServer?.Invoke(), evaluate, workers, checkpoints: _persist,
+            requestKey: System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)); // each incarnation's own: a forger cannot guess a request's token
         _hospitals = hospitals;
         _inCluster = workers is not null;
         _transfer = transfer ?? throw new ArgumentNullException(nameof(transfer), "A run needs its node's weights transfer: weights travel by reference.");
@@ -108,7 +109,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
             // The answer to a resent request whose weights are already on their way: nothing new.
             if (_fetching.ContainsKey((u.HospitalId, u.Weights.ContentHash))) return;
             _fetching[(u.HospitalId, u.Weights.ContentHash)] = u;
-            Apply(new UpdateAnnounced(u.Round, u.HospitalId, u.Weights.ContentHash, u.Weights.PayloadBytes, u.Node, u.RestoredFromRound));
+            Apply(new UpdateAnnounced(u.Round, u.HospitalId, u.Weights.ContentHash, u.Weights.PayloadBytes, u.Node, u.RestoredFromRound) { RequestToken = u.RequestToken });
         });
         Command<WeightsRef>(offered =>
         {
@@ -123,7 +124,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
             var u = f.Upload;
             _fetching.Remove((u.HospitalId, u.Weights.ContentHash));
             _fetched.Add(u.Weights);
-            Apply(new UpdateArrived(u.Round, u.HospitalId, f.Weights, u.Samples, u.MeanLoss, u.Steps, u.ComputeSeconds, u.Extras ?? MethodPayloads.Empty));
+            Apply(new UpdateArrived(u.Round, u.HospitalId, f.Weights, u.Samples, u.MeanLoss, u.Steps, u.ComputeSeconds, u.Extras ?? MethodPayloads.Empty) { RequestToken = u.RequestToken });
         });
         Command<UploadFetchFailed>(f =>
         {
@@ -263,7 +264,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
     /// <summary>Sends a request once the global's reference is known; until then the offer's answer sends the outstanding ones.</summary>
     private void Send(SendRequest r)
     {
-        if (_globalRef is not null) _hospitals.Tell(r.HospitalId, new TrainRoundByRef(r.Round, _globalRef, r.Broadcast), Self);
+        if (_globalRef is not null) _hospitals.Tell(r.HospitalId, new TrainRoundByRef(r.Round, _globalRef, r.Broadcast) { RequestToken = r.RequestToken }, Self);
     }
 
     /// <summary>Once a round is aggregated neither its global nor the copies of its uploads are needed on this node.</summary>

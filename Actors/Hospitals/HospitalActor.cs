@@ -57,7 +57,7 @@ public sealed class HospitalActor : ReceivePersistentActor
     private sealed record UploadOffered(LocalUpdate Upload, IActorRef ReplyTo, WeightsRef? Ref, Exception? Cause, object Incarnation) : INoSerializationVerificationNeeded;
 
     /// <summary>A round to train, its global fetched.</summary>
-    private sealed record RoundWork(int Round, ModelWeights Global, MethodPayloads? Broadcast);
+    private sealed record RoundWork(int Round, ModelWeights Global, MethodPayloads? Broadcast, ulong RequestToken = 0);
 
     /// <summary>To itself across a restart: the round whose training threw, to train again from the restored state.</summary>
     private sealed record RetryTraining(RoundWork Request, int Attempt) : INoSerializationVerificationNeeded;
@@ -140,7 +140,7 @@ public sealed class HospitalActor : ReceivePersistentActor
             if (request.Round <= _lastRound)
             {
                 // A resent request (the coordinator did not hear back): answer again, never retrain.
-                if (request.Round == _lastRound && LastUpdate() is { } last) Answer(last, Sender);
+                if (request.Round == _lastRound && LastUpdate() is { } last) Answer(last with { RequestToken = request.RequestToken }, Sender);
                 ReportIdleIfDone();
                 return;
             }
@@ -185,7 +185,7 @@ public sealed class HospitalActor : ReceivePersistentActor
                     ReportIdleIfDone();
                     return;
                 }
-                StartTraining(new RoundWork(request.Round, fetched.Weights, request.Broadcast), replyTo);
+                StartTraining(new RoundWork(request.Round, fetched.Weights, request.Broadcast, request.RequestToken), replyTo);
             });
             SnapshotBookkeeping();
             CommandAny(_ => Stash.Stash());
@@ -274,6 +274,7 @@ public sealed class HospitalActor : ReceivePersistentActor
         {
             Node = ((ExtendedActorSystem)Context.System).Provider.DefaultAddress.ToString(),
             RestoredFromRound = _restoredFromRound,
+            RequestToken = u.RequestToken,
         });
         _restoredFromRound = 0;
     }
@@ -355,7 +356,7 @@ public sealed class HospitalActor : ReceivePersistentActor
         computed?.Invoke();
         _lastRound = request.Round;
         _lastUpdate = new LocalUpdate(request.Round, _definition.HospitalId, weights, result.Samples, result.MeanLoss,
-            result.Steps, clock.Elapsed.TotalSeconds, extras);
+            result.Steps, clock.Elapsed.TotalSeconds, extras) { RequestToken = request.RequestToken };
         _restored = null;
         _training = null;
         if (_persist) Snapshot(_lastUpdate);

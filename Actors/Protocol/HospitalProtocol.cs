@@ -13,7 +13,11 @@ namespace FedActors.Actors.Protocol;
 /// <param name="Round">The round to train, from 1.</param>
 /// <param name="Global">A reference to the global model to start from.</param>
 /// <param name="Broadcast">What the method's server sends beside the global; null: nothing.</param>
-public sealed record TrainRoundByRef(int Round, WeightsRef Global, MethodPayloads? Broadcast = null) : IFedActorsMessage;
+public sealed record TrainRoundByRef(int Round, WeightsRef Global, MethodPayloads? Broadcast = null) : IFedActorsMessage
+{
+    /// <summary>The request's token, which the answer must echo in <see cref="LocalUpdateByRef.RequestToken"/> (0: none, and no answer will be accepted).</summary>
+    public ulong RequestToken { get; init; }
+}
 
 /// <summary>
 /// Hospital → coordinator: the result of local training for one round, its weights offered on the hospital's node's
@@ -47,6 +51,9 @@ public sealed record LocalUpdateByRef(
     /// which happen every round by design, are not reported.
     /// </summary>
     public int RestoredFromRound { get; init; }
+
+    /// <summary>The token of the request it answers (<see cref="TrainRoundByRef.RequestToken"/>): the coordinator weighs an update only with its request's token.</summary>
+    public ulong RequestToken { get; init; }
 }
 
 /// <summary>Asks a hospital for a fingerprint of its persistent local state.</summary>

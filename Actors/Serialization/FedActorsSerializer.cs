@@ -97,16 +97,17 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
         Register<SubscribeToRun, W.SubscribeToRun>(W.SubscribeToRun.Parser,
             m => new W.SubscribeToRun { Listener = PathOf(m.Listener) }, p => new SubscribeToRun(Resolve(p.Listener)));
         Register<TrainRoundByRef, W.TrainRound>(W.TrainRound.Parser,
-            m => new W.TrainRound { Round = m.Round, Global = ToWire(m.Global), Broadcast = { ToWire(m.Broadcast) } },
-            p => new TrainRoundByRef(p.Round, FromWire(Required(p.Global, "global")), FromWire(p.Broadcast, "broadcast")));
+            m => new W.TrainRound { Round = m.Round, Global = ToWire(m.Global), Broadcast = { ToWire(m.Broadcast) }, RequestToken = m.RequestToken },
+            p => new TrainRoundByRef(p.Round, FromWire(Required(p.Global, "global")), FromWire(p.Broadcast, "broadcast")) { RequestToken = p.RequestToken });
         Register<LocalUpdateByRef, W.LocalUpdate>(W.LocalUpdate.Parser,
             m => new W.LocalUpdate
             {
                 Round = m.Round, HospitalId = m.HospitalId, Weights = ToWire(m.Weights), Samples = m.Samples, MeanLoss = m.MeanLoss, Steps = m.Steps,
                 ComputeSeconds = m.ComputeSeconds, Extras = { ToWire(m.Extras) }, Node = m.Node ?? "", RestoredFromRound = m.RestoredFromRound,
+                RequestToken = m.RequestToken,
             },
             p => new LocalUpdateByRef(p.Round, p.HospitalId, FromWire(Required(p.Weights, "weights")), p.Samples, p.MeanLoss, p.Steps, p.ComputeSeconds,
-                FromWire(p.Extras, "extras")) { Node = p.Node.Length == 0 ? null : p.Node, RestoredFromRound = p.RestoredFromRound });
+                FromWire(p.Extras, "extras")) { Node = p.Node.Length == 0 ? null : p.Node, RestoredFromRound = p.RestoredFromRound, RequestToken = p.RequestToken });
         Register<GetLocalState, W.Empty>(W.Empty.Parser, _ => new W.Empty(), _ => GetLocalState.Instance, "GetLocalState");
         Register<StopHospital, W.Empty>(W.Empty.Parser, _ => new W.Empty(), _ => StopHospital.Instance, "StopHospital");
         Register<LocalStateReport, W.LocalStateReport>(W.LocalStateReport.Parser,

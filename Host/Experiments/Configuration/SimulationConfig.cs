@@ -1,5 +1,6 @@
 using FedActors.Actors.Coordination;
 using FedActors.Actors.Faults;
+using FedActors.Actors.Rounds;
 using FedActors.Actors.Simulation;
 using FedActors.Training.Data;
 
@@ -51,6 +52,10 @@ internal static partial class SimulationConfig
             EvaluateEvery = r.Int("fedactors.rounds.evaluate-every", 0, 100_000),
             ResendInterval = r.Duration("fedactors.rounds.resend-interval"),
             Seed = seed,
+            Aggregation = new AggregationRule(AggregationRule.Names[r.OneOf(AggregationRule.Key, AggregationRule.Names.Keys.ToArray())],
+                r.Double("fedactors.rounds.trim-fraction", 0, 0.499999), r.Double("fedactors.rounds.clip-factor", 1e-9, 1e6)),
+            UpdateNorm = new UpdateNormBound(Enum.Parse<UpdateNormMode>(r.OneOf("fedactors.rounds.update-norm-bound", "off", "reject", "clip"), ignoreCase: true),
+                r.Double("fedactors.rounds.update-norm-factor", 1, 1e12)),
         };
         if (settings.MinParticipants > hospitals)
             throw r.Error("fedactors.rounds.min-participants", $"is {settings.MinParticipants} but there are only {hospitals} hospitals");

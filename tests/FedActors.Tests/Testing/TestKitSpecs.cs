@@ -27,10 +27,11 @@ public sealed class TestKitSpecs(ITestOutputHelper output)
             new CoordinatorSettings { Rounds = 1, MinParticipants = 2, Seed = 9, RoundTimeout = TimeSpan.FromMinutes(10), ResendInterval = TimeSpan.FromMinutes(4) },
             probes.ToDictionary(p => p.Key, p => p.Value.Ref), Filled(0), Transfer));
         var log = StartLoggedRun(coordinator);
-        foreach (var probe in probes.Values) Assert.Equal(1, probe.ExpectMsg<TrainRoundByRef>().Round);
+        var requests = probes.ToDictionary(p => p.Key, p => p.Value.ExpectMsg<TrainRoundByRef>());
+        Assert.All(requests.Values, r => Assert.Equal(1, r.Round));
 
-        coordinator.Tell(Update(1, "hospital-01", Filled(1), samples: 10));
-        coordinator.Tell(Update(1, "hospital-02", Filled(5), samples: 30));
+        coordinator.Tell(Update(requests["hospital-01"], "hospital-01", Filled(1), samples: 10));
+        coordinator.Tell(Update(requests["hospital-02"], "hospital-02", Filled(5), samples: 30));
         // Both updates are judged before the clock moves.
         AwaitAssert(() => Assert.Equal((1, 2, 1), (log.Progress?.Round, log.Progress?.Accepted, log.Progress?.Training)));
 

@@ -264,7 +264,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
     /// <summary>Sends a request once the global's reference is known; until then the offer's answer sends the outstanding ones.</summary>
     private void Send(SendRequest r)
     {
-        if (_globalRef is not null) _hospitals.Tell(r.HospitalId, new TrainRoundByRef(r.Round, _globalRef, r.Broadcast) { RequestToken = r.RequestToken }, Self);
+        if (_globalRef is not null) _hospitals.Tell(r.HospitalId, new TrainRoundByRef(r.Round, _globalRef, r.Broadcast) { RequestToken = r.RequestToken, Malice = r.Malice }, Self);
     }
 
     /// <summary>Once a round is aggregated neither its global nor the copies of its uploads are needed on this node.</summary>

@@ -57,7 +57,7 @@ public sealed class HospitalActor : ReceivePersistentActor
     private sealed record UploadOffered(LocalUpdate Upload, IActorRef ReplyTo, WeightsRef? Ref, Exception? Cause, object Incarnation) : INoSerializationVerificationNeeded;
 
     /// <summary>A round to train, its global fetched.</summary>
-    private sealed record RoundWork(int Round, ModelWeights Global, MethodPayloads? Broadcast, ulong RequestToken = 0);
+    private sealed record RoundWork(int Round, ModelWeights Global, MethodPayloads? Broadcast, ulong RequestToken = 0, Faults.Malice? Malice = null);
 
     /// <summary>To itself across a restart: the round whose training threw, to train again from the restored state.</summary>
     private sealed record RetryTraining(RoundWork Request, int Attempt) : INoSerializationVerificationNeeded;
@@ -185,7 +185,7 @@ public sealed class HospitalActor : ReceivePersistentActor
                     ReportIdleIfDone();
                     return;
                 }
-                StartTraining(new RoundWork(request.Round, fetched.Weights, request.Broadcast, request.RequestToken), replyTo);
+                StartTraining(new RoundWork(request.Round, fetched.Weights, request.Broadcast, request.RequestToken, request.Malice), replyTo);
             });
             SnapshotBookkeeping();
             CommandAny(_ => Stash.Stash());
@@ -342,6 +342,8 @@ public sealed class HospitalActor : ReceivePersistentActor
         _attempt = 0;
         var clock = Stopwatch.StartNew();
         _shard ??= _definition.LoadShard();
+        // A malicious client's stale replay sends its last upload again: taken before the learner trains over it.
+        var earlier = request.Malice?.Kind == Faults.MaliceKind.StaleReplay ? LastUpdate()?.Weights : null;
         var learner = Learner();
         if (device is not null) learner.MoveTo(device);
         // The method's hooks, if its learner has any: the broadcast before the global, the extras after training.
@@ -350,6 +352,8 @@ public sealed class HospitalActor : ReceivePersistentActor
         learner.LoadGlobal(request.Global);
         var result = learner.Train(_shard);
         var weights = learner.ExportWeights();
+        // The fault plan's malicious client: its learner trains honestly, its upload lies (and a resend repeats the lie).
+        if (request.Malice is { } malice) weights = malice.Apply(weights, request.Global, earlier);
         var extras = client?.CollectUpload(request.Round, _shard) ?? MethodPayloads.Empty;
         // The lease goes back now: the next hospital's grant travels while this one snapshots and answers (about a
         // tenth of a small model's round), instead of after. The learner's tensors stay where they are either way.

@@ -17,6 +17,9 @@ public sealed record TrainRoundByRef(int Round, WeightsRef Global, MethodPayload
 {
     /// <summary>The request's token, which the answer must echo in <see cref="LocalUpdateByRef.RequestToken"/> (0: none, and no answer will be accepted).</summary>
     public ulong RequestToken { get; init; }
+
+    /// <summary>The fault plan's instruction to alter this round's upload, as a malicious client would (<see cref="Faults.ScriptedMalice"/>); null: honest.</summary>
+    public Faults.Malice? Malice { get; init; }
 }
 
 /// <summary>

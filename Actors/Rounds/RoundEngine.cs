@@ -125,7 +125,7 @@ public sealed class RoundEngine
     public IReadOnlyList<SendRequest> OutstandingRequests() => !_roundOpen ? []
         : _participants.Values.Where(p => p.Requested && p.Pending).Select(RequestTo).ToList();
 
-    private SendRequest RequestTo(Participant p) => new(_round, p.Id, BroadcastTo(p.Id)) { RequestToken = TokenFor(_round, p.Attempt, p.Id) };
+    private SendRequest RequestTo(Participant p) => new(_round, p.Id, BroadcastTo(p.Id)) { RequestToken = TokenFor(_round, p.Attempt, p.Id), Malice = p.Faults.Malice };
 
     /// <summary>The token of the request to <paramref name="hospitalId"/> in <paramref name="round"/>'s <paramref name="attempt"/>: HMAC-SHA256 under the request key, never 0.</summary>
     private ulong TokenFor(int round, int attempt, string hospitalId)
@@ -334,6 +334,8 @@ public sealed class RoundEngine
                 continue;
             }
             p.Requested = true;
+            if (faults.Malice is { } malice)
+                Publish(_round, RunEventKinds.Corrupted, id, $"malicious (injected): its hospital uploads {malice.Describe()}", _attemptStart);
             _out.Add(RequestTo(p));
         }
         _selecting = false;

@@ -98,6 +98,9 @@ public sealed record SendRequest(int Round, string HospitalId, MethodPayloads Br
     /// whoever received this request can answer it; the same on a resend. Never 0.
     /// </summary>
     public ulong RequestToken { get; init; }
+
+    /// <summary>The fault plan's instruction to a malicious hospital (<see cref="Faults.ScriptedMalice"/>); null for an honest one.</summary>
+    public Faults.Malice? Malice { get; init; }
 }
 
 /// <summary>Fetch an announced update's weights; the answer comes back as <see cref="UpdateArrived"/> or <see cref="UpdateUnavailable"/>.</summary>

@@ -97,8 +97,13 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
         Register<SubscribeToRun, W.SubscribeToRun>(W.SubscribeToRun.Parser,
             m => new W.SubscribeToRun { Listener = PathOf(m.Listener) }, p => new SubscribeToRun(Resolve(p.Listener)));
         Register<TrainRoundByRef, W.TrainRound>(W.TrainRound.Parser,
-            m => new W.TrainRound { Round = m.Round, Global = ToWire(m.Global), Broadcast = { ToWire(m.Broadcast) }, RequestToken = m.RequestToken },
-            p => new TrainRoundByRef(p.Round, FromWire(Required(p.Global, "global")), FromWire(p.Broadcast, "broadcast")) { RequestToken = p.RequestToken });
+            m => new W.TrainRound { Round = m.Round, Global = ToWire(m.Global), Broadcast = { ToWire(m.Broadcast) }, RequestToken = m.RequestToken,
+                Malice = m.Malice is { } x ? new W.Malice { Kind = (int)x.Kind, Parameter = x.Parameter, Seed = x.Seed } : null },
+            p => new TrainRoundByRef(p.Round, FromWire(Required(p.Global, "global")), FromWire(p.Broadcast, "broadcast")) {
+                RequestToken = p.RequestToken,
+                Malice = p.Malice is { } x ? new Actors.Faults.Malice(Enum.IsDefined((Actors.Faults.MaliceKind)x.Kind) ? (Actors.Faults.MaliceKind)x.Kind
+                    : throw new InvalidDataException($"unknown malice kind {x.Kind}"), x.Parameter, x.Seed) : null,
+            });
         Register<LocalUpdateByRef, W.LocalUpdate>(W.LocalUpdate.Parser,
             m => new W.LocalUpdate
             {

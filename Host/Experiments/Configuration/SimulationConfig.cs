@@ -73,9 +73,10 @@ internal static partial class SimulationConfig
         var (drops, slowdowns, workerCrashes, coordinatorCrashes, messages) =
             (new List<ScriptedDrop>(), new List<ScriptedSlowdown>(), new List<ScriptedWorkerCrash>(), new List<ScriptedCoordinatorCrash>(), new List<MessageFault>());
         var corruptions = new List<ScriptedCorruption>();
+        var malicious = new List<ScriptedMalice>();
         foreach (var e in r.Objects(Events, "{ kind = drop, hospital = hospital-03, round = 2 }"))
         {
-            var kind = e.OneOf("kind", "drop", "slow", "crash-worker", "crash-coordinator", "message", "corrupt");
+            var kind = e.OneOf("kind", "drop", "slow", "crash-worker", "crash-coordinator", "message", "corrupt", "malicious");
             int Round() => e.Int("round", 1, rounds);
             switch (kind)
             {
@@ -101,6 +102,20 @@ internal static partial class SimulationConfig
                     corruptions.Add(new ScriptedCorruption(Hospital(e, "hospital", hospitals), Round(),
                         e.OneOf("corruption", "nan", "scaled") == "nan" ? Corruption.NaN : Corruption.Scaled));
                     break;
+                case "malicious":
+                    var attack = FaultPlanHocon.Attacks[e.OneOf("attack", FaultPlanHocon.Attacks.Keys.ToArray())];
+                    var parameter = attack switch { MaliceKind.Scaled => "factor", MaliceKind.Noise => "sigma", _ => null };
+                    if (parameter is null) e.OnlyFields($"a malicious event with attack = {FaultPlanHocon.Attack(attack)}", "kind", "hospital", "round", "attack");
+                    else e.OnlyFields($"a malicious event with attack = {FaultPlanHocon.Attack(attack)}", "kind", "hospital", "round", "attack", parameter);
+                    var value = parameter switch
+                    {
+                        "factor" => e.Double("factor", -1e30, 1e30),
+                        "sigma" => e.Double("sigma", 1e-12, 1e12),
+                        _ => 0,
+                    };
+                    if (parameter == "factor" && value == 0) throw e.Error("factor", "must not be 0");
+                    malicious.Add(new ScriptedMalice(Hospital(e, "hospital", hospitals), Round(), attack, value));
+                    break;
                 default:
                     var lose = e.OneOf("action", "delay", "lose") == "lose";
                     if (lose) e.OnlyFields("a message event that loses messages", "kind", "message", "action", "probability");
@@ -115,6 +130,7 @@ internal static partial class SimulationConfig
             Dropout = probability > 0 ? new RandomDropout(probability, stages) : null,
             Drops = drops, Slowdowns = slowdowns, WorkerCrashes = workerCrashes, CoordinatorCrashes = coordinatorCrashes, Messages = messages,
             Corruptions = corruptions,
+            Malicious = malicious,
         };
     }
 

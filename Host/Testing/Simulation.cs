@@ -376,9 +376,9 @@ public sealed class Simulation
     private FaultPlan? CodeFaults(ExperimentConfig config)
     {
         CheckWorkerCrashes(config);
-        if (_dropout is null && _drops.Count + _slowdowns.Count + _crashes.Count + _messages.Count + _corruptions.Count + _workerCrashes.Count == 0) return null;
+        if (_dropout is null && _drops.Count + _slowdowns.Count + _crashes.Count + _messages.Count + _corruptions.Count + _malicious.Count + _workerCrashes.Count == 0) return null;
         var hospitals = Enumerable.Range(0, config.Experiment.Hospitals).Select(FedActors.Training.Experiments.ExperimentSettings.HospitalId).ToHashSet();
-        foreach (var id in _drops.Select(d => d.HospitalId).Concat(_slowdowns.Select(s => s.HospitalId)).Concat(_corruptions.Select(c => c.HospitalId)))
+        foreach (var id in _drops.Select(d => d.HospitalId).Concat(_slowdowns.Select(s => s.HospitalId)).Concat(_corruptions.Select(c => c.HospitalId)).Concat(_malicious.Select(m => m.HospitalId)))
             if (!hospitals.Contains(id)) throw new ConfigError($"a fault given in code names '{id}', which is not a hospital (hospital-01 … {hospitals.Max()})");
         var rounds = config.Coordinator.Rounds;
         foreach (var round in _drops.Select(d => d.Round).Concat(_slowdowns.Select(s => s.FromRound)).Concat(_crashes.Select(c => c.Round)).Concat(_corruptions.Select(c => c.Round)).Concat(_malicious.Select(m => m.FromRound)).Concat(_workerCrashes.Select(c => c.Round)))

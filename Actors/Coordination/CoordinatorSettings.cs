@@ -65,11 +65,27 @@ public sealed record CoordinatorSettings
     /// </summary>
     public Func<RoundRules, IRoundStrategy>? Strategy { get; init; }
 
+    /// <summary>
+    /// How rounds combine accepted uploads (<c>fedactors.rounds.aggregation</c>, <c>trim-fraction</c>, <c>clip-factor</c>): the method's own
+    /// (fedavg, the default) or a robust rule, for methods whose aggregation is a weighted mean. Ignored when <see cref="Strategy"/> is set.
+    /// </summary>
+    public AggregationRule Aggregation { get; init; } = AggregationRule.FedAvg;
+
+    /// <summary>The bound on an accepted update's change from the global, relative to the round's median (<c>fedactors.rounds.update-norm-bound</c>, <c>update-norm-factor</c>); reject above 10× by default.</summary>
+    public UpdateNormBound UpdateNorm { get; init; } = UpdateNormBound.Default;
+
+    /// <summary>
+    /// Each hospital's training-shard size, by id, as the coordinator learns it when the run is set up: an update claiming more samples
+    /// than its hospital's shard holds is rejected. Null (or a hospital missing): no cap.
+    /// </summary>
+    public IReadOnlyDictionary<string, int>? ShardSizes { get; init; }
+
     /// <summary>The round rules these settings configure, as a strategy receives them.</summary>
     public RoundRules Rules => new(SampleFraction, MinParticipants, MinParticipantsFraction, OverSelection, DeadlineSeconds, OnTooFew, MaxRetries);
 
     /// <summary>This run's strategy: <see cref="Strategy"/>'s, or FedAvg with <see cref="Rules"/>.</summary>
-    public IRoundStrategy CreateStrategy() => Strategy?.Invoke(Rules) ?? new FedAvgStrategy(Rules);
+    public IRoundStrategy CreateStrategy() => Strategy?.Invoke(Rules)
+        ?? (Aggregation.Kind == AggregationKind.FedAvg ? new FedAvgStrategy(Rules) : new RobustStrategy(Rules, Aggregation));
 
     /// <summary>Checks every setting's range, then the fault plan's and the heterogeneity's.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range; the exception names it.</exception>
@@ -85,6 +101,8 @@ public sealed record CoordinatorSettings
         if (RoundTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(RoundTimeout), RoundTimeout, "must be positive");
         if (ResendInterval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(ResendInterval), ResendInterval, "must be positive");
         if (EvaluateEvery < 0) throw new ArgumentOutOfRangeException(nameof(EvaluateEvery), EvaluateEvery, "0 or more");
+        Aggregation.Validate();
+        UpdateNorm.Validate();
         Faults.Validate();
         Heterogeneity.Validate();
     }

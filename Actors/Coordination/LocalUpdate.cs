@@ -26,4 +26,8 @@ public sealed record LocalUpdate(
     double MeanLoss,
     int Steps,
     double ComputeSeconds,
-    MethodPayloads? Extras = null) : INoSerializationVerificationNeeded;
+    MethodPayloads? Extras = null) : INoSerializationVerificationNeeded
+{
+    /// <summary>The token of the request it answers, echoed in the hospital's <see cref="Protocol.LocalUpdateByRef"/>.</summary>
+    public ulong RequestToken { get; init; }
+}

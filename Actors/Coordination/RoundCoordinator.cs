@@ -64,7 +64,8 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         Func<IFederatedServer>? createServer = null)
     {
         _persist = CoordinatorPersistence.IsEnabled(Context.System);
-        _engine = new RoundEngine(settings, hospitals.HospitalIds, initialGlobal, createServer?.Invoke(), evaluate, workers, checkpoints: _persist);
+        _engine = new RoundEngine(settings, hospitals.HospitalIds, initialGlobal, createServer?.Invoke(), evaluate, workers, checkpoints: _persist,
+            requestKey: System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)); // each incarnation's own: a forger cannot guess a request's token
         _hospitals = hospitals;
         _inCluster = workers is not null;
         _transfer = transfer ?? throw new ArgumentNullException(nameof(transfer), "A run needs its node's weights transfer: weights travel by reference.");
@@ -109,7 +110,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
             // The answer to a resent request whose weights are already on their way: nothing new.
             if (_fetching.ContainsKey((u.HospitalId, u.Weights.ContentHash))) return;
             _fetching[(u.HospitalId, u.Weights.ContentHash)] = u;
-            Apply(new UpdateAnnounced(u.Round, u.HospitalId, u.Weights.ContentHash, u.Weights.PayloadBytes, u.Node, u.RestoredFromRound));
+            Apply(new UpdateAnnounced(u.Round, u.HospitalId, u.Weights.ContentHash, u.Weights.PayloadBytes, u.Node, u.RestoredFromRound) { RequestToken = u.RequestToken });
         });
         Command<WeightsRef>(offered =>
         {
@@ -119,13 +120,13 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
             foreach (var r in _engine.OutstandingRequests()) Send(r);
         });
         Command<Input>(i => Apply(i.Value));
-        Command<HospitalTrainingFailed>(f => Apply(new HospitalFailed(f.Round, f.HospitalId, f.Reason)));
+        Command<HospitalTrainingFailed>(f => Apply(new HospitalFailed(f.Round, f.HospitalId, f.Reason) { RequestToken = f.RequestToken }));
         Command<UploadFetched>(f =>
         {
             var u = f.Upload;
             _fetching.Remove((u.HospitalId, u.Weights.ContentHash));
             _fetched.Add(u.Weights);
-            Apply(new UpdateArrived(u.Round, u.HospitalId, f.Weights, u.Samples, u.MeanLoss, u.Steps, u.ComputeSeconds, u.Extras ?? MethodPayloads.Empty));
+            Apply(new UpdateArrived(u.Round, u.HospitalId, f.Weights, u.Samples, u.MeanLoss, u.Steps, u.ComputeSeconds, u.Extras ?? MethodPayloads.Empty) { RequestToken = u.RequestToken });
         });
         Command<UploadFetchFailed>(f =>
         {
@@ -143,13 +144,11 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
             Apply(new CheckpointWritten());
         });
         // A worker gone: its hospitals restart on a survivor, so the silent ones are asked again now, not at the next resend.
-        Command<Akka.Cluster.ClusterEvent.MemberRemoved>(m =>
-        {
-            if (m.Member.HasRole(Cluster.NodeRoles.Worker)) Apply(new NodeLost(m.Member.Address.ToString()));
-        });
+        Command<Akka.Cluster.ClusterEvent.MemberRemoved>(m => { if (m.Member.HasRole(Cluster.NodeRoles.Worker)) Apply(new NodeLost(m.Member.Address.ToString())); });
         Command<Akka.Cluster.ClusterEvent.MemberUp>(m => { if (m.Member.HasRole(Cluster.NodeRoles.Worker)) Apply(new NodeJoined(m.Member.Address.ToString())); });
         Command<Akka.Cluster.ClusterEvent.CurrentClusterState>(_ => { });
-        Command<DeleteSnapshotsSuccess>(_ => { }); Command<DeleteSnapshotsFailure>(f => _log.Warning("Older coordinator snapshots not deleted: {0}", f.Cause.Message));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(f => _log.Warning("Older coordinator snapshots not deleted: {0}", f.Cause.Message));
     }
 
     /// <inheritdoc />
@@ -264,7 +263,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
     /// <summary>Sends a request once the global's reference is known; until then the offer's answer sends the outstanding ones.</summary>
     private void Send(SendRequest r)
     {
-        if (_globalRef is not null) _hospitals.Tell(r.HospitalId, new TrainRoundByRef(r.Round, _globalRef, r.Broadcast), Self);
+        if (_globalRef is not null) _hospitals.Tell(r.HospitalId, new TrainRoundByRef(r.Round, _globalRef, r.Broadcast) { RequestToken = r.RequestToken, Malice = r.Malice }, Self);
     }
 
     /// <summary>Once a round is aggregated neither its global nor the copies of its uploads are needed on this node.</summary>

@@ -1,4 +1,5 @@
 using FedActors.Training.Randomness;
+using FedActors.Training.Weights;
 
 namespace FedActors.Actors.Faults;
 
@@ -54,6 +55,82 @@ public sealed record ScriptedSlowdown(string HospitalId, int FromRound, double F
 /// <param name="Corruption">How the upload is spoilt.</param>
 public sealed record ScriptedCorruption(string HospitalId, int Round, Corruption Corruption);
 
+/// <summary>How a malicious client alters its upload (<see cref="ScriptedMalice"/>).</summary>
+public enum MaliceKind
+{
+    /// <summary>Its change from the global multiplied by a factor: g + f·(θ − g) (a model-replacement or boosting attack).</summary>
+    Scaled,
+    /// <summary>Its change from the global reversed: g − (θ − g).</summary>
+    SignFlipped,
+    /// <summary>Gaussian noise of standard deviation σ added to every value, drawn from a generator derived from the experiment seed.</summary>
+    Noise,
+    /// <summary>One value of its upload NaN (the finiteness check rejects it).</summary>
+    NaN,
+    /// <summary>It sends again its upload of an earlier round (its last one before this; the global it received, before its first).</summary>
+    StaleReplay,
+}
+
+/// <summary>
+/// Hospital <paramref name="HospitalId"/> is malicious from round <paramref name="FromRound"/> on: its hospital actor alters its
+/// upload as <paramref name="Kind"/> says before sending it, so the coordinator sees it as it would a real attacker's (it
+/// answers its request, with its token). For testing a method's and an aggregation rule's robustness.
+/// </summary>
+/// <param name="HospitalId">The hospital.</param>
+/// <param name="FromRound">The first round it is malicious in, from 1.</param>
+/// <param name="Kind">What it does to its upload.</param>
+/// <param name="Parameter">The factor of <see cref="MaliceKind.Scaled"/> (finite, non-zero), σ of <see cref="MaliceKind.Noise"/> (positive, finite); unused by the others.</param>
+public sealed record ScriptedMalice(string HospitalId, int FromRound, MaliceKind Kind, double Parameter = 0);
+
+/// <summary>
+/// A round's instruction to a malicious hospital, carried by its request: how to alter its upload, with the noise generator's
+/// seed (derived from the experiment seed, the round and the hospital).
+/// </summary>
+/// <param name="Kind">What to do to the upload.</param>
+/// <param name="Parameter">The factor or σ (see <see cref="ScriptedMalice.Parameter"/>).</param>
+/// <param name="Seed">Seeds the noise of <see cref="MaliceKind.Noise"/>.</param>
+public sealed record Malice(MaliceKind Kind, double Parameter, ulong Seed)
+{
+    /// <summary>What the attacker uploads instead of <paramref name="trained"/>.</summary>
+    /// <param name="trained">The weights it honestly trained.</param>
+    /// <param name="global">The global model it trained from.</param>
+    /// <param name="earlier">Its upload of an earlier round (null: none yet), for <see cref="MaliceKind.StaleReplay"/>.</param>
+    public ModelWeights Apply(ModelWeights trained, ModelWeights global, ModelWeights? earlier)
+    {
+        if (Kind == MaliceKind.StaleReplay) return earlier ?? global;
+        var rng = new SeededRandom(Seed);
+        var spoilt = false;
+        return new ModelWeights(trained.Tensors.Select((t, ti) =>
+        {
+            var g = global.Tensors[ti].Values;
+            var values = (float[])t.Values.Clone();
+            for (var i = 0; i < values.Length; i++)
+                values[i] = Kind switch
+                {
+                    MaliceKind.Scaled => (float)(g[i] + Parameter * ((double)values[i] - g[i])),
+                    MaliceKind.SignFlipped => (float)(g[i] - ((double)values[i] - g[i])),
+                    MaliceKind.Noise => (float)(values[i] + Parameter * rng.NextGaussian()),
+                    _ => values[i],
+                };
+            if (Kind == MaliceKind.NaN && !spoilt && values.Length > 0)
+            {
+                values[0] = float.NaN;
+                spoilt = true;
+            }
+            return t with { Values = values };
+        }).ToList());
+    }
+
+    /// <summary>The attack in words, for the events file.</summary>
+    public string Describe() => Kind switch
+    {
+        MaliceKind.Scaled => $"its change from the global scaled by {Parameter:G4}",
+        MaliceKind.SignFlipped => "its change from the global sign-flipped",
+        MaliceKind.Noise => $"Gaussian noise of σ = {Parameter:G4} added",
+        MaliceKind.NaN => "a NaN in its first tensor",
+        _ => "its upload of an earlier round sent again",
+    };
+}
+
 /// <summary>The worker node named <paramref name="Node"/> crashes (its process dies) once round <paramref name="Round"/>'s requests are out. Cluster mode.</summary>
 /// <param name="Node">The worker node's name (its <c>--name</c>).</param>
 /// <param name="Round">The round, from 1.</param>
@@ -88,6 +165,9 @@ public sealed record HospitalRoundFaults(
 
     /// <summary>Set when the hospital's upload arrives corrupted this round (<see cref="ScriptedCorruption"/>).</summary>
     public Corruption? Corrupt { get; init; }
+
+    /// <summary>Set when the hospital is malicious this round (<see cref="ScriptedMalice"/>): its request tells it how to alter its upload.</summary>
+    public Malice? Malice { get; init; }
 }
 
 /// <summary>
@@ -112,12 +192,14 @@ public sealed record FaultPlan
     public IReadOnlyList<MessageFault> Messages { get; init; } = [];
     /// <summary>Uploads spoilt on arrival, so that the round rejects them (NaN, or scaled by 1e30).</summary>
     public IReadOnlyList<ScriptedCorruption> Corruptions { get; init; } = [];
+    /// <summary>Malicious hospitals, each from a given round on, altering their uploads in the hospital (scaled, sign-flipped, noise, NaN, stale replay).</summary>
+    public IReadOnlyList<ScriptedMalice> Malicious { get; init; } = [];
 
     /// <summary>The empty plan: no faults injected.</summary>
     public static FaultPlan None { get; } = new();
 
     /// <summary>Whether the plan injects nothing at all.</summary>
-    public bool IsEmpty => Dropout is null && Drops.Count + Slowdowns.Count + WorkerCrashes.Count + CoordinatorCrashes.Count + Messages.Count + Corruptions.Count == 0;
+    public bool IsEmpty => Dropout is null && Drops.Count + Slowdowns.Count + WorkerCrashes.Count + CoordinatorCrashes.Count + Messages.Count + Corruptions.Count + Malicious.Count == 0;
 
     /// <summary>Checks probabilities are in [0, 1], dropout has a stage, scripted rounds start at 1, slowdown factors and message delays are positive and finite.</summary>
     /// <exception cref="ArgumentException">A fault is invalid; the message names it.</exception>
@@ -128,10 +210,17 @@ public sealed record FaultPlan
             if (!(d.Probability >= 0 && d.Probability <= 1)) throw new ArgumentOutOfRangeException(nameof(Dropout), $"dropout probability must be in [0, 1], found {d.Probability}");
             if (d.Stages.Count == 0) throw new ArgumentException("dropout needs at least one stage", nameof(Dropout));
         }
-        foreach (var r in Drops.Select(x => x.Round).Concat(Slowdowns.Select(x => x.FromRound)).Concat(WorkerCrashes.Select(x => x.Round)).Concat(CoordinatorCrashes.Select(x => x.Round)).Concat(Corruptions.Select(x => x.Round)))
+        foreach (var r in Drops.Select(x => x.Round).Concat(Slowdowns.Select(x => x.FromRound)).Concat(WorkerCrashes.Select(x => x.Round)).Concat(CoordinatorCrashes.Select(x => x.Round)).Concat(Corruptions.Select(x => x.Round)).Concat(Malicious.Select(x => x.FromRound)))
             if (r < 1) throw new ArgumentOutOfRangeException(nameof(Drops), $"scripted fault at round {r}: rounds start at 1");
         foreach (var s in Slowdowns)
             if (!(s.Factor > 0 && double.IsFinite(s.Factor))) throw new ArgumentOutOfRangeException(nameof(Slowdowns), $"slowdown of '{s.HospitalId}': factor must be positive, found {s.Factor}");
+        foreach (var m in Malicious)
+        {
+            if (m.Kind == MaliceKind.Scaled && !(double.IsFinite(m.Parameter) && m.Parameter != 0))
+                throw new ArgumentOutOfRangeException(nameof(Malicious), $"malicious '{m.HospitalId}': a scaling factor must be finite and non-zero, found {m.Parameter}");
+            if (m.Kind == MaliceKind.Noise && !(m.Parameter > 0 && double.IsFinite(m.Parameter)))
+                throw new ArgumentOutOfRangeException(nameof(Malicious), $"malicious '{m.HospitalId}': σ must be positive and finite, found {m.Parameter}");
+        }
         foreach (var m in Messages)
         {
             if (!(m.Probability >= 0 && m.Probability <= 1)) throw new ArgumentOutOfRangeException(nameof(Messages), $"{m.Message} fault: probability must be in [0, 1], found {m.Probability}");
@@ -180,7 +269,10 @@ public sealed record FaultPlan
             }
         }
         var corrupt = Corruptions.FirstOrDefault(c => c.HospitalId == hospitalId && c.Round == round)?.Corruption;
-        return new HospitalRoundFaults(drop, reason, fraction, slow, requestLost, requestDelay, uploadLost, uploadDelay) { Corrupt = corrupt };
+        var malice = Malicious.FirstOrDefault(m => m.HospitalId == hospitalId && m.FromRound <= round) is { } bad
+            ? new Malice(bad.Kind, bad.Parameter, SeededRandom.DeriveSeed(seed, $"malice/round-{round}/{hospitalId}"))
+            : null;
+        return new HospitalRoundFaults(drop, reason, fraction, slow, requestLost, requestDelay, uploadLost, uploadDelay) { Corrupt = corrupt, Malice = malice };
     }
 
     /// <summary>The stage in words for events and logs: <c>before training</c>, <c>during training</c>, <c>after sending its upload</c>.</summary>

@@ -61,7 +61,7 @@ public sealed class HospitalActor : ReceivePersistentActor
     private sealed record UploadOffered(LocalUpdate Upload, IActorRef ReplyTo, WeightsRef? Ref, Exception? Cause, object Incarnation) : INoSerializationVerificationNeeded;
 
     /// <summary>A round to train, its global fetched.</summary>
-    private sealed record RoundWork(int Round, ModelWeights Global, MethodPayloads? Broadcast);
+    private sealed record RoundWork(int Round, ModelWeights Global, MethodPayloads? Broadcast, ulong RequestToken = 0, Faults.Malice? Malice = null);
 
     /// <summary>To itself across a restart: the round whose training threw, to train again from the restored state.</summary>
     private sealed record RetryTraining(RoundWork Request, int Attempt) : INoSerializationVerificationNeeded;
@@ -144,7 +144,7 @@ public sealed class HospitalActor : ReceivePersistentActor
             if (request.Round <= _lastRound)
             {
                 // A resent request (the coordinator did not hear back): answer again, never retrain.
-                if (request.Round == _lastRound && LastUpdate() is { } last) Answer(last, Sender);
+                if (request.Round == _lastRound && LastUpdate() is { } last) Answer(last with { RequestToken = request.RequestToken }, Sender);
                 ReportIdleIfDone();
                 return;
             }
@@ -189,7 +189,7 @@ public sealed class HospitalActor : ReceivePersistentActor
                     ReportIdleIfDone();
                     return;
                 }
-                StartTraining(new RoundWork(request.Round, fetched.Weights, request.Broadcast), replyTo);
+                StartTraining(new RoundWork(request.Round, fetched.Weights, request.Broadcast, request.RequestToken, request.Malice), replyTo);
             });
             SnapshotBookkeeping();
             CommandAny(_ => Stash.Stash());
@@ -205,7 +205,7 @@ public sealed class HospitalActor : ReceivePersistentActor
             Command<LeaseRefused>(refused =>
             {
                 _log.Warning("{0}: no device can hold it: {1}", _definition.HospitalId, refused.Reason);
-                replyTo.Tell(new HospitalTrainingFailed(request.Round, _definition.HospitalId, $"no device can hold it: {refused.Reason}"), Self);
+                replyTo.Tell(new HospitalTrainingFailed(request.Round, _definition.HospitalId, $"no device can hold it: {refused.Reason}") { RequestToken = request.RequestToken }, Self);
                 Become(Ready);
                 Stash.UnstashAll();
             });
@@ -285,6 +285,7 @@ public sealed class HospitalActor : ReceivePersistentActor
         {
             Node = ((ExtendedActorSystem)Context.System).Provider.DefaultAddress.ToString(),
             RestoredFromRound = _restoredFromRound,
+            RequestToken = u.RequestToken,
         });
         _restoredFromRound = 0;
     }
@@ -352,6 +353,8 @@ public sealed class HospitalActor : ReceivePersistentActor
         _attempt = 0;
         var clock = Stopwatch.StartNew();
         _shard ??= _definition.LoadShard();
+        // A malicious client's stale replay sends its last upload again: taken before the learner trains over it.
+        var earlier = request.Malice?.Kind == Faults.MaliceKind.StaleReplay ? LastUpdate()?.Weights : null;
         var learner = Learner();
         if (device is not null) learner.MoveTo(device);
         // The method's hooks, if its learner has any: the broadcast before the global, the extras after training.
@@ -360,13 +363,15 @@ public sealed class HospitalActor : ReceivePersistentActor
         learner.LoadGlobal(request.Global);
         var result = learner.Train(_shard);
         var weights = learner.ExportWeights();
+        // The fault plan's malicious client: its learner trains honestly, its upload lies (and a resend repeats the lie).
+        if (request.Malice is { } malice) weights = malice.Apply(weights, request.Global, earlier);
         var extras = client?.CollectUpload(request.Round, _shard) ?? MethodPayloads.Empty;
         // The lease goes back now: the next hospital's grant travels while this one snapshots and answers (about a
         // tenth of a small model's round), instead of after. The learner's tensors stay where they are either way.
         computed?.Invoke();
         _lastRound = request.Round;
         _lastUpdate = new LocalUpdate(request.Round, _definition.HospitalId, weights, result.Samples, result.MeanLoss,
-            result.Steps, clock.Elapsed.TotalSeconds, extras);
+            result.Steps, clock.Elapsed.TotalSeconds, extras) { RequestToken = request.RequestToken };
         _restored = null;
         _training = null;
         if (_persist) Snapshot(_lastUpdate);
@@ -387,7 +392,10 @@ public sealed class HospitalActor : ReceivePersistentActor
         {
             // Out of immediate retries: the coordinator settles the round without this hospital now, not at its timeout.
             _log.Warning("{0}: training round {1} failed {2} times ({3}); reporting it to the coordinator", _definition.HospitalId, failed.Request.Round, failed.Attempt + 1, reason.Message);
-            failed.ReplyTo.Tell(new HospitalTrainingFailed(failed.Request.Round, _definition.HospitalId, $"its training failed {failed.Attempt + 1} times: {reason.Message}"), Self);
+            failed.ReplyTo.Tell(new HospitalTrainingFailed(failed.Request.Round, _definition.HospitalId, $"its training failed {failed.Attempt + 1} times: {reason.Message}")
+            {
+                RequestToken = failed.Request.RequestToken,
+            }, Self);
         }
         base.PreRestart(reason, message);
     }

@@ -13,7 +13,14 @@ namespace FedActors.Actors.Protocol;
 /// <param name="Round">The round to train, from 1.</param>
 /// <param name="Global">A reference to the global model to start from.</param>
 /// <param name="Broadcast">What the method's server sends beside the global; null: nothing.</param>
-public sealed record TrainRoundByRef(int Round, WeightsRef Global, MethodPayloads? Broadcast = null) : IFedActorsMessage;
+public sealed record TrainRoundByRef(int Round, WeightsRef Global, MethodPayloads? Broadcast = null) : IFedActorsMessage
+{
+    /// <summary>The request's token, which the answer must echo in <see cref="LocalUpdateByRef.RequestToken"/> (0: none, and no answer will be accepted).</summary>
+    public ulong RequestToken { get; init; }
+
+    /// <summary>The fault plan's instruction to alter this round's upload, as a malicious client would (<see cref="Faults.ScriptedMalice"/>); null: honest.</summary>
+    public Faults.Malice? Malice { get; init; }
+}
 
 /// <summary>
 /// Hospital → coordinator: the result of local training for one round, its weights offered on the hospital's node's
@@ -47,6 +54,9 @@ public sealed record LocalUpdateByRef(
     /// which happen every round by design, are not reported.
     /// </summary>
     public int RestoredFromRound { get; init; }
+
+    /// <summary>The token of the request it answers (<see cref="TrainRoundByRef.RequestToken"/>): the coordinator weighs an update only with its request's token.</summary>
+    public ulong RequestToken { get; init; }
 }
 
 /// <summary>
@@ -56,7 +66,11 @@ public sealed record LocalUpdateByRef(
 /// <param name="Round">The round whose training failed.</param>
 /// <param name="HospitalId">The hospital that failed.</param>
 /// <param name="Reason">The last exception's message.</param>
-public sealed record HospitalTrainingFailed(int Round, string HospitalId, string Reason) : IFedActorsMessage;
+public sealed record HospitalTrainingFailed(int Round, string HospitalId, string Reason) : IFedActorsMessage
+{
+    /// <summary>The token of the request it answers (<see cref="TrainRoundByRef.RequestToken"/>): a report without it is ignored.</summary>
+    public ulong RequestToken { get; init; }
+}
 
 /// <summary>Asks a hospital for a fingerprint of its persistent local state.</summary>
 public sealed record GetLocalState : IFedActorsMessage

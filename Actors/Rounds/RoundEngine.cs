@@ -4,7 +4,9 @@ using FedActors.Actors.Faults;
 using FedActors.Actors.Protocol;
 using FedActors.Actors.Simulation;
 using FedActors.Training;
+using FedActors.Training.Aggregation;
 using FedActors.Training.Methods;
+using FedActors.Training.Randomness;
 using FedActors.Training.Weights;
 
 namespace FedActors.Actors.Rounds;
@@ -33,6 +35,8 @@ public sealed class RoundEngine
         public UpdateOutcome? Outcome { get; set; } // null while pending
         public double At { get; set; } // simulated time of the outcome
         public UpdateArrived? Update { get; set; }
+        public bool NormChecked { get; set; } // its accepted update passed the round's norm bound (or was clipped to it)
+        public string? Clipped { get; set; } // how the norm bound clipped it, for its accepted event
         public bool Pending => Outcome is null;
     }
 
@@ -45,6 +49,7 @@ public sealed class RoundEngine
     private readonly IWorkerNodes? _workers;
     private readonly bool _checkpoints;
     private readonly Func<double> _wallSeconds;
+    private readonly byte[] _requestKey;
     private readonly List<RoundDecision> _out = new();
 
     private ModelWeights _global;
@@ -76,9 +81,13 @@ public sealed class RoundEngine
     /// <param name="workers">The cluster's worker nodes, for scripted worker crashes; null outside cluster mode.</param>
     /// <param name="checkpoints">Ask for a checkpoint after every round and wait for it before the next.</param>
     /// <param name="wallSeconds">A wall clock in seconds, for the summaries' wall time only (never a decision); null is the process's.</param>
+    /// <param name="requestKey">
+    /// The secret that request tokens (<see cref="SendRequest.RequestToken"/>) are keyed with: an update is weighed only with its
+    /// request's token. The coordinator passes random bytes; null derives a key from the seed (replayable, for tests and tools; not secret).
+    /// </param>
     public RoundEngine(CoordinatorSettings settings, IReadOnlyList<string> hospitalIds, ModelWeights initialGlobal,
         IFederatedServer? server = null, GlobalModelEvaluator? evaluate = null, IWorkerNodes? workers = null, bool checkpoints = false,
-        Func<double>? wallSeconds = null)
+        Func<double>? wallSeconds = null, byte[]? requestKey = null)
     {
         settings.Validate();
         if (hospitalIds.Count == 0) throw new ArgumentException("A run needs at least one hospital.", nameof(hospitalIds));
@@ -86,6 +95,10 @@ public sealed class RoundEngine
         _strategy = settings.CreateStrategy();
         _rules = _strategy.Rules;
         _server = server ?? new FederatedAveragingServer();
+        if (settings.Aggregation.Kind != AggregationKind.FedAvg && settings.Strategy is null && _server is not FederatedAveragingServer)
+            throw new ArgumentException($"{AggregationRule.Key} = {AggregationRule.Name(settings.Aggregation.Kind)} needs a method whose aggregation is a " +
+                                        $"weighted mean of the uploaded weights; method '{_server.Method}' aggregates its own way: set it to fedavg", nameof(settings));
+        _requestKey = requestKey ?? BitConverter.GetBytes(SeededRandom.DeriveSeed(settings.Seed, "request-tokens"));
         _hospitals = hospitalIds.OrderBy(id => id, StringComparer.Ordinal).ToList();
         _global = initialGlobal;
         foreach (var id in _hospitals) _clients[id] = new ClientRecord(id, settings.Heterogeneity.For(id, settings.Seed), 0, 0, 0, 0);
@@ -110,7 +123,28 @@ public sealed class RoundEngine
 
     /// <summary>The requests of the open round still awaiting an answer: sent again on a resend, or once the global's reference is known.</summary>
     public IReadOnlyList<SendRequest> OutstandingRequests() => !_roundOpen ? []
-        : _participants.Values.Where(p => p.Requested && p.Pending).Select(p => new SendRequest(_round, p.Id, BroadcastTo(p.Id))).ToList();
+        : _participants.Values.Where(p => p.Requested && p.Pending).Select(RequestTo).ToList();
+
+    private SendRequest RequestTo(Participant p) => new(_round, p.Id, BroadcastTo(p.Id)) { RequestToken = TokenFor(_round, p.Attempt, p.Id), Malice = p.Faults.Malice };
+
+    /// <summary>The token of the request to <paramref name="hospitalId"/> in <paramref name="round"/>'s <paramref name="attempt"/>: HMAC-SHA256 under the request key, never 0.</summary>
+    private ulong TokenFor(int round, int attempt, string hospitalId)
+    {
+        var mac = System.Security.Cryptography.HMACSHA256.HashData(_requestKey, System.Text.Encoding.UTF8.GetBytes($"{round}/{attempt}/{hospitalId}"));
+        return Math.Max(1, BitConverter.ToUInt64(mac, 0));
+    }
+
+    /// <summary>Whether an answer carries the token of the request the engine sent its hospital (if it was asked at all).</summary>
+    private bool Answers(ulong token, string hospitalId) =>
+        _participants.GetValueOrDefault(hospitalId) is { } p && token == TokenFor(_round, p.Attempt, p.Id);
+
+    /// <summary>An update for a pending hospital without its request's token: a forgery or a reply to an earlier incarnation's request; never weighed, never held against the hospital.</summary>
+    private void Unbound(int round, string hospitalId)
+    {
+        _unexpected++;
+        Publish(round, RunEventKinds.Unexpected, hospitalId,
+            "not an answer to this round's request (its request token does not match: forged, or a reply to an earlier coordinator's request); ignored", _attemptStart);
+    }
 
     /// <summary>Whether an update of <paramref name="hospitalId"/> for <paramref name="round"/> would be weighed now (not stale, unasked or a repeat).</summary>
     public bool AwaitsUpdate(int round, string hospitalId) =>
@@ -300,7 +334,9 @@ public sealed class RoundEngine
                 continue;
             }
             p.Requested = true;
-            _out.Add(new SendRequest(_round, id, broadcast));
+            if (faults.Malice is { } malice)
+                Publish(_round, RunEventKinds.Corrupted, id, $"malicious (injected): its hospital uploads {malice.Describe()}", _attemptStart);
+            _out.Add(RequestTo(p));
         }
         _selecting = false;
         ReportProgress();
@@ -351,6 +387,12 @@ public sealed class RoundEngine
 
     private void Announced(UpdateAnnounced a)
     {
+        if (AwaitsUpdate(a.Round, a.HospitalId) && !Answers(a.RequestToken, a.HospitalId))
+        {
+            Unbound(a.Round, a.HospitalId);
+            _out.Add(new IgnoreUpdate(a.Round, a.HospitalId, a.ContentHash));
+            return;
+        }
         if (AwaitsUpdate(a.Round, a.HospitalId))
         {
             Whereabouts(a);
@@ -371,6 +413,12 @@ public sealed class RoundEngine
     private void Failed(HospitalFailed f)
     {
         if (!AwaitsUpdate(f.Round, f.HospitalId)) return;
+        if (!Answers(f.RequestToken, f.HospitalId))
+        {
+            // Else anyone could drop an honest hospital by naming it.
+            Unbound(f.Round, f.HospitalId);
+            return;
+        }
         Settle(_participants[f.HospitalId], UpdateOutcome.Dropped, f.Reason, _attemptStart);
         TryCloseAttempt();
     }
@@ -381,6 +429,11 @@ public sealed class RoundEngine
         if (p is not { Pending: true, Requested: true })
         {
             Judge(update.Round, update.HospitalId, update.Weights.ContentHash, update.Weights.PayloadBytes);
+            return;
+        }
+        if (!Answers(update.RequestToken, update.HospitalId))
+        {
+            Unbound(update.Round, update.HospitalId);
             return;
         }
         Count(update.HospitalId, ClientTraffic.Up, update.Weights.PayloadBytes, update.Extras);
@@ -497,6 +550,8 @@ public sealed class RoundEngine
     private string? Validate(UpdateArrived update)
     {
         if (update.Samples <= 0) return $"sample count {update.Samples}";
+        if (_settings.ShardSizes?.GetValueOrDefault(update.HospitalId) is { } shard && update.Samples > shard)
+            return $"hospital {update.HospitalId} claims {update.Samples} samples, but its shard holds {shard}";
         if (!update.Weights.MatchesDeclaredHash)
             return $"payload hash mismatch: declared {update.Weights.DeclaredHash![..12]}…, content {update.Weights.ContentHash[..12]}…";
         var expected = _global.Tensors;
@@ -580,6 +635,7 @@ public sealed class RoundEngine
         if (!_roundOpen || _participants.Values.Any(p => p.Pending)) return;
         _out.Add(new DisarmTimeout());
         var attempt = _participants.Values.Where(p => p.Attempt == _attempt).ToList();
+        BoundNorms(attempt);
         var onTime = attempt.Where(p => p.Outcome == UpdateOutcome.Accepted)
             .OrderBy(p => p.At).ThenBy(p => p.Id, StringComparer.Ordinal).ToList();
         var kept = onTime.Take(_attemptWanted).ToList();
@@ -589,7 +645,7 @@ public sealed class RoundEngine
             Settle(p, UpdateOutcome.Surplus, $"over-selection: finished at {p.At:F1} s, after the first {_attemptWanted}", p.At);
         }
         foreach (var p in kept.OrderBy(p => p.Id, StringComparer.Ordinal))
-            Publish(_round, RunEventKinds.Accepted, p.Id, $"arrived at {p.At:F1} s", p.At);
+            Publish(_round, RunEventKinds.Accepted, p.Id, $"arrived at {p.At:F1} s{p.Clipped}", p.At);
         FlushEvents();
 
         // The server stops waiting at the k-th arrival; short of k it waits for its deadline, if it has one.
@@ -692,6 +748,36 @@ public sealed class RoundEngine
             return;
         }
         Advance();
+    }
+
+    /// <summary>
+    /// The update-norm bound (<see cref="CoordinatorSettings.UpdateNorm"/>) on the attempt's newly accepted updates: each one's change
+    /// from the global, against <see cref="UpdateNormBound.Factor"/> × the median change of every update accepted this round.
+    /// Above it, an update is rejected or clipped to it. With a median of 0 there is nothing to compare against.
+    /// </summary>
+    private void BoundNorms(IReadOnlyList<Participant> attempt)
+    {
+        var bound = _settings.UpdateNorm;
+        var fresh = attempt.Where(p => p.Outcome == UpdateOutcome.Accepted && !p.NormChecked).OrderBy(p => p.Id, StringComparer.Ordinal).ToList();
+        if (bound.Mode == UpdateNormMode.Off || fresh.Count == 0) return;
+        var norms = _participants.Values.Where(p => p.Outcome == UpdateOutcome.Accepted)
+            .ToDictionary(p => p.Id, p => RobustAggregation.DeltaNorm(p.Update!.Weights, _global), StringComparer.Ordinal);
+        var median = RobustAggregation.Median(norms.Values.ToList());
+        var limit = bound.Factor * median;
+        foreach (var p in fresh)
+        {
+            p.NormChecked = true;
+            var norm = norms[p.Id];
+            if (!(median > 0) || norm <= limit) continue;
+            if (bound.Mode == UpdateNormMode.Reject)
+            {
+                Settle(p, UpdateOutcome.Rejected,
+                    $"update norm {norm:G3} (its change from the global) exceeds {bound.Factor:G3} × the round's median of {median:G3}", p.At);
+                continue;
+            }
+            p.Update = p.Update! with { Weights = RobustAggregation.ClipDelta(p.Update.Weights, _global, limit) };
+            p.Clipped = $"; its change from the global clipped from norm {norm:G3} to {limit:G3} ({bound.Factor:G3} × the round's median)";
+        }
     }
 
     private ServerAggregate Checked(ServerAggregate aggregate, IReadOnlyList<UpdateArrived> accepted)

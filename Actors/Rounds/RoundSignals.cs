@@ -19,7 +19,11 @@ public sealed record RunStartRequested(bool AfterCrash = false) : RoundInput;
 /// <param name="Node">The node the hospital trained on, as it says (null: not said); a change from its previous answer is a move.</param>
 /// <param name="RestoredFromRound">The round of the snapshot it restored its state from since its previous answer; 0: not restored.</param>
 public sealed record UpdateAnnounced(int Round, string HospitalId, string ContentHash, long PayloadBytes, string? Node = null, int RestoredFromRound = 0)
-    : RoundInput;
+    : RoundInput
+{
+    /// <summary>The request token the answer echoes (<see cref="SendRequest.RequestToken"/>); an update without its request's token is ignored.</summary>
+    public ulong RequestToken { get; init; }
+}
 
 /// <summary>A hospital's update, with its weights.</summary>
 /// <param name="Round">The round the update was trained for.</param>
@@ -32,7 +36,11 @@ public sealed record UpdateAnnounced(int Round, string HospitalId, string Conten
 /// <param name="Extras">What the method uploads beside the weights.</param>
 public sealed record UpdateArrived(
     int Round, string HospitalId, ModelWeights Weights, int Samples, double MeanLoss, int Steps, double ComputeSeconds, MethodPayloads Extras)
-    : RoundInput;
+    : RoundInput
+{
+    /// <summary>The request token the answer echoes (<see cref="SendRequest.RequestToken"/>); an update without its request's token is ignored.</summary>
+    public ulong RequestToken { get; init; }
+}
 
 /// <summary>An announced update's weights could not be fetched (its node may be gone): the hospital stays pending and is asked again.</summary>
 /// <param name="Round">The round of the update.</param>
@@ -44,7 +52,11 @@ public sealed record UpdateUnavailable(int Round, string HospitalId, string Reas
 /// <param name="Round">The round it failed in.</param>
 /// <param name="HospitalId">The hospital.</param>
 /// <param name="Reason">What went wrong, for the events file.</param>
-public sealed record HospitalFailed(int Round, string HospitalId, string Reason) : RoundInput;
+public sealed record HospitalFailed(int Round, string HospitalId, string Reason) : RoundInput
+{
+    /// <summary>The request token the report echoes (<see cref="SendRequest.RequestToken"/>); a report without it is ignored, as a forged update is.</summary>
+    public ulong RequestToken { get; init; }
+}
 
 /// <summary>A worker node left or was downed: its hospitals restart elsewhere, so the pending ones are asked again now.</summary>
 /// <param name="Node">The lost node's address.</param>
@@ -83,7 +95,17 @@ public sealed record OfferGlobal(int Round, ModelWeights Global) : RoundDecision
 /// <param name="Round">The round.</param>
 /// <param name="HospitalId">The hospital to ask.</param>
 /// <param name="Broadcast">What the method's server sends beside the global.</param>
-public sealed record SendRequest(int Round, string HospitalId, MethodPayloads Broadcast) : RoundDecision;
+public sealed record SendRequest(int Round, string HospitalId, MethodPayloads Broadcast) : RoundDecision
+{
+    /// <summary>
+    /// A secret the hospital's answer must echo: keyed by the coordinator's request key and (round, attempt, hospital), so only
+    /// whoever received this request can answer it; the same on a resend. Never 0.
+    /// </summary>
+    public ulong RequestToken { get; init; }
+
+    /// <summary>The fault plan's instruction to a malicious hospital (<see cref="Faults.ScriptedMalice"/>); null for an honest one.</summary>
+    public Faults.Malice? Malice { get; init; }
+}
 
 /// <summary>Fetch an announced update's weights; the answer comes back as <see cref="UpdateArrived"/> or <see cref="UpdateUnavailable"/>.</summary>
 /// <param name="Round">The round.</param>

@@ -97,19 +97,25 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
         Register<SubscribeToRun, W.SubscribeToRun>(W.SubscribeToRun.Parser,
             m => new W.SubscribeToRun { Listener = PathOf(m.Listener) }, p => new SubscribeToRun(Resolve(p.Listener)));
         Register<TrainRoundByRef, W.TrainRound>(W.TrainRound.Parser,
-            m => new W.TrainRound { Round = m.Round, Global = ToWire(m.Global), Broadcast = { ToWire(m.Broadcast) } },
-            p => new TrainRoundByRef(p.Round, FromWire(Required(p.Global, "global")), FromWire(p.Broadcast, "broadcast")));
+            m => new W.TrainRound { Round = m.Round, Global = ToWire(m.Global), Broadcast = { ToWire(m.Broadcast) }, RequestToken = m.RequestToken,
+                Malice = m.Malice is { } x ? new W.Malice { Kind = (int)x.Kind, Parameter = x.Parameter, Seed = x.Seed } : null },
+            p => new TrainRoundByRef(p.Round, FromWire(Required(p.Global, "global")), FromWire(p.Broadcast, "broadcast")) {
+                RequestToken = p.RequestToken,
+                Malice = p.Malice is { } x ? new Actors.Faults.Malice(Enum.IsDefined((Actors.Faults.MaliceKind)x.Kind) ? (Actors.Faults.MaliceKind)x.Kind
+                    : throw new InvalidDataException($"unknown malice kind {x.Kind}"), x.Parameter, x.Seed) : null,
+            });
         Register<LocalUpdateByRef, W.LocalUpdate>(W.LocalUpdate.Parser,
             m => new W.LocalUpdate
             {
                 Round = m.Round, HospitalId = m.HospitalId, Weights = ToWire(m.Weights), Samples = m.Samples, MeanLoss = m.MeanLoss, Steps = m.Steps,
                 ComputeSeconds = m.ComputeSeconds, Extras = { ToWire(m.Extras) }, Node = m.Node ?? "", RestoredFromRound = m.RestoredFromRound,
+                RequestToken = m.RequestToken,
             },
             p => new LocalUpdateByRef(p.Round, p.HospitalId, FromWire(Required(p.Weights, "weights")), p.Samples, p.MeanLoss, p.Steps, p.ComputeSeconds,
-                FromWire(p.Extras, "extras")) { Node = p.Node.Length == 0 ? null : p.Node, RestoredFromRound = p.RestoredFromRound });
+                FromWire(p.Extras, "extras")) { Node = p.Node.Length == 0 ? null : p.Node, RestoredFromRound = p.RestoredFromRound, RequestToken = p.RequestToken });
         Register<HospitalTrainingFailed, W.HospitalTrainingFailed>(W.HospitalTrainingFailed.Parser,
-            m => new W.HospitalTrainingFailed { Round = m.Round, HospitalId = m.HospitalId, Reason = m.Reason },
-            p => new HospitalTrainingFailed(p.Round, p.HospitalId, p.Reason));
+            m => new W.HospitalTrainingFailed { Round = m.Round, HospitalId = m.HospitalId, Reason = m.Reason, RequestToken = m.RequestToken },
+            p => new HospitalTrainingFailed(p.Round, p.HospitalId, p.Reason) { RequestToken = p.RequestToken });
         Register<GetLocalState, W.Empty>(W.Empty.Parser, _ => new W.Empty(), _ => GetLocalState.Instance, "GetLocalState");
         Register<StopHospital, W.Empty>(W.Empty.Parser, _ => new W.Empty(), _ => StopHospital.Instance, "StopHospital");
         Register<LocalStateReport, W.LocalStateReport>(W.LocalStateReport.Parser,

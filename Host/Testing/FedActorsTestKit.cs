@@ -33,9 +33,9 @@ namespace FedActors.Testing;
 ///         var coordinator = Sys.ActorOf(RoundCoordinator.Props(new CoordinatorSettings { Rounds = 1, MinParticipants = 1,
 ///             RoundTimeout = TimeSpan.FromMinutes(10) }, hospitals.ToDictionary(h => h.Key, h => h.Value.Ref), global, Transfer));
 ///         var log = StartLoggedRun(coordinator);
-///         hospitals["a"].ExpectMsg&lt;TrainRoundByRef&gt;();
+///         var request = hospitals["a"].ExpectMsg&lt;TrainRoundByRef&gt;();
 ///         hospitals["b"].ExpectMsg&lt;TrainRoundByRef&gt;();
-///         coordinator.Tell(Update(1, "a", trained, samples: 10));
+///         coordinator.Tell(Update(request, "a", trained, samples: 10));
 ///         Clock.Advance(TimeSpan.FromMinutes(10));
 ///         Assert.Equal(["b"], ExpectMsg&lt;RunCompleted&gt;().Rounds[0].Dropped);
 ///     }
@@ -100,7 +100,11 @@ public abstract class FedActorsTestKit : Akka.TestKit.Xunit2.TestKit
     /// <param name="broadcast">What the method sends beside it (null: nothing).</param>
     protected TrainRoundByRef Request(int round, ModelWeights global, MethodPayloads? broadcast = null) => new(round, Offer(global), broadcast);
 
-    /// <summary>A hospital's upload as a hospital sends it to the coordinator: <paramref name="weights"/> offered on <see cref="Transfer"/>.</summary>
+    /// <summary>
+    /// An upload that names a hospital and a round but answers no request: it carries no request token, so a coordinator
+    /// ignores it as unbound (counted as unexpected) — a forgery, as a stranger would send it. To answer a request, use
+    /// <see cref="Update(TrainRoundByRef, string, ModelWeights, int, double, int, double)"/>.
+    /// </summary>
     /// <param name="round">The round it answers.</param>
     /// <param name="hospitalId">The hospital it names.</param>
     /// <param name="weights">Its trained weights.</param>
@@ -110,6 +114,24 @@ public abstract class FedActorsTestKit : Akka.TestKit.Xunit2.TestKit
     /// <param name="computeSeconds">Its simulated compute time, in seconds.</param>
     protected LocalUpdateByRef Update(int round, string hospitalId, ModelWeights weights, int samples, double meanLoss = 0, int steps = 1, double computeSeconds = 0) =>
         new(round, hospitalId, Offer(weights), samples, meanLoss, steps, computeSeconds);
+
+    /// <summary>
+    /// A hospital's answer to <paramref name="request"/> as a hospital sends it to the coordinator: <paramref name="weights"/> offered on
+    /// <see cref="Transfer"/>, for the request's round, echoing its token (the coordinator weighs only answers to its own requests).
+    /// </summary>
+    /// <param name="request">The request the hospital received (e.g. by its test probe).</param>
+    /// <param name="hospitalId">The hospital that received it.</param>
+    /// <param name="weights">Its trained weights.</param>
+    /// <param name="samples">The samples it trained on (FedAvg's weight).</param>
+    /// <param name="meanLoss">Its mean local loss.</param>
+    /// <param name="steps">Its optimiser steps.</param>
+    /// <param name="computeSeconds">Its simulated compute time, in seconds.</param>
+    protected LocalUpdateByRef Update(TrainRoundByRef request, string hospitalId, ModelWeights weights, int samples, double meanLoss = 0, int steps = 1,
+        double computeSeconds = 0)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return Update(request.Round, hospitalId, weights, samples, meanLoss, steps, computeSeconds) with { RequestToken = request.RequestToken };
+    }
 
     /// <summary>An upload with its weights fetched from <see cref="Transfer"/>, as the coordinator resolves it.</summary>
     /// <param name="upload">A hospital's upload.</param>

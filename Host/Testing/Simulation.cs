@@ -49,6 +49,7 @@ public sealed class Simulation
     private readonly List<ScriptedCoordinatorCrash> _crashes = [];
     private readonly List<MessageFault> _messages = [];
     private readonly List<ScriptedCorruption> _corruptions = [];
+    private readonly List<ScriptedMalice> _malicious = [];
     private readonly List<ScriptedWorkerCrash> _workerCrashes = [];
     private int? _workers;
     private readonly Dictionary<string, List<OnInterval>> _availability = new(StringComparer.Ordinal);
@@ -233,6 +234,18 @@ public sealed class Simulation
     }
 
     /// <summary>
+    /// Hospital <paramref name="hospitalId"/> is malicious from <paramref name="fromRound"/> on: its hospital alters its upload as
+    /// <paramref name="kind"/> says (scaled by <paramref name="parameter"/>, sign-flipped, noise of σ = <paramref name="parameter"/>
+    /// seeded from the experiment seed, NaN, or a stale replay of an earlier upload). The same as a <c>malicious</c> event in
+    /// <c>faults.events</c>.
+    /// </summary>
+    public Simulation Malicious(string hospitalId, int fromRound, MaliceKind kind, double parameter = 0)
+    {
+        _malicious.Add(new ScriptedMalice(hospitalId, fromRound, kind, parameter));
+        return this;
+    }
+
+    /// <summary>
     /// FedScale's published client traces, read as FedScale writes them (the pickles <c>client_behave_trace</c> and
     /// <c>client_device_capacity</c> of its <c>benchmark/dataset/data/device_info</c>): <paramref name="behaviourTrace"/> says
     /// when each hospital is online (as <see cref="Available"/> does), <paramref name="deviceCapacity"/> gives each its
@@ -363,12 +376,12 @@ public sealed class Simulation
     private FaultPlan? CodeFaults(ExperimentConfig config)
     {
         CheckWorkerCrashes(config);
-        if (_dropout is null && _drops.Count + _slowdowns.Count + _crashes.Count + _messages.Count + _corruptions.Count + _workerCrashes.Count == 0) return null;
+        if (_dropout is null && _drops.Count + _slowdowns.Count + _crashes.Count + _messages.Count + _corruptions.Count + _malicious.Count + _workerCrashes.Count == 0) return null;
         var hospitals = Enumerable.Range(0, config.Experiment.Hospitals).Select(i => FedActors.Training.Experiments.ExperimentSettings.HospitalIdOf(i, config.Experiment.Hospitals)).ToHashSet();
-        foreach (var id in _drops.Select(d => d.HospitalId).Concat(_slowdowns.Select(s => s.HospitalId)).Concat(_corruptions.Select(c => c.HospitalId)))
+        foreach (var id in _drops.Select(d => d.HospitalId).Concat(_slowdowns.Select(s => s.HospitalId)).Concat(_corruptions.Select(c => c.HospitalId)).Concat(_malicious.Select(m => m.HospitalId)))
             if (!hospitals.Contains(id)) throw new ConfigError($"a fault given in code names '{id}', which is not a hospital (hospital-01 … {hospitals.Max()})");
         var rounds = config.Coordinator.Rounds;
-        foreach (var round in _drops.Select(d => d.Round).Concat(_slowdowns.Select(s => s.FromRound)).Concat(_crashes.Select(c => c.Round)).Concat(_corruptions.Select(c => c.Round)).Concat(_workerCrashes.Select(c => c.Round)))
+        foreach (var round in _drops.Select(d => d.Round).Concat(_slowdowns.Select(s => s.FromRound)).Concat(_crashes.Select(c => c.Round)).Concat(_corruptions.Select(c => c.Round)).Concat(_malicious.Select(m => m.FromRound)).Concat(_workerCrashes.Select(c => c.Round)))
             if (round < 1 || round > rounds) throw new ConfigError($"a fault given in code is at round {round}, but rounds run from 1 to {rounds}");
         var configured = config.Coordinator.Faults;
         return configured with
@@ -380,6 +393,7 @@ public sealed class Simulation
             WorkerCrashes = [.. configured.WorkerCrashes, .. _workerCrashes],
             Messages = [.. configured.Messages, .. _messages],
             Corruptions = [.. configured.Corruptions, .. _corruptions],
+            Malicious = [.. configured.Malicious, .. _malicious],
         };
     }
 

@@ -14,7 +14,7 @@ public static class FaultPlanHocon
     /// <summary>
     /// The body of <c>fedactors.faults</c> for <paramref name="plan"/>: <c>dropout { … }</c> and <c>events = [ … ]</c>, each
     /// event on a line of its own, in the plan's order (drops, slowdowns, worker crashes, coordinator crashes, message
-    /// faults, corruptions). Numbers are written so that they read back exactly.
+    /// faults, corruptions, malicious clients). Numbers are written so that they read back exactly.
     /// </summary>
     /// <param name="plan">The plan to write.</param>
     public static string Render(FaultPlan plan)
@@ -33,6 +33,12 @@ public static class FaultPlanHocon
             ? $"{{ kind = message, message = {Message(x.Message)}, action = lose, probability = {Number(x.Probability)} }}"
             : $"{{ kind = message, message = {Message(x.Message)}, action = delay, probability = {Number(x.Probability)}, delay = {Number(x.DelaySeconds)} }}"));
         events.AddRange(plan.Corruptions.Select(x => $"{{ kind = corrupt, hospital = {HoconText.Quote(x.HospitalId)}, round = {x.Round}, corruption = {(x.Corruption == Corruption.NaN ? "nan" : "scaled")} }}"));
+        events.AddRange(plan.Malicious.Select(x => $"{{ kind = malicious, hospital = {HoconText.Quote(x.HospitalId)}, round = {x.FromRound}, attack = {Attack(x.Kind)}" + x.Kind switch
+        {
+            MaliceKind.Scaled => $", factor = {Number(x.Parameter)} }}",
+            MaliceKind.Noise => $", sigma = {Number(x.Parameter)} }}",
+            _ => " }",
+        }));
         text.Append(events.Count == 0 ? "events = []\n" : $"events = [\n  {string.Join(",\n  ", events)}\n]\n");
         return text.ToString();
     }
@@ -45,6 +51,14 @@ public static class FaultPlanHocon
         DropoutStage.AfterUpload => "after-upload",
         _ => throw new ArgumentOutOfRangeException(nameof(stage), stage, "not a dropout stage"),
     };
+
+    /// <summary>The config's names of the malicious-client attacks.</summary>
+    internal static readonly IReadOnlyDictionary<string, MaliceKind> Attacks = new Dictionary<string, MaliceKind>
+    {
+        ["scaled"] = MaliceKind.Scaled, ["sign-flip"] = MaliceKind.SignFlipped, ["noise"] = MaliceKind.Noise, ["nan"] = MaliceKind.NaN, ["stale-replay"] = MaliceKind.StaleReplay,
+    };
+
+    internal static string Attack(MaliceKind kind) => Attacks.First(a => a.Value == kind).Key;
 
     private static string Message(RoundMessage message) => message == RoundMessage.Request ? "request" : "upload";
 

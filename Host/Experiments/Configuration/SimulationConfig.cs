@@ -1,5 +1,6 @@
 using FedActors.Actors.Coordination;
 using FedActors.Actors.Faults;
+using FedActors.Actors.Rounds;
 using FedActors.Actors.Simulation;
 using FedActors.Training.Data;
 
@@ -51,6 +52,10 @@ internal static partial class SimulationConfig
             EvaluateEvery = r.Int("fedactors.rounds.evaluate-every", 0, 100_000),
             ResendInterval = r.Duration("fedactors.rounds.resend-interval"),
             Seed = seed,
+            Aggregation = new AggregationRule(AggregationRule.Names[r.OneOf(AggregationRule.Key, AggregationRule.Names.Keys.ToArray())],
+                r.Double("fedactors.rounds.trim-fraction", 0, 0.499999), r.Double("fedactors.rounds.clip-factor", 1e-9, 1e6)),
+            UpdateNorm = new UpdateNormBound(Enum.Parse<UpdateNormMode>(r.OneOf("fedactors.rounds.update-norm-bound", "off", "reject", "clip"), ignoreCase: true),
+                r.Double("fedactors.rounds.update-norm-factor", 1, 1e12)),
         };
         if (settings.MinParticipants > hospitals)
             throw r.Error("fedactors.rounds.min-participants", $"is {settings.MinParticipants} but there are only {hospitals} hospitals");
@@ -68,9 +73,10 @@ internal static partial class SimulationConfig
         var (drops, slowdowns, workerCrashes, coordinatorCrashes, messages) =
             (new List<ScriptedDrop>(), new List<ScriptedSlowdown>(), new List<ScriptedWorkerCrash>(), new List<ScriptedCoordinatorCrash>(), new List<MessageFault>());
         var corruptions = new List<ScriptedCorruption>();
+        var malicious = new List<ScriptedMalice>();
         foreach (var e in r.Objects(Events, "{ kind = drop, hospital = hospital-03, round = 2 }"))
         {
-            var kind = e.OneOf("kind", "drop", "slow", "crash-worker", "crash-coordinator", "message", "corrupt");
+            var kind = e.OneOf("kind", "drop", "slow", "crash-worker", "crash-coordinator", "message", "corrupt", "malicious");
             int Round() => e.Int("round", 1, rounds);
             switch (kind)
             {
@@ -96,6 +102,20 @@ internal static partial class SimulationConfig
                     corruptions.Add(new ScriptedCorruption(Hospital(e, "hospital", hospitals), Round(),
                         e.OneOf("corruption", "nan", "scaled") == "nan" ? Corruption.NaN : Corruption.Scaled));
                     break;
+                case "malicious":
+                    var attack = FaultPlanHocon.Attacks[e.OneOf("attack", FaultPlanHocon.Attacks.Keys.ToArray())];
+                    var parameter = attack switch { MaliceKind.Scaled => "factor", MaliceKind.Noise => "sigma", _ => null };
+                    if (parameter is null) e.OnlyFields($"a malicious event with attack = {FaultPlanHocon.Attack(attack)}", "kind", "hospital", "round", "attack");
+                    else e.OnlyFields($"a malicious event with attack = {FaultPlanHocon.Attack(attack)}", "kind", "hospital", "round", "attack", parameter);
+                    var value = parameter switch
+                    {
+                        "factor" => e.Double("factor", -1e30, 1e30),
+                        "sigma" => e.Double("sigma", 1e-12, 1e12),
+                        _ => 0,
+                    };
+                    if (parameter == "factor" && value == 0) throw e.Error("factor", "must not be 0");
+                    malicious.Add(new ScriptedMalice(Hospital(e, "hospital", hospitals), Round(), attack, value));
+                    break;
                 default:
                     var lose = e.OneOf("action", "delay", "lose") == "lose";
                     if (lose) e.OnlyFields("a message event that loses messages", "kind", "message", "action", "probability");
@@ -110,6 +130,7 @@ internal static partial class SimulationConfig
             Dropout = probability > 0 ? new RandomDropout(probability, stages) : null,
             Drops = drops, Slowdowns = slowdowns, WorkerCrashes = workerCrashes, CoordinatorCrashes = coordinatorCrashes, Messages = messages,
             Corruptions = corruptions,
+            Malicious = malicious,
         };
     }
 

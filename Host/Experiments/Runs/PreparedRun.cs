@@ -6,6 +6,7 @@ using FedActors.Actors.Devices;
 using FedActors.Actors.Hospitals;
 using FedActors.Actors.Hosting;
 using FedActors.Actors.Protocol;
+using FedActors.Actors.Rounds;
 using FedActors.Host.Configuration;
 using FedActors.Training;
 using FedActors.Training.Experiments;
@@ -82,7 +83,11 @@ public sealed class PreparedRun
             })
             .ToList();
         var probes = config.Method.Registration.Evaluations.HasFlag(MethodEvaluations.LinearProbe);
-        var run = new FederatedRun(config.Coordinator, hospitals, initialGlobal, (weights, _) =>
+        if (config.Coordinator.Aggregation.Kind != AggregationKind.FedAvg && config.Coordinator.Strategy is null && method.CreateServer() is not FederatedAveragingServer)
+            throw new ConfigError($"{AggregationRule.Key} is {AggregationRule.Name(config.Coordinator.Aggregation.Kind)}, but method '{config.Method.Name}' does not aggregate by a weighted mean of the weights: set it to fedavg");
+        // The coordinator caps each update's sample count at its hospital's shard.
+        var coordinator = config.Coordinator with { ShardSizes = experiment.Sites.Sites.ToDictionary(s => s.HospitalId, s => s.Train.Count, StringComparer.Ordinal) };
+        var run = new FederatedRun(coordinator, hospitals, initialGlobal, (weights, _) =>
         {
             if (!probes) return new Dictionary<string, double>();
             var probe = experiment.Probe(weights);

@@ -38,9 +38,10 @@ public class BadUpdateSpecs(ITestOutputHelper output) : ActorSpec(1, output)
             new CoordinatorSettings { Rounds = 1, MinParticipants = 1, Seed = 2, RoundTimeout = TimeSpan.FromMinutes(1) }, hospitals, Global, Transfer));
         coordinator.Tell(new SubscribeToRun(handle.Ref));
         coordinator.Tell(StartRun.Instance, ActorRefs.NoSender); // RunCompleted comes through the log, after every event
-        foreach (var probe in hospitals.Values.Cast<Akka.TestKit.TestProbe>()) probe.ExpectMsg<TrainRoundByRef>();
+        var requests = hospitals.ToDictionary(h => h.Key, h => ((Akka.TestKit.TestProbe)h.Value).ExpectMsg<TrainRoundByRef>());
 
-        LocalUpdateByRef Update(string id, ModelWeights w, int samples = 10) => new(1, id, Offer(w), samples, 0.5, 1, 0.01);
+        LocalUpdateByRef Update(string id, ModelWeights w, int samples = 10) =>
+            new LocalUpdateByRef(1, id, Offer(w), samples, 0.5, 1, 0.01) { RequestToken = requests.GetValueOrDefault(id)?.RequestToken ?? 0 };
         var nan = Filled(1);
         nan.Tensors[0].Values[5] = float.NaN;
         coordinator.Tell(Update("nan", nan));
@@ -83,12 +84,12 @@ public class BadUpdateSpecs(ITestOutputHelper output) : ActorSpec(1, output)
             new Dictionary<string, IActorRef> { ["h"] = hospital }, Global, Transfer));
         coordinator.Tell(new SubscribeToRun(handle.Ref));
         coordinator.Tell(StartRun.Instance, ActorRefs.NoSender); // RunCompleted comes through the log, after every event
-        var update = new LocalUpdateByRef(1, "h", Offer(Filled(1)), 10, 0.5, 1, 0.01);
-        hospital.ExpectMsg<TrainRoundByRef>();
+        var update = new LocalUpdateByRef(1, "h", Offer(Filled(1)), 10, 0.5, 1, 0.01) { RequestToken = hospital.ExpectMsg<TrainRoundByRef>().RequestToken };
         coordinator.Tell(update);
-        Assert.Equal(2, hospital.ExpectMsg<TrainRoundByRef>().Round);
+        var second = hospital.ExpectMsg<TrainRoundByRef>();
+        Assert.Equal(2, second.Round);
         coordinator.Tell(update); // round 1 is closed now
-        coordinator.Tell(update with { Round = 2 });
+        coordinator.Tell(update with { Round = 2, RequestToken = second.RequestToken });
 
         var completed = ExpectMsg<RunCompleted>();
         Assert.Equal(1, completed.Rounds[1].StaleReplies);

@@ -84,12 +84,12 @@ public class WeightsByRefSpecs(ITestOutputHelper output) : ActorSpec(2, output)
 
         coordinator.Tell(StartRun.Instance);
         var request = a.ExpectMsg<TrainRoundByRef>(Timeout);
-        b.ExpectMsg<TrainRoundByRef>(Timeout);
+        var requestB = b.ExpectMsg<TrainRoundByRef>(Timeout);
         Assert.Equal(global.ContentHash, (await transfer.FetchAsync(request.Global, Timeout)).ContentHash);
 
         // a's weights were never offered (its node is gone, say); b uploads the global itself, which is offered.
-        coordinator.Tell(new LocalUpdateByRef(1, "a", request.Global with { ContentHash = "not-offered" }, 10, 0.5, 1, 0.1), a.Ref);
-        coordinator.Tell(new LocalUpdateByRef(1, "b", request.Global, 10, 0.5, 1, 0.1), b.Ref);
+        coordinator.Tell(new LocalUpdateByRef(1, "a", request.Global with { ContentHash = "not-offered" }, 10, 0.5, 1, 0.1) { RequestToken = request.RequestToken }, a.Ref);
+        coordinator.Tell(new LocalUpdateByRef(1, "b", request.Global, 10, 0.5, 1, 0.1) { RequestToken = requestB.RequestToken }, b.Ref);
 
         // Not a's fault: it is asked again rather than rejected, and dropped only when the timeout passes.
         Assert.Equal(1, a.ExpectMsg<TrainRoundByRef>(Timeout).Round);

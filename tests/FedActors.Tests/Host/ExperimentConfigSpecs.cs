@@ -58,6 +58,15 @@ public class ExperimentConfigSpecs
     [InlineData("fedprox.mu=-1", "fedactors.fedprox.mu", "must be between 0 and 1000000, found -1")]
     [InlineData("fedmoco.rsa-mode=sideways", "fedactors.fedmoco.rsa-mode", "must be one of similar, dissimilar")]
     [InlineData("fedmoco.metadata-transfer=maybe", "fedactors.fedmoco.metadata-transfer", "must be one of on, off")]
+    [InlineData("rounds.aggregation=krum", "fedactors.rounds.aggregation", "fedavg, median, trimmed-mean, clipped-mean")]
+    [InlineData("rounds.trim-fraction=0.5", "fedactors.rounds.trim-fraction", "between")]
+    [InlineData("rounds.clip-factor=0", "fedactors.rounds.clip-factor", "between")]
+    [InlineData("rounds.update-norm-bound=sometimes", "fedactors.rounds.update-norm-bound", "off, reject, clip")]
+    [InlineData("rounds.update-norm-factor=0.5", "fedactors.rounds.update-norm-factor", "between")]
+    [InlineData("faults.events=[{kind=malicious,hospital=hospital-01,round=1,attack=noise,sigma=0}]", "fedactors.faults.events[0].sigma", "between")]
+    [InlineData("faults.events=[{kind=malicious,hospital=hospital-01,round=1,attack=scaled,factor=0}]", "fedactors.faults.events[0].factor", "must not be 0")]
+    [InlineData("faults.events=[{kind=malicious,hospital=hospital-01,round=1,attack=nan,factor=2}]", "factor", "attack = nan")]
+    [InlineData("faults.events=[{kind=malicious,hospital=hospital-01,round=1,attack=boost}]", "fedactors.faults.events[0].attack", "scaled, sign-flip, noise, nan, stale-replay")]
     public void Should_name_the_key_of_a_bad_value(string setting, string key, string problem)
     {
         var e = Assert.Throws<ConfigError>(() => ExperimentConfig.Load(null, [setting]));

@@ -28,10 +28,13 @@ public sealed class FaultPlanHoconSpecs : IDisposable
         from messages in Gen.Select(Gen.Enum<RoundMessage>(), Gen.Bool, Probability, Gen.Double[1e-3, 1e4],
             (m, lose, p, delay) => new MessageFault(m, lose, p, lose ? 0 : delay)).Array[0, 3]
         from corruptions in Gen.Select(Hospital, Round, Gen.Enum<Corruption>(), (h, r, c) => new ScriptedCorruption(h, r, c)).Array[0, 3]
+        from malicious in Gen.Select(Hospital, Round, Gen.Enum<MaliceKind>(), Gen.Double[1e-3, 1e6], Gen.Bool, (h, r, k, x, negative) =>
+            new ScriptedMalice(h, r, k, k switch { MaliceKind.Scaled => negative ? -x : x, MaliceKind.Noise => x, _ => 0 })).Array[0, 3]
         select new FaultPlan
         {
             Dropout = hasDropout && dropoutProbability > 0 ? new RandomDropout(dropoutProbability, dropoutStages) : null,
             Drops = drops, Slowdowns = slows, WorkerCrashes = workers, CoordinatorCrashes = crashes, Messages = messages, Corruptions = corruptions,
+            Malicious = malicious,
         };
 
     [Fact]
@@ -50,6 +53,7 @@ public sealed class FaultPlanHoconSpecs : IDisposable
             Assert.Equal(plan.CoordinatorCrashes, read.CoordinatorCrashes);
             Assert.Equal(plan.Messages, read.Messages);
             Assert.Equal(plan.Corruptions, read.Corruptions);
+            Assert.Equal(plan.Malicious, read.Malicious);
             Assert.Equal(FaultPlanHocon.Render(plan), FaultPlanHocon.Render(read));
         }, cases: 60, print: FaultPlanHocon.Render);
     }

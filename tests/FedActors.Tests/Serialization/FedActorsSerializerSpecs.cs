@@ -52,8 +52,14 @@ public class FedActorsSerializerSpecs(ITestOutputHelper output) : ActorSpec(1, o
         new RunEvent(3, 1, RunEventKinds.RoundSkipped, null, "2 of the 3 updates required", 30),
         new CrashNode("worker-2", 4),
         new CoordinatorSnapshot(3, Weights, 40.25, [Summary, Summary with { Round = 4 }], "fedmoco", [1, 2, 3]),
-        new TrainRoundByRef(2, new WeightsRef(Weights.ContentHash, Weights.PayloadBytes, TestActor), Broadcast),
-        new LocalUpdateByRef(2, "hospital-01", new WeightsRef(Weights.ContentHash, Weights.PayloadBytes, TestActor), 48, 0.7, 6, 0.3, Extras),
+        new TrainRoundByRef(2, new WeightsRef(Weights.ContentHash, Weights.PayloadBytes, TestActor), Broadcast)
+        {
+            RequestToken = ulong.MaxValue - 5, Malice = new FedActors.Actors.Faults.Malice(FedActors.Actors.Faults.MaliceKind.Noise, 0.25, 0xFEDCBA9876543210),
+        },
+        new LocalUpdateByRef(2, "hospital-01", new WeightsRef(Weights.ContentHash, Weights.PayloadBytes, TestActor), 48, 0.7, 6, 0.3, Extras)
+        {
+            RequestToken = 0x0123456789ABCDEF,
+        },
         GetLocalState.Instance,
         StopHospital.Instance,
         new LocalStateReport("hospital-01", 2, 1, new LocalStateSummary(12, 4, "queue", "optimiser", [1, 2, ulong.MaxValue])),
@@ -65,7 +71,7 @@ public class FedActorsSerializerSpecs(ITestOutputHelper output) : ActorSpec(1, o
         new AdmissionProof("run-7", "fingerprint", [4, 5, 6]),
         new FetchChunk(Weights.ContentHash, 262144, 1024),
         new WeightsChunk(Weights.ContentHash, 5, 100, [1, 2, 3]),
-        new HospitalTrainingFailed(3, "hospital-02", "out of memory"),
+        new HospitalTrainingFailed(3, "hospital-02", "out of memory") { RequestToken = 0xFEEDFACE12345678 },
         new RequestLease("hospital-03", 3L << 30),
         new LeaseRefused("hospital-03 needs 3072 MB"),
         new WeightsNotOffered(Weights.ContentHash),

@@ -134,6 +134,19 @@ public sealed class FaultKitSpecs
         OthersAggregated(run.Round(2));
     }
     [Fact]
+    public async Task Should_have_a_malicious_hospital_scale_its_own_upload_and_the_default_norm_bound_reject_it()
+    {
+        await using var run = await Run(Simulation.Create().Rounds(2).Malicious("hospital-02", fromRound: 1, MaliceKind.Scaled, 1e3));
+        foreach (var round in new[] { run.Round(1), run.Round(2) })
+        {
+            Assert.Equal(UpdateOutcome.Rejected, round.OutcomeOf("hospital-02"));
+            Assert.Contains("× the round's median", round.ReasonFor("hospital-02"));
+            Assert.Contains(round.Events, e => e.Kind == "corrupted" && e.HospitalId == "hospital-02" && e.Reason.Contains("scaled by 1000", StringComparison.Ordinal));
+            OthersAggregated(round, "hospital-02");
+        }
+    }
+
+    [Fact]
     public async Task Should_lose_a_worker_node_mid_run_and_finish_every_round_with_its_hospitals_restored_on_the_survivor()
     {
         await using var oneProcess = await Run(Simulation.Create().Rounds(3).Seed(4));

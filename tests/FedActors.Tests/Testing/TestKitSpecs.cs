@@ -27,10 +27,11 @@ public sealed class TestKitSpecs(ITestOutputHelper output)
             new CoordinatorSettings { Rounds = 1, MinParticipants = 2, Seed = 9, RoundTimeout = TimeSpan.FromMinutes(10), ResendInterval = TimeSpan.FromMinutes(4) },
             probes.ToDictionary(p => p.Key, p => p.Value.Ref), Filled(0), Transfer));
         var log = StartLoggedRun(coordinator);
-        foreach (var probe in probes.Values) Assert.Equal(1, probe.ExpectMsg<TrainRoundByRef>().Round);
+        var requests = probes.ToDictionary(p => p.Key, p => p.Value.ExpectMsg<TrainRoundByRef>());
+        Assert.All(requests.Values, r => Assert.Equal(1, r.Round));
 
-        coordinator.Tell(Update(1, "hospital-01", Filled(1), samples: 10));
-        coordinator.Tell(Update(1, "hospital-02", Filled(5), samples: 30));
+        coordinator.Tell(Update(requests["hospital-01"], "hospital-01", Filled(1), samples: 10));
+        coordinator.Tell(Update(requests["hospital-02"], "hospital-02", Filled(5), samples: 30));
         // Both updates are judged before the clock moves.
         AwaitAssert(() => Assert.Equal((1, 2, 1), (log.Progress?.Round, log.Progress?.Accepted, log.Progress?.Training)));
 
@@ -77,11 +78,13 @@ public sealed class TestKitSpecs(ITestOutputHelper output)
             },
             probes.ToDictionary(p => p.Key, p => p.Value.Ref), Filled(0), Transfer));
         var log = StartLoggedRun(coordinator);
-        foreach (var probe in probes.Values) Assert.Equal(1, probe.ExpectMsg<TrainRoundByRef>().Round);
+        var requests = probes.ToDictionary(p => p.Key, p => p.Value.ExpectMsg<TrainRoundByRef>());
 
-        coordinator.Tell(Update(1, "hospital-01", Filled(3), samples: 10));
+        coordinator.Tell(Update(requests["hospital-01"], "hospital-01", Filled(3), samples: 10));
+        // A report naming hospital-02 without its request's token is a forgery: ignored, hospital-02 still awaited.
+        coordinator.Tell(new HospitalTrainingFailed(1, "hospital-02", "forged"));
         // What a hospital sends when its training threw on every immediate retry.
-        coordinator.Tell(new HospitalTrainingFailed(1, "hospital-02", "its training failed 3 times: CUDA error"));
+        coordinator.Tell(new HospitalTrainingFailed(1, "hospital-02", "its training failed 3 times: CUDA error") { RequestToken = requests["hospital-02"].RequestToken });
 
         // The virtual clock never moves: the round closes on the failure, not at its timeout.
         var round = Assert.Single(ExpectMsg<RunCompleted>().Rounds);

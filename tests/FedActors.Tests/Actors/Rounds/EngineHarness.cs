@@ -79,7 +79,7 @@ internal sealed class EngineHarness
             {
                 var r = requests[_order.NextInt(requests.Count)];
                 requests.Remove(r);
-                var update = UpdateOf(r.HospitalId, r.Round);
+                var update = UpdateOf(r.HospitalId, r.Round) with { RequestToken = r.RequestToken }; // a hospital echoes its request's token
                 Sent[(r.Round, r.HospitalId)] = update;
                 if (RepeatEvery > 0 && ++answered % RepeatEvery == 0) inbox.Enqueue(update);
                 input = update;

@@ -265,10 +265,12 @@ public sealed class RoundEngineSpecs
         var requests = engine.Handle(new RunStartRequested()).OfType<SendRequest>().ToList();
         Assert.Equal(["a", "b", "c"], requests.Select(r => r.HospitalId));
         Assert.Equal(["a", "b", "c"], engine.Handle(new NodeLost("worker-1")).OfType<SendRequest>().Select(r => r.HospitalId));
-        var decisions = engine.Handle(new HospitalFailed(1, "b", "its training threw twice"));
+        // A report without b's request token is somebody else's: ignored, never held against b.
+        Assert.DoesNotContain(engine.Handle(new HospitalFailed(1, "b", "forged")).OfType<ReportProgress>(), p => p.Progress.Dropped == 1);
+        var decisions = engine.Handle(new HospitalFailed(1, "b", "its training threw twice") { RequestToken = requests[1].RequestToken });
         Assert.Contains(decisions.OfType<ReportProgress>(), p => p.Progress.Dropped == 1);
         Assert.Equal(["a", "c"], engine.Handle(new NodeLost("worker-1")).OfType<SendRequest>().Select(r => r.HospitalId));
-        Assert.Empty(engine.Handle(new HospitalFailed(1, "b", "again"))); // it already has its outcome
+        Assert.Empty(engine.Handle(new HospitalFailed(1, "b", "again") { RequestToken = requests[1].RequestToken })); // it already has its outcome
     }
 
     [Fact]

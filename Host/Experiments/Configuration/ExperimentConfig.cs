@@ -564,13 +564,17 @@ public sealed record ExperimentConfig(
         SimulationConfig.DistributionKeys.Any(d => key.Length > d.Length + 1 && key.StartsWith(d + ".", StringComparison.Ordinal) &&
                                                    SimulationConfig.DistributionFields.Contains(key[(d.Length + 1)..]));
 
+    // Akka's renderer writes an empty string as nothing at all (`key : ` and a line break), which reads back as the next line.
+    private static string QuoteEmptyStrings(string rendered) =>
+        System.Text.RegularExpressions.Regex.Replace(rendered, @"^(\s*\S+ :) ?(?=\r?$)", "$1 \"\"", System.Text.RegularExpressions.RegexOptions.Multiline);
+
     private static string Render(Config config, IEnumerable<(string Key, string Field)> dropped)
     {
         // One flat tree (no fallback chain) whose objects can be edited before it is written.
-        var flat = Parse($"{Root} {{\n{config.GetConfig(Root).Root}\n}}\n", "resolved configuration");
+        var flat = Parse($"{Root} {{\n{QuoteEmptyStrings(config.GetConfig(Root).Root.ToString())}\n}}\n", "resolved configuration");
         foreach (var (key, field) in dropped) flat.GetValue(key).GetObject().Items.Remove(field);
         // Akka's renderer writes an empty list as "<<unknown value>>" (HoconValue.IsArray() is false for it).
-        var text = flat.GetConfig(Root).Root.ToString().Replace(": \"<<unknown value>>\"", ": []");
+        var text = QuoteEmptyStrings(flat.GetConfig(Root).Root.ToString()).Replace(": \"<<unknown value>>\"", ": []");
         return $"# Resolved FedActors configuration (defaults + file + --set overrides)\n{Root} {{\n{text}\n}}\n";
     }
 

@@ -7,6 +7,23 @@ namespace FedActors.Tests.Host;
 public class ExperimentConfigSpecs
 {
     [Fact]
+    public void Should_read_back_its_own_resolved_config_empty_strings_included()
+    {
+        // --resume reads resolved.conf: every default (cluster.secret-file = "" among them) must come back as itself.
+        var config = ExperimentConfig.Load(null, ["cluster.secret-file=\"\"", "data.hospitals=7"]);
+        var file = Path.Combine(Path.GetTempPath(), $"resolved-{Guid.NewGuid():N}.conf");
+        try
+        {
+            File.WriteAllText(file, config.ResolvedHocon);
+            var again = ExperimentConfig.Load(file, []);
+            Assert.Equal(config.ResolvedHocon, again.ResolvedHocon);
+            Assert.Equal(7, again.Experiment.Hospitals);
+            Assert.Contains("secret-file : \"\"", again.ResolvedHocon);
+        }
+        finally { File.Delete(file); }
+    }
+
+    [Fact]
     public void Should_load_the_embedded_default_with_eight_hospitals()
     {
         var config = ExperimentConfig.Load(null, []);

@@ -171,10 +171,10 @@ public sealed class ExperimentSites
             var table = CsvTable.Read(csv);
             var split = table.Column(settings.ImageFolderSplitColumn);
             var isTest = table.Rows.Select(r => r.Fields[split] == settings.ImageFolderTestSplit).ToArray();
-            if (!isTest.Any(t => t)) throw new InvalidDataException($"{csv}: no row has {settings.ImageFolderSplitColumn} = {settings.ImageFolderTestSplit}, so there is no test set.");
+            if (!isTest.Any(t => t)) throw new DataFormatException(csv, settings.ImageFolderSplitColumn, $"no row has {settings.ImageFolderSplitColumn} = {settings.ImageFolderTestSplit}, so there is no test set");
             var pool = all.Images;
             classes = Math.Max(2, pool.Labels.Max() + 1);
-            if (pool.Labels.Any(l => l < 0)) throw new InvalidDataException($"{csv}: column '{settings.ImageFolderLabelColumn}' holds a negative class.");
+            if (pool.Labels.Any(l => l < 0)) throw new DataFormatException(csv, settings.ImageFolderLabelColumn, "holds a negative class");
             var trainRows = Enumerable.Range(0, pool.Count).Where(i => !isTest[i]).ToArray();
             var prior = Enumerable.Range(0, classes).Select(c => (double)trainRows.Count(i => pool.Labels[i] == c)).ToArray();
             var shares = Partitioners.SizedLabelSkew(weights, prior, settings.LabelSkewAlpha, SeededRandom.Derive(settings.Seed, "sites/partition"));
@@ -197,7 +197,7 @@ public sealed class ExperimentSites
             var held = LinearProbe.StratifiedFraction(train[i], settings.ValidationFraction, SeededRandom.Derive(settings.Seed, $"{id}/validation"), atLeastOne: false);
             var heldSet = held.ToHashSet();
             var kept = Enumerable.Range(0, train[i].Count).Where(j => !heldSet.Contains(j)).ToArray();
-            if (kept.Length < 2) throw new InvalidDataException($"{id}: {kept.Length} training image(s) after the split; give it a larger site size or more images.");
+            if (kept.Length < 2) throw new DataFormatException(settings.DataSource, "site-sizes", $"{kept.Length} training image(s) after the split; give it a larger site size or more images").For(id);
             validation[i] = train[i].Subset(held);
             return new SiteData(id, scanners[i], train[i].Subset(kept), test[i]);
         }).ToList();
@@ -309,7 +309,7 @@ public sealed class ExperimentSites
         var data = MedMnistReader.Load(settings.DataSource);
         var train = data["train"].ToShard();
         var test = data["test"].ToShard();
-        if (train.Channels != 1) throw new InvalidDataException($"{settings.DataSource}: {train.Channels}-channel images; the encoders take grey images.");
+        if (train.Channels != 1) throw new DataFormatException(settings.DataSource, "train_images", $"{train.Channels}-channel images; the encoders take grey images");
         var rng = SeededRandom.Derive(settings.Seed, "sites/partition");
         var parts = settings.LabelSkewAlpha is { } alpha
             ? Partitioners.DirichletLabelSkew(train.Labels, settings.Hospitals, alpha, rng, minPerSite: 2 * settings.MoCo.BatchSize)

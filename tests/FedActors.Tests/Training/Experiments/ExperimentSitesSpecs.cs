@@ -111,4 +111,30 @@ public sealed class ExperimentSitesSpecs
         var melanoma = sites.Sites.Select(s => s.Train.Labels.Average()).ToList();
         Assert.True(melanoma.Max() - melanoma.Min() > 0.1, string.Join(", ", melanoma));
     }
+    [SharedDataFact("isic2018_melanoma")]
+    public void Should_name_the_labels_file_and_column_when_an_image_folder_has_no_test_rows_or_a_negative_class()
+    {
+        var source = SharedData.PathOf("isic2018_melanoma");
+        var rows = File.ReadLines(Path.Combine(source, "labels.csv")).Skip(1).Take(12).ToList();
+        var folder = Directory.CreateTempSubdirectory("fedactors-folder-").FullName;
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(folder, "images"));
+            foreach (var id in rows.Select(r => r.Split(',')[0]))
+                File.Copy(Path.Combine(source, "images", id + ".jpg"), Path.Combine(folder, "images", id + ".jpg"));
+            var csv = Path.Combine(folder, "labels.csv");
+            var settings = TinyExperiment.Settings(hospitals: 2) with { DataSource = folder, SiteSizes = [1, 1], ImageSize = 16 };
+
+            // Every row a training row: no test set.
+            File.WriteAllLines(csv, ["isic_id,source_split,melanoma", .. rows.Select(r => string.Join(",", r.Split(',')[0], "ham10000_train", "0"))]);
+            var noTest = Assert.Throws<DataFormatException>(() => ExperimentSites.Create(settings));
+            Assert.Equal($"{csv}: source_split: no row has source_split = isic2018_test, so there is no test set", noTest.Message);
+
+            // A test row, and a class below 0.
+            File.WriteAllLines(csv, ["isic_id,source_split,melanoma", .. rows.Select((r, i) => string.Join(",", r.Split(',')[0], i == 0 ? "isic2018_test" : "ham10000_train", i == 1 ? "-1" : "0"))]);
+            var negative = Assert.Throws<DataFormatException>(() => ExperimentSites.Create(settings));
+            Assert.Equal($"{csv}: melanoma: holds a negative class", negative.Message);
+        }
+        finally { Directory.Delete(folder, recursive: true); }
+    }
 }

@@ -174,6 +174,12 @@ public sealed class DeviceSlots : ReceiveActor, IWithTimers
     {
         device = -1;
         if (_leased.All(l => l >= _settings.SlotsPerDevice)) return -1; // no free slot anywhere
+        if (_placement.Order == PlacementOrder.Arrival && _settings.MemoryBudgetBytes <= 0)
+        {
+            // The default: the oldest request on the least leased device, no ordering to compute.
+            device = LeastLeasedDeviceWithRoom(0);
+            return 0;
+        }
         var candidates = Enumerable.Range(0, _queue.Count).ToList();
         while (candidates.Count > 0)
         {

@@ -10,6 +10,9 @@ namespace FedActors.Training;
 /// </summary>
 public static class TrainingMemory
 {
+    /// <summary>Copies of the model's weights a trainer holds: weights, gradients, optimiser state, a second encoder.</summary>
+    public const int ModelCopies = 4;
+
     /// <summary>Floats of activations held per input value (image value) of a batch.</summary>
     public const int ActivationValuesPerInputValue = 64;
 
@@ -23,6 +26,6 @@ public static class TrainingMemory
     {
         ArgumentOutOfRangeException.ThrowIfNegative(parameterBytes);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
-        return checked(4 * parameterBytes + (long)batchSize * channels * height * width * sizeof(float) * ActivationValuesPerInputValue);
+        return checked(ModelCopies * parameterBytes + (long)batchSize * channels * height * width * sizeof(float) * ActivationValuesPerInputValue);
     }
 }

@@ -30,7 +30,7 @@ public static class MemoryEstimate
         for (var i = 1; i < widths.Length; i++) parameters += 9.0 * widths[i - 1] * widths[i];
         parameters += (double)widths[^1] * widths[^1] + (double)widths[^1] * e.ProjectionDim;
         // Query and key encoders, gradients, SGD momentum: four float32 copies; and the MoCo queue.
-        var model = 4.0 * 4 * parameters + 4.0 * e.MoCo.QueueSize * e.ProjectionDim;
+        var model = FedActors.Training.TrainingMemory.ModelCopies * sizeof(float) * parameters + 4.0 * e.MoCo.QueueSize * e.ProjectionDim;
         return data + e.Hospitals * model;
     }
 

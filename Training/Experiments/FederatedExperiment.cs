@@ -73,13 +73,19 @@ public sealed class FederatedExperiment
     /// fresh, which must happen inside <see cref="TorchRuntime.Seeded"/>, or within <see cref="NetworkPool.Reusing"/> a parked
     /// one from <see cref="Networks"/>, holding its last values. The caller owns it (dispose with <see cref="ModuleDisposal.DisposeTree"/>).
     /// </summary>
-    public ProjectedEncoder CreateNetwork() => Networks.Build(nameof(CreateNetwork), BuildNetwork);
+    public ProjectedEncoder CreateNetwork() => Networks.Build(nameof(CreateNetwork), () => BuildNetwork(HeadNorm.BatchNorm));
 
-    private ProjectedEncoder BuildNetwork()
+    /// <summary>
+    /// <see cref="CreateNetwork"/> with the MoCo v2 clients' projection head (<see cref="MoCoV2Options.HeadNorm"/>: batch-normed
+    /// by default, MoCo v2's Linear–ReLU–Linear when set to none): the network of FedMoCo, FedMoCo-plain, FedProx and Fed-MAS's prior.
+    /// </summary>
+    public ProjectedEncoder CreateMoCoNetwork() => Networks.Build(nameof(CreateMoCoNetwork), () => BuildNetwork(Settings.MoCo.HeadNorm));
+
+    private ProjectedEncoder BuildNetwork(HeadNorm headNorm)
     {
-        if (Settings.Encoder != ExperimentSettings.UNetEncoder) return ProjectedEncoder.SmallCnn(Settings.EncoderWidths, Settings.ProjectionDim, Sites.Channels);
+        if (Settings.Encoder != ExperimentSettings.UNetEncoder) return ProjectedEncoder.SmallCnn(Settings.EncoderWidths, Settings.ProjectionDim, Sites.Channels, headNorm);
         var backbone = new UNetEncoder(Settings.UNetWidth, Settings.UNetDepth);
-        return new ProjectedEncoder(backbone, backbone.FeatureDim, Settings.ProjectionDim);
+        return new ProjectedEncoder(backbone, backbone.FeatureDim, Settings.ProjectionDim, headNorm: headNorm);
     }
 
     /// <summary>
@@ -110,9 +116,14 @@ public sealed class FederatedExperiment
     }
 
     /// <summary>The round-0 global model, drawn from the experiment seed.</summary>
-    public ModelWeights InitialGlobal()
+    public ModelWeights InitialGlobal() => InitialOf(CreateNetwork);
+
+    /// <summary>The round-0 global model of the MoCo v2 methods (<see cref="CreateMoCoNetwork"/>), drawn from the experiment seed.</summary>
+    public ModelWeights InitialMoCoGlobal() => InitialOf(CreateMoCoNetwork);
+
+    private ModelWeights InitialOf(Func<ProjectedEncoder> create)
     {
-        using var network = TorchRuntime.Seeded(SeededRandom.DeriveSeed(Settings.Seed, "global/init"), CreateNetwork);
+        using var network = TorchRuntime.Seeded(SeededRandom.DeriveSeed(Settings.Seed, "global/init"), create);
         return ModelWeights.FromModule(network);
     }
 
@@ -122,7 +133,7 @@ public sealed class FederatedExperiment
 
     /// <summary>Hospital <paramref name="hospitalId"/>'s MoCo v2 learner on the experiment's network, seeded from the experiment: the client FedMoCo-plain, FedMoCo and FedProx build on.</summary>
     public ILocalLearner CreateLearner(string hospitalId) =>
-        new MoCoV2Learner(CreateNetwork, Settings.MoCo, new ViewAugmenter(Settings.Augmentation),
+        new MoCoV2Learner(CreateMoCoNetwork, Settings.MoCo, new ViewAugmenter(Settings.Augmentation),
             SeededRandom.DeriveSeed(Settings.Seed, $"{hospitalId}/learner"), Device);
 
     /// <summary>

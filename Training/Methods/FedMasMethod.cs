@@ -150,7 +150,7 @@ public sealed class ImbalancedClassificationMethod : IFederatedMethod
     public ILocalLearner CreateClient(string hospitalId)
     {
         var auxiliary = _auxiliary is null ? null
-            : AuxiliaryEncoder.Load(_auxiliary.Path, _auxiliary.ContentHash, _experiment.CreateNetwork, _experiment.Device);
+            : AuxiliaryEncoder.Load(_auxiliary.Path, _auxiliary.ContentHash, _experiment.CreateMoCoNetwork, _experiment.Device);
         try
         {
             return new ImbalancedClassifierLearner(_experiment.CreateClassifier, _options, auxiliary, new ViewAugmenter(_experiment.Settings.Augmentation),

@@ -36,6 +36,6 @@ public sealed class FedProxMethod(FederatedExperiment experiment, double mu) : I
     /// <summary>A <see cref="FederatedAveragingServer"/> under the name <c>fedprox</c>.</summary>
     public IFederatedServer CreateServer() => new FederatedAveragingServer(MethodName);
 
-    /// <summary>The experiment's seeded initial network (<see cref="FederatedExperiment.InitialGlobal"/>).</summary>
-    public ModelWeights InitialGlobal() => experiment.InitialGlobal();
+    /// <summary>The experiment's seeded initial MoCo v2 network (<see cref="FederatedExperiment.InitialMoCoGlobal"/>).</summary>
+    public ModelWeights InitialGlobal() => experiment.InitialMoCoGlobal();
 }

@@ -7,6 +7,7 @@ using FedActors.Actors.Rounds;
 using FedActors.Actors.Simulation;
 using FedActors.Training.Augmentations;
 using FedActors.Training.Evaluation;
+using FedActors.Training.Models;
 using FedActors.Training.Experiments;
 using FedActors.Training.Methods;
 using FedActors.Training.Objectives;
@@ -404,6 +405,7 @@ public sealed record ExperimentConfig(
             WeightDecay = r.Double("fedactors.moco.weight-decay", 0, 1),
             BatchSize = r.Int("fedactors.moco.batch-size", 2, 1_000_000),
             LocalEpochs = r.Int("fedactors.moco.local-epochs", 1, 10_000),
+            HeadNorm = r.OneOf("fedactors.moco.head-norm", "batch-norm", "none") == "none" ? HeadNorm.None : HeadNorm.BatchNorm,
         };
         return new ExperimentSettings
         {

@@ -50,14 +50,14 @@ public sealed class FedMoCoMethod(FederatedExperiment experiment, FedMoCoOptions
     /// <summary>A <see cref="FedMoCoClient"/> around the experiment's MoCo v2 learner for <paramref name="hospitalId"/>, its RSA probe seeded from the experiment seed.</summary>
     /// <param name="hospitalId">The hospital whose client it is.</param>
     public ILocalLearner CreateClient(string hospitalId) =>
-        new FedMoCoClient((MoCoV2Learner)experiment.CreateLearner(hospitalId), experiment.CreateNetwork, hospitalId, options,
+        new FedMoCoClient((MoCoV2Learner)experiment.CreateLearner(hospitalId), experiment.CreateMoCoNetwork, hospitalId, options,
             SeededRandom.DeriveSeed(experiment.Settings.Seed, $"{hospitalId}/fedmoco"));
 
     /// <summary>A fresh <see cref="FedMoCoServer"/> with no known sites (they come back from the checkpoint).</summary>
     public IFederatedServer CreateServer() => new FedMoCoServer(options);
 
-    /// <summary>The experiment's seeded initial network (<see cref="FederatedExperiment.InitialGlobal"/>).</summary>
-    public Weights.ModelWeights InitialGlobal() => experiment.InitialGlobal();
+    /// <summary>The experiment's seeded initial MoCo v2 network (<see cref="FederatedExperiment.InitialMoCoGlobal"/>).</summary>
+    public Weights.ModelWeights InitialGlobal() => experiment.InitialMoCoGlobal();
 }
 
 /// <summary>FedMoCo-plain: MoCo v2 clients and FedAvg, no FedMoCo module (the baseline FedMoCo must beat).</summary>
@@ -80,6 +80,6 @@ public sealed class FedMoCoPlainMethod(FederatedExperiment experiment) : IFedera
     /// <summary>A <see cref="FederatedAveragingServer"/> under the name <c>fedmoco-plain</c>.</summary>
     public IFederatedServer CreateServer() => new FederatedAveragingServer(MethodName);
 
-    /// <summary>The experiment's seeded initial network (<see cref="FederatedExperiment.InitialGlobal"/>).</summary>
-    public Weights.ModelWeights InitialGlobal() => experiment.InitialGlobal();
+    /// <summary>The experiment's seeded initial MoCo v2 network (<see cref="FederatedExperiment.InitialMoCoGlobal"/>).</summary>
+    public Weights.ModelWeights InitialGlobal() => experiment.InitialMoCoGlobal();
 }

@@ -75,6 +75,7 @@ public class ExperimentConfigSpecs
     [InlineData("fedprox.mu=-1", "fedactors.fedprox.mu", "must be between 0 and 1000000, found -1")]
     [InlineData("fedmoco.rsa-mode=sideways", "fedactors.fedmoco.rsa-mode", "must be one of similar, dissimilar")]
     [InlineData("fedmoco.metadata-transfer=maybe", "fedactors.fedmoco.metadata-transfer", "must be one of on, off")]
+    [InlineData("moco.head-norm=layer-norm", "fedactors.moco.head-norm", "must be one of batch-norm, none")]
     [InlineData("rounds.aggregation=krum", "fedactors.rounds.aggregation", "fedavg, median, trimmed-mean, clipped-mean")]
     [InlineData("rounds.trim-fraction=0.5", "fedactors.rounds.trim-fraction", "between")]
     [InlineData("rounds.clip-factor=0", "fedactors.rounds.clip-factor", "between")]

@@ -74,8 +74,8 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         JournalPluginId = CoordinatorPersistence.JournalPluginId;
         if (!_persist) SnapshotPluginId = CoordinatorPersistence.NoSnapshotStore; // else the configured default store
 
-        Recover<SnapshotOffer>(offer => Apply(new RecoveredFromSnapshot((CoordinatorSnapshot)offer.Snapshot,
-            $"coordinator snapshot of {PersistenceId} ({offer.Metadata.Timestamp:O})")));
+        Recover<SnapshotOffer>(offer => Apply(new RecoveredFromSnapshot((CoordinatorSnapshot)offer.Snapshot, $"coordinator snapshot of {PersistenceId} ({offer.Metadata.Timestamp:O})",
+            RecoveredFromSnapshot.Stall(offer.Metadata.Timestamp, DateTime.UtcNow, System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime()))));
 
         Command<SubscribeToRun>(s =>
         {

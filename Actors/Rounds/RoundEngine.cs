@@ -62,7 +62,7 @@ public sealed class RoundEngine
     // The open round.
     private int _round, _attempt, _wanted, _attemptWanted;
     private bool _roundOpen;
-    private double _attemptStart, _roundWallStart;
+    private double _attemptStart, _roundWallStart, _stalledSeconds; // _stalledSeconds: a recovery's stall, counted into the round it begins
     private readonly Dictionary<string, Participant> _participants = new(StringComparer.Ordinal);
     private readonly Dictionary<string, MethodPayloads> _broadcasts = new(StringComparer.Ordinal);
     private readonly List<ClientTraffic> _traffic = new();
@@ -170,7 +170,7 @@ public sealed class RoundEngine
             case ResendDue r when r.Round == _round: _out.AddRange(OutstandingRequests()); break;
             case ResendDue: break;
             case CheckpointWritten: CheckpointDone(); break;
-            case RecoveredFromSnapshot r: Restore(r.Snapshot, r.Source); break;
+            case RecoveredFromSnapshot r: Restore(r.Snapshot, r.Source); _stalledSeconds = r.StalledSeconds; break;
             default: throw new ArgumentException($"the round engine does not know input {input.GetType().Name}", nameof(input));
         }
         return _out.ToList();
@@ -261,7 +261,8 @@ public sealed class RoundEngine
         _bytesUp = _bytesDown = 0;
         _traffic.Clear();
         _broadcasts.Clear();
-        _roundWallStart = _wallSeconds();
+        _roundWallStart = _wallSeconds() - (resumed ? _stalledSeconds : 0);
+        _stalledSeconds = 0;
         _attempt = 0;
         _wanted = _rules.Wanted(_hospitals.Count);
         _attemptStart = _clock;

@@ -81,7 +81,25 @@ public sealed record CheckpointWritten : RoundInput;
 /// <summary>The coordinator's last checkpoint, read back after a crash, a singleton move or in a new process.</summary>
 /// <param name="Snapshot">The round state saved after the last completed round.</param>
 /// <param name="Source">Where it came from, for error messages.</param>
-public sealed record RecoveredFromSnapshot(CoordinatorSnapshot Snapshot, string Source) : RoundInput;
+/// <param name="StalledSeconds">
+/// Wall-clock seconds the run stood still between the checkpoint and this recovery, counted into the next round's
+/// <see cref="RoundSummary.WallSeconds"/> so that a failover's stall is on record; 0 for a new process's <c>--resume</c>
+/// (<see cref="Stall"/>).
+/// </param>
+public sealed record RecoveredFromSnapshot(CoordinatorSnapshot Snapshot, string Source, double StalledSeconds = 0) : RoundInput
+{
+    /// <summary>
+    /// The stall of a checkpoint saved at <paramref name="savedAt"/> and read back at <paramref name="now"/> by a process
+    /// started at <paramref name="processStarted"/>: a checkpoint saved while this process was already up (a coordinator
+    /// moved to it within the run) stalled the run from then to now; one saved before it started belongs to an earlier
+    /// process (a resumed run), whose downtime is no round's time, so 0.
+    /// </summary>
+    /// <param name="savedAt">When the checkpoint was written (the snapshot store's timestamp, UTC).</param>
+    /// <param name="now">Now, UTC.</param>
+    /// <param name="processStarted">When this process started, UTC.</param>
+    public static double Stall(DateTime savedAt, DateTime now, DateTime processStarted) =>
+        savedAt < processStarted || now < savedAt ? 0 : (now - savedAt).TotalSeconds;
+}
 
 /// <summary>What the round engine decided; the coordinator actor carries each out, in order.</summary>
 public abstract record RoundDecision;

@@ -150,8 +150,9 @@ public sealed class BulkTransferServer : IDisposable
             }
             if (!CryptographicOperations.FixedTimeEquals(head.AsSpan(4, TokenBytes), Token))
             {
-                await WithTimeout(t => stream.WriteAsync(BitConverter.GetBytes(Refused), t));
+                // Counted before the answer goes out: whoever reads the answer must find the refusal on record already.
                 Refuse(remote, "wrong token");
+                await WithTimeout(t => stream.WriteAsync(BitConverter.GetBytes(Refused), t));
                 return;
             }
             var hashBytes = new byte[hashLength];

@@ -39,6 +39,8 @@ internal sealed class EngineHarness
     }
 
     public int RepeatEvery { get; }
+    /// <summary>The stall each recovery after a scripted crash reports (what the actor reckons from the snapshot's timestamp).</summary>
+    public double StallOnRecovery { get; init; }
     public IReadOnlyList<string> Hospitals => _hospitals;
     public static ModelWeights InitialGlobal { get; } = new([new WeightTensor("w", [Length], new float[Length])]);
 
@@ -114,7 +116,7 @@ internal sealed class EngineHarness
                         requests.Clear();
                         timeout = null;
                         inbox.Clear();
-                        if (checkpoint is not null) inbox.Enqueue(new RecoveredFromSnapshot(checkpoint, "harness checkpoint"));
+                        if (checkpoint is not null) inbox.Enqueue(new RecoveredFromSnapshot(checkpoint, "harness checkpoint", StallOnRecovery));
                         inbox.Enqueue(new RunStartRequested(AfterCrash: true));
                         break;
                 }

@@ -349,6 +349,27 @@ public sealed class RoundEngineSpecs
         Assert.Single(run.Events, e => e.Kind == RunEventKinds.CoordinatorRecovered);
     }
 
+    [Fact]
+    public void Should_count_a_failovers_stall_into_the_seconds_of_the_round_it_interrupted_and_no_other()
+    {
+        var settings = Settings(rounds: 4) with { Faults = new FaultPlan { CoordinatorCrashes = [new ScriptedCoordinatorCrash(3)] } };
+        var run = new EngineHarness(settings, 3, 8) { StallOnRecovery = 14.5 }.Run();
+        Assert.Equal(2, run.Incarnations);
+        // The harness's wall clock stands still: only the stall the recovery reports can move a round's seconds.
+        Assert.Equal([0, 0, 14.5, 0], run.Completed!.Rounds.Select(r => r.WallSeconds));
+    }
+
+    [Theory]
+    [InlineData(100, 130, 50, 30)]    // saved while this process was up: a failover within the run stalled it 30 s
+    [InlineData(100, 130, 100, 30)]   // saved the moment it started
+    [InlineData(100, 5000, 200, 0)]   // saved before this process started: a resumed run's downtime is no round's time
+    [InlineData(100, 90, 50, 0)]      // a clock that went backwards: no negative stall
+    public void Should_reckon_a_stall_only_from_a_checkpoint_saved_while_this_process_ran(int savedAt, int now, int started, double stall)
+    {
+        var origin = new DateTime(2026, 12, 7, 0, 0, 0, DateTimeKind.Utc);
+        Assert.Equal(stall, RecoveredFromSnapshot.Stall(origin.AddSeconds(savedAt), origin.AddSeconds(now), origin.AddSeconds(started)));
+    }
+
     private sealed class ChoosesAStranger(RoundRules rules) : FedAvgStrategy(rules)
     {
         public override IReadOnlyList<string> SelectClients(ClientSelection selection) => [.. selection.Available, "hospital-99"];

@@ -39,10 +39,10 @@ public static class Program
               Run a federated experiment in this process. With no file, runs the embedded
               default (cluster-config/single-node.conf). --set overrides one key (the leading
               'fedactors.' may be omitted), e.g. --set rounds.count=3 --set seed=7.
-              Writes <runs-dir>/<timestamp>/: resolved.conf, metrics.csv, events.jsonl,
-              final-global.weights, checkpoints/ (global models), evaluation.csv (if asked for),
-              snapshots/ (hospitals' state, the coordinator's round checkpoints), plots/, and
-              report.html (the run on one self-contained page).
+              Writes <runs-dir>/<timestamp>/: resolved.conf, metrics.csv, traffic.csv,
+              aggregation.csv, events.jsonl, final-global.weights, checkpoints/ (global models),
+              evaluation.csv (if asked for), snapshots/ (hospitals' state, the coordinator's round
+              checkpoints), plots/, tensorboard/, and report.html (the run on one self-contained page).
               Ctrl+C (or SIGTERM) stops after the last completed round's checkpoint (exit 130;
               143 for SIGTERM), or at once during setup; a second Ctrl+C (SIGTERM) stops at once.
               A run that fails keeps its directory, with failed.txt (the error, the exit code), once a

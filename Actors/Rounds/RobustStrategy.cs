@@ -14,6 +14,8 @@ public enum AggregationKind
     TrimmedMean,
     /// <summary>The sample-weighted mean of each upload's change from the global, clipped to a bound relative to the round's median change.</summary>
     ClippedMean,
+    /// <summary>(Multi-)Krum: the unweighted mean of the m uploads closest to their n − f − 2 nearest others.</summary>
+    Krum,
 }
 
 /// <summary>A round's aggregation rule and its parameters.</summary>
@@ -23,7 +25,10 @@ public enum AggregationKind
 /// <see cref="AggregationKind.ClippedMean"/>'s bound, as a multiple of the round's median change norm, in (0, 1e6]
 /// (<c>fedactors.rounds.clip-factor</c>): 1 clips every change to the median's length.
 /// </param>
-public sealed record AggregationRule(AggregationKind Kind = AggregationKind.FedAvg, double TrimFraction = 0.2, double ClipFactor = 1.0)
+/// <param name="KrumByzantine"><see cref="AggregationKind.Krum"/>'s f, the attackers it tolerates, in [0, 100000] (<c>fedactors.rounds.krum-byzantine</c>).</param>
+/// <param name="KrumSelect"><see cref="AggregationKind.Krum"/>'s m, the uploads it averages, in [1, 100000] (<c>fedactors.rounds.krum-select</c>; 1 is Krum).</param>
+public sealed record AggregationRule(AggregationKind Kind = AggregationKind.FedAvg, double TrimFraction = 0.2, double ClipFactor = 1.0,
+    int KrumByzantine = 1, int KrumSelect = 1)
 {
     /// <summary>The config key that chooses the rule.</summary>
     public const string Key = "fedactors.rounds.aggregation";
@@ -38,6 +43,7 @@ public sealed record AggregationRule(AggregationKind Kind = AggregationKind.FedA
         ["median"] = AggregationKind.Median,
         ["trimmed-mean"] = AggregationKind.TrimmedMean,
         ["clipped-mean"] = AggregationKind.ClippedMean,
+        ["krum"] = AggregationKind.Krum,
     };
 
     /// <summary>A rule's config name.</summary>
@@ -51,6 +57,10 @@ public sealed record AggregationRule(AggregationKind Kind = AggregationKind.FedA
             throw new ArgumentOutOfRangeException("fedactors.rounds.trim-fraction", TrimFraction, "must be in [0, 0.5)");
         if (!(ClipFactor > 0 && ClipFactor <= 1e6))
             throw new ArgumentOutOfRangeException("fedactors.rounds.clip-factor", ClipFactor, "must be in (0, 1e6]");
+        if (KrumByzantine is < 0 or > 100_000)
+            throw new ArgumentOutOfRangeException("fedactors.rounds.krum-byzantine", KrumByzantine, "must be in [0, 100000]");
+        if (KrumSelect is < 1 or > 100_000)
+            throw new ArgumentOutOfRangeException("fedactors.rounds.krum-select", KrumSelect, "must be in [1, 100000]");
     }
 }
 
@@ -90,7 +100,8 @@ public sealed record UpdateNormBound(UpdateNormMode Mode = UpdateNormMode.Reject
 /// <summary>
 /// <see cref="FedAvgStrategy"/> with a Byzantine-robust aggregation rule in place of the method's weighted mean: for methods
 /// whose aggregation is a weighted mean of the weights (the round engine refuses others). Median and trimmed mean weigh every
-/// upload alike (each reported at 1/n); the clipped mean weighs by sample count.
+/// upload alike (each reported at 1/n); the clipped mean weighs by sample count; Krum reports 1/m for each upload it chose
+/// and 0 for the others.
 /// </summary>
 /// <param name="rules">The round rules.</param>
 /// <param name="rule">The aggregation rule; not <see cref="AggregationKind.FedAvg"/>.</param>
@@ -117,6 +128,11 @@ public sealed class RobustStrategy(RoundRules rules, AggregationRule rule) : Fed
                 var total = uploads.Sum(u => u.Weight);
                 return new ServerAggregate(RobustAggregation.ClippedMean(aggregation.PreviousGlobal, uploads, Rule.ClipFactor * median),
                     uploads.ToDictionary(u => u.Contributor, u => u.Weight / total, StringComparer.Ordinal));
+            case AggregationKind.Krum:
+                var chosen = RobustAggregation.KrumChoice(uploads, Rule.KrumByzantine, Rule.KrumSelect);
+                return new ServerAggregate(RobustAggregation.MultiKrum(uploads, Rule.KrumByzantine, Rule.KrumSelect),
+                    uploads.Select((u, i) => (u.Contributor, Weight: chosen.Contains(i) ? 1.0 / chosen.Count : 0.0))
+                        .ToDictionary(u => u.Contributor, u => u.Weight, StringComparer.Ordinal));
             default:
                 return base.Aggregate(aggregation);
         }

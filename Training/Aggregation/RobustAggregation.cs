@@ -4,7 +4,8 @@ namespace FedActors.Training.Aggregation;
 
 /// <summary>
 /// Byzantine-robust aggregation rules over uploads of one layout: the coordinate-wise median, the coordinate-wise
-/// trimmed mean (Yin et al., 2018) and the weighted mean of norm-clipped changes from the previous global. Each works
+/// trimmed mean (Yin et al., 2018), (Multi-)Krum (Blanchard et al., 2017) and the weighted mean of norm-clipped changes
+/// from the previous global. Each works
 /// in double and in the given order, so a result is reproducible bit for bit when callers order the uploads
 /// deterministically.
 /// </summary>
@@ -62,6 +63,42 @@ public static class RobustAggregation
         var clipped = uploads.Select(u => u with { Weights = ClipDelta(u.Weights, previousGlobal, bound) }).ToList();
         return FederatedAveraging.WeightedMean(clipped);
     }
+
+    /// <summary>
+    /// Multi-Krum's choice (Blanchard et al., 2017): each upload's score is the sum of its squared L2 distances to its
+    /// k = n − f − 2 nearest other uploads (at least 1, at most n − 1: below n = 2f + 3 Krum's guarantee does not hold, and
+    /// the score still uses the neighbours there are); the <paramref name="select"/> uploads of lowest score are chosen, the
+    /// earlier in <paramref name="uploads"/> on a tie. <paramref name="select"/> = 1 is Krum.
+    /// </summary>
+    /// <param name="uploads">The uploads, at least one, of one layout; their order breaks ties.</param>
+    /// <param name="byzantine">f, the attackers to tolerate; at least 0.</param>
+    /// <param name="select">m, how many to choose; at least 1 (capped at n).</param>
+    /// <returns>The chosen uploads' indices into <paramref name="uploads"/>, in ascending order.</returns>
+    public static IReadOnlyList<int> KrumChoice(IReadOnlyList<WeightedContribution> uploads, int byzantine, int select)
+    {
+        if (uploads.Count == 0) throw new ArgumentException("Nothing to aggregate: no contributions.", nameof(uploads));
+        if (byzantine < 0) throw new ArgumentOutOfRangeException(nameof(byzantine), byzantine, "Krum's f must be at least 0");
+        if (select < 1) throw new ArgumentOutOfRangeException(nameof(select), select, "Multi-Krum chooses at least 1 upload");
+        var n = uploads.Count;
+        var squared = new double[n, n];
+        for (var i = 0; i < n; i++)
+            for (var j = i + 1; j < n; j++)
+            {
+                var d = DeltaNorm(uploads[i].Weights, uploads[j].Weights);
+                squared[i, j] = squared[j, i] = d * d;
+            }
+        var neighbours = Math.Clamp(n - byzantine - 2, 1, Math.Max(1, n - 1));
+        var scores = Enumerable.Range(0, n).Select(i =>
+            n == 1 ? 0 : Enumerable.Range(0, n).Where(j => j != i).Select(j => squared[i, j]).Order().Take(neighbours).Sum()).ToArray();
+        return Enumerable.Range(0, n).OrderBy(i => scores[i]).ThenBy(i => i).Take(Math.Min(select, n)).Order().ToList();
+    }
+
+    /// <summary>The unweighted mean of <paramref name="uploads"/>' Multi-Krum choice (<see cref="KrumChoice"/>): Krum itself for <paramref name="select"/> = 1.</summary>
+    /// <param name="uploads">The uploads, at least one, of one layout.</param>
+    /// <param name="byzantine">f, the attackers to tolerate.</param>
+    /// <param name="select">m, how many uploads are averaged.</param>
+    public static ModelWeights MultiKrum(IReadOnlyList<WeightedContribution> uploads, int byzantine, int select) =>
+        FederatedAveraging.WeightedMean(KrumChoice(uploads, byzantine, select).Select(i => uploads[i] with { Weight = 1 }).ToList());
 
     /// <summary>The L2 norm of <paramref name="weights"/> − <paramref name="reference"/> (same layout), in double.</summary>
     public static double DeltaNorm(ModelWeights weights, ModelWeights reference)

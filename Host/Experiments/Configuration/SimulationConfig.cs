@@ -53,7 +53,8 @@ internal static partial class SimulationConfig
             ResendInterval = r.Duration("fedactors.rounds.resend-interval"),
             Seed = seed,
             Aggregation = new AggregationRule(AggregationRule.Names[r.OneOf(AggregationRule.Key, AggregationRule.Names.Keys.ToArray())],
-                r.Double("fedactors.rounds.trim-fraction", 0, 0.499999), r.Double("fedactors.rounds.clip-factor", 1e-9, 1e6)),
+                r.Double("fedactors.rounds.trim-fraction", 0, 0.499999), r.Double("fedactors.rounds.clip-factor", 1e-9, 1e6),
+                r.Int("fedactors.rounds.krum-byzantine", 0, 100_000), r.Int("fedactors.rounds.krum-select", 1, 100_000)),
             UpdateNorm = new UpdateNormBound(Enum.Parse<UpdateNormMode>(r.OneOf("fedactors.rounds.update-norm-bound", "off", "reject", "clip"), ignoreCase: true),
                 r.Double("fedactors.rounds.update-norm-factor", 1, 1e12)),
         };

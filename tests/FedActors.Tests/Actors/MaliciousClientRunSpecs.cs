@@ -16,7 +16,8 @@ namespace FedActors.Tests.Actors;
 /// from round 1, uploading their change from the global scaled by 1e6 (applied in their hospital actors, so the coordinator sees
 /// what it would from an attacker). With the update-norm bound off, so that only the aggregation rule stands in the way:
 /// FedAvg ends far from the clean run's model (5e14), the coordinate-wise median and the trimmed mean (β = 0.2) within a stated
-/// L2 distance of it and of their own clean runs.
+/// L2 distance of it and of their own clean runs; Multi-Krum (f = 2, m = 6) never chooses an attacker and ends within the
+/// same distance of the clean model.
 /// </summary>
 public sealed class MaliciousClientRunSpecs(ITestOutputHelper output) : ActorSpec(2, output)
 {
@@ -43,26 +44,26 @@ public sealed class MaliciousClientRunSpecs(ITestOutputHelper output) : ActorSpe
 
     private int _runs;
 
-    private (ModelWeights Final, RunLog Log) Run(AggregationKind aggregation, FaultPlan faults)
+    private (ModelWeights Final, RunLog Log, IReadOnlyList<RoundSummary> Rounds) Run(AggregationKind aggregation, FaultPlan faults, int minParticipants = 10)
     {
         var run = ++_runs;
         var hospitals = DriftLearner.Hospitals(10).ToDictionary(h => h.HospitalId, h => Sys.ActorOf(HospitalActor.Props(h, Transfer), $"{h.HospitalId}-run-{run}"));
         var settings = new CoordinatorSettings
         {
-            Rounds = Rounds, MinParticipants = 10, Seed = 7, RoundTimeout = TimeSpan.FromMinutes(1), Faults = faults,
-            Aggregation = new AggregationRule(aggregation, TrimFraction: 0.2), UpdateNorm = new UpdateNormBound(UpdateNormMode.Off),
+            Rounds = Rounds, MinParticipants = minParticipants, Seed = 7, RoundTimeout = TimeSpan.FromMinutes(1), Faults = faults,
+            Aggregation = new AggregationRule(aggregation, TrimFraction: 0.2, KrumByzantine: 2, KrumSelect: 6), UpdateNorm = new UpdateNormBound(UpdateNormMode.Off),
         };
         var log = StartLoggedRun(Sys.ActorOf(RoundCoordinator.Props(settings, hospitals, DriftLearner.InitialGlobal(), Transfer)));
         var completed = ExpectMsg<RunCompleted>(Dilated(TimeSpan.FromMinutes(1)));
-        Assert.All(completed.Rounds, r => Assert.Equal(10, r.Aggregated.Count));
-        return (completed.FinalGlobal, log);
+        Assert.All(completed.Rounds, r => Assert.InRange(r.Aggregated.Count, minParticipants, 10));
+        return (completed.FinalGlobal, log, completed.Rounds);
     }
 
     [Fact]
-    public void Should_keep_median_and_trimmed_mean_near_the_clean_model_while_fedavg_is_thrown_far_off()
+    public void Should_keep_median_trimmed_mean_and_multi_krum_near_the_clean_model_while_fedavg_is_thrown_far_off()
     {
         var clean = Run(AggregationKind.FedAvg, FaultPlan.None).Final;
-        var (fedAvg, attackedLog) = Run(AggregationKind.FedAvg, Attack);
+        var (fedAvg, attackedLog, _) = Run(AggregationKind.FedAvg, Attack);
         var median = Run(AggregationKind.Median, Attack).Final;
         var trimmed = Run(AggregationKind.TrimmedMean, Attack).Final;
 
@@ -76,6 +77,19 @@ public sealed class MaliciousClientRunSpecs(ITestOutputHelper output) : ActorSpe
         Assert.True(Distance(fedAvg) > FedAvgDistance, $"FedAvg ended {Distance(fedAvg):G4} from the clean model");
         Assert.True(Distance(median) < RobustDistance, $"the median ended {Distance(median):G4} from the clean model");
         Assert.True(Distance(trimmed) < RobustDistance, $"the trimmed mean ended {Distance(trimmed):G4} from the clean model");
+        // Multi-Krum's round-1 global is smaller than the median's, so from round 2 the absolute sanity check (1e6 × the global's
+        // norm) rejects hospital-007's scaled change: its rounds close with 9 (the other attacker among them), hence 8 required.
+        var (krum, _, krumRounds) = Run(AggregationKind.Krum, Attack, minParticipants: 8);
+        output.WriteLine($"multi-krum (f = 2, m = 6): {Distance(krum):G4} from clean fedavg");
+        // Multi-Krum never chose an attacker: each round's weights are 1/6 for six honest uploads and 0 for the rest.
+        Assert.All(krumRounds, r =>
+        {
+            Assert.Equal(6, r.AggregationWeights.Count(w => w.Value > 0));
+            Assert.All(r.AggregationWeights.Where(w => w.Value > 0), w => Assert.Equal(1.0 / 6, w.Value, 12));
+            Assert.Equal(0, r.AggregationWeights.GetValueOrDefault("hospital-003"));
+            Assert.Equal(0, r.AggregationWeights.GetValueOrDefault("hospital-007"));
+        });
+        Assert.True(Distance(krum) < RobustDistance, $"Multi-Krum ended {Distance(krum):G4} from the clean model");
         // The attack is the hospitals' own doing, announced once per round each.
         Assert.Equal(2 * Rounds, attackedLog.Of(RunEventKinds.Corrupted).Count(e => e.Reason.StartsWith("malicious (injected)", StringComparison.Ordinal)));
     }

@@ -23,6 +23,9 @@ public sealed class RobustAggregationConfigSpecs : IDisposable
         Assert.Equal(new AggregationRule(AggregationKind.TrimmedMean, 0.1, 2), set.Aggregation);
         Assert.Equal(new UpdateNormBound(UpdateNormMode.Clip, 50), set.UpdateNorm);
         Assert.IsType<RobustStrategy>(set.CreateStrategy());
+        var krum = ExperimentConfig.Load(null, ["rounds.aggregation=krum", "rounds.krum-byzantine=2", "rounds.krum-select=4"]).Coordinator;
+        Assert.Equal(new AggregationRule(AggregationKind.Krum, 0.2, 1.0, KrumByzantine: 2, KrumSelect: 4), krum.Aggregation);
+        Assert.Equal((1, 1), (defaults.Aggregation.KrumByzantine, defaults.Aggregation.KrumSelect));
         Assert.IsType<FedAvgStrategy>(defaults.CreateStrategy());
     }
 

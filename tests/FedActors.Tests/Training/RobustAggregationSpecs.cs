@@ -25,6 +25,27 @@ public sealed class RobustAggregationSpecs
     }
 
     [Fact]
+    public void Should_choose_by_krum_score_the_uploads_closest_to_their_n_minus_f_minus_2_nearest_others()
+    {
+        var five = new[] { Upload("a", 9, 0), Upload("b", 1, 1), Upload("c", 1, 2), Upload("d", 1, 3), Upload("e", 1, 100) };
+        // f = 1, n = 5: k = 2 nearest. Squared distances: a → 1, 4 (5); b → 1, 1 (2); c → 1, 1 (2); d → 1, 4 (5);
+        // e → 97², 98² (9409 + 9604 = 19013). Krum: b and c tie at 2, the earlier (b) wins: 1, whatever the sample counts.
+        Assert.Equal([1], RobustAggregation.KrumChoice(five, 1, 1));
+        Assert.Equal([1f], Values(RobustAggregation.MultiKrum(five, 1, 1)));
+        // Multi-Krum m = 3: b, c, then a and d tie at 5 and a is earlier: the plain mean of 0, 1, 2 = 1 (a's 9 samples ignored).
+        Assert.Equal([0, 1, 2], RobustAggregation.KrumChoice(five, 1, 3));
+        Assert.Equal([1f], Values(RobustAggregation.MultiKrum(five, 1, 3)));
+        // f = 0: k = 3. a → 1 + 4 + 9 = 14; b → 1 + 1 + 4 = 6; c → 6; d → 14; e → 9409 + 9604 + 9801. m larger than n: all.
+        Assert.Equal([1, 2], RobustAggregation.KrumChoice(five, 0, 2));
+        Assert.Equal([0, 1, 2, 3, 4], RobustAggregation.KrumChoice(five, 0, 9));
+        // f too large for n (n < 2f + 3): one neighbour still scores (a, b, c, d all at 1: the earliest, a); a single upload is its own choice.
+        Assert.Equal([0], RobustAggregation.KrumChoice(five, 10, 1));
+        Assert.Equal([0], RobustAggregation.KrumChoice([Upload("a", 1, 7)], 1, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => RobustAggregation.KrumChoice(five, -1, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => RobustAggregation.KrumChoice(five, 1, 0));
+    }
+
+    [Fact]
     public void Should_cut_floor_beta_n_values_from_each_end_of_every_coordinate_before_the_mean()
     {
         var five = new[] { Upload("a", 1, 0, 9), Upload("b", 1, 1, 8), Upload("c", 1, 2, 7), Upload("d", 1, 3, 6), Upload("e", 1, 100, -50) };

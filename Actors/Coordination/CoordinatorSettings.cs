@@ -71,6 +71,13 @@ public sealed record CoordinatorSettings
     /// </summary>
     public AggregationRule Aggregation { get; init; } = AggregationRule.FedAvg;
 
+    /// <summary>
+    /// Client-level differential privacy (<c>fedactors.rounds.dp-noise-multiplier</c>, <c>dp-clip-norm</c>, <c>dp-delta</c>): off by
+    /// default; on, rounds aggregate by <see cref="ClientPrivacy.Aggregate"/> and each round reports ε. Needs <see cref="Aggregation"/>
+    /// fedavg. Ignored when <see cref="Strategy"/> is set.
+    /// </summary>
+    public ClientPrivacy Privacy { get; init; } = ClientPrivacy.Off;
+
     /// <summary>The bound on an accepted update's change from the global, relative to the round's median (<c>fedactors.rounds.update-norm-bound</c>, <c>update-norm-factor</c>); reject above 10× by default.</summary>
     public UpdateNormBound UpdateNorm { get; init; } = UpdateNormBound.Default;
 
@@ -85,7 +92,8 @@ public sealed record CoordinatorSettings
 
     /// <summary>This run's strategy: <see cref="Strategy"/>'s, or FedAvg with <see cref="Rules"/>.</summary>
     public IRoundStrategy CreateStrategy() => Strategy?.Invoke(Rules)
-        ?? (Aggregation.Kind == AggregationKind.FedAvg ? new FedAvgStrategy(Rules) : new RobustStrategy(Rules, Aggregation));
+        ?? (Privacy.IsOn ? new PrivateStrategy(Rules, Privacy, Seed)
+            : Aggregation.Kind == AggregationKind.FedAvg ? new FedAvgStrategy(Rules) : new RobustStrategy(Rules, Aggregation));
 
     /// <summary>Checks every setting's range, then the fault plan's and the heterogeneity's.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range; the exception names it.</exception>
@@ -102,6 +110,10 @@ public sealed record CoordinatorSettings
         if (ResendInterval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(ResendInterval), ResendInterval, "must be positive");
         if (EvaluateEvery < 0) throw new ArgumentOutOfRangeException(nameof(EvaluateEvery), EvaluateEvery, "0 or more");
         Aggregation.Validate();
+        Privacy.Validate();
+        if (Privacy.IsOn && Aggregation.Kind != AggregationKind.FedAvg)
+            throw new ArgumentOutOfRangeException("fedactors.rounds.dp-noise-multiplier", Privacy.NoiseMultiplier,
+                $"differential privacy adds its noise to the plain mean: set {AggregationRule.Key} to fedavg (it is {AggregationRule.Name(Aggregation.Kind)})");
         UpdateNorm.Validate();
         Faults.Validate();
         Heterogeneity.Validate();

@@ -62,6 +62,11 @@ public sealed record RoundSummary
     public int HospitalsMoved { get; init; }
     /// <summary>Hospitals that restarted and restored their state from a snapshot before answering (events <c>hospital-restored</c>; passivation's planned restores are not counted).</summary>
     public int HospitalsRestored { get; init; }
+    /// <summary>
+    /// ε of client-level differential privacy spent by the run up to and including this round, at the run's δ
+    /// (<see cref="Rounds.ClientPrivacy"/>); 0 when privacy is off.
+    /// </summary>
+    public double PrivacyEpsilon { get; init; }
     /// <summary>Too few updates were accepted: the global model was kept.</summary>
     public bool Skipped { get; init; }
     /// <summary>The content hash of the global model the round left.</summary>

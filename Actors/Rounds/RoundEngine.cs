@@ -98,6 +98,9 @@ public sealed class RoundEngine
         if (settings.Aggregation.Kind != AggregationKind.FedAvg && settings.Strategy is null && _server is not FederatedAveragingServer)
             throw new ArgumentException($"{AggregationRule.Key} = {AggregationRule.Name(settings.Aggregation.Kind)} needs a method whose aggregation is a " +
                                         $"weighted mean of the uploaded weights; method '{_server.Method}' aggregates its own way: set it to fedavg", nameof(settings));
+        if (settings.Privacy.IsOn && settings.Strategy is null && _server is not FederatedAveragingServer)
+            throw new ArgumentException($"fedactors.rounds.dp-noise-multiplier = {settings.Privacy.NoiseMultiplier} needs a method whose aggregation is a weighted mean " +
+                                        $"of the uploaded weights; method '{_server.Method}' aggregates its own way: set it to 0", nameof(settings));
         _requestKey = requestKey ?? BitConverter.GetBytes(SeededRandom.DeriveSeed(settings.Seed, "request-tokens"));
         _hospitals = hospitalIds.OrderBy(id => id, StringComparer.Ordinal).ToList();
         _global = initialGlobal;
@@ -721,6 +724,8 @@ public sealed class RoundEngine
             NodesLost = _nodesLost,
             HospitalsMoved = _moved,
             HospitalsRestored = _restored,
+            PrivacyEpsilon = _settings.Strategy is null
+                ? _settings.Privacy.EpsilonAfter(_history.Count(h => !h.Skipped) + (skip ? 0 : 1), Math.Min(1, (double)_rules.OverSelected(_wanted) / _hospitals.Count)) : 0,
             Skipped = skip,
             GlobalHash = _global.ContentHash,
             Evaluation = evaluation,

@@ -55,6 +55,8 @@ internal static partial class SimulationConfig
             Aggregation = new AggregationRule(AggregationRule.Names[r.OneOf(AggregationRule.Key, AggregationRule.Names.Keys.ToArray())],
                 r.Double("fedactors.rounds.trim-fraction", 0, 0.499999), r.Double("fedactors.rounds.clip-factor", 1e-9, 1e6),
                 r.Int("fedactors.rounds.krum-byzantine", 0, 100_000), r.Int("fedactors.rounds.krum-select", 1, 100_000)),
+            Privacy = new ClientPrivacy(r.Double("fedactors.rounds.dp-noise-multiplier", 0, 1e6), r.Double("fedactors.rounds.dp-clip-norm", 1e-12, 1e12),
+                r.Double("fedactors.rounds.dp-delta", 1e-300, 0.999999)),
             UpdateNorm = new UpdateNormBound(Enum.Parse<UpdateNormMode>(r.OneOf("fedactors.rounds.update-norm-bound", "off", "reject", "clip"), ignoreCase: true),
                 r.Double("fedactors.rounds.update-norm-factor", 1, 1e12)),
         };

@@ -85,6 +85,8 @@ public sealed class PreparedRun
         var probes = config.Method.Registration.Evaluations.HasFlag(MethodEvaluations.LinearProbe);
         if (config.Coordinator.Aggregation.Kind != AggregationKind.FedAvg && config.Coordinator.Strategy is null && method.CreateServer() is not FederatedAveragingServer)
             throw new ConfigError($"{AggregationRule.Key} is {AggregationRule.Name(config.Coordinator.Aggregation.Kind)}, but method '{config.Method.Name}' does not aggregate by a weighted mean of the weights: set it to fedavg");
+        if (config.Coordinator.Privacy.IsOn && config.Coordinator.Strategy is null && method.CreateServer() is not FederatedAveragingServer)
+            throw new ConfigError($"fedactors.rounds.dp-noise-multiplier is {config.Coordinator.Privacy.NoiseMultiplier}, but method '{config.Method.Name}' does not aggregate by a weighted mean of the weights: set it to 0");
         // The coordinator caps each update's sample count at its hospital's shard.
         var coordinator = config.Coordinator with { ShardSizes = experiment.Sites.Sites.ToDictionary(s => s.HospitalId, s => s.Train.Count, StringComparer.Ordinal) };
         var run = new FederatedRun(coordinator, hospitals, initialGlobal, (weights, _) =>

@@ -41,6 +41,7 @@ public sealed class RunDirectory
         "round", "selected", "accepted", "aggregated", "dropped", "lost", "late", "rejected", "surplus", "skipped", "mean_loss",
         "bytes_down", "bytes_up", "wall_seconds", "sim_seconds", "sim_clock", "stale_replies", "unexpected_replies", "duplicate_replies",
         "attempts", "local_steps", "nodes_joined", "nodes_lost", "hospitals_moved", "hospitals_restored", "probe_accuracy", "probe_balanced_accuracy", "not_aggregated", "global_hash",
+        "dp_epsilon",
     ];
 
     private static readonly string MetricsHeader = string.Join(',', MetricsColumns) + "\n";
@@ -294,6 +295,7 @@ public sealed class RunDirectory
             I(s.StaleReplies), I(s.UnexpectedReplies), I(s.DuplicateReplies), I(s.Attempts), I(s.LocalSteps),
             I(s.NodesJoined), I(s.NodesLost), I(s.HospitalsMoved), I(s.HospitalsRestored),
             Eval(EvaluationKeys.ProbeAccuracy), Eval(EvaluationKeys.ProbeBalancedAccuracy), NotAggregated(s), s.GlobalHash,
+            s.PrivacyEpsilon > 0 ? Number(s.PrivacyEpsilon) : "",
         };
         return string.Join(',', row) + "\n";
     }

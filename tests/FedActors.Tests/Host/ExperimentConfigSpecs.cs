@@ -78,6 +78,8 @@ public class ExperimentConfigSpecs
     [InlineData("moco.head-norm=layer-norm", "fedactors.moco.head-norm", "must be one of batch-norm, none")]
     [InlineData("rounds.aggregation=bulyan", "fedactors.rounds.aggregation", "fedavg, median, trimmed-mean, clipped-mean, krum")]
     [InlineData("rounds.krum-select=0", "fedactors.rounds.krum-select", "between")]
+    [InlineData("rounds.dp-noise-multiplier=-1", "fedactors.rounds.dp-noise-multiplier", "between")]
+    [InlineData("rounds.dp-delta=1", "fedactors.rounds.dp-delta", "between")]
     [InlineData("rounds.krum-byzantine=-1", "fedactors.rounds.krum-byzantine", "between")]
     [InlineData("rounds.trim-fraction=0.5", "fedactors.rounds.trim-fraction", "between")]
     [InlineData("rounds.clip-factor=0", "fedactors.rounds.clip-factor", "between")]
@@ -108,6 +110,7 @@ public class ExperimentConfigSpecs
     [InlineData("data.source=synthetic-skin;data.site-sizes=[3,2,1]", "fedactors.data.site-sizes", "3 sizes for 8 hospitals")]
     [InlineData("data.classes=6", "fedactors.data.classes", "4 classes at most")]
     [InlineData("method=fedavg-bsm;data.source=synthetic-cardiac;model.encoder=unet", "fedactors.method", "classification method")]
+    [InlineData("rounds.dp-noise-multiplier=1;rounds.aggregation=median", "fedactors.rounds.dp-noise-multiplier", "set fedactors.rounds.aggregation to fedavg")]
     public void Should_name_the_key_a_method_or_data_source_cannot_work_with(string settings, string key, string problem)
     {
         var e = Assert.Throws<ConfigError>(() => ExperimentConfig.Load(null, settings.Split(';')));

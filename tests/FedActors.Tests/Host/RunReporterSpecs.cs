@@ -124,7 +124,7 @@ public sealed class RunReporterSpecs(ITestOutputHelper output) : Akka.TestKit.Xu
         AwaitAssert(() =>
         {
             Assert.Equal(["1", "2"], TinyRun.MetricsRounds(run.Path));
-            Assert.EndsWith(",again2", File.ReadLines(Path.Combine(run.Path, RunDirectory.MetricsFile)).Last());
+            Assert.EndsWith(",again2,", File.ReadLines(Path.Combine(run.Path, RunDirectory.MetricsFile)).Last()); // global_hash, then dp_epsilon (empty: privacy off)
         });
         AwaitAssert(() => Assert.Contains("coordinator recovered: continuing after round 1", text.ToString()));
     }

@@ -4,9 +4,7 @@ using Akka.Discovery;
 using Akka.Discovery.Config.Hosting;
 using Akka.Discovery.KubernetesApi;
 using Akka.Hosting;
-using Akka.Management;
 using Akka.Management.Cluster.Bootstrap;
-using Akka.Management.Dsl;
 using FedActors.Host.Configuration;
 using FedActors.Host.Runs;
 
@@ -14,7 +12,7 @@ namespace FedActors.Host.Commands;
 
 /// <summary>
 /// Cluster formation without static seeds (<c>fedactors.cluster.discovery = kubernetes-api | config</c>): the node serves
-/// Akka.Management's HTTP endpoint on its <c>--hostname</c> and <c>cluster.management-port</c>, and ClusterBootstrap finds the
+/// a management HTTP endpoint (<see cref="ManagementEndpoint"/>) on its <c>--hostname</c> and <c>cluster.management-port</c>, and ClusterBootstrap finds the
 /// other nodes' endpoints through the discovery method, asks them for the cluster's seed nodes and joins those; when none of
 /// them is in a cluster yet, the contact point with the lowest address forms it once <c>cluster.required-contact-points</c>
 /// have answered and every contact point found has. Admission (<see cref="FedActors.Actors.Cluster.ClusterAdmission"/>) applies
@@ -26,22 +24,20 @@ public static class ClusterFormation
     public static readonly IReadOnlyList<string> KubernetesVariables = ["KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"];
 
     /// <summary>
-    /// Adds Akka.Management (on <paramref name="hostname"/> and <see cref="ClusterFormationSettings.ManagementPort"/>), the discovery
-    /// method and ClusterBootstrap, none started (<see cref="StartAsync"/> starts them); nothing with <see cref="ClusterFormationSettings.Seeds"/>.
+    /// Adds the discovery method and ClusterBootstrap, not started (<see cref="StartAsync"/> starts the management endpoint on
+    /// <paramref name="hostname"/> and <see cref="ClusterFormationSettings.ManagementPort"/>, then the bootstrap); nothing with
+    /// <see cref="ClusterFormationSettings.Seeds"/>.
     /// </summary>
     /// <param name="builder">The node's Akka.Hosting builder, with clustering and no seed nodes.</param>
     /// <param name="formation">The discovery settings.</param>
-    /// <param name="hostname">The node's address (<c>--hostname</c>): the management endpoint binds it and is named by it.</param>
+    /// <param name="hostname">The node's address (<c>--hostname</c>), which the management endpoint binds and is named by.</param>
     /// <returns><paramref name="builder"/>, for chaining.</returns>
     public static AkkaConfigurationBuilder WithClusterFormation(this AkkaConfigurationBuilder builder, ClusterFormationSettings formation, string hostname)
     {
         if (!formation.UsesBootstrap) return builder;
-        builder.WithAkkaManagement(new AkkaManagementOptions
-        {
-            HostName = hostname, Port = formation.ManagementPort, BindHostName = hostname, BindPort = formation.ManagementPort,
-        });
+        // The management HTTP endpoint is ManagementEndpoint's (see there why not Akka.Management's own server); StartAsync starts it.
         if (formation.Discovery == ClusterFormationSettings.KubernetesApi)
-            builder.WithKubernetesDiscovery(new KubernetesDiscoveryOptions { PodLabelSelector = formation.PodLabelSelector });
+            builder.WithKubernetesDiscovery(new KubernetesDiscoveryOptions { PodLabelSelector = $"{formation.PodLabel}={{0}}" });
         else
             builder.WithConfigDiscovery(new ConfigServiceDiscoveryOptions
             {
@@ -76,23 +72,24 @@ public static class ClusterFormation
                                   "cluster-config/kubernetes/, or use discovery = config (discovery-endpoints) or seeds (--seed) elsewhere");
     }
 
-    /// <summary>Starts the management endpoint, then the bootstrap; nothing with <see cref="ClusterFormationSettings.Seeds"/>.</summary>
+    /// <summary>Starts the management endpoint (<see cref="ManagementEndpoint"/>), then the bootstrap; nothing with <see cref="ClusterFormationSettings.Seeds"/>.</summary>
     /// <param name="system">The node's started ActorSystem, built with <see cref="WithClusterFormation"/>.</param>
     /// <param name="formation">The discovery settings.</param>
+    /// <param name="hostname">The node's address (<c>--hostname</c>), as given to <see cref="WithClusterFormation"/>.</param>
     /// <returns>The management endpoint's address, or null with seeds.</returns>
     /// <exception cref="ConfigError">The management endpoint could not listen (a port taken, an address not this machine's); the message names the key.</exception>
-    public static async Task<Uri?> StartAsync(ActorSystem system, ClusterFormationSettings formation)
+    public static async Task<Uri?> StartAsync(ActorSystem system, ClusterFormationSettings formation, string hostname)
     {
         if (!formation.UsesBootstrap) return null;
-        Uri endpoint;
-        try { endpoint = await AkkaManagement.Get(system).Start(); }
-        catch (Exception e)
+        ManagementEndpoint endpoint;
+        try { endpoint = ManagementEndpoint.Start(system, hostname, formation.ManagementPort); }
+        catch (System.Net.HttpListenerException e)
         {
-            throw new ConfigError($"Akka.Management could not listen on port {formation.ManagementPort} (fedactors.cluster.management-port) of this node's " +
-                                  $"--hostname: {e.GetBaseException().Message}");
+            throw new ConfigError($"the management endpoint could not listen on {hostname}:{formation.ManagementPort} (--hostname, " +
+                                  $"fedactors.cluster.management-port): {e.Message}");
         }
         await ClusterBootstrap.Get(system).Start();
-        return endpoint;
+        return endpoint.BaseUri;
     }
 
     /// <summary>
@@ -125,7 +122,7 @@ public static class ClusterFormation
     {
         var kubernetes = formation.Discovery == ClusterFormationSettings.KubernetesApi;
         var where = kubernetes
-            ? $"Running pods matching '{formation.ResolvedLabelSelector}' (fedactors.cluster.pod-label-selector)"
+            ? $"Running pods labelled {formation.LabelSelector} (fedactors.cluster.pod-label)"
             : "fedactors.cluster.discovery-endpoints";
         string found;
         try

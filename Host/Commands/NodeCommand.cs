@@ -101,7 +101,7 @@ internal static class NodeCommand
         var system = app.Services.GetRequiredService<ActorSystem>();
         var self = Akka.Cluster.Cluster.Get(system);
         if (joinsItself) self.Join(self.SelfAddress);
-        var management = await ClusterFormation.StartAsync(system, formation);
+        var management = await ClusterFormation.StartAsync(system, formation, node.Hostname);
         var joins = management is null
             ? $"seeds [{(joinsItself ? $"{self.SelfAddress} (itself)" : string.Join(", ", node.SeedNodes))}]"
             : $"discovery {formation.Discovery} (management {management})";

@@ -30,12 +30,15 @@ public sealed record ClusterFormationSettings
 
     /// <summary>
     /// The service discovery looks up (<c>fedactors.cluster.service-name</c>, default <c>fedactors</c>): with
-    /// <see cref="KubernetesApi"/> the value in <see cref="PodLabelSelector"/>'s <c>{0}</c>; with <see cref="ConfigEndpoints"/> the name of the endpoints list.
+    /// <see cref="KubernetesApi"/> the value of the pods' label <see cref="PodLabel"/>; with <see cref="ConfigEndpoints"/> the name of the endpoints list.
     /// </summary>
     public string ServiceName { get; init; } = "fedactors";
 
-    /// <summary>The pods that are this cluster's nodes, with <see cref="KubernetesApi"/> (<c>fedactors.cluster.pod-label-selector</c>, default <c>app={0}</c>, <c>{0}</c> = <see cref="ServiceName"/>).</summary>
-    public string PodLabelSelector { get; init; } = "app={0}";
+    /// <summary>
+    /// The label whose value is <see cref="ServiceName"/> on every pod of this cluster, with <see cref="KubernetesApi"/>
+    /// (<c>fedactors.cluster.pod-label</c>, default <c>app</c>): the pods found are those matching <c>pod-label=service-name</c>.
+    /// </summary>
+    public string PodLabel { get; init; } = "app";
 
     /// <summary>
     /// How many contact points must be discovered and answer before the one with the lowest address forms a new cluster
@@ -55,8 +58,8 @@ public sealed record ClusterFormationSettings
     /// <summary>Whether the node forms or joins its cluster through Akka.Management's bootstrap rather than seed addresses.</summary>
     public bool UsesBootstrap => Discovery != Seeds;
 
-    /// <summary>The label selector with <see cref="ServiceName"/> in it, as the Kubernetes API is asked.</summary>
-    public string ResolvedLabelSelector => PodLabelSelector.Replace("{0}", ServiceName, StringComparison.Ordinal);
+    /// <summary>The label selector the Kubernetes API is asked with: <c>pod-label=service-name</c>.</summary>
+    public string LabelSelector => $"{PodLabel}={ServiceName}";
 
     /// <summary>Splits <c>host:port</c> (IPv6 hosts in brackets, <c>[::1]:8558</c>).</summary>
     /// <param name="endpoint">The endpoint text.</param>
@@ -84,7 +87,7 @@ public sealed record ClusterFormationSettings
             Discovery = reader.OneOf("fedactors.cluster.discovery", Seeds, KubernetesApi, ConfigEndpoints),
             ManagementPort = reader.Int("fedactors.cluster.management-port", 1, 65535),
             ServiceName = reader.String("fedactors.cluster.service-name"),
-            PodLabelSelector = reader.String("fedactors.cluster.pod-label-selector"),
+            PodLabel = reader.String("fedactors.cluster.pod-label"),
             RequiredContactPoints = reader.Int("fedactors.cluster.required-contact-points", 1, 1000),
             Endpoints = reader.StringList(endpointsKey),
             BootstrapTimeout = reader.Duration("fedactors.cluster.bootstrap-timeout"),
@@ -92,6 +95,9 @@ public sealed record ClusterFormationSettings
         // A Kubernetes label value and a HOCON key alike: a DNS label.
         if (!System.Text.RegularExpressions.Regex.IsMatch(settings.ServiceName, "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"))
             throw reader.Error("fedactors.cluster.service-name", "must be lower-case letters, digits and '-' (a DNS label, as a Kubernetes label value is)");
+        // A Kubernetes label key: an optional DNS-subdomain prefix and '/', then a name.
+        if (!System.Text.RegularExpressions.Regex.IsMatch(settings.PodLabel, "^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"))
+            throw reader.Error("fedactors.cluster.pod-label", "must be a Kubernetes label key such as app or app.kubernetes.io/name");
         foreach (var endpoint in settings.Endpoints)
             if (ParseEndpoint(endpoint) is null)
                 throw reader.Error(endpointsKey, $"must list management endpoints as \"host:port\" (port 1 to 65535), found '{endpoint}'");

@@ -44,7 +44,7 @@ public sealed class ClusterDiscoverySpecs
     {
         var node = await cluster.StartNode(new ClusterNodeSettings { Hostname = host, Port = 0, Roles = roles, SeedNodes = [], Admission = Admission(secret) },
             run, akka => akka.WithClusterFormation(formation, host));
-        var endpoint = await ClusterFormation.StartAsync(LoopbackCluster.System(node), formation);
+        var endpoint = await ClusterFormation.StartAsync(LoopbackCluster.System(node), formation, host);
         Assert.Equal((host, ManagementPort), (endpoint?.Host, endpoint?.Port));
         return node;
     }
@@ -90,16 +90,23 @@ public sealed class ClusterDiscoverySpecs
             foreach (var node in cluster.Nodes)
                 Assert.True(await ClusterFormation.WaitUntilUpAsync(Akka.Cluster.Cluster.Get(LoopbackCluster.System(node)), formation, CancellationToken.None));
 
-            // Admission still applies after a join through the bootstrap: a node with another secret finds the cluster and is downed.
+            // Admission still applies after a join through the bootstrap: a node with another secret finds the cluster and is downed
+            // (by whichever older member judges it first).
             var refusals = new ConcurrentQueue<AdmissionRefused>();
-            var watcher = LoopbackCluster.System(coordinator).ActorOf(Props.Create(() => new Collector(refusals)));
-            LoopbackCluster.System(coordinator).EventStream.Subscribe(watcher, typeof(AdmissionRefused));
+            foreach (var member in cluster.Nodes)
+            {
+                var watcher = LoopbackCluster.System(member).ActorOf(Props.Create(() => new Collector(refusals)));
+                LoopbackCluster.System(member).EventStream.Subscribe(watcher, typeof(AdmissionRefused));
+            }
             // (A coordinator-role node: it registers no shard region the run's hospitals could be placed on meanwhile.)
             var stranger = await StartDiscoveringNode(cluster, "127.27.0.4", [NodeRoles.Coordinator], ConfigDiscovery(required: 1, hosts), run,
                 secret: "another secret of some length");
-            var refused = await TestTime.Until(() => Task.FromResult(refusals.FirstOrDefault(r => r.Member.Equals(AddressOf(stranger)))), r => r is not null,
-                TimeSpan.FromSeconds(60), "the node with another secret, joined through the bootstrap, being refused");
-            Assert.Contains("does not match this cluster's secret", refused!.Reason);
+            await TestTime.Until(() => Task.FromResult(refusals.Any(r => r.Member.Equals(AddressOf(stranger)))
+                    ? "refused"
+                    : $"stranger {Akka.Cluster.Cluster.Get(LoopbackCluster.System(stranger)).SelfMember.Status}; coordinator sees " +
+                      string.Join(", ", Akka.Cluster.Cluster.Get(LoopbackCluster.System(coordinator)).State.Members.Select(m => $"{m.Address.Host} {m.Status}"))),
+                state => state == "refused", TimeSpan.FromSeconds(12), "the node with another secret, joined through the bootstrap, being refused");
+            Assert.Contains("does not match this cluster's secret", refusals.First(r => r.Member.Equals(AddressOf(stranger))).Reason);
             await TestTime.Until(() => Task.FromResult(Akka.Cluster.Cluster.Get(LoopbackCluster.System(coordinator)).State.Members.Count),
                 count => count == 3, TimeSpan.FromSeconds(60), "the refused node being removed (the value is the member count)");
 
@@ -152,17 +159,17 @@ public sealed class ClusterDiscoverySpecs
         Assert.Equal(8558, defaults.ManagementPort);
         Assert.Equal(2, defaults.RequiredContactPoints);
         Assert.Equal(TimeSpan.FromMinutes(5), defaults.BootstrapTimeout);
-        Assert.Equal("app=fedactors", defaults.ResolvedLabelSelector);
+        Assert.Equal("app=fedactors", defaults.LabelSelector);
 
         var set = ExperimentConfig.Load(null, ["cluster.discovery=config", "cluster.management-port=9000", "cluster.service-name=fl-run",
             "cluster.required-contact-points=3", "cluster.discovery-endpoints=[\"10.0.0.1:9000\", \"10.0.0.2:9000\", \"[::1]:9001\"]",
-            "cluster.bootstrap-timeout=90s", "cluster.pod-label-selector=\"fedactors.run={0}\""]).Host.Cluster.Formation;
+            "cluster.bootstrap-timeout=90s", "cluster.pod-label=app.kubernetes.io/name"]).Host.Cluster.Formation;
         Assert.True(set.UsesBootstrap);
         Assert.Equal(9000, set.ManagementPort);
         Assert.Equal(3, set.RequiredContactPoints);
         Assert.Equal(["10.0.0.1:9000", "10.0.0.2:9000", "[::1]:9001"], set.Endpoints);
         Assert.Equal(TimeSpan.FromSeconds(90), set.BootstrapTimeout);
-        Assert.Equal("fedactors.run=fl-run", set.ResolvedLabelSelector);
+        Assert.Equal("app.kubernetes.io/name=fl-run", set.LabelSelector);
         Assert.Equal(("[::1]", 9001), ClusterFormationSettings.ParseEndpoint("[::1]:9001"));
     }
 
@@ -170,6 +177,7 @@ public sealed class ClusterDiscoverySpecs
     [InlineData("cluster.discovery=dns", "fedactors.cluster.discovery", "one of seeds, kubernetes-api, config")]
     [InlineData("cluster.management-port=0", "fedactors.cluster.management-port", "between 1 and 65535")]
     [InlineData("cluster.service-name=Fed_Actors", "fedactors.cluster.service-name", "a DNS label")]
+    [InlineData("cluster.pod-label=\"app=x\"", "fedactors.cluster.pod-label", "a Kubernetes label key")]
     [InlineData("cluster.required-contact-points=0", "fedactors.cluster.required-contact-points", "between 1 and 1000")]
     [InlineData("cluster.bootstrap-timeout=0s", "fedactors.cluster.bootstrap-timeout", "positive")]
     [InlineData("cluster.discovery=config", "fedactors.cluster.discovery-endpoints", "is empty, but fedactors.cluster.discovery = config")]

@@ -81,6 +81,8 @@ public static class Program
               --snapshots DIR: where every node keeps hospital snapshots and round checkpoints
               (default <runs-dir>/<run id>/snapshots; shared storage across machines).
               Addresses look like akka.tcp://fedactors@127.0.0.1:4053.
+              Without seeds: cluster.discovery = kubernetes-api | config finds the nodes through
+              Akka.Management's bootstrap (cluster.management-port on --hostname; see README, Kubernetes).
         """),
         ("report", """
           report RUN_DIR... [--out FILE] [--title T] [--metric accuracy|balanced_accuracy|COLUMN] [--notes FILE]

@@ -67,10 +67,15 @@ internal static class NodeCommand
         try { node.Validate(); }
         catch (ArgumentException e) { throw new ConfigError($"{e.Message} (--transfer-port, fedactors.cluster.transfer-port)"); }
         var secretKey = ClusterSecretKey(cluster);
+        var formation = cluster.Formation;
+        if (formation.UsesBootstrap && node.SeedNodes.Count > 0)
+            throw new ConfigError($"--seed and fedactors.cluster.discovery = {formation.Discovery} exclude each other: with discovery the nodes find " +
+                                  "each other through Akka.Management's bootstrap; drop --seed, or set cluster.discovery = seeds");
+        ClusterFormation.RequireReachableDiscovery(formation, Environment.GetEnvironmentVariable);
         // A node without --seed is its own seed. On --port 0 the system picks a free port and the node joins itself once
         // bound; its "up" line prints the address the others' --seed names (no port to agree on beforehand, none to race for).
-        var joinsItself = node.SeedNodes.Count == 0 && node.Port == 0;
-        if (node.SeedNodes.Count == 0 && !joinsItself)
+        var joinsItself = node.SeedNodes.Count == 0 && node.Port == 0 && !formation.UsesBootstrap;
+        if (node.SeedNodes.Count == 0 && !joinsItself && !formation.UsesBootstrap)
             node = node with { SeedNodes = [$"akka.tcp://{ClusterHostingExtensions.SystemName}@{node.Hostname}:{node.Port}"] };
         var runId = options.RunId ?? DefaultRunId(config);
         node = node with
@@ -91,22 +96,30 @@ internal static class NodeCommand
         // run directory's snapshots/ (one machine); across machines, a shared --snapshots path.
         var snapshots = options.SnapshotDirectory ?? Path.Combine(config.Host.RunsDirectory, runId, RunDirectory.SnapshotsDirectory);
         var prepared = PreparedRun.Prepare(config, snapshots, checkpointRounds: true);
-        using var app = NodeHost.Build(akka => akka.WithFedActorsNode(node, prepared.Run));
+        using var app = NodeHost.Build(akka => akka.WithFedActorsNode(node, prepared.Run).WithClusterFormation(formation, node.Hostname));
         await app.StartAsync(cancel);
         var system = app.Services.GetRequiredService<ActorSystem>();
         var self = Akka.Cluster.Cluster.Get(system);
         if (joinsItself) self.Join(self.SelfAddress);
-        output.WriteLine($"node {self.SelfAddress} up with roles [{string.Join(", ", node.Roles)}], seeds [{(joinsItself ? $"{self.SelfAddress} (itself)" : string.Join(", ", node.SeedNodes))}], " +
+        var management = await ClusterFormation.StartAsync(system, formation, node.Hostname);
+        var joins = management is null
+            ? $"seeds [{(joinsItself ? $"{self.SelfAddress} (itself)" : string.Join(", ", node.SeedNodes))}]"
+            : $"discovery {formation.Discovery} (management {management})";
+        output.WriteLine($"node {self.SelfAddress} up with roles [{string.Join(", ", node.Roles)}], {joins}, " +
                          $"run id {runId}, training threads {prepared.Run.TrainingThreads}{(config.Host.TrainingThreads == HostSettings.AutoTrainingThreads ? " (auto: devices x slots)" : "")}");
         output.Flush();
         try
         {
+            // With discovery: Up through the bootstrap, or a ConfigError naming what it found. (A node stopped meanwhile goes on to
+            // the waits below, which see its actor system terminated.)
+            await ClusterFormation.WaitUntilUpAsync(self, formation, cancel);
             if (!node.IsCoordinator)
             {
                 if (!await NodeHost.WaitForCoordinatorAsync(self, cluster.CoordinatorTimeout, cancel) && !system.WhenTerminated.IsCompleted)
                     throw new ConfigError($"no coordinator node joined this worker's cluster within fedactors.cluster.coordinator-timeout " +
                                           $"({WorkerQuorum.Format(cluster.CoordinatorTimeout)}): check that the coordinator node started and that " +
-                                          $"--seed [{string.Join(", ", node.SeedNodes)}] reaches it, or raise cluster.coordinator-timeout");
+                                          (formation.UsesBootstrap ? $"discovery {formation.Discovery} finds it" : $"--seed [{string.Join(", ", node.SeedNodes)}] reaches it") +
+                                          ", or raise cluster.coordinator-timeout");
                 await system.WhenTerminated.WaitAsync(cancel);
                 output.WriteLine("node left the cluster");
                 return Program.Ok;

@@ -126,6 +126,9 @@ public sealed record ClusterSettings(int MinWorkers, string SplitBrain, TimeSpan
     /// <summary>How long the bulk channel waits on any read or write of a connection (<c>fedactors.cluster.transfer-read-timeout</c>, default 10 s).</summary>
     public TimeSpan TransferReadTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>How a node finds the cluster: <c>--seed</c> addresses (the default) or discovery and Akka.Management's bootstrap (<c>fedactors.cluster.discovery</c> and the keys beside it).</summary>
+    public ClusterFormationSettings Formation { get; init; } = new();
+
     /// <summary>The wait for workers these settings ask for: <see cref="MinWorkers"/>, its floor and its timeout.</summary>
     public FedActors.Host.Runs.WorkerQuorum Quorum => new(MinWorkers, MinWorkersFloor == 0 ? MinWorkers : MinWorkersFloor, MinWorkersTimeout);
 }
@@ -240,6 +243,7 @@ public sealed record ExperimentConfig(
                 AdmissionTimeout = reader.Duration("fedactors.cluster.admission-timeout"),
                 TransferMaxConnections = reader.Int("fedactors.cluster.transfer-max-connections", 1, 4096),
                 TransferReadTimeout = reader.Duration("fedactors.cluster.transfer-read-timeout"),
+                Formation = ClusterFormationSettings.Read(reader),
             },
             ReadDevices(reader))
         {

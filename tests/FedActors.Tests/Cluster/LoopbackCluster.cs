@@ -19,17 +19,23 @@ public sealed class LoopbackCluster : IAsyncDisposable
     /// Starts a node. A scripted crash of one of these nodes downs it (as the Split Brain Resolver
     /// would a crashed node) and so takes its ActorSystem away, never the test process.
     /// </summary>
-    public async Task<IHost> StartNode(ClusterNodeSettings node, FederatedRun run)
+    /// <param name="node">The node's address, roles and seeds.</param>
+    /// <param name="run">The experiment every node builds alike.</param>
+    /// <param name="configure">Adds to the node's wiring after the FedActors node's (e.g. discovery's cluster formation).</param>
+    public async Task<IHost> StartNode(ClusterNodeSettings node, FederatedRun run, Action<AkkaConfigurationBuilder>? configure = null)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddAkka(ClusterHostingExtensions.SystemName, akka => akka
-            .ConfigureLoggers(l => l.LogLevel = Akka.Event.LogLevel.WarningLevel)
-            .WithFedActorsNode(node, run, crashNode: system =>
-            {
-                var self = Akka.Cluster.Cluster.Get(system);
-                self.Down(self.SelfAddress);
-            }));
+        builder.Services.AddAkka(ClusterHostingExtensions.SystemName, akka =>
+        {
+            akka.ConfigureLoggers(l => l.LogLevel = Akka.Event.LogLevel.WarningLevel)
+                .WithFedActorsNode(node, run, crashNode: system =>
+                {
+                    var self = Akka.Cluster.Cluster.Get(system);
+                    self.Down(self.SelfAddress);
+                });
+            configure?.Invoke(akka);
+        });
         var host = builder.Build();
         await host.StartAsync();
         _hosts.Add(host);

@@ -103,6 +103,49 @@ public sealed class NodeProcessSpecs : IDisposable
         Assert.True(worker.WaitForExit(TestTime.Dilated(TimeSpan.FromSeconds(60))), "the worker did not leave after the run");
     }
 
+    [Fact]
+    public async Task Should_run_every_round_on_node_processes_that_find_each_other_through_config_discovery_without_seeds()
+    {
+        // Each process on its own loopback address and the same management port, as pods on their own IPs (see ClusterDiscoverySpecs).
+        string[] hosts = ["127.27.2.1", "127.27.2.2", "127.27.2.3"];
+        string[] discovery = ["cluster.discovery=config", "cluster.required-contact-points=3",
+            $"cluster.discovery-endpoints=[{string.Join(", ", hosts.Select(h => $"\"{h}:8558\""))}]"];
+        using var http = new HttpClient { Timeout = TestTime.Dilated(TimeSpan.FromSeconds(10)) };
+        async Task<(int Status, string Body)> Get(string host, string path)
+        {
+            using var response = await http.GetAsync($"http://{host}:8558{path}");
+            return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
+        }
+
+        var (coordinator, coordinatorOutput) = Start(["--roles", "coordinator", "--hostname", hosts[0], "--port", "0"], discovery);
+        await coordinatorOutput.WaitFor(" up with roles", TimeSpan.FromMinutes(2));
+        Assert.Contains($"discovery config (management http://{hosts[0]}:8558/)", coordinatorOutput.ToString());
+        // Alone, it waits for the other two contact points: alive, not ready.
+        Assert.Equal(200, (await Get(hosts[0], "/alive")).Status);
+        Assert.Equal(503, (await Get(hosts[0], "/ready")).Status);
+        var (workerA, workerAOutput) = Start(["--roles", "worker", "--hostname", hosts[1], "--port", "0"], discovery);
+        var (workerB, _) = Start(["--roles", "worker", "--hostname", hosts[2], "--port", "0"], discovery);
+
+        await coordinator.WaitForExitAsync().Within(TimeSpan.FromMinutes(5), "the coordinator process finishing the run");
+
+        AssertEveryRoundAggregatedAll(coordinator, coordinatorOutput);
+        Assert.DoesNotContain("--seed", string.Join(' ', coordinator.StartInfo.ArgumentList));
+        Assert.Contains($"discovery config (management http://{hosts[1]}:8558/)", workerAOutput.ToString());
+        Assert.True(workerA.WaitForExit(TestTime.Dilated(TimeSpan.FromSeconds(60))), "a worker did not leave after the run");
+        Assert.True(workerB.WaitForExit(TestTime.Dilated(TimeSpan.FromSeconds(60))), "a worker did not leave after the run");
+    }
+
+    [Fact]
+    public async Task Should_refuse_a_seed_together_with_discovery_naming_the_key()
+    {
+        var (node, output) = Start(["--roles", "worker", "--seed", "akka.tcp://fedactors@127.0.0.1:4053"],
+            ["cluster.discovery=config", "cluster.discovery-endpoints=[\"127.0.0.1:8558\", \"127.0.0.2:8558\"]"]);
+        await node.WaitForExitAsync().Within(TimeSpan.FromMinutes(2), "the node refusing its arguments");
+        await output.Ended.Within(TimeSpan.FromMinutes(1), "the node's output read to its end");
+        Assert.Equal(2, node.ExitCode);
+        Assert.Contains("--seed and fedactors.cluster.discovery = config exclude each other", output.ToString());
+    }
+
     /// <summary>
     /// The address a seed node started with <c>--port 0</c> bound, from its "up" line: the port is the system's choice,
     /// so no other test can take it between choosing and binding.

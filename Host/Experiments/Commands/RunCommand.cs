@@ -111,9 +111,7 @@ public static class RunCommand
     private static RunInterrupted Interrupted(RunDirectory runDir, bool resumed)
     {
         if (resumed || RunFailure.HasRounds(runDir)) return new RunInterrupted(runDir.Path, runDir.CompletedRounds());
-        try { Directory.Delete(runDir.Path, recursive: true); }
-        catch (IOException) { return new RunInterrupted(runDir.Path, 0); }
-        return new RunInterrupted(runDir.Path, 0, removed: true);
+        return RunFailure.Remove(runDir.Path) ? new RunInterrupted(runDir.Path, 0, removed: true) : new RunInterrupted(runDir.Path, 0);
     }
 }
 

@@ -46,18 +46,38 @@ public static class RunFailure
     /// <returns>Whether the directory was removed.</returns>
     public static bool Record(RunDirectory run, Exception e, bool createdByThisProcess)
     {
-        if (createdByThisProcess && !HasRounds(run))
-        {
-            try { Directory.Delete(run.Path, recursive: true); return true; }
-            catch (IOException) { }
-            catch (UnauthorizedAccessException) { }
-        }
+        if (createdByThisProcess && !HasRounds(run) && Remove(run.Path)) return true;
         var (message, code) = Describe(e);
         var firstLine = message.Split('\n')[0].TrimEnd('\r');
         try { File.WriteAllText(Path.Combine(run.Path, FileName), firstLine + "\n" + code.ToString(CultureInfo.InvariantCulture) + "\n"); }
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
         return false;
+    }
+
+    /// <summary>
+    /// Removes a run directory whole. It is first renamed aside (atomic within its parent), then deleted: a write still in
+    /// flight when the run stopped (Akka.Persistence's snapshot store finishes its file writes on its own threads, after the
+    /// actor system is gone) then fails on the old path or lands in the renamed directory, instead of making the delete
+    /// fail half-way and leaving the directory behind.
+    /// </summary>
+    /// <returns>Whether nothing is left at <paramref name="path"/>.</returns>
+    internal static bool Remove(string path)
+    {
+        var aside = $"{path}.removing-{Guid.NewGuid():N}";
+        try { Directory.Move(path, aside); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                Directory.Delete(aside, recursive: true);
+                return true;
+            }
+            // A straggler's file created in the renamed directory between listing and deleting: list again.
+            catch (IOException) when (attempt < 3) { }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return true; } // out of the run's path already
+        }
     }
 
     /// <summary>Removes <see cref="FileName"/>: the run goes on again (resumed) or has finished.</summary>

@@ -17,6 +17,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 fedactors=(dotnet Host/bin/Release/net10.0/fedactors.dll)
 here=cluster-config/experiments
+# shellcheck source=resumable.sh
+source "$here/resumable.sh"
 prior=${PRIOR_SOURCE:-synthetic-skin}
 variants=(
   "method=fedmas"
@@ -37,18 +39,9 @@ if [ -z "${REPORT_ONLY:-}" ]; then
       fi
       hash=$(sed -n 's/.*"content_hash": "\([0-9A-Fa-f]*\)".*/\1/p' "$encoder.source.json")
       for variant in "${variants[@]}"; do
-        dir="runs/fedmas-$experiment/$(tag "$variant")-seed$seed"
-        if compgen -G "$dir/*/final-global.weights" > /dev/null; then echo "done: $dir"; continue; fi
-        started=$(ls -d "$dir"/*/ 2>/dev/null | tail -n 1 || true)
-        if [ -n "$started" ] && [ -f "$started/resolved.conf" ]; then
-          echo "resuming: $started"
-          "${fedactors[@]}" run --resume "${started%/}"
-          continue
-        fi
-        args=(--set "seed=$seed" --set "runs-dir=\"$PWD/$dir\"" --set "fedmas.auxiliary=\"$PWD/$encoder\"" --set "fedmas.auxiliary-hash=$hash")
+        args=(--set "seed=$seed" --set "fedmas.auxiliary=\"$PWD/$encoder\"" --set "fedmas.auxiliary-hash=$hash")
         for kv in $variant; do args+=(--set "$kv"); done
-        echo "running: $dir"
-        "${fedactors[@]}" run "$here/fedmas-$experiment.conf" "${args[@]}"
+        run_once "runs/fedmas-$experiment/$(tag "$variant")-seed$seed" "$here/fedmas-$experiment.conf" "${args[@]}"
       done
     done
   done

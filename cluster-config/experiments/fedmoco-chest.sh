@@ -11,6 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 fedactors=(dotnet Host/bin/Release/net10.0/fedactors.dll)
 here=cluster-config/experiments
+# shellcheck source=resumable.sh
+source "$here/resumable.sh"
 variants=(
   "method=fedmoco"
   "method=fedmoco-plain"
@@ -24,18 +26,9 @@ if [ -z "${REPORT_ONLY:-}" ]; then
   # Variant by variant, every seed of one before the next: a stopped script leaves whole rows, not one seed of each.
   for variant in "${variants[@]}"; do
     for seed in ${SEEDS:-1 2 3}; do
-      dir="runs/fedmoco-chest/$(tag "$variant")-seed$seed"
-      if compgen -G "$dir/*/final-global.weights" > /dev/null; then echo "done: $dir"; continue; fi
-      started=$(ls -d "$dir"/*/ 2>/dev/null | tail -n 1 || true)
-      if [ -n "$started" ] && [ -f "$started/resolved.conf" ]; then
-        echo "resuming: $started"
-        "${fedactors[@]}" run --resume "${started%/}"
-        continue
-      fi
-      args=(--set "seed=$seed" --set "runs-dir=\"$PWD/$dir\"")
+      args=(--set "seed=$seed")
       for kv in $variant; do args+=(--set "$kv"); done
-      echo "running: $dir"
-      "${fedactors[@]}" run "$here/fedmoco-chest.conf" "${args[@]}"
+      run_once "runs/fedmoco-chest/$(tag "$variant")-seed$seed" "$here/fedmoco-chest.conf" "${args[@]}"
     done
   done
 fi

@@ -31,9 +31,10 @@ public sealed class ClusterSecuritySpecs
         public Collector(ConcurrentQueue<object> seen) => ReceiveAny(seen.Enqueue);
     }
 
-    private static ConcurrentQueue<object> Watch(IHost node, params Type[] types)
+    private static ConcurrentQueue<object> Watch(IHost node, params Type[] types) => Watch(node, new ConcurrentQueue<object>(), types);
+
+    private static ConcurrentQueue<object> Watch(IHost node, ConcurrentQueue<object> seen, params Type[] types)
     {
-        var seen = new ConcurrentQueue<object>();
         var system = LoopbackCluster.System(node);
         var collector = system.ActorOf(Props.Create(() => new Collector(seen)));
         foreach (var type in types) system.EventStream.Subscribe(collector, type);
@@ -61,6 +62,9 @@ public sealed class ClusterSecuritySpecs
 
         var right = await cluster.StartNode(Worker(Admission(Secret)), run);
         await Seen<AdmissionGranted>(seen, g => g.Member.Equals(AddressOf(right)), "the node with the secret being admitted");
+        // Every older Up member judges a newcomer: the admitted worker may refuse one before the seed's own challenge
+        // goes out (the seed then finds it Down and asks nothing), so a refusal is looked for on both.
+        Watch(right, seen, typeof(AdmissionRefused));
         var wrong = await cluster.StartNode(Worker(Admission("another secret of some length")), run);
         var wrongRefused = await Seen<AdmissionRefused>(seen, r => r.Member.Equals(AddressOf(wrong)), "the node with a wrong secret being refused");
         var open = await cluster.StartNode(Worker(Admission(null)), run);

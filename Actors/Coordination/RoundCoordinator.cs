@@ -75,7 +75,7 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         if (!_persist) SnapshotPluginId = CoordinatorPersistence.NoSnapshotStore; // else the configured default store
 
         Recover<SnapshotOffer>(offer => Apply(new RecoveredFromSnapshot((CoordinatorSnapshot)offer.Snapshot, $"coordinator snapshot of {PersistenceId} ({offer.Metadata.Timestamp:O})",
-            RecoveredFromSnapshot.Stall(offer.Metadata.Timestamp, DateTime.UtcNow, System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime()))));
+            RecoveredFromSnapshot.StallUntilNow(offer.Metadata.Timestamp))));
 
         Command<SubscribeToRun>(s =>
         {

@@ -88,7 +88,7 @@ public sealed class PrivateStrategy(RoundRules rules, ClientPrivacy privacy, ulo
     /// <inheritdoc />
     public override ServerAggregate Aggregate(RoundAggregation aggregation)
     {
-        var uploads = aggregation.Accepted.Select(u => new WeightedContribution(u.HospitalId, u.Weights, u.Samples)).ToList();
+        var uploads = aggregation.Contributions();
         var noised = Privacy.Aggregate(aggregation.PreviousGlobal, uploads, SeededRandom.Derive(seed, $"dp-noise/round-{aggregation.Round}"));
         return new ServerAggregate(noised, uploads.ToDictionary(u => u.Contributor, _ => 1.0 / uploads.Count, StringComparer.Ordinal));
     }

@@ -113,7 +113,7 @@ public sealed class RobustStrategy(RoundRules rules, AggregationRule rule) : Fed
     /// <inheritdoc />
     public override ServerAggregate Aggregate(RoundAggregation aggregation)
     {
-        var uploads = aggregation.Accepted.Select(u => new WeightedContribution(u.HospitalId, u.Weights, u.Samples)).ToList();
+        var uploads = aggregation.Contributions();
         var n = uploads.Count;
         Dictionary<string, double> Uniform() => uploads.ToDictionary(u => u.Contributor, _ => 1.0 / n, StringComparer.Ordinal);
         switch (Rule.Kind)
@@ -130,7 +130,7 @@ public sealed class RobustStrategy(RoundRules rules, AggregationRule rule) : Fed
                     uploads.ToDictionary(u => u.Contributor, u => u.Weight / total, StringComparer.Ordinal));
             case AggregationKind.Krum:
                 var chosen = RobustAggregation.KrumChoice(uploads, Rule.KrumByzantine, Rule.KrumSelect);
-                return new ServerAggregate(RobustAggregation.MultiKrum(uploads, Rule.KrumByzantine, Rule.KrumSelect),
+                return new ServerAggregate(RobustAggregation.MultiKrum(uploads, chosen),
                     uploads.Select((u, i) => (u.Contributor, Weight: chosen.Contains(i) ? 1.0 / chosen.Count : 0.0))
                         .ToDictionary(u => u.Contributor, u => u.Weight, StringComparer.Ordinal));
             default:

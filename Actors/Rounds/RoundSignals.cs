@@ -99,6 +99,21 @@ public sealed record RecoveredFromSnapshot(CoordinatorSnapshot Snapshot, string 
     /// <param name="processStarted">When this process started, UTC.</param>
     public static double Stall(DateTime savedAt, DateTime now, DateTime processStarted) =>
         savedAt < processStarted || now < savedAt ? 0 : (now - savedAt).TotalSeconds;
+
+    /// <summary>
+    /// <see cref="Stall"/> of a checkpoint saved at <paramref name="savedAt"/>, read back now by this process. The wall clock
+    /// is wanted here: the stall is a duration for metrics.csv's <c>wall_seconds</c>, never an input to a model.
+    /// </summary>
+    /// <param name="savedAt">When the checkpoint was written (the snapshot store's timestamp, UTC).</param>
+    public static double StallUntilNow(DateTime savedAt) => Stall(savedAt, DateTime.UtcNow, ProcessStarted);
+
+    private static readonly DateTime ProcessStarted = StartOfThisProcess();
+
+    private static DateTime StartOfThisProcess()
+    {
+        using var self = System.Diagnostics.Process.GetCurrentProcess();
+        return self.StartTime.ToUniversalTime();
+    }
 }
 
 /// <summary>What the round engine decided; the coordinator actor carries each out, in order.</summary>

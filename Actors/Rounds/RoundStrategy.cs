@@ -1,5 +1,6 @@
 using FedActors.Actors.Coordination;
 using FedActors.Actors.Simulation;
+using FedActors.Training.Aggregation;
 using FedActors.Training.Methods;
 using FedActors.Training.Randomness;
 using FedActors.Training.Weights;
@@ -104,7 +105,12 @@ public sealed record ClientFailure(int Round, int Attempt, string HospitalId, Up
 /// <param name="PreviousGlobal">The global model the round started from.</param>
 /// <param name="Accepted">The accepted uploads, ordered by hospital id; at least one.</param>
 /// <param name="Server">The method's server, which combines them.</param>
-public sealed record RoundAggregation(int Round, ModelWeights PreviousGlobal, IReadOnlyList<ClientContribution> Accepted, IFederatedServer Server);
+public sealed record RoundAggregation(int Round, ModelWeights PreviousGlobal, IReadOnlyList<ClientContribution> Accepted, IFederatedServer Server)
+{
+    /// <summary>The accepted uploads as weighted contributions (weight: the sample count), in their order: what the pure aggregation rules take.</summary>
+    public IReadOnlyList<WeightedContribution> Contributions() =>
+        Accepted.Select(u => new WeightedContribution(u.HospitalId, u.Weights, u.Samples)).ToList();
+}
 
 /// <summary>
 /// How rounds choose their clients, learn of failures and aggregate: the part of a round a user may

@@ -93,12 +93,14 @@ public static class RobustAggregation
         return Enumerable.Range(0, n).OrderBy(i => scores[i]).ThenBy(i => i).Take(Math.Min(select, n)).Order().ToList();
     }
 
-    /// <summary>The unweighted mean of <paramref name="uploads"/>' Multi-Krum choice (<see cref="KrumChoice"/>): Krum itself for <paramref name="select"/> = 1.</summary>
-    /// <param name="uploads">The uploads, at least one, of one layout.</param>
-    /// <param name="byzantine">f, the attackers to tolerate.</param>
-    /// <param name="select">m, how many uploads are averaged.</param>
-    public static ModelWeights MultiKrum(IReadOnlyList<WeightedContribution> uploads, int byzantine, int select) =>
-        FederatedAveraging.WeightedMean(KrumChoice(uploads, byzantine, select).Select(i => uploads[i] with { Weight = 1 }).ToList());
+    /// <summary>
+    /// The unweighted mean of the <paramref name="chosen"/> of <paramref name="uploads"/>: Multi-Krum's aggregate given its
+    /// <see cref="KrumChoice"/> (computed once by the caller, which also reports it), Krum itself for one chosen.
+    /// </summary>
+    /// <param name="uploads">The uploads, of one layout.</param>
+    /// <param name="chosen">Indices into <paramref name="uploads"/>, at least one.</param>
+    public static ModelWeights MultiKrum(IReadOnlyList<WeightedContribution> uploads, IReadOnlyList<int> chosen) =>
+        FederatedAveraging.WeightedMean(chosen.Select(i => uploads[i] with { Weight = 1 }).ToList());
 
     /// <summary>The L2 norm of <paramref name="weights"/> − <paramref name="reference"/> (same layout), in double.</summary>
     public static double DeltaNorm(ModelWeights weights, ModelWeights reference)

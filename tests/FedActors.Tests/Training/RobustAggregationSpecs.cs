@@ -31,10 +31,10 @@ public sealed class RobustAggregationSpecs
         // f = 1, n = 5: k = 2 nearest. Squared distances: a → 1, 4 (5); b → 1, 1 (2); c → 1, 1 (2); d → 1, 4 (5);
         // e → 97², 98² (9409 + 9604 = 19013). Krum: b and c tie at 2, the earlier (b) wins: 1, whatever the sample counts.
         Assert.Equal([1], RobustAggregation.KrumChoice(five, 1, 1));
-        Assert.Equal([1f], Values(RobustAggregation.MultiKrum(five, 1, 1)));
+        Assert.Equal([1f], Values(RobustAggregation.MultiKrum(five, RobustAggregation.KrumChoice(five, 1, 1))));
         // Multi-Krum m = 3: b, c, then a and d tie at 5 and a is earlier: the plain mean of 0, 1, 2 = 1 (a's 9 samples ignored).
         Assert.Equal([0, 1, 2], RobustAggregation.KrumChoice(five, 1, 3));
-        Assert.Equal([1f], Values(RobustAggregation.MultiKrum(five, 1, 3)));
+        Assert.Equal([1f], Values(RobustAggregation.MultiKrum(five, RobustAggregation.KrumChoice(five, 1, 3))));
         // f = 0: k = 3. a → 1 + 4 + 9 = 14; b → 1 + 1 + 4 = 6; c → 6; d → 14; e → 9409 + 9604 + 9801. m larger than n: all.
         Assert.Equal([1, 2], RobustAggregation.KrumChoice(five, 0, 2));
         Assert.Equal([0, 1, 2, 3, 4], RobustAggregation.KrumChoice(five, 0, 9));

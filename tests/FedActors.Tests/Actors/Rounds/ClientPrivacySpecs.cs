@@ -64,7 +64,7 @@ public sealed class ClientPrivacySpecs
     }
 
     [Fact]
-    public void Should_close_rounds_with_the_noised_mean_and_a_growing_epsilon_and_only_with_fedavg()
+    public void Should_report_each_rounds_epsilon_in_its_summary_and_refuse_privacy_beside_a_robust_rule()
     {
         var settings = new CoordinatorSettings { Rounds = 4, MinParticipants = 2, SampleFraction = 0.5, Seed = 5, Privacy = new ClientPrivacy(1.0, 0.5, 1e-5) };
         var run = new EngineHarness(settings, 4, 8).Run();

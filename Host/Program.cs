@@ -84,6 +84,15 @@ public static class Program
               Without seeds: cluster.discovery = kubernetes-api | config finds the nodes through
               Akka.Management's bootstrap (cluster.management-port on --hostname; see README, Kubernetes).
         """),
+        ("certs", """
+          certs DIR [--nodes N] [--first K] [--days D] [--name CLUSTER]
+              Make a self-signed certificate set for the cluster's mutual TLS: DIR/ca.crt (every
+              node's cluster.tls-authority), DIR/ca.key (keep it off the nodes) and N node
+              certificates DIR/node-01.pfx ... (default 3; each node's cluster.tls-certificate),
+              valid D days (default 365), ECDSA P-256, key files readable by their owner only.
+              A DIR with a CA gets more nodes signed by it (--first K numbers them from K); no
+              file is overwritten. FEDACTORS_TLS_PASSWORD, if set, protects the .pfx files.
+        """),
         ("report", """
           report RUN_DIR... [--out FILE] [--title T] [--metric accuracy|balanced_accuracy|COLUMN] [--notes FILE]
                  [--plateau-epsilon E] [--plateau-rounds K] [--html]
@@ -224,6 +233,9 @@ public static class Program
                     catch (ArgumentException e) { throw new UsageException(e.Message); }
                     using (var stop = new StopSignals())
                         return await NodeCommand.ExecuteAsync(nodeOptions, Console.Out, stop.Token);
+                case "certs":
+                    try { return CertsCommand.Execute(CertsCommand.Parse(args.Skip(1).ToList()), Console.Out); }
+                    catch (ArgumentException e) { throw new UsageException(e.Message); }
                 case "report":
                     ReportCommand.Options reportOptions;
                     try { reportOptions = ReportCommand.Parse(args.Skip(1).ToList()); }

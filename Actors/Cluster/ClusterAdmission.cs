@@ -46,6 +46,14 @@ public sealed record ClusterAdmissionSettings(string RunId, byte[]? Key)
 /// <param name="Reason">Why, as logged.</param>
 public sealed record AdmissionRefused(Address Member, string Reason);
 
+/// <summary>
+/// This node was refused by an older member of the cluster it joined (which then downs it), published on this node's
+/// event stream (and logged as an error): <c>fedactors node</c> then stops with the reason and exit code 2.
+/// </summary>
+/// <param name="By">The refusing member's address.</param>
+/// <param name="Reason">Why, as that member logged it.</param>
+public sealed record RefusedByCluster(Address By, string Reason);
+
 /// <summary>A member <see cref="ClusterAdmission"/> admitted, published on the node's event stream.</summary>
 /// <param name="Member">The admitted member's address.</param>
 public sealed record AdmissionGranted(Address Member);
@@ -90,6 +98,7 @@ public sealed class ClusterAdmission : ReceiveActor, IWithTimers
         Receive<AdmissionChallenge>(c => Sender.Tell(new AdmissionProof(_settings.RunId, _experiment,
             Mac(_settings.Key, c.Nonce, _settings.RunId, _experiment, _cluster.SelfUniqueAddress))));
         Receive<AdmissionProof>(OnProof);
+        Receive<AdmissionDenied>(OnDenied);
         Receive<AnswerDue>(d =>
         {
             if (_pending.Remove(d.Member))
@@ -171,10 +180,45 @@ public sealed class ClusterAdmission : ReceiveActor, IWithTimers
         _judged.Add(who);
         _log.Warning("Refused cluster member {0}: {1}; downing it", who.Address, reason);
         Context.System.EventStream.Publish(new AdmissionRefused(who.Address, reason));
+        // Told first, so that the refused node stops naming the reason rather than as if the run had ended.
+        Context.ActorSelection(new RootActorPath(who.Address) / "user" / Name).Tell(new AdmissionDenied(reason));
         _cluster.Down(who.Address);
     }
 
-    private static string Clip(string text) => text.Length > 12 ? text[..12] + "…" : text;
+    private void OnDenied(AdmissionDenied denied)
+    {
+        // Only an elder may judge this node: a denial from anyone else (a newer member, a stranger) is ignored.
+        var self = _cluster.SelfMember;
+        var by = _cluster.State.Members.FirstOrDefault(m => m.Address.Equals(Sender.Path.Address));
+        if (by is null || by.Status != MemberStatus.Up || !by.IsOlderThan(self))
+        {
+            _log.Warning("Ignored an admission refusal from {0}, which is not an Up member older than this node", Sender.Path.Address);
+            return;
+        }
+        var reason = Clip(denied.Reason, 500);
+        _log.Error("This node was refused by cluster member {0}: {1}", by.Address, reason);
+        Context.System.EventStream.Publish(new RefusedByCluster(by.Address, reason));
+    }
+
+    /// <summary>
+    /// Completes with this node's refusal by the cluster (<see cref="RefusedByCluster"/>) if one comes: start watching
+    /// before the node joins.
+    /// </summary>
+    /// <param name="system">The node's actor system.</param>
+    public static Task<RefusedByCluster> RefusalOf(ActorSystem system)
+    {
+        var refused = new TaskCompletionSource<RefusedByCluster>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var listener = system.ActorOf(Akka.Actor.Props.Create(() => new RefusalListener(refused)));
+        system.EventStream.Subscribe(listener, typeof(RefusedByCluster));
+        return refused.Task;
+    }
+
+    private sealed class RefusalListener : ReceiveActor
+    {
+        public RefusalListener(TaskCompletionSource<RefusedByCluster> refused) => Receive<RefusedByCluster>(r => refused.TrySetResult(r));
+    }
+
+    private static string Clip(string text, int length = 12) => text.Length > length ? text[..length] + "…" : text;
 
     private static byte[] Mac(byte[]? key, byte[] nonce, string runId, string experiment, UniqueAddress prover) =>
         key is null ? [] : HMACSHA256.HashData(key, (byte[])[.. nonce, .. Encoding.UTF8.GetBytes($"\n{runId}\n{experiment}\n{prover.Address}\n{prover.Uid}")]);

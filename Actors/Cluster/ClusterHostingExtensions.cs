@@ -55,13 +55,20 @@ public static class ClusterHostingExtensions
 
     /// <summary>
     /// How a node moves messages and weights to other nodes: the protocol serializer, remoting on the node's
-    /// address with its frame limit, and the node's weights transfer. Weights exceed a remoting frame: rounds send
+    /// address with its frame limit (over mutual TLS when the node has <see cref="ClusterNodeSettings.Tls"/>), and the node's weights transfer. Weights exceed a remoting frame: rounds send
     /// references, resolved in chunks by each node's transfer actor. (The transport benchmark's processes use this alone.)
     /// </summary>
     public static AkkaConfigurationBuilder WithNodeTransport(this AkkaConfigurationBuilder builder, ClusterNodeSettings node) =>
         builder
             .WithFedActorsSerialization()
-            .WithRemoting(new RemoteOptions { HostName = node.Hostname, Port = node.Port, MaxFrameSize = node.MaximumFrameBytes })
+            .WithRemoting(new RemoteOptions
+            {
+                HostName = node.Hostname, Port = node.Port, MaxFrameSize = node.MaximumFrameBytes,
+                EnableSsl = node.Tls is not null,
+                Ssl = node.Tls is { } tls
+                    ? new SslOptions { X509Certificate = tls.Certificate, RequireMutualAuthentication = true, ValidateCertificateHostname = false, CustomValidator = tls.Validator() }
+                    : new SslOptions(),
+            })
             // Blobs beside remoting, over plain TCP on the node's transfer port (0: a free one) that every WeightsRef names.
             .WithWeightsTransfer(new WeightsTransferSettings
             {

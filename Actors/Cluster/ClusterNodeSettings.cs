@@ -47,6 +47,15 @@ public sealed record ClusterNodeSettings
     /// </summary>
     public TimeSpan TransferReadTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Mutual TLS for remoting (<c>fedactors.cluster.tls-certificate</c> and <c>tls-authority</c>): this node's certificate
+    /// and the cluster's CA, every connection both ways checked against it. Null (the default): plain TCP.
+    /// </summary>
+    public ClusterTlsSettings? Tls { get; init; }
+
+    /// <summary>The scheme of this node's remoting addresses: <c>akka.ssl.tcp</c> with <see cref="Tls"/>, else <c>akka.tcp</c>.</summary>
+    public string AddressScheme => Tls is null ? "akka.tcp" : "akka.ssl.tcp";
+
     /// <summary>Whether the node hosts hospitals (has the <see cref="NodeRoles.Worker"/> role).</summary>
     public bool IsWorker => Roles.Contains(NodeRoles.Worker);
 

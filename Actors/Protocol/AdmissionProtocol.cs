@@ -15,3 +15,10 @@ public sealed record AdmissionChallenge(byte[] Nonce) : IFedActorsMessage;
 /// address; empty when the prover has no secret.
 /// </param>
 public sealed record AdmissionProof(string RunId, string Experiment, byte[] Mac) : IFedActorsMessage;
+
+/// <summary>
+/// An admitted node's <c>ClusterAdmission</c> → a member it refuses, just before downing it: why, so that the refused
+/// node can say so and stop with a configuration error instead of a silent exit.
+/// </summary>
+/// <param name="Reason">The reason, as the refusing node logs it.</param>
+public sealed record AdmissionDenied(string Reason) : IFedActorsMessage;

@@ -147,6 +147,7 @@ public sealed class FedActorsSerializer : SerializerWithStringManifest
         Register<AdmissionProof, W.AdmissionProof>(W.AdmissionProof.Parser,
             m => new W.AdmissionProof { RunId = m.RunId, Experiment = m.Experiment, Mac = ByteString.CopyFrom(m.Mac) },
             p => new AdmissionProof(p.RunId, p.Experiment, p.Mac.ToByteArray()));
+        Register<AdmissionDenied, W.AdmissionDenied>(W.AdmissionDenied.Parser, m => new W.AdmissionDenied { Reason = m.Reason }, p => new AdmissionDenied(p.Reason));
         Register<FetchChunk, W.FetchChunk>(W.FetchChunk.Parser,
             m => new W.FetchChunk { ContentHash = m.ContentHash, Offset = m.Offset, Length = m.Length },
             p => new FetchChunk(p.ContentHash, p.Offset, p.Length));

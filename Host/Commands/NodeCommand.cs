@@ -37,8 +37,10 @@ internal static class NodeCommand
     /// A run id every node derives alike from the experiment: the same config (and seed) is the same
     /// run, which replays to the same numbers, so starting it again continues or reports it.
     /// </summary>
+    /// <remarks>Each node's own certificate (<c>cluster.tls-certificate</c>) is left out: it differs from node to node of one run.</remarks>
     public static string DefaultRunId(ExperimentConfig config) => "cluster-" +
-        Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(config.ResolvedHocon)))[..12].ToLowerInvariant();
+        Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(string.Join("\n",
+            config.ResolvedHocon.Split('\n').Where(line => !line.TrimStart().StartsWith("tls-certificate", StringComparison.Ordinal))))))[..12].ToLowerInvariant();
 
     /// <summary>
     /// Joins (or forms) the cluster and serves until the run ends: a worker hosts hospitals until asked to leave; a
@@ -67,6 +69,9 @@ internal static class NodeCommand
         try { node.Validate(); }
         catch (ArgumentException e) { throw new ConfigError($"{e.Message} (--transfer-port, fedactors.cluster.transfer-port)"); }
         var secretKey = ClusterSecretKey(cluster);
+        if (ClusterTls(cluster) is { } tls)
+            // --seed may be written akka.tcp:// (as the Slurm and Kubernetes scripts do); over TLS the address is akka.ssl.tcp://.
+            node = node with { Tls = tls, SeedNodes = node.SeedNodes.Select(s => s.StartsWith("akka.tcp://", StringComparison.Ordinal) ? "akka.ssl.tcp://" + s["akka.tcp://".Length..] : s).ToList() };
         var formation = cluster.Formation;
         if (formation.UsesBootstrap && node.SeedNodes.Count > 0)
             throw new ConfigError($"--seed and fedactors.cluster.discovery = {formation.Discovery} exclude each other: with discovery the nodes find " +
@@ -76,7 +81,7 @@ internal static class NodeCommand
         // bound; its "up" line prints the address the others' --seed names (no port to agree on beforehand, none to race for).
         var joinsItself = node.SeedNodes.Count == 0 && node.Port == 0 && !formation.UsesBootstrap;
         if (node.SeedNodes.Count == 0 && !joinsItself && !formation.UsesBootstrap)
-            node = node with { SeedNodes = [$"akka.tcp://{ClusterHostingExtensions.SystemName}@{node.Hostname}:{node.Port}"] };
+            node = node with { SeedNodes = [$"{node.AddressScheme}://{ClusterHostingExtensions.SystemName}@{node.Hostname}:{node.Port}"] };
         var runId = options.RunId ?? DefaultRunId(config);
         node = node with
         {
@@ -87,6 +92,8 @@ internal static class NodeCommand
         if (secretKey is null)
             output.WriteLine($"warning: no cluster secret ({SecretVariable} or fedactors.cluster.secret-file): this cluster is open, any process that " +
                              "reaches its ports and names this run and experiment can join it (see README, Security)");
+        if (node.Tls is null)
+            output.WriteLine("warning: no TLS (fedactors.cluster.tls-certificate, tls-authority): remoting is plain TCP, readable on the network (see README, Security)");
         // A placeholder path (the shipped /shared/...) fails here, named, rather than deep in a mkdir.
         if (node.IsCoordinator || options.SnapshotDirectory is null) RunDirectory.RequireDirectory(config.Host.RunsDirectory, "fedactors.runs-dir");
         if (options.SnapshotDirectory is not null) RunDirectory.RequireDirectory(options.SnapshotDirectory, "--snapshots");
@@ -100,6 +107,13 @@ internal static class NodeCommand
         await app.StartAsync(cancel);
         var system = app.Services.GetRequiredService<ActorSystem>();
         var self = Akka.Cluster.Cluster.Get(system);
+        var refusal = ClusterAdmission.RefusalOf(system);
+        // A node the cluster refused (and downed) stops with the reason, exit code 2, not as if the run had ended.
+        void ThrowIfRefused()
+        {
+            if (refusal.IsCompletedSuccessfully)
+                throw new ConfigError($"this node was refused by cluster member {refusal.Result.By}: {refusal.Result.Reason}");
+        }
         if (joinsItself) self.Join(self.SelfAddress);
         var management = await ClusterFormation.StartAsync(system, formation, node.Hostname);
         var joins = management is null
@@ -121,6 +135,7 @@ internal static class NodeCommand
                                           (formation.UsesBootstrap ? $"discovery {formation.Discovery} finds it" : $"--seed [{string.Join(", ", node.SeedNodes)}] reaches it") +
                                           ", or raise cluster.coordinator-timeout");
                 await system.WhenTerminated.WaitAsync(cancel);
+                ThrowIfRefused();
                 output.WriteLine("node left the cluster");
                 return Program.Ok;
             }
@@ -131,6 +146,7 @@ internal static class NodeCommand
             switch (decision)
             {
                 case WorkerWaitDecision.Wait:
+                    ThrowIfRefused();
                     output.WriteLine("the cluster was shut down before the run started (another coordinator node gave up); node left the cluster");
                     return Program.Ok;
                 case WorkerWaitDecision.GiveUp:
@@ -157,6 +173,7 @@ internal static class NodeCommand
                 cancel.ThrowIfCancellationRequested();
                 if (system.WhenTerminated.IsCompleted)
                 {
+                    ThrowIfRefused();
                     output.WriteLine("the run ended on another coordinator node; node left the cluster");
                     return Program.Ok;
                 }
@@ -222,6 +239,18 @@ internal static class NodeCommand
         else return null;
         try { return ClusterAdmissionSettings.KeyOf(secret); }
         catch (ArgumentException e) { throw new ConfigError($"{source}: {e.Message}"); }
+    }
+
+    /// <summary>The environment variable holding the password of the node's TLS certificate file (none if unset).</summary>
+    public const string TlsPasswordVariable = "FEDACTORS_TLS_PASSWORD";
+
+    /// <summary>This node's mutual-TLS settings from <c>fedactors.cluster.tls-certificate</c> and <c>tls-authority</c>, or null when they are unset.</summary>
+    /// <exception cref="ConfigError">A file cannot be read or does not fit the other; the message names the key and the file.</exception>
+    private static ClusterTlsSettings? ClusterTls(Configuration.ClusterSettings cluster)
+    {
+        if (cluster.TlsCertificate is not { } certificate || cluster.TlsAuthority is not { } authority) return null;
+        try { return ClusterTlsSettings.Load(certificate, authority, Environment.GetEnvironmentVariable(TlsPasswordVariable)); }
+        catch (ArgumentException e) { throw new ConfigError($"fedactors.cluster.tls-certificate / tls-authority: {e.Message}"); }
     }
 
     /// <summary>Where the singleton lives while membership is settled: the oldest Up coordinator-role member.</summary>

@@ -117,6 +117,19 @@ public sealed record ClusterSettings(int MinWorkers, string SplitBrain, TimeSpan
     /// </summary>
     public string? SecretFile { get; init; }
 
+    /// <summary>
+    /// This node's TLS certificate, a PKCS#12 file with its key (<c>fedactors.cluster.tls-certificate</c>, relative to the config
+    /// file that sets it; null, the default: remoting over plain TCP). Set together with <see cref="TlsAuthority"/>; its password,
+    /// if any, comes from the environment variable <c>FEDACTORS_TLS_PASSWORD</c>, never from the config.
+    /// </summary>
+    public string? TlsCertificate { get; init; }
+
+    /// <summary>
+    /// The cluster CA's certificate (<c>fedactors.cluster.tls-authority</c>, relative to the config file that sets it): a peer is
+    /// accepted only with a certificate it signed. Null, the default, with <see cref="TlsCertificate"/>.
+    /// </summary>
+    public string? TlsAuthority { get; init; }
+
     /// <summary>How long a joining node has to prove it belongs to the run before it is downed (<c>fedactors.cluster.admission-timeout</c>, default 20 s).</summary>
     public TimeSpan AdmissionTimeout { get; init; } = TimeSpan.FromSeconds(20);
 
@@ -204,6 +217,8 @@ public sealed record ExperimentConfig(
         string BaseOf(string key) => reader.SourceOf(key).Layer == FileLayer && path is not null
             ? Path.GetDirectoryName(Path.GetFullPath(path))!
             : Directory.GetCurrentDirectory();
+        // A file named in the config, relative to the config file that names it.
+        string? OptionalPath(string key) => reader.OptionalString(key) is { } file ? Path.GetFullPath(file, BaseOf(key)) : null;
         var (dataSource, dataPath) = ReadDataSource(reader, BaseOf(DataSourceKey));
         var experiment = ReadExperiment(reader) with { DataSource = dataSource };
         var hospitals = Enumerable.Range(0, experiment.Hospitals).Select(i => ExperimentSettings.HospitalIdOf(i, experiment.Hospitals)).ToList();
@@ -237,9 +252,9 @@ public sealed record ExperimentConfig(
                 MinWorkersFloor = reader.Int("fedactors.cluster.min-workers-floor", 0, minWorkers),
                 CoordinatorTimeout = reader.Duration("fedactors.cluster.coordinator-timeout"),
                 TransferPort = reader.Int("fedactors.cluster.transfer-port", 0, 65535),
-                SecretFile = reader.OptionalString("fedactors.cluster.secret-file") is { } secretFile
-                    ? Path.GetFullPath(secretFile, BaseOf("fedactors.cluster.secret-file"))
-                    : null,
+                SecretFile = OptionalPath("fedactors.cluster.secret-file"),
+                TlsCertificate = OptionalPath("fedactors.cluster.tls-certificate"),
+                TlsAuthority = OptionalPath("fedactors.cluster.tls-authority"),
                 AdmissionTimeout = reader.Duration("fedactors.cluster.admission-timeout"),
                 TransferMaxConnections = reader.Int("fedactors.cluster.transfer-max-connections", 1, 4096),
                 TransferReadTimeout = reader.Duration("fedactors.cluster.transfer-read-timeout"),
@@ -255,6 +270,10 @@ public sealed record ExperimentConfig(
             },
             Checkpoints = new CheckpointSettings(reader.Int("fedactors.checkpoints.every", 0, 1_000_000), reader.Int("fedactors.checkpoints.keep-last", 0, 1_000_000)),
         };
+        if ((host.Cluster.TlsCertificate is null) != (host.Cluster.TlsAuthority is null))
+            throw host.Cluster.TlsCertificate is null
+                ? reader.Error("fedactors.cluster.tls-authority", "is set without fedactors.cluster.tls-certificate: TLS needs this node's certificate and the cluster's CA (see `fedactors certs`)")
+                : reader.Error("fedactors.cluster.tls-certificate", "is set without fedactors.cluster.tls-authority: TLS needs this node's certificate and the cluster's CA (see `fedactors certs`)");
         // Counts no machine can hold are refused now, not after setup has grown the process for minutes.
         if (GC.GetGCMemoryInfo().TotalAvailableMemoryBytes is > 0 and var available)
             MemoryEstimate.Check(reader, experiment, residentModels: !host.PassivateHospitals, available);

@@ -136,6 +136,44 @@ public sealed class NodeProcessSpecs : IDisposable
     }
 
     [Fact]
+    public async Task Should_run_every_round_over_mutual_tls_with_a_certificate_per_node_and_one_default_run_id()
+    {
+        var tls = Path.Combine(_runs, "tls");
+        FedActors.Actors.Cluster.ClusterCertificates.Create(tls, 1, 3, TimeSpan.FromDays(1), "process-spec", null, DateTimeOffset.UtcNow);
+        string[] Node(int n) => [$"cluster.tls-certificate=\"{Path.Combine(tls, $"node-0{n}.pfx")}\"", $"cluster.tls-authority=\"{Path.Combine(tls, "ca.crt")}\""];
+        var (coordinator, coordinatorOutput) = Start(["--roles", "coordinator", "--port", "0"], Node(1));
+        var seed = await SeedAddress(coordinatorOutput);
+        Assert.StartsWith("akka.ssl.tcp://", seed);
+        // Written akka.tcp://, as the Slurm and Kubernetes scripts do: over TLS the node dials akka.ssl.tcp://.
+        var (workerA, _) = Start(["--roles", "worker", "--seed", seed.Replace("akka.ssl.tcp://", "akka.tcp://")], Node(2));
+        var (workerB, _) = Start(["--roles", "worker", "--seed", seed], Node(3));
+
+        await coordinator.WaitForExitAsync().Within(TimeSpan.FromMinutes(5), "the coordinator process finishing the run over TLS");
+
+        AssertEveryRoundAggregatedAll(coordinator, coordinatorOutput); // the workers' own certificates did not split the default run id
+        Assert.DoesNotContain("warning: no TLS", coordinatorOutput.ToString());
+        Assert.True(workerA.WaitForExit(TestTime.Dilated(TimeSpan.FromSeconds(60))), "a worker did not leave after the run");
+        Assert.True(workerB.WaitForExit(TestTime.Dilated(TimeSpan.FromSeconds(60))), "a worker did not leave after the run");
+    }
+
+    [Fact]
+    public async Task Should_stop_a_node_the_cluster_refuses_with_the_reason_and_exit_code_2()
+    {
+        var (_, coordinatorOutput) = Start("--roles", "coordinator", "--port", "0");
+        var seed = await SeedAddress(coordinatorOutput);
+        await coordinatorOutput.WaitFor("waiting for", TimeSpan.FromMinutes(2));
+
+        var (stranger, strangerOutput) = Start("--roles", "worker", "--seed", seed, "--run-id", "another-run");
+        await stranger.WaitForExitAsync().Within(TimeSpan.FromMinutes(2), "the refused node stopping");
+        await strangerOutput.Ended.Within(TimeSpan.FromMinutes(1), "the refused node's output read to its end");
+
+        Assert.True(stranger.ExitCode == 2, $"the refused node exited {stranger.ExitCode}:\n{strangerOutput}");
+        Assert.Contains("this node was refused by cluster member akka.tcp://", strangerOutput.ToString());
+        Assert.Contains("it runs run id 'another-run'", strangerOutput.ToString());
+        Assert.DoesNotContain("node left the cluster", strangerOutput.ToString());
+    }
+
+    [Fact]
     public async Task Should_refuse_a_seed_together_with_discovery_naming_the_key()
     {
         var (node, output) = Start(["--roles", "worker", "--seed", "akka.tcp://fedactors@127.0.0.1:4053"],
@@ -154,7 +192,7 @@ public sealed class NodeProcessSpecs : IDisposable
     {
         await output.WaitFor(" up with roles", TimeSpan.FromMinutes(2));
         var line = output.ToString().Split('\n').First(l => l.Contains(" up with roles", StringComparison.Ordinal));
-        return System.Text.RegularExpressions.Regex.Match(line, @"^node (akka\.tcp://\S+) up").Groups[1].Value is { Length: > 0 } address
+        return System.Text.RegularExpressions.Regex.Match(line, @"^node (akka(\.ssl)?\.tcp://\S+) up").Groups[1].Value is { Length: > 0 } address
             ? address
             : throw new InvalidOperationException($"no address in the seed's up line: {line}");
     }

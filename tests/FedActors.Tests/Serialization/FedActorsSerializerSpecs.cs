@@ -69,6 +69,7 @@ public class FedActorsSerializerSpecs(ITestOutputHelper output) : ActorSpec(1, o
         new WeightsRef(Weights.ContentHash, Weights.PayloadBytes, TestActor, "node-2:4711") { BulkToken = [9, 8, 7, 0, 255] },
         new AdmissionChallenge([1, 2, 3, 0, 255]),
         new AdmissionProof("run-7", "fingerprint", [4, 5, 6]),
+        new AdmissionDenied("its proof does not match this cluster's secret"),
         new FetchChunk(Weights.ContentHash, 262144, 1024),
         new WeightsChunk(Weights.ContentHash, 5, 100, [1, 2, 3]),
         new HospitalTrainingFailed(3, "hospital-02", "out of memory") { RequestToken = 0xFEEDFACE12345678 },

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster.Hosting;
 using Akka.Cluster.Hosting.SBR;
 using Akka.Cluster.Sharding;
+using Akka.Event;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
 using FedActors.Actors.Coordination;
@@ -58,8 +59,13 @@ public static class ClusterHostingExtensions
     /// address with its frame limit (over mutual TLS when the node has <see cref="ClusterNodeSettings.Tls"/>), and the node's weights transfer. Weights exceed a remoting frame: rounds send
     /// references, resolved in chunks by each node's transfer actor. (The transport benchmark's processes use this alone.)
     /// </summary>
-    public static AkkaConfigurationBuilder WithNodeTransport(this AkkaConfigurationBuilder builder, ClusterNodeSettings node) =>
-        builder
+    public static AkkaConfigurationBuilder WithNodeTransport(this AkkaConfigurationBuilder builder, ClusterNodeSettings node)
+    {
+        // Junk on the remoting port is one warning line, not an ERROR with a trace (see ForeignConnectionLog).
+        var foreign = new ForeignConnectionLog();
+        return builder
+            .AddSetup(new LogFilterSetup([foreign]))
+            .AddStartup((system, _) => foreign.Attach(system.EventStream))
             .WithFedActorsSerialization()
             .WithRemoting(new RemoteOptions
             {
@@ -75,6 +81,7 @@ public static class ClusterHostingExtensions
                 BulkHost = node.Hostname, BulkPort = node.TransferPort,
                 BulkMaxConnections = node.TransferMaxConnections, BulkReadTimeout = node.TransferReadTimeout,
             });
+    }
 
     /// <summary>
     /// Wires a cluster node for <paramref name="run"/>: remoting and weights transfer, clustering with the Split Brain

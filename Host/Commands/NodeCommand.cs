@@ -203,8 +203,8 @@ internal static class NodeCommand
         }
         finally
         {
-            // A node that never joined (no seed answered) has nothing to leave.
-            if (self.State.Members.Any(m => m.Address == self.SelfAddress))
+            // A node that never joined (no seed answered), or was downed (its system is gone), has nothing to leave.
+            if (!system.WhenTerminated.IsCompleted && self.State.Members.Any(m => m.Address == self.SelfAddress))
             {
                 using var leaveTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
                 try { await self.LeaveAsync(leaveTimeout.Token); }

@@ -186,7 +186,17 @@ internal static class NodeCommand
                 return Program.Ok;
             }
             if (tookOver) output.WriteLine($"this node now hosts the round coordinator: continuing run {runId} from its last round checkpoint");
-            await prepared.DriveAsync(runDir!, system, coordinator, output, cancel, resumed: tookOver || runDir!.HasRecords);
+            try
+            {
+                await prepared.DriveAsync(runDir!, system, coordinator, output, cancel, resumed: tookOver || runDir!.HasRecords);
+                RunFailure.Clear(runDir!); // a standby that finished a run another node failed
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Marked as `fedactors run` marks its runs (never removed: other coordinator nodes share the directory).
+                RunFailure.Record(runDir!, e, createdByThisProcess: false);
+                throw;
+            }
             // The run is over: ask every other member to leave, and let them go first. A node whose peer (often the
             // seed, this one) vanishes before it has left logs the broken association as an error; a clean end logs none.
             foreach (var member in self.State.Members.Where(m => m.Address != self.SelfAddress)) self.Leave(member.Address);

@@ -23,7 +23,13 @@ public sealed class RunReporter : ReceiveActor
     public RunReporter(RunDirectory run, TextWriter output, int totalRounds, TaskCompletionSource<RunCompleted> finished, bool resumed = false,
         LiveProgress? live = null)
     {
-        _events = run.OpenEvents();
+        // An events file that cannot be opened fails the run at once: a reporter that never started would leave it waiting forever.
+        try { _events = run.OpenEvents(); }
+        catch (Exception e)
+        {
+            finished.TrySetException(e);
+            throw;
+        }
         var tensorBoard = new TensorBoardLog(System.IO.Path.Combine(run.Path, TensorBoardLog.Directory));
         // Rows up to this round are on file; a resumed run does not know which, so its first round replaces them.
         var written = resumed ? int.MaxValue : 0;

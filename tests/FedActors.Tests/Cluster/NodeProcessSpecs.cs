@@ -174,6 +174,25 @@ public sealed class NodeProcessSpecs : IDisposable
     }
 
     [Fact]
+    public async Task Should_mark_a_run_the_coordinator_node_fails_with_failed_txt_as_fedactors_run_does()
+    {
+        // events.jsonl taken by a directory: the run fails at its first event, inside the rounds.
+        Directory.CreateDirectory(Path.Combine(_runs, "doomed-run", RunDirectory.EventsFile));
+        var (node, output) = Start(["--roles", "coordinator,worker", "--port", "0", "--run-id", "doomed-run"], ["cluster.min-workers=1"]);
+
+        await node.WaitForExitAsync().Within(TimeSpan.FromMinutes(3), "the node failing its run");
+        await output.Ended.Within(TimeSpan.FromMinutes(1), "the node's output read to its end");
+
+        Assert.True(node.ExitCode == 1, $"the node exited {node.ExitCode}:\n{output}");
+        var failed = File.ReadAllLines(Path.Combine(_runs, "doomed-run", RunFailure.FileName));
+        Assert.Equal(2, failed.Length);
+        Assert.StartsWith("fedactors: run failed: ", failed[0]);
+        Assert.Contains(RunDirectory.EventsFile, failed[0]);
+        Assert.Equal("1", failed[1]);
+        Assert.Equal(RunStatus.Failed, RunStatus.Of(Path.Combine(_runs, "doomed-run")));
+    }
+
+    [Fact]
     public async Task Should_refuse_a_seed_together_with_discovery_naming_the_key()
     {
         var (node, output) = Start(["--roles", "worker", "--seed", "akka.tcp://fedactors@127.0.0.1:4053"],

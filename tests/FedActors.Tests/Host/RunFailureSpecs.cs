@@ -76,6 +76,24 @@ public sealed class RunFailureSpecs : IDisposable
             Path.GetFileName(path) == RunDirectory.MetricsFile && File.Exists(path) && File.ReadLines(path).Count() == round ? throw failure : base.Open(path, mode);
     }
 
+    private sealed class UnopenableEvents(Exception failure) : RunFiles
+    {
+        protected override Stream Open(string path, FileMode mode) => Path.GetFileName(path) == RunDirectory.EventsFile ? throw failure : base.Open(path, mode);
+    }
+
+    [Fact]
+    public async Task Should_fail_the_run_with_the_error_when_its_events_file_cannot_be_opened_instead_of_waiting_forever()
+    {
+        var runs = Path.Combine(_root, "no-events");
+        var failure = new UnauthorizedAccessException("Access to the path 'events.jsonl' is denied.");
+
+        var e = await Assert.ThrowsAsync<UnauthorizedAccessException>(() => RunCommand.ExecuteAsync(ExperimentConfig.Load(null, TinyRun.Overrides(runs, seed: 5, rounds: 2)),
+            TextWriter.Null, files: new UnopenableEvents(failure)).Within(TimeSpan.FromMinutes(3), "the run whose events file cannot be opened"));
+
+        Assert.Same(failure, e);
+        Assert.Empty(Directory.GetFileSystemEntries(runs)); // failed before its first round: nothing left
+    }
+
     // Global models kept only after the last round: no checkpoint write races the reporter's for the disk's last bytes.
     private static List<string> SixRounds(string runs) => [.. TinyRun.Overrides(runs, seed: 11, rounds: 6), "checkpoints.every=0"];
 

@@ -140,8 +140,8 @@ public sealed class RoundCoordinator : ReceivePersistentActor, IWithTimers
         });
         Command<SaveSnapshotFailure>(f =>
         {
-            _log.Error(f.Cause, "Round {0}'s coordinator snapshot was not saved; a crash now resumes from the one before", _engine.CompletedRound);
-            Apply(new CheckpointWritten());
+            _log.Warning("Round {0}'s coordinator snapshot was not saved ({1}); a crash now resumes from the one before", _engine.CompletedRound, f.Cause.Message);
+            Apply(new CheckpointWritten(f.Cause.Message, StorageErrors.IsFull(f.Cause)));
         });
         // A worker gone: its hospitals restart on a survivor, so the silent ones are asked again now, not at the next resend.
         Command<Akka.Cluster.ClusterEvent.MemberRemoved>(m => { if (m.Member.HasRole(Cluster.NodeRoles.Worker)) Apply(new NodeLost(m.Member.Address.ToString())); });

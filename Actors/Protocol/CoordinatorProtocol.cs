@@ -219,6 +219,10 @@ public static class RunEventKinds
     public const string HospitalMoved = "hospital-moved";
     /// <summary>A hospital restarted and restored its state from a snapshot before answering (not a passivated hospital's planned restore).</summary>
     public const string HospitalRestored = "hospital-restored";
+    /// <summary>The coordinator's checkpoint after a round could not be saved (the run goes on; a crash now resumes from the one before).</summary>
+    public const string CheckpointFailed = "checkpoint-failed";
+    /// <summary>As <see cref="CheckpointFailed"/>, because the disk or quota is full: <c>fedactors run</c> and <c>node</c> stop the run with one error.</summary>
+    public const string StorageFull = "storage-full";
     /// <summary>A scripted coordinator crash fired once the round's requests were out.</summary>
     public const string CoordinatorCrash = "coordinator-crash";
     /// <summary>The coordinator continued from its last round snapshot (after a crash, a take-over or a resumed run).</summary>

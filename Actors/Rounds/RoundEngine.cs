@@ -172,7 +172,12 @@ public sealed class RoundEngine
             case TimeoutElapsed t: TimedOut(t); break;
             case ResendDue r when r.Round == _round: _out.AddRange(OutstandingRequests()); break;
             case ResendDue: break;
-            case CheckpointWritten: CheckpointDone(); break;
+            case CheckpointWritten w:
+                if (w.Failure is not null)
+                    Publish(_completedRound, w.StorageFull ? RunEventKinds.StorageFull : RunEventKinds.CheckpointFailed, null,
+                        $"the coordinator's checkpoint after round {_completedRound} was not saved: {w.Failure}", _clock);
+                CheckpointDone();
+                break;
             case RecoveredFromSnapshot r: Restore(r.Snapshot, r.Source); _stalledSeconds = r.StalledSeconds; break;
             default: throw new ArgumentException($"the round engine does not know input {input.GetType().Name}", nameof(input));
         }

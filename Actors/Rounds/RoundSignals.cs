@@ -75,8 +75,14 @@ public sealed record TimeoutElapsed(int Round, int Attempt) : RoundInput;
 /// <param name="Round">The round still open when it was armed; a later round ignores it.</param>
 public sealed record ResendDue(int Round) : RoundInput;
 
-/// <summary>The checkpoint asked for by <see cref="SaveCheckpoint"/> is written (or could not be, and the run goes on).</summary>
-public sealed record CheckpointWritten : RoundInput;
+/// <summary>
+/// The checkpoint asked for by <see cref="SaveCheckpoint"/> is written, or could not be (<paramref name="Failure"/>): the
+/// engine reports that as a <see cref="RunEventKinds.CheckpointFailed"/> event (<see cref="RunEventKinds.StorageFull"/> when
+/// the disk or quota is full) and goes on; whoever runs the engine decides whether a run without checkpoints may go on.
+/// </summary>
+/// <param name="Failure">Why it was not written, or null when it was.</param>
+/// <param name="StorageFull">Whether the failure is a full disk or quota (<see cref="StorageErrors.IsFull"/>).</param>
+public sealed record CheckpointWritten(string? Failure = null, bool StorageFull = false) : RoundInput;
 
 /// <summary>The coordinator's last checkpoint, read back after a crash, a singleton move or in a new process.</summary>
 /// <param name="Snapshot">The round state saved after the last completed round.</param>

@@ -113,15 +113,11 @@ public sealed class DiskFullException(string path, IOException inner)
     /// <summary>The file that could not be written.</summary>
     public string FilePath { get; } = path;
 
-    private const int Enospc = 28, Edquot = 122; // Linux errno values, which .NET's IOException carries as its HResult
-    private const int WindowsDiskFull = unchecked((int)0x80070070), WindowsHandleDiskFull = unchecked((int)0x80070027);
-
     /// <summary>Whether <paramref name="e"/> (or an exception inside it) says the disk or the quota is full: ENOSPC, EDQUOT, or Windows' disk-full codes.</summary>
     public static bool IsDiskFull(Exception? e)
     {
-        for (; e is not null; e = e.InnerException)
-            if (e is DiskFullException || (e is IOException && e.HResult is Enospc or Edquot or WindowsDiskFull or WindowsHandleDiskFull))
-                return true;
-        return false;
+        for (var x = e; x is not null; x = x.InnerException)
+            if (x is DiskFullException) return true;
+        return FedActors.Actors.Rounds.StorageErrors.IsFull(e);
     }
 }

@@ -62,6 +62,9 @@ public sealed class RunReporter : ReceiveActor
         Receive<RunEvent>(e =>
         {
             if (!Write(() => _events.WriteLine(RunDirectory.EventJson(e)))) return;
+            // Without checkpoints the run could not be resumed: stop it now with one error; once space is freed, --resume continues it.
+            if (e.Kind == RunEventKinds.StorageFull)
+                Write(() => throw new DiskFullException(Directory.Exists(run.SnapshotsPath) ? run.SnapshotsPath : "the snapshot store", new IOException(e.Reason)));
             if (e.Kind != RunEventKinds.CoordinatorRecovered) return;
             Say(announced
                 ? $"coordinator recovered: {e.Reason}"

@@ -76,6 +76,26 @@ public sealed class RunFailureSpecs : IDisposable
             Path.GetFileName(path) == RunDirectory.MetricsFile && File.Exists(path) && File.ReadLines(path).Count() == round ? throw failure : base.Open(path, mode);
     }
 
+    [Fact]
+    public async Task Should_stop_the_run_with_one_disk_full_error_when_the_coordinator_checkpoint_finds_the_disk_full()
+    {
+        using var system = Akka.Actor.ActorSystem.Create("reporter", TestTime.AkkaTestHocon);
+        var run = RunDirectory.Create(_root, "fedactors {}", new DateTime(2026, 12, 8, 0, 0, 0, DateTimeKind.Utc));
+        Directory.CreateDirectory(run.SnapshotsPath);
+        var finished = new TaskCompletionSource<FedActors.Actors.Protocol.RunCompleted>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var reporter = system.ActorOf(RunReporter.Props(run, TextWriter.Null, 6, finished));
+
+        reporter.Tell(new FedActors.Actors.Protocol.RunEvent(3, 1, FedActors.Actors.Protocol.RunEventKinds.StorageFull, null,
+            "the coordinator's checkpoint after round 3 was not saved: No space left on device", 12.5), Akka.Actor.ActorRefs.NoSender);
+        var e = await Assert.ThrowsAsync<DiskFullException>(() => finished.Task.Within(TimeSpan.FromSeconds(30), "the reporter failing the run"));
+
+        Assert.Equal($"fedactors: disk full: cannot write {run.SnapshotsPath} (the coordinator's checkpoint after round 3 was not saved: No space left on device)",
+            RunFailure.Describe(e).Message);
+        Assert.Equal(1, RunFailure.Describe(e).ExitCode);
+        await system.Terminate().Within(TimeSpan.FromSeconds(30), "the system stopping"); // events.jsonl closed
+        Assert.Contains("\"storage-full\"", File.ReadAllText(Path.Combine(run.Path, RunDirectory.EventsFile)));
+    }
+
     private sealed class UnopenableEvents(Exception failure) : RunFiles
     {
         protected override Stream Open(string path, FileMode mode) => Path.GetFileName(path) == RunDirectory.EventsFile ? throw failure : base.Open(path, mode);

@@ -39,6 +39,8 @@ internal sealed class EngineHarness
     }
 
     public int RepeatEvery { get; }
+    /// <summary>How each checkpoint's write ends (default: written).</summary>
+    public Func<SaveCheckpoint, CheckpointWritten> WriteCheckpoint { get; init; } = _ => new CheckpointWritten();
     /// <summary>The stall each recovery after a scripted crash reports (what the actor reckons from the snapshot's timestamp).</summary>
     public double StallOnRecovery { get; init; }
     public IReadOnlyList<string> Hospitals => _hospitals;
@@ -107,7 +109,7 @@ internal sealed class EngineHarness
                     case CloseRound c: Closed.Add((c.Summary, c.Global)); break;
                     case SaveCheckpoint s:
                         checkpoint = s.Snapshot;
-                        inbox.Enqueue(new CheckpointWritten());
+                        inbox.Enqueue(WriteCheckpoint(s));
                         break;
                     case FinishRun f: Completed = f.Completed; break;
                     case CrashCoordinator:

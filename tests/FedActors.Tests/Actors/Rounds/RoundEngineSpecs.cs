@@ -207,6 +207,28 @@ public sealed class RoundEngineSpecs
     };
 
     [Fact]
+    public void Should_report_a_checkpoint_that_was_not_saved_naming_a_full_disk_and_go_on_to_the_same_model()
+    {
+        var whole = new EngineHarness(Settings(rounds: 3), 4, 3).Run();
+        var full = new EngineHarness(Settings(rounds: 3), 4, 3)
+        {
+            WriteCheckpoint = s => s.Snapshot.CompletedRound switch
+            {
+                2 => new CheckpointWritten("No space left on device : '/runs/x/snapshots/snapshot-coordinator-2'", StorageFull: true),
+                3 => new CheckpointWritten("Access denied", StorageFull: false),
+                _ => new CheckpointWritten(),
+            },
+        }.Run();
+
+        var failures = full.Events.Where(e => e.Kind is RunEventKinds.StorageFull or RunEventKinds.CheckpointFailed).ToList();
+        Assert.Equal([(2, RunEventKinds.StorageFull), (3, RunEventKinds.CheckpointFailed)], failures.Select(e => (e.Round, e.Kind)));
+        Assert.Equal("the coordinator's checkpoint after round 2 was not saved: No space left on device : '/runs/x/snapshots/snapshot-coordinator-2'", failures[0].Reason);
+        Assert.DoesNotContain(whole.Events, e => e.Kind is RunEventKinds.StorageFull or RunEventKinds.CheckpointFailed);
+        // The engine goes on (whoever runs it decides whether a run without checkpoints may): the same rounds, the same model.
+        Assert.Equal(whole.Completed!.FinalGlobal.ContentHash, full.Completed!.FinalGlobal.ContentHash);
+    }
+
+    [Fact]
     public void Should_make_an_update_after_the_deadline_late_and_count_it_in_its_round()
     {
         var harness = new EngineHarness(Settings() with { DeadlineSeconds = 8, MinParticipants = 1 }, 6, 1);

@@ -79,7 +79,7 @@ public static class ClusterHostingExtensions
             .WithWeightsTransfer(new WeightsTransferSettings
             {
                 BulkHost = node.Hostname, BulkPort = node.TransferPort,
-                BulkMaxConnections = node.TransferMaxConnections, BulkReadTimeout = node.TransferReadTimeout,
+                BulkMaxConnections = node.TransferMaxConnections, BulkReadTimeout = node.TransferReadTimeout, Tls = node.Tls,
             });
     }
 

@@ -2,7 +2,10 @@ using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.IO.Hashing;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using FedActors.Actors.Cluster;
 using System.Security.Cryptography;
 using FedActors.Actors.Protocol;
 using FedActors.Training.Weights;
@@ -52,6 +55,7 @@ public sealed class BulkTransferServer : IDisposable
     private readonly int _maxConnections;
     private readonly TimeSpan _readTimeout;
     private readonly Action<string> _log;
+    private readonly ClusterTlsSettings? _tls;
     private int _open;
     private int _peak;
     private long _overCap;
@@ -63,9 +67,15 @@ public sealed class BulkTransferServer : IDisposable
     /// <param name="maxConnections">The most connections served at once (default 64); more are closed at once.</param>
     /// <param name="readTimeout">How long any read or write of a connection may take before it is dropped (default 10 s).</param>
     /// <param name="log">Where refusals are reported (a token mismatch, a malformed request, connections over the cap), one line each.</param>
+    /// <param name="tls">
+    /// Mutual TLS: every connection must complete a handshake in which the fetching side presents a certificate of the
+    /// cluster's CA (as this server presents its own) before the request is read; null: plain TCP.
+    /// </param>
     /// <exception cref="ArgumentException"><paramref name="host"/> resolves to no address, or a limit is not positive.</exception>
-    public BulkTransferServer(string host, int port, int maxConnections = 64, TimeSpan? readTimeout = null, Action<string>? log = null)
+    public BulkTransferServer(string host, int port, int maxConnections = 64, TimeSpan? readTimeout = null, Action<string>? log = null,
+        ClusterTlsSettings? tls = null)
     {
+        _tls = tls;
         if (maxConnections <= 0) throw new ArgumentException($"maxConnections {maxConnections} must be positive.", nameof(maxConnections));
         _maxConnections = maxConnections;
         _readTimeout = readTimeout ?? TimeSpan.FromSeconds(10);
@@ -139,7 +149,8 @@ public sealed class BulkTransferServer : IDisposable
         try
         {
             socket.NoDelay = true;
-            await using var stream = new NetworkStream(socket, ownsSocket: true);
+            await using var stream = _tls is null ? new NetworkStream(socket, ownsSocket: true) : await SecuredAsync(socket, remote);
+            if (stream is null) return;
             var head = new byte[4 + TokenBytes + 1];
             await WithTimeout(t => stream.ReadExactlyAsync(head, t));
             var hashLength = head[^1];
@@ -187,6 +198,31 @@ public sealed class BulkTransferServer : IDisposable
         }
     }
 
+    /// <summary>The server side of a mutual-TLS handshake on <paramref name="socket"/>; null (refused and counted) if it fails.</summary>
+    private async Task<Stream?> SecuredAsync(Socket socket, string remote)
+    {
+        string? refusal = null;
+        var ssl = new SslStream(new NetworkStream(socket, ownsSocket: true), leaveInnerStreamOpen: false);
+        try
+        {
+            await WithTimeout(t => new ValueTask(ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+            {
+                ServerCertificate = _tls!.Certificate, ClientCertificateRequired = true,
+                RemoteCertificateValidationCallback = (_, certificate, _, _) => (refusal = _tls.Refusal(AsCertificate2(certificate))) is null,
+            }, t)));
+            return ssl;
+        }
+        catch (Exception e) when (e is System.Security.Authentication.AuthenticationException or IOException)
+        {
+            Refuse(remote, $"TLS handshake failed ({refusal ?? e.Message})");
+            await ssl.DisposeAsync();
+            return null;
+        }
+    }
+
+    private static X509Certificate2? AsCertificate2(X509Certificate? certificate) =>
+        certificate as X509Certificate2 ?? (certificate is null ? null : X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()));
+
     /// <summary>Runs one read or write, cancelled after the read timeout (or when the server stops).</summary>
     private async Task WithTimeout(Func<CancellationToken, ValueTask> io)
     {
@@ -221,18 +257,20 @@ public sealed class BulkTransferServer : IDisposable
     /// blob longer than <see cref="MaxBlobBytes"/> of its payload (see <see cref="FetchAsync(string, string, byte[], long, TimeSpan, CancellationToken)"/>).
     /// </summary>
     /// <exception cref="WeightsTransferException">The reference names no side channel, or the owner does not offer the weights or refuses the token.</exception>
-    public static Task<ModelWeights> FetchAsync(WeightsRef reference, TimeSpan stallTimeout, CancellationToken cancel) =>
+    public static Task<ModelWeights> FetchAsync(WeightsRef reference, TimeSpan stallTimeout, CancellationToken cancel, ClusterTlsSettings? tls = null) =>
         FetchAsync(reference.BulkEndpoint ?? throw new WeightsTransferException($"weights {WeightsTransfer.Short(reference.ContentHash)}: no bulk endpoint"),
-            reference.ContentHash, reference.BulkToken, MaxBlobBytes(reference.PayloadBytes), stallTimeout, cancel);
+            reference.ContentHash, reference.BulkToken, MaxBlobBytes(reference.PayloadBytes), stallTimeout, cancel, tls);
 
     /// <summary>
     /// Fetches the blob of <paramref name="contentHash"/> from <paramref name="endpoint"/> with <paramref name="token"/> and parses
     /// it as it arrives (no intermediate copy), checking the checksum of its bytes and the content hash they carry; throws
     /// <see cref="WeightsTransferException"/> if the owner does not offer it, refuses the token or announces more than
     /// <paramref name="maxBlobBytes"/>, and I/O or format errors as they come. Every read waits at most <paramref name="stallTimeout"/>.
+    /// With <paramref name="tls"/>, the connection is mutual TLS: the owner must present a certificate of the cluster's CA
+    /// (an <see cref="System.Security.Authentication.AuthenticationException"/> otherwise), and this side presents its own.
     /// </summary>
     public static async Task<ModelWeights> FetchAsync(string endpoint, string contentHash, byte[]? token, long maxBlobBytes, TimeSpan stallTimeout,
-        CancellationToken cancel)
+        CancellationToken cancel, ClusterTlsSettings? tls = null)
     {
         var colon = endpoint.LastIndexOf(':');
         if (colon <= 0 || !int.TryParse(endpoint[(colon + 1)..], out var port))
@@ -245,7 +283,20 @@ public sealed class BulkTransferServer : IDisposable
             ReceiveBufferSize = 1 << 20,
         };
         await client.ConnectAsync(endpoint[..colon], port, cancel);
-        var stream = client.GetStream();
+        Stream stream = client.GetStream();
+        if (tls is not null)
+        {
+            var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+            using var handshake = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+            handshake.CancelAfter(stallTimeout);
+            await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+            {
+                TargetHost = endpoint[..colon], ClientCertificates = [tls.Certificate],
+                LocalCertificateSelectionCallback = (_, _, _, _, _) => tls.Certificate,
+                RemoteCertificateValidationCallback = (_, certificate, _, _) => tls.Refusal(AsCertificate2(certificate)) is null,
+            }, handshake.Token);
+            stream = ssl;
+        }
         var request = new byte[4 + TokenBytes + 1 + hash.Length];
         BinaryPrimitives.WriteUInt32LittleEndian(request, RequestMagic);
         token?.AsSpan(0, Math.Min(token.Length, TokenBytes)).CopyTo(request.AsSpan(4));

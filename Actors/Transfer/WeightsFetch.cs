@@ -70,7 +70,7 @@ internal sealed class WeightsFetch : ReceiveActor, IWithTimers
             RequestChunks();
         }
         else if (_ref.BulkEndpoint is not null)
-            BulkTransferServer.FetchAsync(_ref, _settings.ChunkTimeout, _bulk.Token)
+            BulkTransferServer.FetchAsync(_ref, _settings.ChunkTimeout, _bulk.Token, _settings.Tls)
                 .PipeTo(Self, success: w => new BulkFetched(w), failure: e => new BulkFailed(e.GetBaseException().Message));
         else RequestChunks();
     }

@@ -41,6 +41,12 @@ public sealed record WeightsTransferSettings
     /// <summary>How long the side channel waits for any read or write of a connection before dropping it (default 10 s).</summary>
     public TimeSpan BulkReadTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Mutual TLS on the bulk channel, both serving and fetching (the node's remoting TLS: its certificate and the cluster CA);
+    /// null (the default): plain TCP, guarded by the per-server token alone.
+    /// </summary>
+    public FedActors.Actors.Cluster.ClusterTlsSettings? Tls { get; init; }
+
     /// <summary>Checks every setting's range.</summary>
     /// <exception cref="ArgumentException">A setting is out of range; the message names it.</exception>
     public void Validate()
@@ -126,8 +132,8 @@ public sealed class WeightsTransfer : ReceiveActor
         if (_settings.BulkHost is { } host)
         {
             var log = _log;
-            _bulk = new BulkTransferServer(host, _settings.BulkPort, _settings.BulkMaxConnections, _settings.BulkReadTimeout, line => log.Warning(line));
-            _log.Info("Serving weights over plain TCP at {0}", _bulk.Endpoint);
+            _bulk = new BulkTransferServer(host, _settings.BulkPort, _settings.BulkMaxConnections, _settings.BulkReadTimeout, line => log.Warning(line), _settings.Tls);
+            _log.Info("Serving weights over {0} at {1}", _settings.Tls is null ? "plain TCP" : "mutual TLS", _bulk.Endpoint);
         }
     }
 

@@ -145,8 +145,8 @@ public sealed class NodeProcessSpecs : IDisposable
         var seed = await SeedAddress(coordinatorOutput);
         Assert.StartsWith("akka.ssl.tcp://", seed);
         // Written akka.tcp://, as the Slurm and Kubernetes scripts do: over TLS the node dials akka.ssl.tcp://.
-        var (workerA, _) = Start(["--roles", "worker", "--seed", seed.Replace("akka.ssl.tcp://", "akka.tcp://")], Node(2));
-        var (workerB, _) = Start(["--roles", "worker", "--seed", seed], Node(3));
+        var (workerA, workerAOutput) = Start(["--roles", "worker", "--seed", seed.Replace("akka.ssl.tcp://", "akka.tcp://")], Node(2));
+        var (workerB, workerBOutput) = Start(["--roles", "worker", "--seed", seed], Node(3));
 
         await coordinator.WaitForExitAsync().Within(TimeSpan.FromMinutes(5), "the coordinator process finishing the run over TLS");
 
@@ -154,6 +154,13 @@ public sealed class NodeProcessSpecs : IDisposable
         Assert.DoesNotContain("warning: no TLS", coordinatorOutput.ToString());
         Assert.True(workerA.WaitForExit(TestTime.Dilated(TimeSpan.FromSeconds(60))), "a worker did not leave after the run");
         Assert.True(workerB.WaitForExit(TestTime.Dilated(TimeSpan.FromSeconds(60))), "a worker did not leave after the run");
+        await Task.WhenAll(workerAOutput.Ended, workerBOutput.Ended).Within(TimeSpan.FromMinutes(1), "the workers' output read to its end");
+        // Weights crossed the bulk channel over TLS too: no refused handshake, no fallback to chunks over remoting.
+        foreach (var output in new[] { coordinatorOutput, workerAOutput, workerBOutput })
+        {
+            Assert.DoesNotContain("fetching them in chunks", output.ToString());
+            Assert.DoesNotContain("refused a connection", output.ToString());
+        }
     }
 
     [Fact]

@@ -254,7 +254,7 @@ public sealed class BulkTransferServer : IDisposable
 
     /// <summary>
     /// Fetches the weights of <paramref name="reference"/> over its owner's side channel, presenting its token and refusing a
-    /// blob longer than <see cref="MaxBlobBytes"/> of its payload (see <see cref="FetchAsync(string, string, byte[], long, TimeSpan, CancellationToken)"/>).
+    /// blob longer than <see cref="MaxBlobBytes"/> of its payload (see <see cref="FetchAsync(string, string, byte[], long, TimeSpan, CancellationToken, ClusterTlsSettings)"/>).
     /// </summary>
     /// <exception cref="WeightsTransferException">The reference names no side channel, or the owner does not offer the weights or refuses the token.</exception>
     public static Task<ModelWeights> FetchAsync(WeightsRef reference, TimeSpan stallTimeout, CancellationToken cancel, ClusterTlsSettings? tls = null) =>

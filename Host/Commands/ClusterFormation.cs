@@ -104,17 +104,15 @@ public static class ClusterFormation
     public static async Task<bool> WaitUntilUpAsync(Akka.Cluster.Cluster self, ClusterFormationSettings formation, CancellationToken cancel)
     {
         if (!formation.UsesBootstrap) return true;
+        // Told by the cluster when this member is Up (at once if it already is), not polled.
+        var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        self.RegisterOnMemberUp(() => up.TrySetResult());
         var terminated = self.System.WhenTerminated;
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (self.SelfMember.Status != MemberStatus.Up)
-        {
-            if (terminated.IsCompleted) return false;
-            if (clock.Elapsed >= formation.BootstrapTimeout)
-                throw new ConfigError(await NotUpMessage(self.System, formation));
-            await Task.WhenAny(Task.Delay(250, cancel), terminated);
-            cancel.ThrowIfCancellationRequested();
-        }
-        return true;
+        var first = await Task.WhenAny(up.Task, terminated, Task.Delay(formation.BootstrapTimeout, cancel));
+        cancel.ThrowIfCancellationRequested();
+        if (first == up.Task) return true;
+        if (first == terminated) return false;
+        throw new ConfigError(await NotUpMessage(self.System, formation));
     }
 
     /// <summary>Why a node is not Up after the bootstrap timeout: the keys, the contact points discovery finds, and which of them answer.</summary>

@@ -34,7 +34,7 @@ public sealed record SnapshotStoreSettings
     {
         var builder = Parse(connectionString);
         if (string.IsNullOrWhiteSpace(builder.Host))
-            throw new ArgumentException("the connection string names no Host", nameof(connectionString));
+            throw new ArgumentException("names no Host (the database server)", nameof(connectionString));
         return new SnapshotStoreSettings { ConnectionString = connectionString, Table = TableFor(runId) };
     }
 
@@ -131,6 +131,9 @@ public sealed record SnapshotStoreSettings
             journal.plugin = "{{HospitalPersistence.JournalPluginId}}"
             snapshot-store.plugin = "akka.persistence.snapshot-store.sql"
             snapshot-store.sql {
+              # The plugin's own defaults are its fallback; the class is named here since its reference config is not loaded.
+              class = "Akka.Persistence.Sql.Snapshot.SqlSnapshotStore, Akka.Persistence.Sql"
+              plugin-dispatcher = "akka.persistence.dispatchers.default-plugin-dispatcher"
               connection-string = {{Quote(ConnectionString)}}
               # linq2db's PostgreSQL provider, its dialect chosen from the server's version on first connection.
               provider-name = "PostgreSQL"
@@ -150,7 +153,7 @@ public sealed record SnapshotStoreSettings
         catch (ArgumentException e)
         {
             // Npgsql's message names the offending keyword, not the value; still, never echo the string itself.
-            throw new ArgumentException($"not an Npgsql connection string ({e.Message})", nameof(connectionString), e);
+            throw new ArgumentException($"is not an Npgsql connection string ({e.Message})", nameof(connectionString), e);
         }
     }
 

@@ -367,10 +367,18 @@ public sealed record ExperimentConfig(
         var connection = r.OptionalString(PersistenceSettings.ConnectionKey);
         if (connection is null) return new PersistenceSettings(store, null);
         if (store != PersistenceSettings.PostgreSqlStore)
-            throw r.Error(PersistenceSettings.ConnectionKey, $"is set, but {PersistenceSettings.StoreKey} is {store}: set it to {PersistenceSettings.PostgreSqlStore}, or remove the connection string");
+            throw ConnectionError(r, $"is set, but {PersistenceSettings.StoreKey} is {store}: set it to {PersistenceSettings.PostgreSqlStore}, or remove the connection string");
         try { _ = FedActors.Actors.Hospitals.SnapshotStoreSettings.PostgreSql(connection, "check"); }
-        catch (ArgumentException e) { throw r.Error(PersistenceSettings.ConnectionKey, $"is {e.Message.Split(" (Parameter")[0]}"); }
+        catch (ArgumentException e) { throw ConnectionError(r, e.Message.Split(" (Parameter")[0]); }
         return new PersistenceSettings(store, connection);
+    }
+
+    /// <summary>An error about the connection string naming its source, where a <c>--set</c> source without its value (it may hold a password).</summary>
+    private static ConfigError ConnectionError(ConfigReader r, string problem)
+    {
+        var source = r.SourceOf(PersistenceSettings.ConnectionKey).Source;
+        if (source.StartsWith("--set", StringComparison.Ordinal)) source = $"--set {PersistenceSettings.ConnectionKey}=…";
+        return new ConfigError($"{source}: '{PersistenceSettings.ConnectionKey}' {problem}.");
     }
 
     /// <summary>What each source can hold, and which methods it can serve; errors name the key.</summary>
@@ -657,13 +665,18 @@ public sealed record ExperimentConfig(
     private static string QuoteEmptyStrings(string rendered) =>
         System.Text.RegularExpressions.Regex.Replace(rendered, @"^(\s*\S+ :) ?(?=\r?$)", "$1 \"\"", System.Text.RegularExpressions.RegexOptions.Multiline);
 
+    // ... and a string holding '=' (a connection string) unquoted, which does not read back either.
+    private static string QuoteAssignments(string rendered) =>
+        System.Text.RegularExpressions.Regex.Replace(rendered, @"^(\s*\S+ :) ([^""\[{\s][^\r\n]*=[^\r\n]*?)(?=\r?$)",
+            m => $"{m.Groups[1].Value} {HoconText.Quote(m.Groups[2].Value)}", System.Text.RegularExpressions.RegexOptions.Multiline);
+
     private static string Render(Config config, IEnumerable<(string Key, string Field)> dropped)
     {
         // One flat tree (no fallback chain) whose objects can be edited before it is written.
-        var flat = Parse($"{Root} {{\n{QuoteEmptyStrings(config.GetConfig(Root).Root.ToString())}\n}}\n", "resolved configuration");
+        var flat = Parse($"{Root} {{\n{QuoteAssignments(QuoteEmptyStrings(config.GetConfig(Root).Root.ToString()))}\n}}\n", "resolved configuration");
         foreach (var (key, field) in dropped) flat.GetValue(key).GetObject().Items.Remove(field);
         // Akka's renderer writes an empty list as "<<unknown value>>" (HoconValue.IsArray() is false for it).
-        var text = QuoteEmptyStrings(flat.GetConfig(Root).Root.ToString()).Replace(": \"<<unknown value>>\"", ": []");
+        var text = QuoteAssignments(QuoteEmptyStrings(flat.GetConfig(Root).Root.ToString())).Replace(": \"<<unknown value>>\"", ": []");
         return $"# Resolved FedActors configuration (defaults + file + --set overrides)\n{Root} {{\n{text}\n}}\n";
     }
 

@@ -48,8 +48,8 @@ public sealed class PostgresClusterSpecs(PostgresServer server) : IDisposable
     }
 
     /// <summary>
-    /// A coordinator node and workers worker-a and B, each given its own run (its own snapshot directory where
-    /// <paramref name="directories"/> are distinct); runs to the end and returns what it completed, with B.
+    /// A coordinator node and workers worker-a and B, started with <paramref name="runs"/>' first, second and third run
+    /// (each its own snapshot directory, where they differ); runs to the end and returns what it completed, with B.
     /// </summary>
     private async Task<(RunCompleted Completed, LoopbackCluster Cluster, IHost Coordinator, IHost B)> RunCluster(FederatedRun[] runs)
     {

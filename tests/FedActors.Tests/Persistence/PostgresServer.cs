@@ -30,7 +30,7 @@ public sealed class PostgresServer : IDisposable
         _root = Directory.CreateTempSubdirectory("fedactors-pg-").FullName;
         _data = Path.Combine(_root, "data");
         // The server's user (nobody, under root) writes its data directory, socket and log here.
-        if (_asNobody) File.SetUnixFileMode(_root, (UnixFileMode)0x1FF);
+        if (_asNobody && !OperatingSystem.IsWindows()) File.SetUnixFileMode(_root, (UnixFileMode)0x1FF);
         try
         {
             Run("initdb", "-D", _data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync");

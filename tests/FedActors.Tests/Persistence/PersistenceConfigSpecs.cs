@@ -84,15 +84,17 @@ public sealed class PersistenceConfigSpecs
         Assert.DoesNotContain("hunter2", e.Message);
     }
 
-    [Fact]
-    public void Should_keep_the_password_out_of_the_resolved_config()
+    [Theory]
+    [InlineData(WithPassword)]
+    [InlineData("\"Host=db.example;Port=5433;Database=fed;Username=fed;PWD=hunter2\"")] // Npgsql's synonym
+    public void Should_keep_the_password_out_of_the_resolved_config(string connectionString)
     {
-        var config = ExperimentConfig.Load(null, ["persistence.store=postgresql", $"persistence.connection-string={WithPassword}"]);
+        var config = ExperimentConfig.Load(null, ["persistence.store=postgresql", $"persistence.connection-string={connectionString}"]);
 
         Assert.DoesNotContain("hunter2", config.ResolvedHocon);
         Assert.Contains("Host=db.example;Port=5433;Database=fed;Username=fed", config.ResolvedHocon);
         // The run itself still connects with it.
-        Assert.Contains("Password=hunter2", config.Host.Persistence.SnapshotStore("r", NoEnvironment).ConnectionString);
+        Assert.Contains("hunter2", config.Host.Persistence.SnapshotStore("r", NoEnvironment).ConnectionString);
         Assert.Equal("PostgreSQL at db.example:5433/fed", config.Host.Persistence.SnapshotStore("r", NoEnvironment).Describe());
     }
 

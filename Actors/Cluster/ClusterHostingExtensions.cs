@@ -112,7 +112,7 @@ public static class ClusterHostingExtensions
         // Workers' proxies have no singleton to find between runs: that is normal, not a warning.
         var singletonOptions = new ClusterSingletonOptions { Role = NodeRoles.Coordinator, LogSingletonIdentificationFailure = false };
 
-        if (run.SnapshotDirectory is not null) builder.WithHospitalSnapshots(run.SnapshotDirectory);
+        if (run.SnapshotDirectory is not null) builder.WithHospitalSnapshots(run.SnapshotDirectory, run.SnapshotStore);
         builder.WithCheckpointsIfAny(run);
         builder
             .AddHocon($"akka.cluster.split-brain-resolver.stable-after = {(int)node.StableAfter.TotalMilliseconds}ms", HoconAddMode.Prepend)

@@ -21,10 +21,12 @@ public static class CoordinatorPersistence
     /// <summary>Akka's snapshot store that keeps nothing, used when snapshots are off.</summary>
     public const string NoSnapshotStore = "akka.persistence.no-snapshot-store";
 
-    /// <summary>Snapshots into <paramref name="snapshotDirectory"/> (the same directory as the hospitals', when they snapshot too).</summary>
-    public static string Hocon(string snapshotDirectory) => $"""
+    /// <summary>Snapshots into <paramref name="snapshotDirectory"/> (the same directory as the hospitals', when they snapshot too), or into <paramref name="store"/>.</summary>
+    /// <param name="snapshotDirectory">The file store's directory; unused when <paramref name="store"/> is a database.</param>
+    /// <param name="store">Where snapshots go (the hospitals' store): null or <see cref="SnapshotStoreSettings.File"/> for the directory, else a database.</param>
+    public static string Hocon(string snapshotDirectory, SnapshotStoreSettings? store = null) => $"""
         {EnabledKey} = on
-        {HospitalPersistence.StoreHocon(snapshotDirectory)}
+        {HospitalPersistence.StoreHocon(snapshotDirectory, store)}
         """;
 
     /// <summary>Whether <paramref name="system"/>'s config turns coordinator snapshots on (<see cref="EnabledKey"/>).</summary>

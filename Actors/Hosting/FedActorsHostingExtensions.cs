@@ -23,15 +23,21 @@ public static class FedActorsHostingExtensions
     /// Hospitals snapshot their local state after every round into <paramref name="snapshotDirectory"/>
     /// and restore it when started again (see <see cref="HospitalPersistence"/>).
     /// </summary>
-    public static AkkaConfigurationBuilder WithHospitalSnapshots(this AkkaConfigurationBuilder builder, string snapshotDirectory) =>
-        builder.AddHocon(HospitalPersistence.Hocon(snapshotDirectory), HoconAddMode.Prepend);
+    /// <param name="builder">The system's Akka.Hosting builder.</param>
+    /// <param name="snapshotDirectory">The file store's directory; unused when <paramref name="store"/> is a database.</param>
+    /// <param name="store">Where snapshots go: null or <see cref="SnapshotStoreSettings.File"/> for the directory, else a database.</param>
+    public static AkkaConfigurationBuilder WithHospitalSnapshots(this AkkaConfigurationBuilder builder, string snapshotDirectory, SnapshotStoreSettings? store = null) =>
+        builder.AddHocon(HospitalPersistence.Hocon(snapshotDirectory, store), HoconAddMode.Prepend);
 
     /// <summary>
     /// The coordinator snapshots its round state after every round into <paramref name="snapshotDirectory"/>
     /// and, started again (restart, singleton move, <c>fedactors run --resume</c>), continues from there.
     /// </summary>
-    public static AkkaConfigurationBuilder WithCoordinatorCheckpoints(this AkkaConfigurationBuilder builder, string snapshotDirectory) =>
-        builder.AddHocon(CoordinatorPersistence.Hocon(snapshotDirectory), HoconAddMode.Prepend);
+    /// <param name="builder">The system's Akka.Hosting builder.</param>
+    /// <param name="snapshotDirectory">The file store's directory; unused when <paramref name="store"/> is a database.</param>
+    /// <param name="store">Where snapshots go: null or <see cref="SnapshotStoreSettings.File"/> for the directory, else a database.</param>
+    public static AkkaConfigurationBuilder WithCoordinatorCheckpoints(this AkkaConfigurationBuilder builder, string snapshotDirectory, SnapshotStoreSettings? store = null) =>
+        builder.AddHocon(CoordinatorPersistence.Hocon(snapshotDirectory, store), HoconAddMode.Prepend);
 
     /// <summary>
     /// Starts this node's <see cref="WeightsTransfer"/>, registered in the <see cref="ActorRegistry"/> under its type. Every run
@@ -59,7 +65,7 @@ public static class FedActorsHostingExtensions
     /// <see cref="FederatedRun.SnapshotDirectory"/> when it is set.
     /// </summary>
     public static AkkaConfigurationBuilder WithFederatedRun(this AkkaConfigurationBuilder builder, FederatedRun run) =>
-        (run.SnapshotDirectory is null ? builder : builder.WithHospitalSnapshots(run.SnapshotDirectory))
+        (run.SnapshotDirectory is null ? builder : builder.WithHospitalSnapshots(run.SnapshotDirectory, run.SnapshotStore))
             .WithCheckpointsIfAny(run)
             .WithFedActorsDispatchers(run.TrainingThreads)
             .WithFedActorsSerialization()
@@ -89,6 +95,6 @@ public static class FedActorsHostingExtensions
         if (!run.CheckpointRounds) return builder;
         return run.SnapshotDirectory is null
             ? throw new ArgumentException("Checkpointing rounds needs the run's snapshot directory.", nameof(run))
-            : builder.WithCoordinatorCheckpoints(run.SnapshotDirectory);
+            : builder.WithCoordinatorCheckpoints(run.SnapshotDirectory, run.SnapshotStore);
     }
 }

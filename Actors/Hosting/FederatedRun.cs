@@ -44,4 +44,11 @@ public sealed record FederatedRun(
     /// its shard). Needs <see cref="SnapshotDirectory"/>.
     /// </summary>
     public bool PassivateHospitals { get; init; }
+
+    /// <summary>
+    /// Where the snapshots of <see cref="SnapshotDirectory"/>'s run go: by default the local file store on that directory
+    /// (shared storage in a cluster); <see cref="SnapshotStoreSettings.PostgreSql"/> puts them in a database every node
+    /// reaches instead. Snapshots are on only where <see cref="SnapshotDirectory"/> is set.
+    /// </summary>
+    public SnapshotStoreSettings SnapshotStore { get; init; } = SnapshotStoreSettings.File;
 }

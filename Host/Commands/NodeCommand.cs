@@ -102,7 +102,7 @@ internal static class NodeCommand
         // Every node of a run snapshots hospitals and round checkpoints to the same place: by default the
         // run directory's snapshots/ (one machine); across machines, a shared --snapshots path.
         var snapshots = options.SnapshotDirectory ?? Path.Combine(config.Host.RunsDirectory, runId, RunDirectory.SnapshotsDirectory);
-        var prepared = PreparedRun.Prepare(config, snapshots, checkpointRounds: true);
+        var prepared = PreparedRun.Prepare(config, snapshots, checkpointRounds: true, runId: runId);
         using var app = NodeHost.Build(akka => akka.WithFedActorsNode(node, prepared.Run).WithClusterFormation(formation, node.Hostname));
         await app.StartAsync(cancel);
         var system = app.Services.GetRequiredService<ActorSystem>();

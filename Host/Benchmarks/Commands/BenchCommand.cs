@@ -10,7 +10,7 @@ namespace FedActors.Host.Commands;
 /// <summary><c>fedactors bench [name]</c>: measures and records into docs/benchmarks.md.</summary>
 public static class BenchCommand
 {
-    public static readonly string[] Names = ["encoders", "engine", "aggregation", "scale", "leases", "transport", "placement"];
+    public static readonly string[] Names = ["encoders", "engine", "aggregation", "scale", "leases", "transport", "placement", "store"];
 
     public static int Execute(IReadOnlyList<string> args, TextWriter output)
     {
@@ -47,6 +47,17 @@ public static class BenchCommand
                         Width: EngineOverheadTarget - 1,
                         TimeCap: TimeSpan.FromMinutes(double.Parse(Option(args, "--max-minutes") ?? "30", CultureInfo.InvariantCulture))),
                     output, outPath, args);
+                return 0;
+            case "store":
+                // The file store against PostgreSQL (persistence.store), every hospital snapshotting and restoring every round.
+                Store(int.Parse(Option(args, "--hospitals") ?? "1000", CultureInfo.InvariantCulture),
+                    int.Parse(Option(args, "--rounds") ?? "5", CultureInfo.InvariantCulture), Option(args, StoreBenchmark.ConnectionOption),
+                    new InterleavingLimits(
+                        MinBlocks: int.Parse(Option(args, "--min-blocks") ?? "2", CultureInfo.InvariantCulture),
+                        MaxBlocks: int.Parse(Option(args, "--max-blocks") ?? "6", CultureInfo.InvariantCulture),
+                        Width: 0.1,
+                        TimeCap: TimeSpan.FromMinutes(double.Parse(Option(args, "--max-minutes") ?? "60", CultureInfo.InvariantCulture))),
+                    output, outPath, StoreBenchmark.WithoutPassword(args));
                 return 0;
             case "aggregation":
                 Aggregation(int.Parse(Option(args, "--uploads") ?? "100", CultureInfo.InvariantCulture), output, outPath, args);
@@ -323,6 +334,28 @@ public static class BenchCommand
                                              "managed heap comes from libtorch or TorchSharp (modules built, tensors not freed), and a resident line that " +
                                              "misses too points at the run's own buffers rather than at restores.");
             BenchmarkReport.WriteSection(outPath, "scale", body.ToString());
+            output.WriteLine($"wrote {outPath}");
+        }
+        finally { Directory.Delete(runs, recursive: true); }
+    }
+
+    private static void Store(int hospitals, int rounds, string? connection, InterleavingLimits limits, TextWriter output, string outPath, IReadOnlyList<string> args)
+    {
+        var runs = Directory.CreateTempSubdirectory("fedactors-bench-store-").FullName;
+        try
+        {
+            var comparison = StoreBenchmark.Compare(runs, hospitals, rounds, connection, limits, block => output.WriteLine($"  {block}"));
+            output.WriteLine(StoreBenchmark.Format(hospitals, comparison));
+            var body = BenchmarkReport.Section("Snapshot store: file against PostgreSQL", args);
+            body.AppendLine($"Whole in-process runs of the scale section's tiny experiment with all {hospitals:N0} hospitals selected every round and passivated " +
+                            $"(each writes its snapshot and restores from it every round), {rounds} rounds per run, on `persistence.store = file` against " +
+                            "`postgresql`, interleaved in blocks; each steady round paired with the same round of the same block, the median ratio with a " +
+                            "distribution-free interval. Every run must end on the same final model.");
+            body.AppendLine();
+            body.AppendTableHead("hospitals per round", "blocks", "file s / round (median)", "postgresql s / round (median)", "postgresql / file", "same final model");
+            body.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {hospitals} | {comparison.Blocks} | {StoreBenchmark.MedianSteadySeconds(comparison.Baseline):F2} | {StoreBenchmark.MedianSteadySeconds(comparison.Variants[0].Runs):F2} | {comparison.Variants[0].Ratio} | {(comparison.SameModel ? "yes" : "NO")} |"));
+            BenchmarkReport.WriteSection(outPath, "store", body.ToString());
             output.WriteLine($"wrote {outPath}");
         }
         finally { Directory.Delete(runs, recursive: true); }

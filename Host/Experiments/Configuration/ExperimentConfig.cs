@@ -65,6 +65,9 @@ public sealed record HostSettings(int TrainingThreads, int TorchThreads, string 
 
     /// <summary>Which global models are kept in the run directory's <c>checkpoints/</c> (<c>fedactors.checkpoints.every</c>, <c>fedactors.checkpoints.keep-last</c>); by default every round's, all kept.</summary>
     public CheckpointSettings Checkpoints { get; init; } = new(1, 0);
+
+    /// <summary>Where snapshots and the coordinator's round state go (<c>fedactors.persistence</c>); by default the file store.</summary>
+    public PersistenceSettings Persistence { get; init; } = new(PersistenceSettings.FileStore, null);
 }
 
 /// <summary>Which global models the run directory keeps in <c>checkpoints/</c>.</summary>
@@ -76,6 +79,69 @@ public sealed record CheckpointSettings(int Every, int KeepLast)
     /// <param name="round">The round just completed, 1-based.</param>
     /// <param name="totalRounds">The run's number of rounds.</param>
     public bool Wants(int round, int totalRounds) => round == totalRounds || (Every > 0 && round % Every == 0);
+}
+
+/// <summary>Where hospital snapshots and the coordinator's round state go (<c>fedactors.persistence</c>).</summary>
+/// <param name="Store"><see cref="FileStore"/> (the default) or <see cref="PostgreSqlStore"/> (<c>fedactors.persistence.store</c>).</param>
+/// <param name="ConnectionString">
+/// PostgreSQL's Npgsql connection string from <c>fedactors.persistence.connection-string</c> (null: not set); the
+/// environment variable <see cref="ConnectionVariable"/> takes precedence (<see cref="SnapshotStore"/>).
+/// </param>
+public sealed record PersistenceSettings(string Store, string? ConnectionString)
+{
+    /// <summary><c>persistence.store = file</c>: Akka.Persistence's file store in the run's snapshot directory.</summary>
+    public const string FileStore = "file";
+
+    /// <summary><c>persistence.store = postgresql</c>: Akka.Persistence.Sql's snapshot store in a PostgreSQL database.</summary>
+    public const string PostgreSqlStore = "postgresql";
+
+    /// <summary>The config key of the store.</summary>
+    public const string StoreKey = "fedactors.persistence.store";
+
+    /// <summary>The config key of the connection string.</summary>
+    public const string ConnectionKey = "fedactors.persistence.connection-string";
+
+    /// <summary>The environment variable whose connection string wins over <see cref="ConnectionKey"/> (so a password need not sit in a file).</summary>
+    public const string ConnectionVariable = "FEDACTORS_PERSISTENCE_CONNECTION";
+
+    /// <summary>How long setup waits to reach the database before it stops with an error naming the key and host.</summary>
+    public static readonly TimeSpan ReachTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The snapshot store of run <paramref name="runId"/>: the file store, or PostgreSQL with the connection string from
+    /// <see cref="ConnectionVariable"/> when <paramref name="environment"/> has it, else from <see cref="ConnectionKey"/>.
+    /// </summary>
+    /// <param name="runId">The run whose state this is (its table: <see cref="FedActors.Actors.Hospitals.SnapshotStoreSettings.TableFor"/>).</param>
+    /// <param name="environment">Reads an environment variable (<see cref="Environment.GetEnvironmentVariable(string)"/>).</param>
+    /// <exception cref="ConfigError">postgresql without a connection string, or one that does not parse; the message names the source, never the password.</exception>
+    public FedActors.Actors.Hospitals.SnapshotStoreSettings SnapshotStore(string runId, Func<string, string?> environment)
+    {
+        if (Store != PostgreSqlStore) return FedActors.Actors.Hospitals.SnapshotStoreSettings.File;
+        var (connection, source) = environment(ConnectionVariable) is { Length: > 0 } fromEnvironment
+            ? (fromEnvironment, ConnectionVariable)
+            : (ConnectionString, ConnectionKey);
+        if (connection is null)
+            throw new ConfigError($"{StoreKey} is {PostgreSqlStore}, but neither {ConnectionKey} nor the environment variable {ConnectionVariable} gives a connection string");
+        try { return FedActors.Actors.Hospitals.SnapshotStoreSettings.PostgreSql(connection, runId); }
+        catch (ArgumentException e) { throw new ConfigError($"{source}: {e.Message.Split(" (Parameter")[0]}"); }
+    }
+
+    /// <summary>
+    /// <paramref name="store"/> reached within <see cref="ReachTimeout"/>, or a <see cref="ConfigError"/> naming the key (or
+    /// variable) and the host now, before the run's setup; nothing to check for the file store.
+    /// </summary>
+    /// <param name="store">The store <see cref="SnapshotStore"/> gave.</param>
+    /// <param name="environment">Reads an environment variable, to name where the connection string came from.</param>
+    /// <exception cref="ConfigError">The database cannot be reached or refuses the login.</exception>
+    public static void RequireReachable(FedActors.Actors.Hospitals.SnapshotStoreSettings store, Func<string, string?> environment)
+    {
+        try { store.CheckReachable(ReachTimeout); }
+        catch (InvalidOperationException e)
+        {
+            var source = environment(ConnectionVariable) is { Length: > 0 } ? ConnectionVariable : ConnectionKey;
+            throw new ConfigError($"{source}: {e.Message}");
+        }
+    }
 }
 
 /// <summary>Cluster-mode options from the config; a node's address, roles and seeds come from its command line.</summary>
@@ -269,11 +335,15 @@ public sealed record ExperimentConfig(
                 var setting => setting is "on" or "true" or "yes",
             },
             Checkpoints = new CheckpointSettings(reader.Int("fedactors.checkpoints.every", 0, 1_000_000), reader.Int("fedactors.checkpoints.keep-last", 0, 1_000_000)),
+            Persistence = ReadPersistence(reader),
         };
         if ((host.Cluster.TlsCertificate is null) != (host.Cluster.TlsAuthority is null))
             throw host.Cluster.TlsCertificate is null
                 ? reader.Error("fedactors.cluster.tls-authority", "is set without fedactors.cluster.tls-certificate: TLS needs this node's certificate and the cluster's CA (see `fedactors certs`)")
                 : reader.Error("fedactors.cluster.tls-certificate", "is set without fedactors.cluster.tls-authority: TLS needs this node's certificate and the cluster's CA (see `fedactors certs`)");
+        // resolved.conf keeps the connection string without its password (a resumed run takes it from the environment or ~/.pgpass).
+        if (host.Persistence.ConnectionString is { } connection && FedActors.Actors.Hospitals.SnapshotStoreSettings.WithoutPassword(connection) is var shown && shown != connection)
+            config = Parse($"{PersistenceSettings.ConnectionKey} = {HoconText.Quote(shown)}", "connection string without its password").WithFallback(config);
         // Counts no machine can hold are refused now, not after setup has grown the process for minutes.
         if (GC.GetGCMemoryInfo().TotalAvailableMemoryBytes is > 0 and var available)
             MemoryEstimate.Check(reader, experiment, residentModels: !host.PassivateHospitals, available);
@@ -307,6 +377,27 @@ public sealed record ExperimentConfig(
             Sources = reader,
             Method = method,
         };
+    }
+
+    /// <summary><c>fedactors.persistence</c>: the store, and a connection string only with postgresql, one that parses.</summary>
+    private static PersistenceSettings ReadPersistence(ConfigReader r)
+    {
+        var store = r.OneOf(PersistenceSettings.StoreKey, PersistenceSettings.FileStore, PersistenceSettings.PostgreSqlStore);
+        var connection = r.OptionalString(PersistenceSettings.ConnectionKey);
+        if (connection is null) return new PersistenceSettings(store, null);
+        if (store != PersistenceSettings.PostgreSqlStore)
+            throw ConnectionError(r, $"is set, but {PersistenceSettings.StoreKey} is {store}: set it to {PersistenceSettings.PostgreSqlStore}, or remove the connection string");
+        try { _ = FedActors.Actors.Hospitals.SnapshotStoreSettings.PostgreSql(connection, "check"); }
+        catch (ArgumentException e) { throw ConnectionError(r, e.Message.Split(" (Parameter")[0]); }
+        return new PersistenceSettings(store, connection);
+    }
+
+    /// <summary>An error about the connection string naming its source, where a <c>--set</c> source without its value (it may hold a password).</summary>
+    private static ConfigError ConnectionError(ConfigReader r, string problem)
+    {
+        var source = r.SourceOf(PersistenceSettings.ConnectionKey).Source;
+        if (source.StartsWith("--set", StringComparison.Ordinal)) source = $"--set {PersistenceSettings.ConnectionKey}=…";
+        return new ConfigError($"{source}: '{PersistenceSettings.ConnectionKey}' {problem}.");
     }
 
     /// <summary>What each source can hold, and which methods it can serve; errors name the key.</summary>
@@ -593,13 +684,18 @@ public sealed record ExperimentConfig(
     private static string QuoteEmptyStrings(string rendered) =>
         System.Text.RegularExpressions.Regex.Replace(rendered, @"^(\s*\S+ :) ?(?=\r?$)", "$1 \"\"", System.Text.RegularExpressions.RegexOptions.Multiline);
 
+    // ... and a string holding '=' (a connection string) unquoted, which does not read back either.
+    private static string QuoteAssignments(string rendered) =>
+        System.Text.RegularExpressions.Regex.Replace(rendered, @"^(\s*\S+ :) ([^""\[{\s][^\r\n]*=[^\r\n]*?)(?=\r?$)",
+            m => $"{m.Groups[1].Value} {HoconText.Quote(m.Groups[2].Value)}", System.Text.RegularExpressions.RegexOptions.Multiline);
+
     private static string Render(Config config, IEnumerable<(string Key, string Field)> dropped)
     {
         // One flat tree (no fallback chain) whose objects can be edited before it is written.
-        var flat = Parse($"{Root} {{\n{QuoteEmptyStrings(config.GetConfig(Root).Root.ToString())}\n}}\n", "resolved configuration");
+        var flat = Parse($"{Root} {{\n{QuoteAssignments(QuoteEmptyStrings(config.GetConfig(Root).Root.ToString()))}\n}}\n", "resolved configuration");
         foreach (var (key, field) in dropped) flat.GetValue(key).GetObject().Items.Remove(field);
         // Akka's renderer writes an empty list as "<<unknown value>>" (HoconValue.IsArray() is false for it).
-        var text = QuoteEmptyStrings(flat.GetConfig(Root).Root.ToString()).Replace(": \"<<unknown value>>\"", ": []");
+        var text = QuoteAssignments(QuoteEmptyStrings(flat.GetConfig(Root).Root.ToString())).Replace(": \"<<unknown value>>\"", ": []");
         return $"# Resolved FedActors configuration (defaults + file + --set overrides)\n{Root} {{\n{text}\n}}\n";
     }
 

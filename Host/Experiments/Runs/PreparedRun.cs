@@ -63,14 +63,23 @@ public sealed class PreparedRun
     /// <param name="config">The experiment; its torch thread count is applied to this process.</param>
     /// <param name="snapshotDirectory">Where hospitals snapshot their local state (shared by all workers of a cluster run).</param>
     /// <param name="checkpointRounds">The coordinator checkpoints its rounds into <paramref name="snapshotDirectory"/> too, so the run can resume.</param>
-    public static PreparedRun Prepare(ExperimentConfig config, string snapshotDirectory, bool checkpointRounds = false)
+    /// <param name="runId">
+    /// The run whose state this is, which names its table with <c>persistence.store = postgresql</c>; null: the name of
+    /// <paramref name="snapshotDirectory"/>'s parent (a run directory's <c>snapshots/</c>).
+    /// </param>
+    /// <exception cref="ConfigError">With <c>persistence.store = postgresql</c>: no usable connection string, or the database cannot be reached (named, before any data is built).</exception>
+    public static PreparedRun Prepare(ExperimentConfig config, string snapshotDirectory, bool checkpointRounds = false, string? runId = null)
     {
+        runId ??= Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(snapshotDirectory).TrimEnd(Path.DirectorySeparatorChar))) ?? "run";
+        var store = config.Host.Persistence.SnapshotStore(runId, Environment.GetEnvironmentVariable);
+        // An unreachable database is one error now, naming the key and host, not a snapshot timeout in round 1.
+        PersistenceSettings.RequireReachable(store, Environment.GetEnvironmentVariable);
         TorchRuntime.ConfigureThreads(config.Host.TorchThreads);
         // Building data and the initial model runs libtorch kernels; their thread team must not outlive them.
-        return TorchRuntime.OnPassingThread(() => PrepareHere(config, snapshotDirectory, checkpointRounds));
+        return TorchRuntime.OnPassingThread(() => PrepareHere(config, snapshotDirectory, checkpointRounds, store));
     }
 
-    private static PreparedRun PrepareHere(ExperimentConfig config, string snapshotDirectory, bool checkpointRounds)
+    private static PreparedRun PrepareHere(ExperimentConfig config, string snapshotDirectory, bool checkpointRounds, SnapshotStoreSettings store)
     {
         var experiment = new FederatedExperiment(config.Experiment);
         IFederatedServer? server = null; // the coordinator's newest, when it runs in this process (Local CL's models are in it)
@@ -99,7 +108,7 @@ public sealed class PreparedRun
                 [EvaluationKeys.ProbeBalancedAccuracy] = probe.BalancedAccuracy,
             };
         }, TrainingThreads: config.Host.EffectiveTrainingThreads, SnapshotDirectory: snapshotDirectory, Devices: config.Host.Devices,
-            CheckpointRounds: checkpointRounds, CreateServer: () => server = method.CreateServer()) { PassivateHospitals = config.Host.PassivateHospitals };
+            CheckpointRounds: checkpointRounds, CreateServer: () => server = method.CreateServer()) { PassivateHospitals = config.Host.PassivateHospitals, SnapshotStore = store };
         return new PreparedRun(config, experiment, initialGlobal, run, () => server) { MethodKeepsLocalModels = method.CreateServer() is IKeepsLocalModels };
     }
 

@@ -132,12 +132,13 @@ public static class Program
               Print the version of fedactors (from git: the package version) and the commit it was built from.
         """),
         ("bench", """
-          bench [encoders|engine|aggregation|scale|leases|transport] [--threads N] [--out docs/benchmarks.md]
+          bench [encoders|engine|aggregation|scale|leases|transport|placement|store] [--threads N] [--out docs/benchmarks.md]
               Measure and print one line per figure; record them in docs/benchmarks.md.
               encoders: --batch 16,32; engine: --hospitals N --rounds N --images N; aggregation: --uploads N;
               scale: --rounds N --drift-rounds N; transport: --payload-mb N;
               leases: --slots 1,2,4 --jobs N --steps N --training-threads N (default: as many as slots;
-              intra-op threads 1 unless --threads).
+              intra-op threads 1 unless --threads); placement: --rounds N --images N;
+              store: the file snapshot store against PostgreSQL, --hospitals N --rounds N --connection CS.
         """),
     ];
 

@@ -200,12 +200,21 @@ public sealed class ClusterAdmission : ReceiveActor, IWithTimers
         Context.System.EventStream.Publish(new RefusedByCluster(by.Address, reason));
     }
 
+    private static string Clip(string text, int length = 12) => text.Length > length ? text[..length] + "…" : text;
+
+    private static byte[] Mac(byte[]? key, byte[] nonce, string runId, string experiment, UniqueAddress prover) =>
+        key is null ? [] : HMACSHA256.HashData(key, (byte[])[.. nonce, .. Encoding.UTF8.GetBytes($"\n{runId}\n{experiment}\n{prover.Address}\n{prover.Uid}")]);
+}
+
+/// <summary>Watches for this node's own refusal by the cluster it joins (<see cref="RefusedByCluster"/>).</summary>
+public static class AdmissionRefusal
+{
     /// <summary>
     /// Completes with this node's refusal by the cluster (<see cref="RefusedByCluster"/>) if one comes: start watching
     /// before the node joins.
     /// </summary>
     /// <param name="system">The node's actor system.</param>
-    public static Task<RefusedByCluster> RefusalOf(ActorSystem system)
+    public static Task<RefusedByCluster> Of(ActorSystem system)
     {
         var refused = new TaskCompletionSource<RefusedByCluster>(TaskCreationOptions.RunContinuationsAsynchronously);
         var listener = system.ActorOf(Akka.Actor.Props.Create(() => new RefusalListener(refused)));
@@ -217,9 +226,4 @@ public sealed class ClusterAdmission : ReceiveActor, IWithTimers
     {
         public RefusalListener(TaskCompletionSource<RefusedByCluster> refused) => Receive<RefusedByCluster>(r => refused.TrySetResult(r));
     }
-
-    private static string Clip(string text, int length = 12) => text.Length > length ? text[..length] + "…" : text;
-
-    private static byte[] Mac(byte[]? key, byte[] nonce, string runId, string experiment, UniqueAddress prover) =>
-        key is null ? [] : HMACSHA256.HashData(key, (byte[])[.. nonce, .. Encoding.UTF8.GetBytes($"\n{runId}\n{experiment}\n{prover.Address}\n{prover.Uid}")]);
 }

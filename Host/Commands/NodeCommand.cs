@@ -107,7 +107,7 @@ internal static class NodeCommand
         await app.StartAsync(cancel);
         var system = app.Services.GetRequiredService<ActorSystem>();
         var self = Akka.Cluster.Cluster.Get(system);
-        var refusal = ClusterAdmission.RefusalOf(system);
+        var refusal = AdmissionRefusal.Of(system);
         // A node the cluster refused (and downed) stops with the reason, exit code 2, not as if the run had ended.
         void ThrowIfRefused()
         {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The fedmoco-chest experiment (issue 23 protocol): FedMoCo, FedMoCo-plain (FedAvg + MoCo v2, the paper's baseline),
 # each FedMoCo module alone, FedSimCLR and supervised FedAvg, each for every seed, one `fedactors run` each of
-# fedmoco-chest.conf (the same rounds and local epochs, so the same local optimiser steps per method); then
+# fedmoco-chest.conf (the same rounds and local epochs, so the same local optimiser steps per method, supervised FedAvg
+# also with ten local epochs to match them); then
 # `fedactors report` over every finished run writes docs/results/fedmoco-chest.md (findings from fedmoco-chest.notes.md).
 # Resumable: each (variant, seed) runs in runs/fedmoco-chest/<variant>-seed<N>/; a finished one (final-global.weights)
 # is skipped, an interrupted one is continued with `run --resume`. Run after the build:
@@ -20,8 +21,11 @@ variants=(
   "method=fedmoco fedmoco.rsa-aggregation=off"
   "method=fedsimclr"
   "method=fedavg-supervised"
+  # The same local optimiser steps as the self-supervised rows: supervised FedAvg trains on its 10 % labelled share only,
+  # so one local epoch is a tenth of their steps; ten epochs level them.
+  "method=fedavg-supervised moco.local-epochs=10"
 )
-tag() { echo "$1" | sed 's/method=//; s/fedmoco\.//g; s/=off/-off/g; s/ /-/g'; }
+tag() { echo "$1" | sed 's/method=//; s/fedmoco\.//g; s/moco\.local-epochs=/local-epochs-/; s/=off/-off/g; s/ /-/g'; }
 if [ -z "${REPORT_ONLY:-}" ]; then
   # Variant by variant, every seed of one before the next: a stopped script leaves whole rows, not one seed of each.
   for variant in "${variants[@]}"; do

@@ -9,7 +9,7 @@ public class ProgramSpecs
     [InlineData("node", "--run-id ID")]
     [InlineData("report", "report RUN_DIR...")]
     [InlineData("runs", "runs [--runs-dir DIR]")]
-    [InlineData("bench", "bench [encoders|engine|aggregation|scale|leases|transport]")]
+    [InlineData("bench", "bench [encoders|engine|aggregation|scale|leases|transport|placement|store]")]
     public async Task Should_print_one_commands_usage_for_its_help_and_exit_zero(string command, string expected)
     {
         var printed = new StringWriter();

@@ -61,11 +61,17 @@ public static class ClusterHostingExtensions
     /// </summary>
     public static AkkaConfigurationBuilder WithNodeTransport(this AkkaConfigurationBuilder builder, ClusterNodeSettings node)
     {
-        // Junk on the remoting port is one warning line, not an ERROR with a trace (see ForeignConnectionLog).
+        // Junk on the remoting port is one warning line, not an ERROR with a trace (see ForeignConnectionLog); a peer's
+        // leaving is not an ERROR either (DisassociationLog).
         var foreign = new ForeignConnectionLog();
+        var disassociation = new DisassociationLog();
         return builder
-            .AddSetup(new LogFilterSetup([foreign]))
-            .AddStartup((system, _) => foreign.Attach(system.EventStream))
+            .AddSetup(new LogFilterSetup([foreign, disassociation]))
+            .AddStartup((system, _) =>
+            {
+                foreign.Attach(system.EventStream);
+                disassociation.Attach(system.EventStream);
+            })
             .WithFedActorsSerialization()
             .WithRemoting(new RemoteOptions
             {

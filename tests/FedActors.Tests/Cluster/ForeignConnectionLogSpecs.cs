@@ -47,6 +47,25 @@ public sealed class ForeignConnectionLogSpecs
                      "Adjusted frame length exceeds 1000000: 542393675 - discarded", only.Message);
     }
 
+    [Fact]
+    public async Task Should_turn_a_peers_disassociation_into_an_info_line_and_keep_other_remoting_errors()
+    {
+        using var system = ActorSystem.Create("disassociation-log", TestTime.AkkaTestHocon);
+        var seen = new ConcurrentQueue<LogEvent>();
+        system.EventStream.Subscribe(system.ActorOf(Props.Create(() => new Collector(seen))), typeof(Info));
+        var filter = new DisassociationLog();
+        filter.Attach(system.EventStream);
+        const string writer = "akka://fedactors/system/endpointManager/reliableEndpointWriter-akka.tcp%3A%2F%2Ffedactors%40127.0.0.1%3A4053-2/endpointWriter";
+
+        Assert.Equal(LogFilterDecision.Drop, filter.ShouldKeepMessage(new Error(null, writer, typeof(object), "Disassociated")));
+        Assert.Equal(LogFilterDecision.NoDecision, filter.ShouldKeepMessage(new Error(null, writer, typeof(object), "Association failed: serialization")));
+        Assert.Equal(LogFilterDecision.NoDecision, filter.ShouldKeepMessage(new Error(null, "akka://fedactors/user/round-coordinator", typeof(object), "Disassociated")));
+
+        var info = await TestTime.Until(() => Task.FromResult(seen.ToArray()), e => e.Length > 0, TimeSpan.FromSeconds(10), "the info line");
+        Assert.Equal("Association ended by its peer (Disassociated)", Assert.Single(info).Message);
+        Assert.Equal(writer, info[0].LogSource);
+    }
+
     // The ERROR itself still reaches event-stream subscribers (filters act in the loggers): the warning line is what
     // shows the node's loggers run the filter, whose dropping the first spec checks.
     [Fact]

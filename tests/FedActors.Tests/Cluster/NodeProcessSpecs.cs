@@ -124,7 +124,7 @@ public sealed class NodeProcessSpecs : IDisposable
         Assert.Equal(200, (await Get(hosts[0], "/alive")).Status);
         Assert.Equal(503, (await Get(hosts[0], "/ready")).Status);
         var (workerA, workerAOutput) = Start(["--roles", "worker", "--hostname", hosts[1], "--port", "0"], discovery);
-        var (workerB, _) = Start(["--roles", "worker", "--hostname", hosts[2], "--port", "0"], discovery);
+        var (workerB, workerBOutput) = Start(["--roles", "worker", "--hostname", hosts[2], "--port", "0"], discovery);
 
         await coordinator.WaitForExitAsync().Within(TimeSpan.FromMinutes(5), "the coordinator process finishing the run");
 
@@ -133,6 +133,8 @@ public sealed class NodeProcessSpecs : IDisposable
         Assert.Contains($"discovery config (management http://{hosts[1]}:8558/)", workerAOutput.ToString());
         Assert.True(workerA.WaitForExit(TestTime.Dilated(TimeSpan.FromSeconds(60))), "a worker did not leave after the run");
         Assert.True(workerB.WaitForExit(TestTime.Dilated(TimeSpan.FromSeconds(60))), "a worker did not leave after the run");
+        await Task.WhenAll(coordinatorOutput.Ended, workerAOutput.Ended, workerBOutput.Ended).Within(TimeSpan.FromMinutes(1), "every node's output read to its end");
+        AssertNoErrorLine(coordinatorOutput, workerAOutput, workerBOutput);
     }
 
     [Fact]
@@ -154,13 +156,14 @@ public sealed class NodeProcessSpecs : IDisposable
         Assert.DoesNotContain("warning: no TLS", coordinatorOutput.ToString());
         Assert.True(workerA.WaitForExit(TestTime.Dilated(TimeSpan.FromSeconds(60))), "a worker did not leave after the run");
         Assert.True(workerB.WaitForExit(TestTime.Dilated(TimeSpan.FromSeconds(60))), "a worker did not leave after the run");
-        await Task.WhenAll(workerAOutput.Ended, workerBOutput.Ended).Within(TimeSpan.FromMinutes(1), "the workers' output read to its end");
+        await Task.WhenAll(coordinatorOutput.Ended, workerAOutput.Ended, workerBOutput.Ended).Within(TimeSpan.FromMinutes(1), "every node's output read to its end");
         // Weights crossed the bulk channel over TLS too: no refused handshake, no fallback to chunks over remoting.
         foreach (var output in new[] { coordinatorOutput, workerAOutput, workerBOutput })
         {
             Assert.DoesNotContain("fetching them in chunks", output.ToString());
             Assert.DoesNotContain("refused a connection", output.ToString());
         }
+        AssertNoErrorLine(coordinatorOutput, workerAOutput, workerBOutput);
     }
 
     [Fact]
@@ -221,6 +224,13 @@ public sealed class NodeProcessSpecs : IDisposable
         return System.Text.RegularExpressions.Regex.Match(line, @"^node (akka(\.ssl)?\.tcp://\S+) up").Groups[1].Value is { Length: > 0 } address
             ? address
             : throw new InvalidOperationException($"no address in the seed's up line: {line}");
+    }
+
+    /// <summary>A clean run, start to leaving, logs no ERROR on any node.</summary>
+    private static void AssertNoErrorLine(params StringWriterWithSignal[] outputs)
+    {
+        var errors = outputs.SelectMany(o => o.ToString().Split('\n')).Where(l => l.StartsWith("[ERROR]", StringComparison.Ordinal)).ToList();
+        Assert.True(errors.Count == 0, $"a clean run logged {errors.Count} ERROR line(s):\n{string.Join("\n", errors)}");
     }
 
     /// <returns>The run directory.</returns>

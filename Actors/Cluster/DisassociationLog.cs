@@ -8,17 +8,8 @@ namespace FedActors.Actors.Cluster;
 /// error here: leaving is the plan, and a lost node is the cluster's business (it logs the unreachable member as a
 /// warning, and the run records <c>node-lost</c>). This filter turns that one line into an INFO line.
 /// </summary>
-public sealed class DisassociationLog : LogFilterBase
+public sealed class DisassociationLog : RemotingLogFilter
 {
-    private EventStream? _events;
-
-    /// <inheritdoc/>
-    public override LogFilterType FilterType => LogFilterType.Content;
-
-    /// <summary>Where the INFO lines go: the node's event stream, once its system is up.</summary>
-    /// <param name="events">The node's event stream.</param>
-    public void Attach(EventStream events) => _events = events;
-
     /// <summary>Whether the event is Akka.Remote's report of an association its peer ended.</summary>
     /// <param name="error">An ERROR event.</param>
     public static bool IsDisassociation(Error error) =>
@@ -29,7 +20,7 @@ public sealed class DisassociationLog : LogFilterBase
     public override LogFilterDecision ShouldKeepMessage(LogEvent content, string? expandedMessage = null)
     {
         if (content is not Error error || !IsDisassociation(error)) return LogFilterDecision.NoDecision;
-        _events?.Publish(new Info(error.LogSource, error.LogClass, "Association ended by its peer (Disassociated)"));
+        Publish(new Info(error.LogSource, error.LogClass, "Association ended by its peer (Disassociated)"));
         return LogFilterDecision.Drop;
     }
 }

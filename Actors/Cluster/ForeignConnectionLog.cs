@@ -8,17 +8,8 @@ namespace FedActors.Actors.Cluster;
 /// the channel and the reason. Such connections are closed either way; on a shared network they are expected, not a
 /// fault of the node, and hundreds of traces would bury the errors that are.
 /// </summary>
-public sealed class ForeignConnectionLog : LogFilterBase
+public sealed class ForeignConnectionLog : RemotingLogFilter
 {
-    private EventStream? _events;
-
-    /// <inheritdoc/>
-    public override LogFilterType FilterType => LogFilterType.Content;
-
-    /// <summary>Where the one-line warnings go: the node's event stream, once its system is up.</summary>
-    /// <param name="events">The node's event stream.</param>
-    public void Attach(EventStream events) => _events = events;
-
     /// <summary>Whether <paramref name="cause"/> is what a connection that is not the cluster's remoting raises in remoting's channel handlers.</summary>
     /// <param name="source">The log event's source (remoting's TCP handlers are <c>TcpServerHandler</c>, <c>TcpClientHandler</c>).</param>
     /// <param name="message">The event's message.</param>
@@ -38,7 +29,7 @@ public sealed class ForeignConnectionLog : LogFilterBase
     {
         if (content is not Error error || !IsForeign(error.LogSource, error.Message, error.Cause)) return LogFilterDecision.NoDecision;
         if (!IsTls(error.Message, error.Cause!))
-            _events?.Publish(new Warning(error.LogSource, error.LogClass,
+            Publish(new Warning(error.LogSource, error.LogClass,
                 $"Closed a connection that is not this cluster's remoting ({FirstLine(error.Message)}): {error.Cause!.GetType().Name}: {FirstLine(error.Cause.Message)}"));
         return LogFilterDecision.Drop;
     }
